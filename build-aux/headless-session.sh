@@ -1,0 +1,64 @@
+#!/bin/bash
+# Runs a command in a private headless desktop session: its own Xvfb, its own
+# D-Bus session bus, its own XDG directories and a real gnome-keyring with an
+# unlocked "login" collection. Several can run at once without interfering.
+#
+#   build-aux/headless-session.sh COMMAND [ARG…]
+#
+# The exit status is the command's. Nothing is left running afterwards.
+set -euo pipefail
+
+if [ -z "${_LATCHKEY_HEADLESS_INNER:-}" ]; then
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/latchkey-headless.XXXXXX")
+  xvfb_pid=
+  cleanup() {
+    [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null && wait "$xvfb_pid" 2>/dev/null
+    rm -rf "$tmp"
+  }
+  trap cleanup EXIT
+  mkdir -m 700 "$tmp/run" "$tmp/data" "$tmp/config" "$tmp/cache"
+
+  # -displayfd lets the server pick a free display itself; xvfb-run -a races
+  # when tests start in parallel.
+  exec {fd}<> <(:)
+  Xvfb -displayfd "$fd" -screen 0 1280x1024x24 -nolisten tcp -nolisten unix \
+       -auth /dev/null >"$tmp/xvfb.log" 2>&1 &
+  xvfb_pid=$!
+  display=
+  for _ in $(seq 200); do
+    if read -r -t 0.05 -u "$fd" display 2>/dev/null && [ -n "$display" ]; then
+      break
+    fi
+    kill -0 "$xvfb_pid" 2>/dev/null || { cat "$tmp/xvfb.log" >&2; exit 1; }
+  done
+  exec {fd}<&-
+  [ -n "$display" ] || { echo "Xvfb did not start" >&2; cat "$tmp/xvfb.log" >&2; exit 1; }
+
+  # Exported before dbus-run-session so that D-Bus-activated services (the
+  # keyring, AT-SPI, dconf) see the same private directories.
+  export DISPLAY=":$display" XDG_RUNTIME_DIR="$tmp/run" XDG_DATA_HOME="$tmp/data" \
+         XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache" \
+         GDK_BACKEND=x11 _LATCHKEY_HEADLESS_INNER=1
+  unset WAYLAND_DISPLAY DBUS_SESSION_BUS_ADDRESS
+  rc=0
+  dbus-run-session -- "$0" "$@" || rc=$?
+  exit $rc
+fi
+
+# Inside the private bus. A fresh XDG_DATA_HOME means the login keyring is
+# created here, with this password, unlocked: no prompt can appear.
+printf '%s' "${LATCHKEY_TEST_KEYRING_PASSWORD:-latchkey-test}" |
+  gnome-keyring-daemon --unlock --components=secrets >/dev/null
+
+owned() {
+  gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
+    --method org.freedesktop.DBus.NameHasOwner "$1" 2>/dev/null | grep -q true
+}
+# The daemon forks; wait for its bus name (usually 10-60 ms).
+for _ in $(seq 200); do owned org.freedesktop.secrets && break; sleep 0.025; done
+gdbus call --session --dest org.freedesktop.secrets \
+  --object-path /org/freedesktop/secrets/collection/login \
+  --method org.freedesktop.DBus.Properties.Get org.freedesktop.Secret.Collection Locked |
+  grep -q false || { echo "headless-session: the login keyring is not unlocked" >&2; exit 1; }
+
+exec "$@"

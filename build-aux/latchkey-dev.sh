@@ -1,0 +1,92 @@
+#!/bin/bash
+# The two Quick start commands of the README.
+#
+#   build-aux/latchkey-dev.sh run    install what is missing, build, start a
+#                                    local relay and partner, launch the app
+#   build-aux/latchkey-dev.sh test   install what is missing, build, run the
+#                                    whole suite headless, twice: a gcc build
+#                                    and a clang AddressSanitizer +
+#                                    UndefinedBehaviorSanitizer build
+#
+# Both are idempotent and leave no process behind. Run them as root or as a
+# user who may sudo: only apt-get is run through sudo.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$here"
+
+build_packages=(
+  gcc clang libclang-rt-14-dev llvm libc6-dev pkgconf meson ninja-build gettext
+  libglib2.0-dev libglib2.0-dev-bin libgtk-4-dev libadwaita-1-dev libsoup-3.0-dev
+  libsecret-1-dev libjson-glib-dev libgnutls28-dev libqrencode-dev libzbar-dev
+  libsqlite3-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  desktop-file-utils appstream libglib2.0-bin
+)
+run_packages=(
+  dbus gnome-keyring glib-networking librsvg2-common libgl1-mesa-dri
+)
+test_packages=(
+  xvfb xauth dbus gnome-keyring libsecret-tools glib-networking libgl1-mesa-dri
+  librsvg2-common openssl
+)
+
+install_missing() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
+      missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  echo "Installing: ${missing[*]}" >&2
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# meson setup only once; later runs let ninja reconfigure as needed.
+setup() {
+  local dir=$1; shift
+  if [ ! -f "$dir/meson-private/coredata.dat" ]; then
+    rm -rf "$dir"
+    meson setup "$dir" "$@"
+  fi
+  meson compile -C "$dir"
+}
+
+cmd_run() {
+  install_missing "${build_packages[@]}" "${run_packages[@]}"
+  setup _build
+  # Services appear here as they land (relay, partner); each is stopped on exit.
+  export GSETTINGS_SCHEMA_DIR="$here/_build/data"
+  exec "$here/_build/src/app/latchkey" "$@"
+}
+
+cmd_test() {
+  install_missing "${build_packages[@]}" "${test_packages[@]}"
+  local jobs rc=0
+  jobs=$(nproc)
+
+  setup _build
+  CC=clang setup _build-sanitize -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dc_args='-fno-sanitize-recover=all -fno-omit-frame-pointer'
+
+  echo "== gcc build ==" >&2
+  meson test -C _build --print-errorlogs --num-processes "$jobs" || rc=1
+
+  echo "== clang ASan+UBSan build ==" >&2
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    meson test -C _build-sanitize --print-errorlogs --num-processes "$jobs" || rc=1
+
+  [ $rc -eq 0 ] && echo "All tests passed in both builds." >&2
+  return $rc
+}
+
+case "${1:-}" in
+  run) shift; cmd_run "$@" ;;
+  test) shift; cmd_test "$@" ;;
+  *) echo "usage: $0 run|test" >&2; exit 2 ;;
+esac

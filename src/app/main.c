@@ -1,0 +1,27 @@
+/* main.c: the latchkey application
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "latchkey"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "latchkey-application.h"
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(LatchkeyApplication) app = NULL;
+
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  app = latchkey_application_new ();
+
+  return g_application_run (G_APPLICATION (app), argc, argv);
+}

@@ -1,0 +1,78 @@
+/* lk-credential.h: a credential in the wallet
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <glib-object.h>
+
+#include "lk-key-pair.h"
+#include "lk-types.h"
+
+G_BEGIN_DECLS
+
+/* The serialised form is bounded so that a damaged or hostile store entry
+ * cannot make us allocate without limit. */
+#define LK_CREDENTIAL_MAX_JSON_LENGTH   (32 * 1024)
+#define LK_CREDENTIAL_MAX_TITLE         256
+#define LK_CREDENTIAL_MAX_DESCRIPTION   1024
+#define LK_CREDENTIAL_MAX_ISSUER        512
+#define LK_CREDENTIAL_MAX_ENTITLEMENTS  32
+#define LK_CREDENTIAL_MAX_ENTITLEMENT   64
+
+/**
+ * LkCredentialJsonFlags:
+ * @LK_CREDENTIAL_JSON_PUBLIC: everything but the private key
+ * @LK_CREDENTIAL_JSON_PRIVATE: also the private key, for the keyring store only
+ */
+typedef enum
+{
+  LK_CREDENTIAL_JSON_PUBLIC  = 0,
+  LK_CREDENTIAL_JSON_PRIVATE = 1 << 0,
+} LkCredentialJsonFlags;
+
+#define LK_TYPE_CREDENTIAL (lk_credential_get_type ())
+
+G_DECLARE_FINAL_TYPE (LkCredential, lk_credential, LK, CREDENTIAL, GObject)
+
+LkCredential      *lk_credential_new               (LkVertical             vertical,
+                                                    const char            *title,
+                                                    LkCredentialRole       role);
+LkCredential      *lk_credential_new_from_json     (const char            *json,
+                                                    gsize                  len,
+                                                    GError               **error);
+char              *lk_credential_to_json           (LkCredential          *self,
+                                                    LkCredentialJsonFlags  flags,
+                                                    GError               **error);
+const char        *lk_credential_get_id            (LkCredential          *self);
+LkVertical         lk_credential_get_vertical      (LkCredential          *self);
+const char        *lk_credential_get_title         (LkCredential          *self);
+void               lk_credential_set_title         (LkCredential          *self,
+                                                    const char            *title);
+const char        *lk_credential_get_description   (LkCredential          *self);
+void               lk_credential_set_description   (LkCredential          *self,
+                                                    const char            *description);
+const char        *lk_credential_get_issuer        (LkCredential          *self);
+void               lk_credential_set_issuer        (LkCredential          *self,
+                                                    const char            *issuer);
+GDateTime         *lk_credential_get_valid_from    (LkCredential          *self);
+GDateTime         *lk_credential_get_valid_until   (LkCredential          *self);
+gboolean           lk_credential_set_validity      (LkCredential          *self,
+                                                    GDateTime             *valid_from,
+                                                    GDateTime             *valid_until,
+                                                    GError               **error);
+gboolean           lk_credential_is_valid_at       (LkCredential          *self,
+                                                    GDateTime             *when);
+const char * const *lk_credential_get_entitlements (LkCredential          *self);
+void               lk_credential_set_entitlements  (LkCredential          *self,
+                                                    const char * const    *entitlements);
+LkCredentialRole   lk_credential_get_role          (LkCredential          *self);
+const char        *lk_credential_get_shared_by     (LkCredential          *self);
+void               lk_credential_set_shared_by     (LkCredential          *self,
+                                                    const char            *shared_by);
+LkKeyPair         *lk_credential_get_key_pair      (LkCredential          *self);
+void               lk_credential_set_key_pair      (LkCredential          *self,
+                                                    LkKeyPair             *key_pair);
+
+G_END_DECLS
