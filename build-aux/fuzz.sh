@@ -4,7 +4,7 @@
 #
 #   build-aux/fuzz.sh [SECONDS-PER-TARGET] [TARGET…]
 #
-# Targets: share-link, message. Crashes go to _build-fuzz/artifacts/ and make
+# Targets: share-link, message, relay-request. Crashes go to _build-fuzz/artifacts/ and make
 # the script exit non-zero. The growing corpus lives in _build-fuzz/corpus-*.
 set -euo pipefail
 
@@ -14,7 +14,7 @@ cd "$here"
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(share-link message)
+[ ${#targets[@]} -gt 0 ] || targets=(share-link message relay-request)
 
 if [ ! -f _build-fuzz/meson-private/coredata.dat ]; then
   rm -rf _build-fuzz

@@ -173,7 +173,7 @@ lk_credential_constructed (GObject *object)
   G_OBJECT_CLASS (lk_credential_parent_class)->constructed (object);
 
   if (self->id == NULL)
-    self->id = g_uuid_string_random ();
+    self->id = lk_uuid_new_random ();
 }
 
 static void

@@ -125,6 +125,31 @@ lk_crypto_new_secret (GError **error)
   return secret;
 }
 
+/**
+ * lk_uuid_new_random:
+ *
+ * g_uuid_string_random() draws from GLib's Mersenne Twister, which is not
+ * meant to be unguessable; mailbox ids and device claims must be.
+ *
+ * Returns: a version 4 UUID from GnuTLS's RNG
+ */
+char *
+lk_uuid_new_random (void)
+{
+  guint8 b[16];
+
+  /* The nonce level is fit for public values that must be unpredictable. */
+  if (gnutls_rnd (GNUTLS_RND_NONCE, b, sizeof b) < 0)
+    g_error ("GnuTLS's random generator failed");
+
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+
+  return g_strdup_printf ("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                          b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+                          b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
 /* Constant time, so that comparing secrets or digests leaks no prefix length. */
 gboolean
 lk_crypto_equal (gconstpointer a,

@@ -30,6 +30,7 @@ gboolean  lk_crypto_random          (gpointer       buffer,
                                      gsize          len,
                                      GError       **error);
 GBytes   *lk_crypto_new_secret      (GError       **error);
+char     *lk_uuid_new_random        (void);
 gboolean  lk_crypto_equal           (gconstpointer  a,
                                      gconstpointer  b,
                                      gsize          len);

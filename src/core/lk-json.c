@@ -75,6 +75,12 @@ lk_json_parse (const char  *data,
   g_autoptr(GError) local_error = NULL;
   JsonNode *root;
 
+  if (data == NULL || len == 0)
+    {
+      g_set_error (error, domain, code, _("The document is empty"));
+      return NULL;
+    }
+
   if (len > max_len)
     {
       g_set_error (error, domain, code, _("The document is larger than %u bytes"), (guint) max_len);

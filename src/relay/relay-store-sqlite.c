@@ -1,0 +1,935 @@
+/* relay-store-sqlite.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * One writer thread owns the write connection. It takes every operation that
+ * is waiting, applies them in one transaction, commits (one fsync, as
+ * synchronous=FULL in WAL mode syncs the log on commit), and only then
+ * reports each result: group commit, so that full durability stays fast.
+ * Lookups use a small pool of read-only connections, which WAL lets run
+ * beside the writer.
+ */
+
+#define G_LOG_DOMAIN "relay-store-sqlite"
+
+#include "config.h"
+
+#include <gio/gio.h>
+#include <sqlite3.h>
+
+#include "relay-store-sqlite.h"
+
+#define MAX_BATCH 512
+
+#define MAILBOX_COLUMNS \
+  "id, version, initiator_claim, recipient_claim, access, created, expires, deleted, " \
+  "payload_type, payload_data, title, description, image_url, initiator_token, " \
+  "recipient_token, initiator_request_id, recipient_request_id, relinquished_claim"
+
+typedef struct
+{
+  sqlite3      *db;
+  sqlite3_stmt *lookup;
+  sqlite3_stmt *count_live;
+} Reader;
+
+struct _RelayStoreSqlite
+{
+  GObject       parent_instance;
+
+  char         *path;
+  sqlite3      *db;               /* the writer's; used on the writer thread only */
+  GAsyncQueue  *readers;
+
+  GThread      *writer;
+  GMutex        lock;
+  GCond         cond;
+  GCond         idle;
+  GQueue        pending;
+  guint         in_flight;
+  gboolean      stopping;
+
+  gsize         commits;
+  gsize         ops;
+};
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
+
+static void relay_store_iface_init (RelayStoreInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (RelayStoreSqlite, relay_store_sqlite, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (RELAY_TYPE_STORE, relay_store_iface_init))
+
+static const char schema[] =
+  "CREATE TABLE IF NOT EXISTS mailbox ("
+  "  id TEXT PRIMARY KEY NOT NULL,"
+  "  version INTEGER NOT NULL,"
+  "  initiator_claim TEXT NOT NULL,"
+  "  recipient_claim TEXT,"
+  "  access INTEGER NOT NULL,"
+  "  created INTEGER NOT NULL,"
+  "  expires INTEGER NOT NULL,"
+  "  deleted INTEGER NOT NULL DEFAULT 0,"
+  "  payload_type TEXT,"
+  "  payload_data TEXT,"
+  "  title TEXT,"
+  "  description TEXT,"
+  "  image_url TEXT,"
+  "  initiator_token TEXT,"
+  "  recipient_token TEXT,"
+  "  initiator_request_id TEXT,"
+  "  recipient_request_id TEXT,"
+  "  relinquished_claim TEXT"
+  ") WITHOUT ROWID;"
+  "CREATE INDEX IF NOT EXISTS mailbox_expires ON mailbox (expires);"
+  "CREATE INDEX IF NOT EXISTS mailbox_initiator ON mailbox (initiator_claim, initiator_request_id);";
+
+static gboolean
+sql_check (sqlite3     *db,
+           int          rc,
+           const char  *what,
+           GError     **error)
+{
+  if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
+    return TRUE;
+
+  /* The message names the failing step and SQLite's reason, never data. */
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: %s", what, sqlite3_errmsg (db));
+  return FALSE;
+}
+
+static sqlite3 *
+open_db (const char  *path,
+         gboolean     writer,
+         GError     **error)
+{
+  sqlite3 *db = NULL;
+  int flags = SQLITE_OPEN_NOMUTEX | (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY);
+  int rc;
+
+  rc = sqlite3_open_v2 (path, &db, flags, NULL);
+  if (!sql_check (db, rc, "Could not open the database", error))
+    {
+      sqlite3_close (db);
+      return NULL;
+    }
+
+  sqlite3_busy_timeout (db, 5000);
+  sqlite3_extended_result_codes (db, 1);
+
+  if (writer)
+    {
+      rc = sqlite3_exec (db,
+                         "PRAGMA journal_mode = WAL;"
+                         "PRAGMA synchronous = FULL;"
+                         "PRAGMA wal_autocheckpoint = 4000;",
+                         NULL, NULL, NULL);
+      if (rc == SQLITE_OK)
+        rc = sqlite3_exec (db, schema, NULL, NULL, NULL);
+    }
+  else
+    rc = sqlite3_exec (db, "PRAGMA query_only = 1;", NULL, NULL, NULL);
+
+  if (!sql_check (db, rc, "Could not prepare the database", error))
+    {
+      sqlite3_close (db);
+      return NULL;
+    }
+
+  return db;
+}
+
+static char *
+column_text (sqlite3_stmt *stmt,
+             int           column)
+{
+  const unsigned char *text = sqlite3_column_text (stmt, column);
+
+  return text ? g_strdup ((const char *) text) : NULL;
+}
+
+static RelayMailbox *
+mailbox_from_row (sqlite3_stmt *stmt)
+{
+  RelayMailbox *mailbox = relay_mailbox_new ();
+
+  mailbox->id = column_text (stmt, 0);
+  mailbox->version = sqlite3_column_int64 (stmt, 1);
+  mailbox->initiator_claim = column_text (stmt, 2);
+  mailbox->recipient_claim = column_text (stmt, 3);
+  mailbox->access = sqlite3_column_int (stmt, 4);
+  mailbox->created = sqlite3_column_int64 (stmt, 5);
+  mailbox->expires = sqlite3_column_int64 (stmt, 6);
+  mailbox->deleted = sqlite3_column_int (stmt, 7) != 0;
+  mailbox->payload_type = column_text (stmt, 8);
+  mailbox->payload_data = column_text (stmt, 9);
+  mailbox->title = column_text (stmt, 10);
+  mailbox->description = column_text (stmt, 11);
+  mailbox->image_url = column_text (stmt, 12);
+  mailbox->initiator_token = column_text (stmt, 13);
+  mailbox->recipient_token = column_text (stmt, 14);
+  mailbox->initiator_request_id = column_text (stmt, 15);
+  mailbox->recipient_request_id = column_text (stmt, 16);
+  mailbox->relinquished_claim = column_text (stmt, 17);
+
+  return mailbox;
+}
+
+static void
+bind_text (sqlite3_stmt *stmt,
+           int           index,
+           const char   *text)
+{
+  if (text != NULL)
+    sqlite3_bind_text (stmt, index, text, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null (stmt, index);
+}
+
+/* Writer side. Each function runs inside the batch transaction, applies one
+ * operation, sets op->status and op->result, and returns FALSE only for a
+ * database failure, which aborts the whole batch. */
+
+static gboolean
+select_mailbox (RelayStoreSqlite  *self,
+                const char        *id,
+                RelayMailbox     **out,
+                GError           **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  int rc;
+
+  *out = NULL;
+  rc = sqlite3_prepare_v2 (self->db, "SELECT " MAILBOX_COLUMNS " FROM mailbox WHERE id = ?",
+                           -1, &stmt, NULL);
+  if (!sql_check (self->db, rc, "select", error))
+    return FALSE;
+
+  bind_text (stmt, 1, id);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    *out = mailbox_from_row (stmt);
+  else if (!sql_check (self->db, rc, "select", error))
+    return FALSE;
+
+  return TRUE;
+}
+
+static gboolean
+exec_stmt (RelayStoreSqlite  *self,
+           sqlite3_stmt      *stmt,
+           GError           **error)
+{
+  int rc = sqlite3_step (stmt);
+
+  return sql_check (self->db, rc, "write", error);
+}
+
+static gboolean
+apply_create (RelayStoreSqlite  *self,
+              RelayOp           *op,
+              GError           **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  RelayMailbox *m = op->mailbox;
+  int rc;
+
+  /* A retried create answers with the mailbox the first attempt made. */
+  if (op->request_id != NULL)
+    {
+      rc = sqlite3_prepare_v2 (self->db,
+                               "SELECT " MAILBOX_COLUMNS " FROM mailbox "
+                               "WHERE initiator_claim = ? AND initiator_request_id = ? "
+                               "AND deleted = 0 AND expires > ?",
+                               -1, &stmt, NULL);
+      if (!sql_check (self->db, rc, "select", error))
+        return FALSE;
+      bind_text (stmt, 1, op->claim);
+      bind_text (stmt, 2, op->request_id);
+      sqlite3_bind_int64 (stmt, 3, op->now);
+      rc = sqlite3_step (stmt);
+      if (rc == SQLITE_ROW)
+        {
+          op->result = mailbox_from_row (stmt);
+          op->status = RELAY_STATUS_DUPLICATE;
+          return TRUE;
+        }
+      if (!sql_check (self->db, rc, "select", error))
+        return FALSE;
+      g_clear_pointer (&stmt, sqlite3_finalize);
+    }
+
+  rc = sqlite3_prepare_v2 (self->db,
+                           "INSERT INTO mailbox (id, version, initiator_claim, access, created, expires, "
+                           "payload_type, payload_data, title, description, image_url, initiator_token, "
+                           "initiator_request_id) VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           -1, &stmt, NULL);
+  if (!sql_check (self->db, rc, "insert", error))
+    return FALSE;
+
+  bind_text (stmt, 1, m->id);
+  bind_text (stmt, 2, m->initiator_claim);
+  sqlite3_bind_int (stmt, 3, m->access);
+  sqlite3_bind_int64 (stmt, 4, m->created);
+  sqlite3_bind_int64 (stmt, 5, m->expires);
+  bind_text (stmt, 6, m->payload_type);
+  bind_text (stmt, 7, m->payload_data);
+  bind_text (stmt, 8, m->title);
+  bind_text (stmt, 9, m->description);
+  bind_text (stmt, 10, m->image_url);
+  bind_text (stmt, 11, m->initiator_token);
+  bind_text (stmt, 12, op->request_id);
+
+  if (!exec_stmt (self, stmt, error))
+    return FALSE;
+
+  m->version = 1;
+  m->initiator_request_id = g_strdup (op->request_id);
+  op->result = relay_mailbox_ref (m);
+  op->status = RELAY_STATUS_OK;
+  return TRUE;
+}
+
+typedef enum { SIDE_NONE, SIDE_INITIATOR, SIDE_RECIPIENT } Side;
+
+static Side
+side_of (RelayMailbox *m,
+         const char   *claim)
+{
+  if (g_strcmp0 (claim, m->initiator_claim) == 0)
+    return SIDE_INITIATOR;
+  if (m->recipient_claim != NULL && g_strcmp0 (claim, m->recipient_claim) == 0)
+    return SIDE_RECIPIENT;
+  return SIDE_NONE;
+}
+
+static gboolean
+is_duplicate (RelayMailbox *m,
+              Side          side,
+              const char   *request_id)
+{
+  const char *last = side == SIDE_INITIATOR ? m->initiator_request_id : m->recipient_request_id;
+
+  return request_id != NULL && g_strcmp0 (request_id, last) == 0;
+}
+
+static gboolean
+apply_update (RelayStoreSqlite  *self,
+              RelayOp           *op,
+              GError           **error)
+{
+  g_autoptr(RelayMailbox) m = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  Side side;
+  int rc;
+
+  if (!select_mailbox (self, op->mailbox_id, &m, error))
+    return FALSE;
+
+  if (m == NULL || !relay_mailbox_is_live (m, op->now))
+    {
+      op->status = RELAY_STATUS_NOT_FOUND;
+      return TRUE;
+    }
+
+  side = side_of (m, op->claim);
+  if (side == SIDE_NONE)
+    op->status = RELAY_STATUS_UNAUTHORIZED;
+  else if (side == SIDE_RECIPIENT && !(m->access & RELAY_ACCESS_WRITE))
+    op->status = RELAY_STATUS_FORBIDDEN;
+  else if (is_duplicate (m, side, op->request_id))
+    op->status = RELAY_STATUS_DUPLICATE;
+  else if (op->if_match >= 0 && op->if_match != m->version)
+    op->status = RELAY_STATUS_CONFLICT;
+  else
+    {
+      gboolean initiator = side == SIDE_INITIATOR;
+
+      rc = sqlite3_prepare_v2 (self->db,
+                               initiator
+                               ? "UPDATE mailbox SET payload_type = ?, payload_data = ?, version = version + 1, "
+                                 "initiator_token = coalesce(?, initiator_token), initiator_request_id = ? WHERE id = ?"
+                               : "UPDATE mailbox SET payload_type = ?, payload_data = ?, version = version + 1, "
+                                 "recipient_token = coalesce(?, recipient_token), recipient_request_id = ? WHERE id = ?",
+                               -1, &stmt, NULL);
+      if (!sql_check (self->db, rc, "update", error))
+        return FALSE;
+      bind_text (stmt, 1, op->payload_type);
+      bind_text (stmt, 2, op->payload_data);
+      bind_text (stmt, 3, op->token);
+      bind_text (stmt, 4, op->request_id);
+      bind_text (stmt, 5, m->id);
+      if (!exec_stmt (self, stmt, error))
+        return FALSE;
+
+      m->version++;
+      g_free (m->payload_type);
+      m->payload_type = g_strdup (op->payload_type);
+      g_free (m->payload_data);
+      m->payload_data = g_strdup (op->payload_data);
+      op->status = RELAY_STATUS_OK;
+    }
+
+  op->result = g_steal_pointer (&m);
+  return TRUE;
+}
+
+static gboolean
+apply_read (RelayStoreSqlite  *self,
+            RelayOp           *op,
+            GError           **error)
+{
+  g_autoptr(RelayMailbox) m = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  int rc;
+
+  if (!select_mailbox (self, op->mailbox_id, &m, error))
+    return FALSE;
+
+  if (m == NULL || !relay_mailbox_is_live (m, op->now))
+    {
+      op->status = RELAY_STATUS_NOT_FOUND;
+      return TRUE;
+    }
+
+  switch (side_of (m, op->claim))
+    {
+    case SIDE_INITIATOR:
+      op->status = RELAY_STATUS_OK;
+      break;
+
+    case SIDE_RECIPIENT:
+      op->status = (m->access & RELAY_ACCESS_READ) ? RELAY_STATUS_OK : RELAY_STATUS_FORBIDDEN;
+      break;
+
+    case SIDE_NONE:
+    default:
+      if (m->recipient_claim != NULL)
+        op->status = RELAY_STATUS_UNAUTHORIZED;
+      else if (!(m->access & RELAY_ACCESS_READ))
+        op->status = RELAY_STATUS_FORBIDDEN;
+      else
+        {
+          /* Trust on first use: the first recipient claim binds the mailbox. */
+          rc = sqlite3_prepare_v2 (self->db,
+                                   "UPDATE mailbox SET recipient_claim = ?, version = version + 1 "
+                                   "WHERE id = ? AND recipient_claim IS NULL",
+                                   -1, &stmt, NULL);
+          if (!sql_check (self->db, rc, "bind", error))
+            return FALSE;
+          bind_text (stmt, 1, op->claim);
+          bind_text (stmt, 2, m->id);
+          if (!exec_stmt (self, stmt, error))
+            return FALSE;
+
+          m->recipient_claim = g_strdup (op->claim);
+          m->version++;
+          op->status = RELAY_STATUS_OK;
+        }
+      break;
+    }
+
+  op->result = g_steal_pointer (&m);
+  return TRUE;
+}
+
+static gboolean
+apply_delete (RelayStoreSqlite  *self,
+              RelayOp           *op,
+              GError           **error)
+{
+  g_autoptr(RelayMailbox) m = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  Side side;
+  int rc;
+
+  if (!select_mailbox (self, op->mailbox_id, &m, error))
+    return FALSE;
+
+  if (m == NULL || m->expires <= op->now)
+    {
+      op->status = RELAY_STATUS_NOT_FOUND;
+      return TRUE;
+    }
+
+  side = side_of (m, op->claim);
+  if (side == SIDE_NONE)
+    op->status = m->deleted ? RELAY_STATUS_NOT_FOUND : RELAY_STATUS_UNAUTHORIZED;
+  else if (m->deleted)
+    /* A retry of the delete that made this tombstone is answered as such;
+     * any other delete of a deleted mailbox is a 404, as the draft says. */
+    op->status = is_duplicate (m, side, op->request_id) ? RELAY_STATUS_DUPLICATE : RELAY_STATUS_NOT_FOUND;
+  else if (side == SIDE_RECIPIENT && !(m->access & RELAY_ACCESS_DELETE))
+    op->status = RELAY_STATUS_FORBIDDEN;
+  else
+    {
+      /* Keep claims, request ids and the expiry: only what a retry needs. */
+      rc = sqlite3_prepare_v2 (self->db,
+                               side == SIDE_INITIATOR
+                               ? "UPDATE mailbox SET deleted = 1, version = version + 1, payload_type = NULL, "
+                                 "payload_data = NULL, title = NULL, description = NULL, image_url = NULL, "
+                                 "initiator_token = NULL, recipient_token = NULL, initiator_request_id = ? "
+                                 "WHERE id = ?"
+                               : "UPDATE mailbox SET deleted = 1, version = version + 1, payload_type = NULL, "
+                                 "payload_data = NULL, title = NULL, description = NULL, image_url = NULL, "
+                                 "initiator_token = NULL, recipient_token = NULL, recipient_request_id = ? "
+                                 "WHERE id = ?",
+                               -1, &stmt, NULL);
+      if (!sql_check (self->db, rc, "delete", error))
+        return FALSE;
+      bind_text (stmt, 1, op->request_id);
+      bind_text (stmt, 2, m->id);
+      if (!exec_stmt (self, stmt, error))
+        return FALSE;
+
+      m->deleted = TRUE;
+      m->version++;
+      op->status = RELAY_STATUS_OK;
+    }
+
+  op->result = g_steal_pointer (&m);
+  return TRUE;
+}
+
+static gboolean
+apply_relinquish (RelayStoreSqlite  *self,
+                  RelayOp           *op,
+                  GError           **error)
+{
+  g_autoptr(RelayMailbox) m = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  int rc;
+
+  if (!select_mailbox (self, op->mailbox_id, &m, error))
+    return FALSE;
+
+  if (m == NULL || !relay_mailbox_is_live (m, op->now))
+    {
+      op->status = RELAY_STATUS_NOT_FOUND;
+      return TRUE;
+    }
+
+  if (op->request_id != NULL && g_strcmp0 (op->claim, m->relinquished_claim) == 0 &&
+      g_strcmp0 (op->request_id, m->recipient_request_id) == 0)
+    op->status = RELAY_STATUS_DUPLICATE;
+  else if (side_of (m, op->claim) != SIDE_RECIPIENT)
+    op->status = RELAY_STATUS_UNAUTHORIZED;
+  else
+    {
+      rc = sqlite3_prepare_v2 (self->db,
+                               "UPDATE mailbox SET relinquished_claim = recipient_claim, recipient_claim = NULL, "
+                               "recipient_token = NULL, recipient_request_id = ?, version = version + 1 "
+                               "WHERE id = ?",
+                               -1, &stmt, NULL);
+      if (!sql_check (self->db, rc, "relinquish", error))
+        return FALSE;
+      bind_text (stmt, 1, op->request_id);
+      bind_text (stmt, 2, m->id);
+      if (!exec_stmt (self, stmt, error))
+        return FALSE;
+
+      g_clear_pointer (&m->recipient_claim, g_free);
+      m->version++;
+      op->status = RELAY_STATUS_OK;
+    }
+
+  op->result = g_steal_pointer (&m);
+  return TRUE;
+}
+
+static gboolean
+apply_purge (RelayStoreSqlite  *self,
+             RelayOp           *op,
+             GError           **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  int rc;
+
+  rc = sqlite3_prepare_v2 (self->db, "DELETE FROM mailbox WHERE expires <= ?", -1, &stmt, NULL);
+  if (!sql_check (self->db, rc, "purge", error))
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, op->now);
+  if (!exec_stmt (self, stmt, error))
+    return FALSE;
+
+  op->purged = sqlite3_changes (self->db);
+  op->status = RELAY_STATUS_OK;
+  return TRUE;
+}
+
+static gboolean
+apply (RelayStoreSqlite  *self,
+       RelayOp           *op,
+       GError           **error)
+{
+  switch (op->kind)
+    {
+    case RELAY_OP_CREATE:
+      return apply_create (self, op, error);
+    case RELAY_OP_UPDATE:
+      return apply_update (self, op, error);
+    case RELAY_OP_READ:
+      return apply_read (self, op, error);
+    case RELAY_OP_DELETE:
+      return apply_delete (self, op, error);
+    case RELAY_OP_RELINQUISH:
+      return apply_relinquish (self, op, error);
+    case RELAY_OP_PURGE:
+      return apply_purge (self, op, error);
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+run_batch (RelayStoreSqlite *self,
+           GPtrArray        *batch)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = sql_check (self->db, sqlite3_exec (self->db, "BEGIN IMMEDIATE", NULL, NULL, NULL), "begin", &error);
+
+  for (guint i = 0; ok && i < batch->len; i++)
+    ok = apply (self, g_ptr_array_index (batch, i), &error);
+
+  if (ok)
+    ok = sql_check (self->db, sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL), "commit", &error);
+
+  if (!ok)
+    {
+      /* Nothing of a failed batch is acknowledged; its clients may retry. */
+      sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+      g_warning ("Store batch of %u operations failed: %s", batch->len, error->message);
+    }
+  else
+    {
+      g_atomic_pointer_add (&self->commits, 1);
+      g_atomic_pointer_add (&self->ops, batch->len);
+    }
+
+  for (guint i = 0; i < batch->len; i++)
+    {
+      RelayOp *op = g_ptr_array_index (batch, i);
+
+      if (!ok)
+        {
+          op->status = RELAY_STATUS_FAILED;
+          g_clear_pointer (&op->result, relay_mailbox_unref);
+          op->error = g_error_copy (error);
+        }
+      op->done (op, op->user_data);
+    }
+}
+
+static gpointer
+writer_thread (gpointer data)
+{
+  RelayStoreSqlite *self = data;
+  g_autoptr(GPtrArray) batch = g_ptr_array_new ();
+
+  g_mutex_lock (&self->lock);
+  for (;;)
+    {
+      while (self->pending.length == 0 && !self->stopping)
+        g_cond_wait (&self->cond, &self->lock);
+
+      if (self->pending.length == 0 && self->stopping)
+        break;
+
+      while (self->pending.length > 0 && batch->len < MAX_BATCH)
+        g_ptr_array_add (batch, g_queue_pop_head (&self->pending));
+      self->in_flight = batch->len;
+      g_mutex_unlock (&self->lock);
+
+      run_batch (self, batch);
+      g_ptr_array_set_size (batch, 0);
+
+      g_mutex_lock (&self->lock);
+      self->in_flight = 0;
+      g_cond_broadcast (&self->idle);
+    }
+  g_mutex_unlock (&self->lock);
+
+  return NULL;
+}
+
+static void
+relay_store_sqlite_submit (RelayStore *store,
+                           RelayOp    *op)
+{
+  RelayStoreSqlite *self = RELAY_STORE_SQLITE (store);
+
+  g_return_if_fail (op->done != NULL);
+
+  g_mutex_lock (&self->lock);
+  if (self->stopping)
+    {
+      g_mutex_unlock (&self->lock);
+      op->status = RELAY_STATUS_FAILED;
+      op->error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CLOSED, "The store is closing");
+      op->done (op, op->user_data);
+      return;
+    }
+  g_queue_push_tail (&self->pending, op);
+  g_cond_signal (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+static void
+relay_store_sqlite_flush (RelayStore *store)
+{
+  RelayStoreSqlite *self = RELAY_STORE_SQLITE (store);
+
+  g_mutex_lock (&self->lock);
+  while (self->pending.length > 0 || self->in_flight > 0)
+    g_cond_wait (&self->idle, &self->lock);
+  g_mutex_unlock (&self->lock);
+}
+
+static void
+reader_free (Reader *reader)
+{
+  sqlite3_finalize (reader->lookup);
+  sqlite3_finalize (reader->count_live);
+  sqlite3_close (reader->db);
+  g_free (reader);
+}
+
+static Reader *
+reader_take (RelayStoreSqlite  *self,
+             GError           **error)
+{
+  Reader *reader = g_async_queue_try_pop (self->readers);
+  int rc;
+
+  if (reader != NULL)
+    return reader;
+
+  reader = g_new0 (Reader, 1);
+  reader->db = open_db (self->path, FALSE, error);
+  if (reader->db == NULL)
+    {
+      g_free (reader);
+      return NULL;
+    }
+
+  rc = sqlite3_prepare_v3 (reader->db, "SELECT " MAILBOX_COLUMNS " FROM mailbox WHERE id = ?",
+                           -1, SQLITE_PREPARE_PERSISTENT, &reader->lookup, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_prepare_v3 (reader->db, "SELECT count(*) FROM mailbox WHERE deleted = 0 AND expires > ?",
+                             -1, SQLITE_PREPARE_PERSISTENT, &reader->count_live, NULL);
+  if (!sql_check (reader->db, rc, "prepare", error))
+    {
+      reader_free (reader);
+      return NULL;
+    }
+
+  return reader;
+}
+
+static RelayMailbox *
+relay_store_sqlite_lookup (RelayStore  *store,
+                           const char  *id,
+                           GError     **error)
+{
+  RelayStoreSqlite *self = RELAY_STORE_SQLITE (store);
+  RelayMailbox *mailbox = NULL;
+  Reader *reader;
+  int rc;
+
+  reader = reader_take (self, error);
+  if (reader == NULL)
+    return NULL;
+
+  sqlite3_bind_text (reader->lookup, 1, id, -1, SQLITE_STATIC);
+  rc = sqlite3_step (reader->lookup);
+  if (rc == SQLITE_ROW)
+    mailbox = mailbox_from_row (reader->lookup);
+  else
+    sql_check (reader->db, rc, "lookup", error);
+  sqlite3_reset (reader->lookup);
+  sqlite3_clear_bindings (reader->lookup);
+
+  g_async_queue_push (self->readers, reader);
+  return mailbox;
+}
+
+static gint64
+relay_store_sqlite_count_live (RelayStore *store,
+                               gint64      now)
+{
+  RelayStoreSqlite *self = RELAY_STORE_SQLITE (store);
+  gint64 count = -1;
+  Reader *reader;
+
+  reader = reader_take (self, NULL);
+  if (reader == NULL)
+    return -1;
+
+  sqlite3_bind_int64 (reader->count_live, 1, now);
+  if (sqlite3_step (reader->count_live) == SQLITE_ROW)
+    count = sqlite3_column_int64 (reader->count_live, 0);
+  sqlite3_reset (reader->count_live);
+
+  g_async_queue_push (self->readers, reader);
+  return count;
+}
+
+typedef struct
+{
+  GMutex   lock;
+  GCond    cond;
+  gboolean done;
+} SyncWait;
+
+static void
+sync_done (RelayOp  *op,
+           gpointer  user_data)
+{
+  SyncWait *wait = user_data;
+
+  g_mutex_lock (&wait->lock);
+  wait->done = TRUE;
+  g_cond_signal (&wait->cond);
+  g_mutex_unlock (&wait->lock);
+}
+
+static gint64
+relay_store_sqlite_purge_expired (RelayStore  *store,
+                                  gint64       now,
+                                  GError     **error)
+{
+  g_autoptr(RelayOp) op = relay_op_new (RELAY_OP_PURGE, now);
+  SyncWait wait = { 0 };
+
+  g_mutex_init (&wait.lock);
+  g_cond_init (&wait.cond);
+  op->done = sync_done;
+  op->user_data = &wait;
+
+  relay_store_submit (store, op);
+
+  g_mutex_lock (&wait.lock);
+  while (!wait.done)
+    g_cond_wait (&wait.cond, &wait.lock);
+  g_mutex_unlock (&wait.lock);
+  g_mutex_clear (&wait.lock);
+  g_cond_clear (&wait.cond);
+
+  if (op->status != RELAY_STATUS_OK)
+    {
+      g_propagate_error (error, g_steal_pointer (&op->error));
+      return -1;
+    }
+
+  return op->purged;
+}
+
+static void
+relay_store_iface_init (RelayStoreInterface *iface)
+{
+  iface->lookup = relay_store_sqlite_lookup;
+  iface->submit = relay_store_sqlite_submit;
+  iface->purge_expired = relay_store_sqlite_purge_expired;
+  iface->count_live = relay_store_sqlite_count_live;
+  iface->flush = relay_store_sqlite_flush;
+}
+
+/**
+ * relay_store_sqlite_close:
+ *
+ * Completes what was submitted, stops the writer and closes the database.
+ * Later submissions fail at once.
+ */
+void
+relay_store_sqlite_close (RelayStoreSqlite *self)
+{
+  Reader *reader;
+
+  if (self->writer == NULL)
+    return;
+
+  g_mutex_lock (&self->lock);
+  self->stopping = TRUE;
+  g_cond_signal (&self->cond);
+  g_mutex_unlock (&self->lock);
+
+  g_thread_join (g_steal_pointer (&self->writer));
+
+  while ((reader = g_async_queue_try_pop (self->readers)) != NULL)
+    reader_free (reader);
+
+  sqlite3_close (g_steal_pointer (&self->db));
+}
+
+static void
+relay_store_sqlite_finalize (GObject *object)
+{
+  RelayStoreSqlite *self = (RelayStoreSqlite *) object;
+
+  relay_store_sqlite_close (self);
+  g_async_queue_unref (self->readers);
+  g_free (self->path);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+  g_cond_clear (&self->idle);
+
+  G_OBJECT_CLASS (relay_store_sqlite_parent_class)->finalize (object);
+}
+
+static void
+relay_store_sqlite_class_init (RelayStoreSqliteClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = relay_store_sqlite_finalize;
+}
+
+static void
+relay_store_sqlite_init (RelayStoreSqlite *self)
+{
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  g_cond_init (&self->idle);
+  g_queue_init (&self->pending);
+  self->readers = g_async_queue_new ();
+}
+
+/**
+ * relay_store_sqlite_new:
+ * @path: the database file; created if missing
+ */
+RelayStoreSqlite *
+relay_store_sqlite_new (const char  *path,
+                        GError     **error)
+{
+  g_autoptr(RelayStoreSqlite) self = g_object_new (RELAY_TYPE_STORE_SQLITE, NULL);
+
+  self->path = g_strdup (path);
+  self->db = open_db (path, TRUE, error);
+  if (self->db == NULL)
+    return NULL;
+
+  self->writer = g_thread_new ("relay-store-writer", writer_thread, self);
+
+  return g_steal_pointer (&self);
+}
+
+/**
+ * relay_store_sqlite_get_commits:
+ *
+ * Returns: how many transactions were committed: with group commit, far
+ *   fewer than operations under load
+ */
+gsize
+relay_store_sqlite_get_commits (RelayStoreSqlite *self)
+{
+  return GPOINTER_TO_SIZE (g_atomic_pointer_get (&self->commits));
+}
+
+gsize
+relay_store_sqlite_get_ops (RelayStoreSqlite *self)
+{
+  return GPOINTER_TO_SIZE (g_atomic_pointer_get (&self->ops));
+}

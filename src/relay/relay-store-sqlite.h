@@ -1,0 +1,22 @@
+/* relay-store-sqlite.h: the embedded store, SQLite in WAL mode
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include "relay-store.h"
+
+G_BEGIN_DECLS
+
+#define RELAY_TYPE_STORE_SQLITE (relay_store_sqlite_get_type ())
+
+G_DECLARE_FINAL_TYPE (RelayStoreSqlite, relay_store_sqlite, RELAY, STORE_SQLITE, GObject)
+
+RelayStoreSqlite *relay_store_sqlite_new        (const char        *path,
+                                                 GError           **error);
+void              relay_store_sqlite_close      (RelayStoreSqlite  *self);
+gsize             relay_store_sqlite_get_commits (RelayStoreSqlite *self);
+gsize             relay_store_sqlite_get_ops     (RelayStoreSqlite *self);
+
+G_END_DECLS

@@ -1,0 +1,108 @@
+/* relay-store.h: the narrow interface between the HTTP layer and storage
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Every mutation is one RelayOp whose conditions (who may do what, version
+ * checks, idempotent retries) the store evaluates atomically with the write,
+ * so that a shared network store for several relay instances can implement
+ * the same operations without the HTTP layer changing.
+ */
+
+#pragma once
+
+#include <glib-object.h>
+
+#include "relay-mailbox.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  RELAY_OP_CREATE,
+  RELAY_OP_UPDATE,
+  RELAY_OP_READ,        /* binds the recipient's claim on its first read */
+  RELAY_OP_DELETE,
+  RELAY_OP_RELINQUISH,
+  RELAY_OP_PURGE,       /* removes expired mailboxes and tombstones */
+} RelayOpKind;
+
+typedef enum
+{
+  RELAY_STATUS_OK,
+  RELAY_STATUS_DUPLICATE,     /* a retried Mailbox-Request-ID: nothing changed */
+  RELAY_STATUS_NOT_FOUND,     /* no such mailbox, deleted or expired */
+  RELAY_STATUS_UNAUTHORIZED,  /* the claim is not one of the mailbox's two */
+  RELAY_STATUS_FORBIDDEN,     /* the recipient lacks the access right */
+  RELAY_STATUS_CONFLICT,      /* If-Match did not match the version */
+  RELAY_STATUS_FAILED,        /* the store failed; see error */
+} RelayStatus;
+
+typedef struct _RelayOp RelayOp;
+typedef void (*RelayOpDone) (RelayOp *op, gpointer user_data);
+
+struct _RelayOp
+{
+  RelayOpKind    kind;
+  gint64         now;
+  char          *mailbox_id;
+  char          *claim;
+  char          *request_id;       /* nullable */
+
+  /* CREATE: the mailbox to insert (id, claims, expiry, payload, display) */
+  RelayMailbox  *mailbox;
+  /* UPDATE */
+  char          *payload_type;
+  char          *payload_data;
+  char          *token;            /* nullable notificationToken JSON */
+  gint64         if_match;         /* -1 when absent */
+
+  /* Results */
+  RelayStatus    status;
+  gint64         purged;           /* PURGE: rows removed */
+  RelayMailbox  *result;           /* the mailbox after the operation */
+  GError        *error;
+
+  RelayOpDone    done;
+  gpointer       user_data;
+};
+
+RelayOp *relay_op_new  (RelayOpKind  kind,
+                        gint64       now);
+void     relay_op_free (RelayOp     *op);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RelayOp, relay_op_free)
+
+#define RELAY_TYPE_STORE (relay_store_get_type ())
+
+G_DECLARE_INTERFACE (RelayStore, relay_store, RELAY, STORE, GObject)
+
+struct _RelayStoreInterface
+{
+  GTypeInterface parent_iface;
+
+  RelayMailbox *(*lookup)        (RelayStore  *self,
+                                  const char  *id,
+                                  GError     **error);
+  void          (*submit)        (RelayStore  *self,
+                                  RelayOp     *op);
+  gint64        (*purge_expired) (RelayStore  *self,
+                                  gint64       now,
+                                  GError     **error);
+  gint64        (*count_live)    (RelayStore  *self,
+                                  gint64       now);
+  void          (*flush)         (RelayStore  *self);
+};
+
+RelayMailbox *relay_store_lookup        (RelayStore  *self,
+                                         const char  *id,
+                                         GError     **error);
+void          relay_store_submit        (RelayStore  *self,
+                                         RelayOp     *op);
+gint64        relay_store_purge_expired (RelayStore  *self,
+                                         gint64       now,
+                                         GError     **error);
+gint64        relay_store_count_live    (RelayStore  *self,
+                                         gint64       now);
+void          relay_store_flush         (RelayStore  *self);
+
+G_END_DECLS

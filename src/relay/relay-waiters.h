@@ -1,0 +1,53 @@
+/* relay-waiters.h: waiting reads, parked until their mailbox changes
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  RELAY_WAITER_WAITING,
+  RELAY_WAITER_CHANGED,     /* the mailbox changed: answer with its content */
+  RELAY_WAITER_TIMED_OUT,   /* the wait ended: answer "no change" */
+  RELAY_WAITER_SHUTDOWN,    /* the relay is stopping */
+} RelayWaiterState;
+
+typedef struct _RelayWaiter RelayWaiter;
+
+/* Called once per waiter, from any thread, outside every lock. */
+typedef void (*RelayWakeFunc) (RelayWaiter *waiter, gpointer user_data);
+
+struct _RelayWaiter
+{
+  /*< private >*/
+  char             mailbox_id[40];
+  gint64           deadline;         /* monotonic microseconds */
+  RelayWaiterState state;
+  gpointer         user_data;
+  GSequenceIter   *timer;
+  GList            link;
+};
+
+typedef struct _RelayWaiters RelayWaiters;
+
+RelayWaiters *relay_waiters_new          (guint          max_waiters,
+                                          RelayWakeFunc  wake);
+void          relay_waiters_free         (RelayWaiters  *self);
+gboolean      relay_waiters_add          (RelayWaiters  *self,
+                                          RelayWaiter   *waiter,
+                                          const char    *mailbox_id,
+                                          guint          seconds,
+                                          gpointer       user_data);
+void          relay_waiters_wake         (RelayWaiters  *self,
+                                          RelayWaiter   *waiter);
+guint         relay_waiters_notify       (RelayWaiters  *self,
+                                          const char    *mailbox_id);
+void          relay_waiters_shutdown     (RelayWaiters  *self);
+guint         relay_waiters_get_count    (RelayWaiters  *self);
+
+G_END_DECLS

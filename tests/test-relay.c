@@ -1,0 +1,1076 @@
+/* test-relay.c: latchkey-relay over loopback, every endpoint and error path
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "test-relay"
+
+#include "config.h"
+
+#include <string.h>
+
+#include <libsoup/soup.h>
+
+#include "latchkey-core.h"
+#include "lk-test-server.h"
+
+#define PAYLOAD_DATA "oKGio6SlpqeoqaqrnToaQjemY8tAX6W3bh2pqhHALnH+2ycYsmlD6BrZ"
+#define CREATE_BODY \
+  "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\"}," \
+  "\"displayInformation\":{\"title\":\"Room 404\",\"description\":\"Hotel Example\"}}"
+#define CREATE_RWD_BODY \
+  "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\"}," \
+  "\"displayInformation\":{\"title\":\"Blue Hatchback\"}," \
+  "\"mailboxConfiguration\":{\"accessRights\":\"RWD\"}}"
+#define UPDATE_BODY \
+  "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"cmVwbHlyZXBseXJlcGx5cmVwbHlyZXBseXJlcGx5cmVwbHlyZXBseQ==\"}}"
+
+typedef struct
+{
+  guint               status;
+  char               *body;
+  SoupMessageHeaders *headers;
+} Reply;
+
+static void
+reply_free (Reply *reply)
+{
+  g_free (reply->body);
+  g_clear_pointer (&reply->headers, soup_message_headers_unref);
+  g_free (reply);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Reply, reply_free)
+
+static SoupSession *
+new_session (void)
+{
+  return soup_session_new_with_options ("timeout", 40, "max-conns", 64, "max-conns-per-host", 64, NULL);
+}
+
+/* Sends a request and waits for the answer. Extra headers are name, value
+ * pairs, ending with NULL. */
+G_GNUC_NULL_TERMINATED
+static Reply *
+send_request (SoupSession  *session,
+              const char   *method,
+              const char   *url,
+              const char   *content_type,
+              const char   *body,
+              ...)
+{
+  g_autoptr(SoupMessage) msg = soup_message_new (method, url);
+  g_autoptr(GBytes) response = NULL;
+  g_autoptr(GError) error = NULL;
+  Reply *reply = g_new0 (Reply, 1);
+  const char *name;
+  va_list args;
+
+  g_assert_nonnull (msg);
+  if (body != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+      soup_message_set_request_body_from_bytes (msg, content_type, bytes);
+    }
+
+  va_start (args, body);
+  while ((name = va_arg (args, const char *)) != NULL)
+    soup_message_headers_replace (soup_message_get_request_headers (msg), name, va_arg (args, const char *));
+  va_end (args);
+
+  response = soup_session_send_and_read (session, msg, NULL, &error);
+  g_assert_no_error (error);
+
+  reply->status = soup_message_get_status (msg);
+  reply->body = g_strndup (g_bytes_get_data (response, NULL), g_bytes_get_size (response));
+  reply->headers = soup_message_headers_ref (soup_message_get_response_headers (msg));
+  return reply;
+}
+
+static JsonObject *
+reply_json (Reply *reply)
+{
+  g_autoptr(GError) error = NULL;
+  JsonObject *object = lk_json_parse_object (reply->body, strlen (reply->body), G_MAXSIZE,
+                                             G_IO_ERROR, G_IO_ERROR_FAILED, &error);
+
+  g_assert_no_error (error);
+  return object;
+}
+
+static void
+assert_error_reply (Reply      *reply,
+                    guint       status,
+                    const char *error)
+{
+  g_autoptr(JsonObject) object = NULL;
+
+  if (reply->status != status)
+    g_test_message ("unexpected %u: %s", reply->status, reply->body);
+  g_assert_cmpuint (reply->status, ==, status);
+  object = reply_json (reply);
+  if (error != NULL)
+    g_assert_cmpstr (json_object_get_string_member (object, "error"), ==, error);
+  g_assert_true (json_object_has_member (object, "message"));
+}
+
+typedef struct
+{
+  LkTestServer *relay;
+  SoupSession  *session;
+  char         *initiator;
+  char         *recipient;
+  char         *stranger;
+} Fixture;
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  const char * const *args = data;
+
+  f->relay = lk_test_server_new ("LATCHKEY_RELAY", args);
+  lk_test_server_start (f->relay);
+  f->session = new_session ();
+  f->initiator = lk_uuid_new_random ();
+  f->recipient = lk_uuid_new_random ();
+  f->stranger = lk_uuid_new_random ();
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *log = lk_test_server_read_log (f->relay);
+
+  /* Logs never hold claims (or payloads, or whole mailbox ids: see below). */
+  g_assert_null (strstr (log, f->initiator));
+  g_assert_null (strstr (log, f->recipient));
+  g_assert_null (strstr (log, f->stranger));
+  g_assert_null (strstr (log, PAYLOAD_DATA));
+
+  g_clear_object (&f->session);
+  g_clear_pointer (&f->relay, lk_test_server_free);
+  g_free (f->initiator);
+  g_free (f->recipient);
+  g_free (f->stranger);
+}
+
+static char *
+url_for (Fixture    *f,
+         const char *path)
+{
+  return g_strconcat (f->relay->url, path, NULL);
+}
+
+/* Creates a mailbox and returns its URL. */
+static char *
+create (Fixture    *f,
+        const char *body,
+        const char *request_id)
+{
+  g_autofree char *url = url_for (f, "/v1/m");
+  g_autoptr(Reply) reply = NULL;
+  g_autoptr(JsonObject) object = NULL;
+  const char *link;
+
+  if (request_id != NULL)
+    reply = send_request (f->session, "POST", url, "application/json", body,
+                          "Mailbox-Device-Claim", f->initiator, "Mailbox-Request-ID", request_id, NULL);
+  else
+    reply = send_request (f->session, "POST", url, "application/json", body,
+                          "Mailbox-Device-Claim", f->initiator, NULL);
+  if (reply->status != 200)
+    g_test_message ("create: %u %s", reply->status, reply->body);
+  g_assert_cmpuint (reply->status, ==, 200);
+
+  object = reply_json (reply);
+  g_assert_true (json_object_get_boolean_member (object, "isPushNotificationSupported"));
+  link = json_object_get_string_member (object, "urlLink");
+  g_assert_true (g_str_has_prefix (link, f->relay->url));
+  g_assert_true (g_uuid_string_is_valid (link + strlen (f->relay->url) + strlen ("/v1/m/")));
+
+  /* The whole id would let a reader of the logs open the mailbox's page. */
+  {
+    g_autofree char *log = lk_test_server_read_log (f->relay);
+    g_assert_null (strstr (log, link + strlen (f->relay->url) + strlen ("/v1/m/")));
+  }
+
+  return g_strdup (link);
+}
+
+static Reply *
+read_as (Fixture    *f,
+         const char *url,
+         const char *claim)
+{
+  return send_request (f->session, "POST", url, NULL, NULL, "Mailbox-Device-Claim", claim, NULL);
+}
+
+static const char * const default_args[] = { "--rate", "0", NULL };
+
+static void
+test_create_and_read (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autofree char *url = create (f, CREATE_BODY, NULL);
+  g_autoptr(Reply) first = read_as (f, url, f->recipient);
+  g_autoptr(Reply) again = read_as (f, url, f->recipient);
+  g_autoptr(Reply) initiator = read_as (f, url, f->initiator);
+  g_autoptr(Reply) stranger = read_as (f, url, f->stranger);
+  g_autoptr(JsonObject) object = NULL;
+  g_autoptr(GDateTime) expiration = NULL;
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  JsonObject *payload, *display;
+  GTimeSpan left;
+
+  g_assert_cmpuint (first->status, ==, 200);
+  object = reply_json (first);
+  payload = json_object_get_object_member (object, "payload");
+  g_assert_cmpstr (json_object_get_string_member (payload, "type"), ==, "AEAD_AES_256_GCM");
+  g_assert_cmpstr (json_object_get_string_member (payload, "data"), ==, PAYLOAD_DATA);
+  display = json_object_get_object_member (object, "displayInformation");
+  g_assert_cmpstr (json_object_get_string_member (display, "title"), ==, "Room 404");
+  g_assert_cmpstr (json_object_get_string_member (display, "description"), ==, "Hotel Example");
+  g_assert_true (json_object_get_boolean_member (object, "recipientBound"));
+  g_assert_nonnull (soup_message_headers_get_one (first->headers, "ETag"));
+
+  /* The default expiration is 48 hours, in the draft's format. */
+  expiration = g_date_time_new_from_iso8601 (json_object_get_string_member (object, "expiration"), NULL);
+  g_assert_nonnull (expiration);
+  g_assert_true (g_str_has_suffix (json_object_get_string_member (object, "expiration"), "Z"));
+  left = g_date_time_difference (expiration, now);
+  g_assert_cmpint (left, >, 47 * G_TIME_SPAN_HOUR);
+  g_assert_cmpint (left, <=, 48 * G_TIME_SPAN_HOUR);
+
+  g_assert_cmpuint (again->status, ==, 200);
+  g_assert_cmpuint (initiator->status, ==, 200);
+  /* After binding, a third device is refused. */
+  assert_error_reply (stranger, 401, "unauthorized");
+}
+
+static void
+test_display_page (Fixture       *f,
+                   gconstpointer  data)
+{
+  static const char body[] =
+    "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\"},"
+    "\"displayInformation\":{\"title\":\"<script>alert(1)</script>\",\"description\":\"\\\"quoted\\\" & more\","
+    "\"imageURL\":\"https://example.com/a.png?x=1&y=\\\"2\"}}";
+  g_autofree char *url = create (f, body, NULL);
+  g_autofree char *missing = url_for (f, "/v1/m/0f8fad5b-d9cb-469f-a165-70867728950e");
+  g_autoptr(Reply) page = send_request (f->session, "GET", url, NULL, NULL, NULL);
+  g_autoptr(Reply) gone = send_request (f->session, "GET", missing, NULL, NULL, NULL);
+  g_autoptr(Reply) after = NULL;
+  const char *csp;
+
+  g_assert_cmpuint (page->status, ==, 200);
+  g_assert_true (g_str_has_prefix (soup_message_headers_get_content_type (page->headers, NULL), "text/html"));
+  g_assert_nonnull (strstr (page->body, "<meta property=\"og:title\" content=\"&lt;script&gt;alert(1)&lt;/script&gt;\">"));
+  g_assert_nonnull (strstr (page->body, "og:description\" content=\"&quot;quoted&quot; &amp; more\""));
+  g_assert_nonnull (strstr (page->body, "og:image\" content=\"https://example.com/a.png?x=1&amp;y=&quot;2\""));
+  g_assert_null (strstr (page->body, "<script"));
+
+  csp = soup_message_headers_get_one (page->headers, "Content-Security-Policy");
+  g_assert_nonnull (csp);
+  g_assert_true (g_str_has_prefix (csp, "default-src 'none'"));
+  g_assert_null (strstr (csp, "script-src"));
+  g_assert_null (strstr (csp, "unsafe"));
+
+  /* A GET is public and binds nothing: a link-preview bot cannot claim. */
+  after = read_as (f, url, f->recipient);
+  g_assert_cmpuint (after->status, ==, 200);
+
+  g_assert_cmpuint (gone->status, ==, 404);
+}
+
+static void
+test_claims (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autofree char *url = create (f, CREATE_BODY, NULL);
+  g_autofree char *other = lk_uuid_new_random ();
+  g_autofree char *rid = lk_uuid_new_random ();
+  g_autoptr(Reply) bad = send_request (f->session, "POST", url, NULL, NULL, "Mailbox-Device-Claim", "nope", NULL);
+  g_autoptr(Reply) none = send_request (f->session, "POST", url, NULL, NULL, NULL);
+  g_autoptr(Reply) bind = read_as (f, url, f->recipient);
+  g_autoptr(Reply) third = read_as (f, url, f->stranger);
+  g_autoptr(Reply) by_initiator = send_request (f->session, "PATCH", url, NULL, NULL,
+                                                "Mailbox-Device-Claim", f->initiator, NULL);
+  g_autoptr(Reply) relinquish = send_request (f->session, "PATCH", url, NULL, NULL,
+                                              "Mailbox-Device-Claim", f->recipient, "Mailbox-Request-ID", rid, NULL);
+  g_autoptr(Reply) retry = send_request (f->session, "PATCH", url, NULL, NULL,
+                                         "Mailbox-Device-Claim", f->recipient, "Mailbox-Request-ID", rid, NULL);
+  g_autoptr(Reply) rebind = read_as (f, url, other);
+  g_autoptr(Reply) old = read_as (f, url, f->recipient);
+
+  assert_error_reply (bad, 401, "bad_claim");
+  assert_error_reply (none, 401, "bad_claim");
+  g_assert_cmpuint (bind->status, ==, 200);
+  assert_error_reply (third, 401, "unauthorized");
+  assert_error_reply (by_initiator, 401, "unauthorized");
+  g_assert_cmpuint (relinquish->status, ==, 200);
+  g_assert_cmpuint (retry->status, ==, 201);
+  /* Relinquished: the next device binds, and the old one is now a stranger. */
+  g_assert_cmpuint (rebind->status, ==, 200);
+  assert_error_reply (old, 401, "unauthorized");
+}
+
+static void
+test_idempotent_retries (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autofree char *rid = lk_uuid_new_random ();
+  g_autofree char *url = create (f, CREATE_RWD_BODY, rid);
+  g_autofree char *create_url = url_for (f, "/v1/m");
+  g_autofree char *update_rid = lk_uuid_new_random ();
+  g_autofree char *delete_rid = lk_uuid_new_random ();
+  g_autofree char *other_rid = lk_uuid_new_random ();
+  g_autoptr(Reply) create_again = NULL;
+  g_autoptr(Reply) update = NULL;
+  g_autoptr(Reply) update_again = NULL;
+  g_autoptr(Reply) del = NULL;
+  g_autoptr(Reply) del_again = NULL;
+  g_autoptr(Reply) del_other = NULL;
+  g_autoptr(JsonObject) object = NULL;
+
+  /* A retried create gets 201 and the mailbox the first attempt made. */
+  create_again = send_request (f->session, "POST", create_url, "application/json", CREATE_RWD_BODY,
+                               "Mailbox-Device-Claim", f->initiator, "Mailbox-Request-ID", rid, NULL);
+  g_assert_cmpuint (create_again->status, ==, 201);
+  g_assert_cmpstr (soup_message_headers_get_one (create_again->headers, "Mailbox-Request-ID"), ==, rid);
+  object = reply_json (create_again);
+  g_assert_cmpstr (json_object_get_string_member (object, "urlLink"), ==, url);
+
+  update = send_request (f->session, "PUT", url, "application/json", UPDATE_BODY,
+                         "Mailbox-Device-Claim", f->initiator, "Mailbox-Request-ID", update_rid, NULL);
+  g_assert_cmpuint (update->status, ==, 200);
+  update_again = send_request (f->session, "PUT", url, "application/json", UPDATE_BODY,
+                               "Mailbox-Device-Claim", f->initiator, "Mailbox-Request-ID", update_rid, NULL);
+  g_assert_cmpuint (update_again->status, ==, 201);
+  /* The retry changed nothing. */
+  g_assert_cmpstr (soup_message_headers_get_one (update_again->headers, "ETag"), ==,
+                   soup_message_headers_get_one (update->headers, "ETag"));
+
+  del = send_request (f->session, "DELETE", url, NULL, NULL,
+                      "Mailbox-Device-Claim", f->initiator, "Mailbox-Request-ID", delete_rid, NULL);
+  g_assert_cmpuint (del->status, ==, 200);
+  del_again = send_request (f->session, "DELETE", url, NULL, NULL,
+                            "Mailbox-Device-Claim", f->initiator, "Mailbox-Request-ID", delete_rid, NULL);
+  g_assert_cmpuint (del_again->status, ==, 201);
+  /* Any other delete of a deleted mailbox is a 404, as the draft says. */
+  del_other = send_request (f->session, "DELETE", url, NULL, NULL,
+                            "Mailbox-Device-Claim", f->initiator, "Mailbox-Request-ID", other_rid, NULL);
+  assert_error_reply (del_other, 404, "not_found");
+}
+
+static void
+test_access_rights (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autofree char *rd = create (f, CREATE_BODY, NULL);    /* default RD */
+  g_autofree char *rwd = create (f, CREATE_RWD_BODY, NULL);
+  g_autofree char *w_only = NULL;
+  g_autoptr(Reply) bind_rd = read_as (f, rd, f->recipient);
+  g_autoptr(Reply) write_rd = send_request (f->session, "PUT", rd, "application/json", UPDATE_BODY,
+                                            "Mailbox-Device-Claim", f->recipient, NULL);
+  g_autoptr(Reply) write_initiator = send_request (f->session, "PUT", rd, "application/json", UPDATE_BODY,
+                                                   "Mailbox-Device-Claim", f->initiator, NULL);
+  g_autoptr(Reply) bind_rwd = read_as (f, rwd, f->recipient);
+  g_autoptr(Reply) write_rwd = send_request (f->session, "PUT", rwd, "application/json", UPDATE_BODY,
+                                             "Mailbox-Device-Claim", f->recipient, NULL);
+  g_autoptr(Reply) read_w = NULL;
+  g_autoptr(Reply) delete_w = NULL;
+  g_autoptr(Reply) delete_rd = NULL;
+
+  g_assert_cmpuint (bind_rd->status, ==, 200);
+  assert_error_reply (write_rd, 401, "forbidden");
+  g_assert_cmpuint (write_initiator->status, ==, 200);
+  g_assert_cmpuint (bind_rwd->status, ==, 200);
+  g_assert_cmpuint (write_rwd->status, ==, 200);
+
+  w_only = create (f, "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\"},"
+                      "\"displayInformation\":{\"title\":\"x\"},\"mailboxConfiguration\":{\"accessRights\":\"W\"}}",
+                   NULL);
+  read_w = read_as (f, w_only, f->recipient);
+  assert_error_reply (read_w, 401, "forbidden");
+  delete_w = send_request (f->session, "DELETE", w_only, NULL, NULL, "Mailbox-Device-Claim", f->initiator, NULL);
+  g_assert_cmpuint (delete_w->status, ==, 200);
+
+  delete_rd = send_request (f->session, "DELETE", rd, NULL, NULL, "Mailbox-Device-Claim", f->recipient, NULL);
+  g_assert_cmpuint (delete_rd->status, ==, 200);
+}
+
+static void
+test_versions (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autofree char *url = create (f, CREATE_RWD_BODY, NULL);
+  g_autoptr(Reply) bind = read_as (f, url, f->recipient);
+  const char *etag = soup_message_headers_get_one (bind->headers, "ETag");
+  g_autoptr(Reply) reply = NULL;
+  g_autoptr(Reply) stale = NULL;
+  g_autoptr(Reply) bad_tag = NULL;
+  g_autoptr(Reply) not_modified = NULL;
+  g_autoptr(Reply) modified = NULL;
+
+  g_assert_nonnull (etag);
+
+  /* The recipient answers the version it read: accepted. */
+  reply = send_request (f->session, "PUT", url, "application/json", UPDATE_BODY,
+                        "Mailbox-Device-Claim", f->recipient, "If-Match", etag, NULL);
+  g_assert_cmpuint (reply->status, ==, 200);
+
+  /* The initiator writes against the version it saw before: refused, not overwritten. */
+  stale = send_request (f->session, "PUT", url, "application/json", UPDATE_BODY,
+                        "Mailbox-Device-Claim", f->initiator, "If-Match", etag, NULL);
+  assert_error_reply (stale, 412, "version_mismatch");
+  g_assert_cmpstr (soup_message_headers_get_one (stale->headers, "ETag"), ==,
+                   soup_message_headers_get_one (reply->headers, "ETag"));
+
+  bad_tag = send_request (f->session, "PUT", url, "application/json", UPDATE_BODY,
+                          "Mailbox-Device-Claim", f->initiator, "If-Match", "whatever", NULL);
+  assert_error_reply (bad_tag, 400, NULL);
+
+  not_modified = send_request (f->session, "POST", url, NULL, NULL, "Mailbox-Device-Claim", f->initiator,
+                               "If-None-Match", soup_message_headers_get_one (reply->headers, "ETag"), NULL);
+  g_assert_cmpuint (not_modified->status, ==, 304);
+  modified = send_request (f->session, "POST", url, NULL, NULL, "Mailbox-Device-Claim", f->initiator,
+                           "If-None-Match", etag, NULL);
+  g_assert_cmpuint (modified->status, ==, 200);
+}
+
+typedef struct
+{
+  Fixture *f;
+  char    *url;
+  char    *etag;
+  guint    wait;
+  Reply   *reply;
+  gint64   returned;   /* monotonic µs */
+} Waiter;
+
+static gpointer
+wait_thread (gpointer data)
+{
+  Waiter *w = data;
+  g_autoptr(SoupSession) session = new_session ();
+  g_autofree char *prefer = g_strdup_printf ("wait=%u", w->wait);
+
+  w->reply = send_request (session, "POST", w->url, NULL, NULL, "Mailbox-Device-Claim", w->f->initiator,
+                           "If-None-Match", w->etag, "Prefer", prefer, NULL);
+  w->returned = g_get_monotonic_time ();
+  return NULL;
+}
+
+static guint
+metric (Fixture    *f,
+        const char *name)
+{
+  g_autofree char *url = url_for (f, "/metrics");
+  g_autoptr(Reply) reply = send_request (f->session, "GET", url, NULL, NULL, NULL);
+  g_autofree char *needle = g_strconcat ("\n", name, " ", NULL);
+  const char *line = strstr (reply->body, needle);
+
+  g_assert_nonnull (line);
+  return atoi (line + strlen (needle));
+}
+
+static void
+test_waiting_read (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *url = create (f, CREATE_RWD_BODY, NULL);
+  g_autoptr(Reply) first = read_as (f, url, f->initiator);
+  g_autoptr(Reply) bind = NULL;
+  g_autoptr(Reply) update = NULL;
+  Waiter w = { f, url, NULL, 30, NULL, 0 };
+  GThread *thread;
+  gint64 written;
+  g_autoptr(JsonObject) object = NULL;
+
+  w.etag = g_strdup (soup_message_headers_get_one (first->headers, "ETag"));
+  bind = read_as (f, url, f->recipient);    /* binding changes the version */
+  g_free (w.etag);
+  w.etag = g_strdup (soup_message_headers_get_one (bind->headers, "ETag"));
+
+  thread = g_thread_new ("waiter", wait_thread, &w);
+
+  /* The write goes in once the read is parked: the relay's own gauge says so. */
+  while (metric (f, "latchkey_relay_waiters") < 1)
+    g_thread_yield ();
+
+  update = send_request (f->session, "PUT", url, "application/json", UPDATE_BODY,
+                         "Mailbox-Device-Claim", f->recipient, NULL);
+  written = g_get_monotonic_time ();
+  g_assert_cmpuint (update->status, ==, 200);
+
+  g_thread_join (thread);
+  g_assert_cmpuint (w.reply->status, ==, 200);
+  object = reply_json (w.reply);
+  g_assert_nonnull (strstr (w.reply->body, "cmVwbHly"));
+
+  /* The waiting side learns of the write within 50 ms of its acknowledgement
+   * (usually the wake-up precedes it). */
+  g_test_message ("waiting read returned %" G_GINT64_FORMAT " µs after the write was acknowledged",
+                  w.returned - written);
+  g_assert_cmpint (w.returned - written, <, 50 * 1000);
+
+  g_free (w.etag);
+  reply_free (w.reply);
+}
+
+static void
+test_waiting_read_timeout (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autofree char *url = create (f, CREATE_BODY, NULL);
+  g_autoptr(Reply) first = read_as (f, url, f->initiator);
+  Waiter w = { f, url, NULL, 1, NULL, 0 };
+  gint64 started = g_get_monotonic_time ();
+
+  w.etag = g_strdup (soup_message_headers_get_one (first->headers, "ETag"));
+  wait_thread (&w);
+
+  /* Nothing changed: "no change" after the requested second. */
+  g_assert_cmpuint (w.reply->status, ==, 304);
+  g_assert_cmpint (w.returned - started, >=, G_USEC_PER_SEC);
+  g_assert_cmpstr (soup_message_headers_get_one (w.reply->headers, "ETag"), ==, w.etag);
+
+  g_free (w.etag);
+  reply_free (w.reply);
+}
+
+static void
+test_waiting_read_delete (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autofree char *url = create (f, CREATE_BODY, NULL);
+  g_autoptr(Reply) first = read_as (f, url, f->initiator);
+  g_autoptr(Reply) del = NULL;
+  Waiter w = { f, url, NULL, 30, NULL, 0 };
+  GThread *thread;
+
+  w.etag = g_strdup (soup_message_headers_get_one (first->headers, "ETag"));
+  thread = g_thread_new ("waiter", wait_thread, &w);
+  while (metric (f, "latchkey_relay_waiters") < 1)
+    g_thread_yield ();
+
+  del = send_request (f->session, "DELETE", url, NULL, NULL, "Mailbox-Device-Claim", f->initiator, NULL);
+  g_assert_cmpuint (del->status, ==, 200);
+  g_thread_join (thread);
+  /* The waiter learns at once that the mailbox is gone. */
+  assert_error_reply (w.reply, 404, "not_found");
+
+  g_free (w.etag);
+  reply_free (w.reply);
+}
+
+static const char * const waiter_limit_args[] = { "--rate", "0", "--max-waiters", "1", NULL };
+
+static void
+test_waiter_limit (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *url = create (f, CREATE_BODY, NULL);
+  g_autoptr(Reply) first = read_as (f, url, f->initiator);
+  g_autoptr(Reply) refused = NULL;
+  g_autoptr(Reply) del = NULL;
+  Waiter w = { f, url, NULL, 30, NULL, 0 };
+  GThread *thread;
+
+  w.etag = g_strdup (soup_message_headers_get_one (first->headers, "ETag"));
+  thread = g_thread_new ("waiter", wait_thread, &w);
+  while (metric (f, "latchkey_relay_waiters") < 1)
+    g_thread_yield ();
+
+  refused = send_request (f->session, "POST", url, NULL, NULL, "Mailbox-Device-Claim", f->initiator,
+                          "If-None-Match", w.etag, "Prefer", "wait=30", NULL);
+  assert_error_reply (refused, 503, "too_many_waiters");
+  g_assert_nonnull (soup_message_headers_get_one (refused->headers, "Retry-After"));
+
+  del = send_request (f->session, "DELETE", url, NULL, NULL, "Mailbox-Device-Claim", f->initiator, NULL);
+  g_thread_join (thread);
+  g_free (w.etag);
+  reply_free (w.reply);
+}
+
+static const char * const expiry_args[] = { "--rate", "0", "--default-expiration", "1s",
+                                            "--max-expiration", "2s", "--sweep-interval", "1s", NULL };
+
+static void
+test_expiry (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autofree char *url = create (f, CREATE_BODY, NULL);
+  g_autoptr(Reply) before = read_as (f, url, f->recipient);
+  g_autoptr(GDateTime) today = g_date_time_new_now_utc ();
+  g_autoptr(GDateTime) far = g_date_time_add_days (today, 30);
+  g_autofree char *far_text = g_date_time_format (far, "%Y-%m-%dT%H:%M:%SZ");
+  g_autofree char *long_body = g_strdup_printf ("{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"%s\"},"
+                                                "\"displayInformation\":{\"title\":\"t\"},"
+                                                "\"mailboxConfiguration\":{\"expiration\":\"%s\"}}",
+                                                PAYLOAD_DATA, far_text);
+  g_autofree char *clamped = create (f, long_body, NULL);
+  g_autoptr(Reply) clamped_read = read_as (f, clamped, f->recipient);
+  g_autoptr(JsonObject) object = reply_json (clamped_read);
+  g_autoptr(GDateTime) expiration = g_date_time_new_from_iso8601 (json_object_get_string_member (object, "expiration"), NULL);
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(Reply) after = NULL;
+  g_autoptr(Reply) page = NULL;
+  gint64 deadline;
+
+  g_assert_cmpuint (before->status, ==, 200);
+  /* Thirty days asked, the configured maximum (2 s) given. */
+  g_assert_cmpint (g_date_time_difference (expiration, now), <=, 2 * G_TIME_SPAN_SECOND);
+
+  /* Expiry is a matter of the clock: wait for it to pass. */
+  deadline = g_get_real_time () + 2100 * 1000;
+  while (g_get_real_time () < deadline)
+    g_usleep (deadline - g_get_real_time ());
+
+  after = read_as (f, url, f->recipient);
+  assert_error_reply (after, 404, "not_found");
+  page = send_request (f->session, "GET", url, NULL, NULL, NULL);
+  g_assert_cmpuint (page->status, ==, 404);
+
+  /* The sweep purges them; the metric counts it. */
+  while (metric (f, "latchkey_relay_purged_total") < 2)
+    g_usleep (50 * 1000);
+  g_assert_cmpuint (metric (f, "latchkey_relay_mailboxes"), ==, 0);
+}
+
+static void
+test_malformed (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autofree char *create_url = url_for (f, "/v1/m");
+  g_autofree char *url = create (f, CREATE_RWD_BODY, NULL);
+  g_autofree char *huge_data = g_strnfill (70 * 1024, 'A');
+  g_autofree char *huge = g_strdup_printf ("{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"%s\"},"
+                                           "\"displayInformation\":{\"title\":\"t\"}}", huge_data);
+  g_autofree char *past = g_strdup_printf ("{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"%s\"},"
+                                           "\"displayInformation\":{\"title\":\"t\"},"
+                                           "\"mailboxConfiguration\":{\"expiration\":\"2020-01-01T00:00:00Z\"}}",
+                                           PAYLOAD_DATA);
+  static const struct {
+    const char *body;
+    guint status;
+  } bad_bodies[] = {
+    { "", 400 },
+    { "not json", 400 },
+    { "[]", 400 },
+    { "{\"displayInformation\":{\"title\":\"t\"}}", 400 },                        /* no payload */
+    { "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\"}}", 400 }, /* no display */
+    { "{\"payload\":\"x\",\"displayInformation\":{\"title\":\"t\"}}", 400 },
+    { "{\"payload\":{\"type\":5,\"data\":\"" PAYLOAD_DATA "\"},\"displayInformation\":{\"title\":\"t\"}}", 400 },
+    { "{\"payload\":{\"type\":\"ROT13\",\"data\":\"" PAYLOAD_DATA "\"},\"displayInformation\":{\"title\":\"t\"}}", 400 },
+    { "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"not base64!\"},\"displayInformation\":{\"title\":\"t\"}}", 400 },
+    { "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\"},\"displayInformation\":{\"title\":[]}}", 400 },
+    { "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\"},\"displayInformation\":{\"title\":\"t\","
+      "\"imageURL\":\"javascript:alert(1)\"}}", 400 },
+    { "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\"},\"displayInformation\":{\"title\":\"t\"},"
+      "\"mailboxConfiguration\":{\"accessRights\":\"RX\"}}", 400 },
+    { "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\"},\"displayInformation\":{\"title\":\"t\"},"
+      "\"mailboxConfiguration\":{\"expiration\":\"tomorrow\"}}", 400 },
+    { "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\"},\"displayInformation\":{\"title\":\"t\"},"
+      "\"notificationToken\":{\"type\":\"com.example\"}}", 400 },
+  };
+  g_autoptr(GString) deep = g_string_new ("{\"payload\":");
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad_bodies); i++)
+    {
+      g_autoptr(Reply) reply = send_request (f->session, "POST", create_url, "application/json", bad_bodies[i].body,
+                                             "Mailbox-Device-Claim", f->initiator, NULL);
+
+      assert_error_reply (reply, bad_bodies[i].status, "bad_request");
+    }
+
+  for (guint i = 0; i < 10000; i++)
+    g_string_append_c (deep, '[');
+  {
+    g_autoptr(Reply) reply = send_request (f->session, "POST", create_url, "application/json", deep->str,
+                                           "Mailbox-Device-Claim", f->initiator, NULL);
+    assert_error_reply (reply, 400, "bad_request");
+  }
+  {
+    g_autoptr(Reply) reply = send_request (f->session, "POST", create_url, "application/json", past,
+                                           "Mailbox-Device-Claim", f->initiator, NULL);
+    assert_error_reply (reply, 400, "bad_request");
+  }
+  {
+    /* With Expect: 100-continue the client learns it without sending the
+     * body; without it, the relay answers and closes (see raw-requests). */
+    g_autoptr(Reply) reply = send_request (f->session, "POST", create_url, "application/json", huge,
+                                           "Mailbox-Device-Claim", f->initiator, "Expect", "100-continue", NULL);
+    assert_error_reply (reply, 413, "too_large");
+  }
+  {
+    g_autoptr(Reply) reply = send_request (f->session, "POST", create_url, "text/plain", CREATE_BODY,
+                                           "Mailbox-Device-Claim", f->initiator, NULL);
+    assert_error_reply (reply, 415, "unsupported_media_type");
+  }
+  {
+    g_autoptr(Reply) reply = send_request (f->session, "POST", create_url, NULL, NULL,
+                                           "Mailbox-Device-Claim", f->initiator, NULL);
+    assert_error_reply (reply, 415, "unsupported_media_type");
+  }
+  {
+    g_autoptr(Reply) reply = send_request (f->session, "POST", create_url, "application/json", CREATE_BODY, NULL);
+    assert_error_reply (reply, 401, "bad_claim");
+  }
+  {
+    g_autoptr(Reply) reply = send_request (f->session, "POST", create_url, "application/json", CREATE_BODY,
+                                           "Mailbox-Device-Claim", f->initiator, "Mailbox-Request-ID", "1234", NULL);
+    assert_error_reply (reply, 400, "bad_request_id");
+  }
+  {
+    g_autoptr(Reply) reply = send_request (f->session, "PUT", url, "application/json", "{\"payload\":{}}",
+                                           "Mailbox-Device-Claim", f->initiator, NULL);
+    assert_error_reply (reply, 400, "bad_request");
+  }
+  {
+    g_autofree char *bad_id = url_for (f, "/v1/m/not-a-uuid");
+    g_autoptr(Reply) reply = send_request (f->session, "POST", bad_id, NULL, NULL,
+                                           "Mailbox-Device-Claim", f->initiator, NULL);
+    assert_error_reply (reply, 404, "not_found");
+  }
+  {
+    g_autofree char *path = url_for (f, "/v1/m/0f8fad5b-d9cb-469f-a165-70867728950e/extra");
+    g_autoptr(Reply) reply = send_request (f->session, "GET", path, NULL, NULL, NULL);
+    assert_error_reply (reply, 404, "not_found");
+  }
+  {
+    g_autofree char *path = url_for (f, "/elsewhere");
+    g_autoptr(Reply) reply = send_request (f->session, "GET", path, NULL, NULL, NULL);
+    assert_error_reply (reply, 404, "not_found");
+  }
+  {
+    g_autoptr(Reply) reply = send_request (f->session, "GET", create_url, NULL, NULL, NULL);
+    assert_error_reply (reply, 405, "method_not_allowed");
+    g_assert_cmpstr (soup_message_headers_get_one (reply->headers, "Allow"), ==, "POST");
+  }
+  {
+    g_autoptr(Reply) reply = send_request (f->session, "OPTIONS", url, NULL, NULL, NULL);
+    assert_error_reply (reply, 405, "method_not_allowed");
+  }
+  {
+    g_autoptr(Reply) reply = send_request (f->session, "PUT", url, "application/json", UPDATE_BODY,
+                                           "Mailbox-Device-Claim", f->stranger, NULL);
+    assert_error_reply (reply, 401, "unauthorized");
+  }
+  {
+    g_autofree char *missing = url_for (f, "/v1/m/0f8fad5b-d9cb-469f-a165-70867728950e");
+    g_autoptr(Reply) reply = send_request (f->session, "PUT", missing, "application/json", UPDATE_BODY,
+                                           "Mailbox-Device-Claim", f->initiator, NULL);
+    assert_error_reply (reply, 404, "not_found");
+  }
+
+  /* Still serving after all that. */
+  {
+    g_autofree char *health = url_for (f, "/healthz");
+    g_autoptr(Reply) reply = send_request (f->session, "GET", health, NULL, NULL, NULL);
+    g_assert_cmpuint (reply->status, ==, 200);
+  }
+}
+
+/* Raw sockets, for what an HTTP client library will not send. */
+static GSocketConnection *
+connect_raw (Fixture *f)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GError) error = NULL;
+  GSocketConnection *connection;
+
+  connection = g_socket_client_connect_to_host (client, "127.0.0.1", f->relay->port, NULL, &error);
+  g_assert_no_error (error);
+  return connection;
+}
+
+static char *
+exchange_raw (Fixture    *f,
+              const char *request)
+{
+  g_autoptr(GSocketConnection) connection = connect_raw (f);
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  g_autoptr(GError) error = NULL;
+  char buffer[4096];
+  gssize n;
+
+  g_output_stream_write_all (out, request, strlen (request), NULL, NULL, &error);
+  g_assert_no_error (error);
+  n = g_input_stream_read (in, buffer, sizeof buffer - 1, NULL, &error);
+  g_assert_no_error (error);
+  buffer[MAX (n, 0)] = '\0';
+  return g_strdup (buffer);
+}
+
+static const char * const short_timeout_args[] = { "--rate", "0", "--connection-timeout", "1", NULL };
+
+static void
+test_raw_requests (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *chunked = NULL;
+  g_autofree char *expect = NULL;
+  g_autofree char *garbage = NULL;
+  g_autofree char *health_url = url_for (f, "/healthz");
+  g_autoptr(GSocketConnection) slow = NULL;
+  g_autoptr(GSocketConnection) half = NULL;
+  g_autoptr(GError) error = NULL;
+  char byte;
+  gssize n;
+
+  /* A body of unknown length is refused before it is read. */
+  chunked = exchange_raw (f, "POST /v1/m HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                             "Transfer-Encoding: chunked\r\nMailbox-Device-Claim: 0f8fad5b-d9cb-469f-a165-70867728950e\r\n"
+                             "\r\n5\r\nhello\r\n");
+  g_assert_true (g_str_has_prefix (chunked, "HTTP/1.1 413"));
+
+  /* So is a declared oversized body, without reading it or saying 100 Continue. */
+  expect = exchange_raw (f, "POST /v1/m HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                            "Content-Length: 200000\r\nExpect: 100-continue\r\n"
+                            "Mailbox-Device-Claim: 0f8fad5b-d9cb-469f-a165-70867728950e\r\n\r\n");
+  g_assert_true (g_str_has_prefix (expect, "HTTP/1.1 413"));
+
+  garbage = exchange_raw (f, "THIS IS NOT HTTP\r\n\r\n");
+  g_assert_true (g_str_has_prefix (garbage, "HTTP/1.1 4") || garbage[0] == '\0');
+
+  /* A client that stops halfway, in the headers or in the body, is cut off
+   * after the idle timeout while everyone else is served. */
+  slow = connect_raw (f);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (slow)),
+                             "GET /healthz HTTP/1.1\r\nHost: x\r\n", 32, NULL, NULL, &error);
+  g_assert_no_error (error);
+  half = connect_raw (f);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (half)),
+                             "PUT /v1/m/0f8fad5b-d9cb-469f-a165-70867728950e HTTP/1.1\r\nHost: x\r\n"
+                             "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"pay", 123, NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  {
+    g_autoptr(Reply) reply = send_request (f->session, "GET", health_url, NULL, NULL, NULL);
+    g_assert_cmpuint (reply->status, ==, 200);
+  }
+
+  /* Reading blocks until the relay closes the connection: an event, which
+   * comes after the one-second idle timeout. */
+  n = g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM (slow)), &byte, 1, NULL, &error);
+  g_assert_cmpint (n, <=, 0);
+  g_clear_error (&error);
+  n = g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM (half)), &byte, 1, NULL, &error);
+  g_assert_cmpint (n, <=, 0);
+  g_clear_error (&error);
+
+  {
+    g_autoptr(Reply) reply = send_request (f->session, "GET", health_url, NULL, NULL, NULL);
+    g_assert_cmpuint (reply->status, ==, 200);
+  }
+}
+
+static const char * const rate_args[] = { "--rate", "1", "--burst", "3", "--max-mailboxes-per-client", "2", NULL };
+
+static void
+test_rate_limits (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *create_url = url_for (f, "/v1/m");
+  g_autoptr(Reply) first = NULL;
+  g_autoptr(Reply) second = NULL;
+  g_autoptr(Reply) third = NULL;
+  g_autoptr(Reply) limited = NULL;
+  g_autoptr(Reply) health = NULL;
+  g_autofree char *health_url = url_for (f, "/healthz");
+  const char *retry_after;
+
+  first = send_request (f->session, "POST", create_url, "application/json", CREATE_BODY,
+                        "Mailbox-Device-Claim", f->initiator, NULL);
+  second = send_request (f->session, "POST", create_url, "application/json", CREATE_BODY,
+                         "Mailbox-Device-Claim", f->initiator, NULL);
+  third = send_request (f->session, "POST", create_url, "application/json", CREATE_BODY,
+                        "Mailbox-Device-Claim", f->initiator, NULL);
+  g_assert_cmpuint (first->status, ==, 200);
+  g_assert_cmpuint (second->status, ==, 200);
+  /* Two live mailboxes per address. */
+  assert_error_reply (third, 429, "too_many_mailboxes");
+  g_assert_nonnull (soup_message_headers_get_one (third->headers, "Retry-After"));
+
+  /* Three requests at once, then one a second: the fourth is too soon. */
+  limited = send_request (f->session, "POST", create_url, "application/json", CREATE_BODY,
+                          "Mailbox-Device-Claim", f->initiator, NULL);
+  assert_error_reply (limited, 429, "rate_limited");
+  retry_after = soup_message_headers_get_one (limited->headers, "Retry-After");
+  g_assert_nonnull (retry_after);
+  g_assert_cmpint (atoi (retry_after), >=, 1);
+
+  /* Health checks are not rate limited. */
+  health = send_request (f->session, "GET", health_url, NULL, NULL, NULL);
+  g_assert_cmpuint (health->status, ==, 200);
+}
+
+static void
+test_metrics (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autofree char *url = create (f, CREATE_BODY, NULL);
+  g_autofree char *metrics_url = url_for (f, "/metrics");
+  g_autoptr(Reply) reply = send_request (f->session, "GET", metrics_url, NULL, NULL, NULL);
+
+  g_assert_cmpuint (reply->status, ==, 200);
+  g_assert_true (g_str_has_prefix (soup_message_headers_get_content_type (reply->headers, NULL), "text/plain"));
+  g_assert_nonnull (strstr (reply->body, "# TYPE latchkey_relay_requests_total counter\n"));
+  g_assert_nonnull (strstr (reply->body, "latchkey_relay_requests_total{operation=\"create\"} 1\n"));
+  g_assert_nonnull (strstr (reply->body, "\nlatchkey_relay_mailboxes 1\n"));
+  g_assert_null (strstr (reply->body, url + strlen (f->relay->url) + 6));
+}
+
+static void
+test_graceful_shutdown (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autofree char *url = create (f, CREATE_BODY, NULL);
+  g_autoptr(Reply) first = read_as (f, url, f->initiator);
+  Waiter w = { f, url, NULL, 30, NULL, 0 };
+  GThread *thread;
+  int status;
+
+  w.etag = g_strdup (soup_message_headers_get_one (first->headers, "ETag"));
+  thread = g_thread_new ("waiter", wait_thread, &w);
+  while (metric (f, "latchkey_relay_waiters") < 1)
+    g_thread_yield ();
+
+  /* SIGTERM answers the parked read and exits cleanly. */
+  status = lk_test_server_terminate (f->relay);
+  g_assert_cmpint (status, ==, 0);
+  g_thread_join (thread);
+  assert_error_reply (w.reply, 503, "shutting_down");
+
+  /* And what was stored is there after a restart. */
+  lk_test_server_start (f->relay);
+  {
+    g_autoptr(Reply) again = read_as (f, url, f->initiator);
+    g_assert_cmpuint (again->status, ==, 200);
+  }
+
+  g_free (w.etag);
+  reply_free (w.reply);
+}
+
+/* Durability: writes stream in from several threads, the relay is killed
+ * with SIGKILL in the middle, and after a restart every mailbox whose
+ * creation was acknowledged is there. */
+typedef struct
+{
+  Fixture   *f;
+  GMutex     lock;
+  GPtrArray *acknowledged;
+  gint       stop;
+} Stream;
+
+static gpointer
+stream_thread (gpointer data)
+{
+  Stream *s = data;
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 5, NULL);
+  g_autofree char *url = url_for (s->f, "/v1/m");
+
+  while (!g_atomic_int_get (&s->stop))
+    {
+      g_autoptr(SoupMessage) msg = soup_message_new ("POST", url);
+      g_autoptr(GBytes) body = g_bytes_new_static (CREATE_BODY, strlen (CREATE_BODY));
+      g_autoptr(GBytes) response = NULL;
+      g_autoptr(JsonObject) object = NULL;
+
+      soup_message_set_request_body_from_bytes (msg, "application/json", body);
+      soup_message_headers_replace (soup_message_get_request_headers (msg), "Mailbox-Device-Claim", s->f->initiator);
+      response = soup_session_send_and_read (session, msg, NULL, NULL);
+      if (response == NULL || soup_message_get_status (msg) != 200)
+        break;   /* the relay is gone */
+
+      object = lk_json_parse_object (g_bytes_get_data (response, NULL), g_bytes_get_size (response), G_MAXSIZE,
+                                     G_IO_ERROR, G_IO_ERROR_FAILED, NULL);
+      g_mutex_lock (&s->lock);
+      g_ptr_array_add (s->acknowledged, g_strdup (json_object_get_string_member (object, "urlLink")));
+      g_mutex_unlock (&s->lock);
+    }
+
+  return NULL;
+}
+
+static const char * const durability_args[] = { "--rate", "0", "--max-mailboxes-per-client", "0", NULL };
+
+static void
+test_kill_durability (Fixture       *f,
+                      gconstpointer  data)
+{
+  Stream s = { f, { 0 }, g_ptr_array_new_with_free_func (g_free), 0 };
+  GThread *threads[4];
+  guint missing = 0, acknowledged;
+
+  g_mutex_init (&s.lock);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("stream", stream_thread, &s);
+
+  /* Kill once a good number of writes are acknowledged and more are in flight. */
+  for (;;)
+    {
+      g_mutex_lock (&s.lock);
+      acknowledged = s.acknowledged->len;
+      g_mutex_unlock (&s.lock);
+      if (acknowledged >= 300)
+        break;
+      g_thread_yield ();
+    }
+  lk_test_server_kill (f->relay);
+  g_atomic_int_set (&s.stop, 1);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_thread_join (threads[i]);
+
+  lk_test_server_start (f->relay);
+  for (guint i = 0; i < s.acknowledged->len; i++)
+    {
+      const char *link = g_ptr_array_index (s.acknowledged, i);
+      g_autofree char *url = g_strconcat (f->relay->url, strstr (link, "/v1/m/"), NULL);
+      g_autoptr(Reply) reply = read_as (f, url, f->initiator);
+
+      if (reply->status != 200)
+        missing++;
+    }
+
+  g_test_message ("%u acknowledged creates before SIGKILL, %u missing after restart", s.acknowledged->len, missing);
+  g_assert_cmpuint (missing, ==, 0);
+
+  g_ptr_array_unref (s.acknowledged);
+  g_mutex_clear (&s.lock);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func, args) \
+  g_test_add ("/relay/" path, Fixture, args, fixture_set_up, func, fixture_tear_down)
+  ADD ("create-and-read", test_create_and_read, default_args);
+  ADD ("display-page", test_display_page, default_args);
+  ADD ("claims", test_claims, default_args);
+  ADD ("idempotent-retries", test_idempotent_retries, default_args);
+  ADD ("access-rights", test_access_rights, default_args);
+  ADD ("versions", test_versions, default_args);
+  ADD ("waiting-read", test_waiting_read, default_args);
+  ADD ("waiting-read-timeout", test_waiting_read_timeout, default_args);
+  ADD ("waiting-read-delete", test_waiting_read_delete, default_args);
+  ADD ("waiter-limit", test_waiter_limit, waiter_limit_args);
+  ADD ("expiry", test_expiry, expiry_args);
+  ADD ("malformed", test_malformed, default_args);
+  ADD ("raw-requests", test_raw_requests, short_timeout_args);
+  ADD ("rate-limits", test_rate_limits, rate_args);
+  ADD ("metrics", test_metrics, default_args);
+  ADD ("graceful-shutdown", test_graceful_shutdown, default_args);
+  ADD ("kill-durability", test_kill_durability, durability_args);
+#undef ADD
+
+  return g_test_run ();
+}
