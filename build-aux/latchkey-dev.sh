@@ -20,14 +20,14 @@ build_packages=(
   libglib2.0-dev libglib2.0-dev-bin libgtk-4-dev libadwaita-1-dev libsoup-3.0-dev
   libsecret-1-dev libjson-glib-dev libgnutls28-dev libqrencode-dev libzbar-dev
   libsqlite3-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
-  desktop-file-utils appstream libglib2.0-bin
+  libmicrohttpd-dev desktop-file-utils appstream libglib2.0-bin systemd
 )
 run_packages=(
   dbus gnome-keyring glib-networking librsvg2-common libgl1-mesa-dri
 )
 test_packages=(
   xvfb xauth dbus gnome-keyring libsecret-tools glib-networking libgl1-mesa-dri
-  librsvg2-common openssl
+  librsvg2-common openssl curl
 )
 
 install_missing() {
@@ -56,12 +56,33 @@ setup() {
   meson compile -C "$dir"
 }
 
+# Starts a service from the build on loopback and sets service_url once it
+# serves. Not in a subshell, so that the EXIT trap knows its PID.
+start_service() {
+  local binary=$1 data=$2 fifo line
+  shift 2
+  mkdir -p "$data"
+  fifo=$(mktemp -u "${TMPDIR:-/tmp}/latchkey-dev.XXXXXX")
+  mkfifo "$fifo"
+  "$binary" --port 0 --data-dir "$data" "$@" >"$fifo" &
+  service_pids+=($!)
+  read -r line <"$fifo"
+  rm -f "$fifo"
+  service_url=${line##* }
+}
+
 cmd_run() {
   install_missing "${build_packages[@]}" "${run_packages[@]}"
   setup _build
-  # Services appear here as they land (relay, partner); each is stopped on exit.
+
+  service_pids=()
+  trap 'kill "${service_pids[@]}" 2>/dev/null; wait' EXIT
+  start_service _build/src/relay/latchkey-relay _build/dev-data/relay
+  export LATCHKEY_RELAY_URL=$service_url
+  echo "Relay: $LATCHKEY_RELAY_URL" >&2
+
   export GSETTINGS_SCHEMA_DIR="$here/_build/data"
-  exec "$here/_build/src/app/latchkey" "$@"
+  "$here/_build/src/app/latchkey" "$@"
 }
 
 cmd_test() {

@@ -9,6 +9,7 @@
 
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include <glib/gstdio.h>
 
@@ -65,6 +66,13 @@ lk_test_server_new (const char         *binary_env,
   return self;
 }
 
+/* If the test dies (an assertion, a sanitizer abort), its servers go too. */
+static void
+child_setup (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 /**
  * lk_test_server_start:
  *
@@ -94,6 +102,7 @@ lk_test_server_start (LkTestServer *self)
   g_ptr_array_add (argv, NULL);
 
   g_subprocess_launcher_set_stderr_file_path (launcher, self->log_path);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
   g_subprocess_launcher_setenv (launcher, "G_MESSAGES_DEBUG", "all", TRUE);
   g_clear_object (&self->process);
   self->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);

@@ -64,6 +64,12 @@ main (int   argc,
       return 2;
     }
 
+  if (config->check_only)
+    {
+      g_print ("The configuration is valid.\n");
+      return 0;
+    }
+
   if (g_mkdir_with_parents (config->data_dir, 0700) != 0)
     {
       g_printerr ("latchkey-relay: cannot create %s: %s\n", config->data_dir, g_strerror (errno));

@@ -264,6 +264,7 @@ relay_config_parse_args (RelayConfig   *self,
     { "default-expiration", 0, 0, G_OPTION_ARG_STRING, &default_expiration, "Mailbox lifetime when none is asked (default 48h)", "DURATION" },
     { "max-expiration", 0, 0, G_OPTION_ARG_STRING, &max_expiration, "Longest mailbox lifetime (default 7d)", "DURATION" },
     { "sweep-interval", 0, 0, G_OPTION_ARG_STRING, &sweep, "Purge expired mailboxes this often (default 60s)", "DURATION" },
+    { "check-config", 0, 0, G_OPTION_ARG_NONE, &self->check_only, "Check the settings and exit", NULL },
     { NULL }
   };
 

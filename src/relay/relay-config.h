@@ -29,6 +29,8 @@ typedef struct
   gint64   default_expiration;     /* seconds */
   gint64   max_expiration;         /* seconds */
   guint    sweep_interval;         /* seconds */
+
+  gboolean check_only;             /* --check-config: validate and exit */
 } RelayConfig;
 
 RelayConfig *relay_config_new             (void);

@@ -1,0 +1,44 @@
+-- wrk script for build-aux/bench-relay.sh.
+--
+-- The request is configured from the environment, so that one script
+-- serves every run:
+--   BENCH_METHOD        GET (default) or POST
+--   BENCH_BODY_FILE     a file whose content is sent as the body
+--   BENCH_CONTENT_TYPE  a Content-Type header
+--   BENCH_CLAIM         a Mailbox-Device-Claim header
+--
+-- wrk adds Content-Length itself when a body is set.  No response()
+-- hook is defined, so wrk keeps its fast path (no Lua per response);
+-- responses >= 400 show up in wrk's "Non-2xx or 3xx responses" line and
+-- in the status_errors field printed below.
+
+wrk.method = os.getenv("BENCH_METHOD") or "GET"
+
+local body_file = os.getenv("BENCH_BODY_FILE")
+if body_file and body_file ~= "" then
+  local f = assert(io.open(body_file, "rb"))
+  wrk.body = f:read("*a")
+  f:close()
+end
+
+local content_type = os.getenv("BENCH_CONTENT_TYPE")
+if content_type and content_type ~= "" then
+  wrk.headers["Content-Type"] = content_type
+end
+
+local claim = os.getenv("BENCH_CLAIM")
+if claim and claim ~= "" then
+  wrk.headers["Mailbox-Device-Claim"] = claim
+end
+
+-- One machine-readable line for the benchmark script (latencies in µs).
+function done(summary, latency, requests)
+  local seconds = summary.duration / 1e6
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH requests=%d duration_s=%.3f rps=%.1f p50_us=%d p99_us=%d " ..
+    "status_errors=%d connect_errors=%d read_errors=%d write_errors=%d timeouts=%d\n",
+    summary.requests, seconds, summary.requests / seconds,
+    latency:percentile(50), latency:percentile(99),
+    e.status, e.connect, e.read, e.write, e.timeout))
+end
