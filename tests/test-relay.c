@@ -1045,11 +1045,98 @@ test_kill_durability (Fixture       *f,
   g_mutex_clear (&s.lock);
 }
 
+static void
+test_tls (void)
+{
+  const char *cert = g_getenv ("LATCHKEY_TEST_CERT");
+  const char *key = g_getenv ("LATCHKEY_TEST_KEY");
+  const char * const args[] = { "--rate", "0", "--tls-certificate", cert, "--tls-key", key, NULL };
+  g_autoptr(LkTestServer) relay = NULL;
+  g_autoptr(SoupSession) trusting = new_session ();
+  g_autoptr(SoupSession) plain = new_session ();
+  g_autoptr(GTlsDatabase) database = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *health = NULL;
+  g_autofree char *create_url = NULL;
+  g_autofree char *claim = lk_uuid_new_random ();
+  g_autoptr(Reply) ok = NULL;
+  g_autoptr(Reply) created = NULL;
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(GBytes) body = NULL;
+
+  g_assert_nonnull (cert);
+  relay = lk_test_server_new ("LATCHKEY_RELAY", args);
+  lk_test_server_start (relay);
+  g_assert_true (g_str_has_prefix (relay->url, "https://"));
+
+  /* A client that trusts the relay's certificate file is served... */
+  database = g_tls_file_database_new (cert, &error);
+  g_assert_no_error (error);
+  soup_session_set_tls_database (trusting, database);
+  health = g_strconcat (relay->url, "/healthz", NULL);
+  ok = send_request (trusting, "GET", health, NULL, NULL, NULL);
+  g_assert_cmpuint (ok->status, ==, 200);
+
+  create_url = g_strconcat (relay->url, "/v1/m", NULL);
+  created = send_request (trusting, "POST", create_url, "application/json", CREATE_BODY,
+                          "Mailbox-Device-Claim", claim, NULL);
+  g_assert_cmpuint (created->status, ==, 200);
+  g_assert_nonnull (strstr (created->body, "\"urlLink\":\"https://"));
+
+  /* ...and one that does not is refused by its own verification. */
+  msg = soup_message_new ("GET", health);
+  body = soup_session_send_and_read (plain, msg, NULL, &error);
+  g_assert_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
+}
+
+static void
+test_forwarded_for (void)
+{
+  const char * const args[] = { "--rate", "1", "--burst", "1", "--trust-forwarded-for", NULL };
+  const char * const direct_args[] = { "--rate", "1", "--burst", "1", NULL };
+  g_autoptr(LkTestServer) relay = lk_test_server_new ("LATCHKEY_RELAY", args);
+  g_autoptr(LkTestServer) direct = lk_test_server_new ("LATCHKEY_RELAY", direct_args);
+  g_autoptr(SoupSession) session = new_session ();
+  g_autofree char *url = NULL;
+  g_autofree char *direct_url = NULL;
+  const char *missing = "/v1/m/0f8fad5b-d9cb-469f-a165-70867728950e";
+
+  lk_test_server_start (relay);
+  lk_test_server_start (direct);
+  url = g_strconcat (relay->url, missing, NULL);
+  direct_url = g_strconcat (direct->url, missing, NULL);
+
+  /* Behind a proxy each forwarded address has its own bucket... */
+  {
+    g_autoptr(Reply) a = send_request (session, "GET", url, NULL, NULL, "X-Forwarded-For", "198.51.100.7", NULL);
+    g_autoptr(Reply) a2 = send_request (session, "GET", url, NULL, NULL, "X-Forwarded-For", "198.51.100.7", NULL);
+    g_autoptr(Reply) b = send_request (session, "GET", url, NULL, NULL,
+                                       "X-Forwarded-For", "203.0.113.1, 198.51.100.8", NULL);
+
+    g_assert_cmpuint (a->status, ==, 404);
+    g_assert_cmpuint (a2->status, ==, 429);
+    g_assert_cmpuint (b->status, ==, 404);
+  }
+
+  /* ...and without the option, the header is ignored: a client cannot dodge
+   * its limit by inventing addresses. */
+  {
+    g_autoptr(Reply) a = send_request (session, "GET", direct_url, NULL, NULL, "X-Forwarded-For", "198.51.100.7", NULL);
+    g_autoptr(Reply) b = send_request (session, "GET", direct_url, NULL, NULL, "X-Forwarded-For", "198.51.100.8", NULL);
+
+    g_assert_cmpuint (a->status, ==, 404);
+    g_assert_cmpuint (b->status, ==, 429);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/relay/tls", test_tls);
+  g_test_add_func ("/relay/forwarded-for", test_forwarded_for);
 
 #define ADD(path, func, args) \
   g_test_add ("/relay/" path, Fixture, args, fixture_set_up, func, fixture_tear_down)
