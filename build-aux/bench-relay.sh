@@ -6,6 +6,8 @@
 # Environment (optional):
 #   BENCH_CONNECTIONS  wrk connections (default 50; one wrk thread)
 #   BENCH_WAITERS      waiting readers to park (default 10000)
+#   BENCH_LOG_DIR      if set, the raw wrk outputs and the relay's and
+#                      nginx's logs are copied there
 #   TMPDIR             where the temporary directory (relay database, nginx
 #                      prefix) goes; it should be a real disk, not tmpfs,
 #                      or the durable-create figures mean nothing
@@ -13,9 +15,10 @@
 # Runs (wrk -t1 -cN, keep-alive, --latency):
 #   A  nginx: GET of a 4 KiB static file (sendfile on)
 #   B  nginx: POST of a 4 KiB body, body read and discarded, 204
+#   C  relay: create of a mailbox with a 4 KiB body (durable before the 200)
 #   R  relay: read of a 4 KiB mailbox by its bound recipient
 #   W  relay: the same read with BENCH_WAITERS waiting reads parked
-#   C  relay: create of a mailbox with a 4 KiB body (durable before the 200)
+# (C runs first so that R and W see the same database, back to back.)
 #
 # This prints figures and PASS/MISS against the targets; a MISS is not a
 # failure.  The exit status is non-zero only when something broke (build,
@@ -24,9 +27,11 @@
 # It installs missing packages with apt-get (root), builds its own release
 # build in _build-bench, and leaves no process or temporary file behind.
 
-set -euo pipefail
+set -Eeuo pipefail
+trap 'printf "bench-relay: error: line %s: %s failed\n" "$LINENO" "$BASH_COMMAND" >&2' ERR
 
 DURATION=${1:-10}
+STARTED=$SECONDS
 CONNECTIONS=${BENCH_CONNECTIONS:-50}
 WAITERS=${BENCH_WAITERS:-10000}
 WAIT_SECONDS=30                 # Prefer: wait= of the parked reads
@@ -121,7 +126,9 @@ stop_pid() {
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
-  kill -KILL "$pid" 2>/dev/null || true
+  if kill -KILL "$pid" 2>/dev/null; then
+    log "bench-relay: PID $pid ignored SIGTERM for 5 s, killed"
+  fi
   wait "$pid" 2>/dev/null || true
 }
 
@@ -143,6 +150,11 @@ cleanup() {
   stop_pid "$WAITER_PID"; WAITER_PID=
   stop_pid "$RELAY_PID"; RELAY_PID=
   stop_nginx
+  if [[ -n ${BENCH_LOG_DIR:-} ]]; then
+    mkdir -p "$BENCH_LOG_DIR" &&
+      cp -f "$TMP"/wrk-*.txt "$TMP"/relay.out "$TMP"/relay.err "$TMP"/waiters.out "$TMP"/waiters.err \
+            "$TMP"/nginx/error.log "$BENCH_LOG_DIR"/ 2>/dev/null
+  fi
   rm -rf "$TMP"
   exit "$rc"
 }
@@ -180,6 +192,7 @@ run_wrk() {
   shift 4
   out=$TMP/wrk-$key.txt
   log "[$key] $label: wrk -t1 -c$CONNECTIONS -d${duration}s"
+  sleep 1                       # let the previous step settle
   if ! env "$@" wrk -t1 -c"$CONNECTIONS" -d"${duration}s" --latency \
          -s "$BENCHDIR/request.lua" "$url" >"$out" 2>&1; then
     cat "$out" >&2
@@ -259,13 +272,13 @@ for ((i = 0; i < 100; i++)); do
   sleep 0.1
 done
 
-check=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "$NGINX_URL/static.bin")
+check=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "$NGINX_URL/static.bin" || true)
 [[ $check == "200 4096" ]] || die "nginx static check failed: $check"
 # Two POSTs on one connection: both 204 and the second reuses the connection
 # (num_connects 0), so nginx consumed the first 4 KiB body off the socket.
 check=$(curl -s -o /dev/null -w '%{http_code}/%{num_connects} ' -X POST \
           -H 'Content-Type: application/json' --data-binary "@$TMP/create.json" \
-          "$NGINX_URL/post" "$NGINX_URL/post")
+          "$NGINX_URL/post" "$NGINX_URL/post" || true)
 [[ $check == "204/1 204/0 " ]] || die "nginx POST keep-alive check failed: $check"
 
 run_wrk A "nginx static GET 4 KiB" "$NGINX_URL/static.bin" "$DURATION"
@@ -294,7 +307,7 @@ DATA_FS=$(findmnt -n -o FSTYPE -T "$DATA_DIR" 2>/dev/null || echo '?')
 [[ $DATA_FS == tmpfs ]] && warn "relay database on tmpfs: fsync is free, create figures are not durable ones"
 
 metric() {
-  curl -s --max-time 5 "$RELAY_URL/metrics" | awk -v k="$1" '$1 == k { print $2 }'
+  { curl -s --max-time 5 "$RELAY_URL/metrics" || true; } | awk -v k="$1" '$1 == k { print $2 }'
 }
 relay_errors() {
   local a b
@@ -309,17 +322,17 @@ RECIPIENT=$(uuid)
 # The mailbox to read: created once, the recipient bound by a first read.
 created=$(curl -s -w '\n%{http_code}' -X POST -H 'Content-Type: application/json' \
             -H "Mailbox-Device-Claim: $INITIATOR" --data-binary "@$TMP/create.json" \
-            "$RELAY_URL/v1/m")
+            "$RELAY_URL/v1/m" || true)
 [[ ${created##*$'\n'} == 200 ]] || die "relay create check failed: $created"
 link=$(sed -n 's/.*"urlLink":"\([^"]*\)".*/\1/p' <<<"${created%$'\n'*}")
 MAILBOX_PATH=$(sed 's#^https\{0,1\}://[^/]*##' <<<"$link")
 [[ $MAILBOX_PATH == /v1/m/* ]] || die "unexpected urlLink: $link"
 MAILBOX_URL=$RELAY_URL$MAILBOX_PATH
 
-check=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Mailbox-Device-Claim: $RECIPIENT" "$MAILBOX_URL")
+check=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Mailbox-Device-Claim: $RECIPIENT" "$MAILBOX_URL" || true)
 [[ $check == 200 ]] || die "relay recipient binding failed: $check"
 headers=$(curl -s -D - -o "$TMP/read.json" -w '%{http_code} %{size_download}' -X POST \
-            -H "Mailbox-Device-Claim: $RECIPIENT" "$MAILBOX_URL")
+            -H "Mailbox-Device-Claim: $RECIPIENT" "$MAILBOX_URL" || true)
 check=${headers##*$'\n'}
 [[ $check == "200 "* ]] || die "relay read check failed: $check"
 READ_BYTES=${check#200 }
@@ -327,6 +340,19 @@ grep -q "$(sed -n 's/.*"data":"\([^"]\{1,64\}\).*/\1/p' "$TMP/create.json")" "$T
   die "relay read does not return the payload"
 ETAG=$(tr -d '\r' <<<"$headers" | sed -n 's/^[Ee][Tt][Aa][Gg]: *//p')
 [[ $ETAG =~ ^\"[0-9]+\"$ ]] || die "unexpected ETag: '$ETAG'"
+
+# --- create -----------------------------------------------------------------
+
+errors_before=$(relay_errors)
+run_wrk C "relay create 4 KiB (durable)" "$RELAY_URL/v1/m" "$DURATION" \
+  BENCH_METHOD=POST BENCH_BODY_FILE="$TMP/create.json" BENCH_CONTENT_TYPE=application/json \
+  BENCH_CLAIM="$INITIATOR"
+errors_after=$(relay_errors)
+((errors_after == errors_before)) ||
+  warn "relay create: the relay answered $((errors_after - errors_before)) 4xx/5xx"
+MAILBOXES=$(metric latchkey_relay_mailboxes)
+
+# --- read -------------------------------------------------------------------
 
 errors_before=$(relay_errors)
 run_wrk R "relay read 4 KiB" "$MAILBOX_URL" "$DURATION" \
@@ -387,23 +413,13 @@ stop_pid "$WAITER_PID"; WAITER_PID=
 WAITER_SUMMARY=$(grep '^done ' "$TMP/waiters.out" || echo "done (no summary)")
 [[ $WAITER_SUMMARY == *"responses=none"* ]] ||
   warn "waiter client: early responses: $WAITER_SUMMARY"
-for ((i = 0; i < 100; i++)); do
+# The client closed its sockets; see whether the relay lets the waits go.
+for ((i = 0; i < 30; i++)); do
   released=$(metric latchkey_relay_waiters)
-  ((${released:-1} == 0)) && break
+  released=${released:-0}
+  ((released == 0)) && break
   sleep 0.1
 done
-((${released:-1} == 0)) || warn "$released waiters still counted after the client left"
-
-# --- create -----------------------------------------------------------------
-
-errors_before=$(relay_errors)
-run_wrk C "relay create 4 KiB (durable)" "$RELAY_URL/v1/m" "$DURATION" \
-  BENCH_METHOD=POST BENCH_BODY_FILE="$TMP/create.json" BENCH_CONTENT_TYPE=application/json \
-  BENCH_CLAIM="$INITIATOR"
-errors_after=$(relay_errors)
-((errors_after == errors_before)) ||
-  warn "relay create: the relay answered $((errors_after - errors_before)) 4xx/5xx"
-MAILBOXES=$(metric latchkey_relay_mailboxes)
 
 stop_pid "$RELAY_PID"; RELAY_PID=
 
@@ -412,7 +428,9 @@ stop_pid "$RELAY_PID"; RELAY_PID=
 
 ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f MB (%.1f MiB)", k * 1024 / 1e6, k / 1024 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", (b > 0 ? a / b : 0) }'; }
+fmt_x() { awk -v r="$1" 'BEGIN { printf "%.2fx", r }'; }
+percent() { awk -v r="$1" 'BEGIN { printf "%.1f%%", r * 100 }'; }
 verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN {
   ok = (op == ">=") ? (v >= t) : (v <= t); print ok ? "PASS" : "MISS" }'; }
 
@@ -426,7 +444,7 @@ label_of() {
   esac
 }
 
-wrk_version=$(wrk -v 2>&1 | head -1 | sed 's/ Copyright.*//')
+wrk_version=$( (wrk -v 2>&1 || true) | head -1 | sed 's/ Copyright.*//')
 nginx_version=$(nginx -v 2>&1 | sed 's/^nginx version: //')
 relay_rev=$(git -C "$SRCDIR" rev-parse --short HEAD 2>/dev/null || echo '?')
 git -C "$SRCDIR" diff --quiet HEAD -- src 2>/dev/null || relay_rev="$relay_rev+local changes"
@@ -456,15 +474,19 @@ rss_with_mb=$(awk -v k="$RSS_WITH" 'BEGIN { print k * 1024 / 1e6 }')
 per_waiter=$(awk -v a="$RSS_WITH" -v b="$RSS_BEFORE" -v n="$WAITERS" 'BEGIN { printf "%.1f KiB", (a - b) / n }')
 echo "waiting readers: $WAITERS parked in ${PARK_SECONDS}s; $still_parked still parked after run W (${WAITER_SPAN}s after the first was sent)"
 echo "relay RSS:       before waiters $(mb "$RSS_BEFORE"); with $WAITERS parked $(mb "$RSS_WITH"); after run W $(mb "$RSS_AFTER_W"); ~$per_waiter per waiter"
+echo "waiter client:   ${WAITER_SUMMARY#done }"
+echo "after the waiter client closed its sockets: $released waits still counted 3 s later"
 echo "mailboxes at end: ${MAILBOXES:-?}"
 echo
 printf '%-44s %-16s %-12s %s\n' target value goal verdict
 printf '%-44s %-16s %-12s %s\n' "--------------------------------------------" "----------------" "------------" "-------"
-printf '%-44s %-16s %-12s %s\n' "read / nginx static (R/A)" "${read_ratio}x" ">= 0.70x" "$(verdict "$read_ratio" 0.7 '>=')"
-printf '%-44s %-16s %-12s %s\n' "create / nginx POST (C/B)" "${create_ratio}x" ">= 0.30x" "$(verdict "$create_ratio" 0.3 '>=')"
-printf '%-44s %-16s %-12s %s\n' "RSS with $WAITERS waiting readers" "$(printf '%.1f MB' "$rss_with_mb")" "<= 100 MB" "$(verdict "$rss_with_mb" 100 '<=')"
-printf '%-44s %-16s %-12s %s\n' "read with waiters / without (W/R)" "$(awk -v r="$waiter_ratio" 'BEGIN { printf "%.0f%%", r * 100 }')" ">= 90%" "$(verdict "$waiter_ratio" 0.9 '>=')"
+printf '%-44s %-16s %-12s %s\n' "read / nginx static (R/A)" "$(fmt_x "$read_ratio")" ">= 0.70x" "$(verdict "$read_ratio" 0.7 '>=')"
+printf '%-44s %-16s %-12s %s\n' "create / nginx POST (C/B)" "$(fmt_x "$create_ratio")" ">= 0.30x" "$(verdict "$create_ratio" 0.3 '>=')"
+printf '%-44s %-16s %-12s %s\n' "RSS with $WAITERS waiting readers" "$(awk -v m="$rss_with_mb" 'BEGIN { printf "%.1f MB", m }')" "<= 100 MB" "$(verdict "$rss_with_mb" 100 '<=')"
+printf '%-44s %-16s %-12s %s\n' "read with waiters / without (W/R)" "$(percent "$waiter_ratio")" ">= 90%" "$(verdict "$waiter_ratio" 0.9 '>=')"
 
+echo
+echo "total time: $((SECONDS - STARTED)) s"
 if ((${#WARNINGS[@]})); then
   echo
   echo "warnings:"
