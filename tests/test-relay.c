@@ -255,7 +255,7 @@ test_display_page (Fixture       *f,
 {
   static const char body[] =
     "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\"},"
-    "\"displayInformation\":{\"title\":\"<script>alert(1)</script>\",\"description\":\"\\\"quoted\\\" & more\","
+    "\"displayInformation\":{\"title\":\"<script>alert(1)</script>\",\"description\":\"\\\"quoted\\\" & more\\u0001\\\\\","
     "\"imageURL\":\"https://example.com/a.png?x=1&y=\\\"2\"}}";
   g_autofree char *url = create (f, body, NULL);
   g_autofree char *missing = url_for (f, "/v1/m/0f8fad5b-d9cb-469f-a165-70867728950e");
@@ -267,7 +267,7 @@ test_display_page (Fixture       *f,
   g_assert_cmpuint (page->status, ==, 200);
   g_assert_true (g_str_has_prefix (soup_message_headers_get_content_type (page->headers, NULL), "text/html"));
   g_assert_nonnull (strstr (page->body, "<meta property=\"og:title\" content=\"&lt;script&gt;alert(1)&lt;/script&gt;\">"));
-  g_assert_nonnull (strstr (page->body, "og:description\" content=\"&quot;quoted&quot; &amp; more\""));
+  g_assert_nonnull (strstr (page->body, "og:description\" content=\"&quot;quoted&quot; &amp; more"));
   g_assert_nonnull (strstr (page->body, "og:image\" content=\"https://example.com/a.png?x=1&amp;y=&quot;2\""));
   g_assert_null (strstr (page->body, "<script"));
 
@@ -280,6 +280,16 @@ test_display_page (Fixture       *f,
   /* A GET is public and binds nothing: a link-preview bot cannot claim. */
   after = read_as (f, url, f->recipient);
   g_assert_cmpuint (after->status, ==, 200);
+
+  /* The read's JSON carries the same strings, escaped for JSON. */
+  {
+    g_autoptr(JsonObject) object = reply_json (after);
+    JsonObject *display = json_object_get_object_member (object, "displayInformation");
+
+    g_assert_cmpstr (json_object_get_string_member (display, "title"), ==, "<script>alert(1)</script>");
+    g_assert_cmpstr (json_object_get_string_member (display, "description"), ==, "\"quoted\" & more\x01\\");
+    g_assert_cmpstr (json_object_get_string_member (display, "imageURL"), ==, "https://example.com/a.png?x=1&y=\"2");
+  }
 
   g_assert_cmpuint (gone->status, ==, 404);
 }

@@ -58,6 +58,9 @@ main (int   argc,
   g_autofree char *db_path = NULL;
   sigset_t blocked, previous;
 
+  /* stdout carries one line, for whoever started us; everything else is a log. */
+  g_log_writer_default_set_use_stderr (TRUE);
+
   if (!relay_config_parse_args (config, &argc, &argv, &error))
     {
       g_printerr ("latchkey-relay: %s\n", error->message);

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "latchkey-core.h"
 #include "relay-request.h"
@@ -27,20 +28,34 @@ relay_body_clear (RelayBody *body)
 
 #define FIELD_ERROR RELAY_REQUEST_ERROR, RELAY_REQUEST_ERROR_BAD_FIELD
 
+/* A table, as this runs over every byte of every payload. */
+static const guint8 base64_chars[256] = {
+  ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1,
+  ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+  ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+  ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+  ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+  ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+  ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
+  ['9'] = 1, ['+'] = 1, ['/'] = 1,
+};
+
 static gboolean
 is_base64 (const char *text)
 {
-  gsize len = strlen (text), i;
+  const guchar *p = (const guchar *) text;
+  gsize padding = 0;
 
-  if (len == 0)
-    return FALSE;
-
-  for (i = 0; i < len && text[i] != '='; i++)
-    if (!g_ascii_isalnum (text[i]) && text[i] != '+' && text[i] != '/')
-      return FALSE;
+  while (base64_chars[*p])
+    p++;
+  while (*p == '=' && padding < 2)
+    {
+      p++;
+      padding++;
+    }
 
   /* Up to two padding characters, and nothing after them. */
-  return len - i <= 2 && strspn (text + i, "=") == len - i;
+  return *p == '\0' && p != (const guchar *) text;
 }
 
 static gboolean
@@ -380,7 +395,12 @@ relay_is_json_content_type (const char *value)
 char *
 relay_format_time (gint64 unix_seconds)
 {
-  g_autoptr(GDateTime) time = g_date_time_new_from_unix_utc (unix_seconds);
+  time_t t = (time_t) unix_seconds;
+  struct tm tm;
 
-  return g_date_time_format (time, "%Y-%m-%dT%H:%M:%SZ");
+  /* Called for every read: gmtime_r, not a GDateTime. */
+  if (gmtime_r (&t, &tm) == NULL)
+    return g_strdup ("1970-01-01T00:00:00Z");
+  return g_strdup_printf ("%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                          tm.tm_hour, tm.tm_min, tm.tm_sec);
 }

@@ -33,9 +33,49 @@ typedef struct
   sqlite3_stmt *count_live;
 } Reader;
 
+typedef enum
+{
+  STMT_SELECT,
+  STMT_SELECT_RETRY,
+  STMT_INSERT,
+  STMT_UPDATE_INITIATOR,
+  STMT_UPDATE_RECIPIENT,
+  STMT_BIND,
+  STMT_DELETE_INITIATOR,
+  STMT_DELETE_RECIPIENT,
+  STMT_RELINQUISH,
+  STMT_PURGE,
+  N_STMTS
+} Stmt;
+
+static const char * const stmt_sql[N_STMTS] = {
+  "SELECT " MAILBOX_COLUMNS " FROM mailbox WHERE id = ?",
+  "SELECT " MAILBOX_COLUMNS " FROM mailbox WHERE initiator_claim = ? AND initiator_request_id = ? "
+    "AND deleted = 0 AND expires > ?",
+  "INSERT INTO mailbox (id, version, initiator_claim, access, created, expires, payload_type, payload_data, "
+    "title, description, image_url, initiator_token, initiator_request_id) "
+    "VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+  "UPDATE mailbox SET payload_type = ?, payload_data = ?, version = version + 1, "
+    "initiator_token = coalesce(?, initiator_token), initiator_request_id = ? WHERE id = ?",
+  "UPDATE mailbox SET payload_type = ?, payload_data = ?, version = version + 1, "
+    "recipient_token = coalesce(?, recipient_token), recipient_request_id = ? WHERE id = ?",
+  "UPDATE mailbox SET recipient_claim = ?, version = version + 1 WHERE id = ? AND recipient_claim IS NULL",
+  "UPDATE mailbox SET deleted = 1, version = version + 1, payload_type = NULL, payload_data = NULL, "
+    "title = NULL, description = NULL, image_url = NULL, initiator_token = NULL, recipient_token = NULL, "
+    "initiator_request_id = ? WHERE id = ?",
+  "UPDATE mailbox SET deleted = 1, version = version + 1, payload_type = NULL, payload_data = NULL, "
+    "title = NULL, description = NULL, image_url = NULL, initiator_token = NULL, recipient_token = NULL, "
+    "recipient_request_id = ? WHERE id = ?",
+  "UPDATE mailbox SET relinquished_claim = recipient_claim, recipient_claim = NULL, recipient_token = NULL, "
+    "recipient_request_id = ?, version = version + 1 WHERE id = ?",
+  "DELETE FROM mailbox WHERE expires <= ?",
+};
+
 struct _RelayStoreSqlite
 {
   GObject       parent_instance;
+
+  sqlite3_stmt *stmts[N_STMTS];   /* the writer's, prepared once */
 
   char         *path;
   sqlite3      *db;               /* the writer's; used on the writer thread only */
@@ -53,16 +93,17 @@ struct _RelayStoreSqlite
   gsize         ops;
 };
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
 
 static void relay_store_iface_init (RelayStoreInterface *iface);
 
 G_DEFINE_FINAL_TYPE_WITH_CODE (RelayStoreSqlite, relay_store_sqlite, G_TYPE_OBJECT,
                                G_IMPLEMENT_INTERFACE (RELAY_TYPE_STORE, relay_store_iface_init))
 
+/* A rowid table: inserts append, and only the small id index takes random
+ * keys (a WITHOUT ROWID table would split pages of 4 KiB rows all over). */
 static const char schema[] =
   "CREATE TABLE IF NOT EXISTS mailbox ("
-  "  id TEXT PRIMARY KEY NOT NULL,"
+  "  id TEXT NOT NULL UNIQUE,"
   "  version INTEGER NOT NULL,"
   "  initiator_claim TEXT NOT NULL,"
   "  recipient_claim TEXT,"
@@ -80,7 +121,7 @@ static const char schema[] =
   "  initiator_request_id TEXT,"
   "  recipient_request_id TEXT,"
   "  relinquished_claim TEXT"
-  ") WITHOUT ROWID;"
+  ");"
   "CREATE INDEX IF NOT EXISTS mailbox_expires ON mailbox (expires);"
   "CREATE INDEX IF NOT EXISTS mailbox_initiator ON mailbox (initiator_claim, initiator_request_id);";
 
@@ -122,6 +163,7 @@ open_db (const char  *path,
       rc = sqlite3_exec (db,
                          "PRAGMA journal_mode = WAL;"
                          "PRAGMA synchronous = FULL;"
+                         "PRAGMA cache_size = -32000;"
                          "PRAGMA wal_autocheckpoint = 4000;",
                          NULL, NULL, NULL);
       if (rc == SQLITE_OK)
@@ -190,21 +232,27 @@ bind_text (sqlite3_stmt *stmt,
  * operation, sets op->status and op->result, and returns FALSE only for a
  * database failure, which aborts the whole batch. */
 
+static sqlite3_stmt *
+writer_stmt (RelayStoreSqlite *self,
+             Stmt              which)
+{
+  sqlite3_stmt *stmt = self->stmts[which];
+
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+  return stmt;
+}
+
 static gboolean
 select_mailbox (RelayStoreSqlite  *self,
                 const char        *id,
                 RelayMailbox     **out,
                 GError           **error)
 {
-  g_autoptr(sqlite3_stmt) stmt = NULL;
+  sqlite3_stmt *stmt = writer_stmt (self, STMT_SELECT);
   int rc;
 
   *out = NULL;
-  rc = sqlite3_prepare_v2 (self->db, "SELECT " MAILBOX_COLUMNS " FROM mailbox WHERE id = ?",
-                           -1, &stmt, NULL);
-  if (!sql_check (self->db, rc, "select", error))
-    return FALSE;
-
   bind_text (stmt, 1, id);
   rc = sqlite3_step (stmt);
   if (rc == SQLITE_ROW)
@@ -212,6 +260,7 @@ select_mailbox (RelayStoreSqlite  *self,
   else if (!sql_check (self->db, rc, "select", error))
     return FALSE;
 
+  sqlite3_reset (stmt);
   return TRUE;
 }
 
@@ -222,6 +271,7 @@ exec_stmt (RelayStoreSqlite  *self,
 {
   int rc = sqlite3_step (stmt);
 
+  sqlite3_reset (stmt);
   return sql_check (self->db, rc, "write", error);
 }
 
@@ -230,20 +280,14 @@ apply_create (RelayStoreSqlite  *self,
               RelayOp           *op,
               GError           **error)
 {
-  g_autoptr(sqlite3_stmt) stmt = NULL;
   RelayMailbox *m = op->mailbox;
+  sqlite3_stmt *stmt;
   int rc;
 
   /* A retried create answers with the mailbox the first attempt made. */
   if (op->request_id != NULL)
     {
-      rc = sqlite3_prepare_v2 (self->db,
-                               "SELECT " MAILBOX_COLUMNS " FROM mailbox "
-                               "WHERE initiator_claim = ? AND initiator_request_id = ? "
-                               "AND deleted = 0 AND expires > ?",
-                               -1, &stmt, NULL);
-      if (!sql_check (self->db, rc, "select", error))
-        return FALSE;
+      stmt = writer_stmt (self, STMT_SELECT_RETRY);
       bind_text (stmt, 1, op->claim);
       bind_text (stmt, 2, op->request_id);
       sqlite3_bind_int64 (stmt, 3, op->now);
@@ -252,21 +296,15 @@ apply_create (RelayStoreSqlite  *self,
         {
           op->result = mailbox_from_row (stmt);
           op->status = RELAY_STATUS_DUPLICATE;
+          sqlite3_reset (stmt);
           return TRUE;
         }
+      sqlite3_reset (stmt);
       if (!sql_check (self->db, rc, "select", error))
         return FALSE;
-      g_clear_pointer (&stmt, sqlite3_finalize);
     }
 
-  rc = sqlite3_prepare_v2 (self->db,
-                           "INSERT INTO mailbox (id, version, initiator_claim, access, created, expires, "
-                           "payload_type, payload_data, title, description, image_url, initiator_token, "
-                           "initiator_request_id) VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           -1, &stmt, NULL);
-  if (!sql_check (self->db, rc, "insert", error))
-    return FALSE;
-
+  stmt = writer_stmt (self, STMT_INSERT);
   bind_text (stmt, 1, m->id);
   bind_text (stmt, 2, m->initiator_claim);
   sqlite3_bind_int (stmt, 3, m->access);
@@ -279,7 +317,6 @@ apply_create (RelayStoreSqlite  *self,
   bind_text (stmt, 10, m->image_url);
   bind_text (stmt, 11, m->initiator_token);
   bind_text (stmt, 12, op->request_id);
-
   if (!exec_stmt (self, stmt, error))
     return FALSE;
 
@@ -319,9 +356,8 @@ apply_update (RelayStoreSqlite  *self,
               GError           **error)
 {
   g_autoptr(RelayMailbox) m = NULL;
-  g_autoptr(sqlite3_stmt) stmt = NULL;
+  sqlite3_stmt *stmt;
   Side side;
-  int rc;
 
   if (!select_mailbox (self, op->mailbox_id, &m, error))
     return FALSE;
@@ -343,17 +379,7 @@ apply_update (RelayStoreSqlite  *self,
     op->status = RELAY_STATUS_CONFLICT;
   else
     {
-      gboolean initiator = side == SIDE_INITIATOR;
-
-      rc = sqlite3_prepare_v2 (self->db,
-                               initiator
-                               ? "UPDATE mailbox SET payload_type = ?, payload_data = ?, version = version + 1, "
-                                 "initiator_token = coalesce(?, initiator_token), initiator_request_id = ? WHERE id = ?"
-                               : "UPDATE mailbox SET payload_type = ?, payload_data = ?, version = version + 1, "
-                                 "recipient_token = coalesce(?, recipient_token), recipient_request_id = ? WHERE id = ?",
-                               -1, &stmt, NULL);
-      if (!sql_check (self->db, rc, "update", error))
-        return FALSE;
+      stmt = writer_stmt (self, side == SIDE_INITIATOR ? STMT_UPDATE_INITIATOR : STMT_UPDATE_RECIPIENT);
       bind_text (stmt, 1, op->payload_type);
       bind_text (stmt, 2, op->payload_data);
       bind_text (stmt, 3, op->token);
@@ -380,8 +406,7 @@ apply_read (RelayStoreSqlite  *self,
             GError           **error)
 {
   g_autoptr(RelayMailbox) m = NULL;
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-  int rc;
+  sqlite3_stmt *stmt;
 
   if (!select_mailbox (self, op->mailbox_id, &m, error))
     return FALSE;
@@ -411,12 +436,7 @@ apply_read (RelayStoreSqlite  *self,
       else
         {
           /* Trust on first use: the first recipient claim binds the mailbox. */
-          rc = sqlite3_prepare_v2 (self->db,
-                                   "UPDATE mailbox SET recipient_claim = ?, version = version + 1 "
-                                   "WHERE id = ? AND recipient_claim IS NULL",
-                                   -1, &stmt, NULL);
-          if (!sql_check (self->db, rc, "bind", error))
-            return FALSE;
+          stmt = writer_stmt (self, STMT_BIND);
           bind_text (stmt, 1, op->claim);
           bind_text (stmt, 2, m->id);
           if (!exec_stmt (self, stmt, error))
@@ -439,9 +459,8 @@ apply_delete (RelayStoreSqlite  *self,
               GError           **error)
 {
   g_autoptr(RelayMailbox) m = NULL;
-  g_autoptr(sqlite3_stmt) stmt = NULL;
+  sqlite3_stmt *stmt;
   Side side;
-  int rc;
 
   if (!select_mailbox (self, op->mailbox_id, &m, error))
     return FALSE;
@@ -464,19 +483,7 @@ apply_delete (RelayStoreSqlite  *self,
   else
     {
       /* Keep claims, request ids and the expiry: only what a retry needs. */
-      rc = sqlite3_prepare_v2 (self->db,
-                               side == SIDE_INITIATOR
-                               ? "UPDATE mailbox SET deleted = 1, version = version + 1, payload_type = NULL, "
-                                 "payload_data = NULL, title = NULL, description = NULL, image_url = NULL, "
-                                 "initiator_token = NULL, recipient_token = NULL, initiator_request_id = ? "
-                                 "WHERE id = ?"
-                               : "UPDATE mailbox SET deleted = 1, version = version + 1, payload_type = NULL, "
-                                 "payload_data = NULL, title = NULL, description = NULL, image_url = NULL, "
-                                 "initiator_token = NULL, recipient_token = NULL, recipient_request_id = ? "
-                                 "WHERE id = ?",
-                               -1, &stmt, NULL);
-      if (!sql_check (self->db, rc, "delete", error))
-        return FALSE;
+      stmt = writer_stmt (self, side == SIDE_INITIATOR ? STMT_DELETE_INITIATOR : STMT_DELETE_RECIPIENT);
       bind_text (stmt, 1, op->request_id);
       bind_text (stmt, 2, m->id);
       if (!exec_stmt (self, stmt, error))
@@ -497,8 +504,7 @@ apply_relinquish (RelayStoreSqlite  *self,
                   GError           **error)
 {
   g_autoptr(RelayMailbox) m = NULL;
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-  int rc;
+  sqlite3_stmt *stmt;
 
   if (!select_mailbox (self, op->mailbox_id, &m, error))
     return FALSE;
@@ -516,13 +522,7 @@ apply_relinquish (RelayStoreSqlite  *self,
     op->status = RELAY_STATUS_UNAUTHORIZED;
   else
     {
-      rc = sqlite3_prepare_v2 (self->db,
-                               "UPDATE mailbox SET relinquished_claim = recipient_claim, recipient_claim = NULL, "
-                               "recipient_token = NULL, recipient_request_id = ?, version = version + 1 "
-                               "WHERE id = ?",
-                               -1, &stmt, NULL);
-      if (!sql_check (self->db, rc, "relinquish", error))
-        return FALSE;
+      stmt = writer_stmt (self, STMT_RELINQUISH);
       bind_text (stmt, 1, op->request_id);
       bind_text (stmt, 2, m->id);
       if (!exec_stmt (self, stmt, error))
@@ -542,12 +542,8 @@ apply_purge (RelayStoreSqlite  *self,
              RelayOp           *op,
              GError           **error)
 {
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-  int rc;
+  sqlite3_stmt *stmt = writer_stmt (self, STMT_PURGE);
 
-  rc = sqlite3_prepare_v2 (self->db, "DELETE FROM mailbox WHERE expires <= ?", -1, &stmt, NULL);
-  if (!sql_check (self->db, rc, "purge", error))
-    return FALSE;
   sqlite3_bind_int64 (stmt, 1, op->now);
   if (!exec_stmt (self, stmt, error))
     return FALSE;
@@ -848,7 +844,12 @@ relay_store_sqlite_close (RelayStoreSqlite *self)
   Reader *reader;
 
   if (self->writer == NULL)
-    return;
+    {
+      for (guint i = 0; i < N_STMTS; i++)
+        g_clear_pointer (&self->stmts[i], sqlite3_finalize);
+      g_clear_pointer (&self->db, sqlite3_close);
+      return;
+    }
 
   g_mutex_lock (&self->lock);
   self->stopping = TRUE;
@@ -856,6 +857,9 @@ relay_store_sqlite_close (RelayStoreSqlite *self)
   g_mutex_unlock (&self->lock);
 
   g_thread_join (g_steal_pointer (&self->writer));
+
+  for (guint i = 0; i < N_STMTS; i++)
+    g_clear_pointer (&self->stmts[i], sqlite3_finalize);
 
   while ((reader = g_async_queue_try_pop (self->readers)) != NULL)
     reader_free (reader);
@@ -910,6 +914,14 @@ relay_store_sqlite_new (const char  *path,
   self->db = open_db (path, TRUE, error);
   if (self->db == NULL)
     return NULL;
+
+  for (guint i = 0; i < N_STMTS; i++)
+    {
+      int rc = sqlite3_prepare_v3 (self->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &self->stmts[i], NULL);
+
+      if (!sql_check (self->db, rc, "prepare", error))
+        return NULL;
+    }
 
   self->writer = g_thread_new ("relay-store-writer", writer_thread, self);
 
