@@ -13,9 +13,12 @@ G_BEGIN_DECLS
 typedef enum
 {
   CLI_EXIT_OK        = 0,
-  CLI_EXIT_FAILURE   = 1,
-  CLI_EXIT_USAGE     = 2,
-  CLI_EXIT_BAD_INPUT = 3,
+  CLI_EXIT_FAILURE   = 1,   /* the network, the keyring, the relay or partner failed */
+  CLI_EXIT_USAGE     = 2,   /* wrong options or arguments */
+  CLI_EXIT_BAD_INPUT = 3,   /* an invalid link, code or id */
+  CLI_EXIT_WAITING   = 4,   /* the transfer waits for you: a code or a confirmation */
+  CLI_EXIT_ENDED     = 5,   /* the transfer ended without a credential */
+  CLI_EXIT_DENIED    = 6,   /* access was refused */
 } CliExit;
 
 int cli_run (int            argc,

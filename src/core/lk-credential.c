@@ -35,6 +35,10 @@ struct _LkCredential
   GStrv             entitlements;
   char             *shared_by;
   LkKeyPair        *key_pair;
+  char             *access_point_id;
+  char             *partner_url;
+  char             *access_token;     /* a bearer secret: keyring only */
+  char             *owner_signature;  /* a car friend key's, base64 */
 };
 
 G_DEFINE_FINAL_TYPE (LkCredential, lk_credential, G_TYPE_OBJECT)
@@ -71,6 +75,10 @@ lk_credential_finalize (GObject *object)
   g_strfreev (self->entitlements);
   g_free (self->shared_by);
   g_clear_object (&self->key_pair);
+  g_free (self->access_point_id);
+  g_free (self->partner_url);
+  lk_secure_clear_str (&self->access_token);
+  g_free (self->owner_signature);
 
   G_OBJECT_CLASS (lk_credential_parent_class)->finalize (object);
 }
@@ -463,6 +471,95 @@ lk_credential_set_shared_by (LkCredential *self,
   set_string (self, &self->shared_by, shared_by, LK_CREDENTIAL_MAX_TITLE, PROP_SHARED_BY);
 }
 
+/* Plain strings from a partner or a peer: bounded, no newlines. */
+static char *
+checked_id (const char *value)
+{
+  if (value == NULL || strlen (value) > 2048 || strpbrk (value, "\n\r") != NULL)
+    return NULL;
+  return g_strdup (value);
+}
+
+const char *
+lk_credential_get_access_point_id (LkCredential *self)
+{
+  g_return_val_if_fail (LK_IS_CREDENTIAL (self), NULL);
+  return self->access_point_id;
+}
+
+void
+lk_credential_set_access_point_id (LkCredential *self,
+                                   const char   *access_point_id)
+{
+  g_return_if_fail (LK_IS_CREDENTIAL (self));
+  g_free (self->access_point_id);
+  self->access_point_id = checked_id (access_point_id);
+}
+
+/**
+ * lk_credential_get_partner_url:
+ *
+ * Returns: (nullable): the provisioning partner that issued the credential
+ *   and checks it at the door
+ */
+const char *
+lk_credential_get_partner_url (LkCredential *self)
+{
+  g_return_val_if_fail (LK_IS_CREDENTIAL (self), NULL);
+  return self->partner_url;
+}
+
+void
+lk_credential_set_partner_url (LkCredential *self,
+                               const char   *partner_url)
+{
+  g_return_if_fail (LK_IS_CREDENTIAL (self));
+  g_free (self->partner_url);
+  self->partner_url = checked_id (partner_url);
+}
+
+/**
+ * lk_credential_get_access_token:
+ *
+ * Returns: (nullable): a generic credential's bearer token; a secret
+ */
+const char *
+lk_credential_get_access_token (LkCredential *self)
+{
+  g_return_val_if_fail (LK_IS_CREDENTIAL (self), NULL);
+  return self->access_token;
+}
+
+void
+lk_credential_set_access_token (LkCredential *self,
+                                const char   *access_token)
+{
+  g_return_if_fail (LK_IS_CREDENTIAL (self));
+  lk_secure_clear_str (&self->access_token);
+  self->access_token = checked_id (access_token);
+}
+
+/**
+ * lk_credential_get_owner_signature:
+ *
+ * Returns: (nullable): for a car friend key, the owner's signature over it
+ */
+const char *
+lk_credential_get_owner_signature (LkCredential *self)
+{
+  g_return_val_if_fail (LK_IS_CREDENTIAL (self), NULL);
+  return self->owner_signature;
+}
+
+void
+lk_credential_set_owner_signature (LkCredential *self,
+                                   const char   *owner_signature)
+{
+  g_return_if_fail (LK_IS_CREDENTIAL (self));
+  g_free (self->owner_signature);
+  self->owner_signature = checked_id (owner_signature);
+}
+
 /**
  * lk_credential_get_key_pair:
  *
@@ -552,6 +649,14 @@ lk_credential_to_json (LkCredential           *self,
 
   if (self->shared_by != NULL)
     json_object_set_string_member (object, "sharedBy", self->shared_by);
+  if (self->access_point_id != NULL)
+    json_object_set_string_member (object, "accessPointId", self->access_point_id);
+  if (self->partner_url != NULL)
+    json_object_set_string_member (object, "partnerUrl", self->partner_url);
+  if (self->owner_signature != NULL)
+    json_object_set_string_member (object, "ownerSignature", self->owner_signature);
+  if ((flags & LK_CREDENTIAL_JSON_PRIVATE) != 0 && self->access_token != NULL)
+    json_object_set_string_member (object, "accessToken", self->access_token);
 
   if (self->key_pair != NULL)
     {
@@ -644,6 +749,7 @@ lk_credential_new_from_json (const char  *json,
   g_autoptr(GDateTime) valid_until = NULL;
   g_autoptr(GError) local_error = NULL;
   const char *id, *title, *vertical_name, *role_name, *description, *issuer, *shared_by;
+  const char *access_point_id, *partner_url, *access_token, *owner_signature;
   LkVertical vertical;
   LkCredentialRole role;
   JsonArray *entitlements;
@@ -678,6 +784,10 @@ lk_credential_new_from_json (const char  *json,
   GET_STRING (description, "description", LK_CREDENTIAL_MAX_DESCRIPTION, FALSE);
   GET_STRING (issuer, "issuer", LK_CREDENTIAL_MAX_ISSUER, FALSE);
   GET_STRING (shared_by, "sharedBy", LK_CREDENTIAL_MAX_TITLE, FALSE);
+  GET_STRING (access_point_id, "accessPointId", 128, FALSE);
+  GET_STRING (partner_url, "partnerUrl", 2048, FALSE);
+  GET_STRING (access_token, "accessToken", 256, FALSE);
+  GET_STRING (owner_signature, "ownerSignature", 1024, FALSE);
 #undef GET_STRING
 
   if (!g_uuid_string_is_valid (id))
@@ -704,6 +814,11 @@ lk_credential_new_from_json (const char  *json,
                        "issuer", issuer,
                        "shared-by", shared_by,
                        NULL);
+
+  lk_credential_set_access_point_id (self, access_point_id);
+  lk_credential_set_partner_url (self, partner_url);
+  lk_credential_set_access_token (self, access_token);
+  lk_credential_set_owner_signature (self, owner_signature);
 
   if (!get_date_member (object, "validFrom", &valid_from, error) ||
       !get_date_member (object, "validUntil", &valid_until, error) ||

@@ -71,6 +71,18 @@ LkCredentialRole   lk_credential_get_role          (LkCredential          *self)
 const char        *lk_credential_get_shared_by     (LkCredential          *self);
 void               lk_credential_set_shared_by     (LkCredential          *self,
                                                     const char            *shared_by);
+const char        *lk_credential_get_access_point_id (LkCredential        *self);
+void               lk_credential_set_access_point_id (LkCredential        *self,
+                                                      const char          *access_point_id);
+const char        *lk_credential_get_partner_url   (LkCredential          *self);
+void               lk_credential_set_partner_url   (LkCredential          *self,
+                                                    const char            *partner_url);
+const char        *lk_credential_get_access_token  (LkCredential          *self);
+void               lk_credential_set_access_token  (LkCredential          *self,
+                                                    const char            *access_token);
+const char        *lk_credential_get_owner_signature (LkCredential        *self);
+void               lk_credential_set_owner_signature (LkCredential        *self,
+                                                      const char          *owner_signature);
 LkKeyPair         *lk_credential_get_key_pair      (LkCredential          *self);
 void               lk_credential_set_key_pair      (LkCredential          *self,
                                                     LkKeyPair             *key_pair);

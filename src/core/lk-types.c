@@ -16,6 +16,10 @@ static const char * const vertical_codes[] = { "a", "h", "c" };
 static const char * const vertical_names[] = { "generic", "home", "car" };
 static const char * const role_names[] = { "initiator", "recipient" };
 static const char * const credential_role_names[] = { "owner", "shared" };
+static const char * const transfer_state_names[] = {
+  "waiting", "opened", "awaiting-confirmation", "awaiting-code", "done",
+  "declined", "cancelled", "expired", "failed",
+};
 
 static gboolean
 lookup (const char * const *table,
@@ -112,4 +116,34 @@ lk_credential_role_from_string (const char       *str,
     return FALSE;
   *role = (LkCredentialRole) v;
   return TRUE;
+}
+
+const char *
+lk_transfer_state_to_string (LkTransferState state)
+{
+  g_return_val_if_fail (state <= LK_TRANSFER_STATE_FAILED, NULL);
+  return transfer_state_names[state];
+}
+
+gboolean
+lk_transfer_state_from_string (const char      *str,
+                               LkTransferState *state)
+{
+  guint v;
+
+  if (!lookup (transfer_state_names, G_N_ELEMENTS (transfer_state_names), str, &v))
+    return FALSE;
+  *state = (LkTransferState) v;
+  return TRUE;
+}
+
+/**
+ * lk_transfer_state_is_final:
+ *
+ * Returns: whether nothing more will happen to a transfer in @state
+ */
+gboolean
+lk_transfer_state_is_final (LkTransferState state)
+{
+  return state >= LK_TRANSFER_STATE_DONE;
 }

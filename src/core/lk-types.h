@@ -49,6 +49,37 @@ typedef enum
   LK_CREDENTIAL_ROLE_SHARED,
 } LkCredentialRole;
 
+/**
+ * LkTransferState:
+ * @LK_TRANSFER_STATE_WAITING: shared; nobody has opened the invitation yet
+ * @LK_TRANSFER_STATE_OPENED: the other side has opened it; its answer is awaited
+ * @LK_TRANSFER_STATE_AWAITING_CONFIRMATION: (car, sender) the friend's key is
+ *   checked; the owner must confirm before it is signed
+ * @LK_TRANSFER_STATE_AWAITING_CODE: (receiver) the activation code is needed
+ * @LK_TRANSFER_STATE_DONE: the credential is stored on the receiving device
+ * @LK_TRANSFER_STATE_DECLINED: the receiver declined
+ * @LK_TRANSFER_STATE_CANCELLED: the sender cancelled, or too many wrong codes
+ * @LK_TRANSFER_STATE_EXPIRED: the invitation expired before it was completed
+ * @LK_TRANSFER_STATE_FAILED: the exchange broke (see the detail); nothing was stored
+ */
+typedef enum
+{
+  LK_TRANSFER_STATE_WAITING,
+  LK_TRANSFER_STATE_OPENED,
+  LK_TRANSFER_STATE_AWAITING_CONFIRMATION,
+  LK_TRANSFER_STATE_AWAITING_CODE,
+  LK_TRANSFER_STATE_DONE,
+  LK_TRANSFER_STATE_DECLINED,
+  LK_TRANSFER_STATE_CANCELLED,
+  LK_TRANSFER_STATE_EXPIRED,
+  LK_TRANSFER_STATE_FAILED,
+} LkTransferState;
+
+const char *lk_transfer_state_to_string   (LkTransferState   state);
+gboolean    lk_transfer_state_from_string (const char       *str,
+                                           LkTransferState  *state);
+gboolean    lk_transfer_state_is_final    (LkTransferState   state);
+
 const char *lk_vertical_to_code     (LkVertical        vertical);
 gboolean    lk_vertical_from_code   (const char       *code,
                                      LkVertical       *vertical);
