@@ -321,10 +321,12 @@ cli_status (CliContext  *cli,
 {
   g_autoptr(GPtrArray) transfers = NULL;
   g_autoptr(GError) error = NULL;
-  gboolean auto_confirm = FALSE, all = FALSE;
+  gboolean auto_confirm = FALSE, all = FALSE, porcelain = FALSE;
   int wait = 0;
   const GOptionEntry entries[] = {
     { "wait", 'w', 0, G_OPTION_ARG_INT, &wait, N_("Follow pending transfers for up to SECONDS"), N_("SECONDS") },
+    { "porcelain", 0, 0, G_OPTION_ARG_NONE, &porcelain,
+      N_("Print “ID STATE ROLE VERTICAL CREDENTIAL” lines, tab-separated, for scripts"), NULL },
     { "confirm", 0, 0, G_OPTION_ARG_NONE, &auto_confirm, N_("Sign friends’ car keys waiting for confirmation"), NULL },
     { "all", 'a', 0, G_OPTION_ARG_NONE, &all, N_("Also list finished transfers"), NULL },
     { NULL }
@@ -363,7 +365,13 @@ cli_status (CliContext  *cli,
           g_clear_error (&error);
         }
 
-      if (all || !lk_transfer_state_is_final (lk_transfer_get_state (transfer)))
+      if (porcelain)
+        cli_print (cli->output, "%s\t%s\t%s\t%s\t%s\n", lk_transfer_get_id (transfer),
+                   lk_transfer_state_to_string (lk_transfer_get_state (transfer)),
+                   lk_role_to_string (lk_transfer_get_role (transfer)),
+                   lk_vertical_to_string (lk_transfer_get_vertical (transfer)),
+                   lk_transfer_get_credential_id (transfer) ? lk_transfer_get_credential_id (transfer) : "-");
+      else if (all || !lk_transfer_state_is_final (lk_transfer_get_state (transfer)))
         cli_print_transfer (cli, transfer);
     }
 

@@ -220,6 +220,19 @@ lk_channel_get_n_messages (LkChannel *self)
   return self->n_messages;
 }
 
+/**
+ * lk_channel_last_is_own:
+ *
+ * Returns: whether the transcript ends with a message of ours, which the
+ *   other side has not answered: a new message should replace it
+ */
+gboolean
+lk_channel_last_is_own (LkChannel *self)
+{
+  g_return_val_if_fail (LK_IS_CHANNEL (self), FALSE);
+  return self->n_messages > 0 && self->last_role == self->role;
+}
+
 JsonObject *
 _lk_channel_seal_with_iv (LkChannel     *self,
                           const char    *format,

@@ -46,6 +46,7 @@ JsonObject *lk_channel_save_state      (LkChannel    *self);
 const char *lk_channel_get_mailbox_id  (LkChannel    *self);
 LkRole      lk_channel_get_role        (LkChannel    *self);
 guint       lk_channel_get_n_messages  (LkChannel    *self);
+gboolean    lk_channel_last_is_own     (LkChannel    *self);
 JsonObject *lk_channel_seal            (LkChannel    *self,
                                         const char   *format,
                                         JsonObject   *content,

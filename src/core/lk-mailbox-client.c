@@ -334,6 +334,10 @@ on_response (GObject      *source,
             return;
           }
         reply->url_link = g_strdup (link);
+        /* Our relay says which expiration it granted; others may not. */
+        if (lk_json_get_string (object, "expiration", 64, FALSE, 0, 0, NULL) != NULL)
+          reply->expiration = g_date_time_new_from_iso8601 (json_object_get_string_member (object, "expiration"),
+                                                            NULL);
       }
       break;
 

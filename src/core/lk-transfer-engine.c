@@ -459,7 +459,10 @@ send_message (Worker      *w,
               JsonObject  *content,
               GError     **error)
 {
-  JsonObject *payload = lk_channel_seal (t->channel, format, content, LK_SEAL_FLAGS_NONE, error);
+  /* The relay keeps one message: a second one in a row replaces the first,
+   * which the other side may never read (PROTOCOL.md §3.3). */
+  LkSealFlags flags = lk_channel_last_is_own (t->channel) ? LK_SEAL_FLAGS_REPLACE : LK_SEAL_FLAGS_NONE;
+  JsonObject *payload = lk_channel_seal (t->channel, format, content, flags, error);
 
   if (payload == NULL)
     return FALSE;
@@ -731,6 +734,11 @@ do_share (Worker                *w,
     return NULL;
   t->mailbox_url = lk_share_link_get_mailbox_url (link);
   t->version = reply->version >= 0 ? reply->version : 1;
+  if (reply->expiration != NULL)
+    {
+      g_clear_pointer (&t->expires, g_date_time_unref);
+      t->expires = g_date_time_ref (reply->expiration);
+    }
   t->channel = lk_channel_new (t->secret, lk_share_link_get_mailbox_id (link), LK_ROLE_INITIATOR);
 
   if (!send_message (w, t, format, content, error))

@@ -359,8 +359,12 @@ op_response (Request *req,
             g_autofree char *etag = relay_format_etag (op->result->version);
             struct MHD_Response *response;
 
+            g_autofree char *expiration = relay_format_time (op->result->expires);
+
             json_object_set_string_member (object, "urlLink", url);
             json_object_set_boolean_member (object, "isPushNotificationSupported", TRUE);
+            /* Ours: the sender learns the expiration the relay granted. */
+            json_object_set_string_member (object, "expiration", expiration);
             response = json_response (req, object);
             MHD_add_response_header (response, "ETag", etag);
             return response;

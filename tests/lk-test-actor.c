@@ -1,0 +1,297 @@
+/* lk-test-actor.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "lk-test-actor"
+
+#include "config.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#include <glib/gstdio.h>
+
+#include "lk-test-actor.h"
+
+#define KEYRING_PASSWORD "latchkey-e2e"
+
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static GSubprocess *
+spawn (LkTestActor         *self,
+       GSubprocessFlags     flags,
+       const char * const  *argv,
+       GError             **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (flags);
+
+  g_subprocess_launcher_set_environ (launcher, self->env);
+  g_subprocess_launcher_set_cwd (launcher, self->dir);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  return g_subprocess_launcher_spawnv (launcher, argv, error);
+}
+
+void
+lk_test_actor_set_env (LkTestActor *self,
+                       const char  *variable,
+                       const char  *value)
+{
+  self->env = g_environ_setenv (self->env, variable, value, TRUE);
+}
+
+static void
+on_name_appeared (GDBusConnection *connection,
+                  const char      *name,
+                  const char      *owner,
+                  gpointer         user_data)
+{
+  *(gboolean *) user_data = TRUE;
+}
+
+/**
+ * lk_test_actor_new:
+ *
+ * Starts a private session bus and a gnome-keyring whose login collection
+ * is created unlocked (a fresh data directory and a known password), and
+ * returns once the keyring owns its bus name.
+ */
+LkTestActor *
+lk_test_actor_new (const char *name,
+                   const char *relay_url,
+                   const char *partner_url)
+{
+  LkTestActor *self = g_new0 (LkTestActor, 1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autoptr(GSubprocess) keyring = NULL;
+  g_autoptr(GDBusConnection) connection = NULL;
+  g_autoptr(GVariant) locked = NULL;
+  g_autoptr(GBytes) password = g_bytes_new_static (KEYRING_PASSWORD, strlen (KEYRING_PASSWORD));
+  g_autofree char *bus_path = NULL;
+  g_autofree char *listen = NULL;
+  const char *subdirs[] = { "run", "data", "config", "cache", "home" };
+  gboolean appeared = FALSE;
+  gint64 deadline;
+  guint watch;
+
+  self->name = g_strdup (name);
+  self->dir = g_dir_make_tmp ("latchkey-actor-XXXXXX", &error);
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < G_N_ELEMENTS (subdirs); i++)
+    {
+      g_autofree char *path = g_build_filename (self->dir, subdirs[i], NULL);
+      g_assert_no_errno (g_mkdir (path, 0700));
+    }
+
+  self->env = g_get_environ ();
+  self->env = g_environ_unsetenv (self->env, "DISPLAY");
+  self->env = g_environ_unsetenv (self->env, "WAYLAND_DISPLAY");
+#define SUBDIR(var, sub) \
+  G_STMT_START { g_autofree char *p = g_build_filename (self->dir, sub, NULL); lk_test_actor_set_env (self, var, p); } G_STMT_END
+  SUBDIR ("XDG_RUNTIME_DIR", "run");
+  SUBDIR ("XDG_DATA_HOME", "data");
+  SUBDIR ("XDG_CONFIG_HOME", "config");
+  SUBDIR ("XDG_CACHE_HOME", "cache");
+  SUBDIR ("HOME", "home");
+#undef SUBDIR
+  if (relay_url != NULL)
+    lk_test_actor_set_env (self, "LATCHKEY_RELAY_URL", relay_url);
+  if (partner_url != NULL)
+    lk_test_actor_set_env (self, "LATCHKEY_PARTNER_URL", partner_url);
+
+  bus_path = g_build_filename (self->dir, "run", "bus", NULL);
+  listen = g_strconcat ("--address=unix:path=", bus_path, NULL);
+  {
+    const char *argv[] = { "dbus-daemon", "--session", "--nofork", "--print-address=1", listen, NULL };
+
+    self->bus = spawn (self, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, argv, &error);
+    g_assert_no_error (error);
+  }
+
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (self->bus));
+  self->bus_address = g_data_input_stream_read_line_utf8 (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (self->bus_address);
+  lk_test_actor_set_env (self, "DBUS_SESSION_BUS_ADDRESS", self->bus_address);
+
+  /* A fresh data directory: the login keyring is created with this
+   * password, unlocked, so nothing will ever prompt. */
+  {
+    const char *argv[] = { "gnome-keyring-daemon", "--unlock", "--components=secrets", NULL };
+
+    keyring = spawn (self, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                     G_SUBPROCESS_FLAGS_STDERR_SILENCE, argv, &error);
+    g_assert_no_error (error);
+    g_subprocess_communicate (keyring, password, NULL, NULL, NULL, &error);
+    g_assert_no_error (error);
+  }
+
+  /* It forks; wait for its bus name, an event on the bus. */
+  connection = g_dbus_connection_new_for_address_sync (self->bus_address,
+                                                       G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                       G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                       NULL, NULL, &error);
+  g_assert_no_error (error);
+  watch = g_bus_watch_name_on_connection (connection, "org.freedesktop.secrets", G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                          on_name_appeared, NULL, &appeared, NULL);
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (!appeared && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_bus_unwatch_name (watch);
+  g_assert_true (appeared);
+
+  locked = g_dbus_connection_call_sync (connection, "org.freedesktop.secrets",
+                                        "/org/freedesktop/secrets/collection/login",
+                                        "org.freedesktop.DBus.Properties", "Get",
+                                        g_variant_new ("(ss)", "org.freedesktop.Secret.Collection", "Locked"),
+                                        G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NO_AUTO_START, 5000, NULL, &error);
+  g_assert_no_error (error);
+  {
+    g_autoptr(GVariant) value = NULL;
+
+    g_variant_get (locked, "(v)", &value);
+    g_assert_false (g_variant_get_boolean (value));
+  }
+
+  g_dbus_connection_close_sync (connection, NULL, NULL);
+  return self;
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+void
+lk_test_actor_free (LkTestActor *self)
+{
+  if (self == NULL)
+    return;
+
+  /* The keyring leaves when its bus goes. */
+  if (self->bus != NULL)
+    {
+      g_subprocess_send_signal (self->bus, SIGTERM);
+      g_subprocess_wait (self->bus, NULL, NULL);
+      g_object_unref (self->bus);
+    }
+
+  remove_tree (self->dir);
+  g_free (self->name);
+  g_free (self->dir);
+  g_free (self->bus_address);
+  g_strfreev (self->env);
+  g_free (self);
+}
+
+void
+lk_test_run_free (LkTestRun *run)
+{
+  if (run == NULL)
+    return;
+  g_free (run->out);
+  g_free (run->err);
+  g_free (run);
+}
+
+/**
+ * lk_test_actor_runv:
+ * @input: (nullable): the command's standard input
+ * @args: latchkey-cli's arguments
+ *
+ * Runs latchkey-cli on this device and waits for it.
+ */
+LkTestRun *
+lk_test_actor_runv (LkTestActor        *self,
+                    const char         *input,
+                    const char * const *args)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  LkTestRun *run = g_new0 (LkTestRun, 1);
+  const char *cli = g_getenv ("LATCHKEY_CLI");
+
+  g_assert_nonnull (cli);
+  g_ptr_array_add (argv, (gpointer) cli);
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  process = spawn (self, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                   G_SUBPROCESS_FLAGS_STDERR_PIPE, (const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, input ? input : "", NULL, &run->out, &run->err, &error);
+  g_assert_no_error (error);
+
+  if (g_subprocess_get_if_signaled (process))
+    g_error ("%s: latchkey-cli %s died of signal %d:\n%s", self->name, args[0],
+             g_subprocess_get_term_sig (process), run->err);
+  run->status = g_subprocess_get_exit_status (process);
+
+  {
+    g_autofree char *line = g_strjoinv (" ", (char **) args);
+
+    g_test_message ("%s$ latchkey-cli %s → %d\n%s%s", self->name, line, run->status, run->out, run->err);
+  }
+  return run;
+}
+
+LkTestRun *
+lk_test_actor_run (LkTestActor *self,
+                   const char  *input,
+                   ...)
+{
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  const char *arg;
+  va_list ap;
+
+  va_start (ap, input);
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (args, (gpointer) arg);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+
+  return lk_test_actor_runv (self, input, (const char * const *) args->pdata);
+}
+
+/**
+ * lk_test_actor_keyring_secrets:
+ *
+ * Returns: every Latchkey secret in this device's keyring, as secret-tool
+ *   prints them (for tests that look for secrets where they must not be)
+ */
+char *
+lk_test_actor_keyring_secrets (LkTestActor *self)
+{
+  const char *argv[] = { "secret-tool", "search", "--all", "--unlock", "xdg:schema", "io.github.latchkey.Latchkey", NULL };
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  char *out = NULL;
+
+  process = spawn (self, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, argv, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, NULL, NULL, &out, NULL, &error);
+  g_assert_no_error (error);
+  return out;
+}

@@ -1,0 +1,49 @@
+/* lk-test-actor.h: a device for end-to-end tests
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* One device: its own directories, D-Bus session bus and unlocked
+ * gnome-keyring, in which latchkey-cli runs. */
+typedef struct
+{
+  char        *name;
+  char        *dir;
+  GSubprocess *bus;
+  char        *bus_address;
+  GStrv        env;
+} LkTestActor;
+
+typedef struct
+{
+  int   status;
+  char *out;
+  char *err;
+} LkTestRun;
+
+LkTestActor *lk_test_actor_new       (const char  *name,
+                                      const char  *relay_url,
+                                      const char  *partner_url);
+void         lk_test_actor_free      (LkTestActor *self);
+void         lk_test_actor_set_env   (LkTestActor *self,
+                                      const char  *variable,
+                                      const char  *value);
+LkTestRun   *lk_test_actor_run       (LkTestActor *self,
+                                      const char  *input,
+                                      ...) G_GNUC_NULL_TERMINATED;
+LkTestRun   *lk_test_actor_runv      (LkTestActor *self,
+                                      const char  *input,
+                                      const char * const *args);
+char        *lk_test_actor_keyring_secrets (LkTestActor *self);
+void         lk_test_run_free        (LkTestRun   *run);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTestActor, lk_test_actor_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTestRun, lk_test_run_free)
+
+G_END_DECLS

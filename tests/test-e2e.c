@@ -1,0 +1,856 @@
+/* test-e2e.c: shares between two devices, through the real relay and partner
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The sender and the receiver are separate latchkey-cli processes, each with
+ * its own D-Bus session and gnome-keyring; they never run at the same time,
+ * so every exchange also shows that a side can be offline and resume.
+ */
+
+#define G_LOG_DOMAIN "test-e2e"
+#define _GNU_SOURCE   /* memmem */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "latchkey-core.h"
+#include "lk-test-actor.h"
+#include "lk-test-proxy.h"
+#include "lk-test-server.h"
+
+/* Every step the other side took is already in the mailbox when a side
+ * looks: one read each time is enough (--wait 0 reads once). */
+#define WAIT "0"
+
+typedef struct
+{
+  LkTestServer *relay;
+  LkTestServer *partner;
+  LkTestProxy  *proxy;
+  LkTestActor  *sender;
+  LkTestActor  *receiver;
+  LkTestActor  *third;
+} World;
+
+static World *
+world_new_full (const char * const *relay_args,
+                gboolean            use_proxy,
+                LkTestProxyMode     mode)
+{
+  static const char * const default_args[] = { "--rate", "0", NULL };
+  World *w = g_new0 (World, 1);
+  const char *relay_url;
+
+  w->relay = lk_test_server_new ("LATCHKEY_RELAY", relay_args ? relay_args : default_args);
+  lk_test_server_start (w->relay);
+  w->partner = lk_test_server_new ("LATCHKEY_PARTNER", NULL);
+  lk_test_server_start (w->partner);
+
+  relay_url = w->relay->url;
+  if (use_proxy)
+    {
+      w->proxy = lk_test_proxy_new (w->relay->url, mode);
+      relay_url = lk_test_proxy_get_url (w->proxy);
+    }
+
+  w->sender = lk_test_actor_new ("sender", relay_url, w->partner->url);
+  w->receiver = lk_test_actor_new ("receiver", relay_url, w->partner->url);
+  w->third = lk_test_actor_new ("third", relay_url, w->partner->url);
+  return w;
+}
+
+static World *
+world_new (void)
+{
+  return world_new_full (NULL, FALSE, LK_TEST_PROXY_PASS);
+}
+
+static void
+world_free (World *w)
+{
+  g_clear_pointer (&w->sender, lk_test_actor_free);
+  g_clear_pointer (&w->receiver, lk_test_actor_free);
+  g_clear_pointer (&w->third, lk_test_actor_free);
+  g_clear_pointer (&w->proxy, lk_test_proxy_free);
+  g_clear_pointer (&w->relay, lk_test_server_free);
+  g_clear_pointer (&w->partner, lk_test_server_free);
+  g_free (w);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (World, world_free)
+
+typedef struct
+{
+  char *id;
+  char *link;
+  char *code;
+} Share;
+
+static void
+share_free (Share *share)
+{
+  g_free (share->id);
+  g_free (share->link);
+  g_free (share->code);
+  g_free (share);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Share, share_free)
+
+static char *
+line_value (const char *text,
+            const char *prefix)
+{
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], prefix))
+      return g_strdup (lines[i] + strlen (prefix));
+  return NULL;
+}
+
+static char *
+enroll (LkTestActor *actor,
+        const char  *vertical)
+{
+  g_autoptr(LkTestRun) run = lk_test_actor_run (actor, NULL, "enroll", vertical, NULL);
+
+  g_assert_cmpint (run->status, ==, 0);
+  return g_strstrip (g_strdup (run->out));
+}
+
+G_GNUC_NULL_TERMINATED
+static Share *
+share (LkTestActor *actor,
+       const char  *credential,
+       ...)
+{
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  g_autoptr(LkTestRun) run = NULL;
+  Share *result = g_new0 (Share, 1);
+  const char *arg;
+  va_list ap;
+
+  g_ptr_array_add (args, (gpointer) "share");
+  g_ptr_array_add (args, (gpointer) credential);
+  g_ptr_array_add (args, (gpointer) "--no-qr");
+  g_ptr_array_add (args, (gpointer) "--name");
+  g_ptr_array_add (args, (gpointer) "Ben");
+  va_start (ap, credential);
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (args, (gpointer) arg);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+
+  run = lk_test_actor_runv (actor, NULL, (const char * const *) args->pdata);
+  g_assert_cmpint (run->status, ==, 0);
+  result->id = line_value (run->out, "Share: ");
+  result->link = line_value (run->out, "Link: ");
+  result->code = line_value (run->out, "Activation code: ");
+  g_assert_nonnull (result->id);
+  g_assert_nonnull (result->link);
+  return result;
+}
+
+/* A transfer's porcelain status line: id, state, role, vertical, credential. */
+static GStrv
+status_fields (LkTestActor *actor,
+               const char  *transfer,
+               const char  *wait,
+               int         *status)
+{
+  g_autoptr(LkTestRun) run = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  if (wait != NULL)
+    run = lk_test_actor_run (actor, NULL, "status", transfer, "--porcelain", "--wait", wait, "--confirm", NULL);
+  else
+    run = lk_test_actor_run (actor, NULL, "status", transfer, "--porcelain", NULL);
+  if (status != NULL)
+    *status = run->status;
+
+  lines = g_strsplit (run->out, "\n", -1);
+  g_assert_nonnull (lines[0]);
+  return g_strsplit (lines[0], "\t", -1);
+}
+
+static char *
+state_of (LkTestActor *actor,
+          const char  *transfer,
+          const char  *wait)
+{
+  g_auto(GStrv) fields = status_fields (actor, transfer, wait, NULL);
+
+  g_assert_cmpuint (g_strv_length (fields), ==, 5);
+  return g_strdup (fields[1]);
+}
+
+static char *
+received_id (LkTestRun *run)
+{
+  g_auto(GStrv) words = g_strsplit_set (run->out, " \n", 2);
+
+  g_assert_true (g_uuid_string_is_valid (words[0]));
+  return g_strdup (words[0]);
+}
+
+static char *
+wrong_code (const char *code,
+            guint       offset)
+{
+  return g_strdup_printf ("%06u", ((guint) atoi (code) + offset) % 1000000);
+}
+
+static guint
+count_keys (LkTestActor *actor)
+{
+  g_autoptr(LkTestRun) run = lk_test_actor_run (actor, NULL, "list", NULL);
+  guint n = 0;
+
+  for (const char *p = run->out; (p = strchr (p, '\n')) != NULL; p++)
+    n++;
+  return n;
+}
+
+/* Each vertical, end to end, with and without an activation code. */
+
+typedef struct
+{
+  const char *vertical;
+  gboolean    code;
+} Flow;
+
+static void
+test_flow (gconstpointer data)
+{
+  const Flow *flow = data;
+  g_autoptr(World) w = world_new ();
+  g_autofree char *credential = enroll (w->sender, flow->vertical);
+  g_autoptr(Share) s = NULL;
+  g_autoptr(LkTestRun) received = NULL;
+  g_autoptr(LkTestRun) shown = NULL;
+  g_autoptr(LkTestRun) revoked = NULL;
+  g_autoptr(LkTestRun) denied = NULL;
+  g_autoptr(LkTestRun) granted = NULL;
+  g_autofree char *input = NULL;
+  g_autofree char *receipt = NULL;
+  g_autofree char *key = NULL;
+  gboolean car = strcmp (flow->vertical, "car") == 0;
+  const char *action = car ? "start" : "open";
+
+  s = flow->code ? share (w->sender, credential, "--code", NULL) : share (w->sender, credential, NULL);
+  g_assert_true (flow->code == (s->code != NULL));
+  /* The code is never in the link. */
+  if (s->code != NULL)
+    g_assert_null (strstr (s->link, s->code));
+
+  input = s->code ? g_strdup_printf ("%s\n%s\n", s->link, s->code) : g_strdup_printf ("%s\n", s->link);
+  received = lk_test_actor_run (w->receiver, input, "receive", NULL);
+  g_assert_cmpint (received->status, ==, 0);
+  receipt = received_id (received);
+
+  if (car)
+    {
+      g_autofree char *opened = state_of (w->receiver, receipt, NULL);
+      g_autoptr(LkTestRun) confirmed = NULL;
+      int status;
+      g_auto(GStrv) fields = NULL;
+
+      /* The receiver is now offline; the owner comes back, checks, confirms. */
+      g_assert_cmpstr (opened, ==, "opened");
+      {
+        g_autoptr(LkTestRun) run = lk_test_actor_run (w->sender, NULL, "status", s->id, "--porcelain",
+                                                      "--wait", WAIT, NULL);
+        g_assert_cmpint (run->status, ==, 4);
+        g_assert_nonnull (strstr (run->out, "awaiting-confirmation"));
+      }
+      confirmed = lk_test_actor_run (w->sender, NULL, "confirm", s->id, NULL);
+      g_assert_cmpint (confirmed->status, ==, 0);
+
+      fields = status_fields (w->receiver, receipt, WAIT, &status);
+      g_assert_cmpstr (fields[1], ==, "done");
+      key = g_strdup (fields[4]);
+    }
+  else
+    {
+      g_auto(GStrv) fields = status_fields (w->receiver, receipt, NULL, NULL);
+
+      g_assert_cmpstr (fields[1], ==, "done");
+      key = g_strdup (fields[4]);
+    }
+
+  /* The sender learns of it when it comes back. */
+  {
+    g_autofree char *done = state_of (w->sender, s->id, WAIT);
+    g_assert_cmpstr (done, ==, "done");
+  }
+
+  shown = lk_test_actor_run (w->receiver, NULL, "show", key, NULL);
+  g_assert_cmpint (shown->status, ==, 0);
+  g_assert_nonnull (strstr (shown->out, "Shared by:    Ben"));
+
+  /* The received key really opens the (simulated) car, room or door… */
+  granted = lk_test_actor_run (w->receiver, NULL, "access", key, "--action", action, NULL);
+  g_assert_cmpint (granted->status, ==, 0);
+
+  /* …until the sender revokes it. */
+  revoked = lk_test_actor_run (w->sender, NULL, "revoke", s->id, NULL);
+  g_assert_cmpint (revoked->status, ==, 0);
+  denied = lk_test_actor_run (w->receiver, NULL, "access", key, "--action", action, NULL);
+  g_assert_cmpint (denied->status, ==, 6);
+  g_assert_nonnull (strstr (denied->out, "revoked"));
+
+  /* The owner's own key still works (a generic one with its new token). */
+  {
+    g_autoptr(LkTestRun) own = lk_test_actor_run (w->sender, NULL, "access", credential, "--action", action, NULL);
+    g_assert_cmpint (own->status, ==, 0);
+  }
+}
+
+static void
+test_forwarded_link (void)
+{
+  g_autoptr(World) w = world_new ();
+  g_autofree char *credential = enroll (w->sender, "car");
+  g_autoptr(Share) s = share (w->sender, credential, NULL);
+  g_autofree char *input = g_strdup_printf ("%s\n", s->link);
+  g_autoptr(LkTestRun) first = lk_test_actor_run (w->receiver, input, "receive", NULL);
+  g_autoptr(LkTestRun) forwarded = lk_test_actor_run (w->third, input, "receive", NULL);
+
+  g_assert_cmpint (first->status, ==, 0);
+  /* The relay bound the first device: a forwarded link is refused. */
+  g_assert_cmpint (forwarded->status, ==, 1);
+  g_assert_nonnull (strstr (forwarded->err, "Another device already accepted"));
+  g_assert_cmpuint (count_keys (w->third), ==, 0);
+}
+
+static void
+test_home_wrong_codes (void)
+{
+  g_autoptr(World) w = world_new ();
+  g_autofree char *credential = enroll (w->sender, "home");
+  g_autoptr(Share) s = share (w->sender, credential, "--code", NULL);
+  g_autofree char *wrong1 = wrong_code (s->code, 1);
+  g_autofree char *wrong2 = wrong_code (s->code, 2);
+  g_autofree char *wrong3 = wrong_code (s->code, 3);
+  g_autofree char *input = g_strdup_printf ("%s\n%s\n%s\n%s\n", s->link, wrong1, wrong2, wrong3);
+  g_autoptr(LkTestRun) received = lk_test_actor_run (w->receiver, input, "receive", NULL);
+  g_autofree char *receipt = received_id (received);
+  g_autofree char *right = g_strdup_printf ("%s\n", s->code);
+  g_autoptr(LkTestRun) too_late = lk_test_actor_run (w->receiver, right, "code", receipt, NULL);
+  g_autofree char *sender_state = state_of (w->sender, s->id, WAIT);
+
+  /* Three wrong codes: the partner burns the token. */
+  g_assert_cmpint (received->status, ==, 5);
+  g_assert_nonnull (strstr (received->out, "cancelled"));
+  g_assert_cmpint (too_late->status, ==, 3);
+  g_assert_cmpstr (sender_state, ==, "cancelled");
+  g_assert_cmpuint (count_keys (w->receiver), ==, 0);
+}
+
+static void
+test_home_one_wrong_code (void)
+{
+  g_autoptr(World) w = world_new ();
+  g_autofree char *credential = enroll (w->sender, "home");
+  g_autoptr(Share) s = share (w->sender, credential, "--code", NULL);
+  g_autofree char *wrong = wrong_code (s->code, 7);
+  g_autofree char *input = g_strdup_printf ("%s\n%s\n%s\n", s->link, wrong, s->code);
+  g_autoptr(LkTestRun) received = lk_test_actor_run (w->receiver, input, "receive", NULL);
+
+  g_assert_cmpint (received->status, ==, 0);
+  g_assert_nonnull (strstr (received->err, "wrong"));
+  g_assert_nonnull (strstr (received->out, "done"));
+}
+
+static void
+test_car_wrong_codes (void)
+{
+  g_autoptr(World) w = world_new ();
+  g_autofree char *credential = enroll (w->sender, "car");
+  g_autoptr(Share) s = share (w->sender, credential, "--code", NULL);
+  g_autofree char *receipt = NULL;
+
+  /* The code goes to the owner's device inside the mailbox; each wrong one
+   * comes back as a PinReEntryRequest, and the third cancels the share. */
+  for (guint attempt = 1; attempt <= 3; attempt++)
+    {
+      g_autofree char *wrong = wrong_code (s->code, attempt);
+      g_autoptr(LkTestRun) run = NULL;
+      g_autofree char *sender_state = NULL;
+      g_autofree char *receiver_state = NULL;
+
+      if (attempt == 1)
+        {
+          g_autofree char *input = g_strdup_printf ("%s\n%s\n", s->link, wrong);
+
+          run = lk_test_actor_run (w->receiver, input, "receive", NULL);
+          receipt = received_id (run);
+        }
+      else
+        {
+          g_autofree char *input = g_strdup_printf ("%s\n", wrong);
+
+          receiver_state = state_of (w->receiver, receipt, WAIT);
+          g_assert_cmpstr (receiver_state, ==, "awaiting-code");
+          run = lk_test_actor_run (w->receiver, input, "code", receipt, NULL);
+        }
+      g_assert_cmpint (run->status, ==, 0);
+
+      sender_state = state_of (w->sender, s->id, WAIT);
+      g_assert_cmpstr (sender_state, ==, attempt < 3 ? "opened" : "cancelled");
+    }
+
+  {
+    g_autofree char *final = state_of (w->receiver, receipt, WAIT);
+    g_assert_cmpstr (final, ==, "cancelled");
+  }
+  g_assert_cmpuint (count_keys (w->receiver), ==, 0);
+}
+
+static void
+test_car_one_wrong_code (void)
+{
+  g_autoptr(World) w = world_new ();
+  g_autofree char *credential = enroll (w->sender, "car");
+  g_autoptr(Share) s = share (w->sender, credential, "--code", "--auto-confirm", NULL);
+  g_autofree char *wrong = wrong_code (s->code, 5);
+  g_autofree char *input = g_strdup_printf ("%s\n%s\n", s->link, wrong);
+  g_autofree char *right = g_strdup_printf ("%s\n", s->code);
+  g_autoptr(LkTestRun) received = lk_test_actor_run (w->receiver, input, "receive", NULL);
+  g_autofree char *receipt = received_id (received);
+  g_autofree char *sender_state = state_of (w->sender, s->id, WAIT);
+  g_autofree char *receiver_state = state_of (w->receiver, receipt, WAIT);
+  g_autoptr(LkTestRun) coded = lk_test_actor_run (w->receiver, right, "code", receipt, NULL);
+  g_autofree char *signed_state = state_of (w->sender, s->id, WAIT);
+  g_autofree char *done = state_of (w->receiver, receipt, WAIT);
+
+  g_assert_cmpstr (sender_state, ==, "opened");
+  g_assert_cmpstr (receiver_state, ==, "awaiting-code");
+  g_assert_cmpint (coded->status, ==, 0);
+  g_assert_cmpstr (signed_state, ==, "opened");   /* signed; waiting for the receiver's done */
+  g_assert_cmpstr (done, ==, "done");
+}
+
+static void
+test_cancel_and_decline (void)
+{
+  g_autoptr(World) w = world_new ();
+  g_autofree char *home = enroll (w->sender, "home");
+  g_autofree char *car = enroll (w->sender, "car");
+
+  /* The sender cancels before anyone opened it: the link is dead. */
+  {
+    g_autoptr(Share) s = share (w->sender, home, NULL);
+    g_autoptr(LkTestRun) cancel = lk_test_actor_run (w->sender, NULL, "cancel", s->id, NULL);
+    g_autofree char *input = g_strdup_printf ("%s\n", s->link);
+    g_autoptr(LkTestRun) late = lk_test_actor_run (w->receiver, input, "receive", NULL);
+
+    g_assert_cmpint (cancel->status, ==, 0);
+    g_assert_cmpint (late->status, ==, 1);
+    g_assert_nonnull (strstr (late->err, "no longer exists"));
+  }
+
+  /* The sender cancels while its confirmation is awaited (car). */
+  {
+    g_autoptr(Share) s = share (w->sender, car, NULL);
+    g_autofree char *input = g_strdup_printf ("%s\n", s->link);
+    g_autoptr(LkTestRun) received = lk_test_actor_run (w->receiver, input, "receive", NULL);
+    g_autofree char *receipt = received_id (received);
+    g_autofree char *awaiting = NULL;
+    g_autoptr(LkTestRun) cancel = NULL;
+    g_autofree char *cancelled = NULL;
+
+    {
+      g_autoptr(LkTestRun) run = lk_test_actor_run (w->sender, NULL, "status", s->id, "--porcelain",
+                                                    "--wait", WAIT, NULL);
+      awaiting = g_strdup (run->out);
+    }
+    g_assert_nonnull (strstr (awaiting, "awaiting-confirmation"));
+    cancel = lk_test_actor_run (w->sender, NULL, "cancel", s->id, NULL);
+    g_assert_cmpint (cancel->status, ==, 0);
+    cancelled = state_of (w->receiver, receipt, WAIT);
+    g_assert_cmpstr (cancelled, ==, "cancelled");
+  }
+
+  /* The receiver declines a car key it opened. */
+  {
+    g_autoptr(Share) s = share (w->sender, car, NULL);
+    g_autofree char *input = g_strdup_printf ("%s\n", s->link);
+    g_autoptr(LkTestRun) received = lk_test_actor_run (w->receiver, input, "receive", NULL);
+    g_autofree char *receipt = received_id (received);
+    g_autoptr(LkTestRun) decline = lk_test_actor_run (w->receiver, NULL, "cancel", receipt, NULL);
+    g_autofree char *declined = state_of (w->sender, s->id, WAIT);
+
+    g_assert_cmpint (decline->status, ==, 0);
+    g_assert_cmpstr (declined, ==, "declined");
+  }
+
+  /* The receiver declines while the activation code is asked for (home). */
+  {
+    g_autoptr(Share) s = share (w->sender, home, "--code", NULL);
+    g_autofree char *input = g_strdup_printf ("%s\n", s->link);
+    g_autoptr(LkTestRun) received = lk_test_actor_run (w->receiver, input, "receive", NULL);
+    g_autofree char *receipt = received_id (received);
+    g_autoptr(LkTestRun) decline = NULL;
+    g_autofree char *declined = NULL;
+
+    g_assert_cmpint (received->status, ==, 4);
+    decline = lk_test_actor_run (w->receiver, NULL, "cancel", receipt, NULL);
+    g_assert_cmpint (decline->status, ==, 0);
+    declined = state_of (w->sender, s->id, WAIT);
+    g_assert_cmpstr (declined, ==, "declined");
+  }
+
+  /* A completed share is not cancelled but revoked. */
+  {
+    g_autoptr(Share) s = share (w->sender, home, NULL);
+    g_autofree char *input = g_strdup_printf ("%s\n", s->link);
+    g_autoptr(LkTestRun) received = lk_test_actor_run (w->receiver, input, "receive", NULL);
+    g_autofree char *done = state_of (w->sender, s->id, WAIT);
+    g_autoptr(LkTestRun) cancel = lk_test_actor_run (w->sender, NULL, "cancel", s->id, NULL);
+
+    g_assert_cmpint (received->status, ==, 0);
+    g_assert_cmpstr (done, ==, "done");
+    g_assert_cmpint (cancel->status, ==, 3);
+    g_assert_nonnull (strstr (cancel->err, "revoke"));
+  }
+
+  g_assert_cmpuint (count_keys (w->receiver), ==, 1);
+}
+
+static void
+test_expiry (void)
+{
+  static const char * const args[] = { "--rate", "0", "--default-expiration", "2s", "--max-expiration", "2s", NULL };
+  g_autoptr(World) w = world_new_full (args, FALSE, LK_TEST_PROXY_PASS);
+  g_autofree char *credential = enroll (w->sender, "generic");
+  g_autoptr(Share) s = share (w->sender, credential, NULL);
+  g_autofree char *input = g_strdup_printf ("%s\n", s->link);
+  g_autoptr(LkTestRun) late = NULL;
+  g_autofree char *expired = NULL;
+  gint64 deadline = g_get_real_time () + 2500 * 1000;
+
+  /* Expiry is the clock's business: wait for it. */
+  while (g_get_real_time () < deadline)
+    g_usleep (deadline - g_get_real_time ());
+
+  late = lk_test_actor_run (w->receiver, input, "receive", NULL);
+  g_assert_cmpint (late->status, ==, 1);
+  g_assert_nonnull (strstr (late->err, "expired"));
+  expired = state_of (w->sender, s->id, NULL);
+  g_assert_cmpstr (expired, ==, "expired");
+}
+
+/* A relay that misbehaves is caught, and nothing is stored. */
+
+static void
+test_hostile_replay (void)
+{
+  g_autoptr(World) w = world_new_full (NULL, TRUE, LK_TEST_PROXY_REPLAY);
+  g_autofree char *credential = enroll (w->sender, "car");
+  g_autoptr(Share) s = share (w->sender, credential, "--auto-confirm", NULL);
+  g_autofree char *input = g_strdup_printf ("%s\n", s->link);
+  g_autoptr(LkTestRun) received = lk_test_actor_run (w->receiver, input, "receive", NULL);
+  g_autofree char *receipt = received_id (received);
+  g_autofree char *signed_state = state_of (w->sender, s->id, WAIT);
+  g_autoptr(LkTestRun) run = lk_test_actor_run (w->receiver, NULL, "status", receipt, "--wait", WAIT, NULL);
+
+  /* The receiver is served the first message again instead of the import. */
+  g_assert_cmpstr (signed_state, ==, "opened");
+  g_assert_cmpuint (lk_test_proxy_get_tampered (w->proxy), >, 0);
+  g_assert_cmpint (run->status, ==, 5);
+  g_assert_nonnull (strstr (run->out, "failed"));
+  g_assert_nonnull (strstr (run->out, "replayed"));
+  g_assert_cmpuint (count_keys (w->receiver), ==, 0);
+}
+
+static void
+test_hostile_swap (void)
+{
+  g_autoptr(World) w = world_new_full (NULL, TRUE, LK_TEST_PROXY_SWAP);
+  g_autofree char *credential = enroll (w->sender, "generic");
+  g_autoptr(Share) first = share (w->sender, credential, NULL);
+  g_autoptr(Share) second = share (w->sender, credential, NULL);
+  g_autofree char *first_input = g_strdup_printf ("%s\n", first->link);
+  g_autofree char *second_input = g_strdup_printf ("%s\n", second->link);
+  g_autoptr(LkTestRun) ok = lk_test_actor_run (w->receiver, first_input, "receive", NULL);
+  g_autoptr(LkTestRun) swapped = lk_test_actor_run (w->receiver, second_input, "receive", NULL);
+
+  /* The second mailbox is answered with the first one's message. */
+  g_assert_cmpint (ok->status, ==, 0);
+  g_assert_cmpuint (lk_test_proxy_get_tampered (w->proxy), >, 0);
+  g_assert_cmpint (swapped->status, ==, 5);
+  g_assert_nonnull (strstr (swapped->out, "altered"));
+  g_assert_cmpuint (count_keys (w->receiver), ==, 1);
+}
+
+static void
+test_hostile_corrupt (void)
+{
+  g_autoptr(World) w = world_new_full (NULL, TRUE, LK_TEST_PROXY_CORRUPT);
+  g_autofree char *credential = enroll (w->sender, "home");
+  g_autoptr(Share) s = share (w->sender, credential, NULL);
+  g_autofree char *input = g_strdup_printf ("%s\n", s->link);
+  g_autoptr(LkTestRun) corrupted = lk_test_actor_run (w->receiver, input, "receive", NULL);
+
+  g_assert_cmpuint (lk_test_proxy_get_tampered (w->proxy), >, 0);
+  g_assert_cmpint (corrupted->status, ==, 5);
+  g_assert_nonnull (strstr (corrupted->out, "altered"));
+  g_assert_cmpuint (count_keys (w->receiver), ==, 0);
+}
+
+static void
+test_hostile_reorder (void)
+{
+  g_autoptr(World) w = world_new_full (NULL, TRUE, LK_TEST_PROXY_REORDER);
+  g_autofree char *credential = enroll (w->sender, "car");
+  g_autoptr(Share) s = share (w->sender, credential, NULL);
+  g_autofree char *input = g_strdup_printf ("%s\n", s->link);
+  g_autoptr(LkTestRun) received = lk_test_actor_run (w->receiver, input, "receive", NULL);
+  g_autofree char *receipt = received_id (received);
+  g_autoptr(LkTestRun) decline = lk_test_actor_run (w->receiver, NULL, "cancel", receipt, NULL);
+  g_autoptr(LkTestRun) run = lk_test_actor_run (w->sender, NULL, "status", s->id, "--wait", WAIT, NULL);
+
+  /* The relay applies the receiver's two writes in the wrong order. With
+   * one slot, a later message from the same side replaces the earlier one
+   * (same sequence number, higher revision), so the order cannot be turned
+   * against either side: the cancel wins, and the stale signing request
+   * that arrives after it is never accepted. (A gap in the sequence would
+   * be refused as out of order: see /channel/rejects.) */
+  g_assert_cmpint (decline->status, ==, 0);
+  g_assert_cmpint (run->status, ==, 5);
+  g_assert_nonnull (strstr (run->out, "declined"));
+  g_assert_cmpuint (lk_test_proxy_get_tampered (w->proxy), >, 0);
+  g_assert_cmpuint (count_keys (w->receiver), ==, 0);
+}
+
+/* After a full run, no secret is anywhere it should not be. */
+
+static void
+collect_files (const char *path,
+               GPtrArray  *files)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        continue;
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        collect_files (child, files);
+      else if (g_file_test (child, G_FILE_TEST_IS_REGULAR))
+        g_ptr_array_add (files, g_steal_pointer (&child));
+    }
+}
+
+static gboolean
+contains (GBytes     *haystack,
+          const void *needle,
+          gsize       len,
+          gboolean    whole_word)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (haystack, &size);
+  const guint8 *p = data;
+
+  while (len > 0 && (p = memmem (p, size - (p - data), needle, len)) != NULL)
+    {
+      /* A six-digit code also occurs inside random base64; count it only
+       * where it stands on its own. */
+      gboolean starts = p == data || !(g_ascii_isalnum (p[-1]) || p[-1] == '+' || p[-1] == '/');
+      gboolean ends = p + len == data + size || !(g_ascii_isalnum (p[len]) || p[len] == '+' || p[len] == '/');
+
+      if (!whole_word || (starts && ends))
+        return TRUE;
+      p++;
+    }
+  return FALSE;
+}
+
+typedef struct
+{
+  char     *what;
+  GBytes   *bytes;
+  gboolean  whole_word;
+  gboolean  relay_only;   /* harmless elsewhere (the partner knows titles) */
+} Secret;
+
+static void
+add_secret (GPtrArray  *secrets,
+            const char *what,
+            const void *data,
+            gsize       len,
+            gboolean    whole_word,
+            gboolean    relay_only)
+{
+  Secret *secret = g_new0 (Secret, 1);
+
+  secret->what = g_strdup (what);
+  secret->bytes = g_bytes_new (data, len);
+  secret->whole_word = whole_word;
+  secret->relay_only = relay_only;
+  g_ptr_array_add (secrets, secret);
+}
+
+static void
+secret_free (Secret *secret)
+{
+  g_free (secret->what);
+  g_bytes_unref (secret->bytes);
+  g_free (secret);
+}
+
+/* Secrets from a keyring dump: every value of the named members, and for
+ * base64 ones their raw bytes too. */
+static void
+add_keyring_secrets (GPtrArray  *secrets,
+                     const char *dump)
+{
+  static const char * const members[] = { "\"privateKey\":\"", "\"accessToken\":\"", "\"token\":\"", "\"secret\":\"" };
+
+  for (guint m = 0; m < G_N_ELEMENTS (members); m++)
+    for (const char *p = dump; (p = strstr (p, members[m])) != NULL; )
+      {
+        const char *start = p + strlen (members[m]);
+        const char *end = strchr (start, '"');
+        g_autofree char *value = g_strndup (start, end - start);
+        g_autofree guint8 *raw = NULL;
+        gsize raw_len = 0;
+
+        add_secret (secrets, members[m], value, strlen (value), FALSE, FALSE);
+        raw = lk_base64_decode_strict (value, strlen (value), &raw_len);
+        if (raw != NULL && raw_len >= 16)
+          add_secret (secrets, members[m], raw, raw_len, FALSE, FALSE);
+        p = end;
+      }
+}
+
+static void
+test_no_secrets_at_rest (void)
+{
+  g_autoptr(World) w = world_new ();
+  g_autoptr(GPtrArray) secrets = g_ptr_array_new_with_free_func ((GDestroyNotify) secret_free);
+  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) relay_files = g_ptr_array_new_with_free_func (g_free);
+  const char *verticals[] = { "generic", "home", "car" };
+  const char *titles[] = { "Demo Pass", "Hotel Room 404", "Demo Car", "Ben" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (verticals); i++)
+    {
+      g_autofree char *credential = enroll (w->sender, verticals[i]);
+      g_autoptr(Share) s = share (w->sender, credential, "--code", "--auto-confirm", NULL);
+      g_autofree char *input = g_strdup_printf ("%s\n%s\n", s->link, s->code);
+      g_autoptr(LkTestRun) received = lk_test_actor_run (w->receiver, input, "receive", NULL);
+      g_autofree char *receipt = received_id (received);
+      g_autofree char *secret_text = g_strdup (strrchr (s->link, '#') + 1);
+      g_autofree guint8 *raw = NULL;
+      g_autofree char *standard = NULL;
+      gsize raw_len;
+
+      g_free (state_of (w->sender, s->id, WAIT));
+      g_free (state_of (w->receiver, receipt, WAIT));
+      g_free (state_of (w->sender, s->id, WAIT));
+
+      add_secret (secrets, "share secret", secret_text, strlen (secret_text), FALSE, FALSE);
+      raw = lk_base64_decode_strict (secret_text, strlen (secret_text), &raw_len);
+      add_secret (secrets, "share secret (raw)", raw, raw_len, FALSE, FALSE);
+      standard = g_base64_encode (raw, raw_len);
+      add_secret (secrets, "share secret (base64)", standard, strlen (standard), FALSE, FALSE);
+      add_secret (secrets, "activation code", s->code, strlen (s->code), TRUE, FALSE);
+    }
+
+  g_assert_cmpuint (count_keys (w->receiver), ==, 3);
+
+  {
+    g_autofree char *sender_dump = lk_test_actor_keyring_secrets (w->sender);
+    g_autofree char *receiver_dump = lk_test_actor_keyring_secrets (w->receiver);
+
+    /* The keyring has them all: that is where they belong. */
+    g_assert_nonnull (strstr (receiver_dump, "privateKey"));
+    g_assert_nonnull (strstr (receiver_dump, "accessToken"));
+    g_assert_nonnull (strstr (sender_dump, "\"token\""));
+    add_keyring_secrets (secrets, sender_dump);
+    add_keyring_secrets (secrets, receiver_dump);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (titles); i++)
+    add_secret (secrets, titles[i], titles[i], strlen (titles[i]), FALSE, TRUE);
+
+  /* Stop the servers so that their databases are complete on disk. */
+  g_assert_cmpint (lk_test_server_terminate (w->relay), ==, 0);
+  g_assert_cmpint (lk_test_server_terminate (w->partner), ==, 0);
+
+  collect_files (w->relay->data_dir, relay_files);
+  collect_files (w->partner->data_dir, files);
+  collect_files (w->sender->dir, files);
+  collect_files (w->receiver->dir, files);
+  g_assert_cmpuint (relay_files->len, >=, 2);   /* the database and the log */
+
+  for (guint pass = 0; pass < 2; pass++)
+    {
+      GPtrArray *list = pass == 0 ? relay_files : files;
+
+      for (guint f = 0; f < list->len; f++)
+        {
+          g_autofree char *data = NULL;
+          g_autoptr(GBytes) bytes = NULL;
+          gsize len;
+
+          if (!g_file_get_contents (g_ptr_array_index (list, f), &data, &len, NULL))
+            continue;
+          bytes = g_bytes_new_take (g_steal_pointer (&data), len);
+
+          for (guint s = 0; s < secrets->len; s++)
+            {
+              Secret *secret = g_ptr_array_index (secrets, s);
+              gsize needle_len;
+              const void *needle = g_bytes_get_data (secret->bytes, &needle_len);
+
+              if (secret->relay_only && pass == 1)
+                continue;
+              if (contains (bytes, needle, needle_len, secret->whole_word))
+                g_error ("%s found in %s", secret->what, (const char *) g_ptr_array_index (list, f));
+            }
+        }
+    }
+
+  g_test_message ("%u secrets looked for in %u relay files and %u other files",
+                  secrets->len, relay_files->len, files->len);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  static const Flow flows[] = {
+    { "generic", FALSE }, { "generic", TRUE },
+    { "home", FALSE }, { "home", TRUE },
+    { "car", FALSE }, { "car", TRUE },
+  };
+
+  g_test_init (&argc, &argv, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (flows); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/e2e/flow/%s%s", flows[i].vertical, flows[i].code ? "-code" : "");
+      g_test_add_data_func (path, &flows[i], test_flow);
+    }
+  g_test_add_func ("/e2e/forwarded-link", test_forwarded_link);
+  g_test_add_func ("/e2e/home/wrong-codes", test_home_wrong_codes);
+  g_test_add_func ("/e2e/home/one-wrong-code", test_home_one_wrong_code);
+  g_test_add_func ("/e2e/car/wrong-codes", test_car_wrong_codes);
+  g_test_add_func ("/e2e/car/one-wrong-code", test_car_one_wrong_code);
+  g_test_add_func ("/e2e/cancel-and-decline", test_cancel_and_decline);
+  g_test_add_func ("/e2e/expiry", test_expiry);
+  g_test_add_func ("/e2e/hostile/replay", test_hostile_replay);
+  g_test_add_func ("/e2e/hostile/swap", test_hostile_swap);
+  g_test_add_func ("/e2e/hostile/corrupt", test_hostile_corrupt);
+  g_test_add_func ("/e2e/hostile/reorder", test_hostile_reorder);
+  g_test_add_func ("/e2e/no-secrets-at-rest", test_no_secrets_at_rest);
+
+  return g_test_run ();
+}
