@@ -304,6 +304,7 @@ test_claims (Fixture       *f,
   g_autoptr(Reply) bad = send_request (f->session, "POST", url, NULL, NULL, "Mailbox-Device-Claim", "nope", NULL);
   g_autoptr(Reply) none = send_request (f->session, "POST", url, NULL, NULL, NULL);
   g_autoptr(Reply) bind = read_as (f, url, f->recipient);
+  g_autoptr(Reply) kept = read_as (f, url, f->recipient);    /* now answered from the cache */
   g_autoptr(Reply) third = read_as (f, url, f->stranger);
   g_autoptr(Reply) by_initiator = send_request (f->session, "PATCH", url, NULL, NULL,
                                                 "Mailbox-Device-Claim", f->initiator, NULL);
@@ -317,6 +318,8 @@ test_claims (Fixture       *f,
   assert_error_reply (bad, 401, "bad_claim");
   assert_error_reply (none, 401, "bad_claim");
   g_assert_cmpuint (bind->status, ==, 200);
+  g_assert_cmpuint (kept->status, ==, 200);
+  g_assert_cmpstr (kept->body, ==, bind->body);
   assert_error_reply (third, 401, "unauthorized");
   assert_error_reply (by_initiator, 401, "unauthorized");
   g_assert_cmpuint (relinquish->status, ==, 200);

@@ -23,6 +23,7 @@
 #include <microhttpd.h>
 
 #include "latchkey-core.h"
+#include "relay-cache.h"
 #include "relay-limiter.h"
 #include "relay-page.h"
 #include "relay-request.h"
@@ -69,6 +70,7 @@ struct _RelayServer
   RelayStore          *store;
   RelayLimiter        *limiter;
   RelayWaiters        *waiters;
+  RelayCache          *cache;
   struct MHD_Daemon   *daemon;
   guint                port;
   gboolean             tls;
@@ -443,6 +445,10 @@ on_op_done (RelayOp  *op,
   if (op->kind == RELAY_OP_DELETE && op->status == RELAY_STATUS_OK)
     relay_limiter_forget_mailbox (self->limiter, op->mailbox_id);
 
+  /* Every change a reader could see drops the kept answer first. */
+  if (op->kind != RELAY_OP_CREATE && op->status == RELAY_STATUS_OK)
+    relay_cache_invalidate (self->cache, op->mailbox_id);
+
   req->response = op_response (req, op, &req->status);
 
   /* The other side's waiting read learns of the change now, not at its timeout. */
@@ -595,15 +601,29 @@ handle_display (Request *req)
   return queue (req, status, response);
 }
 
-/* Answers a read with what the mailbox holds now. */
+/* Answers a read with what the mailbox holds now, and keeps the answer for
+ * the next read unless it echoes a request id. */
 static enum MHD_Result
 answer_read (Request      *req,
-             RelayMailbox *mailbox)
+             RelayMailbox *mailbox,
+             guint64       epoch)
 {
+  struct MHD_Response *response;
+  enum MHD_Result result;
+
   if (mailbox == NULL || !relay_mailbox_is_live (mailbox, now_seconds ()))
     return queue_error (req, MHD_HTTP_NOT_FOUND, "not_found", "There is no such mailbox, or it has expired");
 
-  return queue (req, MHD_HTTP_OK, content_response (req, mailbox));
+  response = content_response (req, mailbox);
+  if (req->request_id != NULL)
+    return queue (req, MHD_HTTP_OK, response);
+
+  /* Queued before it is shared, so that a drop cannot free it first. */
+  result = MHD_queue_response (req->connection, MHD_HTTP_OK, response);
+  g_atomic_int_inc (&req->server->statuses[2]);
+  if (!relay_cache_store (req->server->cache, epoch, mailbox, response))
+    MHD_destroy_response (response);
+  return result;
 }
 
 static enum MHD_Result
@@ -614,11 +634,29 @@ handle_read (Request *req)
   g_autoptr(GError) error = NULL;
   const char *if_none_match;
   guint wait = 0;
+  guint64 epoch;
   gboolean initiator, recipient;
 
   if (!take_claim (req))
     return queue_error (req, MHD_HTTP_UNAUTHORIZED, "bad_claim", "Mailbox-Device-Claim must be a UUID");
 
+  /* The common case: a side reading a mailbox that has not changed. */
+  if_none_match = header (req, MHD_HTTP_HEADER_IF_NONE_MATCH);
+  if (if_none_match == NULL || !relay_parse_etag (if_none_match, &req->known_version))
+    req->known_version = -1;
+  if (req->request_id == NULL)
+    {
+      enum MHD_Result result;
+
+      if (relay_cache_serve (self->cache, req->mailbox_id, req->claim, now_seconds (), req->known_version,
+                             req->connection, &result))
+        {
+          g_atomic_int_inc (&self->statuses[2]);
+          return result;
+        }
+    }
+
+  epoch = relay_cache_get_epoch (self->cache);
   mailbox = relay_store_lookup (self->store, req->mailbox_id, &error);
   if (error != NULL)
     return queue_error (req, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "The relay could not read its store");
@@ -650,9 +688,7 @@ handle_read (Request *req)
 
   /* Our extension: If-None-Match with the version the client has, and
    * Prefer: wait=N, park the read until the mailbox changes. */
-  if_none_match = header (req, MHD_HTTP_HEADER_IF_NONE_MATCH);
-  if (if_none_match != NULL && relay_parse_etag (if_none_match, &req->known_version) &&
-      req->known_version == mailbox->version)
+  if (req->known_version >= 0 && req->known_version == mailbox->version)
     {
       relay_parse_prefer_wait (header (req, "Prefer"), &wait);
       if (wait == 0)
@@ -684,7 +720,7 @@ handle_read (Request *req)
       return MHD_YES;
     }
 
-  return answer_read (req, mailbox);
+  return answer_read (req, mailbox, epoch);
 }
 
 static enum MHD_Result
@@ -696,8 +732,12 @@ resume_wait (Request *req)
   switch (req->waiter.state)
     {
     case RELAY_WAITER_CHANGED:
-      mailbox = relay_store_lookup (self->store, req->mailbox_id, NULL);
-      return answer_read (req, mailbox);
+      {
+        guint64 epoch = relay_cache_get_epoch (self->cache);
+
+        mailbox = relay_store_lookup (self->store, req->mailbox_id, NULL);
+        return answer_read (req, mailbox, epoch);
+      }
 
     case RELAY_WAITER_TIMED_OUT:
       return queue (req, MHD_HTTP_NOT_MODIFIED, not_modified_response (req, req->known_version));
@@ -1151,6 +1191,7 @@ relay_server_finalize (GObject *object)
 
   relay_server_stop (self);
   g_clear_pointer (&self->waiters, relay_waiters_free);
+  g_clear_pointer (&self->cache, relay_cache_free);
   g_clear_pointer (&self->limiter, relay_limiter_free);
   g_clear_object (&self->store);
 
@@ -1184,6 +1225,7 @@ relay_server_new (const RelayConfig *config,
   self->store = g_object_ref (store);
   self->limiter = relay_limiter_new (config->rate, config->burst, config->max_mailboxes_per_client, 100000);
   self->waiters = relay_waiters_new (config->max_waiters, on_waiter_woken);
+  self->cache = relay_cache_new (4096);
   self->log_requests = !g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN);
 
   return self;
@@ -1291,6 +1333,8 @@ relay_server_sweep (RelayServer *self)
     }
 
   relay_limiter_sweep (self->limiter, now_seconds (), g_get_monotonic_time ());
+  /* Expired answers are never served; this frees their memory. */
+  relay_cache_clear (self->cache);
 }
 
 /**

@@ -163,7 +163,7 @@ open_db (const char  *path,
       rc = sqlite3_exec (db,
                          "PRAGMA journal_mode = WAL;"
                          "PRAGMA synchronous = FULL;"
-                         "PRAGMA cache_size = -32000;"
+                         "PRAGMA cache_size = -8000;"
                          "PRAGMA wal_autocheckpoint = 4000;",
                          NULL, NULL, NULL);
       if (rc == SQLITE_OK)
