@@ -1,0 +1,311 @@
+/* test-client.c: the HTTP plumbing under the mailbox and partner clients
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * A SoupServer in the test (loopback, test-only) plays a relay that fails
+ * on purpose, to see the retries, the backoff, Retry-After, TLS trust and
+ * cancellation from the client's side.
+ */
+
+#define G_LOG_DOMAIN "test-client"
+
+#include "config.h"
+
+#include <string.h>
+
+#include <libsoup/soup.h>
+
+#include "latchkey-core.h"
+
+typedef struct
+{
+  SoupServer *server;
+  char       *url;
+  guint       failures;       /* answer 503 this many times first */
+  guint       status;         /* …with this status (503 or 429) */
+  const char *retry_after;
+  GPtrArray  *request_ids;    /* Mailbox-Request-ID of every request seen */
+  GPtrArray  *paths;          /* and their paths with query and fragment */
+} Server;
+
+static void
+handle (SoupServer        *server,
+        SoupServerMessage *msg,
+        const char        *path,
+        GHashTable        *query,
+        gpointer           user_data)
+{
+  Server *s = user_data;
+  const char *rid = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Mailbox-Request-ID");
+  g_autofree char *uri = g_uri_to_string (soup_server_message_get_uri (msg));
+
+  g_ptr_array_add (s->request_ids, g_strdup (rid ? rid : ""));
+  g_ptr_array_add (s->paths, g_steal_pointer (&uri));
+
+  if (s->failures > 0)
+    {
+      s->failures--;
+      soup_server_message_set_status (msg, s->status, NULL);
+      if (s->retry_after != NULL)
+        soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After", s->retry_after);
+      soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC,
+                                        "{\"error\":\"unavailable\",\"message\":\"x\"}", 37);
+      return;
+    }
+
+  soup_server_message_set_status (msg, 200, NULL);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "ETag", "\"7\"");
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC,
+                                    "{\"isPushNotificationSupported\":true}", 36);
+}
+
+static Server *
+server_new (GTlsCertificate *certificate)
+{
+  Server *s = g_new0 (Server, 1);
+  g_autoptr(GError) error = NULL;
+  GSList *uris;
+
+  s->server = soup_server_new ("tls-certificate", certificate, NULL);
+  soup_server_add_handler (s->server, NULL, handle, s, NULL);
+  soup_server_listen_local (s->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY |
+                            (certificate ? SOUP_SERVER_LISTEN_HTTPS : 0), &error);
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (s->server);
+  {
+    g_autofree char *text = g_uri_to_string (uris->data);
+    s->url = g_strndup (text, strlen (text) - 1);
+  }
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  s->status = 503;
+  s->request_ids = g_ptr_array_new_with_free_func (g_free);
+  s->paths = g_ptr_array_new_with_free_func (g_free);
+  return s;
+}
+
+static void
+server_free (Server *s)
+{
+  soup_server_disconnect (s->server);
+  g_object_unref (s->server);
+  g_ptr_array_unref (s->request_ids);
+  g_ptr_array_unref (s->paths);
+  g_free (s->url);
+  g_free (s);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Server, server_free)
+
+static void
+on_done (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_for (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *slot;
+}
+
+static JsonObject *
+payload_new (void)
+{
+  JsonObject *payload = json_object_new ();
+
+  json_object_set_string_member (payload, "type", "AEAD_AES_256_GCM");
+  json_object_set_string_member (payload, "data", "oKGio6SlpqeoqaqrnToaQjemY8tAX6W3bh2pqhHALnH+2ycYsmlD6BrZ");
+  return payload;
+}
+
+static LkMailboxReply *
+update (LkMailboxClient  *client,
+        const char       *url,
+        const char       *request_id,
+        GCancellable     *cancellable,
+        GError          **error)
+{
+  g_autoptr(JsonObject) payload = payload_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+
+  lk_mailbox_client_update_async (client, url, "6ba7b810-9dad-11d1-80b4-00c04fd430c8", payload, 3,
+                                  request_id, cancellable, on_done, &result);
+  return lk_mailbox_client_finish (client, wait_for (&result), error);
+}
+
+static void
+test_retries_keep_request_id (void)
+{
+  g_autoptr(Server) s = server_new (NULL);
+  g_autoptr(LkHttp) http = lk_http_new ();
+  g_autoptr(LkMailboxClient) client = lk_mailbox_client_new (http);
+  g_autoptr(LkMailboxReply) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = g_strconcat (s->url, "/v1/m/0f8fad5b-d9cb-469f-a165-70867728950e", NULL);
+  gint64 started = g_get_monotonic_time ();
+
+  lk_http_set_retry_policy (http, 5, 50);
+  s->failures = 2;
+  reply = update (client, url, "c0000000-0000-4000-8000-000000000001", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (reply->version, ==, 7);
+
+  /* Three sends, the same request id each time, after 50 then 100 ms. */
+  g_assert_cmpuint (s->request_ids->len, ==, 3);
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpstr (g_ptr_array_index (s->request_ids, i), ==, "c0000000-0000-4000-8000-000000000001");
+  g_assert_cmpint (g_get_monotonic_time () - started, >=, 150 * 1000);
+}
+
+static void
+test_retry_after (void)
+{
+  g_autoptr(Server) s = server_new (NULL);
+  g_autoptr(LkHttp) http = lk_http_new ();
+  g_autoptr(LkMailboxClient) client = lk_mailbox_client_new (http);
+  g_autoptr(LkMailboxReply) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = g_strconcat (s->url, "/v1/m/0f8fad5b-d9cb-469f-a165-70867728950e", NULL);
+  gint64 started = g_get_monotonic_time ();
+
+  /* 429 with Retry-After: 1 waits a second, not the 10 ms backoff. */
+  lk_http_set_retry_policy (http, 3, 10);
+  s->failures = 1;
+  s->status = 429;
+  s->retry_after = "1";
+  reply = update (client, url, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_get_monotonic_time () - started, >=, G_USEC_PER_SEC);
+}
+
+static void
+test_gives_up (void)
+{
+  g_autoptr(Server) s = server_new (NULL);
+  g_autoptr(LkHttp) http = lk_http_new ();
+  g_autoptr(LkMailboxClient) client = lk_mailbox_client_new (http);
+  g_autoptr(LkMailboxReply) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = g_strconcat (s->url, "/v1/m/0f8fad5b-d9cb-469f-a165-70867728950e", NULL);
+  g_autofree char *closed = NULL;
+
+  lk_http_set_retry_policy (http, 3, 10);
+  s->failures = 100;
+  reply = update (client, url, NULL, NULL, &error);
+  g_assert_error (error, LK_MAILBOX_ERROR, LK_MAILBOX_ERROR_UNAVAILABLE);
+  g_assert_cmpuint (s->request_ids->len, ==, 3);
+  g_clear_error (&error);
+
+  /* Nobody listening: retried, then a clear error. */
+  closed = g_strdup_printf ("http://127.0.0.1:%u/v1/m/0f8fad5b-d9cb-469f-a165-70867728950e", 1);
+  reply = update (client, closed, NULL, NULL, &error);
+  g_assert_error (error, LK_MAILBOX_ERROR, LK_MAILBOX_ERROR_UNAVAILABLE);
+  g_assert_nonnull (strstr (error->message, "Could not reach the relay"));
+}
+
+static gboolean
+cancel_soon (gpointer data)
+{
+  g_cancellable_cancel (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_cancel_during_backoff (void)
+{
+  g_autoptr(Server) s = server_new (NULL);
+  g_autoptr(LkHttp) http = lk_http_new ();
+  g_autoptr(LkMailboxClient) client = lk_mailbox_client_new (http);
+  g_autoptr(LkMailboxReply) reply = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = g_strconcat (s->url, "/v1/m/0f8fad5b-d9cb-469f-a165-70867728950e", NULL);
+  gint64 started = g_get_monotonic_time ();
+
+  /* A 30 s backoff, cancelled after 100 ms: the answer comes at once. */
+  lk_http_set_retry_policy (http, 3, 30 * 1000);
+  s->failures = 100;
+  g_timeout_add (100, cancel_soon, cancellable);
+  reply = update (client, url, NULL, cancellable, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (g_get_monotonic_time () - started, <, 10 * G_USEC_PER_SEC);
+}
+
+static void
+test_never_sends_fragment (void)
+{
+  g_autoptr(Server) s = server_new (NULL);
+  g_autoptr(LkHttp) http = lk_http_new ();
+  g_autoptr(LkMailboxClient) client = lk_mailbox_client_new (http);
+  g_autoptr(LkMailboxReply) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *link = g_strconcat (s->url, "/v1/m/0f8fad5b-d9cb-469f-a165-70867728950e?v=c#"
+                                       "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8", NULL);
+  g_autoptr(LkShareLink) parsed = lk_share_link_parse (link, NULL);
+  g_autofree char *mailbox = lk_share_link_get_mailbox_url (parsed);
+
+  /* A URL with a fragment is refused before anything is sent… */
+  reply = update (client, link, NULL, NULL, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpuint (s->paths->len, ==, 0);
+  g_clear_error (&error);
+
+  /* …and what the link gives the client has neither secret nor vertical. */
+  reply = update (client, mailbox, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (s->paths->len, ==, 1);
+  g_assert_null (strchr (g_ptr_array_index (s->paths, 0), '#'));
+  g_assert_null (strstr (g_ptr_array_index (s->paths, 0), "AAECAwQF"));
+}
+
+static void
+test_tls_trust (void)
+{
+  const char *cert_path = g_getenv ("LATCHKEY_TEST_CERT");
+  const char *key_path = g_getenv ("LATCHKEY_TEST_KEY");
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  g_autoptr(Server) s = NULL;
+  g_autoptr(LkHttp) http = lk_http_new ();
+  g_autoptr(LkMailboxClient) client = lk_mailbox_client_new (http);
+  g_autoptr(LkMailboxReply) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+
+  certificate = g_tls_certificate_new_from_files (cert_path, key_path, &error);
+  g_assert_no_error (error);
+  s = server_new (certificate);
+  url = g_strconcat (s->url, "/v1/m/0f8fad5b-d9cb-469f-a165-70867728950e", NULL);
+  g_assert_true (g_str_has_prefix (url, "https://"));
+
+  /* Verification is on: a self-signed relay is refused… */
+  lk_http_set_retry_policy (http, 1, 10);
+  reply = update (client, url, NULL, NULL, &error);
+  g_assert_error (error, LK_MAILBOX_ERROR, LK_MAILBOX_ERROR_UNAVAILABLE);
+  g_assert_nonnull (strstr (error->message, "certificate"));
+  g_clear_error (&error);
+
+  /* …until its CA file is trusted. */
+  g_assert_true (lk_http_set_ca_file (http, cert_path, &error));
+  reply = update (client, url, NULL, NULL, &error);
+  g_assert_no_error (error);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/client/retries-keep-request-id", test_retries_keep_request_id);
+  g_test_add_func ("/client/retry-after", test_retry_after);
+  g_test_add_func ("/client/gives-up", test_gives_up);
+  g_test_add_func ("/client/cancel-during-backoff", test_cancel_during_backoff);
+  g_test_add_func ("/client/never-sends-fragment", test_never_sends_fragment);
+  g_test_add_func ("/client/tls-trust", test_tls_trust);
+
+  return g_test_run ();
+}
