@@ -79,7 +79,9 @@ cmd_run() {
   trap 'kill "${service_pids[@]}" 2>/dev/null; wait' EXIT
   start_service _build/src/relay/latchkey-relay _build/dev-data/relay
   export LATCHKEY_RELAY_URL=$service_url
-  echo "Relay: $LATCHKEY_RELAY_URL" >&2
+  start_service _build/src/partner/latchkey-partner _build/dev-data/partner
+  export LATCHKEY_PARTNER_URL=$service_url
+  echo "Relay: $LATCHKEY_RELAY_URL  Partner: $LATCHKEY_PARTNER_URL" >&2
 
   export GSETTINGS_SCHEMA_DIR="$here/_build/data"
   "$here/_build/src/app/latchkey" "$@"

@@ -68,6 +68,7 @@ lk_store_new (void)
 typedef enum
 {
   OP_SAVE,
+  OP_LOAD,
   OP_LOAD_ALL,
   OP_DELETE,
 } Op;
@@ -246,6 +247,24 @@ on_stored (GObject      *source,
 }
 
 static void
+on_looked_up (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+  char *secret = secret_password_lookup_finish (result, &error);
+
+  if (error != NULL)
+    return_error (task, error);
+  else if (secret == NULL)
+    g_task_return_new_error (task, LK_STORE_ERROR, LK_STORE_ERROR_NOT_FOUND,
+                             _("The keyring holds no such item"));
+  else
+    g_task_return_pointer (task, secret, (GDestroyNotify) secret_password_free);
+}
+
+static void
 on_cleared (GObject      *source,
             GAsyncResult *result,
             gpointer      user_data)
@@ -277,6 +296,10 @@ run (GTask *task)
     case OP_SAVE:
       secret_password_storev (lk_store_get_schema (), attributes, SECRET_COLLECTION_DEFAULT,
                               call->label, call->secret, call->cancellable, on_stored, task);
+      break;
+
+    case OP_LOAD:
+      secret_password_lookupv (lk_store_get_schema (), attributes, call->cancellable, on_looked_up, task);
       break;
 
     case OP_LOAD_ALL:
@@ -459,6 +482,35 @@ GPtrArray *
 lk_store_load_all_finish (LkStore       *self,
                           GAsyncResult  *result,
                           GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * lk_store_load_async:
+ *
+ * Reads the item of @kind with @id: one lookup, whatever the keyring holds.
+ */
+void
+lk_store_load_async (LkStore             *self,
+                     LkStoreKind          kind,
+                     const char          *id,
+                     GCancellable        *cancellable,
+                     GAsyncReadyCallback  callback,
+                     gpointer             user_data)
+{
+  dispatch (self, call_start (self, OP_LOAD, kind, id, cancellable, callback, user_data));
+}
+
+/**
+ * lk_store_load_finish:
+ *
+ * Returns: the secret; free it with secret_password_free(), which wipes it
+ */
+char *
+lk_store_load_finish (LkStore       *self,
+                      GAsyncResult  *result,
+                      GError       **error)
 {
   return g_task_propagate_pointer (G_TASK (result), error);
 }

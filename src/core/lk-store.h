@@ -70,6 +70,15 @@ void                lk_store_load_all_async   (LkStore              *self,
 GPtrArray          *lk_store_load_all_finish  (LkStore              *self,
                                                GAsyncResult         *result,
                                                GError              **error);
+void                lk_store_load_async       (LkStore              *self,
+                                               LkStoreKind           kind,
+                                               const char           *id,
+                                               GCancellable         *cancellable,
+                                               GAsyncReadyCallback   callback,
+                                               gpointer              user_data);
+char               *lk_store_load_finish      (LkStore              *self,
+                                               GAsyncResult         *result,
+                                               GError              **error);
 void                lk_store_delete_async     (LkStore              *self,
                                                LkStoreKind           kind,
                                                const char           *id,

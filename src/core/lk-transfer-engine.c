@@ -291,23 +291,28 @@ load_credential (Worker      *w,
                  const char  *id,
                  GError     **error)
 {
-  g_autoptr(GPtrArray) secrets = store_load_all (w, LK_STORE_KIND_CREDENTIAL, error);
+  g_autoptr(GError) local_error = NULL;
+  LkCredential *credential;
+  Wait wait = { NULL };
+  char *json;
 
-  if (secrets == NULL)
-    return NULL;
+  lk_store_load_async (w->store, LK_STORE_KIND_CREDENTIAL, id, w->cancellable, on_done, &wait);
+  json = lk_store_load_finish (w->store, wait_for (w, &wait), &local_error);
+  g_object_unref (wait.result);
 
-  for (guint i = 0; i < secrets->len; i++)
+  if (json == NULL)
     {
-      const char *json = g_ptr_array_index (secrets, i);
-      g_autoptr(LkCredential) credential = lk_credential_new_from_json (json, strlen (json), NULL);
-
-      if (credential != NULL && g_strcmp0 (lk_credential_get_id (credential), id) == 0)
-        return g_steal_pointer (&credential);
+      if (g_error_matches (local_error, LK_STORE_ERROR, LK_STORE_ERROR_NOT_FOUND))
+        g_set_error (error, LK_TRANSFER_ERROR, LK_TRANSFER_ERROR_NOT_FOUND,
+                     _("The keyring holds no credential %s"), id);
+      else
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
     }
 
-  g_set_error (error, LK_TRANSFER_ERROR, LK_TRANSFER_ERROR_NOT_FOUND,
-               _("The keyring holds no credential %s"), id);
-  return NULL;
+  credential = lk_credential_new_from_json (json, strlen (json), error);
+  secret_password_free (json);
+  return credential;
 }
 
 static const char *
@@ -449,7 +454,10 @@ flush_outbox (Worker      *w,
   g_clear_pointer (&t->outbox_request_id, g_free);
   t->outbox_if_match = -1;
 
-  return save_transfer (w, t, error);
+  /* Not saved here: every caller saves its next state, and a crash before
+   * that only means the same request is sent again, which the relay
+   * answers 201 without change. Keyring writes are the slow part of a step. */
+  return TRUE;
 }
 
 static gboolean
@@ -741,7 +749,7 @@ do_share (Worker                *w,
     }
   t->channel = lk_channel_new (t->secret, lk_share_link_get_mailbox_id (link), LK_ROLE_INITIATOR);
 
-  if (!send_message (w, t, format, content, error))
+  if (!send_message (w, t, format, content, error) || !save_transfer (w, t, error))
     return NULL;
 
   return g_steal_pointer (&t);
@@ -1344,7 +1352,7 @@ do_step (Worker      *w,
   if (lk_transfer_state_is_final (t->state))
     return TRUE;
 
-  if (!flush_outbox (w, t, error))
+  if (t->outbox != NULL && (!flush_outbox (w, t, error) || !save_transfer (w, t, error)))
     return FALSE;
 
   /* The user's turn: nothing to read until they act. */
