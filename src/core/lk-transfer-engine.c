@@ -602,7 +602,12 @@ build_offer (Worker        *w,
       *format = FORMAT_GENERIC;
       content = json_object_new ();
       json_object_set_object_member (content, "credential", describe_credential (t, credential));
-      json_object_set_string_member (content, "accessToken", lk_credential_get_access_token (credential));
+      /* With a code, the token waits on the sender's device until the
+       * receiver has given the code (as a car's PinReEntry). */
+      if (t->code != NULL)
+        json_object_set_boolean_member (content, "codeRequired", TRUE);
+      else
+        json_object_set_string_member (content, "accessToken", lk_credential_get_access_token (credential));
       break;
 
     case LK_VERTICAL_HOME:
@@ -807,22 +812,56 @@ credential_from_offer (LkTransfer   *t,
 }
 
 static gboolean
-receive_generic (Worker      *w,
-                 LkTransfer  *t,
-                 GError     **error)
+store_generic (Worker      *w,
+               LkTransfer  *t,
+               const char  *token,
+               GError     **error)
 {
   JsonObject *description = lk_json_get_object (t->offer, "credential", TRUE, LK_MESSAGE_ERROR,
                                                 LK_MESSAGE_ERROR_MALFORMED, error);
-  const char *token = lk_json_get_string (t->offer, "accessToken", 256, TRUE, LK_MESSAGE_ERROR,
-                                          LK_MESSAGE_ERROR_MALFORMED, error);
   g_autoptr(LkCredential) credential = NULL;
 
-  if (description == NULL || token == NULL)
+  if (description == NULL)
     return FALSE;
 
   credential = credential_from_offer (t, description, LK_VERTICAL_GENERIC);
   lk_credential_set_access_token (credential, token);
   return store_received (w, t, credential, error);
+}
+
+static gboolean
+send_code (Worker      *w,
+           LkTransfer  *t,
+           const char  *code,
+           GError     **error)
+{
+  g_autoptr(JsonObject) content = typed_content ("PinReEntryValue");
+
+  json_object_set_string_member (content, "activationCode", code);
+  if (!send_message (w, t, t->vertical == LK_VERTICAL_CAR ? FORMAT_CAR : FORMAT_TRANSFER, content, error))
+    return FALSE;
+  _lk_transfer_set_state (t, LK_TRANSFER_STATE_OPENED, NULL);
+  return save_transfer (w, t, error);
+}
+
+static gboolean
+receive_generic (Worker      *w,
+                 LkTransfer  *t,
+                 const char  *code,
+                 GError     **error)
+{
+  const char *token = lk_json_get_string (t->offer, "accessToken", 256, FALSE, 0, 0, NULL);
+
+  if (token != NULL)
+    return store_generic (w, t, token, error);
+
+  /* The sender wants the code first. */
+  if (code == NULL)
+    {
+      _lk_transfer_set_state (t, LK_TRANSFER_STATE_AWAITING_CODE, NULL);
+      return save_transfer (w, t, error);
+    }
+  return send_code (w, t, code, error);
 }
 
 static gboolean
@@ -975,7 +1014,7 @@ process_offer (Worker      *w,
   switch (t->vertical)
     {
     case LK_VERTICAL_GENERIC:
-      return receive_generic (w, t, error);
+      return receive_generic (w, t, code, error);
     case LK_VERTICAL_HOME:
       return receive_home (w, t, code, error);
     case LK_VERTICAL_CAR:
@@ -1147,11 +1186,26 @@ check_code_and_continue (Worker      *w,
         g_autoptr(JsonObject) content = typed_content ("PinReEntryRequest");
 
         json_object_set_int_member (content, "attemptsLeft", t->attempts_left);
-        if (!send_message (w, t, FORMAT_CAR, content, error))
+        if (!send_message (w, t, t->vertical == LK_VERTICAL_CAR ? FORMAT_CAR : FORMAT_TRANSFER, content, error))
           return FALSE;
         _lk_transfer_set_state (t, LK_TRANSFER_STATE_OPENED, NULL);
         return save_transfer (w, t, error);
       }
+    }
+
+  if (t->vertical == LK_VERTICAL_GENERIC)
+    {
+      /* The code is right: now the token goes. */
+      g_autoptr(LkCredential) credential = load_credential (w, t->credential_id, error);
+      g_autoptr(JsonObject) content = typed_content ("AccessToken");
+
+      if (credential == NULL)
+        return FALSE;
+      json_object_set_string_member (content, "accessToken", lk_credential_get_access_token (credential));
+      if (!send_message (w, t, FORMAT_GENERIC, content, error))
+        return FALSE;
+      _lk_transfer_set_state (t, LK_TRANSFER_STATE_OPENED, NULL);
+      return save_transfer (w, t, error);
     }
 
   _lk_transfer_set_state (t, LK_TRANSFER_STATE_AWAITING_CONFIRMATION, NULL);
@@ -1217,6 +1271,10 @@ sender_handle (Worker      *w,
                                       error);
     }
 
+  if (t->vertical == LK_VERTICAL_GENERIC && g_strcmp0 (type, "PinReEntryValue") == 0 && t->code != NULL)
+    return check_code_and_continue (w, t, lk_json_get_string (content, "activationCode", 64, FALSE, 0, 0, NULL),
+                                    error);
+
   if (t->vertical == LK_VERTICAL_CAR && g_strcmp0 (type, "PinReEntryValue") == 0 && t->friend_key != NULL)
     return check_code_and_continue (w, t, lk_json_get_string (content, "activationCode", 64, FALSE, 0, 0, NULL),
                                     error);
@@ -1249,7 +1307,15 @@ receiver_handle (Worker      *w,
                               error);
     }
 
-  if (t->vertical == LK_VERTICAL_CAR && g_strcmp0 (type, "PinReEntryRequest") == 0)
+  if (t->vertical == LK_VERTICAL_GENERIC && g_strcmp0 (type, "AccessToken") == 0)
+    {
+      const char *token = lk_json_get_string (content, "accessToken", 256, TRUE, LK_MESSAGE_ERROR,
+                                              LK_MESSAGE_ERROR_MALFORMED, error);
+
+      return token != NULL && store_generic (w, t, token, error);
+    }
+
+  if (t->vertical != LK_VERTICAL_HOME && g_strcmp0 (type, "PinReEntryRequest") == 0)
     {
       gint64 left = 0;
 
@@ -1430,21 +1496,11 @@ do_provide_code (Worker      *w,
       /* The code goes to the owner's device, which checks it. */
       if (t->version >= 0 && t->last_sent == NULL)
         return send_signing_request (w, t, code, error);
-      {
-        g_autoptr(JsonObject) content = typed_content ("PinReEntryValue");
-
-        json_object_set_string_member (content, "activationCode", code);
-        if (!send_message (w, t, FORMAT_CAR, content, error))
-          return FALSE;
-        _lk_transfer_set_state (t, LK_TRANSFER_STATE_OPENED, NULL);
-        return save_transfer (w, t, error);
-      }
+      return send_code (w, t, code, error);
 
     case LK_VERTICAL_GENERIC:
     default:
-      g_set_error (error, LK_TRANSFER_ERROR, LK_TRANSFER_ERROR_INVALID_STATE,
-                   _("This transfer is not waiting for an activation code"));
-      return FALSE;
+      return send_code (w, t, code, error);
     }
 }
 
