@@ -228,6 +228,45 @@ test_new_rejects (void)
   g_assert_cmpint (lk_share_link_get_vertical (link), ==, LK_VERTICAL_HOME);
 }
 
+static void
+test_server_url (void)
+{
+  static const char *good[] = {
+    "https://relay.example", "https://relay.example/", "https://relay.example:8443",
+    "http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:8080/",
+  };
+  static const struct { const char *url; int code; } bad[] = {
+    { "", LK_LINK_ERROR_MALFORMED },
+    { "relay.example", LK_LINK_ERROR_MALFORMED },
+    { "ftp://relay.example", LK_LINK_ERROR_SCHEME },
+    { "http://relay.example", LK_LINK_ERROR_SCHEME },
+    { "http://192.168.1.2", LK_LINK_ERROR_SCHEME },
+    { "https://user@relay.example", LK_LINK_ERROR_HOST },
+    { "https://relay.example/v1/m", LK_LINK_ERROR_PATH },
+    { "https://relay.example/?a=b", LK_LINK_ERROR_PATH },
+    { "https://relay.example/#x", LK_LINK_ERROR_PATH },
+  };
+  g_autofree char *huge = g_strnfill (LK_SHARE_LINK_MAX_LENGTH + 1, 'a');
+
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_test_message ("%s", good[i]);
+      g_assert_true (lk_share_link_check_server_url (good[i], &error));
+      g_assert_no_error (error);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_test_message ("%s", bad[i].url);
+      g_assert_false (lk_share_link_check_server_url (bad[i].url, &error));
+      g_assert_error (error, LK_LINK_ERROR, bad[i].code);
+    }
+  g_assert_false (lk_share_link_check_server_url (huge, NULL));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -239,6 +278,7 @@ main (int   argc,
   g_test_add_func ("/share-link/parse/accepts", test_parse_accepts);
   g_test_add_func ("/share-link/parse/rejects", test_parse_rejects);
   g_test_add_func ("/share-link/new/rejects", test_new_rejects);
+  g_test_add_func ("/share-link/server-url", test_server_url);
 
   return g_test_run ();
 }

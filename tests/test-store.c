@@ -47,6 +47,16 @@ save (LkStore     *store,
   return lk_store_save_finish (store, wait_for (&result), error);
 }
 
+static gboolean
+check (LkStore  *store,
+       GError  **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  lk_store_check_async (store, NULL, on_done, &result);
+  return lk_store_check_finish (store, wait_for (&result), error);
+}
+
 static GPtrArray *
 load_all (LkStore     *store,
           GError     **error)
@@ -129,6 +139,10 @@ test_locked (void)
   GList *objects;
   gint64 started;
 
+  /* Unlocked, the check passes; it is what receiving asks before it claims. */
+  g_assert_true (check (store, &error));
+  g_assert_no_error (error);
+
   service = secret_service_get_sync (SECRET_SERVICE_LOAD_COLLECTIONS, NULL, &error);
   g_assert_no_error (error);
   login = secret_collection_for_alias_sync (service, SECRET_COLLECTION_DEFAULT, SECRET_COLLECTION_NONE, NULL, &error);
@@ -147,6 +161,9 @@ test_locked (void)
   items = load_all (store, &error);
   g_assert_error (error, LK_STORE_ERROR, LK_STORE_ERROR_LOCKED);
   g_assert_null (items);
+  g_clear_error (&error);
+  g_assert_false (check (store, &error));
+  g_assert_error (error, LK_STORE_ERROR, LK_STORE_ERROR_LOCKED);
   g_assert_cmpint (g_get_monotonic_time () - started, <, LK_STORE_TIMEOUT_SECONDS * G_USEC_PER_SEC);
 }
 

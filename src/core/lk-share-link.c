@@ -593,3 +593,65 @@ lk_share_link_to_uri (LkShareLink *self)
 
   return g_strconcat (LK_SHARE_LINK_SCHEME ":", link, NULL);
 }
+
+/**
+ * lk_share_link_check_server_url:
+ * @url: a relay or partner base URL, as a user typed it
+ *
+ * Checks @url by the rules links follow: https, or http to this machine
+ * only; a host; no user information, query or fragment.
+ *
+ * Returns: %TRUE if @url can be used as a server's base URL
+ */
+gboolean
+lk_share_link_check_server_url (const char  *url,
+                                GError     **error)
+{
+  g_autoptr(GUri) uri = NULL;
+  const char *scheme, *host, *path;
+
+  g_return_val_if_fail (url != NULL, FALSE);
+
+  if (strlen (url) > LK_SHARE_LINK_MAX_LENGTH)
+    {
+      g_set_error (error, LK_LINK_ERROR, LK_LINK_ERROR_TOO_LONG, _("The address is too long"));
+      return FALSE;
+    }
+
+  uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  if (uri == NULL)
+    {
+      g_set_error (error, LK_LINK_ERROR, LK_LINK_ERROR_MALFORMED,
+                   _("This is not a web address such as https://relay.example"));
+      return FALSE;
+    }
+
+  scheme = g_uri_get_scheme (uri);
+  host = g_uri_get_host (uri);
+  if (g_ascii_strcasecmp (scheme, "https") != 0 && g_ascii_strcasecmp (scheme, "http") != 0)
+    {
+      g_set_error (error, LK_LINK_ERROR, LK_LINK_ERROR_SCHEME, _("The address must start with https://"));
+      return FALSE;
+    }
+  if (host == NULL || *host == '\0' || g_uri_get_userinfo (uri) != NULL)
+    {
+      g_set_error (error, LK_LINK_ERROR, LK_LINK_ERROR_HOST, _("The address needs a server name, and nothing before it"));
+      return FALSE;
+    }
+  if (g_ascii_strcasecmp (scheme, "http") == 0 && !host_is_loopback (host))
+    {
+      g_set_error (error, LK_LINK_ERROR, LK_LINK_ERROR_SCHEME,
+                   _("Only a server on this computer may use http://; use https://"));
+      return FALSE;
+    }
+
+  path = g_uri_get_path (uri);
+  if ((*path != '\0' && strcmp (path, "/") != 0) || g_uri_get_query (uri) != NULL || g_uri_get_fragment (uri) != NULL)
+    {
+      g_set_error (error, LK_LINK_ERROR, LK_LINK_ERROR_PATH,
+                   _("Give only the server’s address, without a path, query or fragment"));
+      return FALSE;
+    }
+
+  return TRUE;
+}

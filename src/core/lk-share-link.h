@@ -34,6 +34,8 @@ LkShareLink *lk_share_link_new_for_mailbox   (const char   *mailbox_url,
 LkShareLink *lk_share_link_parse             (const char   *text,
                                               GError      **error);
 gboolean     lk_share_link_looks_like_link   (const char   *text);
+gboolean     lk_share_link_check_server_url  (const char   *url,
+                                              GError      **error);
 const char  *lk_share_link_get_scheme        (LkShareLink  *self);
 const char  *lk_share_link_get_host          (LkShareLink  *self);
 int          lk_share_link_get_port          (LkShareLink  *self);

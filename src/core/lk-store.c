@@ -71,6 +71,7 @@ typedef enum
   OP_LOAD,
   OP_LOAD_ALL,
   OP_DELETE,
+  OP_CHECK,
 } Op;
 
 typedef struct
@@ -312,6 +313,12 @@ run (GTask *task)
       secret_password_clearv (lk_store_get_schema (), attributes, call->cancellable, on_cleared, task);
       break;
 
+    case OP_CHECK:
+      /* Reaching here means a keyring answered and is unlocked. */
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      break;
+
     default:
       g_assert_not_reached ();
     }
@@ -530,6 +537,30 @@ gboolean
 lk_store_delete_finish (LkStore       *self,
                         GAsyncResult  *result,
                         GError       **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * lk_store_check_async:
+ *
+ * Checks that the keyring is there and unlocked, without touching an item:
+ * for a caller about to do something that cannot be undone (claiming a
+ * mailbox) and that must then be able to save.
+ */
+void
+lk_store_check_async (LkStore             *self,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  dispatch (self, call_start (self, OP_CHECK, LK_STORE_KIND_TRANSFER, NULL, cancellable, callback, user_data));
+}
+
+gboolean
+lk_store_check_finish (LkStore       *self,
+                       GAsyncResult  *result,
+                       GError       **error)
 {
   return g_task_propagate_boolean (G_TASK (result), error);
 }

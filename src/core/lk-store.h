@@ -88,5 +88,12 @@ void                lk_store_delete_async     (LkStore              *self,
 gboolean            lk_store_delete_finish    (LkStore              *self,
                                                GAsyncResult         *result,
                                                GError              **error);
+void                lk_store_check_async      (LkStore              *self,
+                                               GCancellable         *cancellable,
+                                               GAsyncReadyCallback   callback,
+                                               gpointer              user_data);
+gboolean            lk_store_check_finish     (LkStore              *self,
+                                               GAsyncResult         *result,
+                                               GError              **error);
 
 G_END_DECLS

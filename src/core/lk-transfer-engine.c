@@ -1069,6 +1069,16 @@ do_receive (Worker       *w,
   t->secret = g_bytes_ref (lk_share_link_get_secret (link));
   t->channel = lk_channel_new (t->secret, lk_share_link_get_mailbox_id (link), LK_ROLE_RECIPIENT);
 
+  /* The claim below cannot be undone: make sure first that what it gets
+   * can be kept, so a locked keyring costs a retry, not the invitation. */
+  lk_store_check_async (w->store, w->cancellable, on_done, &wait);
+  if (!lk_store_check_finish (w->store, wait_for (w, &wait), error))
+    {
+      g_clear_object (&wait.result);
+      return NULL;
+    }
+  g_clear_object (&wait.result);
+
   /* This read claims the mailbox for this device. */
   lk_mailbox_client_read_async (w->mailbox, t->mailbox_url, t->claim, -1, 0, w->cancellable, on_done, &wait);
   reply = mailbox_finish (w, &wait, error);
