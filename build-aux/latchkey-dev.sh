@@ -27,7 +27,7 @@ run_packages=(
 )
 test_packages=(
   xvfb xauth dbus gnome-keyring libsecret-tools glib-networking libgl1-mesa-dri
-  librsvg2-common openssl curl
+  librsvg2-common openssl curl zbar-tools
 )
 
 install_missing() {

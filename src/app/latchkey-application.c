@@ -9,12 +9,19 @@
 
 #include <glib/gi18n.h>
 
+#include "lk-crypto.h"
 #include "latchkey-application.h"
+#include "latchkey-preferences-window.h"
 #include "latchkey-window.h"
 
 struct _LatchkeyApplication
 {
-  AdwApplication parent_instance;
+  AdwApplication    parent_instance;
+
+  GSettings        *settings;
+  LkTransferEngine *engine;
+  GListStore       *trackers;
+  GCancellable     *cancellable;
 };
 
 G_DEFINE_FINAL_TYPE (LatchkeyApplication, latchkey_application, ADW_TYPE_APPLICATION)
@@ -32,12 +39,264 @@ latchkey_application_new (void)
 static LatchkeyWindow *
 get_window (LatchkeyApplication *self)
 {
+  GList *windows = gtk_application_get_windows (GTK_APPLICATION (self));
+
+  for (GList *l = windows; l != NULL; l = l->next)
+    if (LATCHKEY_IS_WINDOW (l->data))
+      return l->data;
+
+  return latchkey_window_new (self);
+}
+
+/* The settings win; then the environment, which the development script and
+ * the tests use; then the default the build was given. */
+static char *
+dup_server_url (LatchkeyApplication *self,
+                const char          *key,
+                const char          *variable,
+                const char          *fallback)
+{
+  g_autofree char *url = g_settings_get_string (self->settings, key);
+
+  if (url != NULL && *url != '\0')
+    return g_steal_pointer (&url);
+  if (g_getenv (variable) != NULL && *g_getenv (variable) != '\0')
+    return g_strdup (g_getenv (variable));
+  return g_strdup (fallback);
+}
+
+/**
+ * latchkey_application_dup_relay_url:
+ *
+ * Returns: the relay for new shares; empty if none is set up
+ */
+char *
+latchkey_application_dup_relay_url (LatchkeyApplication *self)
+{
+  g_return_val_if_fail (LATCHKEY_IS_APPLICATION (self), NULL);
+  return dup_server_url (self, "relay-url", "LATCHKEY_RELAY_URL", DEFAULT_RELAY_URL);
+}
+
+/**
+ * latchkey_application_dup_partner_url:
+ *
+ * Returns: the partner to enrol keys with; empty if none is set up
+ */
+char *
+latchkey_application_dup_partner_url (LatchkeyApplication *self)
+{
+  g_return_val_if_fail (LATCHKEY_IS_APPLICATION (self), NULL);
+  return dup_server_url (self, "partner-url", "LATCHKEY_PARTNER_URL", DEFAULT_PARTNER_URL);
+}
+
+LkTransferEngine *
+latchkey_application_get_engine (LatchkeyApplication *self)
+{
+  g_return_val_if_fail (LATCHKEY_IS_APPLICATION (self), NULL);
+
+  if (self->engine == NULL)
+    {
+      g_autofree char *relay_url = latchkey_application_dup_relay_url (self);
+      const char *ca_file = g_getenv ("LATCHKEY_CA_FILE");
+
+      self->engine = lk_transfer_engine_new (*relay_url != '\0' ? relay_url : NULL);
+      if (ca_file != NULL && *ca_file != '\0')
+        {
+          g_autoptr(GError) error = NULL;
+
+          if (!lk_transfer_engine_set_ca_file (self->engine, ca_file, &error))
+            g_warning ("Ignoring LATCHKEY_CA_FILE: %s", error->message);
+        }
+    }
+
+  return self->engine;
+}
+
+GListModel *
+latchkey_application_get_trackers (LatchkeyApplication *self)
+{
+  g_return_val_if_fail (LATCHKEY_IS_APPLICATION (self), NULL);
+  return G_LIST_MODEL (self->trackers);
+}
+
+LatchkeyTracker *
+latchkey_application_find_tracker (LatchkeyApplication *self,
+                                   const char          *id)
+{
+  guint n;
+
+  g_return_val_if_fail (LATCHKEY_IS_APPLICATION (self), NULL);
+  g_return_val_if_fail (id != NULL, NULL);
+
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->trackers));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(LatchkeyTracker) tracker = g_list_model_get_item (G_LIST_MODEL (self->trackers), i);
+
+      if (g_strcmp0 (latchkey_tracker_get_id (tracker), id) == 0)
+        return tracker;
+    }
+
+  return NULL;
+}
+
+static gboolean
+window_is_seen (LatchkeyApplication *self)
+{
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
 
-  if (window == NULL)
-    window = GTK_WINDOW (latchkey_window_new (self));
+  return window != NULL && gtk_widget_get_visible (GTK_WIDGET (window)) && gtk_window_is_active (window);
+}
 
-  return LATCHKEY_WINDOW (window);
+/* The other side acted while nobody was looking: say so on the desktop. */
+static void
+on_tracker_changed (LatchkeyTracker     *tracker,
+                    int                  previous,
+                    LatchkeyApplication *self)
+{
+  LkTransferState state = latchkey_tracker_get_state (tracker);
+  g_autoptr(GNotification) notification = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *title = NULL;
+  g_autofree char *body = NULL;
+
+  if ((int) state == previous || window_is_seen (self))
+    return;
+
+  if (latchkey_tracker_get_role (tracker) == LK_ROLE_INITIATOR)
+    /* Translators: %s is the title of a shared key, such as “Room 12” */
+    title = g_strdup_printf (_("Share of “%s”"), latchkey_tracker_get_title (tracker));
+  else
+    /* Translators: %s is the title of a key being received */
+    title = g_strdup_printf (_("Receiving “%s”"), latchkey_tracker_get_title (tracker));
+  body = latchkey_tracker_describe_state (tracker);
+
+  notification = g_notification_new (title);
+  g_notification_set_body (notification, body);
+  g_notification_set_default_action_and_target (notification, "app.show-transfer", "s",
+                                                latchkey_tracker_get_id (tracker));
+  if (state == LK_TRANSFER_STATE_AWAITING_CONFIRMATION)
+    g_notification_set_priority (notification, G_NOTIFICATION_PRIORITY_HIGH);
+
+  id = g_strconcat ("transfer-", latchkey_tracker_get_id (tracker), NULL);
+  g_application_send_notification (G_APPLICATION (self), id, notification);
+}
+
+/**
+ * latchkey_application_add_tracker:
+ *
+ * Lists @tracker with the others and keeps it moving until it ends.
+ */
+void
+latchkey_application_add_tracker (LatchkeyApplication *self,
+                                  LatchkeyTracker     *tracker)
+{
+  g_return_if_fail (LATCHKEY_IS_APPLICATION (self));
+  g_return_if_fail (LATCHKEY_IS_TRACKER (tracker));
+
+  if (latchkey_application_find_tracker (self, latchkey_tracker_get_id (tracker)) != NULL)
+    return;
+
+  g_signal_connect_object (tracker, "changed", G_CALLBACK (on_tracker_changed), self, 0);
+  g_list_store_insert (self->trackers, 0, tracker);
+  latchkey_tracker_follow (tracker);
+}
+
+void
+latchkey_application_remove_tracker (LatchkeyApplication *self,
+                                     LatchkeyTracker     *tracker)
+{
+  guint position;
+
+  g_return_if_fail (LATCHKEY_IS_APPLICATION (self));
+
+  latchkey_tracker_stop (tracker);
+  if (g_list_store_find (self->trackers, tracker, &position))
+    g_list_store_remove (self->trackers, position);
+}
+
+static int
+compare_created (gconstpointer a,
+                 gconstpointer b)
+{
+  LkTransfer *ta = *(LkTransfer **) a, *tb = *(LkTransfer **) b;
+  GDateTime *ca = lk_transfer_get_created (ta), *cb = lk_transfer_get_created (tb);
+
+  if (ca == NULL || cb == NULL)
+    return (ca == NULL) - (cb == NULL);
+  return g_date_time_compare (ca, cb);
+}
+
+/* Pending shares and receipts go on where they were when we last quit. */
+static void
+on_transfers_listed (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  LatchkeyApplication *self = user_data;
+  g_autoptr(GPtrArray) transfers = NULL;
+  g_autoptr(GError) error = NULL;
+
+  transfers = lk_transfer_engine_list_finish (LK_TRANSFER_ENGINE (source), result, &error);
+  if (transfers == NULL)
+    {
+      /* The wallet view shows keyring trouble; here it only means nothing resumes. */
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_debug ("Not resuming transfers: %s", error->message);
+      return;
+    }
+
+  g_ptr_array_sort (transfers, compare_created);
+  for (guint i = 0; i < transfers->len; i++)
+    {
+      g_autoptr(LatchkeyTracker) tracker = latchkey_tracker_new (LK_TRANSFER_ENGINE (source),
+                                                                 g_ptr_array_index (transfers, i));
+
+      latchkey_application_add_tracker (self, tracker);
+    }
+}
+
+/**
+ * latchkey_application_resume:
+ *
+ * Follows again the transfers the keyring holds that this instance does
+ * not follow yet: at start-up, and whenever the keyring may have changed
+ * behind our back.
+ */
+void
+latchkey_application_resume (LatchkeyApplication *self)
+{
+  g_return_if_fail (LATCHKEY_IS_APPLICATION (self));
+
+  lk_transfer_engine_list_async (latchkey_application_get_engine (self), LK_STORE_KIND_TRANSFER,
+                                 self->cancellable, on_transfers_listed, self);
+}
+
+static void
+latchkey_application_startup (GApplication *app)
+{
+  LatchkeyApplication *self = LATCHKEY_APPLICATION (app);
+
+  G_APPLICATION_CLASS (latchkey_application_parent_class)->startup (app);
+
+  latchkey_application_resume (self);
+}
+
+static void
+latchkey_application_shutdown (GApplication *app)
+{
+  LatchkeyApplication *self = LATCHKEY_APPLICATION (app);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->trackers));
+
+  g_cancellable_cancel (self->cancellable);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(LatchkeyTracker) tracker = g_list_model_get_item (G_LIST_MODEL (self->trackers), i);
+
+      latchkey_tracker_stop (tracker);
+    }
+
+  G_APPLICATION_CLASS (latchkey_application_parent_class)->shutdown (app);
 }
 
 static void
@@ -46,21 +305,52 @@ latchkey_application_activate (GApplication *app)
   gtk_window_present (GTK_WINDOW (get_window (LATCHKEY_APPLICATION (app))));
 }
 
+/* Links arrive from the latchkey: scheme handler, or as https links given
+ * on the command line; each opens the receive view, which claims nothing
+ * until the user accepts. */
 static void
 latchkey_application_open (GApplication  *app,
                            GFile        **files,
                            int            n_files,
                            const char    *hint)
 {
-  /* Receiving arrives with the transfers; until then, show the window. */
-  gtk_window_present (GTK_WINDOW (get_window (LATCHKEY_APPLICATION (app))));
+  LatchkeyWindow *window = get_window (LATCHKEY_APPLICATION (app));
+
+  for (int i = 0; i < n_files; i++)
+    {
+      g_autoptr(LkSecureString) uri = g_file_get_uri (files[i]);
+
+      latchkey_window_receive (window, uri);
+    }
+
+  gtk_window_present (GTK_WINDOW (window));
+}
+
+static void
+latchkey_application_dispose (GObject *object)
+{
+  LatchkeyApplication *self = LATCHKEY_APPLICATION (object);
+
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->trackers);
+  g_clear_object (&self->engine);
+  g_clear_object (&self->settings);
+
+  G_OBJECT_CLASS (latchkey_application_parent_class)->dispose (object);
 }
 
 static void
 latchkey_application_class_init (LatchkeyApplicationClass *klass)
 {
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
 
+  object_class->dispose = latchkey_application_dispose;
+
+  app_class->startup = latchkey_application_startup;
+  app_class->shutdown = latchkey_application_shutdown;
   app_class->activate = latchkey_application_activate;
   app_class->open = latchkey_application_open;
 }
@@ -88,6 +378,39 @@ about_action (GSimpleAction *action,
 }
 
 static void
+preferences_action (GSimpleAction *action,
+                    GVariant      *parameter,
+                    gpointer       user_data)
+{
+  LatchkeyApplication *self = user_data;
+  const char *relay = g_getenv ("LATCHKEY_RELAY_URL");
+  const char *partner = g_getenv ("LATCHKEY_PARTNER_URL");
+  LatchkeyPreferencesWindow *preferences;
+
+  preferences = latchkey_preferences_window_new (self->settings,
+                                                 relay && *relay ? relay : DEFAULT_RELAY_URL,
+                                                 partner && *partner ? partner : DEFAULT_PARTNER_URL);
+
+  gtk_window_set_transient_for (GTK_WINDOW (preferences),
+                                gtk_application_get_active_window (GTK_APPLICATION (self)));
+  gtk_window_present (GTK_WINDOW (preferences));
+}
+
+static void
+show_transfer_action (GSimpleAction *action,
+                      GVariant      *parameter,
+                      gpointer       user_data)
+{
+  LatchkeyApplication *self = user_data;
+  LatchkeyWindow *window = get_window (self);
+  LatchkeyTracker *tracker = latchkey_application_find_tracker (self, g_variant_get_string (parameter, NULL));
+
+  if (tracker != NULL)
+    latchkey_window_show_tracker (window, tracker);
+  gtk_window_present (GTK_WINDOW (window));
+}
+
+static void
 quit_action (GSimpleAction *action,
              GVariant      *parameter,
              gpointer       user_data)
@@ -97,15 +420,33 @@ quit_action (GSimpleAction *action,
 
 static const GActionEntry app_actions[] = {
   { "about", about_action },
+  { "preferences", preferences_action },
+  { "show-transfer", show_transfer_action, "s" },
   { "quit", quit_action },
 };
+
+/* A new relay applies to new shares; the ones under way keep their own. */
+static void
+on_relay_changed (GSettings           *settings,
+                  const char          *key,
+                  LatchkeyApplication *self)
+{
+  g_clear_object (&self->engine);
+}
 
 static void
 latchkey_application_init (LatchkeyApplication *self)
 {
   static const char *quit_accels[] = { "<Control>q", NULL };
+  static const char *preferences_accels[] = { "<Control>comma", NULL };
+
+  self->settings = g_settings_new (APP_ID);
+  self->trackers = g_list_store_new (LATCHKEY_TYPE_TRACKER);
+  self->cancellable = g_cancellable_new ();
+  g_signal_connect (self->settings, "changed::relay-url", G_CALLBACK (on_relay_changed), self);
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
                                    G_N_ELEMENTS (app_actions), self);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", quit_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.preferences", preferences_accels);
 }

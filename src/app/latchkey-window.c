@@ -1,6 +1,10 @@
 /* latchkey-window.c
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * One window, navigated like a phone app: the wallet and the shares side by
+ * side in a view stack, and the details, share and receive views pushed on
+ * a leaflet that never unfolds, so it fits 360 px as well as a desktop.
  */
 
 #define G_LOG_DOMAIN "latchkey-window"
@@ -9,30 +13,674 @@
 
 #include <glib/gi18n.h>
 
+#include "latchkey-credential-page.h"
+#include "latchkey-receive-page.h"
+#include "latchkey-share-page.h"
+#include "latchkey-utils.h"
 #include "latchkey-window.h"
 
 struct _LatchkeyWindow
 {
   AdwApplicationWindow  parent_instance;
 
+  AdwToastOverlay      *toast_overlay;
+  AdwLeaflet           *leaflet;
+  GtkWidget            *main_page;
+  AdwViewStack         *view_stack;
+  GtkStack             *keys_stack;
+  GtkListBox           *keys_list;
+  AdwStatusPage        *keys_error_page;
+  GtkStack             *shares_stack;
+  GtkListBox           *shares_list;
   AdwStatusPage        *empty_page;
+
+  GSettings            *settings;
+  GListStore           *credentials;
+  GtkFilterListModel   *shares;
+  GCancellable         *cancellable;
+  GPtrArray            *toasts;
+  guint                 prune_source;
+  gboolean              loading;
+  gboolean              reload_again;
 };
 
 G_DEFINE_FINAL_TYPE (LatchkeyWindow, latchkey_window, ADW_TYPE_APPLICATION_WINDOW)
 
+static LatchkeyApplication *
+get_application (LatchkeyWindow *self)
+{
+  return LATCHKEY_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+}
+
+LkTransferEngine *
+latchkey_window_get_engine (LatchkeyWindow *self)
+{
+  g_return_val_if_fail (LATCHKEY_IS_WINDOW (self), NULL);
+  return latchkey_application_get_engine (get_application (self));
+}
+
+static void
+on_toast_dismissed (AdwToast       *toast,
+                    LatchkeyWindow *self)
+{
+  g_ptr_array_remove (self->toasts, toast);
+}
+
+void
+latchkey_window_toast (LatchkeyWindow *self,
+                       const char     *text)
+{
+  AdwToast *toast;
+
+  g_return_if_fail (LATCHKEY_IS_WINDOW (self));
+
+  toast = adw_toast_new (text);
+  g_ptr_array_add (self->toasts, g_object_ref (toast));
+  g_signal_connect_object (toast, "dismissed", G_CALLBACK (on_toast_dismissed), self, 0);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+/**
+ * latchkey_window_dismiss_toasts:
+ *
+ * Dismisses the toasts shown and queued, as for a clean screenshot.
+ */
+void
+latchkey_window_dismiss_toasts (LatchkeyWindow *self)
+{
+  g_return_if_fail (LATCHKEY_IS_WINDOW (self));
+
+  while (self->toasts->len > 0)
+    {
+      g_autoptr(AdwToast) toast = g_object_ref (g_ptr_array_index (self->toasts, self->toasts->len - 1));
+
+      adw_toast_dismiss (toast);
+      g_ptr_array_remove (self->toasts, toast);
+    }
+}
+
+/* Wallet */
+
+static GtkWidget *
+create_key_row (gpointer item,
+                gpointer user_data)
+{
+  LkCredential *credential = item;
+  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *icon = gtk_image_new_from_icon_name (latchkey_vertical_icon_name (lk_credential_get_vertical (credential)));
+  g_autofree char *validity = latchkey_format_validity (lk_credential_get_valid_from (credential),
+                                                        lk_credential_get_valid_until (credential));
+  g_autoptr(GString) subtitle = g_string_new (NULL);
+  const char *issuer = lk_credential_get_issuer (credential);
+  const char *shared_by = lk_credential_get_shared_by (credential);
+
+  if (issuer != NULL && *issuer != '\0')
+    g_string_append (subtitle, issuer);
+  else
+    g_string_append (subtitle, latchkey_vertical_label (lk_credential_get_vertical (credential)));
+  g_string_append_printf (subtitle, "\n%s", validity);
+  if (lk_credential_get_role (credential) == LK_CREDENTIAL_ROLE_SHARED)
+    {
+      g_string_append_c (subtitle, '\n');
+      if (shared_by != NULL && *shared_by != '\0')
+        /* Translators: %s is the name of the person who shared the key */
+        g_string_append_printf (subtitle, _("Shared by %s"), shared_by);
+      else
+        g_string_append (subtitle, _("Shared with you"));
+    }
+
+  gtk_image_set_pixel_size (GTK_IMAGE (icon), 32);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (icon), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  latchkey_vertical_label (lk_credential_get_vertical (credential)), -1);
+  adw_action_row_add_prefix (ADW_ACTION_ROW (row), icon);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), gtk_image_new_from_icon_name ("go-next-symbolic"));
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), lk_credential_get_title (credential));
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle->str);
+  adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 3);
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
+  g_object_set_data_full (G_OBJECT (row), "credential", g_object_ref (credential), g_object_unref);
+
+  return row;
+}
+
+static void
+on_key_activated (LatchkeyWindow *self,
+                  GtkListBoxRow  *row)
+{
+  LkCredential *credential = g_object_get_data (G_OBJECT (row), "credential");
+
+  if (credential != NULL)
+    latchkey_window_show_credential (self, credential);
+}
+
+static int
+compare_titles (gconstpointer a,
+                gconstpointer b)
+{
+  LkCredential *ca = *(LkCredential **) a, *cb = *(LkCredential **) b;
+  g_autofree char *ka = g_utf8_collate_key (lk_credential_get_title (ca), -1);
+  g_autofree char *kb = g_utf8_collate_key (lk_credential_get_title (cb), -1);
+
+  return strcmp (ka, kb);
+}
+
+static void
+on_credentials_listed (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  g_autoptr(LatchkeyWindow) self = user_data;
+  g_autoptr(GPtrArray) credentials = NULL;
+  g_autoptr(GError) error = NULL;
+
+  credentials = lk_transfer_engine_list_finish (LK_TRANSFER_ENGINE (source), result, &error);
+  self->loading = FALSE;
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  if (self->reload_again)
+    {
+      self->reload_again = FALSE;
+      latchkey_window_reload (self);
+      return;
+    }
+
+  if (credentials == NULL)
+    {
+      LatchkeyProblem problem = latchkey_classify_error (error);
+      g_autofree char *description = latchkey_problem_description (problem, error);
+
+      adw_status_page_set_title (self->keys_error_page, latchkey_problem_title (problem));
+      adw_status_page_set_description (self->keys_error_page, description);
+      adw_status_page_set_icon_name (self->keys_error_page, problem == LATCHKEY_PROBLEM_LOCKED
+                                                              ? "system-lock-screen-symbolic"
+                                                              : "dialog-warning-symbolic");
+      gtk_stack_set_visible_child_name (self->keys_stack, "error");
+      return;
+    }
+
+  g_ptr_array_sort (credentials, compare_titles);
+  g_list_store_splice (self->credentials, 0, g_list_model_get_n_items (G_LIST_MODEL (self->credentials)),
+                       credentials->pdata, credentials->len);
+  gtk_stack_set_visible_child_name (self->keys_stack, credentials->len > 0 ? "list" : "empty");
+}
+
+/**
+ * latchkey_window_reload:
+ *
+ * Lists the keyring's credentials again.
+ */
+void
+latchkey_window_reload (LatchkeyWindow *self)
+{
+  g_return_if_fail (LATCHKEY_IS_WINDOW (self));
+
+  if (self->loading)
+    {
+      /* The answer in flight may predate the change that asked for this. */
+      self->reload_again = TRUE;
+      return;
+    }
+
+  self->loading = TRUE;
+  if (g_list_model_get_n_items (G_LIST_MODEL (self->credentials)) == 0)
+    gtk_stack_set_visible_child_name (self->keys_stack, "loading");
+  lk_transfer_engine_list_async (latchkey_window_get_engine (self), LK_STORE_KIND_CREDENTIAL,
+                                 self->cancellable, on_credentials_listed, g_object_ref (self));
+}
+
+/* Shares */
+
+static void
+update_share_row (LatchkeyTracker *tracker,
+                  int              previous,
+                  AdwActionRow    *row)
+{
+  g_autofree char *state = latchkey_tracker_describe_state (tracker);
+  g_autofree char *expires = latchkey_format_date (latchkey_tracker_get_expires (tracker));
+  g_autofree char *subtitle = NULL;
+
+  if (lk_transfer_state_is_final (latchkey_tracker_get_state (tracker)))
+    subtitle = g_strdup (state);
+  else
+    /* Translators: a share's state, then when its invitation expires */
+    subtitle = g_strdup_printf (_("%s\nInvitation expires %s"), state, expires);
+  adw_action_row_set_subtitle (row, subtitle);
+}
+
+static GtkWidget *
+create_share_row (gpointer item,
+                  gpointer user_data)
+{
+  LatchkeyTracker *tracker = item;
+  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *icon = gtk_image_new_from_icon_name (latchkey_vertical_icon_name (latchkey_tracker_get_vertical (tracker)));
+
+  gtk_image_set_pixel_size (GTK_IMAGE (icon), 32);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (icon), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  latchkey_vertical_label (latchkey_tracker_get_vertical (tracker)), -1);
+  adw_action_row_add_prefix (ADW_ACTION_ROW (row), icon);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), gtk_image_new_from_icon_name ("go-next-symbolic"));
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), latchkey_tracker_get_title (tracker));
+  adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 2);
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
+  g_object_set_data_full (G_OBJECT (row), "tracker", g_object_ref (tracker), g_object_unref);
+  update_share_row (tracker, 0, ADW_ACTION_ROW (row));
+  g_signal_connect_object (tracker, "changed", G_CALLBACK (update_share_row), row, 0);
+
+  return row;
+}
+
+static void
+on_share_activated (LatchkeyWindow *self,
+                    GtkListBoxRow  *row)
+{
+  LatchkeyTracker *tracker = g_object_get_data (G_OBJECT (row), "tracker");
+
+  if (tracker != NULL)
+    latchkey_window_show_tracker (self, tracker);
+}
+
+static gboolean
+is_outgoing (gpointer item,
+             gpointer user_data)
+{
+  return latchkey_tracker_get_role (item) == LK_ROLE_INITIATOR;
+}
+
+static void
+update_shares_stack (LatchkeyWindow *self)
+{
+  gboolean any = g_list_model_get_n_items (G_LIST_MODEL (self->shares)) > 0;
+
+  gtk_stack_set_visible_child_name (self->shares_stack, any ? "list" : "empty");
+}
+
+/* A key received in the background lands in the wallet. */
+static void
+on_tracker_changed (LatchkeyTracker *tracker,
+                    int              previous,
+                    LatchkeyWindow  *self)
+{
+  if (latchkey_tracker_get_state (tracker) == LK_TRANSFER_STATE_DONE &&
+      previous != LK_TRANSFER_STATE_DONE &&
+      latchkey_tracker_get_role (tracker) == LK_ROLE_RECIPIENT)
+    latchkey_window_reload (self);
+}
+
+static void
+on_trackers_changed (GListModel     *trackers,
+                     guint           position,
+                     guint           removed,
+                     guint           added,
+                     LatchkeyWindow *self)
+{
+  for (guint i = position; i < position + added; i++)
+    {
+      g_autoptr(LatchkeyTracker) tracker = g_list_model_get_item (trackers, i);
+
+      g_signal_connect_object (tracker, "changed", G_CALLBACK (on_tracker_changed), self, 0);
+    }
+}
+
+/* Navigation */
+
+static void prune (LatchkeyWindow *self);
+
+void
+latchkey_window_push (LatchkeyWindow *self,
+                      GtkWidget      *page)
+{
+  g_return_if_fail (LATCHKEY_IS_WINDOW (self));
+
+  prune (self);
+  adw_leaflet_append (self->leaflet, page);
+  adw_leaflet_set_visible_child (self->leaflet, page);
+}
+
+void
+latchkey_window_pop (LatchkeyWindow *self)
+{
+  g_return_if_fail (LATCHKEY_IS_WINDOW (self));
+
+  adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
+}
+
+GtkWidget *
+latchkey_window_get_page (LatchkeyWindow *self)
+{
+  g_return_val_if_fail (LATCHKEY_IS_WINDOW (self), NULL);
+  return adw_leaflet_get_visible_child (self->leaflet);
+}
+
+/* Pages after @keep (by position) leave the leaflet. */
+static void
+remove_pages_after (LatchkeyWindow *self,
+                    GtkWidget      *keep)
+{
+  g_autoptr(GtkSelectionModel) pages = adw_leaflet_get_pages (self->leaflet);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (pages));
+
+  for (guint i = n; i > 0; i--)
+    {
+      g_autoptr(AdwLeafletPage) leaflet_page = g_list_model_get_item (G_LIST_MODEL (pages), i - 1);
+      GtkWidget *child = adw_leaflet_page_get_child (leaflet_page);
+
+      if (child == keep)
+        break;
+      adw_leaflet_remove (self->leaflet, child);
+    }
+}
+
+static gboolean
+prune_idle (gpointer user_data)
+{
+  LatchkeyWindow *self = user_data;
+
+  self->prune_source = 0;
+  prune (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Pages ahead of the visible one are gone once the user went back. Not
+ * from this notification itself: the leaflet still uses the page it
+ * leaves after notifying (libadwaita 1.2). */
+static void
+on_transition_running (LatchkeyWindow *self)
+{
+  if (!adw_leaflet_get_child_transition_running (self->leaflet) && self->prune_source == 0)
+    self->prune_source = g_idle_add (prune_idle, self);
+}
+
+/* Before a page is opened from elsewhere (a row, a notification, a link
+ * from the desktop): it goes on top of what is shown, and what was ahead
+ * of that goes. Mid-transition, the transition's end does the pruning. */
+static void
+prune (LatchkeyWindow *self)
+{
+  if (!adw_leaflet_get_child_transition_running (self->leaflet))
+    remove_pages_after (self, adw_leaflet_get_visible_child (self->leaflet));
+}
+
+void
+latchkey_window_show_credential (LatchkeyWindow *self,
+                                 LkCredential   *credential)
+{
+  g_return_if_fail (LATCHKEY_IS_WINDOW (self));
+
+  latchkey_window_push (self, GTK_WIDGET (latchkey_credential_page_new (credential)));
+}
+
+void
+latchkey_window_share (LatchkeyWindow *self,
+                       LkCredential   *credential)
+{
+  g_return_if_fail (LATCHKEY_IS_WINDOW (self));
+
+  latchkey_window_push (self, GTK_WIDGET (latchkey_share_page_new (credential)));
+}
+
+void
+latchkey_window_show_tracker (LatchkeyWindow  *self,
+                              LatchkeyTracker *tracker)
+{
+  g_return_if_fail (LATCHKEY_IS_WINDOW (self));
+
+  if (latchkey_tracker_get_role (tracker) == LK_ROLE_INITIATOR)
+    latchkey_window_push (self, GTK_WIDGET (latchkey_share_page_new_for_tracker (tracker)));
+  else
+    latchkey_window_push (self, GTK_WIDGET (latchkey_receive_page_new_for_tracker (tracker)));
+}
+
+/**
+ * latchkey_window_receive:
+ * @link: (nullable): a share link to preview, or %NULL to ask for one
+ */
+void
+latchkey_window_receive (LatchkeyWindow *self,
+                         const char     *link)
+{
+  GtkWidget *page;
+
+  g_return_if_fail (LATCHKEY_IS_WINDOW (self));
+
+  page = latchkey_window_get_page (self);
+  if (!LATCHKEY_IS_RECEIVE_PAGE (page) || !latchkey_receive_page_is_idle (LATCHKEY_RECEIVE_PAGE (page)))
+    {
+      page = GTK_WIDGET (latchkey_receive_page_new ());
+      latchkey_window_push (self, page);
+    }
+
+  if (link != NULL)
+    latchkey_receive_page_open_link (LATCHKEY_RECEIVE_PAGE (page), link);
+}
+
+/* Actions */
+
+static void
+receive_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  latchkey_window_receive (LATCHKEY_WINDOW (widget), NULL);
+}
+
+static void
+reload_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  latchkey_window_reload (LATCHKEY_WINDOW (widget));
+}
+
+static void
+show_view_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  LatchkeyWindow *self = LATCHKEY_WINDOW (widget);
+
+  adw_leaflet_set_visible_child (self->leaflet, self->main_page);
+  adw_view_stack_set_visible_child_name (self->view_stack, g_variant_get_string (parameter, NULL));
+}
+
+static void
+back_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  latchkey_window_pop (LATCHKEY_WINDOW (widget));
+}
+
+static void
+on_enrolled (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(LatchkeyWindow) self = user_data;
+  g_autoptr(LkCredential) credential = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
+
+  credential = lk_transfer_engine_enroll_finish (LK_TRANSFER_ENGINE (source), result, &error);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.enrol", TRUE);
+  if (credential == NULL)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      /* Translators: %s is an error message */
+      message = g_strdup_printf (_("Could not enrol the key: %s"), error->message);
+    }
+  else
+    {
+      /* Translators: %s is the title of a key */
+      message = g_strdup_printf (_("“%s” was added"), lk_credential_get_title (credential));
+      latchkey_window_reload (self);
+    }
+
+  latchkey_window_toast (self, message);
+}
+
+/* Enrolling asks the partner to issue a key to this device, as a car maker's
+ * or hotel's app would; here it is how a first key gets into the wallet. */
+static void
+enrol_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  LatchkeyWindow *self = LATCHKEY_WINDOW (widget);
+  g_autofree char *partner = latchkey_application_dup_partner_url (get_application (self));
+  LkVertical vertical = LK_VERTICAL_GENERIC;
+  const char *title;
+
+  if (!lk_vertical_from_string (g_variant_get_string (parameter, NULL), &vertical))
+    return;
+  if (*partner == '\0')
+    {
+      latchkey_window_toast (self, _("No provider is set up: choose one in Preferences"));
+      return;
+    }
+
+  switch (vertical)
+    {
+    case LK_VERTICAL_CAR:
+      title = _("My Car");
+      break;
+    case LK_VERTICAL_HOME:
+      title = _("Hotel Room");
+      break;
+    case LK_VERTICAL_GENERIC:
+    default:
+      title = _("Office Pass");
+      break;
+    }
+
+  gtk_widget_action_set_enabled (widget, "win.enrol", FALSE);
+  lk_transfer_engine_enroll_async (latchkey_window_get_engine (self), partner, vertical, title,
+                                   self->cancellable, on_enrolled, g_object_ref (self));
+}
+
+/* Window */
+
+/* The application is set after construction, so this runs from _new(). */
+static void
+setup (LatchkeyWindow *self)
+{
+  GListModel *trackers = latchkey_application_get_trackers (get_application (self));
+
+  self->shares = gtk_filter_list_model_new (g_object_ref (trackers),
+                                            GTK_FILTER (gtk_custom_filter_new (is_outgoing, NULL, NULL)));
+  gtk_list_box_bind_model (self->shares_list, G_LIST_MODEL (self->shares), create_share_row, self, NULL);
+  g_signal_connect_object (self->shares, "items-changed", G_CALLBACK (update_shares_stack), self,
+                           G_CONNECT_SWAPPED);
+  update_shares_stack (self);
+
+  g_signal_connect_object (trackers, "items-changed", G_CALLBACK (on_trackers_changed), self, 0);
+  on_trackers_changed (trackers, 0, 0, g_list_model_get_n_items (trackers), self);
+
+  latchkey_window_reload (self);
+}
+
+static gboolean
+latchkey_window_close_request (GtkWindow *window)
+{
+  LatchkeyWindow *self = LATCHKEY_WINDOW (window);
+  int width, height;
+
+  gtk_window_get_default_size (window, &width, &height);
+  g_settings_delay (self->settings);
+  g_settings_set_int (self->settings, "window-width", width);
+  g_settings_set_int (self->settings, "window-height", height);
+  g_settings_set_boolean (self->settings, "window-maximized", gtk_window_is_maximized (window));
+  g_settings_apply (self->settings);
+
+  return GTK_WINDOW_CLASS (latchkey_window_parent_class)->close_request (window);
+}
+
+static void
+latchkey_window_dispose (GObject *object)
+{
+  LatchkeyWindow *self = LATCHKEY_WINDOW (object);
+
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_handle_id (&self->prune_source, g_source_remove);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), LATCHKEY_TYPE_WINDOW);
+
+  G_OBJECT_CLASS (latchkey_window_parent_class)->dispose (object);
+}
+
+static void
+latchkey_window_finalize (GObject *object)
+{
+  LatchkeyWindow *self = LATCHKEY_WINDOW (object);
+
+  g_clear_object (&self->settings);
+  g_clear_object (&self->credentials);
+  g_clear_object (&self->shares);
+  g_clear_pointer (&self->toasts, g_ptr_array_unref);
+
+  G_OBJECT_CLASS (latchkey_window_parent_class)->finalize (object);
+}
+
 static void
 latchkey_window_class_init (LatchkeyWindowClass *klass)
 {
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  object_class->dispose = latchkey_window_dispose;
+  object_class->finalize = latchkey_window_finalize;
+  window_class->close_request = latchkey_window_close_request;
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/latchkey/Latchkey/latchkey-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyWindow, leaflet);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyWindow, main_page);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyWindow, view_stack);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyWindow, keys_stack);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyWindow, keys_list);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyWindow, keys_error_page);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyWindow, shares_stack);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyWindow, shares_list);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyWindow, empty_page);
+  gtk_widget_class_bind_template_callback (widget_class, on_key_activated);
+  gtk_widget_class_bind_template_callback (widget_class, on_share_activated);
+  gtk_widget_class_bind_template_callback (widget_class, on_transition_running);
+
+  gtk_widget_class_install_action (widget_class, "win.receive", NULL, receive_action);
+  gtk_widget_class_install_action (widget_class, "win.reload", NULL, reload_action);
+  gtk_widget_class_install_action (widget_class, "win.back", NULL, back_action);
+  gtk_widget_class_install_action (widget_class, "win.enrol", "s", enrol_action);
+  gtk_widget_class_install_action (widget_class, "win.show-view", "s", show_view_action);
+
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.receive", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_r, GDK_CONTROL_MASK, "win.reload", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_ALT_MASK, "win.show-view", "s", "keys");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_ALT_MASK, "win.show-view", "s", "shares");
 }
 
 static void
 latchkey_window_init (LatchkeyWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->settings = g_settings_new (APP_ID);
+  self->credentials = g_list_store_new (LK_TYPE_CREDENTIAL);
+  self->cancellable = g_cancellable_new ();
+  self->toasts = g_ptr_array_new_with_free_func (g_object_unref);
+  gtk_list_box_bind_model (self->keys_list, G_LIST_MODEL (self->credentials), create_key_row, self, NULL);
+
+  gtk_window_set_default_size (GTK_WINDOW (self),
+                               g_settings_get_int (self->settings, "window-width"),
+                               g_settings_get_int (self->settings, "window-height"));
+  if (g_settings_get_boolean (self->settings, "window-maximized"))
+    gtk_window_maximize (GTK_WINDOW (self));
 
   /* The Devel profile is marked the GNOME way, with stripes in the header bar. */
   if (DEVELOPMENT_BUILD)
@@ -42,7 +690,14 @@ latchkey_window_init (LatchkeyWindow *self)
 LatchkeyWindow *
 latchkey_window_new (LatchkeyApplication *application)
 {
-  return g_object_new (LATCHKEY_TYPE_WINDOW,
+  LatchkeyWindow *self;
+
+  g_return_val_if_fail (LATCHKEY_IS_APPLICATION (application), NULL);
+
+  self = g_object_new (LATCHKEY_TYPE_WINDOW,
                        "application", application,
                        NULL);
+  setup (self);
+
+  return self;
 }

@@ -1,0 +1,287 @@
+/* latchkey-credential-page.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "latchkey-credential-page"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "latchkey-credential-page.h"
+#include "latchkey-utils.h"
+#include "latchkey-window.h"
+
+struct _LatchkeyCredentialPage
+{
+  AdwBin          parent_instance;
+
+  AdwWindowTitle *window_title;
+  GtkImage       *icon;
+  GtkLabel       *title_label;
+  GtkLabel       *kind_label;
+  GtkWidget      *share_button;
+  AdwActionRow   *issuer_row;
+  AdwActionRow   *validity_row;
+  AdwActionRow   *entitlements_row;
+  AdwActionRow   *shared_by_row;
+  AdwActionRow   *access_point_row;
+
+  LkCredential   *credential;
+  GCancellable   *cancellable;
+};
+
+G_DEFINE_FINAL_TYPE (LatchkeyCredentialPage, latchkey_credential_page, ADW_TYPE_BIN)
+
+static LatchkeyWindow *
+get_window (LatchkeyCredentialPage *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+
+  return LATCHKEY_IS_WINDOW (root) ? LATCHKEY_WINDOW (root) : NULL;
+}
+
+static void
+set_row (AdwActionRow *row,
+         const char   *value)
+{
+  gtk_widget_set_visible (GTK_WIDGET (row), value != NULL && *value != '\0');
+  adw_action_row_set_subtitle (row, value ? value : "");
+}
+
+static void
+fill (LatchkeyCredentialPage *self)
+{
+  LkCredential *c = self->credential;
+  const char * const *entitlements = lk_credential_get_entitlements (c);
+  g_autoptr(GString) allows = g_string_new (NULL);
+  g_autofree char *validity = latchkey_format_validity (lk_credential_get_valid_from (c),
+                                                        lk_credential_get_valid_until (c));
+  gboolean owner = lk_credential_get_role (c) == LK_CREDENTIAL_ROLE_OWNER;
+
+  adw_window_title_set_title (self->window_title, lk_credential_get_title (c));
+  gtk_image_set_from_icon_name (self->icon, latchkey_vertical_icon_name (lk_credential_get_vertical (c)));
+  gtk_label_set_text (self->title_label, lk_credential_get_title (c));
+  gtk_label_set_text (self->kind_label, latchkey_vertical_label (lk_credential_get_vertical (c)));
+
+  for (guint i = 0; entitlements != NULL && entitlements[i] != NULL; i++)
+    {
+      if (i > 0)
+        g_string_append (allows, ", ");
+      g_string_append (allows, latchkey_entitlement_label (entitlements[i]));
+    }
+
+  set_row (self->issuer_row, lk_credential_get_issuer (c));
+  set_row (self->validity_row, validity);
+  set_row (self->entitlements_row, allows->str);
+  set_row (self->shared_by_row, owner ? NULL
+                                      : lk_credential_get_shared_by (c) ? lk_credential_get_shared_by (c)
+                                                                        : _("Someone shared it with you"));
+  set_row (self->access_point_row, lk_credential_get_access_point_id (c));
+
+  /* Like a wallet on a phone, only the owner hands a key on. */
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "page.share", owner);
+  gtk_widget_set_tooltip_text (self->share_button, owner ? NULL : _("A key shared with you cannot be shared on"));
+}
+
+static void
+share_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  LatchkeyCredentialPage *self = LATCHKEY_CREDENTIAL_PAGE (widget);
+  LatchkeyWindow *window = get_window (self);
+
+  if (window != NULL)
+    latchkey_window_share (window, self->credential);
+}
+
+static void
+on_access_done (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(LatchkeyCredentialPage) self = user_data;
+  g_autoptr(LkAccessResult) access = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
+  LatchkeyWindow *window;
+
+  access = lk_transfer_engine_access_finish (LK_TRANSFER_ENGINE (source), result, &error);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "page.try", TRUE);
+  window = get_window (self);
+  if (window == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  if (access == NULL)
+    /* Translators: %s is an error message */
+    message = g_strdup_printf (_("The lock could not be reached: %s"), error->message);
+  else if (access->granted)
+    message = g_strdup (_("Unlocked"));
+  else
+    /* Translators: %s is the lock's reason, such as “revoked” */
+    message = g_strdup_printf (_("Refused: %s"), access->message ? access->message : access->reason);
+
+  latchkey_window_toast (window, message);
+}
+
+/* The partner's access point stands in for the car, room or door. */
+static void
+try_action (GtkWidget  *widget,
+            const char *action_name,
+            GVariant   *parameter)
+{
+  LatchkeyCredentialPage *self = LATCHKEY_CREDENTIAL_PAGE (widget);
+  LatchkeyWindow *window = get_window (self);
+
+  if (window == NULL)
+    return;
+
+  gtk_widget_action_set_enabled (widget, "page.try", FALSE);
+  lk_transfer_engine_access_async (latchkey_window_get_engine (window), self->credential, "open",
+                                   self->cancellable, on_access_done, g_object_ref (self));
+}
+
+static void
+on_deleted (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(LatchkeyCredentialPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
+  LatchkeyWindow *window = get_window (self);
+
+  if (!lk_transfer_engine_delete_finish (LK_TRANSFER_ENGINE (source), result, &error))
+    {
+      if (window != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          /* Translators: %s is an error message */
+          message = g_strdup_printf (_("The key was not deleted: %s"), error->message);
+          latchkey_window_toast (window, message);
+        }
+      return;
+    }
+
+  if (window == NULL)
+    return;
+
+  /* Translators: %s is the title of a key */
+  message = g_strdup_printf (_("“%s” was deleted"), lk_credential_get_title (self->credential));
+  latchkey_window_toast (window, message);
+  latchkey_window_reload (window);
+  latchkey_window_pop (window);
+}
+
+static void
+on_delete_response (AdwMessageDialog       *dialog,
+                    const char             *response,
+                    LatchkeyCredentialPage *self)
+{
+  LatchkeyWindow *window = get_window (self);
+
+  if (g_strcmp0 (response, "delete") != 0 || window == NULL)
+    return;
+
+  lk_transfer_engine_delete_async (latchkey_window_get_engine (window), LK_STORE_KIND_CREDENTIAL,
+                                   lk_credential_get_id (self->credential), self->cancellable,
+                                   on_deleted, g_object_ref (self));
+}
+
+static void
+delete_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  LatchkeyCredentialPage *self = LATCHKEY_CREDENTIAL_PAGE (widget);
+  GtkWidget *dialog;
+
+  /* Translators: %s is the title of a key */
+  dialog = adw_message_dialog_new (GTK_WINDOW (get_window (self)), NULL, NULL);
+  adw_message_dialog_format_heading (ADW_MESSAGE_DIALOG (dialog), _("Delete “%s”?"),
+                                     lk_credential_get_title (self->credential));
+  adw_message_dialog_set_body (ADW_MESSAGE_DIALOG (dialog),
+                               _("The key is removed from this device. To use it again, it has to be "
+                                 "shared with you or enrolled again."));
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "delete", _("_Delete"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "delete",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_delete_response), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+latchkey_credential_page_dispose (GObject *object)
+{
+  LatchkeyCredentialPage *self = LATCHKEY_CREDENTIAL_PAGE (object);
+
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->credential);
+  gtk_widget_dispose_template (GTK_WIDGET (self), LATCHKEY_TYPE_CREDENTIAL_PAGE);
+
+  G_OBJECT_CLASS (latchkey_credential_page_parent_class)->dispose (object);
+}
+
+static void
+latchkey_credential_page_class_init (LatchkeyCredentialPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = latchkey_credential_page_dispose;
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/latchkey/Latchkey/latchkey-credential-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyCredentialPage, window_title);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyCredentialPage, icon);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyCredentialPage, title_label);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyCredentialPage, kind_label);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyCredentialPage, share_button);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyCredentialPage, issuer_row);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyCredentialPage, validity_row);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyCredentialPage, entitlements_row);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyCredentialPage, shared_by_row);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyCredentialPage, access_point_row);
+
+  gtk_widget_class_install_action (widget_class, "page.share", NULL, share_action);
+  gtk_widget_class_install_action (widget_class, "page.try", NULL, try_action);
+  gtk_widget_class_install_action (widget_class, "page.delete", NULL, delete_action);
+
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Delete, 0, "page.delete", NULL);
+}
+
+static void
+latchkey_credential_page_init (LatchkeyCredentialPage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->cancellable = g_cancellable_new ();
+}
+
+LatchkeyCredentialPage *
+latchkey_credential_page_new (LkCredential *credential)
+{
+  LatchkeyCredentialPage *self;
+
+  g_return_val_if_fail (LK_IS_CREDENTIAL (credential), NULL);
+
+  self = g_object_new (LATCHKEY_TYPE_CREDENTIAL_PAGE, NULL);
+  self->credential = g_object_ref (credential);
+  fill (self);
+
+  return self;
+}
+
+LkCredential *
+latchkey_credential_page_get_credential (LatchkeyCredentialPage *self)
+{
+  g_return_val_if_fail (LATCHKEY_IS_CREDENTIAL_PAGE (self), NULL);
+  return self->credential;
+}

@@ -1,0 +1,988 @@
+/* test-app.c: the application's views, under a real X server
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Runs inside build-aux/headless-session.sh: Xvfb, a private bus and an
+ * unlocked gnome-keyring that is the app's wallet. The relay and the
+ * partner are the real servers on loopback; the other people are
+ * latchkey-cli devices with keyrings of their own (lk-test-actor).
+ * Screenshots of each view are kept in $G_TEST_BUILDDIR/artifacts.
+ *
+ * The cases run in order and build on each other (the wallet fills up);
+ * the last one locks the keyring.
+ */
+
+#define G_LOG_DOMAIN "test-app"
+
+#include "config.h"
+
+#include <libsecret/secret.h>
+
+#include "lk-credential.h"
+#include "lk-store.h"
+#include "latchkey-application.h"
+#include "latchkey-preferences-window.h"
+#include "latchkey-receive-page.h"
+#include "latchkey-share-page.h"
+#include "latchkey-test-utils.h"
+#include "latchkey-window.h"
+#include "lk-test-actor.h"
+#include "lk-test-server.h"
+
+/* A deadline for the events waited for, so that a broken view fails the
+ * test with a message rather than at the harness timeout. */
+#define DEADLINE_SECONDS 60
+
+static struct
+{
+  LkTestServer        *relay;
+  LkTestServer        *partner;
+  LkTestActor         *ben;      /* shares keys with us */
+  LkTestActor         *carol;    /* a third device */
+  LatchkeyApplication *app;
+  LatchkeyWindow      *window;
+} world;
+
+typedef gboolean (*Condition) (gpointer data);
+
+static gboolean
+on_deadline (gpointer data)
+{
+  g_error ("Timed out waiting for %s", (const char *) data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+wait_until (Condition   condition,
+            gpointer    data,
+            const char *what)
+{
+  guint deadline = g_timeout_add_seconds (DEADLINE_SECONDS, on_deadline, (gpointer) what);
+
+  while (!condition (data))
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (deadline);
+}
+
+static GtkWidget *
+find_named (GtkWidget  *root,
+            const char *name)
+{
+  if (g_strcmp0 (gtk_widget_get_name (root), name) == 0)
+    return root;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_named (child, name);
+
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
+static GtkWidget *
+page (void)
+{
+  return latchkey_window_get_page (world.window);
+}
+
+/* Waits for the frame after now to be painted: the view as the user sees it. */
+static void
+after_paint (gpointer data, gpointer unused)
+{
+  *(gboolean *) data = TRUE;
+}
+
+static gboolean
+is_true (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+static gboolean
+no_toast (gpointer data)
+{
+  GType type = g_type_from_name ("AdwToastWidget");
+
+  return type == 0 || latchkey_test_find_widget (GTK_WIDGET (world.window), type) == NULL;
+}
+
+static char *
+screenshot_of (GtkWidget  *window,
+               const char *name)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (window);
+  gboolean painted = FALSE;
+  gulong handler;
+  char *path;
+
+  if (window == GTK_WIDGET (world.window))
+    {
+      latchkey_window_dismiss_toasts (world.window);
+      wait_until (no_toast, NULL, "the toasts to go");
+    }
+
+  /* Two frames: the first may still carry a page transition. */
+  for (int i = 0; i < 2; i++)
+    {
+      painted = FALSE;
+      handler = g_signal_connect_swapped (clock, "after-paint", G_CALLBACK (after_paint), &painted);
+      gtk_widget_queue_draw (window);
+      wait_until (is_true, &painted, "a frame");
+      g_signal_handler_disconnect (clock, handler);
+    }
+
+  path = latchkey_test_save_screenshot (window, name);
+  g_test_message ("screenshot: %s", path);
+  return path;
+}
+
+static char *
+screenshot (const char *name)
+{
+  return screenshot_of (GTK_WIDGET (world.window), name);
+}
+
+static gboolean
+transition_over (gpointer data)
+{
+  GtkWidget *leaflet = latchkey_test_find_widget (GTK_WIDGET (world.window), ADW_TYPE_LEAFLET);
+
+  return !adw_leaflet_get_child_transition_running (ADW_LEAFLET (leaflet));
+}
+
+static gboolean
+left_page (gpointer data)
+{
+  return page () != data && transition_over (NULL);
+}
+
+static GtkWidget *
+main_page (void)
+{
+  GtkWidget *leaflet = latchkey_test_find_widget (GTK_WIDGET (world.window), ADW_TYPE_LEAFLET);
+  g_autoptr(GtkSelectionModel) pages = adw_leaflet_get_pages (ADW_LEAFLET (leaflet));
+  g_autoptr(AdwLeafletPage) first = g_list_model_get_item (G_LIST_MODEL (pages), 0);
+
+  return adw_leaflet_page_get_child (first);
+}
+
+static void
+back_to_wallet (void)
+{
+  while (page () != main_page ())
+    {
+      GtkWidget *current = page ();
+
+      wait_until (transition_over, NULL, "the page transition");
+      g_assert_true (gtk_widget_activate_action (GTK_WIDGET (world.window), "win.back", NULL));
+      wait_until (left_page, current, "the previous page");
+    }
+}
+
+/* The other devices: latchkey-cli runs, some on a thread so that our main
+ * loop (and so our side of the transfer) goes on meanwhile. */
+
+typedef struct
+{
+  LkTestActor *actor;
+  char        *input;
+  GStrv        args;
+  LkTestRun   *run;
+  int          done;
+} ActorJob;
+
+static gpointer
+actor_thread (gpointer data)
+{
+  ActorJob *job = data;
+
+  job->run = lk_test_actor_runv (job->actor, job->input, (const char * const *) job->args);
+  g_atomic_int_set (&job->done, 1);
+  g_main_context_wakeup (NULL);
+  return NULL;
+}
+
+static gboolean
+actor_done (gpointer data)
+{
+  return g_atomic_int_get (&((ActorJob *) data)->done);
+}
+
+typedef struct
+{
+  ActorJob  job;
+  GThread  *thread;
+} Background;
+
+static Background *
+actor_start (LkTestActor        *actor,
+             const char         *input,
+             const char * const *args)
+{
+  Background *background = g_new0 (Background, 1);
+
+  background->job.actor = actor;
+  background->job.input = g_strdup (input);
+  background->job.args = g_strdupv ((char **) args);
+  background->thread = g_thread_new ("actor", actor_thread, &background->job);
+  return background;
+}
+
+static LkTestRun *
+actor_finish (Background *background)
+{
+  LkTestRun *run;
+
+  wait_until (actor_done, &background->job, "a latchkey-cli run");
+  g_thread_join (background->thread);
+  run = background->job.run;
+  g_free (background->job.input);
+  g_strfreev (background->job.args);
+  g_free (background);
+  return run;
+}
+
+static LkTestRun *
+run_actor_in_background (LkTestActor        *actor,
+                         const char         *input,
+                         const char * const *args)
+{
+  return actor_finish (actor_start (actor, input, args));
+}
+
+static char *
+line_value (const char *text,
+            const char *prefix)
+{
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], prefix))
+      return g_strdup (lines[i] + strlen (prefix));
+  return NULL;
+}
+
+typedef struct
+{
+  char *id;
+  char *link;
+  char *code;
+} Share;
+
+static void
+share_free (Share *share)
+{
+  g_free (share->id);
+  g_free (share->link);
+  g_free (share->code);
+  g_free (share);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Share, share_free)
+
+static char *
+ben_enrolls (const char *vertical,
+             const char *title)
+{
+  g_autoptr(LkTestRun) run = lk_test_actor_run (world.ben, NULL, "enroll", "--title", title, vertical, NULL);
+
+  g_assert_cmpint (run->status, ==, 0);
+  return g_strstrip (g_strdup (run->out));
+}
+
+static Share *
+ben_shares (const char *credential,
+            gboolean    code)
+{
+  g_autoptr(LkTestRun) run = NULL;
+  Share *share = g_new0 (Share, 1);
+
+  if (code)
+    run = lk_test_actor_run (world.ben, NULL, "share", credential, "--no-qr", "--name", "Ben", "--code", NULL);
+  else
+    run = lk_test_actor_run (world.ben, NULL, "share", credential, "--no-qr", "--name", "Ben", NULL);
+  g_assert_cmpint (run->status, ==, 0);
+  share->id = line_value (run->out, "Share: ");
+  share->link = line_value (run->out, "Link: ");
+  share->code = line_value (run->out, "Activation code: ");
+  g_assert_nonnull (share->link);
+  return share;
+}
+
+/* The wallet */
+
+static guint
+count_rows (GtkWidget *list)
+{
+  guint n = 0;
+
+  for (GtkWidget *row = gtk_widget_get_first_child (list); row != NULL; row = gtk_widget_get_next_sibling (row))
+    if (GTK_IS_LIST_BOX_ROW (row))
+      n++;
+  return n;
+}
+
+static GtkWidget *
+keys_list (void)
+{
+  GtkWidget *list = find_named (GTK_WIDGET (world.window), "keys-list");
+
+  g_assert_nonnull (list);
+  return list;
+}
+
+static gboolean
+has_rows (gpointer data)
+{
+  return count_rows (keys_list ()) == GPOINTER_TO_UINT (data);
+}
+
+static GtkWidget *
+row_titled (const char *title)
+{
+  for (GtkWidget *row = gtk_widget_get_first_child (keys_list ()); row != NULL;
+       row = gtk_widget_get_next_sibling (row))
+    if (ADW_IS_PREFERENCES_ROW (row) &&
+        g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), title) == 0)
+      return row;
+  return NULL;
+}
+
+static gboolean
+stack_shows (gpointer data)
+{
+  GtkStack *stack = GTK_STACK (gtk_widget_get_ancestor (keys_list (), GTK_TYPE_STACK));
+
+  return g_strcmp0 (gtk_stack_get_visible_child_name (stack), data) == 0;
+}
+
+static void
+test_wallet_empty (void)
+{
+  g_autofree char *shot = NULL;
+  GtkWidget *status;
+
+  wait_until (stack_shows, (gpointer) "empty", "the empty wallet");
+  status = find_named (GTK_WIDGET (world.window), "keys-list");
+  g_assert_nonnull (status);
+  shot = screenshot ("wallet-empty");
+}
+
+static void
+on_loaded (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static gboolean
+is_set (gpointer data)
+{
+  return *(gpointer *) data != NULL;
+}
+
+/* What the keyring holds, read with the store directly, not the app. */
+static GPtrArray *
+keyring_credential_titles (void)
+{
+  g_autoptr(LkStore) store = lk_store_new ();
+  g_autoptr(GPtrArray) secrets = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  GPtrArray *titles = g_ptr_array_new_with_free_func (g_free);
+
+  lk_store_load_all_async (store, LK_STORE_KIND_CREDENTIAL, NULL, on_loaded, &result);
+  wait_until (is_set, &result, "the keyring");
+  secrets = lk_store_load_all_finish (store, result, &error);
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < secrets->len; i++)
+    {
+      const char *json = g_ptr_array_index (secrets, i);
+      g_autoptr(LkCredential) credential = lk_credential_new_from_json (json, strlen (json), &error);
+
+      g_assert_no_error (error);
+      g_ptr_array_add (titles, g_strdup (lk_credential_get_title (credential)));
+    }
+
+  return titles;
+}
+
+static void
+test_wallet_lists_keyring (void)
+{
+  static const char *verticals[] = { "car", "home", "generic" };
+  g_autoptr(GPtrArray) titles = NULL;
+  g_autofree char *shot = NULL;
+
+  /* The demo keys, enrolled from the menu's action as a user would. */
+  for (guint i = 0; i < G_N_ELEMENTS (verticals); i++)
+    {
+      g_assert_true (gtk_widget_activate_action (GTK_WIDGET (world.window), "win.enrol", "s", verticals[i]));
+      wait_until (has_rows, GUINT_TO_POINTER (i + 1), "an enrolled key in the list");
+    }
+
+  titles = keyring_credential_titles ();
+  g_assert_cmpuint (titles->len, ==, 3);
+  g_assert_cmpuint (count_rows (keys_list ()), ==, titles->len);
+  for (guint i = 0; i < titles->len; i++)
+    g_assert_nonnull (row_titled (g_ptr_array_index (titles, i)));
+
+  shot = screenshot ("wallet");
+}
+
+/* Sharing */
+
+static char *
+decode_qr (const char *png)
+{
+  const char *zbarimg = g_getenv ("ZBARIMG");
+  /* Binary mode: zbar's charset guess must not touch the bytes. */
+  const char *argv[] = { zbarimg ? zbarimg : "zbarimg", "-q", "--raw", "-Sbinary", "--nodbus", png, NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status, &error);
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    {
+      g_test_message ("zbarimg: %s", err);
+      return NULL;
+    }
+  /* --raw ends each symbol with a newline. */
+  if (g_str_has_suffix (out, "\n"))
+    out[strlen (out) - 1] = '\0';
+  return g_steal_pointer (&out);
+}
+
+static gboolean
+share_has_link (gpointer data)
+{
+  GtkWidget *current = page ();
+  LatchkeyTracker *tracker;
+
+  if (!LATCHKEY_IS_SHARE_PAGE (current))
+    return FALSE;
+  tracker = latchkey_share_page_get_tracker (LATCHKEY_SHARE_PAGE (current));
+  return tracker != NULL && latchkey_tracker_get_link (tracker) != NULL;
+}
+
+static gboolean
+share_in_state (gpointer data)
+{
+  LatchkeyTracker *tracker = latchkey_share_page_get_tracker (LATCHKEY_SHARE_PAGE (page ()));
+
+  return (int) latchkey_tracker_get_state (tracker) == GPOINTER_TO_INT (data) && !latchkey_tracker_get_busy (tracker);
+}
+
+static void
+open_key (const char *title)
+{
+  GtkWidget *row = row_titled (title);
+
+  g_assert_nonnull (row);
+  g_signal_emit_by_name (keys_list (), "row-activated", row);
+  wait_until (transition_over, NULL, "the details page");
+}
+
+static void
+test_share_qr_code (void)
+{
+  g_autofree char *shot = NULL;
+  g_autofree char *shot_dark = NULL;
+  g_autofree char *decoded = NULL;
+  g_autofree char *decoded_dark = NULL;
+  g_autofree char *input = NULL;
+  g_autoptr(LkTestRun) received = NULL;
+  LatchkeyTracker *tracker;
+  GtkWidget *link_row, *status_row;
+  const char *link, *code;
+  const char *receive_args[] = { "receive", "--wait", "30", NULL };
+
+  open_key ("Office Pass");
+  g_free (screenshot ("credential"));
+
+  g_assert_true (gtk_widget_activate_action (page (), "page.share", NULL));
+  wait_until (transition_over, NULL, "the share options");
+  g_assert_true (LATCHKEY_IS_SHARE_PAGE (page ()));
+  g_free (screenshot ("share-options"));
+
+  g_assert_true (gtk_widget_activate_action (page (), "page.create", NULL));
+  wait_until (share_has_link, NULL, "the invitation");
+
+  tracker = latchkey_share_page_get_tracker (LATCHKEY_SHARE_PAGE (page ()));
+  link = latchkey_tracker_get_link (tracker);
+  code = latchkey_tracker_get_activation_code (tracker);
+  g_assert_nonnull (code);
+  link_row = find_named (page (), "share-link");
+  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (link_row)), ==, link);
+
+  /* What a phone's camera sees: the screenshot, decoded by zbar. */
+  shot = screenshot ("share");
+  decoded = decode_qr (shot);
+  g_assert_cmpstr (decoded, ==, link);
+
+  /* Still dark on white, quiet zone included, in the dark style. */
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_DARK);
+  shot_dark = screenshot ("share-dark");
+  decoded_dark = decode_qr (shot_dark);
+  g_assert_cmpstr (decoded_dark, ==, link);
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_DEFAULT);
+
+  /* Ben receives it, with the code, while the view follows live. */
+  input = g_strdup_printf ("%s\n%s\n", link, code);
+  received = run_actor_in_background (world.ben, input, receive_args);
+  g_test_message ("ben: %d %s %s", received->status, received->out, received->err);
+  g_assert_cmpint (received->status, ==, 0);
+  wait_until (share_in_state, GINT_TO_POINTER (LK_TRANSFER_STATE_DONE), "the share to be done");
+
+  status_row = find_named (page (), "share-status");
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (status_row)), ==,
+                   "Done: the key was received");
+  g_assert_false (gtk_widget_get_visible (find_named (page (), "share-qr-code")));
+  g_free (screenshot ("share-done"));
+
+  back_to_wallet ();
+}
+
+/* Receiving */
+
+static LatchkeyReceivePage *
+receive_page (void)
+{
+  g_assert_true (LATCHKEY_IS_RECEIVE_PAGE (page ()));
+  return LATCHKEY_RECEIVE_PAGE (page ());
+}
+
+static gboolean
+receive_shows (gpointer data)
+{
+  return LATCHKEY_IS_RECEIVE_PAGE (page ()) &&
+         transition_over (NULL) &&
+         g_strcmp0 (latchkey_receive_page_get_view (LATCHKEY_RECEIVE_PAGE (page ())), data) == 0;
+}
+
+static const char *
+error_title (void)
+{
+  GtkWidget *status = find_named (page (), "receive-error");
+
+  return adw_status_page_get_title (ADW_STATUS_PAGE (status));
+}
+
+static GtkWidget *
+code_entry (void)
+{
+  GtkWidget *error = find_named (page (), "code-error");
+  GtkWidget *box = gtk_widget_get_parent (error);
+
+  return latchkey_test_find_widget (box, ADW_TYPE_ENTRY_ROW);
+}
+
+static gboolean
+code_error_shown (gpointer data)
+{
+  return receive_shows ((gpointer) "code") && gtk_widget_get_visible (find_named (page (), "code-error"));
+}
+
+static void
+test_receive_with_code (void)
+{
+  g_autofree char *credential = ben_enrolls ("home", "Seaside Hotel, Room 12");
+  g_autoptr(Share) share = ben_shares (credential, TRUE);
+  g_autofree char *wrong = NULL;
+  GtkWidget *preview, *error;
+  guint before = count_rows (keys_list ());
+
+  latchkey_window_receive (world.window, share->link);
+  wait_until (receive_shows, (gpointer) "preview", "the preview");
+  /* The relay's display text only: the key's own title travels encrypted. */
+  preview = find_named (page (), "receive-preview");
+  g_assert_cmpstr (adw_status_page_get_title (ADW_STATUS_PAGE (preview)), ==, "A room or door key shared with you");
+  g_free (screenshot ("receive-preview"));
+
+  /* Nothing is claimed by looking: Carol could still take it. */
+  g_assert_true (gtk_widget_activate_action (page (), "page.accept", NULL));
+  wait_until (receive_shows, (gpointer) "code", "the code entry");
+  g_free (screenshot ("receive-code"));
+
+  wrong = g_strdup (g_strcmp0 (share->code, "000000") == 0 ? "111111" : "000000");
+  gtk_editable_set_text (GTK_EDITABLE (code_entry ()), wrong);
+  g_assert_true (gtk_widget_activate_action (page (), "page.submit-code", NULL));
+  wait_until (code_error_shown, NULL, "the wrong-code message");
+  error = find_named (page (), "code-error");
+  g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (error)), "The code is wrong"));
+  g_free (screenshot ("receive-wrong-code"));
+
+  /* As read out, with a space. */
+  {
+    g_autofree char *spaced = g_strdup_printf ("%.3s %s", share->code, share->code + 3);
+
+    gtk_editable_set_text (GTK_EDITABLE (code_entry ()), spaced);
+  }
+  g_assert_true (gtk_widget_activate_action (page (), "page.submit-code", NULL));
+  wait_until (receive_shows, (gpointer) "done", "the key to arrive");
+  g_free (screenshot ("receive-done"));
+
+  g_assert_true (gtk_widget_activate_action (page (), "page.show-wallet", NULL));
+  wait_until (has_rows, GUINT_TO_POINTER (before + 1), "the received key in the wallet");
+  g_assert_nonnull (row_titled ("Seaside Hotel, Room 12"));
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row_titled ("Seaside Hotel, Room 12"))),
+                            "Shared by Ben"));
+  back_to_wallet ();
+}
+
+static void
+test_receive_expired (void)
+{
+  g_autofree char *credential = ben_enrolls ("generic", "Gym Pass");
+  g_autoptr(Share) share = ben_shares (credential, FALSE);
+  g_autoptr(LkTestRun) cancelled = lk_test_actor_run (world.ben, NULL, "cancel", share->id, NULL);
+
+  g_assert_cmpint (cancelled->status, ==, 0);
+
+  latchkey_window_receive (world.window, share->link);
+  wait_until (receive_shows, (gpointer) "error", "the expired invitation");
+  g_assert_cmpstr (error_title (), ==, "Invitation Expired");
+  g_assert_true (gtk_widget_get_visible (find_named (page (), "receive-error")));
+  g_free (screenshot ("receive-expired"));
+
+  /* The way forward: another link. */
+  g_assert_true (gtk_widget_activate_action (page (), "page.other-link", NULL));
+  g_assert_cmpstr (latchkey_receive_page_get_view (receive_page ()), ==, "link");
+  back_to_wallet ();
+}
+
+static void
+test_receive_claimed (void)
+{
+  g_autofree char *credential = ben_enrolls ("generic", "Parking Pass");
+  g_autoptr(Share) share = ben_shares (credential, FALSE);
+  g_autofree char *input = g_strdup_printf ("%s\n", share->link);
+  g_autoptr(LkTestRun) taken = lk_test_actor_run (world.carol, input, "receive", NULL);
+
+  g_assert_cmpint (taken->status, ==, 0);
+
+  /* The public preview cannot tell; accepting can. */
+  latchkey_window_receive (world.window, share->link);
+  wait_until (receive_shows, (gpointer) "preview", "the preview");
+  g_assert_true (gtk_widget_activate_action (page (), "page.accept", NULL));
+  wait_until (receive_shows, (gpointer) "error", "the claimed invitation");
+  g_assert_cmpstr (error_title (), ==, "Already Received Elsewhere");
+  g_free (screenshot ("receive-claimed"));
+  back_to_wallet ();
+}
+
+static void
+test_receive_unreachable (void)
+{
+  g_autofree char *credential = ben_enrolls ("generic", "Bike Shed");
+  g_autoptr(Share) share = ben_shares (credential, FALSE);
+  GtkWidget *preview;
+
+  lk_test_server_kill (world.relay);
+
+  latchkey_window_receive (world.window, share->link);
+  wait_until (receive_shows, (gpointer) "error", "the unreachable relay");
+  g_assert_cmpstr (error_title (), ==, "Cannot Reach the Server");
+  g_free (screenshot ("receive-unreachable"));
+
+  /* The relay is back, with the invitation kept on disk: Retry works. */
+  lk_test_server_start (world.relay);
+  g_assert_true (gtk_widget_activate_action (page (), "page.retry", NULL));
+  wait_until (receive_shows, (gpointer) "preview", "the preview after retrying");
+  preview = find_named (page (), "receive-preview");
+  g_assert_cmpstr (adw_status_page_get_title (ADW_STATUS_PAGE (preview)), ==, "A key shared with you");
+  back_to_wallet ();
+}
+
+static void
+test_receive_bad_link (void)
+{
+  GtkWidget *error;
+
+  latchkey_window_receive (world.window, NULL);
+  wait_until (receive_shows, (gpointer) "link", "the link form");
+  gtk_editable_set_text (GTK_EDITABLE (latchkey_test_find_widget (page (), ADW_TYPE_ENTRY_ROW)),
+                         "https://relay.example/v1/m/not-a-mailbox#abc");
+  g_assert_true (gtk_widget_activate_action (page (), "page.look-up", NULL));
+  g_assert_cmpstr (latchkey_receive_page_get_view (receive_page ()), ==, "link");
+  error = find_named (page (), "link-error");
+  g_assert_true (gtk_widget_get_visible (error));
+  g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (error)), "Copy the whole link"));
+  g_free (screenshot ("receive-bad-link"));
+  back_to_wallet ();
+}
+
+/* Outgoing shares */
+
+static LkCredential *
+credential_titled (LkTransferEngine *engine,
+                   const char       *title)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GPtrArray) credentials = NULL;
+  g_autoptr(GError) error = NULL;
+
+  lk_transfer_engine_list_async (engine, LK_STORE_KIND_CREDENTIAL, NULL, on_loaded, &result);
+  wait_until (is_set, &result, "the credentials");
+  credentials = lk_transfer_engine_list_finish (engine, result, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < credentials->len; i++)
+    if (g_strcmp0 (lk_credential_get_title (g_ptr_array_index (credentials, i)), title) == 0)
+      return g_object_ref (g_ptr_array_index (credentials, i));
+  return NULL;
+}
+
+static gboolean
+is_tracked (gpointer data)
+{
+  return latchkey_application_find_tracker (world.app, data) != NULL;
+}
+
+static gboolean
+tracker_reaches (gpointer data)
+{
+  LatchkeyTracker *tracker = g_object_get_data (G_OBJECT (world.window), "test-tracker");
+
+  return (int) latchkey_tracker_get_state (tracker) == GPOINTER_TO_INT (data) && !latchkey_tracker_get_busy (tracker);
+}
+
+static GtkWidget *
+share_row_titled (const char *title)
+{
+  GtkWidget *list = find_named (GTK_WIDGET (world.window), "shares-list");
+
+  for (GtkWidget *row = gtk_widget_get_first_child (list); row != NULL; row = gtk_widget_get_next_sibling (row))
+    if (ADW_IS_PREFERENCES_ROW (row) &&
+        g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), title) == 0)
+      return row;
+  return NULL;
+}
+
+/* A car share made while the app was not running is picked up from the
+ * keyring, listed, followed, and waits for the owner's confirmation. */
+static void
+test_shares_resume_and_confirm (void)
+{
+  g_autoptr(LkTransferEngine) engine = lk_transfer_engine_new (world.relay->url);
+  g_autoptr(LkCredential) credential = credential_titled (engine, "My Car");
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_auto(LkShareOptions) options = { 0 };
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(LkTransfer) transfer = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LkTestRun) received = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *input = NULL;
+  const char *receive_args[] = { "receive", "--wait", "60", NULL };
+  LatchkeyTracker *tracker;
+  Background *ben;
+
+  g_assert_nonnull (credential);
+  options.valid_until = g_date_time_add_days (now, 1);
+  lk_transfer_engine_share_async (engine, credential, &options, NULL, on_loaded, &result);
+  wait_until (is_set, &result, "the share");
+  transfer = lk_transfer_engine_transfer_finish (engine, result, &error);
+  g_assert_no_error (error);
+  g_assert_false (is_tracked ((gpointer) lk_transfer_get_id (transfer)));
+
+  latchkey_application_resume (world.app);
+  wait_until (is_tracked, (gpointer) lk_transfer_get_id (transfer), "the resumed share");
+  tracker = latchkey_application_find_tracker (world.app, lk_transfer_get_id (transfer));
+  g_object_set_data (G_OBJECT (world.window), "test-tracker", tracker);
+  g_assert_nonnull (share_row_titled ("My Car"));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (world.window), "win.show-view", "s", "shares"));
+  g_free (screenshot ("shares"));
+
+  /* Ben answers; the owner's device must confirm before signing. */
+  text = lk_share_link_to_string (lk_transfer_get_link (transfer));
+  input = g_strdup_printf ("%s\n", text);
+  ben = actor_start (world.ben, input, receive_args);
+  wait_until (tracker_reaches, GINT_TO_POINTER (LK_TRANSFER_STATE_AWAITING_CONFIRMATION), "the confirmation step");
+
+  g_signal_emit_by_name (find_named (GTK_WIDGET (world.window), "shares-list"), "row-activated",
+                         share_row_titled ("My Car"));
+  wait_until (transition_over, NULL, "the share page");
+  g_assert_true (LATCHKEY_IS_SHARE_PAGE (page ()));
+  g_assert_true (gtk_widget_get_visible (find_named (page (), "share-confirm")));
+  g_free (screenshot ("share-confirm"));
+
+  g_assert_true (gtk_widget_activate_action (page (), "page.confirm", NULL));
+  wait_until (tracker_reaches, GINT_TO_POINTER (LK_TRANSFER_STATE_DONE), "the signed key");
+  received = actor_finish (ben);
+  g_assert_cmpint (received->status, ==, 0);
+  g_assert_false (gtk_widget_get_visible (find_named (page (), "share-confirm")));
+
+  back_to_wallet ();
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (world.window), "win.show-view", "s", "keys"));
+}
+
+/* Preferences */
+
+static LatchkeyPreferencesWindow *
+find_preferences (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (LATCHKEY_IS_PREFERENCES_WINDOW (window))
+        return LATCHKEY_PREFERENCES_WINDOW (window);
+    }
+  return NULL;
+}
+
+static gboolean
+preferences_shown (gpointer data)
+{
+  LatchkeyPreferencesWindow *preferences = find_preferences ();
+
+  return preferences != NULL && gtk_widget_get_mapped (GTK_WIDGET (preferences));
+}
+
+static void
+test_preferences (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  LatchkeyPreferencesWindow *preferences;
+  GtkWidget *relay_row, *hint;
+  g_autofree char *saved = NULL;
+  g_autofree char *shot = NULL;
+
+  g_action_group_activate_action (G_ACTION_GROUP (world.app), "preferences", NULL);
+  wait_until (preferences_shown, NULL, "the preferences");
+  preferences = find_preferences ();
+  latchkey_test_show_window (GTK_WINDOW (preferences));
+  relay_row = latchkey_test_find_widget (GTK_WIDGET (preferences), ADW_TYPE_ENTRY_ROW);
+  hint = find_named (GTK_WIDGET (preferences), "relay-hint");
+
+  /* Checked as typed: plain http only to this machine. */
+  gtk_editable_set_text (GTK_EDITABLE (relay_row), "http://relay.example");
+  g_assert_true (gtk_widget_has_css_class (relay_row, "error"));
+  g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (hint)), "https://"));
+  g_signal_emit_by_name (relay_row, "apply");
+  saved = g_settings_get_string (settings, "relay-url");
+  g_assert_cmpstr (saved, ==, "");
+  shot = screenshot_of (GTK_WIDGET (preferences), "preferences-invalid");
+
+  gtk_editable_set_text (GTK_EDITABLE (relay_row), "https://relay.example/");
+  g_assert_false (gtk_widget_has_css_class (relay_row, "error"));
+  g_signal_emit_by_name (relay_row, "apply");
+  g_free (saved);
+  saved = g_settings_get_string (settings, "relay-url");
+  g_assert_cmpstr (saved, ==, "https://relay.example");
+
+  /* Empty means the default again. */
+  gtk_editable_set_text (GTK_EDITABLE (relay_row), "");
+  g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (hint)), world.relay->url));
+  g_signal_emit_by_name (relay_row, "apply");
+  g_free (saved);
+  saved = g_settings_get_string (settings, "relay-url");
+  g_assert_cmpstr (saved, ==, "");
+
+  gtk_window_destroy (GTK_WINDOW (preferences));
+}
+
+static void
+lock_keyring (void)
+{
+  g_autoptr(SecretService) service = secret_service_get_sync (SECRET_SERVICE_LOAD_COLLECTIONS, NULL, NULL);
+  g_autoptr(SecretCollection) collection = NULL;
+  g_autoptr(GError) error = NULL;
+  GList objects = { 0 };
+
+  g_assert_nonnull (service);
+  collection = secret_collection_for_alias_sync (service, SECRET_COLLECTION_DEFAULT, SECRET_COLLECTION_NONE,
+                                                 NULL, &error);
+  g_assert_no_error (error);
+  objects.data = collection;
+  secret_service_lock_sync (service, &objects, NULL, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_receive_keyring_locked (void)
+{
+  g_autofree char *credential = ben_enrolls ("generic", "Locker 7");
+  g_autoptr(Share) share = ben_shares (credential, FALSE);
+  g_autofree char *input = g_strdup_printf ("%s\n", share->link);
+  g_autoptr(LkTestRun) taken = NULL;
+
+  lock_keyring ();
+
+  latchkey_window_receive (world.window, share->link);
+  wait_until (receive_shows, (gpointer) "preview", "the preview");
+  g_assert_true (gtk_widget_activate_action (page (), "page.accept", NULL));
+  wait_until (receive_shows, (gpointer) "error", "the locked keyring");
+  g_assert_cmpstr (error_title (), ==, "Keyring Locked");
+  g_free (screenshot ("receive-locked"));
+
+  /* Nothing was claimed, so nothing was lost: another device can still
+   * receive it (here Carol; after unlocking, so could we). */
+  taken = lk_test_actor_run (world.carol, input, "receive", NULL);
+  g_assert_cmpint (taken->status, ==, 0);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  static const char * const relay_args[] = { "--rate", "0", NULL };
+  int status;
+
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  world.relay = lk_test_server_new ("LATCHKEY_RELAY", relay_args);
+  lk_test_server_start (world.relay);
+  world.partner = lk_test_server_new ("LATCHKEY_PARTNER", NULL);
+  lk_test_server_start (world.partner);
+  world.ben = lk_test_actor_new ("ben", world.relay->url, world.partner->url);
+  world.carol = lk_test_actor_new ("carol", world.relay->url, world.partner->url);
+  g_setenv ("LATCHKEY_RELAY_URL", world.relay->url, TRUE);
+  g_setenv ("LATCHKEY_PARTNER_URL", world.partner->url, TRUE);
+
+  world.app = latchkey_application_new ();
+  g_application_register (G_APPLICATION (world.app), NULL, NULL);
+  /* One attempt: the unreachable case is about the view, not the back-off. */
+  lk_transfer_engine_set_retry_policy (latchkey_application_get_engine (world.app), 1, 10);
+  world.window = latchkey_window_new (world.app);
+  latchkey_test_show_window (GTK_WINDOW (world.window));
+
+  g_test_add_func ("/app/wallet/empty", test_wallet_empty);
+  g_test_add_func ("/app/wallet/lists-keyring", test_wallet_lists_keyring);
+  g_test_add_func ("/app/share/qr-code", test_share_qr_code);
+  g_test_add_func ("/app/receive/with-code", test_receive_with_code);
+  g_test_add_func ("/app/receive/expired", test_receive_expired);
+  g_test_add_func ("/app/receive/claimed", test_receive_claimed);
+  g_test_add_func ("/app/receive/unreachable", test_receive_unreachable);
+  g_test_add_func ("/app/receive/bad-link", test_receive_bad_link);
+  g_test_add_func ("/app/shares/resume-and-confirm", test_shares_resume_and_confirm);
+  g_test_add_func ("/app/settings/preferences", test_preferences);
+  /* Last (GTest runs suites in the order they first appear): it leaves
+   * the keyring locked. */
+  g_test_add_func ("/app/last/keyring-locked", test_receive_keyring_locked);
+
+  status = g_test_run ();
+
+  gtk_window_destroy (GTK_WINDOW (world.window));
+  g_application_quit (G_APPLICATION (world.app));
+  g_clear_object (&world.app);
+  g_clear_pointer (&world.ben, lk_test_actor_free);
+  g_clear_pointer (&world.carol, lk_test_actor_free);
+  g_clear_pointer (&world.partner, lk_test_server_free);
+  g_clear_pointer (&world.relay, lk_test_server_free);
+
+  return status;
+}
