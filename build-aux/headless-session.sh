@@ -25,7 +25,8 @@ if [ -z "${_LATCHKEY_HEADLESS_INNER:-}" ]; then
        -auth /dev/null >"$tmp/xvfb.log" 2>&1 &
   xvfb_pid=$!
   display=
-  for _ in $(seq 200); do
+  # Generous: a loaded machine (parallel sanitizer builds) can take seconds.
+  for _ in $(seq 1200); do
     if read -r -t 0.05 -u "$fd" display 2>/dev/null && [ -n "$display" ]; then
       break
     fi

@@ -110,13 +110,34 @@ no_toast (gpointer data)
   return type == 0 || latchkey_test_find_widget (GTK_WIDGET (world.window), type) == NULL;
 }
 
+static GBytes *
+render (GtkWidget *widget)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  int width = gdk_paintable_get_intrinsic_width (paintable);
+  int height = gdk_paintable_get_intrinsic_height (paintable);
+  guchar *pixels;
+
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  if (node == NULL)
+    return g_bytes_new (NULL, 0);
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)), node,
+                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
+  pixels = g_malloc ((gsize) width * height * 4);
+  gdk_texture_download (texture, pixels, (gsize) width * 4);
+  return g_bytes_new_take (pixels, (gsize) width * height * 4);
+}
+
 static char *
 screenshot_of (GtkWidget  *window,
                const char *name)
 {
   GdkFrameClock *clock = gtk_widget_get_frame_clock (window);
-  gboolean painted = FALSE;
-  gulong handler;
+  g_autoptr(GBytes) previous = NULL;
   char *path;
 
   if (window == GTK_WIDGET (world.window))
@@ -125,14 +146,24 @@ screenshot_of (GtkWidget  *window,
       wait_until (no_toast, NULL, "the toasts to go");
     }
 
-  /* Two frames: the first may still carry a page transition. */
-  for (int i = 0; i < 2; i++)
+  /* Frame after frame until two in a row are the same: the view at rest,
+   * not halfway through a transition. A spinner never rests: give up
+   * waiting after a while (frames, not time). */
+  for (int i = 0; i < 120; i++)
     {
-      painted = FALSE;
-      handler = g_signal_connect_swapped (clock, "after-paint", G_CALLBACK (after_paint), &painted);
+      g_autoptr(GBytes) current = NULL;
+      gboolean painted = FALSE;
+      gulong handler = g_signal_connect_swapped (clock, "after-paint", G_CALLBACK (after_paint), &painted);
+
       gtk_widget_queue_draw (window);
       wait_until (is_true, &painted, "a frame");
       g_signal_handler_disconnect (clock, handler);
+
+      current = render (window);
+      if (previous != NULL && g_bytes_get_size (current) > 0 && g_bytes_equal (previous, current))
+        break;
+      g_clear_pointer (&previous, g_bytes_unref);
+      previous = g_steal_pointer (&current);
     }
 
   path = latchkey_test_save_screenshot (window, name);
@@ -181,6 +212,105 @@ back_to_wallet (void)
       g_assert_true (gtk_widget_activate_action (GTK_WIDGET (world.window), "win.back", NULL));
       wait_until (left_page, current, "the previous page");
     }
+}
+
+/* The desktop's notification server, on the session's private bus: the
+ * notifications the app sends are recorded here. */
+
+static const char notifications_xml[] =
+  "<node>"
+  "  <interface name='org.freedesktop.Notifications'>"
+  "    <method name='Notify'>"
+  "      <arg type='s' direction='in'/><arg type='u' direction='in'/><arg type='s' direction='in'/>"
+  "      <arg type='s' direction='in'/><arg type='s' direction='in'/><arg type='as' direction='in'/>"
+  "      <arg type='a{sv}' direction='in'/><arg type='i' direction='in'/><arg type='u' direction='out'/>"
+  "    </method>"
+  "    <method name='CloseNotification'><arg type='u' direction='in'/></method>"
+  "    <method name='GetCapabilities'><arg type='as' direction='out'/></method>"
+  "    <method name='GetServerInformation'>"
+  "      <arg type='s' direction='out'/><arg type='s' direction='out'/>"
+  "      <arg type='s' direction='out'/><arg type='s' direction='out'/>"
+  "    </method>"
+  "  </interface>"
+  "</node>";
+
+static GPtrArray *notifications;   /* "summary\nbody" */
+
+static void
+on_notifications_call (GDBusConnection       *connection,
+                       const char            *sender,
+                       const char            *object_path,
+                       const char            *interface_name,
+                       const char            *method_name,
+                       GVariant              *parameters,
+                       GDBusMethodInvocation *invocation,
+                       gpointer               user_data)
+{
+  if (g_strcmp0 (method_name, "Notify") == 0)
+    {
+      const char *summary, *body;
+
+      g_variant_get_child (parameters, 3, "&s", &summary);
+      g_variant_get_child (parameters, 4, "&s", &body);
+      g_ptr_array_add (notifications, g_strconcat (summary, "\n", body, NULL));
+      g_dbus_method_invocation_return_value (invocation, g_variant_new ("(u)", notifications->len));
+    }
+  else if (g_strcmp0 (method_name, "GetCapabilities") == 0)
+    g_dbus_method_invocation_return_value (invocation, g_variant_new_parsed ("(['body', 'actions'],)"));
+  else if (g_strcmp0 (method_name, "GetServerInformation") == 0)
+    g_dbus_method_invocation_return_value (invocation, g_variant_new ("(ssss)", "test", "latchkey", "1", "1.2"));
+  else
+    g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static gboolean
+on_name (gpointer data)
+{
+  return *(int *) data != 0;
+}
+
+static void
+on_name_acquired (GDBusConnection *connection,
+                  const char      *name,
+                  gpointer         user_data)
+{
+  *(int *) user_data = 1;
+}
+
+static void
+on_name_lost (GDBusConnection *connection,
+              const char      *name,
+              gpointer         user_data)
+{
+  g_error ("Could not own %s on the test session bus", name);
+}
+
+static void
+start_notification_server (void)
+{
+  static const GDBusInterfaceVTable vtable = { on_notifications_call, NULL, NULL, { 0 } };
+  g_autoptr(GDBusNodeInfo) node = g_dbus_node_info_new_for_xml (notifications_xml, NULL);
+  g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  int owned = 0;
+
+  g_assert_nonnull (bus);
+  notifications = g_ptr_array_new_with_free_func (g_free);
+  g_dbus_connection_register_object (bus, "/org/freedesktop/Notifications", node->interfaces[0],
+                                     &vtable, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_bus_own_name_on_connection (bus, "org.freedesktop.Notifications", G_BUS_NAME_OWNER_FLAGS_NONE,
+                                on_name_acquired, on_name_lost, &owned, NULL);
+  wait_until (on_name, &owned, "the notification server's name");
+}
+
+static gboolean
+notified_about (gpointer data)
+{
+  for (guint i = 0; i < notifications->len; i++)
+    if (strstr (g_ptr_array_index (notifications, i), data) != NULL)
+      return TRUE;
+  return FALSE;
 }
 
 /* The other devices: latchkey-cli runs, some on a thread so that our main
@@ -341,6 +471,12 @@ has_rows (gpointer data)
   return count_rows (keys_list ()) == GPOINTER_TO_UINT (data);
 }
 
+static gboolean
+has_rows_in (gpointer data)
+{
+  return count_rows (data) == 3;
+}
+
 static GtkWidget *
 row_titled (const char *title)
 {
@@ -434,6 +570,29 @@ test_wallet_lists_keyring (void)
     g_assert_nonnull (row_titled (g_ptr_array_index (titles, i)));
 
   shot = screenshot ("wallet");
+}
+
+/* A phone's width: everything still fits and reads. A window of its own,
+ * made at that size, so that nothing is caught mid-animation. */
+static void
+test_wallet_narrow (void)
+{
+  LatchkeyWindow *narrow = latchkey_window_new (world.app);
+  GtkWidget *list;
+
+  g_object_add_weak_pointer (G_OBJECT (narrow), (gpointer *) &narrow);
+  gtk_window_set_default_size (GTK_WINDOW (narrow), 360, 720);
+  latchkey_test_show_window (GTK_WINDOW (narrow));
+  list = find_named (GTK_WIDGET (narrow), "keys-list");
+  wait_until (has_rows_in, list, "the narrow wallet");
+  g_free (screenshot_of (GTK_WIDGET (narrow), "wallet-narrow"));
+
+  latchkey_window_receive (narrow, NULL);
+  g_free (screenshot_of (GTK_WIDGET (narrow), "receive-narrow"));
+
+  gtk_window_destroy (GTK_WINDOW (narrow));
+  while (narrow != NULL)
+    g_main_context_iteration (NULL, TRUE);
 }
 
 /* Sharing */
@@ -806,8 +965,12 @@ test_shares_resume_and_confirm (void)
   /* Ben answers; the owner's device must confirm before signing. */
   text = lk_share_link_to_string (lk_transfer_get_link (transfer));
   input = g_strdup_printf ("%s\n", text);
+  /* With the window hidden, the desktop is told when Ben has answered. */
+  gtk_widget_hide (GTK_WIDGET (world.window));
   ben = actor_start (world.ben, input, receive_args);
   wait_until (tracker_reaches, GINT_TO_POINTER (LK_TRANSFER_STATE_AWAITING_CONFIRMATION), "the confirmation step");
+  wait_until (notified_about, (gpointer) "Share of “My Car”\nWaiting for your confirmation", "the notification");
+  latchkey_test_show_window (GTK_WINDOW (world.window));
 
   g_signal_emit_by_name (find_named (GTK_WIDGET (world.window), "shares-list"), "row-activated",
                          share_row_titled ("My Car"));
@@ -944,6 +1107,7 @@ main (int   argc,
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
 
+  start_notification_server ();
   world.relay = lk_test_server_new ("LATCHKEY_RELAY", relay_args);
   lk_test_server_start (world.relay);
   world.partner = lk_test_server_new ("LATCHKEY_PARTNER", NULL);
@@ -962,6 +1126,7 @@ main (int   argc,
 
   g_test_add_func ("/app/wallet/empty", test_wallet_empty);
   g_test_add_func ("/app/wallet/lists-keyring", test_wallet_lists_keyring);
+  g_test_add_func ("/app/wallet/narrow", test_wallet_narrow);
   g_test_add_func ("/app/share/qr-code", test_share_qr_code);
   g_test_add_func ("/app/receive/with-code", test_receive_with_code);
   g_test_add_func ("/app/receive/expired", test_receive_expired);
@@ -983,6 +1148,7 @@ main (int   argc,
   g_clear_pointer (&world.carol, lk_test_actor_free);
   g_clear_pointer (&world.partner, lk_test_server_free);
   g_clear_pointer (&world.relay, lk_test_server_free);
+  g_clear_pointer (&notifications, g_ptr_array_unref);
 
   return status;
 }
