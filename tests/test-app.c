@@ -805,9 +805,13 @@ test_receive_expired (void)
   g_autoptr(Share) share = ben_shares (credential, FALSE);
   g_autoptr(LkTestRun) cancelled = lk_test_actor_run (world.ben, NULL, "cancel", share->id, NULL);
 
+  g_autofree char *uri = g_strconcat ("latchkey:", share->link, NULL);
+  g_autoptr(GFile) file = g_file_new_for_uri (uri);
+
   g_assert_cmpint (cancelled->status, ==, 0);
 
-  latchkey_window_receive (world.window, share->link);
+  /* As the desktop opens a latchkey: link: through GApplication's open. */
+  g_application_open (G_APPLICATION (world.app), &file, 1, "");
   wait_until (receive_shows, (gpointer) "error", "the expired invitation");
   g_assert_cmpstr (error_title (), ==, "Invitation Expired");
   g_assert_true (gtk_widget_get_visible (find_named (page (), "receive-error")));
