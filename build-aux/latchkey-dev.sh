@@ -20,14 +20,15 @@ build_packages=(
   libglib2.0-dev libglib2.0-dev-bin libgtk-4-dev libadwaita-1-dev libsoup-3.0-dev
   libsecret-1-dev libjson-glib-dev libgnutls28-dev libqrencode-dev libzbar-dev
   libsqlite3-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
-  libmicrohttpd-dev desktop-file-utils appstream libglib2.0-bin systemd
+  libmicrohttpd-dev libportal-gtk4-dev desktop-file-utils appstream libglib2.0-bin systemd
 )
 run_packages=(
   dbus gnome-keyring glib-networking librsvg2-common libgl1-mesa-dri
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-pipewire
 )
 test_packages=(
   xvfb xauth dbus gnome-keyring libsecret-tools glib-networking libgl1-mesa-dri
-  librsvg2-common openssl curl zbar-tools
+  librsvg2-common openssl curl zbar-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 )
 
 install_missing() {

@@ -410,6 +410,22 @@ show_transfer_action (GSimpleAction *action,
   gtk_window_present (GTK_WINDOW (window));
 }
 
+/* Exported on the session bus with the other app actions, so scripts can
+ * drive the app: gapplication action io.github.latchkey.Latchkey scan */
+static void
+window_action (GSimpleAction *action,
+               GVariant      *parameter,
+               gpointer       user_data)
+{
+  LatchkeyWindow *window = get_window (user_data);
+
+  if (g_strcmp0 (g_action_get_name (G_ACTION (action)), "scan") == 0)
+    latchkey_window_scan (window);
+  else
+    latchkey_window_receive (window, NULL);
+  gtk_window_present (GTK_WINDOW (window));
+}
+
 static void
 quit_action (GSimpleAction *action,
              GVariant      *parameter,
@@ -422,6 +438,8 @@ static const GActionEntry app_actions[] = {
   { "about", about_action },
   { "preferences", preferences_action },
   { "show-transfer", show_transfer_action, "s" },
+  { "scan", window_action },
+  { "receive", window_action },
   { "quit", quit_action },
 };
 

@@ -15,6 +15,7 @@
 
 #include "latchkey-credential-page.h"
 #include "latchkey-receive-page.h"
+#include "latchkey-scan-page.h"
 #include "latchkey-share-page.h"
 #include "latchkey-utils.h"
 #include "latchkey-window.h"
@@ -39,6 +40,7 @@ struct _LatchkeyWindow
   GtkFilterListModel   *shares;
   GCancellable         *cancellable;
   GPtrArray            *toasts;
+  GPtrArray            *replaced;       /* pages to remove once out of sight */
   guint                 prune_source;
   gboolean              loading;
   gboolean              reload_again;
@@ -374,6 +376,27 @@ remove_pages_after (LatchkeyWindow *self,
     }
 }
 
+/* Pages another one replaced leave once no transition shows them. */
+static void
+remove_replaced (LatchkeyWindow *self)
+{
+  GtkWidget *visible = adw_leaflet_get_visible_child (self->leaflet);
+
+  if (adw_leaflet_get_child_transition_running (self->leaflet))
+    return;
+
+  for (guint i = self->replaced->len; i > 0; i--)
+    {
+      GtkWidget *page = g_ptr_array_index (self->replaced, i - 1);
+
+      if (page == visible)
+        continue;
+      if (gtk_widget_get_parent (page) != NULL)
+        adw_leaflet_remove (self->leaflet, page);
+      g_ptr_array_remove_index (self->replaced, i - 1);
+    }
+}
+
 static gboolean
 prune_idle (gpointer user_data)
 {
@@ -381,6 +404,7 @@ prune_idle (gpointer user_data)
 
   self->prune_source = 0;
   prune (self);
+  remove_replaced (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -435,6 +459,47 @@ latchkey_window_show_tracker (LatchkeyWindow  *self,
 }
 
 /**
+ * latchkey_window_scan:
+ *
+ * Opens the scan page: the camera, or an image.
+ */
+void
+latchkey_window_scan (LatchkeyWindow *self)
+{
+  g_return_if_fail (LATCHKEY_IS_WINDOW (self));
+
+  if (LATCHKEY_IS_SCAN_PAGE (latchkey_window_get_page (self)))
+    return;
+  latchkey_window_push (self, GTK_WIDGET (latchkey_scan_page_new ()));
+}
+
+/**
+ * latchkey_window_receive_replacing:
+ * @replaced: the page that found @link (the scan page), which leaves
+ *
+ * Opens the receive preview for @link in place of @replaced, so that going
+ * back does not return to a camera that already did its job.
+ */
+void
+latchkey_window_receive_replacing (LatchkeyWindow *self,
+                                   const char     *link,
+                                   GtkWidget      *replaced)
+{
+  LatchkeyReceivePage *page;
+
+  g_return_if_fail (LATCHKEY_IS_WINDOW (self));
+
+  /* Out of the back-navigation at once; out of the leaflet once unseen. */
+  adw_leaflet_page_set_navigatable (adw_leaflet_get_page (self->leaflet, replaced), FALSE);
+  page = latchkey_receive_page_new ();
+  latchkey_window_push (self, GTK_WIDGET (page));
+  latchkey_receive_page_open_link (page, link);
+  g_ptr_array_add (self->replaced, g_object_ref (replaced));
+  if (self->prune_source == 0)
+    self->prune_source = g_idle_add (prune_idle, self);
+}
+
+/**
  * latchkey_window_receive:
  * @link: (nullable): a share link to preview, or %NULL to ask for one
  */
@@ -465,6 +530,14 @@ receive_action (GtkWidget  *widget,
                 GVariant   *parameter)
 {
   latchkey_window_receive (LATCHKEY_WINDOW (widget), NULL);
+}
+
+static void
+scan_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  latchkey_window_scan (LATCHKEY_WINDOW (widget));
 }
 
 static void
@@ -623,6 +696,7 @@ latchkey_window_finalize (GObject *object)
   g_clear_object (&self->credentials);
   g_clear_object (&self->shares);
   g_clear_pointer (&self->toasts, g_ptr_array_unref);
+  g_clear_pointer (&self->replaced, g_ptr_array_unref);
 
   G_OBJECT_CLASS (latchkey_window_parent_class)->finalize (object);
 }
@@ -655,12 +729,14 @@ latchkey_window_class_init (LatchkeyWindowClass *klass)
 
   gtk_widget_class_install_action (widget_class, "win.receive", NULL, receive_action);
   gtk_widget_class_install_action (widget_class, "win.reload", NULL, reload_action);
+  gtk_widget_class_install_action (widget_class, "win.scan", NULL, scan_action);
   gtk_widget_class_install_action (widget_class, "win.back", NULL, back_action);
   gtk_widget_class_install_action (widget_class, "win.enrol", "s", enrol_action);
   gtk_widget_class_install_action (widget_class, "win.show-view", "s", show_view_action);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.receive", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_r, GDK_CONTROL_MASK, "win.reload", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.scan", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_ALT_MASK, "win.show-view", "s", "keys");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_ALT_MASK, "win.show-view", "s", "shares");
 }
@@ -674,6 +750,7 @@ latchkey_window_init (LatchkeyWindow *self)
   self->credentials = g_list_store_new (LK_TYPE_CREDENTIAL);
   self->cancellable = g_cancellable_new ();
   self->toasts = g_ptr_array_new_with_free_func (g_object_unref);
+  self->replaced = g_ptr_array_new_with_free_func (g_object_unref);
   gtk_list_box_bind_model (self->keys_list, G_LIST_MODEL (self->credentials), create_key_row, self, NULL);
 
   gtk_window_set_default_size (GTK_WINDOW (self),

@@ -33,5 +33,9 @@ void            latchkey_window_show_tracker  (LatchkeyWindow      *self,
                                                LatchkeyTracker     *tracker);
 void            latchkey_window_receive       (LatchkeyWindow      *self,
                                                const char          *link);
+void            latchkey_window_receive_replacing (LatchkeyWindow  *self,
+                                               const char          *link,
+                                               GtkWidget           *replaced);
+void            latchkey_window_scan          (LatchkeyWindow      *self);
 
 G_END_DECLS

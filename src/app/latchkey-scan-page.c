@@ -1,0 +1,644 @@
+/* latchkey-scan-page.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The camera runs only while the page is on screen. Images (opened,
+ * dropped, pasted or from the Screenshot portal) are decoded on a worker
+ * thread, inverted too if nothing is found. A link that is found goes to
+ * the receive preview, which claims nothing until the user accepts.
+ */
+
+#define G_LOG_DOMAIN "latchkey-scan-page"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <libportal-gtk4/portal-gtk4.h>
+
+#include "lk-crypto.h"
+#include "lk-qr-decoder.h"
+#include "lk-share-link.h"
+#include "latchkey-scan-page.h"
+#include "latchkey-window.h"
+
+/* An image bigger than this is not a screenshot or a photo of a code. */
+#define MAX_IMAGE_BYTES (64 * 1024 * 1024)
+
+struct _LatchkeyScanPage
+{
+  AdwBin          parent_instance;
+
+  GtkDropDown    *camera_picker;
+  GtkStack       *stack;
+  GtkPicture     *viewfinder;
+  GtkSpinner     *busy_spinner;
+  GtkLabel       *busy_label;
+  AdwStatusPage  *problem_page;
+  GtkWidget      *retry_button;
+
+  LatchkeyCamera *camera;
+  XdpPortal      *portal;
+  GCancellable   *cancellable;    /* image work */
+  gboolean        use_camera;     /* else an image is shown or being read */
+};
+
+G_DEFINE_FINAL_TYPE (LatchkeyScanPage, latchkey_scan_page, ADW_TYPE_BIN)
+
+static LatchkeyWindow *
+get_window (LatchkeyScanPage *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+
+  return LATCHKEY_IS_WINDOW (root) ? LATCHKEY_WINDOW (root) : NULL;
+}
+
+static void
+show_busy (LatchkeyScanPage *self,
+           const char       *text)
+{
+  gtk_label_set_text (self->busy_label, text);
+  gtk_spinner_set_spinning (self->busy_spinner, TRUE);
+  gtk_stack_set_visible_child_name (self->stack, "busy");
+}
+
+static void
+show_problem (LatchkeyScanPage *self,
+              const char       *icon,
+              const char       *title,
+              const char       *description,
+              gboolean          camera_retry)
+{
+  g_autofree char *escaped = g_markup_escape_text (description, -1);
+
+  gtk_spinner_set_spinning (self->busy_spinner, FALSE);
+  adw_status_page_set_icon_name (self->problem_page, icon);
+  adw_status_page_set_title (self->problem_page, title);
+  adw_status_page_set_description (self->problem_page, escaped);
+  gtk_widget_set_visible (self->retry_button, camera_retry);
+  gtk_stack_set_visible_child_name (self->stack, "problem");
+}
+
+/* What a code holds is untrusted: only a valid share link goes on. */
+static void
+take_text (LatchkeyScanPage *self,
+           const char       *text)
+{
+  g_autoptr(LkShareLink) link = NULL;
+  g_autoptr(GError) error = NULL;
+  LatchkeyWindow *window = get_window (self);
+
+  link = lk_share_link_parse (text, &error);
+  if (link == NULL)
+    {
+      g_autofree char *description = g_strdup_printf (_("This QR code holds something other than a Latchkey "
+                                                         "invitation (%s)."), error->message);
+
+      self->use_camera = FALSE;
+      show_problem (self, "dialog-warning-symbolic", _("Not a Latchkey Code"), description, TRUE);
+      return;
+    }
+
+  if (window != NULL)
+    latchkey_window_receive_replacing (window, text, GTK_WIDGET (self));
+}
+
+/* The camera */
+
+static void
+on_camera_state (LatchkeyScanPage *self)
+{
+  const char *message = latchkey_camera_get_message (self->camera);
+
+  if (!self->use_camera)
+    return;
+
+  switch (latchkey_camera_get_state (self->camera))
+    {
+    case LATCHKEY_CAMERA_STARTING:
+      show_busy (self, _("Starting the camera…"));
+      break;
+    case LATCHKEY_CAMERA_SCANNING:
+      gtk_spinner_set_spinning (self->busy_spinner, FALSE);
+      gtk_stack_set_visible_child_name (self->stack, "camera");
+      break;
+    case LATCHKEY_CAMERA_NO_CAMERA:
+      show_problem (self, "camera-disabled-symbolic", _("No Camera Found"),
+                    _("Open an image of the QR code, paste one, or take a screenshot of it instead."), FALSE);
+      break;
+    case LATCHKEY_CAMERA_DENIED:
+      show_problem (self, "camera-disabled-symbolic", _("Camera Access Denied"),
+                    _("To scan with the camera, allow Latchkey to use it in Settings, under Apps or "
+                      "Privacy → Camera, then try again. Or use an image of the code."), TRUE);
+      break;
+    case LATCHKEY_CAMERA_FAILED:
+      {
+        /* Translators: %s is the camera's error message */
+        g_autofree char *text = g_strdup_printf (_("%s. Check that no other app is using the camera, then try "
+                                                   "again, or use an image of the code."),
+                                                 message ? message : _("The camera failed"));
+
+        show_problem (self, "camera-disabled-symbolic", _("Camera Not Working"), text, TRUE);
+      }
+      break;
+    case LATCHKEY_CAMERA_FOUND:
+    case LATCHKEY_CAMERA_IDLE:
+    default:
+      break;
+    }
+}
+
+static void
+on_camera_found (LatchkeyScanPage *self,
+                 const char       *text)
+{
+  take_text (self, text);
+}
+
+static void
+on_cameras_changed (LatchkeyScanPage *self)
+{
+  GListModel *cameras = latchkey_camera_get_cameras (self->camera);
+
+  gtk_widget_set_visible (GTK_WIDGET (self->camera_picker), g_list_model_get_n_items (cameras) > 1);
+  if (gtk_drop_down_get_selected (self->camera_picker) != latchkey_camera_get_selected (self->camera))
+    gtk_drop_down_set_selected (self->camera_picker, latchkey_camera_get_selected (self->camera));
+}
+
+static void
+on_camera_picked (LatchkeyScanPage *self)
+{
+  latchkey_camera_set_selected (self->camera, gtk_drop_down_get_selected (self->camera_picker));
+}
+
+static void
+start_camera (LatchkeyScanPage *self)
+{
+  self->use_camera = TRUE;
+  g_cancellable_cancel (self->cancellable);
+  g_set_object (&self->cancellable, g_cancellable_new ());
+  latchkey_camera_start (self->camera, GTK_WIDGET (self));
+  on_camera_state (self);
+}
+
+static void
+camera_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  start_camera (LATCHKEY_SCAN_PAGE (widget));
+}
+
+/* Images */
+
+static void
+decode_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  GdkTexture *texture = task_data;
+  g_autoptr(LkQrDecoder) decoder = lk_qr_decoder_new ();
+  g_autofree guint8 *pixels = NULL;
+  g_autofree guint8 *gray = NULL;
+  GError *error = NULL;
+  int width = gdk_texture_get_width (texture);
+  int height = gdk_texture_get_height (texture);
+  char *text;
+
+  if (width <= 0 || height <= 0 || width > LK_QR_MAX_DIMENSION || height > LK_QR_MAX_DIMENSION)
+    {
+      g_task_return_new_error (task, LK_QR_ERROR, LK_QR_ERROR_INVALID,
+                               _("The image is larger than %u pixels a side"), LK_QR_MAX_DIMENSION);
+      return;
+    }
+
+  /* Cairo's ARGB32: B, G, R, A in memory, premultiplied; over white. */
+  pixels = g_malloc ((gsize) width * height * 4);
+  gdk_texture_download (texture, pixels, (gsize) width * 4);
+  gray = g_malloc ((gsize) width * height);
+  for (gsize i = 0; i < (gsize) width * height; i++)
+    {
+      const guint8 *p = pixels + i * 4;
+      guint luma = (114u * p[0] + 587u * p[1] + 299u * p[2]) / 1000u + (255u - p[3]);
+
+      gray[i] = (guint8) MIN (luma, 255u);
+    }
+
+  text = lk_qr_decoder_decode_gray (decoder, gray, width, height, width, LK_QR_DECODE_TRY_INVERTED, &error);
+  if (text == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, text, (GDestroyNotify) lk_secure_str_free);
+}
+
+static void
+on_decoded (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  LatchkeyScanPage *self = LATCHKEY_SCAN_PAGE (source);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LkSecureString) text = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->use_camera)
+    return;
+
+  if (text == NULL)
+    {
+      if (g_error_matches (error, LK_QR_ERROR, LK_QR_ERROR_NOT_FOUND))
+        show_problem (self, "image-x-generic-symbolic", _("No QR Code Found"),
+                      _("No QR code could be read in this image. Try a sharper image, or one where the code "
+                        "is larger and whole."), TRUE);
+      else
+        show_problem (self, "image-x-generic-symbolic", _("Image Not Readable"), error->message, TRUE);
+      return;
+    }
+
+  take_text (self, text);
+}
+
+/**
+ * latchkey_scan_page_scan_texture:
+ *
+ * Looks for a QR code in @texture, off the main thread.
+ */
+void
+latchkey_scan_page_scan_texture (LatchkeyScanPage *self,
+                                 GdkTexture       *texture)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (LATCHKEY_IS_SCAN_PAGE (self));
+  g_return_if_fail (GDK_IS_TEXTURE (texture));
+
+  self->use_camera = FALSE;
+  latchkey_camera_stop (self->camera);
+  g_cancellable_cancel (self->cancellable);
+  g_set_object (&self->cancellable, g_cancellable_new ());
+  show_busy (self, _("Reading the image…"));
+
+  task = g_task_new (self, self->cancellable, on_decoded, NULL);
+  g_task_set_task_data (task, g_object_ref (texture), g_object_unref);
+  g_task_set_return_on_cancel (task, TRUE);
+  g_task_run_in_thread (task, decode_thread);
+}
+
+static void
+on_texture_loaded (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  LatchkeyScanPage *self = LATCHKEY_SCAN_PAGE (source);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkTexture) texture = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->use_camera)
+    return;
+  if (texture == NULL)
+    {
+      show_problem (self, "image-x-generic-symbolic", _("Image Not Readable"), error->message, TRUE);
+      return;
+    }
+  latchkey_scan_page_scan_texture (self, texture);
+}
+
+static void
+load_texture_thread (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  GError *error = NULL;
+  GdkTexture *texture = gdk_texture_new_from_bytes (task_data, &error);
+
+  if (texture == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, texture, g_object_unref);
+}
+
+static void
+on_file_loaded (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(LatchkeyScanPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTask) task = NULL;
+  char *contents = NULL;
+  gsize length = 0;
+
+  if (!g_file_load_contents_finish (G_FILE (source), result, &contents, &length, NULL, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && !self->use_camera)
+        show_problem (self, "image-x-generic-symbolic", _("Image Not Readable"), error->message, TRUE);
+      return;
+    }
+
+  task = g_task_new (self, self->cancellable, on_texture_loaded, NULL);
+  g_task_set_task_data (task, g_bytes_new_take (contents, length), (GDestroyNotify) g_bytes_unref);
+  g_task_run_in_thread (task, load_texture_thread);
+}
+
+static void
+on_file_measured (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(LatchkeyScanPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GFileInfo) info = g_file_query_info_finish (G_FILE (source), result, &error);
+
+  if (info == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && !self->use_camera)
+        show_problem (self, "image-x-generic-symbolic", _("Image Not Readable"), error->message, TRUE);
+      return;
+    }
+
+  if (g_file_info_get_size (info) > MAX_IMAGE_BYTES)
+    {
+      show_problem (self, "image-x-generic-symbolic", _("Image Too Large"),
+                    _("This file is too large to be a picture of a QR code."), TRUE);
+      return;
+    }
+
+  g_file_load_contents_async (G_FILE (source), self->cancellable, on_file_loaded, g_object_ref (self));
+}
+
+/**
+ * latchkey_scan_page_scan_file:
+ *
+ * Looks for a QR code in the image @file: opened, dropped or a screenshot.
+ */
+void
+latchkey_scan_page_scan_file (LatchkeyScanPage *self,
+                              GFile            *file)
+{
+  g_return_if_fail (LATCHKEY_IS_SCAN_PAGE (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  self->use_camera = FALSE;
+  latchkey_camera_stop (self->camera);
+  g_cancellable_cancel (self->cancellable);
+  g_set_object (&self->cancellable, g_cancellable_new ());
+  show_busy (self, _("Reading the image…"));
+
+  g_file_query_info_async (file, G_FILE_ATTRIBUTE_STANDARD_SIZE, G_FILE_QUERY_INFO_NONE, G_PRIORITY_DEFAULT,
+                           self->cancellable, on_file_measured, g_object_ref (self));
+}
+
+static void
+on_image_chosen (GtkNativeDialog  *dialog,
+                 int               response,
+                 LatchkeyScanPage *self)
+{
+  g_autoptr(GFile) file = NULL;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+  if (file != NULL)
+    latchkey_scan_page_scan_file (self, file);
+  g_object_unref (dialog);
+}
+
+static void
+open_image_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  LatchkeyScanPage *self = LATCHKEY_SCAN_PAGE (widget);
+  GtkFileChooserNative *dialog;
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+
+  gtk_file_filter_set_name (filter, _("Images"));
+  gtk_file_filter_add_pixbuf_formats (filter);
+  dialog = gtk_file_chooser_native_new (_("Open an Image of the QR Code"),
+                                        GTK_WINDOW (get_window (self)), GTK_FILE_CHOOSER_ACTION_OPEN,
+                                        _("_Open"), _("_Cancel"));
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), filter);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_image_chosen), self, 0);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void
+on_clipboard_texture (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_autoptr(LatchkeyScanPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkTexture) texture = gdk_clipboard_read_texture_finish (GDK_CLIPBOARD (source), result, &error);
+
+  if (texture == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        show_problem (self, "edit-paste-symbolic", _("No Image on the Clipboard"),
+                      _("Copy an image of the QR code first, for example a screenshot, then paste it here."),
+                      TRUE);
+      return;
+    }
+  latchkey_scan_page_scan_texture (self, texture);
+}
+
+static void
+paste_image_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  LatchkeyScanPage *self = LATCHKEY_SCAN_PAGE (widget);
+
+  self->use_camera = FALSE;
+  latchkey_camera_stop (self->camera);
+  gdk_clipboard_read_texture_async (gtk_widget_get_clipboard (widget), self->cancellable,
+                                    on_clipboard_texture, g_object_ref (self));
+}
+
+static void
+on_screenshot (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(LatchkeyScanPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *uri = xdp_portal_take_screenshot_finish (XDP_PORTAL (source), result, &error);
+  g_autoptr(GFile) file = NULL;
+
+  if (uri == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          /* Translators: %s is the desktop portal's error message */
+          g_autofree char *text = g_strdup_printf (_("The desktop did not take a screenshot (%s). Take one with "
+                                                     "the desktop’s screenshot tool and paste or open it."),
+                                                   error->message);
+
+          show_problem (self, "dialog-warning-symbolic", _("No Screenshot"), text, TRUE);
+        }
+      return;
+    }
+
+  file = g_file_new_for_uri (uri);
+  latchkey_scan_page_scan_file (self, file);
+}
+
+/* The Screenshot portal asks the user which part of the screen to take. */
+static void
+screenshot_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  LatchkeyScanPage *self = LATCHKEY_SCAN_PAGE (widget);
+  g_autoptr(XdpParent) parent = NULL;
+  LatchkeyWindow *window = get_window (self);
+
+  self->use_camera = FALSE;
+  latchkey_camera_stop (self->camera);
+  if (self->portal == NULL)
+    self->portal = xdp_portal_new ();
+  if (window != NULL)
+    parent = xdp_parent_new_gtk (GTK_WINDOW (window));
+  show_busy (self, _("Taking a screenshot…"));
+  xdp_portal_take_screenshot (self->portal, parent, XDP_SCREENSHOT_FLAG_INTERACTIVE, self->cancellable,
+                              on_screenshot, g_object_ref (self));
+}
+
+static gboolean
+on_drop (GtkDropTarget    *target,
+         const GValue     *value,
+         double            x,
+         double            y,
+         LatchkeyScanPage *self)
+{
+  if (G_VALUE_HOLDS (value, GDK_TYPE_TEXTURE))
+    latchkey_scan_page_scan_texture (self, g_value_get_object (value));
+  else if (G_VALUE_HOLDS (value, G_TYPE_FILE))
+    latchkey_scan_page_scan_file (self, g_value_get_object (value));
+  else
+    return FALSE;
+  return TRUE;
+}
+
+/* The camera only while the page is on screen. */
+static void
+latchkey_scan_page_map (GtkWidget *widget)
+{
+  LatchkeyScanPage *self = LATCHKEY_SCAN_PAGE (widget);
+
+  GTK_WIDGET_CLASS (latchkey_scan_page_parent_class)->map (widget);
+
+  if (self->use_camera)
+    start_camera (self);
+}
+
+static void
+latchkey_scan_page_unmap (GtkWidget *widget)
+{
+  LatchkeyScanPage *self = LATCHKEY_SCAN_PAGE (widget);
+
+  latchkey_camera_stop (self->camera);
+
+  GTK_WIDGET_CLASS (latchkey_scan_page_parent_class)->unmap (widget);
+}
+
+static void
+latchkey_scan_page_dispose (GObject *object)
+{
+  LatchkeyScanPage *self = LATCHKEY_SCAN_PAGE (object);
+
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  if (self->camera != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->camera, self);
+      latchkey_camera_stop (self->camera);
+    }
+  g_clear_object (&self->camera);
+  g_clear_object (&self->portal);
+  gtk_widget_dispose_template (GTK_WIDGET (self), LATCHKEY_TYPE_SCAN_PAGE);
+
+  G_OBJECT_CLASS (latchkey_scan_page_parent_class)->dispose (object);
+}
+
+static void
+latchkey_scan_page_class_init (LatchkeyScanPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = latchkey_scan_page_dispose;
+  widget_class->map = latchkey_scan_page_map;
+  widget_class->unmap = latchkey_scan_page_unmap;
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/latchkey/Latchkey/latchkey-scan-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyScanPage, camera_picker);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyScanPage, stack);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyScanPage, viewfinder);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyScanPage, busy_spinner);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyScanPage, busy_label);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyScanPage, problem_page);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyScanPage, retry_button);
+
+  gtk_widget_class_install_action (widget_class, "page.camera", NULL, camera_action);
+  gtk_widget_class_install_action (widget_class, "page.open-image", NULL, open_image_action);
+  gtk_widget_class_install_action (widget_class, "page.paste-image", NULL, paste_image_action);
+  gtk_widget_class_install_action (widget_class, "page.screenshot", NULL, screenshot_action);
+
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_v, GDK_CONTROL_MASK, "page.paste-image", NULL);
+}
+
+static void
+latchkey_scan_page_init (LatchkeyScanPage *self)
+{
+  GtkDropTarget *target;
+  GType types[] = { GDK_TYPE_TEXTURE, G_TYPE_FILE };
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->use_camera = TRUE;
+  self->cancellable = g_cancellable_new ();
+  self->camera = latchkey_camera_new ();
+  g_object_bind_property (self->camera, "texture", self->viewfinder, "paintable", G_BINDING_SYNC_CREATE);
+  g_signal_connect_swapped (self->camera, "notify::state", G_CALLBACK (on_camera_state), self);
+  g_signal_connect_swapped (self->camera, "found", G_CALLBACK (on_camera_found), self);
+  /* The drop-down first takes the change in, then the page looks at it. */
+  gtk_drop_down_set_model (self->camera_picker, latchkey_camera_get_cameras (self->camera));
+  g_signal_connect_swapped (latchkey_camera_get_cameras (self->camera), "items-changed",
+                            G_CALLBACK (on_cameras_changed), self);
+  g_signal_connect_swapped (self->camera_picker, "notify::selected", G_CALLBACK (on_camera_picked), self);
+
+  target = gtk_drop_target_new (G_TYPE_INVALID, GDK_ACTION_COPY);
+  gtk_drop_target_set_gtypes (target, types, G_N_ELEMENTS (types));
+  g_signal_connect (target, "drop", G_CALLBACK (on_drop), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (target));
+
+  show_busy (self, _("Starting the camera…"));
+}
+
+LatchkeyScanPage *
+latchkey_scan_page_new (void)
+{
+  return g_object_new (LATCHKEY_TYPE_SCAN_PAGE, NULL);
+}
+
+/* For tests: the camera the page drives. */
+LatchkeyCamera *
+latchkey_scan_page_get_camera (LatchkeyScanPage *self)
+{
+  g_return_val_if_fail (LATCHKEY_IS_SCAN_PAGE (self), NULL);
+  return self->camera;
+}
+
+/**
+ * latchkey_scan_page_get_view:
+ *
+ * Returns: "camera", "busy" or "problem"
+ */
+const char *
+latchkey_scan_page_get_view (LatchkeyScanPage *self)
+{
+  g_return_val_if_fail (LATCHKEY_IS_SCAN_PAGE (self), NULL);
+  return gtk_stack_get_visible_child_name (self->stack);
+}

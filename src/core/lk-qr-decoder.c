@@ -1,0 +1,208 @@
+/* lk-qr-decoder.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * zbar in binary mode: without it, zbar guesses a character set and turns
+ * UTF-8 into something else. One decoder per thread; a decoder keeps its
+ * zbar scanner between frames.
+ */
+
+#define G_LOG_DOMAIN "lk-qr-decoder"
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <zbar.h>
+
+#include "lk-qr-decoder.h"
+
+struct _LkQrDecoder
+{
+  GObject                   parent_instance;
+
+  zbar_image_scanner_t     *scanner;
+};
+
+G_DEFINE_FINAL_TYPE (LkQrDecoder, lk_qr_decoder, G_TYPE_OBJECT)
+G_DEFINE_QUARK (lk-qr-error-quark, lk_qr_error)
+
+static void
+lk_qr_decoder_finalize (GObject *object)
+{
+  LkQrDecoder *self = LK_QR_DECODER (object);
+
+  zbar_image_scanner_destroy (self->scanner);
+
+  G_OBJECT_CLASS (lk_qr_decoder_parent_class)->finalize (object);
+}
+
+static void
+lk_qr_decoder_class_init (LkQrDecoderClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = lk_qr_decoder_finalize;
+}
+
+static void
+lk_qr_decoder_init (LkQrDecoder *self)
+{
+  self->scanner = zbar_image_scanner_create ();
+  zbar_image_scanner_set_config (self->scanner, ZBAR_NONE, ZBAR_CFG_ENABLE, 0);
+  zbar_image_scanner_set_config (self->scanner, ZBAR_QRCODE, ZBAR_CFG_ENABLE, 1);
+  zbar_image_scanner_set_config (self->scanner, ZBAR_QRCODE, ZBAR_CFG_BINARY, 1);
+}
+
+LkQrDecoder *
+lk_qr_decoder_new (void)
+{
+  return g_object_new (LK_TYPE_QR_DECODER, NULL);
+}
+
+static gboolean
+check_layout (guint    width,
+              guint    height,
+              gsize    stride,
+              gsize    bytes_per_pixel,
+              GError **error)
+{
+  if (width == 0 || height == 0 || width > LK_QR_MAX_DIMENSION || height > LK_QR_MAX_DIMENSION ||
+      stride < (gsize) width * bytes_per_pixel)
+    {
+      g_set_error (error, LK_QR_ERROR, LK_QR_ERROR_INVALID,
+                   _("The image is empty, larger than %u pixels a side, or malformed"), LK_QR_MAX_DIMENSION);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The first QR code holding text: a link is text, and a symbol with a NUL
+ * or invalid UTF-8 in it is not one of ours. */
+static char *
+scan (LkQrDecoder *self,
+      guint8      *gray,
+      guint        width,
+      guint        height)
+{
+  zbar_image_t *image = zbar_image_create ();
+  char *text = NULL;
+
+  zbar_image_set_format (image, zbar_fourcc ('Y', '8', '0', '0'));
+  zbar_image_set_size (image, width, height);
+  zbar_image_set_data (image, gray, (unsigned long) width * height, NULL);
+
+  if (zbar_scan_image (self->scanner, image) > 0)
+    {
+      for (const zbar_symbol_t *symbol = zbar_image_first_symbol (image);
+           symbol != NULL && text == NULL;
+           symbol = zbar_symbol_next (symbol))
+        {
+          const char *data = zbar_symbol_get_data (symbol);
+          unsigned int length = zbar_symbol_get_data_length (symbol);
+
+          if (zbar_symbol_get_type (symbol) != ZBAR_QRCODE || length == 0 || length > LK_QR_MAX_TEXT ||
+              memchr (data, '\0', length) != NULL || !g_utf8_validate (data, length, NULL))
+            continue;
+          text = g_strndup (data, length);
+        }
+    }
+
+  zbar_image_destroy (image);
+  return text;
+}
+
+static char *
+decode_packed (LkQrDecoder      *self,
+               guint8           *gray,
+               guint             width,
+               guint             height,
+               LkQrDecodeFlags   flags,
+               GError          **error)
+{
+  char *text = scan (self, gray, width, height);
+
+  if (text == NULL && (flags & LK_QR_DECODE_TRY_INVERTED))
+    {
+      gsize n = (gsize) width * height;
+
+      for (gsize i = 0; i < n; i++)
+        gray[i] = 255 - gray[i];
+      text = scan (self, gray, width, height);
+    }
+
+  if (text == NULL)
+    g_set_error (error, LK_QR_ERROR, LK_QR_ERROR_NOT_FOUND, _("No QR code was found"));
+  return text;
+}
+
+/**
+ * lk_qr_decoder_decode_gray:
+ * @gray: 8-bit luma, @height rows of @stride bytes
+ *
+ * Returns: (transfer full): the text of the first QR code found, or %NULL
+ *   with an #LK_QR_ERROR
+ */
+char *
+lk_qr_decoder_decode_gray (LkQrDecoder      *self,
+                           const guint8     *gray,
+                           guint             width,
+                           guint             height,
+                           gsize             stride,
+                           LkQrDecodeFlags   flags,
+                           GError          **error)
+{
+  g_autofree guint8 *packed = NULL;
+
+  g_return_val_if_fail (LK_IS_QR_DECODER (self), NULL);
+  g_return_val_if_fail (gray != NULL, NULL);
+
+  if (!check_layout (width, height, stride, 1, error))
+    return NULL;
+
+  /* zbar wants rows back to back, and inverting must not touch the caller's frame. */
+  packed = g_malloc ((gsize) width * height);
+  for (guint y = 0; y < height; y++)
+    memcpy (packed + (gsize) y * width, gray + (gsize) y * stride, width);
+
+  return decode_packed (self, packed, width, height, flags, error);
+}
+
+/**
+ * lk_qr_decoder_decode_rgba:
+ * @rgba: 8-bit R, G, B, A, @height rows of @stride bytes
+ *
+ * As lk_qr_decoder_decode_gray(), from colour: luma by BT.601 weights.
+ */
+char *
+lk_qr_decoder_decode_rgba (LkQrDecoder      *self,
+                           const guint8     *rgba,
+                           guint             width,
+                           guint             height,
+                           gsize             stride,
+                           LkQrDecodeFlags   flags,
+                           GError          **error)
+{
+  g_autofree guint8 *gray = NULL;
+
+  g_return_val_if_fail (LK_IS_QR_DECODER (self), NULL);
+  g_return_val_if_fail (rgba != NULL, NULL);
+
+  if (!check_layout (width, height, stride, 4, error))
+    return NULL;
+
+  gray = g_malloc ((gsize) width * height);
+  for (guint y = 0; y < height; y++)
+    {
+      const guint8 *row = rgba + (gsize) y * stride;
+      guint8 *out = gray + (gsize) y * width;
+
+      for (guint x = 0; x < width; x++)
+        {
+          const guint8 *p = row + (gsize) x * 4;
+          /* Transparent counts as white: a code on a clear background. */
+          guint luma = (299u * p[0] + 587u * p[1] + 114u * p[2]) / 1000u;
+
+          out[x] = (guint8) ((luma * p[3] + 255u * (255u - p[3])) / 255u);
+        }
+    }
+
+  return decode_packed (self, gray, width, height, flags, error);
+}

@@ -1,0 +1,435 @@
+/* test-scan.c: scanning QR codes, with a fake camera, under a real X server
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The camera is $LATCHKEY_CAMERA_PIPELINE: GStreamer's snow with a PNG of
+ * the code laid over it, as a camera would see a screen held up to it.
+ * The links are real shares on a real relay (Ben is a latchkey-cli device),
+ * so the receive preview that follows a scan is the real one.
+ */
+
+#define G_LOG_DOMAIN "test-scan"
+
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <qrencode.h>
+
+#include "latchkey-application.h"
+#include "latchkey-receive-page.h"
+#include "latchkey-scan-page.h"
+#include "latchkey-test-utils.h"
+#include "latchkey-window.h"
+#include "lk-test-actor.h"
+#include "lk-test-server.h"
+
+#define DEADLINE_SECONDS 60
+
+static struct
+{
+  LkTestServer        *relay;
+  LkTestServer        *partner;
+  LkTestActor         *ben;
+  LatchkeyApplication *app;
+  LatchkeyWindow      *window;
+  char                *dir;
+} world;
+
+typedef gboolean (*Condition) (gpointer data);
+
+static gboolean
+on_deadline (gpointer data)
+{
+  g_error ("Timed out waiting for %s", (const char *) data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+wait_until (Condition   condition,
+            gpointer    data,
+            const char *what)
+{
+  guint deadline = g_timeout_add_seconds (DEADLINE_SECONDS, on_deadline, (gpointer) what);
+
+  while (!condition (data))
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (deadline);
+}
+
+static GtkWidget *
+page (void)
+{
+  return latchkey_window_get_page (world.window);
+}
+
+static gboolean
+transition_over (gpointer data)
+{
+  GtkWidget *leaflet = latchkey_test_find_widget (GTK_WIDGET (world.window), ADW_TYPE_LEAFLET);
+
+  return !adw_leaflet_get_child_transition_running (ADW_LEAFLET (leaflet));
+}
+
+static void
+after_paint (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+}
+
+static gboolean
+is_true (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+static void
+screenshot (const char *name)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (world.window));
+  g_autofree char *path = NULL;
+
+  for (int i = 0; i < 2; i++)
+    {
+      gboolean painted = FALSE;
+      gulong handler = g_signal_connect_swapped (clock, "after-paint", G_CALLBACK (after_paint), &painted);
+
+      gtk_widget_queue_draw (GTK_WIDGET (world.window));
+      wait_until (is_true, &painted, "a frame");
+      g_signal_handler_disconnect (clock, handler);
+    }
+  path = latchkey_test_save_screenshot (GTK_WIDGET (world.window), name);
+  g_test_message ("screenshot: %s", path);
+}
+
+/* Back to the wallet, whatever is shown. */
+static void
+back_to_wallet (void)
+{
+  GtkWidget *leaflet = latchkey_test_find_widget (GTK_WIDGET (world.window), ADW_TYPE_LEAFLET);
+  g_autoptr(GtkSelectionModel) pages = adw_leaflet_get_pages (ADW_LEAFLET (leaflet));
+  g_autoptr(AdwLeafletPage) first = g_list_model_get_item (G_LIST_MODEL (pages), 0);
+
+  adw_leaflet_set_visible_child (ADW_LEAFLET (leaflet), adw_leaflet_page_get_child (first));
+  wait_until (transition_over, NULL, "the wallet");
+}
+
+/* A PNG of @text as a QR code, 6 px a module with its quiet zone; light
+ * on dark if @inverted. */
+static char *
+qr_png (const char *text,
+        gboolean    inverted,
+        const char *name)
+{
+  QRcode *qr = QRcode_encodeString8bit (text, 0, QR_ECLEVEL_M);
+  guint side = (qr->width + 8) * 6;
+  g_autofree guint8 *pixels = g_malloc ((gsize) side * side * 4);
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  char *path = g_build_filename (world.dir, name, NULL);
+
+  for (guint y = 0; y < side; y++)
+    for (guint x = 0; x < side; x++)
+      {
+        int mx = (int) (x / 6) - 4, my = (int) (y / 6) - 4;
+        gboolean dark = mx >= 0 && my >= 0 && mx < qr->width && my < qr->width &&
+                        (qr->data[my * qr->width + mx] & 1);
+        guint8 v = (dark != inverted) ? 0 : 255;
+        guint8 *p = pixels + ((gsize) y * side + x) * 4;
+
+        p[0] = p[1] = p[2] = v;
+        p[3] = 255;
+      }
+  QRcode_free (qr);
+
+  bytes = g_bytes_new_take (g_steal_pointer (&pixels), (gsize) side * side * 4);
+  texture = gdk_memory_texture_new (side, side, GDK_MEMORY_R8G8B8A8, bytes, side * 4);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  return path;
+}
+
+/* A camera seeing @png on a noisy background (or only noise). */
+static void
+set_camera (const char *png)
+{
+  g_autofree char *description = NULL;
+
+  if (png != NULL)
+    description = g_strdup_printf ("videotestsrc pattern=snow ! video/x-raw,width=1280,height=720,framerate=15/1 "
+                                   "! gdkpixbufoverlay location=\"%s\" offset-x=420 offset-y=120", png);
+  else
+    description = g_strdup ("videotestsrc pattern=snow ! video/x-raw,width=1280,height=720,framerate=15/1");
+  g_setenv (LATCHKEY_CAMERA_PIPELINE_ENV, description, TRUE);
+}
+
+typedef struct
+{
+  char *id;
+  char *link;
+} Share;
+
+static Share *
+ben_shares (const char *vertical)
+{
+  g_autoptr(LkTestRun) enrolled = lk_test_actor_run (world.ben, NULL, "enroll", vertical, NULL);
+  g_autoptr(LkTestRun) shared = NULL;
+  g_autofree char *credential = g_strstrip (g_strdup (enrolled->out));
+  g_auto(GStrv) lines = NULL;
+  Share *share = g_new0 (Share, 1);
+
+  g_assert_cmpint (enrolled->status, ==, 0);
+  shared = lk_test_actor_run (world.ben, NULL, "share", credential, "--no-qr", NULL);
+  g_assert_cmpint (shared->status, ==, 0);
+  lines = g_strsplit (shared->out, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], "Link: "))
+      share->link = g_strdup (lines[i] + strlen ("Link: "));
+  g_assert_nonnull (share->link);
+  return share;
+}
+
+static void
+share_free (Share *share)
+{
+  g_free (share->id);
+  g_free (share->link);
+  g_free (share);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Share, share_free)
+
+static LatchkeyScanPage *
+open_scan_page (void)
+{
+  GtkWidget *scan;
+
+  /* The page is pushed at once; a fast camera may have replaced it by
+   * the time the transition is over. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (world.window), "win.scan", NULL));
+  scan = page ();
+  g_assert_true (LATCHKEY_IS_SCAN_PAGE (scan));
+  return LATCHKEY_SCAN_PAGE (scan);
+}
+
+static gboolean
+camera_in_state (gpointer data)
+{
+  LatchkeyCamera *camera = g_object_get_data (G_OBJECT (world.window), "test-camera");
+
+  return (int) latchkey_camera_get_state (camera) == GPOINTER_TO_INT (data);
+}
+
+static gboolean
+camera_has_frame (gpointer data)
+{
+  LatchkeyCamera *camera = data;
+
+  return latchkey_camera_get_texture (camera) != NULL;
+}
+
+static gboolean
+preview_shows (gpointer data)
+{
+  return LATCHKEY_IS_RECEIVE_PAGE (page ()) && transition_over (NULL) &&
+         g_strcmp0 (latchkey_receive_page_get_view (LATCHKEY_RECEIVE_PAGE (page ())), data) == 0;
+}
+
+static gboolean
+scan_shows (gpointer data)
+{
+  return LATCHKEY_IS_SCAN_PAGE (page ()) &&
+         g_strcmp0 (latchkey_scan_page_get_view (LATCHKEY_SCAN_PAGE (page ())), data) == 0;
+}
+
+static const char *
+link_entry_text (void)
+{
+  GtkWidget *entry = latchkey_test_find_widget (page (), ADW_TYPE_ENTRY_ROW);
+
+  return gtk_editable_get_text (GTK_EDITABLE (entry));
+}
+
+/* The viewfinder shows the camera, and the camera stops with the view. */
+static void
+test_viewfinder_and_stop (void)
+{
+  g_autoptr(LatchkeyCamera) camera = NULL;
+  LatchkeyScanPage *scan;
+
+  set_camera (NULL);
+  scan = open_scan_page ();
+  camera = g_object_ref (latchkey_scan_page_get_camera (scan));
+  g_object_set_data (G_OBJECT (world.window), "test-camera", camera);
+  wait_until (camera_in_state, GINT_TO_POINTER (LATCHKEY_CAMERA_SCANNING), "the camera");
+  wait_until (camera_has_frame, camera, "a frame");
+  g_assert_cmpstr (latchkey_scan_page_get_view (scan), ==, "camera");
+  screenshot ("scan-viewfinder");
+
+  back_to_wallet ();
+  g_assert_cmpint (latchkey_camera_get_state (camera), ==, LATCHKEY_CAMERA_IDLE);
+  g_object_set_data (G_OBJECT (world.window), "test-camera", NULL);
+}
+
+/* A share link held up to the camera goes to the receive preview. */
+static void
+test_camera_finds_link (void)
+{
+  g_autoptr(Share) share = ben_shares ("generic");
+  g_autofree char *png = qr_png (share->link, FALSE, "camera.png");
+
+  set_camera (png);
+  open_scan_page ();
+  wait_until (preview_shows, (gpointer) "preview", "the preview of the scanned link");
+  g_assert_cmpstr (link_entry_text (), ==, share->link);
+  screenshot ("scan-found-preview");
+
+  /* The scan page made way for the preview: back goes to the wallet. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (world.window), "win.back", NULL));
+  wait_until (transition_over, NULL, "the wallet");
+  g_assert_false (LATCHKEY_IS_SCAN_PAGE (page ()));
+  back_to_wallet ();
+}
+
+static void
+test_inverted_image (void)
+{
+  g_autoptr(Share) share = ben_shares ("home");
+  g_autofree char *png = qr_png (share->link, TRUE, "inverted.png");
+  g_autoptr(GFile) file = g_file_new_for_path (png);
+
+  set_camera (NULL);
+  latchkey_scan_page_scan_file (open_scan_page (), file);
+  wait_until (preview_shows, (gpointer) "preview", "the preview of the inverted code");
+  g_assert_cmpstr (link_entry_text (), ==, share->link);
+  back_to_wallet ();
+}
+
+static void
+test_clipboard_image (void)
+{
+  g_autoptr(Share) share = ben_shares ("generic");
+  g_autofree char *png = qr_png (share->link, FALSE, "clipboard.png");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkTexture) texture = gdk_texture_new_from_filename (png, &error);
+
+  g_assert_no_error (error);
+  set_camera (NULL);
+  open_scan_page ();
+  gdk_clipboard_set_texture (gtk_widget_get_clipboard (GTK_WIDGET (world.window)), texture);
+  g_assert_true (gtk_widget_activate_action (page (), "page.paste-image", NULL));
+  wait_until (preview_shows, (gpointer) "preview", "the preview of the pasted code");
+  g_assert_cmpstr (link_entry_text (), ==, share->link);
+  back_to_wallet ();
+}
+
+static void
+test_image_without_code (void)
+{
+  g_autofree char *path = g_build_filename (world.dir, "blank.png", NULL);
+  g_autoptr(GBytes) bytes = g_bytes_new_take (g_malloc0 (64 * 64 * 4), 64 * 64 * 4);
+  g_autoptr(GdkTexture) texture = gdk_memory_texture_new (64, 64, GDK_MEMORY_R8G8B8A8, bytes, 64 * 4);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  GtkWidget *problem;
+
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  set_camera (NULL);
+  latchkey_scan_page_scan_file (open_scan_page (), file);
+  wait_until (scan_shows, (gpointer) "problem", "the not-found page");
+  problem = latchkey_test_find_widget (page (), ADW_TYPE_STATUS_PAGE);
+  g_assert_cmpstr (adw_status_page_get_title (ADW_STATUS_PAGE (problem)), ==, "No QR Code Found");
+  screenshot ("scan-not-found");
+  back_to_wallet ();
+}
+
+static void
+test_not_a_link (void)
+{
+  g_autofree char *png = qr_png ("WIFI:S:cafe;T:WPA;P:hunter2;;", FALSE, "wifi.png");
+  GtkWidget *problem;
+
+  set_camera (png);
+  open_scan_page ();
+  wait_until (scan_shows, (gpointer) "problem", "the not-a-link page");
+  problem = latchkey_test_find_widget (page (), ADW_TYPE_STATUS_PAGE);
+  g_assert_cmpstr (adw_status_page_get_title (ADW_STATUS_PAGE (problem)), ==, "Not a Latchkey Code");
+  back_to_wallet ();
+}
+
+static void
+test_no_camera (void)
+{
+  g_autoptr(GDir) dev = g_dir_open ("/dev", 0, NULL);
+  const char *name;
+  GtkWidget *problem;
+
+  while (dev != NULL && (name = g_dir_read_name (dev)) != NULL)
+    if (g_str_has_prefix (name, "video"))
+      {
+        g_test_skip ("This machine has a camera");
+        return;
+      }
+
+  g_unsetenv (LATCHKEY_CAMERA_PIPELINE_ENV);
+  open_scan_page ();
+  wait_until (scan_shows, (gpointer) "problem", "the no-camera page");
+  problem = latchkey_test_find_widget (page (), ADW_TYPE_STATUS_PAGE);
+  g_assert_cmpstr (adw_status_page_get_title (ADW_STATUS_PAGE (problem)), ==, "No Camera Found");
+  screenshot ("scan-no-camera");
+  back_to_wallet ();
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  static const char * const relay_args[] = { "--rate", "0", NULL };
+  int status;
+
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  world.dir = g_dir_make_tmp ("latchkey-scan-XXXXXX", NULL);
+  world.relay = lk_test_server_new ("LATCHKEY_RELAY", relay_args);
+  lk_test_server_start (world.relay);
+  world.partner = lk_test_server_new ("LATCHKEY_PARTNER", NULL);
+  lk_test_server_start (world.partner);
+  world.ben = lk_test_actor_new ("ben", world.relay->url, world.partner->url);
+  g_setenv ("LATCHKEY_RELAY_URL", world.relay->url, TRUE);
+  g_setenv ("LATCHKEY_PARTNER_URL", world.partner->url, TRUE);
+
+  world.app = latchkey_application_new ();
+  g_application_register (G_APPLICATION (world.app), NULL, NULL);
+  world.window = latchkey_window_new (world.app);
+  latchkey_test_show_window (GTK_WINDOW (world.window));
+
+  g_test_add_func ("/scan/viewfinder-and-stop", test_viewfinder_and_stop);
+  g_test_add_func ("/scan/camera-finds-link", test_camera_finds_link);
+  g_test_add_func ("/scan/inverted-image", test_inverted_image);
+  g_test_add_func ("/scan/clipboard-image", test_clipboard_image);
+  g_test_add_func ("/scan/image-without-code", test_image_without_code);
+  g_test_add_func ("/scan/not-a-link", test_not_a_link);
+  g_test_add_func ("/scan/no-camera", test_no_camera);
+
+  status = g_test_run ();
+
+  gtk_window_destroy (GTK_WINDOW (world.window));
+  g_clear_object (&world.app);
+  g_clear_pointer (&world.ben, lk_test_actor_free);
+  g_clear_pointer (&world.partner, lk_test_server_free);
+  g_clear_pointer (&world.relay, lk_test_server_free);
+  if (world.dir != NULL)
+    {
+      g_autoptr(GDir) dir = g_dir_open (world.dir, 0, NULL);
+      const char *name;
+
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *path = g_build_filename (world.dir, name, NULL);
+
+          g_unlink (path);
+        }
+      g_rmdir (world.dir);
+      g_free (world.dir);
+    }
+
+  return status;
+}
