@@ -374,6 +374,8 @@ about_action (GSimpleAction *action,
                          "copyright", "© 2026 The Latchkey developers",
                          "license-type", GTK_LICENSE_GPL_3_0,
                          "comments", _("Share and receive digital keys for cars, hotel rooms and homes"),
+                         /* Translators: your names, one per line, shown in About */
+                         "translator-credits", _("translator-credits"),
                          NULL);
 }
 

@@ -314,7 +314,7 @@ run_pipeline (LatchkeyCamera *self,
   if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     {
       teardown (self);
-      set_state (self, LATCHKEY_CAMERA_FAILED, _("The camera could not be started. Another app may be using it."));
+      set_state (self, LATCHKEY_CAMERA_FAILED, _("The camera could not be started"));
     }
 }
 

@@ -132,10 +132,10 @@ on_camera_state (LatchkeyScanPage *self)
       break;
     case LATCHKEY_CAMERA_FAILED:
       {
-        /* Translators: %s is the camera's error message */
-        g_autofree char *text = g_strdup_printf (_("%s. Check that no other app is using the camera, then try "
-                                                   "again, or use an image of the code."),
-                                                 message ? message : _("The camera failed"));
+        /* The camera's own words, then what to do: two paragraphs. */
+        g_autofree char *text = g_strconcat (message ? message : _("The camera failed"), "\n\n",
+                                             _("Check that no other app is using the camera, then try again, "
+                                               "or use an image of the code."), NULL);
 
         show_problem (self, "camera-disabled-symbolic", _("Camera Not Working"), text, TRUE);
       }

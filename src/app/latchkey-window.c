@@ -243,7 +243,7 @@ update_share_row (LatchkeyTracker *tracker,
   g_autofree char *expires = latchkey_format_date (latchkey_tracker_get_expires (tracker));
   g_autofree char *subtitle = NULL;
 
-  if (lk_transfer_state_is_final (latchkey_tracker_get_state (tracker)))
+  if (lk_transfer_state_is_final (latchkey_tracker_get_state (tracker)) || latchkey_tracker_get_expires (tracker) == NULL)
     subtitle = g_strdup (state);
   else
     /* Translators: a share's state, then when its invitation expires */

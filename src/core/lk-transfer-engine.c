@@ -662,7 +662,9 @@ build_offer (Worker        *w,
 static const char *
 display_title (LkVertical vertical)
 {
-  /* The relay shows these in clear, to anyone with the link: no names. */
+  /* The relay shows these in clear, to anyone with the link: no names.
+   * Translators: these are written in the sender's language and shown to
+   * the receiver, who may speak another; keep them short and plain. */
   switch (vertical)
     {
     case LK_VERTICAL_CAR:
@@ -735,6 +737,7 @@ do_share (Worker                *w,
   json_object_set_string_member (placeholder, "data", placeholder_data);
 
   lk_mailbox_client_create_async (w->mailbox, w->relay_url, t->claim, placeholder, t->description,
+                                  /* Translators: shown by the relay to whoever opens the link (see above) */
                                   _("Open this link with Latchkey or another TIGRESS wallet to add the key."),
                                   "RWD", t->expires, request_id, w->cancellable, on_done, &wait);
   reply = mailbox_finish (w, &wait, error);
