@@ -24,12 +24,17 @@ if [ -z "${_LATCHKEY_HEADLESS_INNER:-}" ]; then
   Xvfb -displayfd "$fd" -screen 0 1280x1024x24 -nolisten tcp -nolisten unix \
        -auth /dev/null >"$tmp/xvfb.log" 2>&1 &
   xvfb_pid=$!
-  display=
+  display= buf= part=
   # Generous: a loaded machine (parallel sanitizer builds) can take seconds.
+  # A read that times out between the digits and the newline keeps what it
+  # read in part: carry it over, or the display number is lost.
   for _ in $(seq 1200); do
-    if read -r -t 0.05 -u "$fd" display 2>/dev/null && [ -n "$display" ]; then
-      break
+    if read -r -t 0.05 -u "$fd" part 2>/dev/null; then
+      display=$buf$part
+      [ -n "$display" ] && break
     fi
+    buf+=$part
+    part=
     kill -0 "$xvfb_pid" 2>/dev/null || { cat "$tmp/xvfb.log" >&2; exit 1; }
   done
   exec {fd}<&-
