@@ -9,6 +9,31 @@
 
 #include "latchkey-test-utils.h"
 
+static gboolean
+on_deadline (gpointer data)
+{
+  g_error ("Timed out waiting for %s", (const char *) data);
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * latchkey_test_wait_until:
+ * @what: what is awaited, for the failure message
+ *
+ * Runs the main loop until @condition holds: an event, not a sleep.
+ */
+void
+latchkey_test_wait_until (LatchkeyTestCondition  condition,
+                          gpointer               data,
+                          const char            *what)
+{
+  guint deadline = g_timeout_add_seconds (LATCHKEY_TEST_DEADLINE_SECONDS, on_deadline, (gpointer) what);
+
+  while (!condition (data))
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (deadline);
+}
+
 static void
 on_after_paint (GdkFrameClock *clock,
                 gboolean      *painted)
@@ -16,29 +41,46 @@ on_after_paint (GdkFrameClock *clock,
   *painted = TRUE;
 }
 
+static gboolean
+is_true (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+/**
+ * latchkey_test_wait_for_frame:
+ *
+ * Returns once @window has painted a frame asked for now.
+ */
+void
+latchkey_test_wait_for_frame (GtkWidget *window)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (window);
+  gboolean painted = FALSE;
+  gulong handler = g_signal_connect (clock, "after-paint", G_CALLBACK (on_after_paint), &painted);
+
+  gtk_widget_queue_draw (window);
+  latchkey_test_wait_until (is_true, &painted, "a frame");
+  g_signal_handler_disconnect (clock, handler);
+}
+
+static gboolean
+is_mapped (gpointer data)
+{
+  return gtk_widget_get_mapped (data);
+}
+
 /**
  * latchkey_test_show_window:
  *
- * Presents @window and returns once it has been painted: a frame-clock
- * event, not a sleep.
+ * Presents @window and returns once it has been painted.
  */
 void
 latchkey_test_show_window (GtkWindow *window)
 {
-  GdkFrameClock *clock;
-  gboolean painted = FALSE;
-  gulong handler;
-
   gtk_window_present (window);
-  while (!gtk_widget_get_mapped (GTK_WIDGET (window)))
-    g_main_context_iteration (NULL, TRUE);
-
-  clock = gtk_widget_get_frame_clock (GTK_WIDGET (window));
-  handler = g_signal_connect (clock, "after-paint", G_CALLBACK (on_after_paint), &painted);
-  gtk_widget_queue_draw (GTK_WIDGET (window));
-  while (!painted)
-    g_main_context_iteration (NULL, TRUE);
-  g_signal_handler_disconnect (clock, handler);
+  latchkey_test_wait_until (is_mapped, window, "the window to be mapped");
+  latchkey_test_wait_for_frame (GTK_WIDGET (window));
 }
 
 /**
@@ -68,11 +110,66 @@ latchkey_test_find_widget (GtkWidget *root,
 }
 
 /**
+ * latchkey_test_find_named:
+ *
+ * Returns: (transfer none) (nullable): the first descendant of @root whose
+ *   widget name (the `name` property in the .ui files) is @name
+ */
+GtkWidget *
+latchkey_test_find_named (GtkWidget  *root,
+                          const char *name)
+{
+  if (g_strcmp0 (gtk_widget_get_name (root), name) == 0)
+    return root;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (root);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = latchkey_test_find_named (child, name);
+
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
+/* No page transition of the (first) leaflet under @root is running. */
+gboolean
+latchkey_test_leaflet_at_rest (GtkWidget *root)
+{
+  GtkWidget *leaflet = latchkey_test_find_widget (root, ADW_TYPE_LEAFLET);
+
+  return leaflet == NULL || !adw_leaflet_get_child_transition_running (ADW_LEAFLET (leaflet));
+}
+
+/* @widget as its own renderer draws it, at the paintable's own size (a
+ * window's includes its frame), so that nothing is rescaled: a QR code
+ * must come out pixel for pixel. */
+static GdkTexture *
+render (GtkWidget *widget)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  int width = gdk_paintable_get_intrinsic_width (paintable);
+  int height = gdk_paintable_get_intrinsic_height (paintable);
+  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  if (node == NULL)
+    return NULL;
+  return gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+}
+
+/**
  * latchkey_test_save_screenshot:
  * @name: a file name without extension
  *
- * Renders @widget with its own renderer into
- * `$G_TEST_BUILDDIR/artifacts/@name.png`, a test artifact.
+ * Renders @widget into `$G_TEST_BUILDDIR/artifacts/@name.png`, a test
+ * artifact.
  *
  * Returns: the path written
  */
@@ -80,31 +177,62 @@ char *
 latchkey_test_save_screenshot (GtkWidget  *widget,
                                const char *name)
 {
-  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
-  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
+  g_autoptr(GdkTexture) texture = render (widget);
   g_autofree char *dir = NULL;
   g_autofree char *file = NULL;
   char *path;
-  int width, height;
-  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
 
-  /* At the paintable's own size (a window's includes its frame), so that
-   * nothing is rescaled: a QR code must come out pixel for pixel. */
-  width = gdk_paintable_get_intrinsic_width (paintable);
-  height = gdk_paintable_get_intrinsic_height (paintable);
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-
+  g_assert_nonnull (texture);
   dir = g_build_filename (g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR") : ".",
                           "artifacts", NULL);
   g_assert_no_errno (g_mkdir_with_parents (dir, 0755));
   file = g_strconcat (name, ".png", NULL);
   path = g_build_filename (dir, file, NULL);
   g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("screenshot: %s", path);
 
   return path;
+}
+
+static GBytes *
+render_pixels (GtkWidget *widget)
+{
+  g_autoptr(GdkTexture) texture = render (widget);
+  gsize size;
+  guchar *pixels;
+
+  if (texture == NULL)
+    return g_bytes_new (NULL, 0);
+  size = (gsize) gdk_texture_get_width (texture) * gdk_texture_get_height (texture) * 4;
+  pixels = g_malloc (size);
+  gdk_texture_download (texture, pixels, (gsize) gdk_texture_get_width (texture) * 4);
+  return g_bytes_new_take (pixels, size);
+}
+
+/**
+ * latchkey_test_save_settled_screenshot:
+ *
+ * As latchkey_test_save_screenshot(), once two frames in a row render the
+ * same: the view at rest, not halfway through a transition. A spinner never
+ * rests: after 120 frames (frames, not time) it is taken as it is.
+ */
+char *
+latchkey_test_save_settled_screenshot (GtkWidget  *window,
+                                       const char *name)
+{
+  g_autoptr(GBytes) previous = NULL;
+
+  for (int i = 0; i < 120; i++)
+    {
+      g_autoptr(GBytes) current = NULL;
+
+      latchkey_test_wait_for_frame (window);
+      current = render_pixels (window);
+      if (previous != NULL && g_bytes_get_size (current) > 0 && g_bytes_equal (previous, current))
+        break;
+      g_clear_pointer (&previous, g_bytes_unref);
+      previous = g_steal_pointer (&current);
+    }
+
+  return latchkey_test_save_screenshot (window, name);
 }

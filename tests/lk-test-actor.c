@@ -295,3 +295,84 @@ lk_test_actor_keyring_secrets (LkTestActor *self)
   g_assert_no_error (error);
   return out;
 }
+
+/**
+ * lk_test_actor_enroll:
+ * @title: (nullable): the key's title, or the CLI's default
+ *
+ * Enrols a demo key of @vertical with the partner; fails the test if the
+ * CLI fails.
+ *
+ * Returns: the new credential's id
+ */
+char *
+lk_test_actor_enroll (LkTestActor *self,
+                      const char  *vertical,
+                      const char  *title)
+{
+  g_autoptr(LkTestRun) run = title ? lk_test_actor_run (self, NULL, "enroll", "--title", title, vertical, NULL)
+                                   : lk_test_actor_run (self, NULL, "enroll", vertical, NULL);
+
+  g_assert_cmpint (run->status, ==, 0);
+  return g_strstrip (g_strdup (run->out));
+}
+
+static char *
+line_value (const char *text,
+            const char *prefix)
+{
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], prefix))
+      return g_strdup (lines[i] + strlen (prefix));
+  return NULL;
+}
+
+/**
+ * lk_test_actor_share:
+ * @...: more options for `latchkey-cli share`, then %NULL
+ *
+ * Shares @credential (without printing a QR code); fails the test if the
+ * CLI fails or prints no share id or link.
+ */
+LkTestShare *
+lk_test_actor_share (LkTestActor *self,
+                     const char  *credential,
+                     ...)
+{
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  g_autoptr(LkTestRun) run = NULL;
+  LkTestShare *share = g_new0 (LkTestShare, 1);
+  const char *arg;
+  va_list ap;
+
+  g_ptr_array_add (args, (gpointer) "share");
+  g_ptr_array_add (args, (gpointer) credential);
+  g_ptr_array_add (args, (gpointer) "--no-qr");
+  va_start (ap, credential);
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (args, (gpointer) arg);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+
+  run = lk_test_actor_runv (self, NULL, (const char * const *) args->pdata);
+  g_assert_cmpint (run->status, ==, 0);
+  share->id = line_value (run->out, "Share: ");
+  share->link = line_value (run->out, "Link: ");
+  share->code = line_value (run->out, "Activation code: ");
+  g_assert_nonnull (share->id);
+  g_assert_nonnull (share->link);
+  return share;
+}
+
+void
+lk_test_share_free (LkTestShare *share)
+{
+  if (share == NULL)
+    return;
+  g_free (share->id);
+  g_free (share->link);
+  g_free (share->code);
+  g_free (share);
+}

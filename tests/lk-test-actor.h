@@ -43,7 +43,24 @@ LkTestRun   *lk_test_actor_runv      (LkTestActor *self,
 char        *lk_test_actor_keyring_secrets (LkTestActor *self);
 void         lk_test_run_free        (LkTestRun   *run);
 
+/* A share as `latchkey-cli share` prints it. */
+typedef struct
+{
+  char *id;
+  char *link;
+  char *code;     /* NULL without --code */
+} LkTestShare;
+
+char        *lk_test_actor_enroll    (LkTestActor *self,
+                                      const char  *vertical,
+                                      const char  *title);
+LkTestShare *lk_test_actor_share     (LkTestActor *self,
+                                      const char  *credential,
+                                      ...) G_GNUC_NULL_TERMINATED;
+void         lk_test_share_free      (LkTestShare *share);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTestActor, lk_test_actor_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTestRun, lk_test_run_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTestShare, lk_test_share_free)
 
 G_END_DECLS

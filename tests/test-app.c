@@ -29,10 +29,6 @@
 #include "lk-test-actor.h"
 #include "lk-test-server.h"
 
-/* A deadline for the events waited for, so that a broken view fails the
- * test with a message rather than at the harness timeout. */
-#define DEADLINE_SECONDS 60
-
 static struct
 {
   LkTestServer        *relay;
@@ -43,63 +39,10 @@ static struct
   LatchkeyWindow      *window;
 } world;
 
-typedef gboolean (*Condition) (gpointer data);
-
-static gboolean
-on_deadline (gpointer data)
-{
-  g_error ("Timed out waiting for %s", (const char *) data);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-wait_until (Condition   condition,
-            gpointer    data,
-            const char *what)
-{
-  guint deadline = g_timeout_add_seconds (DEADLINE_SECONDS, on_deadline, (gpointer) what);
-
-  while (!condition (data))
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (deadline);
-}
-
-static GtkWidget *
-find_named (GtkWidget  *root,
-            const char *name)
-{
-  if (g_strcmp0 (gtk_widget_get_name (root), name) == 0)
-    return root;
-
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_named (child, name);
-
-      if (found != NULL)
-        return found;
-    }
-
-  return NULL;
-}
-
 static GtkWidget *
 page (void)
 {
   return latchkey_window_get_page (world.window);
-}
-
-/* Waits for the frame after now to be painted: the view as the user sees it. */
-static void
-after_paint (gpointer data, gpointer unused)
-{
-  *(gboolean *) data = TRUE;
-}
-
-static gboolean
-is_true (gpointer data)
-{
-  return *(gboolean *) data;
 }
 
 static gboolean
@@ -110,65 +53,18 @@ no_toast (gpointer data)
   return type == 0 || latchkey_test_find_widget (GTK_WIDGET (world.window), type) == NULL;
 }
 
-static GBytes *
-render (GtkWidget *widget)
-{
-  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
-  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  int width = gdk_paintable_get_intrinsic_width (paintable);
-  int height = gdk_paintable_get_intrinsic_height (paintable);
-  guchar *pixels;
-
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  if (node == NULL)
-    return g_bytes_new (NULL, 0);
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)), node,
-                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
-  pixels = g_malloc ((gsize) width * height * 4);
-  gdk_texture_download (texture, pixels, (gsize) width * 4);
-  return g_bytes_new_take (pixels, (gsize) width * height * 4);
-}
-
+/* At rest, and without toasts, which the screenshots do not need. */
 static char *
 screenshot_of (GtkWidget  *window,
                const char *name)
 {
-  GdkFrameClock *clock = gtk_widget_get_frame_clock (window);
-  g_autoptr(GBytes) previous = NULL;
-  char *path;
-
   if (window == GTK_WIDGET (world.window))
     {
       latchkey_window_dismiss_toasts (world.window);
-      wait_until (no_toast, NULL, "the toasts to go");
+      latchkey_test_wait_until (no_toast, NULL, "the toasts to go");
     }
 
-  /* Frame after frame until two in a row are the same: the view at rest,
-   * not halfway through a transition. A spinner never rests: give up
-   * waiting after a while (frames, not time). */
-  for (int i = 0; i < 120; i++)
-    {
-      g_autoptr(GBytes) current = NULL;
-      gboolean painted = FALSE;
-      gulong handler = g_signal_connect_swapped (clock, "after-paint", G_CALLBACK (after_paint), &painted);
-
-      gtk_widget_queue_draw (window);
-      wait_until (is_true, &painted, "a frame");
-      g_signal_handler_disconnect (clock, handler);
-
-      current = render (window);
-      if (previous != NULL && g_bytes_get_size (current) > 0 && g_bytes_equal (previous, current))
-        break;
-      g_clear_pointer (&previous, g_bytes_unref);
-      previous = g_steal_pointer (&current);
-    }
-
-  path = latchkey_test_save_screenshot (window, name);
-  g_test_message ("screenshot: %s", path);
-  return path;
+  return latchkey_test_save_settled_screenshot (window, name);
 }
 
 static char *
@@ -180,9 +76,7 @@ screenshot (const char *name)
 static gboolean
 transition_over (gpointer data)
 {
-  GtkWidget *leaflet = latchkey_test_find_widget (GTK_WIDGET (world.window), ADW_TYPE_LEAFLET);
-
-  return !adw_leaflet_get_child_transition_running (ADW_LEAFLET (leaflet));
+  return latchkey_test_leaflet_at_rest (GTK_WIDGET (world.window));
 }
 
 static gboolean
@@ -208,9 +102,9 @@ back_to_wallet (void)
     {
       GtkWidget *current = page ();
 
-      wait_until (transition_over, NULL, "the page transition");
+      latchkey_test_wait_until (transition_over, NULL, "the page transition");
       g_assert_true (gtk_widget_activate_action (GTK_WIDGET (world.window), "win.back", NULL));
-      wait_until (left_page, current, "the previous page");
+      latchkey_test_wait_until (left_page, current, "the previous page");
     }
 }
 
@@ -301,7 +195,7 @@ start_notification_server (void)
   g_assert_no_error (error);
   g_bus_own_name_on_connection (bus, "org.freedesktop.Notifications", G_BUS_NAME_OWNER_FLAGS_NONE,
                                 on_name_acquired, on_name_lost, &owned, NULL);
-  wait_until (on_name, &owned, "the notification server's name");
+  latchkey_test_wait_until (on_name, &owned, "the notification server's name");
 }
 
 static gboolean
@@ -367,7 +261,7 @@ actor_finish (Background *background)
 {
   LkTestRun *run;
 
-  wait_until (actor_done, &background->job, "a latchkey-cli run");
+  latchkey_test_wait_until (actor_done, &background->job, "a latchkey-cli run");
   g_thread_join (background->thread);
   run = background->job.run;
   g_free (background->job.input);
@@ -385,62 +279,18 @@ run_actor_in_background (LkTestActor        *actor,
 }
 
 static char *
-line_value (const char *text,
-            const char *prefix)
-{
-  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
-
-  for (guint i = 0; lines[i] != NULL; i++)
-    if (g_str_has_prefix (lines[i], prefix))
-      return g_strdup (lines[i] + strlen (prefix));
-  return NULL;
-}
-
-typedef struct
-{
-  char *id;
-  char *link;
-  char *code;
-} Share;
-
-static void
-share_free (Share *share)
-{
-  g_free (share->id);
-  g_free (share->link);
-  g_free (share->code);
-  g_free (share);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Share, share_free)
-
-static char *
 ben_enrolls (const char *vertical,
              const char *title)
 {
-  g_autoptr(LkTestRun) run = lk_test_actor_run (world.ben, NULL, "enroll", "--title", title, vertical, NULL);
-
-  g_assert_cmpint (run->status, ==, 0);
-  return g_strstrip (g_strdup (run->out));
+  return lk_test_actor_enroll (world.ben, vertical, title);
 }
 
-static Share *
+static LkTestShare *
 ben_shares (const char *credential,
             gboolean    code)
 {
-  g_autoptr(LkTestRun) run = NULL;
-  Share *share = g_new0 (Share, 1);
-
-  if (code)
-    run = lk_test_actor_run (world.ben, NULL, "share", credential, "--no-qr", "--name", "Ben", "--code", NULL);
-  else
-    run = lk_test_actor_run (world.ben, NULL, "share", credential, "--no-qr", "--name", "Ben", NULL);
-  g_assert_cmpint (run->status, ==, 0);
-  share->id = line_value (run->out, "Share: ");
-  share->link = line_value (run->out, "Link: ");
-  share->code = line_value (run->out, "Activation code: ");
-  g_assert_nonnull (share->link);
-  return share;
+  return code ? lk_test_actor_share (world.ben, credential, "--name", "Ben", "--code", NULL)
+              : lk_test_actor_share (world.ben, credential, "--name", "Ben", NULL);
 }
 
 /* The wallet */
@@ -459,7 +309,7 @@ count_rows (GtkWidget *list)
 static GtkWidget *
 keys_list (void)
 {
-  GtkWidget *list = find_named (GTK_WIDGET (world.window), "keys-list");
+  GtkWidget *list = latchkey_test_find_named (GTK_WIDGET (world.window), "keys-list");
 
   g_assert_nonnull (list);
   return list;
@@ -502,8 +352,8 @@ test_wallet_empty (void)
   g_autofree char *shot = NULL;
   GtkWidget *status;
 
-  wait_until (stack_shows, (gpointer) "empty", "the empty wallet");
-  status = find_named (GTK_WIDGET (world.window), "keys-list");
+  latchkey_test_wait_until (stack_shows, (gpointer) "empty", "the empty wallet");
+  status = latchkey_test_find_named (GTK_WIDGET (world.window), "keys-list");
   g_assert_nonnull (status);
   shot = screenshot ("wallet-empty");
 }
@@ -533,7 +383,7 @@ keyring_credential_titles (void)
   GPtrArray *titles = g_ptr_array_new_with_free_func (g_free);
 
   lk_store_load_all_async (store, LK_STORE_KIND_CREDENTIAL, NULL, on_loaded, &result);
-  wait_until (is_set, &result, "the keyring");
+  latchkey_test_wait_until (is_set, &result, "the keyring");
   secrets = lk_store_load_all_finish (store, result, &error);
   g_assert_no_error (error);
 
@@ -560,7 +410,7 @@ test_wallet_lists_keyring (void)
   for (guint i = 0; i < G_N_ELEMENTS (verticals); i++)
     {
       g_assert_true (gtk_widget_activate_action (GTK_WIDGET (world.window), "win.enrol", "s", verticals[i]));
-      wait_until (has_rows, GUINT_TO_POINTER (i + 1), "an enrolled key in the list");
+      latchkey_test_wait_until (has_rows, GUINT_TO_POINTER (i + 1), "an enrolled key in the list");
     }
 
   titles = keyring_credential_titles ();
@@ -583,8 +433,8 @@ test_wallet_narrow (void)
   g_object_add_weak_pointer (G_OBJECT (narrow), (gpointer *) &narrow);
   gtk_window_set_default_size (GTK_WINDOW (narrow), 360, 720);
   latchkey_test_show_window (GTK_WINDOW (narrow));
-  list = find_named (GTK_WIDGET (narrow), "keys-list");
-  wait_until (has_rows_in, list, "the narrow wallet");
+  list = latchkey_test_find_named (GTK_WIDGET (narrow), "keys-list");
+  latchkey_test_wait_until (has_rows_in, list, "the narrow wallet");
   g_free (screenshot_of (GTK_WIDGET (narrow), "wallet-narrow"));
 
   latchkey_window_receive (narrow, NULL);
@@ -648,7 +498,7 @@ open_key (const char *title)
 
   g_assert_nonnull (row);
   g_signal_emit_by_name (keys_list (), "row-activated", row);
-  wait_until (transition_over, NULL, "the details page");
+  latchkey_test_wait_until (transition_over, NULL, "the details page");
 }
 
 static void
@@ -669,18 +519,18 @@ test_share_qr_code (void)
   g_free (screenshot ("credential"));
 
   g_assert_true (gtk_widget_activate_action (page (), "page.share", NULL));
-  wait_until (transition_over, NULL, "the share options");
+  latchkey_test_wait_until (transition_over, NULL, "the share options");
   g_assert_true (LATCHKEY_IS_SHARE_PAGE (page ()));
   g_free (screenshot ("share-options"));
 
   g_assert_true (gtk_widget_activate_action (page (), "page.create", NULL));
-  wait_until (share_has_link, NULL, "the invitation");
+  latchkey_test_wait_until (share_has_link, NULL, "the invitation");
 
   tracker = latchkey_share_page_get_tracker (LATCHKEY_SHARE_PAGE (page ()));
   link = latchkey_tracker_get_link (tracker);
   code = latchkey_tracker_get_activation_code (tracker);
   g_assert_nonnull (code);
-  link_row = find_named (page (), "share-link");
+  link_row = latchkey_test_find_named (page (), "share-link");
   g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (link_row)), ==, link);
 
   /* What a phone's camera sees: the screenshot, decoded by zbar. */
@@ -700,12 +550,12 @@ test_share_qr_code (void)
   received = run_actor_in_background (world.ben, input, receive_args);
   g_test_message ("ben: %d %s %s", received->status, received->out, received->err);
   g_assert_cmpint (received->status, ==, 0);
-  wait_until (share_in_state, GINT_TO_POINTER (LK_TRANSFER_STATE_DONE), "the share to be done");
+  latchkey_test_wait_until (share_in_state, GINT_TO_POINTER (LK_TRANSFER_STATE_DONE), "the share to be done");
 
-  status_row = find_named (page (), "share-status");
+  status_row = latchkey_test_find_named (page (), "share-status");
   g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (status_row)), ==,
                    "Done: the key was received");
-  g_assert_false (gtk_widget_get_visible (find_named (page (), "share-qr-code")));
+  g_assert_false (gtk_widget_get_visible (latchkey_test_find_named (page (), "share-qr-code")));
   g_free (screenshot ("share-done"));
 
   back_to_wallet ();
@@ -731,7 +581,7 @@ receive_shows (gpointer data)
 static const char *
 error_title (void)
 {
-  GtkWidget *status = find_named (page (), "receive-error");
+  GtkWidget *status = latchkey_test_find_named (page (), "receive-error");
 
   return adw_status_page_get_title (ADW_STATUS_PAGE (status));
 }
@@ -739,7 +589,7 @@ error_title (void)
 static GtkWidget *
 code_entry (void)
 {
-  GtkWidget *error = find_named (page (), "code-error");
+  GtkWidget *error = latchkey_test_find_named (page (), "code-error");
   GtkWidget *box = gtk_widget_get_parent (error);
 
   return latchkey_test_find_widget (box, ADW_TYPE_ENTRY_ROW);
@@ -748,35 +598,35 @@ code_entry (void)
 static gboolean
 code_error_shown (gpointer data)
 {
-  return receive_shows ((gpointer) "code") && gtk_widget_get_visible (find_named (page (), "code-error"));
+  return receive_shows ((gpointer) "code") && gtk_widget_get_visible (latchkey_test_find_named (page (), "code-error"));
 }
 
 static void
 test_receive_with_code (void)
 {
   g_autofree char *credential = ben_enrolls ("home", "Seaside Hotel, Room 12");
-  g_autoptr(Share) share = ben_shares (credential, TRUE);
+  g_autoptr(LkTestShare) share = ben_shares (credential, TRUE);
   g_autofree char *wrong = NULL;
   GtkWidget *preview, *error;
   guint before = count_rows (keys_list ());
 
   latchkey_window_receive (world.window, share->link);
-  wait_until (receive_shows, (gpointer) "preview", "the preview");
+  latchkey_test_wait_until (receive_shows, (gpointer) "preview", "the preview");
   /* The relay's display text only: the key's own title travels encrypted. */
-  preview = find_named (page (), "receive-preview");
+  preview = latchkey_test_find_named (page (), "receive-preview");
   g_assert_cmpstr (adw_status_page_get_title (ADW_STATUS_PAGE (preview)), ==, "A room or door key shared with you");
   g_free (screenshot ("receive-preview"));
 
   /* Nothing is claimed by looking: Carol could still take it. */
   g_assert_true (gtk_widget_activate_action (page (), "page.accept", NULL));
-  wait_until (receive_shows, (gpointer) "code", "the code entry");
+  latchkey_test_wait_until (receive_shows, (gpointer) "code", "the code entry");
   g_free (screenshot ("receive-code"));
 
   wrong = g_strdup (g_strcmp0 (share->code, "000000") == 0 ? "111111" : "000000");
   gtk_editable_set_text (GTK_EDITABLE (code_entry ()), wrong);
   g_assert_true (gtk_widget_activate_action (page (), "page.submit-code", NULL));
-  wait_until (code_error_shown, NULL, "the wrong-code message");
-  error = find_named (page (), "code-error");
+  latchkey_test_wait_until (code_error_shown, NULL, "the wrong-code message");
+  error = latchkey_test_find_named (page (), "code-error");
   g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (error)), "The code is wrong"));
   g_free (screenshot ("receive-wrong-code"));
 
@@ -787,11 +637,11 @@ test_receive_with_code (void)
     gtk_editable_set_text (GTK_EDITABLE (code_entry ()), spaced);
   }
   g_assert_true (gtk_widget_activate_action (page (), "page.submit-code", NULL));
-  wait_until (receive_shows, (gpointer) "done", "the key to arrive");
+  latchkey_test_wait_until (receive_shows, (gpointer) "done", "the key to arrive");
   g_free (screenshot ("receive-done"));
 
   g_assert_true (gtk_widget_activate_action (page (), "page.show-wallet", NULL));
-  wait_until (has_rows, GUINT_TO_POINTER (before + 1), "the received key in the wallet");
+  latchkey_test_wait_until (has_rows, GUINT_TO_POINTER (before + 1), "the received key in the wallet");
   g_assert_nonnull (row_titled ("Seaside Hotel, Room 12"));
   g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row_titled ("Seaside Hotel, Room 12"))),
                             "Shared by Ben"));
@@ -802,7 +652,7 @@ static void
 test_receive_expired (void)
 {
   g_autofree char *credential = ben_enrolls ("generic", "Gym Pass");
-  g_autoptr(Share) share = ben_shares (credential, FALSE);
+  g_autoptr(LkTestShare) share = ben_shares (credential, FALSE);
   g_autoptr(LkTestRun) cancelled = lk_test_actor_run (world.ben, NULL, "cancel", share->id, NULL);
 
   g_autofree char *uri = g_strconcat ("latchkey:", share->link, NULL);
@@ -812,9 +662,9 @@ test_receive_expired (void)
 
   /* As the desktop opens a latchkey: link: through GApplication's open. */
   g_application_open (G_APPLICATION (world.app), &file, 1, "");
-  wait_until (receive_shows, (gpointer) "error", "the expired invitation");
+  latchkey_test_wait_until (receive_shows, (gpointer) "error", "the expired invitation");
   g_assert_cmpstr (error_title (), ==, "Invitation Expired");
-  g_assert_true (gtk_widget_get_visible (find_named (page (), "receive-error")));
+  g_assert_true (gtk_widget_get_visible (latchkey_test_find_named (page (), "receive-error")));
   g_free (screenshot ("receive-expired"));
 
   /* The way forward: another link. */
@@ -827,7 +677,7 @@ static void
 test_receive_claimed (void)
 {
   g_autofree char *credential = ben_enrolls ("generic", "Parking Pass");
-  g_autoptr(Share) share = ben_shares (credential, FALSE);
+  g_autoptr(LkTestShare) share = ben_shares (credential, FALSE);
   g_autofree char *input = g_strdup_printf ("%s\n", share->link);
   g_autoptr(LkTestRun) taken = lk_test_actor_run (world.carol, input, "receive", NULL);
 
@@ -835,9 +685,9 @@ test_receive_claimed (void)
 
   /* The public preview cannot tell; accepting can. */
   latchkey_window_receive (world.window, share->link);
-  wait_until (receive_shows, (gpointer) "preview", "the preview");
+  latchkey_test_wait_until (receive_shows, (gpointer) "preview", "the preview");
   g_assert_true (gtk_widget_activate_action (page (), "page.accept", NULL));
-  wait_until (receive_shows, (gpointer) "error", "the claimed invitation");
+  latchkey_test_wait_until (receive_shows, (gpointer) "error", "the claimed invitation");
   g_assert_cmpstr (error_title (), ==, "Already Received Elsewhere");
   g_free (screenshot ("receive-claimed"));
   back_to_wallet ();
@@ -847,21 +697,21 @@ static void
 test_receive_unreachable (void)
 {
   g_autofree char *credential = ben_enrolls ("generic", "Bike Shed");
-  g_autoptr(Share) share = ben_shares (credential, FALSE);
+  g_autoptr(LkTestShare) share = ben_shares (credential, FALSE);
   GtkWidget *preview;
 
   lk_test_server_kill (world.relay);
 
   latchkey_window_receive (world.window, share->link);
-  wait_until (receive_shows, (gpointer) "error", "the unreachable relay");
+  latchkey_test_wait_until (receive_shows, (gpointer) "error", "the unreachable relay");
   g_assert_cmpstr (error_title (), ==, "Cannot Reach the Server");
   g_free (screenshot ("receive-unreachable"));
 
   /* The relay is back, with the invitation kept on disk: Retry works. */
   lk_test_server_start (world.relay);
   g_assert_true (gtk_widget_activate_action (page (), "page.retry", NULL));
-  wait_until (receive_shows, (gpointer) "preview", "the preview after retrying");
-  preview = find_named (page (), "receive-preview");
+  latchkey_test_wait_until (receive_shows, (gpointer) "preview", "the preview after retrying");
+  preview = latchkey_test_find_named (page (), "receive-preview");
   g_assert_cmpstr (adw_status_page_get_title (ADW_STATUS_PAGE (preview)), ==, "A key shared with you");
   back_to_wallet ();
 }
@@ -872,12 +722,12 @@ test_receive_bad_link (void)
   GtkWidget *error;
 
   latchkey_window_receive (world.window, NULL);
-  wait_until (receive_shows, (gpointer) "link", "the link form");
+  latchkey_test_wait_until (receive_shows, (gpointer) "link", "the link form");
   gtk_editable_set_text (GTK_EDITABLE (latchkey_test_find_widget (page (), ADW_TYPE_ENTRY_ROW)),
                          "https://relay.example/v1/m/not-a-mailbox#abc");
   g_assert_true (gtk_widget_activate_action (page (), "page.look-up", NULL));
   g_assert_cmpstr (latchkey_receive_page_get_view (receive_page ()), ==, "link");
-  error = find_named (page (), "link-error");
+  error = latchkey_test_find_named (page (), "link-error");
   g_assert_true (gtk_widget_get_visible (error));
   g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (error)), "Copy the whole link"));
   g_free (screenshot ("receive-bad-link"));
@@ -895,7 +745,7 @@ credential_titled (LkTransferEngine *engine,
   g_autoptr(GError) error = NULL;
 
   lk_transfer_engine_list_async (engine, LK_STORE_KIND_CREDENTIAL, NULL, on_loaded, &result);
-  wait_until (is_set, &result, "the credentials");
+  latchkey_test_wait_until (is_set, &result, "the credentials");
   credentials = lk_transfer_engine_list_finish (engine, result, &error);
   g_assert_no_error (error);
   for (guint i = 0; i < credentials->len; i++)
@@ -921,7 +771,7 @@ tracker_reaches (gpointer data)
 static GtkWidget *
 share_row_titled (const char *title)
 {
-  GtkWidget *list = find_named (GTK_WIDGET (world.window), "shares-list");
+  GtkWidget *list = latchkey_test_find_named (GTK_WIDGET (world.window), "shares-list");
 
   for (GtkWidget *row = gtk_widget_get_first_child (list); row != NULL; row = gtk_widget_get_next_sibling (row))
     if (ADW_IS_PREFERENCES_ROW (row) &&
@@ -952,13 +802,13 @@ test_shares_resume_and_confirm (void)
   g_assert_nonnull (credential);
   options.valid_until = g_date_time_add_days (now, 1);
   lk_transfer_engine_share_async (engine, credential, &options, NULL, on_loaded, &result);
-  wait_until (is_set, &result, "the share");
+  latchkey_test_wait_until (is_set, &result, "the share");
   transfer = lk_transfer_engine_transfer_finish (engine, result, &error);
   g_assert_no_error (error);
   g_assert_false (is_tracked ((gpointer) lk_transfer_get_id (transfer)));
 
   latchkey_application_resume (world.app);
-  wait_until (is_tracked, (gpointer) lk_transfer_get_id (transfer), "the resumed share");
+  latchkey_test_wait_until (is_tracked, (gpointer) lk_transfer_get_id (transfer), "the resumed share");
   tracker = latchkey_application_find_tracker (world.app, lk_transfer_get_id (transfer));
   g_object_set_data (G_OBJECT (world.window), "test-tracker", tracker);
   g_assert_nonnull (share_row_titled ("My Car"));
@@ -972,22 +822,22 @@ test_shares_resume_and_confirm (void)
   /* With the window hidden, the desktop is told when Ben has answered. */
   gtk_widget_hide (GTK_WIDGET (world.window));
   ben = actor_start (world.ben, input, receive_args);
-  wait_until (tracker_reaches, GINT_TO_POINTER (LK_TRANSFER_STATE_AWAITING_CONFIRMATION), "the confirmation step");
-  wait_until (notified_about, (gpointer) "Share of “My Car”\nWaiting for your confirmation", "the notification");
+  latchkey_test_wait_until (tracker_reaches, GINT_TO_POINTER (LK_TRANSFER_STATE_AWAITING_CONFIRMATION), "the confirmation step");
+  latchkey_test_wait_until (notified_about, (gpointer) "Share of “My Car”\nWaiting for your confirmation", "the notification");
   latchkey_test_show_window (GTK_WINDOW (world.window));
 
-  g_signal_emit_by_name (find_named (GTK_WIDGET (world.window), "shares-list"), "row-activated",
+  g_signal_emit_by_name (latchkey_test_find_named (GTK_WIDGET (world.window), "shares-list"), "row-activated",
                          share_row_titled ("My Car"));
-  wait_until (transition_over, NULL, "the share page");
+  latchkey_test_wait_until (transition_over, NULL, "the share page");
   g_assert_true (LATCHKEY_IS_SHARE_PAGE (page ()));
-  g_assert_true (gtk_widget_get_visible (find_named (page (), "share-confirm")));
+  g_assert_true (gtk_widget_get_visible (latchkey_test_find_named (page (), "share-confirm")));
   g_free (screenshot ("share-confirm"));
 
   g_assert_true (gtk_widget_activate_action (page (), "page.confirm", NULL));
-  wait_until (tracker_reaches, GINT_TO_POINTER (LK_TRANSFER_STATE_DONE), "the signed key");
+  latchkey_test_wait_until (tracker_reaches, GINT_TO_POINTER (LK_TRANSFER_STATE_DONE), "the signed key");
   received = actor_finish (ben);
   g_assert_cmpint (received->status, ==, 0);
-  g_assert_false (gtk_widget_get_visible (find_named (page (), "share-confirm")));
+  g_assert_false (gtk_widget_get_visible (latchkey_test_find_named (page (), "share-confirm")));
 
   back_to_wallet ();
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (world.window), "win.show-view", "s", "keys"));
@@ -1028,11 +878,11 @@ test_preferences (void)
   g_autofree char *shot = NULL;
 
   g_action_group_activate_action (G_ACTION_GROUP (world.app), "preferences", NULL);
-  wait_until (preferences_shown, NULL, "the preferences");
+  latchkey_test_wait_until (preferences_shown, NULL, "the preferences");
   preferences = find_preferences ();
   latchkey_test_show_window (GTK_WINDOW (preferences));
   relay_row = latchkey_test_find_widget (GTK_WIDGET (preferences), ADW_TYPE_ENTRY_ROW);
-  hint = find_named (GTK_WIDGET (preferences), "relay-hint");
+  hint = latchkey_test_find_named (GTK_WIDGET (preferences), "relay-hint");
 
   /* Checked as typed: plain http only to this machine. */
   gtk_editable_set_text (GTK_EDITABLE (relay_row), "http://relay.example");
@@ -1082,16 +932,16 @@ static void
 test_receive_keyring_locked (void)
 {
   g_autofree char *credential = ben_enrolls ("generic", "Locker 7");
-  g_autoptr(Share) share = ben_shares (credential, FALSE);
+  g_autoptr(LkTestShare) share = ben_shares (credential, FALSE);
   g_autofree char *input = g_strdup_printf ("%s\n", share->link);
   g_autoptr(LkTestRun) taken = NULL;
 
   lock_keyring ();
 
   latchkey_window_receive (world.window, share->link);
-  wait_until (receive_shows, (gpointer) "preview", "the preview");
+  latchkey_test_wait_until (receive_shows, (gpointer) "preview", "the preview");
   g_assert_true (gtk_widget_activate_action (page (), "page.accept", NULL));
-  wait_until (receive_shows, (gpointer) "error", "the locked keyring");
+  latchkey_test_wait_until (receive_shows, (gpointer) "error", "the locked keyring");
   g_assert_cmpstr (error_title (), ==, "Keyring Locked");
   g_free (screenshot ("receive-locked"));
 

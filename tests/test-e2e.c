@@ -80,78 +80,9 @@ world_free (World *w)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (World, world_free)
 
-typedef struct
-{
-  char *id;
-  char *link;
-  char *code;
-} Share;
-
-static void
-share_free (Share *share)
-{
-  g_free (share->id);
-  g_free (share->link);
-  g_free (share->code);
-  g_free (share);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Share, share_free)
-
-static char *
-line_value (const char *text,
-            const char *prefix)
-{
-  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
-
-  for (guint i = 0; lines[i] != NULL; i++)
-    if (g_str_has_prefix (lines[i], prefix))
-      return g_strdup (lines[i] + strlen (prefix));
-  return NULL;
-}
-
-static char *
-enroll (LkTestActor *actor,
-        const char  *vertical)
-{
-  g_autoptr(LkTestRun) run = lk_test_actor_run (actor, NULL, "enroll", vertical, NULL);
-
-  g_assert_cmpint (run->status, ==, 0);
-  return g_strstrip (g_strdup (run->out));
-}
-
-G_GNUC_NULL_TERMINATED
-static Share *
-share (LkTestActor *actor,
-       const char  *credential,
-       ...)
-{
-  g_autoptr(GPtrArray) args = g_ptr_array_new ();
-  g_autoptr(LkTestRun) run = NULL;
-  Share *result = g_new0 (Share, 1);
-  const char *arg;
-  va_list ap;
-
-  g_ptr_array_add (args, (gpointer) "share");
-  g_ptr_array_add (args, (gpointer) credential);
-  g_ptr_array_add (args, (gpointer) "--no-qr");
-  g_ptr_array_add (args, (gpointer) "--name");
-  g_ptr_array_add (args, (gpointer) "Ben");
-  va_start (ap, credential);
-  while ((arg = va_arg (ap, const char *)) != NULL)
-    g_ptr_array_add (args, (gpointer) arg);
-  va_end (ap);
-  g_ptr_array_add (args, NULL);
-
-  run = lk_test_actor_runv (actor, NULL, (const char * const *) args->pdata);
-  g_assert_cmpint (run->status, ==, 0);
-  result->id = line_value (run->out, "Share: ");
-  result->link = line_value (run->out, "Link: ");
-  result->code = line_value (run->out, "Activation code: ");
-  g_assert_nonnull (result->id);
-  g_assert_nonnull (result->link);
-  return result;
-}
+/* As Ben, the name the receiver sees. */
+#define share_as_ben(actor, credential, ...) \
+  lk_test_actor_share ((actor), (credential), "--name", "Ben", __VA_ARGS__)
 
 /* A transfer's porcelain status line: id, state, role, vertical, credential. */
 static GStrv
@@ -226,8 +157,8 @@ test_flow (gconstpointer data)
 {
   const Flow *flow = data;
   g_autoptr(World) w = world_new ();
-  g_autofree char *credential = enroll (w->sender, flow->vertical);
-  g_autoptr(Share) s = NULL;
+  g_autofree char *credential = lk_test_actor_enroll (w->sender, flow->vertical, NULL);
+  g_autoptr(LkTestShare) s = NULL;
   g_autoptr(LkTestRun) received = NULL;
   g_autoptr(LkTestRun) shown = NULL;
   g_autoptr(LkTestRun) revoked = NULL;
@@ -239,7 +170,7 @@ test_flow (gconstpointer data)
   gboolean car = strcmp (flow->vertical, "car") == 0;
   const char *action = car ? "start" : "open";
 
-  s = flow->code ? share (w->sender, credential, "--code", NULL) : share (w->sender, credential, NULL);
+  s = flow->code ? share_as_ben (w->sender, credential, "--code", NULL) : share_as_ben (w->sender, credential, NULL);
   g_assert_true (flow->code == (s->code != NULL));
   /* The code is never in the link. */
   if (s->code != NULL)
@@ -321,8 +252,8 @@ static void
 test_forwarded_link (void)
 {
   g_autoptr(World) w = world_new ();
-  g_autofree char *credential = enroll (w->sender, "car");
-  g_autoptr(Share) s = share (w->sender, credential, NULL);
+  g_autofree char *credential = lk_test_actor_enroll (w->sender, "car", NULL);
+  g_autoptr(LkTestShare) s = share_as_ben (w->sender, credential, NULL);
   g_autofree char *input = g_strdup_printf ("%s\n", s->link);
   g_autoptr(LkTestRun) first = lk_test_actor_run (w->receiver, input, "receive", NULL);
   g_autoptr(LkTestRun) forwarded = lk_test_actor_run (w->third, input, "receive", NULL);
@@ -338,8 +269,8 @@ static void
 test_home_wrong_codes (void)
 {
   g_autoptr(World) w = world_new ();
-  g_autofree char *credential = enroll (w->sender, "home");
-  g_autoptr(Share) s = share (w->sender, credential, "--code", NULL);
+  g_autofree char *credential = lk_test_actor_enroll (w->sender, "home", NULL);
+  g_autoptr(LkTestShare) s = share_as_ben (w->sender, credential, "--code", NULL);
   g_autofree char *wrong1 = wrong_code (s->code, 1);
   g_autofree char *wrong2 = wrong_code (s->code, 2);
   g_autofree char *wrong3 = wrong_code (s->code, 3);
@@ -362,8 +293,8 @@ static void
 test_home_one_wrong_code (void)
 {
   g_autoptr(World) w = world_new ();
-  g_autofree char *credential = enroll (w->sender, "home");
-  g_autoptr(Share) s = share (w->sender, credential, "--code", NULL);
+  g_autofree char *credential = lk_test_actor_enroll (w->sender, "home", NULL);
+  g_autoptr(LkTestShare) s = share_as_ben (w->sender, credential, "--code", NULL);
   g_autofree char *wrong = wrong_code (s->code, 7);
   g_autofree char *input = g_strdup_printf ("%s\n%s\n%s\n", s->link, wrong, s->code);
   g_autoptr(LkTestRun) received = lk_test_actor_run (w->receiver, input, "receive", NULL);
@@ -378,8 +309,8 @@ test_wrong_codes_checked_by_sender (gconstpointer data)
 {
   const char *vertical = data;
   g_autoptr(World) w = world_new ();
-  g_autofree char *credential = enroll (w->sender, vertical);
-  g_autoptr(Share) s = share (w->sender, credential, "--code", NULL);
+  g_autofree char *credential = lk_test_actor_enroll (w->sender, vertical, NULL);
+  g_autoptr(LkTestShare) s = share_as_ben (w->sender, credential, "--code", NULL);
   g_autofree char *receipt = NULL;
 
   /* The code goes to the sender's device inside the mailbox; each wrong one
@@ -423,8 +354,8 @@ static void
 test_car_one_wrong_code (void)
 {
   g_autoptr(World) w = world_new ();
-  g_autofree char *credential = enroll (w->sender, "car");
-  g_autoptr(Share) s = share (w->sender, credential, "--code", "--auto-confirm", NULL);
+  g_autofree char *credential = lk_test_actor_enroll (w->sender, "car", NULL);
+  g_autoptr(LkTestShare) s = share_as_ben (w->sender, credential, "--code", "--auto-confirm", NULL);
   g_autofree char *wrong = wrong_code (s->code, 5);
   g_autofree char *input = g_strdup_printf ("%s\n%s\n", s->link, wrong);
   g_autofree char *right = g_strdup_printf ("%s\n", s->code);
@@ -447,12 +378,12 @@ static void
 test_cancel_and_decline (void)
 {
   g_autoptr(World) w = world_new ();
-  g_autofree char *home = enroll (w->sender, "home");
-  g_autofree char *car = enroll (w->sender, "car");
+  g_autofree char *home = lk_test_actor_enroll (w->sender, "home", NULL);
+  g_autofree char *car = lk_test_actor_enroll (w->sender, "car", NULL);
 
   /* The sender cancels before anyone opened it: the link is dead. */
   {
-    g_autoptr(Share) s = share (w->sender, home, NULL);
+    g_autoptr(LkTestShare) s = share_as_ben (w->sender, home, NULL);
     g_autoptr(LkTestRun) cancel = lk_test_actor_run (w->sender, NULL, "cancel", s->id, NULL);
     g_autofree char *input = g_strdup_printf ("%s\n", s->link);
     g_autoptr(LkTestRun) late = lk_test_actor_run (w->receiver, input, "receive", NULL);
@@ -464,7 +395,7 @@ test_cancel_and_decline (void)
 
   /* The sender cancels while its confirmation is awaited (car). */
   {
-    g_autoptr(Share) s = share (w->sender, car, NULL);
+    g_autoptr(LkTestShare) s = share_as_ben (w->sender, car, NULL);
     g_autofree char *input = g_strdup_printf ("%s\n", s->link);
     g_autoptr(LkTestRun) received = lk_test_actor_run (w->receiver, input, "receive", NULL);
     g_autofree char *receipt = received_id (received);
@@ -486,7 +417,7 @@ test_cancel_and_decline (void)
 
   /* The receiver declines a car key it opened. */
   {
-    g_autoptr(Share) s = share (w->sender, car, NULL);
+    g_autoptr(LkTestShare) s = share_as_ben (w->sender, car, NULL);
     g_autofree char *input = g_strdup_printf ("%s\n", s->link);
     g_autoptr(LkTestRun) received = lk_test_actor_run (w->receiver, input, "receive", NULL);
     g_autofree char *receipt = received_id (received);
@@ -499,7 +430,7 @@ test_cancel_and_decline (void)
 
   /* The receiver declines while the activation code is asked for (home). */
   {
-    g_autoptr(Share) s = share (w->sender, home, "--code", NULL);
+    g_autoptr(LkTestShare) s = share_as_ben (w->sender, home, "--code", NULL);
     g_autofree char *input = g_strdup_printf ("%s\n", s->link);
     g_autoptr(LkTestRun) received = lk_test_actor_run (w->receiver, input, "receive", NULL);
     g_autofree char *receipt = received_id (received);
@@ -515,7 +446,7 @@ test_cancel_and_decline (void)
 
   /* A completed share is not cancelled but revoked. */
   {
-    g_autoptr(Share) s = share (w->sender, home, NULL);
+    g_autoptr(LkTestShare) s = share_as_ben (w->sender, home, NULL);
     g_autofree char *input = g_strdup_printf ("%s\n", s->link);
     g_autoptr(LkTestRun) received = lk_test_actor_run (w->receiver, input, "receive", NULL);
     g_autofree char *done = state_of (w->sender, s->id, WAIT);
@@ -535,8 +466,8 @@ test_expiry (void)
 {
   static const char * const args[] = { "--rate", "0", "--default-expiration", "2s", "--max-expiration", "2s", NULL };
   g_autoptr(World) w = world_new_full (args, FALSE, LK_TEST_PROXY_PASS);
-  g_autofree char *credential = enroll (w->sender, "generic");
-  g_autoptr(Share) s = share (w->sender, credential, NULL);
+  g_autofree char *credential = lk_test_actor_enroll (w->sender, "generic", NULL);
+  g_autoptr(LkTestShare) s = share_as_ben (w->sender, credential, NULL);
   g_autofree char *input = g_strdup_printf ("%s\n", s->link);
   g_autoptr(LkTestRun) late = NULL;
   g_autofree char *expired = NULL;
@@ -559,8 +490,8 @@ static void
 test_hostile_replay (void)
 {
   g_autoptr(World) w = world_new_full (NULL, TRUE, LK_TEST_PROXY_REPLAY);
-  g_autofree char *credential = enroll (w->sender, "car");
-  g_autoptr(Share) s = share (w->sender, credential, "--auto-confirm", NULL);
+  g_autofree char *credential = lk_test_actor_enroll (w->sender, "car", NULL);
+  g_autoptr(LkTestShare) s = share_as_ben (w->sender, credential, "--auto-confirm", NULL);
   g_autofree char *input = g_strdup_printf ("%s\n", s->link);
   g_autoptr(LkTestRun) received = lk_test_actor_run (w->receiver, input, "receive", NULL);
   g_autofree char *receipt = received_id (received);
@@ -580,9 +511,9 @@ static void
 test_hostile_swap (void)
 {
   g_autoptr(World) w = world_new_full (NULL, TRUE, LK_TEST_PROXY_SWAP);
-  g_autofree char *credential = enroll (w->sender, "generic");
-  g_autoptr(Share) first = share (w->sender, credential, NULL);
-  g_autoptr(Share) second = share (w->sender, credential, NULL);
+  g_autofree char *credential = lk_test_actor_enroll (w->sender, "generic", NULL);
+  g_autoptr(LkTestShare) first = share_as_ben (w->sender, credential, NULL);
+  g_autoptr(LkTestShare) second = share_as_ben (w->sender, credential, NULL);
   g_autofree char *first_input = g_strdup_printf ("%s\n", first->link);
   g_autofree char *second_input = g_strdup_printf ("%s\n", second->link);
   g_autoptr(LkTestRun) ok = lk_test_actor_run (w->receiver, first_input, "receive", NULL);
@@ -600,8 +531,8 @@ static void
 test_hostile_corrupt (void)
 {
   g_autoptr(World) w = world_new_full (NULL, TRUE, LK_TEST_PROXY_CORRUPT);
-  g_autofree char *credential = enroll (w->sender, "home");
-  g_autoptr(Share) s = share (w->sender, credential, NULL);
+  g_autofree char *credential = lk_test_actor_enroll (w->sender, "home", NULL);
+  g_autoptr(LkTestShare) s = share_as_ben (w->sender, credential, NULL);
   g_autofree char *input = g_strdup_printf ("%s\n", s->link);
   g_autoptr(LkTestRun) corrupted = lk_test_actor_run (w->receiver, input, "receive", NULL);
 
@@ -615,8 +546,8 @@ static void
 test_hostile_reorder (void)
 {
   g_autoptr(World) w = world_new_full (NULL, TRUE, LK_TEST_PROXY_REORDER);
-  g_autofree char *credential = enroll (w->sender, "car");
-  g_autoptr(Share) s = share (w->sender, credential, NULL);
+  g_autofree char *credential = lk_test_actor_enroll (w->sender, "car", NULL);
+  g_autoptr(LkTestShare) s = share_as_ben (w->sender, credential, NULL);
   g_autofree char *input = g_strdup_printf ("%s\n", s->link);
   g_autoptr(LkTestRun) received = lk_test_actor_run (w->receiver, input, "receive", NULL);
   g_autofree char *receipt = received_id (received);
@@ -752,8 +683,8 @@ test_no_secrets_at_rest (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (verticals); i++)
     {
-      g_autofree char *credential = enroll (w->sender, verticals[i]);
-      g_autoptr(Share) s = share (w->sender, credential, "--code", "--auto-confirm", NULL);
+      g_autofree char *credential = lk_test_actor_enroll (w->sender, verticals[i], NULL);
+      g_autoptr(LkTestShare) s = share_as_ben (w->sender, credential, "--code", "--auto-confirm", NULL);
       g_autofree char *input = g_strdup_printf ("%s\n%s\n", s->link, s->code);
       g_autoptr(LkTestRun) received = lk_test_actor_run (w->receiver, input, "receive", NULL);
       g_autofree char *receipt = received_id (received);

@@ -18,6 +18,7 @@
 #include <libsoup/soup.h>
 
 #include "latchkey-core.h"
+#include "lk-test-http.h"
 #include "lk-test-server.h"
 
 #define CODE "9Qx-482913"
@@ -28,91 +29,15 @@ static const char * const open_start_drive[] = { "open", "start", "drive", NULL 
 
 /* HTTP */
 
-typedef struct
-{
-  guint               status;
-  char               *body;
-  SoupMessageHeaders *headers;
-} Reply;
-
 static void
-reply_free (Reply *reply)
-{
-  g_free (reply->body);
-  g_clear_pointer (&reply->headers, soup_message_headers_unref);
-  g_free (reply);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Reply, reply_free)
-
-/* Sends a request and waits for the answer. Extra headers are name, value
- * pairs, ending with NULL. */
-G_GNUC_NULL_TERMINATED
-static Reply *
-send_request (SoupSession  *session,
-              const char   *method,
-              const char   *url,
-              const char   *content_type,
-              const char   *body,
-              ...)
-{
-  g_autoptr(SoupMessage) msg = soup_message_new (method, url);
-  g_autoptr(GBytes) response = NULL;
-  g_autoptr(GError) error = NULL;
-  Reply *reply = g_new0 (Reply, 1);
-  const char *name;
-  va_list args;
-
-  g_assert_nonnull (msg);
-  if (body != NULL)
-    {
-      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
-      soup_message_set_request_body_from_bytes (msg, content_type, bytes);
-    }
-
-  va_start (args, body);
-  while ((name = va_arg (args, const char *)) != NULL)
-    soup_message_headers_replace (soup_message_get_request_headers (msg), name, va_arg (args, const char *));
-  va_end (args);
-
-  response = soup_session_send_and_read (session, msg, NULL, &error);
-  g_assert_no_error (error);
-
-  reply->status = soup_message_get_status (msg);
-  reply->body = g_strndup (g_bytes_get_data (response, NULL), g_bytes_get_size (response));
-  reply->headers = soup_message_headers_ref (soup_message_get_response_headers (msg));
-  return reply;
-}
-
-static JsonObject *
-reply_json (Reply *reply)
-{
-  g_autoptr(GError) error = NULL;
-  JsonObject *object = lk_json_parse_object (reply->body, strlen (reply->body), G_MAXSIZE,
-                                             G_IO_ERROR, G_IO_ERROR_FAILED, &error);
-
-  g_assert_no_error (error);
-  return object;
-}
-
-static void
-assert_status (Reply *reply,
-               guint  status)
-{
-  if (reply->status != status)
-    g_test_message ("expected %u, got %u: %s", status, reply->status, reply->body);
-  g_assert_cmpuint (reply->status, ==, status);
-}
-
-static void
-assert_error_reply (Reply      *reply,
+assert_error_reply (LkTestReply      *reply,
                     guint       status,
                     const char *error)
 {
   g_autoptr(JsonObject) object = NULL;
 
-  assert_status (reply, status);
-  object = reply_json (reply);
+  lk_test_assert_status (reply, status);
+  object = lk_test_reply_json (reply);
   g_assert_cmpstr (json_object_get_string_member (object, "error"), ==, error);
   g_assert_true (json_object_has_member (object, "message"));
   g_assert_nonnull (json_object_get_string_member (object, "message"));
@@ -122,25 +47,25 @@ assert_error_reply (Reply      *reply,
 
 /* An access point's refusal: 403, not granted, and the reason. */
 static void
-assert_denied (Reply      *reply,
+assert_denied (LkTestReply      *reply,
                const char *error)
 {
   g_autoptr(JsonObject) object = NULL;
 
   assert_error_reply (reply, 403, error);
-  object = reply_json (reply);
+  object = lk_test_reply_json (reply);
   g_assert_true (json_object_has_member (object, "granted"));
   g_assert_false (json_object_get_boolean_member (object, "granted"));
 }
 
 static void
-assert_granted (Reply      *reply,
+assert_granted (LkTestReply      *reply,
                 const char *action)
 {
   g_autoptr(JsonObject) object = NULL;
 
-  assert_status (reply, 200);
-  object = reply_json (reply);
+  lk_test_assert_status (reply, 200);
+  object = lk_test_reply_json (reply);
   g_assert_true (json_object_get_boolean_member (object, "granted"));
   g_assert_cmpstr (json_object_get_string_member (object, "action"), ==, action);
 }
@@ -197,7 +122,7 @@ url_for (Fixture    *f,
   return g_strconcat (f->partner->url, path, NULL);
 }
 
-static Reply *
+static LkTestReply *
 post (Fixture    *f,
       const char *path,
       JsonObject *body)
@@ -206,7 +131,7 @@ post (Fixture    *f,
   g_autofree char *text = lk_json_to_string (root);
   g_autofree char *url = url_for (f, path);
 
-  return send_request (f->session, "POST", url, "application/json", text, NULL);
+  return lk_test_send (f->session, "POST", url, "application/json", text, NULL);
 }
 
 /* Values */
@@ -293,12 +218,12 @@ static char *
 new_challenge (Fixture *f)
 {
   g_autofree char *url = url_for (f, "/v1/challenges");
-  g_autoptr(Reply) reply = send_request (f->session, "POST", url, NULL, NULL, NULL);
+  g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", url, NULL, NULL, NULL);
   g_autoptr(JsonObject) object = NULL;
   const char *challenge;
 
-  assert_status (reply, 200);
-  object = reply_json (reply);
+  lk_test_assert_status (reply, 200);
+  object = lk_test_reply_json (reply);
   challenge = json_object_get_string_member (object, "challenge");
   g_assert_cmpuint (strlen (challenge), ==, 43);
   g_assert_cmpuint (strspn (challenge, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), ==, 43);
@@ -328,7 +253,7 @@ holder_free (Holder *holder)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Holder, holder_free)
 
-static Reply *
+static LkTestReply *
 enrol_request (Fixture    *f,
                const char *vertical,
                LkKeyPair  *key,
@@ -352,10 +277,10 @@ enrol_request (Fixture    *f,
 }
 
 static Holder *
-holder_from_reply (Reply     *reply,
+holder_from_reply (LkTestReply     *reply,
                    LkKeyPair *key)
 {
-  g_autoptr(JsonObject) object = reply_json (reply);
+  g_autoptr(JsonObject) object = lk_test_reply_json (reply);
   Holder *holder = g_new0 (Holder, 1);
 
   holder->credential_id = g_strdup (json_object_get_string_member (object, "credentialId"));
@@ -376,17 +301,17 @@ enrol (Fixture    *f,
        const char *valid_until)
 {
   g_autoptr(LkKeyPair) key = strcmp (vertical, "generic") != 0 ? new_key (f) : NULL;
-  g_autoptr(Reply) reply = enrol_request (f, vertical, key, valid_from, valid_until);
+  g_autoptr(LkTestReply) reply = enrol_request (f, vertical, key, valid_from, valid_until);
   Holder *holder;
 
-  assert_status (reply, 201);
+  lk_test_assert_status (reply, 201);
   holder = holder_from_reply (reply, key);
   if (holder->access_token != NULL)
     keep_secret (f, holder->access_token);
   return holder;
 }
 
-static Reply *
+static LkTestReply *
 request_token_with (Fixture            *f,
                     Holder             *sharer,
                     LkKeyPair          *signer,
@@ -416,7 +341,7 @@ request_token_with (Fixture            *f,
   return post (f, "/v1/tokens", body);
 }
 
-static Reply *
+static LkTestReply *
 request_token (Fixture            *f,
                Holder             *sharer,
                const char * const *entitlements,
@@ -438,15 +363,15 @@ share (Fixture            *f,
        const char         *valid_until,
        const char         *code)
 {
-  g_autoptr(Reply) reply = request_token (f, sharer, entitlements, valid_from, valid_until, code);
+  g_autoptr(LkTestReply) reply = request_token (f, sharer, entitlements, valid_from, valid_until, code);
   g_autoptr(JsonObject) object = NULL;
   g_autoptr(GDateTime) expires = NULL;
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   const char *token;
   GTimeSpan left;
 
-  assert_status (reply, 201);
-  object = reply_json (reply);
+  lk_test_assert_status (reply, 201);
+  object = lk_test_reply_json (reply);
   token = json_object_get_string_member (object, "token");
   g_assert_cmpuint (strlen (token), ==, 43);
   keep_secret (f, token);
@@ -461,7 +386,7 @@ share (Fixture            *f,
   return g_strdup (token);
 }
 
-static Reply *
+static LkTestReply *
 redeem (Fixture    *f,
         const char *token,
         LkKeyPair  *key,
@@ -486,12 +411,12 @@ redeem_ok (Fixture    *f,
            const char *code)
 {
   g_autoptr(LkKeyPair) key = new_key (f);
-  g_autoptr(Reply) reply = redeem (f, token, key, code);
+  g_autoptr(LkTestReply) reply = redeem (f, token, key, code);
   g_autoptr(JsonObject) object = NULL;
   Holder *holder;
 
-  assert_status (reply, 201);
-  object = reply_json (reply);
+  lk_test_assert_status (reply, 201);
+  object = lk_test_reply_json (reply);
   holder = holder_from_reply (reply, key);
   g_assert_cmpstr (holder->access_point_id, ==, sharer->access_point_id);
   g_assert_cmpstr (holder->credential_id, !=, sharer->credential_id);
@@ -515,7 +440,7 @@ access_body (const char *access_point_id,
 }
 
 /* A credential signs a fresh challenge at @access_point_id. */
-static Reply *
+static LkTestReply *
 access_at (Fixture    *f,
            const char *access_point_id,
            Holder     *holder,
@@ -531,7 +456,7 @@ access_at (Fixture    *f,
   return post (f, "/v1/access", body);
 }
 
-static Reply *
+static LkTestReply *
 open_with (Fixture    *f,
            Holder     *holder,
            const char *action)
@@ -539,7 +464,7 @@ open_with (Fixture    *f,
   return access_at (f, holder->access_point_id, holder, action);
 }
 
-static Reply *
+static LkTestReply *
 access_with_token (Fixture    *f,
                    const char *access_point_id,
                    const char *access_token,
@@ -552,7 +477,7 @@ access_with_token (Fixture    *f,
   return post (f, "/v1/access", body);
 }
 
-static Reply *
+static LkTestReply *
 revoke_as (Fixture    *f,
            Holder     *actor,
            const char *target)
@@ -570,13 +495,13 @@ revoke_as (Fixture    *f,
 }
 
 static void
-assert_revoked_count (Reply  *reply,
+assert_revoked_count (LkTestReply  *reply,
                       gint64  count)
 {
   g_autoptr(JsonObject) object = NULL;
 
-  assert_status (reply, 200);
-  object = reply_json (reply);
+  lk_test_assert_status (reply, 200);
+  object = lk_test_reply_json (reply);
   g_assert_cmpint (json_object_get_int_member (object, "revoked"), ==, count);
 }
 
@@ -605,11 +530,11 @@ test_enrol (Fixture       *f,
   g_autofree char *p384 = p384_public_key ();
 
   {
-    g_autoptr(Reply) reply = enrol_request (f, "car", key, NULL, NULL);
+    g_autoptr(LkTestReply) reply = enrol_request (f, "car", key, NULL, NULL);
     g_autoptr(JsonObject) object = NULL;
 
-    assert_status (reply, 201);
-    object = reply_json (reply);
+    lk_test_assert_status (reply, 201);
+    object = lk_test_reply_json (reply);
     g_assert_cmpstr (json_object_get_string_member (object, "vertical"), ==, "car");
     g_assert_cmpstr (json_object_get_string_member (object, "title"), ==, "Demo Car");
     g_assert_cmpstr (json_object_get_string_member (object, "issuer"), ==, "Latchkey Demo Partner");
@@ -621,11 +546,11 @@ test_enrol (Fixture       *f,
                      json_object_get_string_member (object, "accessPointId"));
   }
   {
-    g_autoptr(Reply) reply = enrol_request (f, "home", key, from, until);
+    g_autoptr(LkTestReply) reply = enrol_request (f, "home", key, from, until);
     g_autoptr(JsonObject) object = NULL;
 
-    assert_status (reply, 201);
-    object = reply_json (reply);
+    lk_test_assert_status (reply, 201);
+    object = lk_test_reply_json (reply);
     g_assert_cmpstr (json_object_get_string_member (object, "vertical"), ==, "home");
     g_assert_cmpstr (json_object_get_string_member (object, "title"), ==, "Hotel Room 404");
     assert_strv_member (object, "entitlements", open_only);
@@ -633,12 +558,12 @@ test_enrol (Fixture       *f,
     g_assert_cmpstr (json_object_get_string_member (object, "validUntil"), ==, until);
   }
   {
-    g_autoptr(Reply) reply = enrol_request (f, "generic", NULL, NULL, NULL);
+    g_autoptr(LkTestReply) reply = enrol_request (f, "generic", NULL, NULL, NULL);
     g_autoptr(JsonObject) object = NULL;
     const char *token;
 
-    assert_status (reply, 201);
-    object = reply_json (reply);
+    lk_test_assert_status (reply, 201);
+    object = lk_test_reply_json (reply);
     g_assert_cmpstr (json_object_get_string_member (object, "vertical"), ==, "generic");
     g_assert_cmpstr (json_object_get_string_member (object, "title"), ==, "Demo Pass");
     assert_strv_member (object, "entitlements", open_only);
@@ -649,7 +574,7 @@ test_enrol (Fixture       *f,
   {
     /* A title of one's own. */
     g_autoptr(JsonObject) body = json_object_new ();
-    g_autoptr(Reply) reply = NULL;
+    g_autoptr(LkTestReply) reply = NULL;
     g_autoptr(JsonObject) object = NULL;
     g_autofree char *key_text = encode_key (key);
 
@@ -657,36 +582,36 @@ test_enrol (Fixture       *f,
     json_object_set_string_member (body, "title", "Cabin by the Lake");
     json_object_set_string_member (body, "publicKey", key_text);
     reply = post (f, "/v1/credentials", body);
-    assert_status (reply, 201);
-    object = reply_json (reply);
+    lk_test_assert_status (reply, 201);
+    object = lk_test_reply_json (reply);
     g_assert_cmpstr (json_object_get_string_member (object, "title"), ==, "Cabin by the Lake");
   }
 
   /* Refusals: the key where it is needed and only there, P-256 only, a
    * known vertical, a real window. */
   {
-    g_autoptr(Reply) reply = enrol_request (f, "home", NULL, NULL, NULL);
+    g_autoptr(LkTestReply) reply = enrol_request (f, "home", NULL, NULL, NULL);
     assert_error_reply (reply, 400, "bad_request");
   }
   {
-    g_autoptr(Reply) reply = enrol_request (f, "generic", key, NULL, NULL);
+    g_autoptr(LkTestReply) reply = enrol_request (f, "generic", key, NULL, NULL);
     assert_error_reply (reply, 400, "bad_request");
   }
   {
-    g_autoptr(Reply) reply = enrol_request (f, "boat", key, NULL, NULL);
+    g_autoptr(LkTestReply) reply = enrol_request (f, "boat", key, NULL, NULL);
     assert_error_reply (reply, 400, "bad_request");
   }
   {
-    g_autoptr(Reply) reply = enrol_request (f, "home", key, until, from);
+    g_autoptr(LkTestReply) reply = enrol_request (f, "home", key, until, from);
     assert_error_reply (reply, 400, "bad_request");
   }
   {
-    g_autoptr(Reply) reply = enrol_request (f, "home", key, "2026-01-01T00:00:00+01:00", NULL);
+    g_autoptr(LkTestReply) reply = enrol_request (f, "home", key, "2026-01-01T00:00:00+01:00", NULL);
     assert_error_reply (reply, 400, "bad_request");
   }
   {
     g_autoptr(JsonObject) body = json_object_new ();
-    g_autoptr(Reply) reply = NULL;
+    g_autoptr(LkTestReply) reply = NULL;
 
     json_object_set_string_member (body, "vertical", "car");
     json_object_set_string_member (body, "publicKey", p384);
@@ -695,7 +620,7 @@ test_enrol (Fixture       *f,
   }
   {
     g_autoptr(JsonObject) body = json_object_new ();
-    g_autoptr(Reply) reply = NULL;
+    g_autoptr(LkTestReply) reply = NULL;
 
     json_object_set_string_member (body, "vertical", "car");
     json_object_set_string_member (body, "publicKey", "bm90IGEga2V5");
@@ -704,7 +629,7 @@ test_enrol (Fixture       *f,
   }
   {
     g_autoptr(JsonObject) body = json_object_new ();
-    g_autoptr(Reply) reply = NULL;
+    g_autoptr(LkTestReply) reply = NULL;
     g_autofree char *long_title = g_strnfill (257, 'x');
     g_autofree char *key_text = encode_key (key);
 
@@ -730,25 +655,25 @@ test_share_home (Fixture       *f,
 
   /* Both open the door with a fresh signed challenge; neither may start it. */
   {
-    g_autoptr(Reply) reply = open_with (f, owner, "open");
+    g_autoptr(LkTestReply) reply = open_with (f, owner, "open");
     assert_granted (reply, "open");
   }
   {
-    g_autoptr(Reply) reply = open_with (f, guest, "open");
+    g_autoptr(LkTestReply) reply = open_with (f, guest, "open");
     assert_granted (reply, "open");
   }
   {
-    g_autoptr(Reply) reply = open_with (f, guest, "start");
+    g_autoptr(LkTestReply) reply = open_with (f, guest, "start");
     assert_denied (reply, "not_entitled");
   }
 
   /* A token is single use. */
   {
-    g_autoptr(Reply) reply = redeem (f, token, other, CODE);
+    g_autoptr(LkTestReply) reply = redeem (f, token, other, CODE);
     assert_error_reply (reply, 410, "token_used");
   }
   {
-    g_autoptr(Reply) reply = redeem (f, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", other, NULL);
+    g_autoptr(LkTestReply) reply = redeem (f, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", other, NULL);
     assert_error_reply (reply, 404, "token_unknown");
   }
 
@@ -756,22 +681,22 @@ test_share_home (Fixture       *f,
    * wider than one's own are all refused. */
   {
     g_autofree char *challenge = new_challenge (f);
-    g_autoptr(Reply) reply = request_token_with (f, owner, other, challenge, open_only, NULL, NULL, NULL);
+    g_autoptr(LkTestReply) reply = request_token_with (f, owner, other, challenge, open_only, NULL, NULL, NULL);
     assert_error_reply (reply, 403, "bad_signature");
   }
   {
     g_autofree char *challenge = new_challenge (f);
-    g_autoptr(Reply) first = request_token_with (f, owner, owner->key, challenge, open_only, NULL, NULL, NULL);
-    g_autoptr(Reply) again = request_token_with (f, owner, owner->key, challenge, open_only, NULL, NULL, NULL);
+    g_autoptr(LkTestReply) first = request_token_with (f, owner, owner->key, challenge, open_only, NULL, NULL, NULL);
+    g_autoptr(LkTestReply) again = request_token_with (f, owner, owner->key, challenge, open_only, NULL, NULL, NULL);
     g_autoptr(JsonObject) object = NULL;
 
-    assert_status (first, 201);
-    object = reply_json (first);
+    lk_test_assert_status (first, 201);
+    object = lk_test_reply_json (first);
     keep_secret (f, json_object_get_string_member (object, "token"));
     assert_error_reply (again, 403, "bad_challenge");
   }
   {
-    g_autoptr(Reply) reply = request_token (f, owner, open_start, NULL, NULL, NULL);
+    g_autoptr(LkTestReply) reply = request_token (f, owner, open_start, NULL, NULL, NULL);
     assert_error_reply (reply, 400, "bad_entitlements");
   }
   {
@@ -782,7 +707,7 @@ test_share_home (Fixture       *f,
     g_autoptr(GBytes) statement = lk_signing_token_request (owner->credential_id, challenge, open_only,
                                                             NULL, NULL, verifier);
     g_autofree char *signature = sign (f, owner->key, statement);
-    g_autoptr(Reply) reply = NULL;
+    g_autoptr(LkTestReply) reply = NULL;
 
     json_object_set_string_member (body, "credentialId", owner->credential_id);
     json_object_set_string_member (body, "challenge", challenge);
@@ -799,7 +724,7 @@ test_share_home (Fixture       *f,
     g_autoptr(GBytes) statement = lk_signing_token_request (owner->credential_id, challenge, open_only,
                                                             NULL, NULL, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
     g_autofree char *signature = sign (f, owner->key, statement);
-    g_autoptr(Reply) reply = NULL;
+    g_autoptr(LkTestReply) reply = NULL;
 
     json_object_set_string_member (body, "credentialId", owner->credential_id);
     json_object_set_string_member (body, "challenge", challenge);
@@ -811,9 +736,9 @@ test_share_home (Fixture       *f,
   }
   {
     g_autoptr(Holder) bounded = enrol (f, "home", NULL, until);
-    g_autoptr(Reply) open_ended = request_token (f, bounded, open_only, NULL, NULL, NULL);
+    g_autoptr(LkTestReply) open_ended = request_token (f, bounded, open_only, NULL, NULL, NULL);
     g_autofree char *later = time_from_now (10800);
-    g_autoptr(Reply) beyond = request_token (f, bounded, open_only, NULL, later, NULL);
+    g_autoptr(LkTestReply) beyond = request_token (f, bounded, open_only, NULL, later, NULL);
     g_autofree char *inside = time_from_now (3600);
     g_autofree char *token2 = share (f, bounded, open_only, NULL, inside, NULL);
 
@@ -824,12 +749,12 @@ test_share_home (Fixture       *f,
   {
     /* Tokens are for home credentials only. */
     g_autoptr(Holder) car = enrol (f, "car", NULL, NULL);
-    g_autoptr(Reply) reply = request_token (f, car, open_only, NULL, NULL, NULL);
+    g_autoptr(LkTestReply) reply = request_token (f, car, open_only, NULL, NULL, NULL);
     assert_error_reply (reply, 400, "wrong_vertical");
   }
   {
     g_autoptr(Holder) ghost = g_new0 (Holder, 1);
-    g_autoptr(Reply) reply = NULL;
+    g_autoptr(LkTestReply) reply = NULL;
 
     ghost->credential_id = lk_uuid_new_random ();
     ghost->key = new_key (f);
@@ -841,7 +766,7 @@ test_share_home (Fixture       *f,
     g_autofree char *from = time_from_now (-7200);
     g_autofree char *past = time_from_now (-3600);
     g_autoptr(Holder) expired = enrol (f, "home", from, past);
-    g_autoptr(Reply) reply = request_token (f, expired, open_only, from, past, NULL);
+    g_autoptr(LkTestReply) reply = request_token (f, expired, open_only, from, past, NULL);
     assert_error_reply (reply, 403, "expired");
   }
 }
@@ -859,45 +784,45 @@ test_activation_code (Fixture       *f,
   /* Two wrong codes (one of them none at all) leave one attempt, the
    * third ends the token, and then even the right code is too late. */
   {
-    g_autoptr(Reply) reply = redeem (f, token, key, "0000");
+    g_autoptr(LkTestReply) reply = redeem (f, token, key, "0000");
     g_autoptr(JsonObject) object = NULL;
 
     assert_error_reply (reply, 403, "wrong_code");
-    object = reply_json (reply);
+    object = lk_test_reply_json (reply);
     g_assert_cmpint (json_object_get_int_member (object, "attemptsLeft"), ==, 2);
   }
   {
-    g_autoptr(Reply) reply = redeem (f, token, key, NULL);
+    g_autoptr(LkTestReply) reply = redeem (f, token, key, NULL);
     g_autoptr(JsonObject) object = NULL;
 
     assert_error_reply (reply, 403, "wrong_code");
-    object = reply_json (reply);
+    object = lk_test_reply_json (reply);
     g_assert_cmpint (json_object_get_int_member (object, "attemptsLeft"), ==, 1);
   }
   {
-    g_autoptr(Reply) reply = redeem (f, token, key, "9Qx-482914");
+    g_autoptr(LkTestReply) reply = redeem (f, token, key, "9Qx-482914");
     assert_error_reply (reply, 410, "too_many_attempts");
   }
   {
-    g_autoptr(Reply) reply = redeem (f, token, key, CODE);
+    g_autoptr(LkTestReply) reply = redeem (f, token, key, CODE);
     assert_error_reply (reply, 410, "too_many_attempts");
   }
 
   /* One wrong code, then the right one. */
   {
-    g_autoptr(Reply) reply = redeem (f, second, key, "123456");
+    g_autoptr(LkTestReply) reply = redeem (f, second, key, "123456");
     assert_error_reply (reply, 403, "wrong_code");
   }
   {
     g_autoptr(Holder) guest = redeem_ok (f, owner, second, CODE);
-    g_autoptr(Reply) reply = open_with (f, guest, "open");
+    g_autoptr(LkTestReply) reply = open_with (f, guest, "open");
     assert_granted (reply, "open");
   }
 
   /* A token without a code needs none. */
   {
     g_autoptr(Holder) guest = redeem_ok (f, owner, plain, NULL);
-    g_autoptr(Reply) reply = open_with (f, guest, "open");
+    g_autoptr(LkTestReply) reply = open_with (f, guest, "open");
     assert_granted (reply, "open");
   }
 }
@@ -920,7 +845,7 @@ test_access_denials (Fixture       *f,
     g_autoptr(JsonObject) body = access_body (owner->access_point_id, "open", challenge);
     g_autoptr(GBytes) statement = lk_signing_access (owner->access_point_id, owner->credential_id, "open", challenge);
     g_autofree char *signature = sign (f, other, statement);
-    g_autoptr(Reply) reply = NULL;
+    g_autoptr(LkTestReply) reply = NULL;
 
     json_object_set_string_member (body, "credentialId", owner->credential_id);
     json_object_set_string_member (body, "signature", signature);
@@ -933,7 +858,7 @@ test_access_denials (Fixture       *f,
     g_autoptr(JsonObject) body = access_body (owner->access_point_id, "open", challenge);
     g_autoptr(GBytes) statement = lk_signing_access (owner->access_point_id, owner->credential_id, "start", challenge);
     g_autofree char *signature = sign (f, owner->key, statement);
-    g_autoptr(Reply) reply = NULL;
+    g_autoptr(LkTestReply) reply = NULL;
 
     json_object_set_string_member (body, "credentialId", owner->credential_id);
     json_object_set_string_member (body, "signature", signature);
@@ -946,8 +871,8 @@ test_access_denials (Fixture       *f,
     g_autoptr(JsonObject) body = access_body (owner->access_point_id, "open", challenge);
     g_autoptr(GBytes) statement = lk_signing_access (owner->access_point_id, owner->credential_id, "open", challenge);
     g_autofree char *signature = sign (f, owner->key, statement);
-    g_autoptr(Reply) first = NULL;
-    g_autoptr(Reply) again = NULL;
+    g_autoptr(LkTestReply) first = NULL;
+    g_autoptr(LkTestReply) again = NULL;
 
     json_object_set_string_member (body, "credentialId", owner->credential_id);
     json_object_set_string_member (body, "signature", signature);
@@ -962,7 +887,7 @@ test_access_denials (Fixture       *f,
     g_autoptr(JsonObject) body = access_body (owner->access_point_id, "open", challenge);
     g_autoptr(GBytes) statement = lk_signing_access (owner->access_point_id, owner->credential_id, "open", challenge);
     g_autofree char *signature = sign (f, owner->key, statement);
-    g_autoptr(Reply) reply = NULL;
+    g_autoptr(LkTestReply) reply = NULL;
 
     json_object_set_string_member (body, "credentialId", owner->credential_id);
     json_object_set_string_member (body, "signature", signature);
@@ -971,23 +896,23 @@ test_access_denials (Fixture       *f,
   }
   /* Not entitled. */
   {
-    g_autoptr(Reply) reply = open_with (f, owner, "drive");
+    g_autoptr(LkTestReply) reply = open_with (f, owner, "drive");
     assert_denied (reply, "not_entitled");
   }
   /* Another door, correctly signed for it. */
   {
-    g_autoptr(Reply) reply = access_at (f, neighbour->access_point_id, owner, "open");
+    g_autoptr(LkTestReply) reply = access_at (f, neighbour->access_point_id, owner, "open");
     assert_denied (reply, "wrong_access_point");
   }
   /* A door that does not exist, a credential that does not exist. */
   {
     g_autofree char *nowhere = lk_uuid_new_random ();
-    g_autoptr(Reply) reply = access_at (f, nowhere, owner, "open");
+    g_autoptr(LkTestReply) reply = access_at (f, nowhere, owner, "open");
     assert_error_reply (reply, 404, "unknown_access_point");
   }
   {
     g_autoptr(Holder) ghost = g_new0 (Holder, 1);
-    g_autoptr(Reply) reply = NULL;
+    g_autoptr(LkTestReply) reply = NULL;
 
     ghost->credential_id = lk_uuid_new_random ();
     ghost->access_point_id = g_strdup (owner->access_point_id);
@@ -998,36 +923,36 @@ test_access_denials (Fixture       *f,
   /* Windows: before validFrom, at and after validUntil. */
   {
     g_autoptr(Holder) early = enrol (f, "home", in_an_hour, in_two_hours);
-    g_autoptr(Reply) reply = open_with (f, early, "open");
+    g_autoptr(LkTestReply) reply = open_with (f, early, "open");
     assert_denied (reply, "not_yet_valid");
   }
   {
     g_autoptr(Holder) late = enrol (f, "home", two_hours_ago, hour_ago);
-    g_autoptr(Reply) reply = open_with (f, late, "open");
+    g_autoptr(LkTestReply) reply = open_with (f, late, "open");
     assert_denied (reply, "expired");
   }
   {
     g_autoptr(Holder) current = enrol (f, "home", hour_ago, in_an_hour);
-    g_autoptr(Reply) reply = open_with (f, current, "open");
+    g_autoptr(LkTestReply) reply = open_with (f, current, "open");
     assert_granted (reply, "open");
   }
   /* A shared credential has the window it was shared with. */
   {
     g_autofree char *token = share (f, owner, open_only, in_an_hour, in_two_hours, NULL);
     g_autoptr(Holder) guest = redeem_ok (f, owner, token, NULL);
-    g_autoptr(Reply) reply = open_with (f, guest, "open");
+    g_autoptr(LkTestReply) reply = open_with (f, guest, "open");
     assert_denied (reply, "not_yet_valid");
   }
   {
     g_autofree char *token = share (f, owner, open_only, two_hours_ago, hour_ago, NULL);
     g_autoptr(Holder) guest = redeem_ok (f, owner, token, NULL);
-    g_autoptr(Reply) reply = open_with (f, guest, "open");
+    g_autoptr(LkTestReply) reply = open_with (f, guest, "open");
     assert_denied (reply, "expired");
   }
   /* A generic credential shows its token, not a signature. */
   {
     g_autoptr(Holder) pass = enrol (f, "generic", NULL, NULL);
-    g_autoptr(Reply) reply = NULL;
+    g_autoptr(LkTestReply) reply = NULL;
 
     pass->key = g_object_ref (other);
     reply = open_with (f, pass, "open");
@@ -1060,7 +985,7 @@ friend_key_object (Fixture            *f,
   return object;
 }
 
-static Reply *
+static LkTestReply *
 friend_access (Fixture    *f,
                const char *access_point_id,
                JsonObject *friend_key,
@@ -1100,70 +1025,70 @@ test_friend_key (Fixture       *f,
   g_autofree char *target = g_strconcat ("key:", fingerprint, NULL);
 
   {
-    g_autoptr(Reply) reply = friend_access (f, owner->access_point_id, key, friend, friend, "open");
+    g_autoptr(LkTestReply) reply = friend_access (f, owner->access_point_id, key, friend, friend, "open");
     assert_granted (reply, "open");
   }
   {
-    g_autoptr(Reply) reply = friend_access (f, owner->access_point_id, key, friend, friend, "start");
+    g_autoptr(LkTestReply) reply = friend_access (f, owner->access_point_id, key, friend, friend, "start");
     assert_granted (reply, "start");
   }
   {
-    g_autoptr(Reply) reply = friend_access (f, owner->access_point_id, key, friend, friend, "drive");
+    g_autoptr(LkTestReply) reply = friend_access (f, owner->access_point_id, key, friend, friend, "drive");
     assert_denied (reply, "not_entitled");
   }
   {
     /* More than the owner signed for. */
-    g_autoptr(Reply) reply = friend_access (f, owner->access_point_id, tampered, friend, friend, "drive");
+    g_autoptr(LkTestReply) reply = friend_access (f, owner->access_point_id, tampered, friend, friend, "drive");
     assert_denied (reply, "bad_owner_signature");
   }
   {
     /* Another car's owner never signed it. */
-    g_autoptr(Reply) reply = friend_access (f, other_car->access_point_id, key, friend, friend, "open");
+    g_autoptr(LkTestReply) reply = friend_access (f, other_car->access_point_id, key, friend, friend, "open");
     assert_denied (reply, "bad_owner_signature");
   }
   {
     /* Someone who copied the friend key but not its private key. */
-    g_autoptr(Reply) reply = friend_access (f, owner->access_point_id, key, thief, friend, "open");
+    g_autoptr(LkTestReply) reply = friend_access (f, owner->access_point_id, key, thief, friend, "open");
     assert_denied (reply, "bad_signature");
   }
   {
-    g_autoptr(Reply) reply = friend_access (f, owner->access_point_id, stale, friend, friend, "open");
+    g_autoptr(LkTestReply) reply = friend_access (f, owner->access_point_id, stale, friend, friend, "open");
     assert_denied (reply, "expired");
   }
   {
-    g_autoptr(Reply) reply = friend_access (f, owner->access_point_id, endless, friend, friend, "open");
+    g_autoptr(LkTestReply) reply = friend_access (f, owner->access_point_id, endless, friend, friend, "open");
     assert_error_reply (reply, 400, "bad_request");
   }
 
   /* Revocation of a key is for a car's owner, on that car only: another
    * car's owner bars it from their own car, which changes nothing here. */
   {
-    g_autoptr(Reply) reply = revoke_as (f, other_car, target);
+    g_autoptr(LkTestReply) reply = revoke_as (f, other_car, target);
     assert_revoked_count (reply, 1);
   }
   {
-    g_autoptr(Reply) reply = revoke_as (f, door, target);
+    g_autoptr(LkTestReply) reply = revoke_as (f, door, target);
     assert_error_reply (reply, 403, "not_yours");
   }
   {
-    g_autoptr(Reply) reply = friend_access (f, owner->access_point_id, key, friend, friend, "open");
+    g_autoptr(LkTestReply) reply = friend_access (f, owner->access_point_id, key, friend, friend, "open");
     assert_granted (reply, "open");
   }
   {
-    g_autoptr(Reply) reply = revoke_as (f, owner, target);
+    g_autoptr(LkTestReply) reply = revoke_as (f, owner, target);
     assert_revoked_count (reply, 1);
   }
   {
-    g_autoptr(Reply) reply = revoke_as (f, owner, target);
+    g_autoptr(LkTestReply) reply = revoke_as (f, owner, target);
     assert_revoked_count (reply, 0);
   }
   {
-    g_autoptr(Reply) reply = friend_access (f, owner->access_point_id, key, friend, friend, "open");
+    g_autoptr(LkTestReply) reply = friend_access (f, owner->access_point_id, key, friend, friend, "open");
     assert_denied (reply, "revoked");
   }
   /* The owner's own key still works, and the owner's door opens for it. */
   {
-    g_autoptr(Reply) reply = open_with (f, owner, "drive");
+    g_autoptr(LkTestReply) reply = open_with (f, owner, "drive");
     assert_granted (reply, "drive");
   }
 }
@@ -1198,21 +1123,21 @@ test_revocation (Fixture       *f,
   grandchild_target = g_strconcat ("credential:", guest_of_guest->credential_id, NULL);
 
   {
-    g_autoptr(Reply) reply = open_with (f, guest_of_guest, "open");
+    g_autoptr(LkTestReply) reply = open_with (f, guest_of_guest, "open");
     assert_granted (reply, "open");
   }
 
   /* Not someone else's, not one's own sharer, not with a bad signature. */
   {
-    g_autoptr(Reply) reply = revoke_as (f, stranger, guest_target);
+    g_autoptr(LkTestReply) reply = revoke_as (f, stranger, guest_target);
     assert_error_reply (reply, 403, "not_yours");
   }
   {
-    g_autoptr(Reply) reply = revoke_as (f, guest, owner_target);
+    g_autoptr(LkTestReply) reply = revoke_as (f, guest, owner_target);
     assert_error_reply (reply, 403, "not_yours");
   }
   {
-    g_autoptr(Reply) reply = revoke_as (f, sibling, grandchild_target);
+    g_autoptr(LkTestReply) reply = revoke_as (f, sibling, grandchild_target);
     assert_error_reply (reply, 403, "not_yours");
   }
   {
@@ -1220,7 +1145,7 @@ test_revocation (Fixture       *f,
     g_autoptr(JsonObject) body = json_object_new ();
     g_autoptr(GBytes) statement = lk_signing_revocation (owner->credential_id, guest_target, challenge);
     g_autofree char *signature = sign (f, stranger->key, statement);
-    g_autoptr(Reply) reply = NULL;
+    g_autoptr(LkTestReply) reply = NULL;
 
     json_object_set_string_member (body, "credentialId", owner->credential_id);
     json_object_set_string_member (body, "challenge", challenge);
@@ -1231,48 +1156,48 @@ test_revocation (Fixture       *f,
   }
   {
     g_autofree char *nobody = g_strdup_printf ("credential:%s", stranger->access_point_id);
-    g_autoptr(Reply) reply = revoke_as (f, owner, nobody);
+    g_autoptr(LkTestReply) reply = revoke_as (f, owner, nobody);
     assert_error_reply (reply, 404, "unknown_credential");
   }
   {
-    g_autoptr(Reply) reply = revoke_as (f, owner, "credential:nope");
+    g_autoptr(LkTestReply) reply = revoke_as (f, owner, "credential:nope");
     assert_error_reply (reply, 400, "bad_request");
   }
   {
-    g_autoptr(Reply) reply = open_with (f, guest, "open");
+    g_autoptr(LkTestReply) reply = open_with (f, guest, "open");
     assert_granted (reply, "open");
   }
 
   /* The sharer revokes the guest: the guest, and whom the guest shared with. */
   {
-    g_autoptr(Reply) reply = revoke_as (f, owner, guest_target);
+    g_autoptr(LkTestReply) reply = revoke_as (f, owner, guest_target);
     assert_revoked_count (reply, 2);
   }
   {
-    g_autoptr(Reply) reply = open_with (f, guest, "open");
+    g_autoptr(LkTestReply) reply = open_with (f, guest, "open");
     assert_denied (reply, "revoked");
   }
   {
-    g_autoptr(Reply) reply = open_with (f, guest_of_guest, "open");
+    g_autoptr(LkTestReply) reply = open_with (f, guest_of_guest, "open");
     assert_denied (reply, "revoked");
   }
   {
-    g_autoptr(Reply) reply = open_with (f, sibling, "open");
+    g_autoptr(LkTestReply) reply = open_with (f, sibling, "open");
     assert_granted (reply, "open");
   }
   {
-    g_autoptr(Reply) reply = open_with (f, owner, "open");
+    g_autoptr(LkTestReply) reply = open_with (f, owner, "open");
     assert_granted (reply, "open");
   }
   /* What the revoked guest shared but was not yet redeemed dies with it,
    * and a revoked credential shares no more. */
   {
     g_autoptr(LkKeyPair) key = new_key (f);
-    g_autoptr(Reply) reply = redeem (f, pending, key, NULL);
+    g_autoptr(LkTestReply) reply = redeem (f, pending, key, NULL);
     assert_error_reply (reply, 410, "token_revoked");
   }
   {
-    g_autoptr(Reply) reply = request_token (f, guest, open_only, NULL, NULL, NULL);
+    g_autoptr(LkTestReply) reply = request_token (f, guest, open_only, NULL, NULL, NULL);
     assert_error_reply (reply, 403, "revoked");
   }
 
@@ -1281,9 +1206,9 @@ test_revocation (Fixture       *f,
     g_autofree char *unused = share (f, owner, open_only, NULL, NULL, NULL);
     g_autofree char *unused_target = g_strconcat ("token:", unused, NULL);
     g_autoptr(LkKeyPair) key = new_key (f);
-    g_autoptr(Reply) by_stranger = revoke_as (f, stranger, unused_target);
-    g_autoptr(Reply) reply = revoke_as (f, owner, unused_target);
-    g_autoptr(Reply) late = redeem (f, unused, key, NULL);
+    g_autoptr(LkTestReply) by_stranger = revoke_as (f, stranger, unused_target);
+    g_autoptr(LkTestReply) reply = revoke_as (f, owner, unused_target);
+    g_autoptr(LkTestReply) late = redeem (f, unused, key, NULL);
 
     assert_error_reply (by_stranger, 403, "not_yours");
     assert_revoked_count (reply, 1);
@@ -1295,16 +1220,16 @@ test_revocation (Fixture       *f,
     g_autofree char *token4 = share (f, owner, open_only, NULL, NULL, NULL);
     g_autofree char *token4_target = g_strconcat ("token:", token4, NULL);
     g_autoptr(Holder) another = redeem_ok (f, owner, token4, NULL);
-    g_autoptr(Reply) again = revoke_as (f, owner, used_target);
-    g_autoptr(Reply) reply = revoke_as (f, owner, token4_target);
-    g_autoptr(Reply) denied = open_with (f, another, "open");
+    g_autoptr(LkTestReply) again = revoke_as (f, owner, used_target);
+    g_autoptr(LkTestReply) reply = revoke_as (f, owner, token4_target);
+    g_autoptr(LkTestReply) denied = open_with (f, another, "open");
 
     assert_revoked_count (again, 0);
     assert_revoked_count (reply, 1);
     assert_denied (denied, "revoked");
   }
   {
-    g_autoptr(Reply) reply = revoke_as (f, owner, "token:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    g_autoptr(LkTestReply) reply = revoke_as (f, owner, "token:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
     assert_error_reply (reply, 404, "token_unknown");
   }
 }
@@ -1318,26 +1243,26 @@ test_generic (Fixture       *f,
   g_autofree char *fresh = NULL;
 
   {
-    g_autoptr(Reply) reply = access_with_token (f, pass->access_point_id, pass->access_token, "open");
+    g_autoptr(LkTestReply) reply = access_with_token (f, pass->access_point_id, pass->access_token, "open");
     assert_granted (reply, "open");
   }
   {
-    g_autoptr(Reply) reply = access_with_token (f, pass->access_point_id, pass->access_token, "start");
+    g_autoptr(LkTestReply) reply = access_with_token (f, pass->access_point_id, pass->access_token, "start");
     assert_denied (reply, "not_entitled");
   }
   {
-    g_autoptr(Reply) reply = access_with_token (f, other->access_point_id, pass->access_token, "open");
+    g_autoptr(LkTestReply) reply = access_with_token (f, other->access_point_id, pass->access_token, "open");
     assert_denied (reply, "wrong_access_point");
   }
   {
-    g_autoptr(Reply) reply = access_with_token (f, pass->access_point_id,
+    g_autoptr(LkTestReply) reply = access_with_token (f, pass->access_point_id,
                                                 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "open");
     assert_denied (reply, "unknown_credential");
   }
   {
     /* The bearer still needs a fresh challenge. */
     g_autoptr(JsonObject) body = access_body (pass->access_point_id, "open", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-    g_autoptr(Reply) reply = NULL;
+    g_autoptr(LkTestReply) reply = NULL;
 
     json_object_set_string_member (body, "accessToken", pass->access_token);
     reply = post (f, "/v1/access", body);
@@ -1347,7 +1272,7 @@ test_generic (Fixture       *f,
   /* Rotation: the old token, and every copy of it, stops working. */
   {
     g_autoptr(JsonObject) body = json_object_new ();
-    g_autoptr(Reply) reply = NULL;
+    g_autoptr(LkTestReply) reply = NULL;
 
     json_object_set_string_member (body, "accessToken", pass->access_token);
     reply = post (f, "/v1/revocations", body);
@@ -1355,30 +1280,30 @@ test_generic (Fixture       *f,
   }
   {
     g_autoptr(JsonObject) body = json_object_new ();
-    g_autoptr(Reply) reply = NULL;
+    g_autoptr(LkTestReply) reply = NULL;
     g_autoptr(JsonObject) object = NULL;
 
     json_object_set_string_member (body, "accessToken", pass->access_token);
     json_object_set_boolean_member (body, "rotate", TRUE);
     reply = post (f, "/v1/revocations", body);
-    assert_status (reply, 200);
-    object = reply_json (reply);
+    lk_test_assert_status (reply, 200);
+    object = lk_test_reply_json (reply);
     fresh = g_strdup (json_object_get_string_member (object, "accessToken"));
     g_assert_cmpuint (strlen (fresh), ==, 43);
     g_assert_cmpstr (fresh, !=, pass->access_token);
     keep_secret (f, fresh);
   }
   {
-    g_autoptr(Reply) reply = access_with_token (f, pass->access_point_id, pass->access_token, "open");
+    g_autoptr(LkTestReply) reply = access_with_token (f, pass->access_point_id, pass->access_token, "open");
     assert_denied (reply, "revoked");
   }
   {
-    g_autoptr(Reply) reply = access_with_token (f, pass->access_point_id, fresh, "open");
+    g_autoptr(LkTestReply) reply = access_with_token (f, pass->access_point_id, fresh, "open");
     assert_granted (reply, "open");
   }
   {
     g_autoptr(JsonObject) body = json_object_new ();
-    g_autoptr(Reply) reply = NULL;
+    g_autoptr(LkTestReply) reply = NULL;
 
     json_object_set_string_member (body, "accessToken", pass->access_token);
     json_object_set_boolean_member (body, "rotate", TRUE);
@@ -1386,7 +1311,7 @@ test_generic (Fixture       *f,
     assert_error_reply (reply, 403, "revoked");
   }
   {
-    g_autoptr(Reply) reply = access_with_token (f, other->access_point_id, other->access_token, "open");
+    g_autoptr(LkTestReply) reply = access_with_token (f, other->access_point_id, other->access_token, "open");
     assert_granted (reply, "open");
   }
 }
@@ -1433,16 +1358,16 @@ test_restart (Fixture       *f,
   int status;
 
   {
-    g_autoptr(Reply) reply = revoke_as (f, owner, doomed_target);
+    g_autoptr(LkTestReply) reply = revoke_as (f, owner, doomed_target);
     assert_revoked_count (reply, 1);
   }
   {
-    g_autoptr(Reply) reply = revoke_as (f, car, key_target);
+    g_autoptr(LkTestReply) reply = revoke_as (f, car, key_target);
     assert_revoked_count (reply, 1);
   }
   {
     g_autoptr(LkKeyPair) key = new_key (f);
-    g_autoptr(Reply) reply = redeem (f, pending, key, "0000");
+    g_autoptr(LkTestReply) reply = redeem (f, pending, key, "0000");
     assert_error_reply (reply, 403, "wrong_code");
   }
 
@@ -1467,44 +1392,44 @@ test_restart (Fixture       *f,
   lk_test_server_start (f->partner);
 
   {
-    g_autoptr(Reply) reply = open_with (f, owner, "open");
+    g_autoptr(LkTestReply) reply = open_with (f, owner, "open");
     assert_granted (reply, "open");
   }
   {
-    g_autoptr(Reply) reply = open_with (f, guest, "open");
+    g_autoptr(LkTestReply) reply = open_with (f, guest, "open");
     assert_granted (reply, "open");
   }
   {
-    g_autoptr(Reply) reply = access_with_token (f, pass->access_point_id, pass->access_token, "open");
+    g_autoptr(LkTestReply) reply = access_with_token (f, pass->access_point_id, pass->access_token, "open");
     assert_granted (reply, "open");
   }
   {
     g_autoptr(LkKeyPair) key = new_key (f);
-    g_autoptr(Reply) reply = redeem (f, token, key, NULL);
+    g_autoptr(LkTestReply) reply = redeem (f, token, key, NULL);
     assert_error_reply (reply, 410, "token_used");
   }
   {
     g_autoptr(LkKeyPair) key = new_key (f);
-    g_autoptr(Reply) reply = redeem (f, doomed, key, NULL);
+    g_autoptr(LkTestReply) reply = redeem (f, doomed, key, NULL);
     assert_error_reply (reply, 410, "token_revoked");
   }
   {
-    g_autoptr(Reply) reply = friend_access (f, car->access_point_id, friend_key, friend, friend, "open");
+    g_autoptr(LkTestReply) reply = friend_access (f, car->access_point_id, friend_key, friend, friend, "open");
     assert_denied (reply, "revoked");
   }
   /* The attempt made before the restart still counts. */
   {
     g_autoptr(LkKeyPair) key = new_key (f);
-    g_autoptr(Reply) reply = redeem (f, pending, key, "1111");
+    g_autoptr(LkTestReply) reply = redeem (f, pending, key, "1111");
     g_autoptr(JsonObject) object = NULL;
 
     assert_error_reply (reply, 403, "wrong_code");
-    object = reply_json (reply);
+    object = lk_test_reply_json (reply);
     g_assert_cmpint (json_object_get_int_member (object, "attemptsLeft"), ==, 1);
   }
   {
     g_autoptr(Holder) late_guest = redeem_ok (f, owner, pending, CODE);
-    g_autoptr(Reply) reply = open_with (f, late_guest, "open");
+    g_autoptr(LkTestReply) reply = open_with (f, late_guest, "open");
     assert_granted (reply, "open");
   }
   /* Challenges are kept in memory: one from before the restart is gone. */
@@ -1513,7 +1438,7 @@ test_restart (Fixture       *f,
     g_autoptr(GBytes) statement = lk_signing_access (owner->access_point_id, owner->credential_id, "open",
                                                      stale_challenge);
     g_autofree char *signature = sign (f, owner->key, statement);
-    g_autoptr(Reply) reply = NULL;
+    g_autoptr(LkTestReply) reply = NULL;
 
     json_object_set_string_member (body, "credentialId", owner->credential_id);
     json_object_set_string_member (body, "signature", signature);
@@ -1534,11 +1459,11 @@ test_expiry (Fixture       *f,
   g_autofree char *token = NULL;
 
   {
-    g_autoptr(Reply) reply = request_token (f, owner, open_only, NULL, NULL, NULL);
+    g_autoptr(LkTestReply) reply = request_token (f, owner, open_only, NULL, NULL, NULL);
     g_autoptr(JsonObject) object = NULL;
 
-    assert_status (reply, 201);
-    object = reply_json (reply);
+    lk_test_assert_status (reply, 201);
+    object = lk_test_reply_json (reply);
     token = g_strdup (json_object_get_string_member (object, "token"));
     keep_secret (f, token);
   }
@@ -1546,16 +1471,16 @@ test_expiry (Fixture       *f,
   g_usleep (2100 * G_TIME_SPAN_MILLISECOND);
 
   {
-    g_autoptr(Reply) reply = redeem (f, token, key, NULL);
+    g_autoptr(LkTestReply) reply = redeem (f, token, key, NULL);
     assert_error_reply (reply, 410, "token_expired");
   }
   {
-    g_autoptr(Reply) reply = request_token_with (f, owner, owner->key, challenge, open_only, NULL, NULL, NULL);
+    g_autoptr(LkTestReply) reply = request_token_with (f, owner, owner->key, challenge, open_only, NULL, NULL, NULL);
     assert_error_reply (reply, 403, "bad_challenge");
   }
   {
     /* A fresh one works. */
-    g_autoptr(Reply) reply = open_with (f, owner, "open");
+    g_autoptr(LkTestReply) reply = open_with (f, owner, "open");
     assert_granted (reply, "open");
   }
 }
@@ -1567,7 +1492,7 @@ test_limits (Fixture       *f,
              gconstpointer  data)
 {
   g_autoptr(LkKeyPair) key = new_key (f);
-  g_autoptr(Reply) enrolled = enrol_request (f, "home", key, NULL, NULL);
+  g_autoptr(LkTestReply) enrolled = enrol_request (f, "home", key, NULL, NULL);
   g_autoptr(JsonObject) object = NULL;
   g_autoptr(Holder) owner = NULL;
   g_autofree char *oldest = NULL;
@@ -1575,8 +1500,8 @@ test_limits (Fixture       *f,
   g_autofree char *newest = NULL;
 
   /* The issuer is the partner's name. */
-  assert_status (enrolled, 201);
-  object = reply_json (enrolled);
+  lk_test_assert_status (enrolled, 201);
+  object = lk_test_reply_json (enrolled);
   g_assert_cmpstr (json_object_get_string_member (object, "issuer"), ==, "Grand Hotel");
   owner = holder_from_reply (enrolled, key);
 
@@ -1585,23 +1510,23 @@ test_limits (Fixture       *f,
   middle = new_challenge (f);
   newest = new_challenge (f);
   {
-    g_autoptr(Reply) reply = request_token_with (f, owner, owner->key, oldest, open_only, NULL, NULL, NULL);
+    g_autoptr(LkTestReply) reply = request_token_with (f, owner, owner->key, oldest, open_only, NULL, NULL, NULL);
     assert_error_reply (reply, 403, "bad_challenge");
   }
   {
-    g_autoptr(Reply) reply = request_token_with (f, owner, owner->key, newest, open_only, NULL, NULL, NULL);
+    g_autoptr(LkTestReply) reply = request_token_with (f, owner, owner->key, newest, open_only, NULL, NULL, NULL);
     g_autoptr(JsonObject) token = NULL;
 
-    assert_status (reply, 201);
-    token = reply_json (reply);
+    lk_test_assert_status (reply, 201);
+    token = lk_test_reply_json (reply);
     keep_secret (f, json_object_get_string_member (token, "token"));
   }
   {
-    g_autoptr(Reply) reply = request_token_with (f, owner, owner->key, middle, open_only, NULL, NULL, NULL);
+    g_autoptr(LkTestReply) reply = request_token_with (f, owner, owner->key, middle, open_only, NULL, NULL, NULL);
     g_autoptr(JsonObject) token = NULL;
 
-    assert_status (reply, 201);
-    token = reply_json (reply);
+    lk_test_assert_status (reply, 201);
+    token = lk_test_reply_json (reply);
     keep_secret (f, json_object_get_string_member (token, "token"));
   }
 }
@@ -1633,7 +1558,7 @@ test_malformed (Fixture       *f,
 
   for (guint i = 0; i < G_N_ELEMENTS (bad_bodies); i++)
     {
-      g_autoptr(Reply) reply = send_request (f->session, "POST", credentials_url, "application/json",
+      g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", credentials_url, "application/json",
                                              bad_bodies[i], NULL);
       assert_error_reply (reply, 400, "bad_request");
     }
@@ -1641,7 +1566,7 @@ test_malformed (Fixture       *f,
   for (guint i = 0; i < 100; i++)
     g_string_append_c (deep, '[');
   {
-    g_autoptr(Reply) reply = send_request (f->session, "POST", credentials_url, "application/json", deep->str, NULL);
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", credentials_url, "application/json", deep->str, NULL);
     assert_error_reply (reply, 400, "bad_request");
   }
   g_string_free (deep, TRUE);
@@ -1651,7 +1576,7 @@ test_malformed (Fixture       *f,
     g_autofree char *challenge = new_challenge (f);
     g_autofree char *body = g_strdup_printf ("{\"credentialId\": \"%s\", \"challenge\": \"%s\", \"signature\": \"AAAA\","
                                              " \"entitlements\": [\"open,start\"]}", owner->credential_id, challenge);
-    g_autoptr(Reply) reply = send_request (f->session, "POST", tokens_url, "application/json", body, NULL);
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", tokens_url, "application/json", body, NULL);
     assert_error_reply (reply, 400, "bad_request");
   }
   {
@@ -1659,13 +1584,13 @@ test_malformed (Fixture       *f,
     g_autofree char *body = g_strdup_printf ("{\"credentialId\": \"%s\", \"challenge\": \"%s\", \"signature\": \"AAAA\","
                                              " \"entitlements\": [\"open\"], \"validUntil\": \"2030-01-01T00:00:00Z\\nx\"}",
                                              owner->credential_id, challenge);
-    g_autoptr(Reply) reply = send_request (f->session, "POST", tokens_url, "application/json", body, NULL);
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", tokens_url, "application/json", body, NULL);
     assert_error_reply (reply, 400, "bad_request");
   }
   {
     g_autofree char *body = g_strdup_printf ("{\"credentialId\": \"%s\", \"challenge\": \"short\", \"signature\": \"AAAA\","
                                              " \"entitlements\": [\"open\"]}", owner->credential_id);
-    g_autoptr(Reply) reply = send_request (f->session, "POST", tokens_url, "application/json", body, NULL);
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", tokens_url, "application/json", body, NULL);
     assert_error_reply (reply, 400, "bad_request");
   }
   {
@@ -1673,18 +1598,18 @@ test_malformed (Fixture       *f,
     g_autofree char *body = g_strdup_printf ("{\"accessPointId\": \"%s\", \"action\": \"fly\", \"challenge\": \"%s\","
                                              " \"credentialId\": \"%s\", \"signature\": \"AAAA\"}",
                                              owner->access_point_id, challenge, owner->credential_id);
-    g_autoptr(Reply) reply = send_request (f->session, "POST", access_url, "application/json", body, NULL);
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", access_url, "application/json", body, NULL);
     assert_error_reply (reply, 400, "bad_request");
   }
   {
     g_autofree char *challenge = new_challenge (f);
     g_autofree char *body = g_strdup_printf ("{\"accessPointId\": \"%s\", \"action\": \"open\", \"challenge\": \"%s\"}",
                                              owner->access_point_id, challenge);
-    g_autoptr(Reply) reply = send_request (f->session, "POST", access_url, "application/json", body, NULL);
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", access_url, "application/json", body, NULL);
     assert_error_reply (reply, 400, "bad_request");
   }
   {
-    g_autoptr(Reply) reply = send_request (f->session, "POST", redeem_url, "application/json",
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", redeem_url, "application/json",
                                            "{\"token\": \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}", NULL);
     assert_error_reply (reply, 400, "bad_request");
   }
@@ -1692,50 +1617,50 @@ test_malformed (Fixture       *f,
   /* Size, type and method. */
   huge = g_strnfill (64 * 1024 + 1, ' ');
   {
-    g_autoptr(Reply) reply = send_request (f->session, "POST", credentials_url, "application/json", huge,
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", credentials_url, "application/json", huge,
                                            "Expect", "100-continue", NULL);
     assert_error_reply (reply, 413, "too_large");
   }
   {
-    g_autoptr(Reply) reply = send_request (f->session, "POST", credentials_url, NULL,
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", credentials_url, NULL,
                                            "{\"vertical\": \"generic\"}", NULL);
     assert_error_reply (reply, 415, "unsupported_media_type");
   }
   {
-    g_autoptr(Reply) reply = send_request (f->session, "POST", credentials_url, "text/plain",
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", credentials_url, "text/plain",
                                            "{\"vertical\": \"generic\"}", NULL);
     assert_error_reply (reply, 415, "unsupported_media_type");
   }
   {
-    g_autoptr(Reply) reply = send_request (f->session, "POST", credentials_url, NULL, NULL, NULL);
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", credentials_url, NULL, NULL, NULL);
     assert_error_reply (reply, 400, "bad_request");
   }
   {
-    g_autoptr(Reply) reply = send_request (f->session, "GET", tokens_url, NULL, NULL, NULL);
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "GET", tokens_url, NULL, NULL, NULL);
     assert_error_reply (reply, 405, "method_not_allowed");
     g_assert_cmpstr (soup_message_headers_get_one (reply->headers, "Allow"), ==, "POST");
   }
   {
-    g_autoptr(Reply) reply = send_request (f->session, "GET", challenges_url, NULL, NULL, NULL);
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "GET", challenges_url, NULL, NULL, NULL);
     assert_error_reply (reply, 405, "method_not_allowed");
   }
   {
-    g_autoptr(Reply) reply = send_request (f->session, "POST", health_url, NULL, NULL, NULL);
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", health_url, NULL, NULL, NULL);
     assert_error_reply (reply, 405, "method_not_allowed");
   }
   {
-    g_autoptr(Reply) reply = send_request (f->session, "GET", nowhere_url, NULL, NULL, NULL);
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "GET", nowhere_url, NULL, NULL, NULL);
     assert_error_reply (reply, 404, "not_found");
   }
   {
-    g_autoptr(Reply) reply = send_request (f->session, "GET", health_url, NULL, NULL, NULL);
-    assert_status (reply, 200);
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "GET", health_url, NULL, NULL, NULL);
+    lk_test_assert_status (reply, 200);
     g_assert_cmpstr (g_strchomp (reply->body), ==, "ok");
   }
 
   /* After all that, the partner still serves. */
   {
-    g_autoptr(Reply) reply = open_with (f, owner, "open");
+    g_autoptr(LkTestReply) reply = open_with (f, owner, "open");
     assert_granted (reply, "open");
   }
 }

@@ -12,6 +12,7 @@
 #include <libsoup/soup.h>
 
 #include "latchkey-core.h"
+#include "lk-test-http.h"
 #include "lk-test-server.h"
 
 #define PAYLOAD_DATA "oKGio6SlpqeoqaqrnToaQjemY8tAX6W3bh2pqhHALnH+2ycYsmlD6BrZ"
@@ -25,81 +26,14 @@
 #define UPDATE_BODY \
   "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"cmVwbHlyZXBseXJlcGx5cmVwbHlyZXBseXJlcGx5cmVwbHlyZXBseQ==\"}}"
 
-typedef struct
-{
-  guint               status;
-  char               *body;
-  SoupMessageHeaders *headers;
-} Reply;
-
-static void
-reply_free (Reply *reply)
-{
-  g_free (reply->body);
-  g_clear_pointer (&reply->headers, soup_message_headers_unref);
-  g_free (reply);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Reply, reply_free)
-
 static SoupSession *
 new_session (void)
 {
   return soup_session_new_with_options ("timeout", 40, "max-conns", 64, "max-conns-per-host", 64, NULL);
 }
 
-/* Sends a request and waits for the answer. Extra headers are name, value
- * pairs, ending with NULL. */
-G_GNUC_NULL_TERMINATED
-static Reply *
-send_request (SoupSession  *session,
-              const char   *method,
-              const char   *url,
-              const char   *content_type,
-              const char   *body,
-              ...)
-{
-  g_autoptr(SoupMessage) msg = soup_message_new (method, url);
-  g_autoptr(GBytes) response = NULL;
-  g_autoptr(GError) error = NULL;
-  Reply *reply = g_new0 (Reply, 1);
-  const char *name;
-  va_list args;
-
-  g_assert_nonnull (msg);
-  if (body != NULL)
-    {
-      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
-      soup_message_set_request_body_from_bytes (msg, content_type, bytes);
-    }
-
-  va_start (args, body);
-  while ((name = va_arg (args, const char *)) != NULL)
-    soup_message_headers_replace (soup_message_get_request_headers (msg), name, va_arg (args, const char *));
-  va_end (args);
-
-  response = soup_session_send_and_read (session, msg, NULL, &error);
-  g_assert_no_error (error);
-
-  reply->status = soup_message_get_status (msg);
-  reply->body = g_strndup (g_bytes_get_data (response, NULL), g_bytes_get_size (response));
-  reply->headers = soup_message_headers_ref (soup_message_get_response_headers (msg));
-  return reply;
-}
-
-static JsonObject *
-reply_json (Reply *reply)
-{
-  g_autoptr(GError) error = NULL;
-  JsonObject *object = lk_json_parse_object (reply->body, strlen (reply->body), G_MAXSIZE,
-                                             G_IO_ERROR, G_IO_ERROR_FAILED, &error);
-
-  g_assert_no_error (error);
-  return object;
-}
-
 static void
-assert_error_reply (Reply      *reply,
+assert_error_reply (LkTestReply      *reply,
                     guint       status,
                     const char *error)
 {
@@ -108,7 +42,7 @@ assert_error_reply (Reply      *reply,
   if (reply->status != status)
     g_test_message ("unexpected %u: %s", reply->status, reply->body);
   g_assert_cmpuint (reply->status, ==, status);
-  object = reply_json (reply);
+  object = lk_test_reply_json (reply);
   if (error != NULL)
     g_assert_cmpstr (json_object_get_string_member (object, "error"), ==, error);
   g_assert_true (json_object_has_member (object, "message"));
@@ -170,21 +104,21 @@ create (Fixture    *f,
         const char *request_id)
 {
   g_autofree char *url = url_for (f, "/v1/m");
-  g_autoptr(Reply) reply = NULL;
+  g_autoptr(LkTestReply) reply = NULL;
   g_autoptr(JsonObject) object = NULL;
   const char *link;
 
   if (request_id != NULL)
-    reply = send_request (f->session, "POST", url, "application/json", body,
+    reply = lk_test_send (f->session, "POST", url, "application/json", body,
                           "Mailbox-Device-Claim", f->initiator, "Mailbox-Request-ID", request_id, NULL);
   else
-    reply = send_request (f->session, "POST", url, "application/json", body,
+    reply = lk_test_send (f->session, "POST", url, "application/json", body,
                           "Mailbox-Device-Claim", f->initiator, NULL);
   if (reply->status != 200)
     g_test_message ("create: %u %s", reply->status, reply->body);
   g_assert_cmpuint (reply->status, ==, 200);
 
-  object = reply_json (reply);
+  object = lk_test_reply_json (reply);
   g_assert_true (json_object_get_boolean_member (object, "isPushNotificationSupported"));
   link = json_object_get_string_member (object, "urlLink");
   g_assert_true (g_str_has_prefix (link, f->relay->url));
@@ -199,12 +133,12 @@ create (Fixture    *f,
   return g_strdup (link);
 }
 
-static Reply *
+static LkTestReply *
 read_as (Fixture    *f,
          const char *url,
          const char *claim)
 {
-  return send_request (f->session, "POST", url, NULL, NULL, "Mailbox-Device-Claim", claim, NULL);
+  return lk_test_send (f->session, "POST", url, NULL, NULL, "Mailbox-Device-Claim", claim, NULL);
 }
 
 static const char * const default_args[] = { "--rate", "0", NULL };
@@ -214,10 +148,10 @@ test_create_and_read (Fixture       *f,
                       gconstpointer  data)
 {
   g_autofree char *url = create (f, CREATE_BODY, NULL);
-  g_autoptr(Reply) first = read_as (f, url, f->recipient);
-  g_autoptr(Reply) again = read_as (f, url, f->recipient);
-  g_autoptr(Reply) initiator = read_as (f, url, f->initiator);
-  g_autoptr(Reply) stranger = read_as (f, url, f->stranger);
+  g_autoptr(LkTestReply) first = read_as (f, url, f->recipient);
+  g_autoptr(LkTestReply) again = read_as (f, url, f->recipient);
+  g_autoptr(LkTestReply) initiator = read_as (f, url, f->initiator);
+  g_autoptr(LkTestReply) stranger = read_as (f, url, f->stranger);
   g_autoptr(JsonObject) object = NULL;
   g_autoptr(GDateTime) expiration = NULL;
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
@@ -225,7 +159,7 @@ test_create_and_read (Fixture       *f,
   GTimeSpan left;
 
   g_assert_cmpuint (first->status, ==, 200);
-  object = reply_json (first);
+  object = lk_test_reply_json (first);
   payload = json_object_get_object_member (object, "payload");
   g_assert_cmpstr (json_object_get_string_member (payload, "type"), ==, "AEAD_AES_256_GCM");
   g_assert_cmpstr (json_object_get_string_member (payload, "data"), ==, PAYLOAD_DATA);
@@ -259,9 +193,9 @@ test_display_page (Fixture       *f,
     "\"imageURL\":\"https://example.com/a.png?x=1&y=\\\"2\"}}";
   g_autofree char *url = create (f, body, NULL);
   g_autofree char *missing = url_for (f, "/v1/m/0f8fad5b-d9cb-469f-a165-70867728950e");
-  g_autoptr(Reply) page = send_request (f->session, "GET", url, NULL, NULL, NULL);
-  g_autoptr(Reply) gone = send_request (f->session, "GET", missing, NULL, NULL, NULL);
-  g_autoptr(Reply) after = NULL;
+  g_autoptr(LkTestReply) page = lk_test_send (f->session, "GET", url, NULL, NULL, NULL);
+  g_autoptr(LkTestReply) gone = lk_test_send (f->session, "GET", missing, NULL, NULL, NULL);
+  g_autoptr(LkTestReply) after = NULL;
   const char *csp;
 
   g_assert_cmpuint (page->status, ==, 200);
@@ -283,7 +217,7 @@ test_display_page (Fixture       *f,
 
   /* The read's JSON carries the same strings, escaped for JSON. */
   {
-    g_autoptr(JsonObject) object = reply_json (after);
+    g_autoptr(JsonObject) object = lk_test_reply_json (after);
     JsonObject *display = json_object_get_object_member (object, "displayInformation");
 
     g_assert_cmpstr (json_object_get_string_member (display, "title"), ==, "<script>alert(1)</script>");
@@ -301,19 +235,19 @@ test_claims (Fixture       *f,
   g_autofree char *url = create (f, CREATE_BODY, NULL);
   g_autofree char *other = lk_uuid_new_random ();
   g_autofree char *rid = lk_uuid_new_random ();
-  g_autoptr(Reply) bad = send_request (f->session, "POST", url, NULL, NULL, "Mailbox-Device-Claim", "nope", NULL);
-  g_autoptr(Reply) none = send_request (f->session, "POST", url, NULL, NULL, NULL);
-  g_autoptr(Reply) bind = read_as (f, url, f->recipient);
-  g_autoptr(Reply) kept = read_as (f, url, f->recipient);    /* now answered from the cache */
-  g_autoptr(Reply) third = read_as (f, url, f->stranger);
-  g_autoptr(Reply) by_initiator = send_request (f->session, "PATCH", url, NULL, NULL,
+  g_autoptr(LkTestReply) bad = lk_test_send (f->session, "POST", url, NULL, NULL, "Mailbox-Device-Claim", "nope", NULL);
+  g_autoptr(LkTestReply) none = lk_test_send (f->session, "POST", url, NULL, NULL, NULL);
+  g_autoptr(LkTestReply) bind = read_as (f, url, f->recipient);
+  g_autoptr(LkTestReply) kept = read_as (f, url, f->recipient);    /* now answered from the cache */
+  g_autoptr(LkTestReply) third = read_as (f, url, f->stranger);
+  g_autoptr(LkTestReply) by_initiator = lk_test_send (f->session, "PATCH", url, NULL, NULL,
                                                 "Mailbox-Device-Claim", f->initiator, NULL);
-  g_autoptr(Reply) relinquish = send_request (f->session, "PATCH", url, NULL, NULL,
+  g_autoptr(LkTestReply) relinquish = lk_test_send (f->session, "PATCH", url, NULL, NULL,
                                               "Mailbox-Device-Claim", f->recipient, "Mailbox-Request-ID", rid, NULL);
-  g_autoptr(Reply) retry = send_request (f->session, "PATCH", url, NULL, NULL,
+  g_autoptr(LkTestReply) retry = lk_test_send (f->session, "PATCH", url, NULL, NULL,
                                          "Mailbox-Device-Claim", f->recipient, "Mailbox-Request-ID", rid, NULL);
-  g_autoptr(Reply) rebind = read_as (f, url, other);
-  g_autoptr(Reply) old = read_as (f, url, f->recipient);
+  g_autoptr(LkTestReply) rebind = read_as (f, url, other);
+  g_autoptr(LkTestReply) old = read_as (f, url, f->recipient);
 
   assert_error_reply (bad, 401, "bad_claim");
   assert_error_reply (none, 401, "bad_claim");
@@ -339,40 +273,40 @@ test_idempotent_retries (Fixture       *f,
   g_autofree char *update_rid = lk_uuid_new_random ();
   g_autofree char *delete_rid = lk_uuid_new_random ();
   g_autofree char *other_rid = lk_uuid_new_random ();
-  g_autoptr(Reply) create_again = NULL;
-  g_autoptr(Reply) update = NULL;
-  g_autoptr(Reply) update_again = NULL;
-  g_autoptr(Reply) del = NULL;
-  g_autoptr(Reply) del_again = NULL;
-  g_autoptr(Reply) del_other = NULL;
+  g_autoptr(LkTestReply) create_again = NULL;
+  g_autoptr(LkTestReply) update = NULL;
+  g_autoptr(LkTestReply) update_again = NULL;
+  g_autoptr(LkTestReply) del = NULL;
+  g_autoptr(LkTestReply) del_again = NULL;
+  g_autoptr(LkTestReply) del_other = NULL;
   g_autoptr(JsonObject) object = NULL;
 
   /* A retried create gets 201 and the mailbox the first attempt made. */
-  create_again = send_request (f->session, "POST", create_url, "application/json", CREATE_RWD_BODY,
+  create_again = lk_test_send (f->session, "POST", create_url, "application/json", CREATE_RWD_BODY,
                                "Mailbox-Device-Claim", f->initiator, "Mailbox-Request-ID", rid, NULL);
   g_assert_cmpuint (create_again->status, ==, 201);
   g_assert_cmpstr (soup_message_headers_get_one (create_again->headers, "Mailbox-Request-ID"), ==, rid);
-  object = reply_json (create_again);
+  object = lk_test_reply_json (create_again);
   g_assert_cmpstr (json_object_get_string_member (object, "urlLink"), ==, url);
 
-  update = send_request (f->session, "PUT", url, "application/json", UPDATE_BODY,
+  update = lk_test_send (f->session, "PUT", url, "application/json", UPDATE_BODY,
                          "Mailbox-Device-Claim", f->initiator, "Mailbox-Request-ID", update_rid, NULL);
   g_assert_cmpuint (update->status, ==, 200);
-  update_again = send_request (f->session, "PUT", url, "application/json", UPDATE_BODY,
+  update_again = lk_test_send (f->session, "PUT", url, "application/json", UPDATE_BODY,
                                "Mailbox-Device-Claim", f->initiator, "Mailbox-Request-ID", update_rid, NULL);
   g_assert_cmpuint (update_again->status, ==, 201);
   /* The retry changed nothing. */
   g_assert_cmpstr (soup_message_headers_get_one (update_again->headers, "ETag"), ==,
                    soup_message_headers_get_one (update->headers, "ETag"));
 
-  del = send_request (f->session, "DELETE", url, NULL, NULL,
+  del = lk_test_send (f->session, "DELETE", url, NULL, NULL,
                       "Mailbox-Device-Claim", f->initiator, "Mailbox-Request-ID", delete_rid, NULL);
   g_assert_cmpuint (del->status, ==, 200);
-  del_again = send_request (f->session, "DELETE", url, NULL, NULL,
+  del_again = lk_test_send (f->session, "DELETE", url, NULL, NULL,
                             "Mailbox-Device-Claim", f->initiator, "Mailbox-Request-ID", delete_rid, NULL);
   g_assert_cmpuint (del_again->status, ==, 201);
   /* Any other delete of a deleted mailbox is a 404, as the draft says. */
-  del_other = send_request (f->session, "DELETE", url, NULL, NULL,
+  del_other = lk_test_send (f->session, "DELETE", url, NULL, NULL,
                             "Mailbox-Device-Claim", f->initiator, "Mailbox-Request-ID", other_rid, NULL);
   assert_error_reply (del_other, 404, "not_found");
 }
@@ -384,17 +318,17 @@ test_access_rights (Fixture       *f,
   g_autofree char *rd = create (f, CREATE_BODY, NULL);    /* default RD */
   g_autofree char *rwd = create (f, CREATE_RWD_BODY, NULL);
   g_autofree char *w_only = NULL;
-  g_autoptr(Reply) bind_rd = read_as (f, rd, f->recipient);
-  g_autoptr(Reply) write_rd = send_request (f->session, "PUT", rd, "application/json", UPDATE_BODY,
+  g_autoptr(LkTestReply) bind_rd = read_as (f, rd, f->recipient);
+  g_autoptr(LkTestReply) write_rd = lk_test_send (f->session, "PUT", rd, "application/json", UPDATE_BODY,
                                             "Mailbox-Device-Claim", f->recipient, NULL);
-  g_autoptr(Reply) write_initiator = send_request (f->session, "PUT", rd, "application/json", UPDATE_BODY,
+  g_autoptr(LkTestReply) write_initiator = lk_test_send (f->session, "PUT", rd, "application/json", UPDATE_BODY,
                                                    "Mailbox-Device-Claim", f->initiator, NULL);
-  g_autoptr(Reply) bind_rwd = read_as (f, rwd, f->recipient);
-  g_autoptr(Reply) write_rwd = send_request (f->session, "PUT", rwd, "application/json", UPDATE_BODY,
+  g_autoptr(LkTestReply) bind_rwd = read_as (f, rwd, f->recipient);
+  g_autoptr(LkTestReply) write_rwd = lk_test_send (f->session, "PUT", rwd, "application/json", UPDATE_BODY,
                                              "Mailbox-Device-Claim", f->recipient, NULL);
-  g_autoptr(Reply) read_w = NULL;
-  g_autoptr(Reply) delete_w = NULL;
-  g_autoptr(Reply) delete_rd = NULL;
+  g_autoptr(LkTestReply) read_w = NULL;
+  g_autoptr(LkTestReply) delete_w = NULL;
+  g_autoptr(LkTestReply) delete_rd = NULL;
 
   g_assert_cmpuint (bind_rd->status, ==, 200);
   assert_error_reply (write_rd, 401, "forbidden");
@@ -407,10 +341,10 @@ test_access_rights (Fixture       *f,
                    NULL);
   read_w = read_as (f, w_only, f->recipient);
   assert_error_reply (read_w, 401, "forbidden");
-  delete_w = send_request (f->session, "DELETE", w_only, NULL, NULL, "Mailbox-Device-Claim", f->initiator, NULL);
+  delete_w = lk_test_send (f->session, "DELETE", w_only, NULL, NULL, "Mailbox-Device-Claim", f->initiator, NULL);
   g_assert_cmpuint (delete_w->status, ==, 200);
 
-  delete_rd = send_request (f->session, "DELETE", rd, NULL, NULL, "Mailbox-Device-Claim", f->recipient, NULL);
+  delete_rd = lk_test_send (f->session, "DELETE", rd, NULL, NULL, "Mailbox-Device-Claim", f->recipient, NULL);
   g_assert_cmpuint (delete_rd->status, ==, 200);
 }
 
@@ -419,36 +353,36 @@ test_versions (Fixture       *f,
                gconstpointer  data)
 {
   g_autofree char *url = create (f, CREATE_RWD_BODY, NULL);
-  g_autoptr(Reply) bind = read_as (f, url, f->recipient);
+  g_autoptr(LkTestReply) bind = read_as (f, url, f->recipient);
   const char *etag = soup_message_headers_get_one (bind->headers, "ETag");
-  g_autoptr(Reply) reply = NULL;
-  g_autoptr(Reply) stale = NULL;
-  g_autoptr(Reply) bad_tag = NULL;
-  g_autoptr(Reply) not_modified = NULL;
-  g_autoptr(Reply) modified = NULL;
+  g_autoptr(LkTestReply) reply = NULL;
+  g_autoptr(LkTestReply) stale = NULL;
+  g_autoptr(LkTestReply) bad_tag = NULL;
+  g_autoptr(LkTestReply) not_modified = NULL;
+  g_autoptr(LkTestReply) modified = NULL;
 
   g_assert_nonnull (etag);
 
   /* The recipient answers the version it read: accepted. */
-  reply = send_request (f->session, "PUT", url, "application/json", UPDATE_BODY,
+  reply = lk_test_send (f->session, "PUT", url, "application/json", UPDATE_BODY,
                         "Mailbox-Device-Claim", f->recipient, "If-Match", etag, NULL);
   g_assert_cmpuint (reply->status, ==, 200);
 
   /* The initiator writes against the version it saw before: refused, not overwritten. */
-  stale = send_request (f->session, "PUT", url, "application/json", UPDATE_BODY,
+  stale = lk_test_send (f->session, "PUT", url, "application/json", UPDATE_BODY,
                         "Mailbox-Device-Claim", f->initiator, "If-Match", etag, NULL);
   assert_error_reply (stale, 412, "version_mismatch");
   g_assert_cmpstr (soup_message_headers_get_one (stale->headers, "ETag"), ==,
                    soup_message_headers_get_one (reply->headers, "ETag"));
 
-  bad_tag = send_request (f->session, "PUT", url, "application/json", UPDATE_BODY,
+  bad_tag = lk_test_send (f->session, "PUT", url, "application/json", UPDATE_BODY,
                           "Mailbox-Device-Claim", f->initiator, "If-Match", "whatever", NULL);
   assert_error_reply (bad_tag, 400, NULL);
 
-  not_modified = send_request (f->session, "POST", url, NULL, NULL, "Mailbox-Device-Claim", f->initiator,
+  not_modified = lk_test_send (f->session, "POST", url, NULL, NULL, "Mailbox-Device-Claim", f->initiator,
                                "If-None-Match", soup_message_headers_get_one (reply->headers, "ETag"), NULL);
   g_assert_cmpuint (not_modified->status, ==, 304);
-  modified = send_request (f->session, "POST", url, NULL, NULL, "Mailbox-Device-Claim", f->initiator,
+  modified = lk_test_send (f->session, "POST", url, NULL, NULL, "Mailbox-Device-Claim", f->initiator,
                            "If-None-Match", etag, NULL);
   g_assert_cmpuint (modified->status, ==, 200);
 }
@@ -459,7 +393,7 @@ typedef struct
   char    *url;
   char    *etag;
   guint    wait;
-  Reply   *reply;
+  LkTestReply   *reply;
   gint64   returned;   /* monotonic µs */
 } Waiter;
 
@@ -470,7 +404,7 @@ wait_thread (gpointer data)
   g_autoptr(SoupSession) session = new_session ();
   g_autofree char *prefer = g_strdup_printf ("wait=%u", w->wait);
 
-  w->reply = send_request (session, "POST", w->url, NULL, NULL, "Mailbox-Device-Claim", w->f->initiator,
+  w->reply = lk_test_send (session, "POST", w->url, NULL, NULL, "Mailbox-Device-Claim", w->f->initiator,
                            "If-None-Match", w->etag, "Prefer", prefer, NULL);
   w->returned = g_get_monotonic_time ();
   return NULL;
@@ -481,7 +415,7 @@ metric (Fixture    *f,
         const char *name)
 {
   g_autofree char *url = url_for (f, "/metrics");
-  g_autoptr(Reply) reply = send_request (f->session, "GET", url, NULL, NULL, NULL);
+  g_autoptr(LkTestReply) reply = lk_test_send (f->session, "GET", url, NULL, NULL, NULL);
   g_autofree char *needle = g_strconcat ("\n", name, " ", NULL);
   const char *line = strstr (reply->body, needle);
 
@@ -494,9 +428,9 @@ test_waiting_read (Fixture       *f,
                    gconstpointer  data)
 {
   g_autofree char *url = create (f, CREATE_RWD_BODY, NULL);
-  g_autoptr(Reply) first = read_as (f, url, f->initiator);
-  g_autoptr(Reply) bind = NULL;
-  g_autoptr(Reply) update = NULL;
+  g_autoptr(LkTestReply) first = read_as (f, url, f->initiator);
+  g_autoptr(LkTestReply) bind = NULL;
+  g_autoptr(LkTestReply) update = NULL;
   Waiter w = { f, url, NULL, 30, NULL, 0 };
   GThread *thread;
   gint64 written;
@@ -513,14 +447,14 @@ test_waiting_read (Fixture       *f,
   while (metric (f, "latchkey_relay_waiters") < 1)
     g_thread_yield ();
 
-  update = send_request (f->session, "PUT", url, "application/json", UPDATE_BODY,
+  update = lk_test_send (f->session, "PUT", url, "application/json", UPDATE_BODY,
                          "Mailbox-Device-Claim", f->recipient, NULL);
   written = g_get_monotonic_time ();
   g_assert_cmpuint (update->status, ==, 200);
 
   g_thread_join (thread);
   g_assert_cmpuint (w.reply->status, ==, 200);
-  object = reply_json (w.reply);
+  object = lk_test_reply_json (w.reply);
   g_assert_nonnull (strstr (w.reply->body, "cmVwbHly"));
 
   /* The waiting side learns of the write within 50 ms of its acknowledgement
@@ -530,7 +464,7 @@ test_waiting_read (Fixture       *f,
   g_assert_cmpint (w.returned - written, <, 50 * 1000);
 
   g_free (w.etag);
-  reply_free (w.reply);
+  lk_test_reply_free (w.reply);
 }
 
 static void
@@ -538,7 +472,7 @@ test_waiting_read_timeout (Fixture       *f,
                            gconstpointer  data)
 {
   g_autofree char *url = create (f, CREATE_BODY, NULL);
-  g_autoptr(Reply) first = read_as (f, url, f->initiator);
+  g_autoptr(LkTestReply) first = read_as (f, url, f->initiator);
   Waiter w = { f, url, NULL, 1, NULL, 0 };
   gint64 started = g_get_monotonic_time ();
 
@@ -551,7 +485,7 @@ test_waiting_read_timeout (Fixture       *f,
   g_assert_cmpstr (soup_message_headers_get_one (w.reply->headers, "ETag"), ==, w.etag);
 
   g_free (w.etag);
-  reply_free (w.reply);
+  lk_test_reply_free (w.reply);
 }
 
 static void
@@ -559,8 +493,8 @@ test_waiting_read_delete (Fixture       *f,
                           gconstpointer  data)
 {
   g_autofree char *url = create (f, CREATE_BODY, NULL);
-  g_autoptr(Reply) first = read_as (f, url, f->initiator);
-  g_autoptr(Reply) del = NULL;
+  g_autoptr(LkTestReply) first = read_as (f, url, f->initiator);
+  g_autoptr(LkTestReply) del = NULL;
   Waiter w = { f, url, NULL, 30, NULL, 0 };
   GThread *thread;
 
@@ -569,14 +503,14 @@ test_waiting_read_delete (Fixture       *f,
   while (metric (f, "latchkey_relay_waiters") < 1)
     g_thread_yield ();
 
-  del = send_request (f->session, "DELETE", url, NULL, NULL, "Mailbox-Device-Claim", f->initiator, NULL);
+  del = lk_test_send (f->session, "DELETE", url, NULL, NULL, "Mailbox-Device-Claim", f->initiator, NULL);
   g_assert_cmpuint (del->status, ==, 200);
   g_thread_join (thread);
   /* The waiter learns at once that the mailbox is gone. */
   assert_error_reply (w.reply, 404, "not_found");
 
   g_free (w.etag);
-  reply_free (w.reply);
+  lk_test_reply_free (w.reply);
 }
 
 static const char * const waiter_limit_args[] = { "--rate", "0", "--max-waiters", "1", NULL };
@@ -586,9 +520,9 @@ test_waiter_limit (Fixture       *f,
                    gconstpointer  data)
 {
   g_autofree char *url = create (f, CREATE_BODY, NULL);
-  g_autoptr(Reply) first = read_as (f, url, f->initiator);
-  g_autoptr(Reply) refused = NULL;
-  g_autoptr(Reply) del = NULL;
+  g_autoptr(LkTestReply) first = read_as (f, url, f->initiator);
+  g_autoptr(LkTestReply) refused = NULL;
+  g_autoptr(LkTestReply) del = NULL;
   Waiter w = { f, url, NULL, 30, NULL, 0 };
   GThread *thread;
 
@@ -597,15 +531,15 @@ test_waiter_limit (Fixture       *f,
   while (metric (f, "latchkey_relay_waiters") < 1)
     g_thread_yield ();
 
-  refused = send_request (f->session, "POST", url, NULL, NULL, "Mailbox-Device-Claim", f->initiator,
+  refused = lk_test_send (f->session, "POST", url, NULL, NULL, "Mailbox-Device-Claim", f->initiator,
                           "If-None-Match", w.etag, "Prefer", "wait=30", NULL);
   assert_error_reply (refused, 503, "too_many_waiters");
   g_assert_nonnull (soup_message_headers_get_one (refused->headers, "Retry-After"));
 
-  del = send_request (f->session, "DELETE", url, NULL, NULL, "Mailbox-Device-Claim", f->initiator, NULL);
+  del = lk_test_send (f->session, "DELETE", url, NULL, NULL, "Mailbox-Device-Claim", f->initiator, NULL);
   g_thread_join (thread);
   g_free (w.etag);
-  reply_free (w.reply);
+  lk_test_reply_free (w.reply);
 }
 
 static const char * const expiry_args[] = { "--rate", "0", "--default-expiration", "1s",
@@ -616,7 +550,7 @@ test_expiry (Fixture       *f,
              gconstpointer  data)
 {
   g_autofree char *url = create (f, CREATE_BODY, NULL);
-  g_autoptr(Reply) before = read_as (f, url, f->recipient);
+  g_autoptr(LkTestReply) before = read_as (f, url, f->recipient);
   g_autoptr(GDateTime) today = g_date_time_new_now_utc ();
   g_autoptr(GDateTime) far = g_date_time_add_days (today, 30);
   g_autofree char *far_text = g_date_time_format (far, "%Y-%m-%dT%H:%M:%SZ");
@@ -625,12 +559,12 @@ test_expiry (Fixture       *f,
                                                 "\"mailboxConfiguration\":{\"expiration\":\"%s\"}}",
                                                 PAYLOAD_DATA, far_text);
   g_autofree char *clamped = create (f, long_body, NULL);
-  g_autoptr(Reply) clamped_read = read_as (f, clamped, f->recipient);
-  g_autoptr(JsonObject) object = reply_json (clamped_read);
+  g_autoptr(LkTestReply) clamped_read = read_as (f, clamped, f->recipient);
+  g_autoptr(JsonObject) object = lk_test_reply_json (clamped_read);
   g_autoptr(GDateTime) expiration = g_date_time_new_from_iso8601 (json_object_get_string_member (object, "expiration"), NULL);
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
-  g_autoptr(Reply) after = NULL;
-  g_autoptr(Reply) page = NULL;
+  g_autoptr(LkTestReply) after = NULL;
+  g_autoptr(LkTestReply) page = NULL;
   gint64 deadline;
 
   g_assert_cmpuint (before->status, ==, 200);
@@ -644,7 +578,7 @@ test_expiry (Fixture       *f,
 
   after = read_as (f, url, f->recipient);
   assert_error_reply (after, 404, "not_found");
-  page = send_request (f->session, "GET", url, NULL, NULL, NULL);
+  page = lk_test_send (f->session, "GET", url, NULL, NULL, NULL);
   g_assert_cmpuint (page->status, ==, 404);
 
   /* The sweep purges them; the metric counts it. */
@@ -693,7 +627,7 @@ test_malformed (Fixture       *f,
 
   for (guint i = 0; i < G_N_ELEMENTS (bad_bodies); i++)
     {
-      g_autoptr(Reply) reply = send_request (f->session, "POST", create_url, "application/json", bad_bodies[i].body,
+      g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", create_url, "application/json", bad_bodies[i].body,
                                              "Mailbox-Device-Claim", f->initiator, NULL);
 
       assert_error_reply (reply, bad_bodies[i].status, "bad_request");
@@ -702,79 +636,79 @@ test_malformed (Fixture       *f,
   for (guint i = 0; i < 10000; i++)
     g_string_append_c (deep, '[');
   {
-    g_autoptr(Reply) reply = send_request (f->session, "POST", create_url, "application/json", deep->str,
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", create_url, "application/json", deep->str,
                                            "Mailbox-Device-Claim", f->initiator, NULL);
     assert_error_reply (reply, 400, "bad_request");
   }
   {
-    g_autoptr(Reply) reply = send_request (f->session, "POST", create_url, "application/json", past,
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", create_url, "application/json", past,
                                            "Mailbox-Device-Claim", f->initiator, NULL);
     assert_error_reply (reply, 400, "bad_request");
   }
   {
     /* With Expect: 100-continue the client learns it without sending the
      * body; without it, the relay answers and closes (see raw-requests). */
-    g_autoptr(Reply) reply = send_request (f->session, "POST", create_url, "application/json", huge,
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", create_url, "application/json", huge,
                                            "Mailbox-Device-Claim", f->initiator, "Expect", "100-continue", NULL);
     assert_error_reply (reply, 413, "too_large");
   }
   {
-    g_autoptr(Reply) reply = send_request (f->session, "POST", create_url, "text/plain", CREATE_BODY,
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", create_url, "text/plain", CREATE_BODY,
                                            "Mailbox-Device-Claim", f->initiator, NULL);
     assert_error_reply (reply, 415, "unsupported_media_type");
   }
   {
-    g_autoptr(Reply) reply = send_request (f->session, "POST", create_url, NULL, NULL,
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", create_url, NULL, NULL,
                                            "Mailbox-Device-Claim", f->initiator, NULL);
     assert_error_reply (reply, 415, "unsupported_media_type");
   }
   {
-    g_autoptr(Reply) reply = send_request (f->session, "POST", create_url, "application/json", CREATE_BODY, NULL);
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", create_url, "application/json", CREATE_BODY, NULL);
     assert_error_reply (reply, 401, "bad_claim");
   }
   {
-    g_autoptr(Reply) reply = send_request (f->session, "POST", create_url, "application/json", CREATE_BODY,
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", create_url, "application/json", CREATE_BODY,
                                            "Mailbox-Device-Claim", f->initiator, "Mailbox-Request-ID", "1234", NULL);
     assert_error_reply (reply, 400, "bad_request_id");
   }
   {
-    g_autoptr(Reply) reply = send_request (f->session, "PUT", url, "application/json", "{\"payload\":{}}",
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "PUT", url, "application/json", "{\"payload\":{}}",
                                            "Mailbox-Device-Claim", f->initiator, NULL);
     assert_error_reply (reply, 400, "bad_request");
   }
   {
     g_autofree char *bad_id = url_for (f, "/v1/m/not-a-uuid");
-    g_autoptr(Reply) reply = send_request (f->session, "POST", bad_id, NULL, NULL,
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", bad_id, NULL, NULL,
                                            "Mailbox-Device-Claim", f->initiator, NULL);
     assert_error_reply (reply, 404, "not_found");
   }
   {
     g_autofree char *path = url_for (f, "/v1/m/0f8fad5b-d9cb-469f-a165-70867728950e/extra");
-    g_autoptr(Reply) reply = send_request (f->session, "GET", path, NULL, NULL, NULL);
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "GET", path, NULL, NULL, NULL);
     assert_error_reply (reply, 404, "not_found");
   }
   {
     g_autofree char *path = url_for (f, "/elsewhere");
-    g_autoptr(Reply) reply = send_request (f->session, "GET", path, NULL, NULL, NULL);
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "GET", path, NULL, NULL, NULL);
     assert_error_reply (reply, 404, "not_found");
   }
   {
-    g_autoptr(Reply) reply = send_request (f->session, "GET", create_url, NULL, NULL, NULL);
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "GET", create_url, NULL, NULL, NULL);
     assert_error_reply (reply, 405, "method_not_allowed");
     g_assert_cmpstr (soup_message_headers_get_one (reply->headers, "Allow"), ==, "POST");
   }
   {
-    g_autoptr(Reply) reply = send_request (f->session, "OPTIONS", url, NULL, NULL, NULL);
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "OPTIONS", url, NULL, NULL, NULL);
     assert_error_reply (reply, 405, "method_not_allowed");
   }
   {
-    g_autoptr(Reply) reply = send_request (f->session, "PUT", url, "application/json", UPDATE_BODY,
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "PUT", url, "application/json", UPDATE_BODY,
                                            "Mailbox-Device-Claim", f->stranger, NULL);
     assert_error_reply (reply, 401, "unauthorized");
   }
   {
     g_autofree char *missing = url_for (f, "/v1/m/0f8fad5b-d9cb-469f-a165-70867728950e");
-    g_autoptr(Reply) reply = send_request (f->session, "PUT", missing, "application/json", UPDATE_BODY,
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "PUT", missing, "application/json", UPDATE_BODY,
                                            "Mailbox-Device-Claim", f->initiator, NULL);
     assert_error_reply (reply, 404, "not_found");
   }
@@ -782,7 +716,7 @@ test_malformed (Fixture       *f,
   /* Still serving after all that. */
   {
     g_autofree char *health = url_for (f, "/healthz");
-    g_autoptr(Reply) reply = send_request (f->session, "GET", health, NULL, NULL, NULL);
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "GET", health, NULL, NULL, NULL);
     g_assert_cmpuint (reply->status, ==, 200);
   }
 }
@@ -863,7 +797,7 @@ test_raw_requests (Fixture       *f,
   g_assert_no_error (error);
 
   {
-    g_autoptr(Reply) reply = send_request (f->session, "GET", health_url, NULL, NULL, NULL);
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "GET", health_url, NULL, NULL, NULL);
     g_assert_cmpuint (reply->status, ==, 200);
   }
 
@@ -877,7 +811,7 @@ test_raw_requests (Fixture       *f,
   g_clear_error (&error);
 
   {
-    g_autoptr(Reply) reply = send_request (f->session, "GET", health_url, NULL, NULL, NULL);
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "GET", health_url, NULL, NULL, NULL);
     g_assert_cmpuint (reply->status, ==, 200);
   }
 }
@@ -889,19 +823,19 @@ test_rate_limits (Fixture       *f,
                   gconstpointer  data)
 {
   g_autofree char *create_url = url_for (f, "/v1/m");
-  g_autoptr(Reply) first = NULL;
-  g_autoptr(Reply) second = NULL;
-  g_autoptr(Reply) third = NULL;
-  g_autoptr(Reply) limited = NULL;
-  g_autoptr(Reply) health = NULL;
+  g_autoptr(LkTestReply) first = NULL;
+  g_autoptr(LkTestReply) second = NULL;
+  g_autoptr(LkTestReply) third = NULL;
+  g_autoptr(LkTestReply) limited = NULL;
+  g_autoptr(LkTestReply) health = NULL;
   g_autofree char *health_url = url_for (f, "/healthz");
   const char *retry_after;
 
-  first = send_request (f->session, "POST", create_url, "application/json", CREATE_BODY,
+  first = lk_test_send (f->session, "POST", create_url, "application/json", CREATE_BODY,
                         "Mailbox-Device-Claim", f->initiator, NULL);
-  second = send_request (f->session, "POST", create_url, "application/json", CREATE_BODY,
+  second = lk_test_send (f->session, "POST", create_url, "application/json", CREATE_BODY,
                          "Mailbox-Device-Claim", f->initiator, NULL);
-  third = send_request (f->session, "POST", create_url, "application/json", CREATE_BODY,
+  third = lk_test_send (f->session, "POST", create_url, "application/json", CREATE_BODY,
                         "Mailbox-Device-Claim", f->initiator, NULL);
   g_assert_cmpuint (first->status, ==, 200);
   g_assert_cmpuint (second->status, ==, 200);
@@ -910,7 +844,7 @@ test_rate_limits (Fixture       *f,
   g_assert_nonnull (soup_message_headers_get_one (third->headers, "Retry-After"));
 
   /* Three requests at once, then one a second: the fourth is too soon. */
-  limited = send_request (f->session, "POST", create_url, "application/json", CREATE_BODY,
+  limited = lk_test_send (f->session, "POST", create_url, "application/json", CREATE_BODY,
                           "Mailbox-Device-Claim", f->initiator, NULL);
   assert_error_reply (limited, 429, "rate_limited");
   retry_after = soup_message_headers_get_one (limited->headers, "Retry-After");
@@ -918,7 +852,7 @@ test_rate_limits (Fixture       *f,
   g_assert_cmpint (atoi (retry_after), >=, 1);
 
   /* Health checks are not rate limited. */
-  health = send_request (f->session, "GET", health_url, NULL, NULL, NULL);
+  health = lk_test_send (f->session, "GET", health_url, NULL, NULL, NULL);
   g_assert_cmpuint (health->status, ==, 200);
 }
 
@@ -928,7 +862,7 @@ test_metrics (Fixture       *f,
 {
   g_autofree char *url = create (f, CREATE_BODY, NULL);
   g_autofree char *metrics_url = url_for (f, "/metrics");
-  g_autoptr(Reply) reply = send_request (f->session, "GET", metrics_url, NULL, NULL, NULL);
+  g_autoptr(LkTestReply) reply = lk_test_send (f->session, "GET", metrics_url, NULL, NULL, NULL);
 
   g_assert_cmpuint (reply->status, ==, 200);
   g_assert_true (g_str_has_prefix (soup_message_headers_get_content_type (reply->headers, NULL), "text/plain"));
@@ -943,7 +877,7 @@ test_graceful_shutdown (Fixture       *f,
                         gconstpointer  data)
 {
   g_autofree char *url = create (f, CREATE_BODY, NULL);
-  g_autoptr(Reply) first = read_as (f, url, f->initiator);
+  g_autoptr(LkTestReply) first = read_as (f, url, f->initiator);
   Waiter w = { f, url, NULL, 30, NULL, 0 };
   GThread *thread;
   int status;
@@ -962,12 +896,12 @@ test_graceful_shutdown (Fixture       *f,
   /* And what was stored is there after a restart. */
   lk_test_server_start (f->relay);
   {
-    g_autoptr(Reply) again = read_as (f, url, f->initiator);
+    g_autoptr(LkTestReply) again = read_as (f, url, f->initiator);
     g_assert_cmpuint (again->status, ==, 200);
   }
 
   g_free (w.etag);
-  reply_free (w.reply);
+  lk_test_reply_free (w.reply);
 }
 
 /* Durability: writes stream in from several threads, the relay is killed
@@ -1045,7 +979,7 @@ test_kill_durability (Fixture       *f,
     {
       const char *link = g_ptr_array_index (s.acknowledged, i);
       g_autofree char *url = g_strconcat (f->relay->url, strstr (link, "/v1/m/"), NULL);
-      g_autoptr(Reply) reply = read_as (f, url, f->initiator);
+      g_autoptr(LkTestReply) reply = read_as (f, url, f->initiator);
 
       if (reply->status != 200)
         missing++;
@@ -1072,8 +1006,8 @@ test_tls (void)
   g_autofree char *health = NULL;
   g_autofree char *create_url = NULL;
   g_autofree char *claim = lk_uuid_new_random ();
-  g_autoptr(Reply) ok = NULL;
-  g_autoptr(Reply) created = NULL;
+  g_autoptr(LkTestReply) ok = NULL;
+  g_autoptr(LkTestReply) created = NULL;
   g_autoptr(SoupMessage) msg = NULL;
   g_autoptr(GBytes) body = NULL;
 
@@ -1087,11 +1021,11 @@ test_tls (void)
   g_assert_no_error (error);
   soup_session_set_tls_database (trusting, database);
   health = g_strconcat (relay->url, "/healthz", NULL);
-  ok = send_request (trusting, "GET", health, NULL, NULL, NULL);
+  ok = lk_test_send (trusting, "GET", health, NULL, NULL, NULL);
   g_assert_cmpuint (ok->status, ==, 200);
 
   create_url = g_strconcat (relay->url, "/v1/m", NULL);
-  created = send_request (trusting, "POST", create_url, "application/json", CREATE_BODY,
+  created = lk_test_send (trusting, "POST", create_url, "application/json", CREATE_BODY,
                           "Mailbox-Device-Claim", claim, NULL);
   g_assert_cmpuint (created->status, ==, 200);
   g_assert_nonnull (strstr (created->body, "\"urlLink\":\"https://"));
@@ -1121,9 +1055,9 @@ test_forwarded_for (void)
 
   /* Behind a proxy each forwarded address has its own bucket... */
   {
-    g_autoptr(Reply) a = send_request (session, "GET", url, NULL, NULL, "X-Forwarded-For", "198.51.100.7", NULL);
-    g_autoptr(Reply) a2 = send_request (session, "GET", url, NULL, NULL, "X-Forwarded-For", "198.51.100.7", NULL);
-    g_autoptr(Reply) b = send_request (session, "GET", url, NULL, NULL,
+    g_autoptr(LkTestReply) a = lk_test_send (session, "GET", url, NULL, NULL, "X-Forwarded-For", "198.51.100.7", NULL);
+    g_autoptr(LkTestReply) a2 = lk_test_send (session, "GET", url, NULL, NULL, "X-Forwarded-For", "198.51.100.7", NULL);
+    g_autoptr(LkTestReply) b = lk_test_send (session, "GET", url, NULL, NULL,
                                        "X-Forwarded-For", "203.0.113.1, 198.51.100.8", NULL);
 
     g_assert_cmpuint (a->status, ==, 404);
@@ -1134,8 +1068,8 @@ test_forwarded_for (void)
   /* ...and without the option, the header is ignored: a client cannot dodge
    * its limit by inventing addresses. */
   {
-    g_autoptr(Reply) a = send_request (session, "GET", direct_url, NULL, NULL, "X-Forwarded-For", "198.51.100.7", NULL);
-    g_autoptr(Reply) b = send_request (session, "GET", direct_url, NULL, NULL, "X-Forwarded-For", "198.51.100.8", NULL);
+    g_autoptr(LkTestReply) a = lk_test_send (session, "GET", direct_url, NULL, NULL, "X-Forwarded-For", "198.51.100.7", NULL);
+    g_autoptr(LkTestReply) b = lk_test_send (session, "GET", direct_url, NULL, NULL, "X-Forwarded-For", "198.51.100.8", NULL);
 
     g_assert_cmpuint (a->status, ==, 404);
     g_assert_cmpuint (b->status, ==, 429);

@@ -23,8 +23,6 @@
 #include "lk-test-actor.h"
 #include "lk-test-server.h"
 
-#define DEADLINE_SECONDS 60
-
 static struct
 {
   LkTestServer        *relay;
@@ -35,27 +33,6 @@ static struct
   char                *dir;
 } world;
 
-typedef gboolean (*Condition) (gpointer data);
-
-static gboolean
-on_deadline (gpointer data)
-{
-  g_error ("Timed out waiting for %s", (const char *) data);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-wait_until (Condition   condition,
-            gpointer    data,
-            const char *what)
-{
-  guint deadline = g_timeout_add_seconds (DEADLINE_SECONDS, on_deadline, (gpointer) what);
-
-  while (!condition (data))
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (deadline);
-}
-
 static GtkWidget *
 page (void)
 {
@@ -65,40 +42,13 @@ page (void)
 static gboolean
 transition_over (gpointer data)
 {
-  GtkWidget *leaflet = latchkey_test_find_widget (GTK_WIDGET (world.window), ADW_TYPE_LEAFLET);
-
-  return !adw_leaflet_get_child_transition_running (ADW_LEAFLET (leaflet));
-}
-
-static void
-after_paint (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-}
-
-static gboolean
-is_true (gpointer data)
-{
-  return *(gboolean *) data;
+  return latchkey_test_leaflet_at_rest (GTK_WIDGET (world.window));
 }
 
 static void
 screenshot (const char *name)
 {
-  GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (world.window));
-  g_autofree char *path = NULL;
-
-  for (int i = 0; i < 2; i++)
-    {
-      gboolean painted = FALSE;
-      gulong handler = g_signal_connect_swapped (clock, "after-paint", G_CALLBACK (after_paint), &painted);
-
-      gtk_widget_queue_draw (GTK_WIDGET (world.window));
-      wait_until (is_true, &painted, "a frame");
-      g_signal_handler_disconnect (clock, handler);
-    }
-  path = latchkey_test_save_screenshot (GTK_WIDGET (world.window), name);
-  g_test_message ("screenshot: %s", path);
+  g_free (latchkey_test_save_settled_screenshot (GTK_WIDGET (world.window), name));
 }
 
 /* Back to the wallet, whatever is shown. */
@@ -110,7 +60,7 @@ back_to_wallet (void)
   g_autoptr(AdwLeafletPage) first = g_list_model_get_item (G_LIST_MODEL (pages), 0);
 
   adw_leaflet_set_visible_child (ADW_LEAFLET (leaflet), adw_leaflet_page_get_child (first));
-  wait_until (transition_over, NULL, "the wallet");
+  latchkey_test_wait_until (transition_over, NULL, "the wallet");
 }
 
 /* A PNG of @text as a QR code, 6 px a module with its quiet zone; light
@@ -161,41 +111,13 @@ set_camera (const char *png)
   g_setenv (LATCHKEY_CAMERA_PIPELINE_ENV, description, TRUE);
 }
 
-typedef struct
-{
-  char *id;
-  char *link;
-} Share;
-
-static Share *
+static LkTestShare *
 ben_shares (const char *vertical)
 {
-  g_autoptr(LkTestRun) enrolled = lk_test_actor_run (world.ben, NULL, "enroll", vertical, NULL);
-  g_autoptr(LkTestRun) shared = NULL;
-  g_autofree char *credential = g_strstrip (g_strdup (enrolled->out));
-  g_auto(GStrv) lines = NULL;
-  Share *share = g_new0 (Share, 1);
+  g_autofree char *credential = lk_test_actor_enroll (world.ben, vertical, NULL);
 
-  g_assert_cmpint (enrolled->status, ==, 0);
-  shared = lk_test_actor_run (world.ben, NULL, "share", credential, "--no-qr", NULL);
-  g_assert_cmpint (shared->status, ==, 0);
-  lines = g_strsplit (shared->out, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    if (g_str_has_prefix (lines[i], "Link: "))
-      share->link = g_strdup (lines[i] + strlen ("Link: "));
-  g_assert_nonnull (share->link);
-  return share;
+  return lk_test_actor_share (world.ben, credential, NULL);
 }
-
-static void
-share_free (Share *share)
-{
-  g_free (share->id);
-  g_free (share->link);
-  g_free (share);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Share, share_free)
 
 static LatchkeyScanPage *
 open_scan_page (void)
@@ -259,8 +181,8 @@ test_viewfinder_and_stop (void)
   scan = open_scan_page ();
   camera = g_object_ref (latchkey_scan_page_get_camera (scan));
   g_object_set_data (G_OBJECT (world.window), "test-camera", camera);
-  wait_until (camera_in_state, GINT_TO_POINTER (LATCHKEY_CAMERA_SCANNING), "the camera");
-  wait_until (camera_has_frame, camera, "a frame");
+  latchkey_test_wait_until (camera_in_state, GINT_TO_POINTER (LATCHKEY_CAMERA_SCANNING), "the camera");
+  latchkey_test_wait_until (camera_has_frame, camera, "a frame");
   g_assert_cmpstr (latchkey_scan_page_get_view (scan), ==, "camera");
   screenshot ("scan-viewfinder");
 
@@ -273,18 +195,18 @@ test_viewfinder_and_stop (void)
 static void
 test_camera_finds_link (void)
 {
-  g_autoptr(Share) share = ben_shares ("generic");
+  g_autoptr(LkTestShare) share = ben_shares ("generic");
   g_autofree char *png = qr_png (share->link, FALSE, "camera.png");
 
   set_camera (png);
   open_scan_page ();
-  wait_until (preview_shows, (gpointer) "preview", "the preview of the scanned link");
+  latchkey_test_wait_until (preview_shows, (gpointer) "preview", "the preview of the scanned link");
   g_assert_cmpstr (link_entry_text (), ==, share->link);
   screenshot ("scan-found-preview");
 
   /* The scan page made way for the preview: back goes to the wallet. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (world.window), "win.back", NULL));
-  wait_until (transition_over, NULL, "the wallet");
+  latchkey_test_wait_until (transition_over, NULL, "the wallet");
   g_assert_false (LATCHKEY_IS_SCAN_PAGE (page ()));
   back_to_wallet ();
 }
@@ -292,13 +214,13 @@ test_camera_finds_link (void)
 static void
 test_inverted_image (void)
 {
-  g_autoptr(Share) share = ben_shares ("home");
+  g_autoptr(LkTestShare) share = ben_shares ("home");
   g_autofree char *png = qr_png (share->link, TRUE, "inverted.png");
   g_autoptr(GFile) file = g_file_new_for_path (png);
 
   set_camera (NULL);
   latchkey_scan_page_scan_file (open_scan_page (), file);
-  wait_until (preview_shows, (gpointer) "preview", "the preview of the inverted code");
+  latchkey_test_wait_until (preview_shows, (gpointer) "preview", "the preview of the inverted code");
   g_assert_cmpstr (link_entry_text (), ==, share->link);
   back_to_wallet ();
 }
@@ -306,7 +228,7 @@ test_inverted_image (void)
 static void
 test_clipboard_image (void)
 {
-  g_autoptr(Share) share = ben_shares ("generic");
+  g_autoptr(LkTestShare) share = ben_shares ("generic");
   g_autofree char *png = qr_png (share->link, FALSE, "clipboard.png");
   g_autoptr(GError) error = NULL;
   g_autoptr(GdkTexture) texture = gdk_texture_new_from_filename (png, &error);
@@ -316,7 +238,7 @@ test_clipboard_image (void)
   open_scan_page ();
   gdk_clipboard_set_texture (gtk_widget_get_clipboard (GTK_WIDGET (world.window)), texture);
   g_assert_true (gtk_widget_activate_action (page (), "page.paste-image", NULL));
-  wait_until (preview_shows, (gpointer) "preview", "the preview of the pasted code");
+  latchkey_test_wait_until (preview_shows, (gpointer) "preview", "the preview of the pasted code");
   g_assert_cmpstr (link_entry_text (), ==, share->link);
   back_to_wallet ();
 }
@@ -333,7 +255,7 @@ test_image_without_code (void)
   g_assert_true (gdk_texture_save_to_png (texture, path));
   set_camera (NULL);
   latchkey_scan_page_scan_file (open_scan_page (), file);
-  wait_until (scan_shows, (gpointer) "problem", "the not-found page");
+  latchkey_test_wait_until (scan_shows, (gpointer) "problem", "the not-found page");
   problem = latchkey_test_find_widget (page (), ADW_TYPE_STATUS_PAGE);
   g_assert_cmpstr (adw_status_page_get_title (ADW_STATUS_PAGE (problem)), ==, "No QR Code Found");
   screenshot ("scan-not-found");
@@ -348,7 +270,7 @@ test_not_a_link (void)
 
   set_camera (png);
   open_scan_page ();
-  wait_until (scan_shows, (gpointer) "problem", "the not-a-link page");
+  latchkey_test_wait_until (scan_shows, (gpointer) "problem", "the not-a-link page");
   problem = latchkey_test_find_widget (page (), ADW_TYPE_STATUS_PAGE);
   g_assert_cmpstr (adw_status_page_get_title (ADW_STATUS_PAGE (problem)), ==, "Not a Latchkey Code");
   back_to_wallet ();
@@ -370,7 +292,7 @@ test_no_camera (void)
 
   g_unsetenv (LATCHKEY_CAMERA_PIPELINE_ENV);
   open_scan_page ();
-  wait_until (scan_shows, (gpointer) "problem", "the no-camera page");
+  latchkey_test_wait_until (scan_shows, (gpointer) "problem", "the no-camera page");
   problem = latchkey_test_find_widget (page (), ADW_TYPE_STATUS_PAGE);
   g_assert_cmpstr (adw_status_page_get_title (ADW_STATUS_PAGE (problem)), ==, "No Camera Found");
   screenshot ("scan-no-camera");

@@ -31,7 +31,6 @@ test_empty_state (void)
   g_assert_cmpstr (adw_status_page_get_title (ADW_STATUS_PAGE (status)), ==, "No Keys Yet");
 
   shot = latchkey_test_save_screenshot (GTK_WIDGET (window), "window-empty");
-  g_test_message ("screenshot: %s", shot);
 
   gtk_window_destroy (GTK_WINDOW (window));
   while (window != NULL)

@@ -34,14 +34,6 @@ struct _LatchkeyCredentialPage
 
 G_DEFINE_FINAL_TYPE (LatchkeyCredentialPage, latchkey_credential_page, ADW_TYPE_BIN)
 
-static LatchkeyWindow *
-get_window (LatchkeyCredentialPage *self)
-{
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-
-  return LATCHKEY_IS_WINDOW (root) ? LATCHKEY_WINDOW (root) : NULL;
-}
-
 static void
 set_row (AdwActionRow *row,
          const char   *value)
@@ -91,7 +83,7 @@ share_action (GtkWidget  *widget,
               GVariant   *parameter)
 {
   LatchkeyCredentialPage *self = LATCHKEY_CREDENTIAL_PAGE (widget);
-  LatchkeyWindow *window = get_window (self);
+  LatchkeyWindow *window = latchkey_window_for_widget (GTK_WIDGET (self));
 
   if (window != NULL)
     latchkey_window_share (window, self->credential);
@@ -110,7 +102,7 @@ on_access_done (GObject      *source,
 
   access = lk_transfer_engine_access_finish (LK_TRANSFER_ENGINE (source), result, &error);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "page.try", TRUE);
-  window = get_window (self);
+  window = latchkey_window_for_widget (GTK_WIDGET (self));
   if (window == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
 
@@ -133,7 +125,7 @@ try_action (GtkWidget  *widget,
             GVariant   *parameter)
 {
   LatchkeyCredentialPage *self = LATCHKEY_CREDENTIAL_PAGE (widget);
-  LatchkeyWindow *window = get_window (self);
+  LatchkeyWindow *window = latchkey_window_for_widget (GTK_WIDGET (self));
 
   if (window == NULL)
     return;
@@ -151,7 +143,7 @@ on_deleted (GObject      *source,
   g_autoptr(LatchkeyCredentialPage) self = user_data;
   g_autoptr(GError) error = NULL;
   g_autofree char *message = NULL;
-  LatchkeyWindow *window = get_window (self);
+  LatchkeyWindow *window = latchkey_window_for_widget (GTK_WIDGET (self));
 
   if (!lk_transfer_engine_delete_finish (LK_TRANSFER_ENGINE (source), result, &error))
     {
@@ -179,7 +171,7 @@ on_delete_response (AdwMessageDialog       *dialog,
                     const char             *response,
                     LatchkeyCredentialPage *self)
 {
-  LatchkeyWindow *window = get_window (self);
+  LatchkeyWindow *window = latchkey_window_for_widget (GTK_WIDGET (self));
 
   if (g_strcmp0 (response, "delete") != 0 || window == NULL)
     return;
@@ -198,7 +190,7 @@ delete_action (GtkWidget  *widget,
   GtkWidget *dialog;
 
   /* Translators: %s is the title of a key */
-  dialog = adw_message_dialog_new (GTK_WINDOW (get_window (self)), NULL, NULL);
+  dialog = adw_message_dialog_new (GTK_WINDOW (latchkey_window_for_widget (widget)), NULL, NULL);
   adw_message_dialog_format_heading (ADW_MESSAGE_DIALOG (dialog), _("Delete “%s”?"),
                                      lk_credential_get_title (self->credential));
   adw_message_dialog_set_body (ADW_MESSAGE_DIALOG (dialog),

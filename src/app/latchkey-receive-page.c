@@ -62,18 +62,10 @@ struct _LatchkeyReceivePage
 
 G_DEFINE_FINAL_TYPE (LatchkeyReceivePage, latchkey_receive_page, ADW_TYPE_BIN)
 
-static LatchkeyWindow *
-get_window (LatchkeyReceivePage *self)
-{
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-
-  return LATCHKEY_IS_WINDOW (root) ? LATCHKEY_WINDOW (root) : NULL;
-}
-
 static LkTransferEngine *
 get_engine (LatchkeyReceivePage *self)
 {
-  LatchkeyWindow *window = get_window (self);
+  LatchkeyWindow *window = latchkey_window_for_widget (GTK_WIDGET (self));
 
   return window ? latchkey_window_get_engine (window) : NULL;
 }
@@ -366,27 +358,30 @@ on_link_changed (LatchkeyReceivePage *self)
 
 /* Clipboard */
 
+/* The clipboard offer: a button when it holds a link. */
 static void
-on_clipboard_text (GObject      *source,
-                   GAsyncResult *result,
-                   gpointer      user_data)
+on_clipboard_offer (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
 {
   g_autoptr(LatchkeyReceivePage) self = user_data;
   g_autoptr(LkSecureString) text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (source), result, NULL);
-  gboolean is_link = text != NULL && lk_share_link_looks_like_link (g_strstrip (text));
 
-  if (GPOINTER_TO_INT (g_object_get_data (G_OBJECT (self), "latchkey-paste")))
-    {
-      g_object_set_data (G_OBJECT (self), "latchkey-paste", NULL);
-      if (is_link)
-        {
-          gtk_editable_set_text (GTK_EDITABLE (self->link_entry), text);
-          gtk_widget_activate_action (GTK_WIDGET (self), "page.look-up", NULL);
-        }
-      return;
-    }
+  gtk_widget_set_visible (self->clipboard_button, text != NULL && lk_share_link_looks_like_link (g_strstrip (text)));
+}
 
-  gtk_widget_set_visible (self->clipboard_button, is_link);
+static void
+on_clipboard_paste (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(LatchkeyReceivePage) self = user_data;
+  g_autoptr(LkSecureString) text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (source), result, NULL);
+
+  if (text == NULL || !lk_share_link_looks_like_link (g_strstrip (text)))
+    return;
+  gtk_editable_set_text (GTK_EDITABLE (self->link_entry), text);
+  gtk_widget_activate_action (GTK_WIDGET (self), "page.look-up", NULL);
 }
 
 static void
@@ -404,8 +399,8 @@ check_clipboard (LatchkeyReceivePage *self,
       return;
     }
 
-  g_object_set_data (G_OBJECT (self), "latchkey-paste", GINT_TO_POINTER (paste));
-  gdk_clipboard_read_text_async (clipboard, self->cancellable, on_clipboard_text, g_object_ref (self));
+  gdk_clipboard_read_text_async (clipboard, self->cancellable, paste ? on_clipboard_paste : on_clipboard_offer,
+                                 g_object_ref (self));
 }
 
 static void
@@ -446,7 +441,7 @@ on_received (GObject      *source,
     }
 
   tracker = latchkey_tracker_new (LK_TRANSFER_ENGINE (source), transfer);
-  window = get_window (self);
+  window = latchkey_window_for_widget (GTK_WIDGET (self));
   if (window != NULL)
     latchkey_application_add_tracker (LATCHKEY_APPLICATION (gtk_window_get_application (GTK_WINDOW (window))),
                                       tracker);
@@ -587,7 +582,7 @@ show_wallet_action (GtkWidget  *widget,
                     const char *action_name,
                     GVariant   *parameter)
 {
-  LatchkeyWindow *window = get_window (LATCHKEY_RECEIVE_PAGE (widget));
+  LatchkeyWindow *window = latchkey_window_for_widget (widget);
 
   if (window != NULL)
     latchkey_window_pop (window);

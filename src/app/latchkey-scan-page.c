@@ -44,14 +44,6 @@ struct _LatchkeyScanPage
 
 G_DEFINE_FINAL_TYPE (LatchkeyScanPage, latchkey_scan_page, ADW_TYPE_BIN)
 
-static LatchkeyWindow *
-get_window (LatchkeyScanPage *self)
-{
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-
-  return LATCHKEY_IS_WINDOW (root) ? LATCHKEY_WINDOW (root) : NULL;
-}
-
 static void
 show_busy (LatchkeyScanPage *self,
            const char       *text)
@@ -85,7 +77,7 @@ take_text (LatchkeyScanPage *self,
 {
   g_autoptr(LkShareLink) link = NULL;
   g_autoptr(GError) error = NULL;
-  LatchkeyWindow *window = get_window (self);
+  LatchkeyWindow *window = latchkey_window_for_widget (GTK_WIDGET (self));
 
   link = lk_share_link_parse (text, &error);
   if (link == NULL)
@@ -414,7 +406,8 @@ open_image_action (GtkWidget  *widget,
   gtk_file_filter_set_name (filter, _("Images"));
   gtk_file_filter_add_pixbuf_formats (filter);
   dialog = gtk_file_chooser_native_new (_("Open an Image of the QR Code"),
-                                        GTK_WINDOW (get_window (self)), GTK_FILE_CHOOSER_ACTION_OPEN,
+                                        GTK_WINDOW (latchkey_window_for_widget (widget)),
+                                        GTK_FILE_CHOOSER_ACTION_OPEN,
                                         _("_Open"), _("_Cancel"));
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), filter);
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
@@ -491,7 +484,7 @@ screenshot_action (GtkWidget  *widget,
 {
   LatchkeyScanPage *self = LATCHKEY_SCAN_PAGE (widget);
   g_autoptr(XdpParent) parent = NULL;
-  LatchkeyWindow *window = get_window (self);
+  LatchkeyWindow *window = latchkey_window_for_widget (GTK_WIDGET (self));
 
   self->use_camera = FALSE;
   latchkey_camera_stop (self->camera);

@@ -68,19 +68,11 @@ static const struct { const char *label; gint64 hours; } other_durations[] = {
 static const gint64 start_hours[] = { 0, 1, 24 };
 static const gint64 expiry_hours[] = { 1, 24, 48, 168 };
 
-static LatchkeyWindow *
-get_window (LatchkeySharePage *self)
-{
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-
-  return LATCHKEY_IS_WINDOW (root) ? LATCHKEY_WINDOW (root) : NULL;
-}
-
 static void
 toast (LatchkeySharePage *self,
        const char        *text)
 {
-  LatchkeyWindow *window = get_window (self);
+  LatchkeyWindow *window = latchkey_window_for_widget (GTK_WIDGET (self));
 
   if (window != NULL)
     latchkey_window_toast (window, text);
@@ -300,7 +292,7 @@ on_shared (GObject      *source,
       return;
     }
 
-  window = get_window (self);
+  window = latchkey_window_for_widget (GTK_WIDGET (self));
   tracker = latchkey_tracker_new (LK_TRANSFER_ENGINE (source), transfer);
   if (window != NULL)
     latchkey_application_add_tracker (LATCHKEY_APPLICATION (gtk_window_get_application (GTK_WINDOW (window))),
@@ -314,7 +306,7 @@ create_action (GtkWidget  *widget,
                GVariant   *parameter)
 {
   LatchkeySharePage *self = LATCHKEY_SHARE_PAGE (widget);
-  LatchkeyWindow *window = get_window (self);
+  LatchkeyWindow *window = latchkey_window_for_widget (GTK_WIDGET (self));
   g_auto(LkShareOptions) options = { 0 };
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *relay = NULL;
@@ -391,12 +383,6 @@ copy_text (LatchkeySharePage *self,
 }
 
 static void
-on_qr_activate (LatchkeySharePage *self)
-{
-  copy_text (self, latchkey_tracker_get_link (self->tracker), _("Link copied"));
-}
-
-static void
 copy_link_action (GtkWidget  *widget,
                   const char *action_name,
                   GVariant   *parameter)
@@ -404,6 +390,13 @@ copy_link_action (GtkWidget  *widget,
   LatchkeySharePage *self = LATCHKEY_SHARE_PAGE (widget);
 
   copy_text (self, latchkey_tracker_get_link (self->tracker), _("Link copied"));
+}
+
+/* Clicking the code, here or presented, copies the link. */
+static void
+on_qr_activate (LatchkeySharePage *self)
+{
+  gtk_widget_activate_action (GTK_WIDGET (self), "page.copy-link", NULL);
 }
 
 static void
@@ -431,7 +424,7 @@ present_action (GtkWidget  *widget,
 
   gtk_window_set_title (GTK_WINDOW (window), _("Scan to Receive the Key"));
   gtk_window_set_modal (GTK_WINDOW (window), TRUE);
-  gtk_window_set_transient_for (GTK_WINDOW (window), GTK_WINDOW (get_window (self)));
+  gtk_window_set_transient_for (GTK_WINDOW (window), GTK_WINDOW (latchkey_window_for_widget (widget)));
   gtk_window_set_default_size (GTK_WINDOW (window), 640, 700);
   gtk_widget_set_name (window, "present-window");
 
@@ -484,7 +477,7 @@ send_action (GtkWidget  *widget,
   uri = g_strdup_printf ("mailto:?subject=%s&body=%s", escaped_subject, escaped_body);
 
   /* The activation code stays out of the message on purpose. */
-  gtk_show_uri (GTK_WINDOW (get_window (self)), uri, GDK_CURRENT_TIME);
+  gtk_show_uri (GTK_WINDOW (latchkey_window_for_widget (widget)), uri, GDK_CURRENT_TIME);
 }
 
 static void
@@ -510,7 +503,7 @@ static void
 ask_to_stop (LatchkeySharePage *self,
              gboolean           revoke)
 {
-  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (get_window (self)), NULL, NULL);
+  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (latchkey_window_for_widget (GTK_WIDGET (self))), NULL, NULL);
 
   if (revoke)
     {

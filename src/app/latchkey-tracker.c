@@ -31,6 +31,7 @@ struct _LatchkeyTracker
   LkTransfer            *transfer;      /* only touched while no job runs */
   GCancellable          *cancellable;   /* the job in flight */
   gboolean               running;
+  gboolean               running_action; /* else a waiting read */
   gboolean               following;
   gboolean               has_action;
   LatchkeyTrackerAction  action;
@@ -197,11 +198,11 @@ on_job_done (GObject      *source,
   g_autoptr(LkTransfer) transfer = NULL;
   g_autoptr(GError) error = NULL;
   LkTransferState previous = self->state;
-  gboolean was_action = self->cancellable != NULL &&
-                        g_object_get_data (G_OBJECT (self->cancellable), "latchkey-action") != NULL;
+  gboolean was_action = self->running_action;
 
   transfer = lk_transfer_engine_transfer_finish (LK_TRANSFER_ENGINE (source), result, &error);
   self->running = FALSE;
+  self->running_action = FALSE;
   g_clear_object (&self->cancellable);
 
   if (transfer == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -249,6 +250,7 @@ next (LatchkeyTracker *self)
 
       self->has_action = FALSE;
       self->running = TRUE;
+      self->running_action = TRUE;
       g_clear_handle_id (&self->retry_source, g_source_remove);
 
       switch (self->action)
@@ -272,7 +274,6 @@ next (LatchkeyTracker *self)
         default:
           g_assert_not_reached ();
         }
-      g_object_set_data (G_OBJECT (self->cancellable), "latchkey-action", GINT_TO_POINTER (TRUE));
       g_signal_emit (self, signals[CHANGED], 0, (int) self->state);
       return;
     }
@@ -340,7 +341,7 @@ latchkey_tracker_run (LatchkeyTracker       *self,
   if (self->running)
     {
       /* Only a waiting read is interrupted; an action runs to its end. */
-      if (g_object_get_data (G_OBJECT (self->cancellable), "latchkey-action") == NULL)
+      if (!self->running_action)
         g_cancellable_cancel (self->cancellable);
       return;
     }
@@ -445,8 +446,7 @@ gboolean
 latchkey_tracker_get_busy (LatchkeyTracker *self)
 {
   g_return_val_if_fail (LATCHKEY_IS_TRACKER (self), FALSE);
-  return self->has_action ||
-         (self->running && g_object_get_data (G_OBJECT (self->cancellable), "latchkey-action") != NULL);
+  return self->has_action || self->running_action;
 }
 
 /* The last operation's error, cleared by the next success. */

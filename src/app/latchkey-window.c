@@ -54,6 +54,19 @@ get_application (LatchkeyWindow *self)
   return LATCHKEY_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
 }
 
+/**
+ * latchkey_window_for_widget:
+ *
+ * Returns: (transfer none) (nullable): the window @widget is in, if any
+ */
+LatchkeyWindow *
+latchkey_window_for_widget (GtkWidget *widget)
+{
+  GtkRoot *root = gtk_widget_get_root (widget);
+
+  return LATCHKEY_IS_WINDOW (root) ? LATCHKEY_WINDOW (root) : NULL;
+}
+
 LkTransferEngine *
 latchkey_window_get_engine (LatchkeyWindow *self)
 {

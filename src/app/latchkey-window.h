@@ -16,6 +16,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (LatchkeyWindow, latchkey_window, LATCHKEY, WINDOW, AdwApplicationWindow)
 
 LatchkeyWindow *latchkey_window_new           (LatchkeyApplication *application);
+LatchkeyWindow *latchkey_window_for_widget    (GtkWidget           *widget);
 LkTransferEngine *latchkey_window_get_engine  (LatchkeyWindow      *self);
 void            latchkey_window_reload        (LatchkeyWindow      *self);
 void            latchkey_window_push          (LatchkeyWindow      *self,

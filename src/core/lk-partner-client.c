@@ -368,22 +368,23 @@ call_new (LkPartnerClient     *self,
 
 /* Enrol */
 
+/* Enrolling and redeeming both answer with a credential for our new key. */
 static void
-on_enrolled (GObject      *source,
-             GAsyncResult *result,
-             gpointer      user_data)
+return_credential (GTask            *task,
+                   LkHttp           *http,
+                   GAsyncResult     *result,
+                   LkCredentialRole  role)
 {
-  g_autoptr(GTask) task = user_data;
   Call *call = g_task_get_task_data (task);
   g_autoptr(LkHttpResponse) response = NULL;
   g_autoptr(JsonObject) object = NULL;
   g_autoptr(LkCredential) credential = NULL;
   g_autoptr(GError) error = NULL;
 
-  response = lk_http_request_finish (LK_HTTP (source), result, &error);
+  response = lk_http_request_finish (http, result, &error);
   if (!check_response (response, error, call, &error) ||
       (object = parse_body (response, &error)) == NULL ||
-      (credential = credential_from_response (object, call->partner_url, LK_CREDENTIAL_ROLE_OWNER, &error)) == NULL)
+      (credential = credential_from_response (object, call->partner_url, role, &error)) == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
@@ -391,6 +392,16 @@ on_enrolled (GObject      *source,
 
   lk_credential_set_key_pair (credential, call->new_key);
   g_task_return_pointer (task, g_steal_pointer (&credential), g_object_unref);
+}
+
+static void
+on_enrolled (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+
+  return_credential (task, LK_HTTP (source), result, LK_CREDENTIAL_ROLE_OWNER);
 }
 
 /**
@@ -728,23 +739,8 @@ on_redeemed (GObject      *source,
              gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  Call *call = g_task_get_task_data (task);
-  g_autoptr(LkHttpResponse) response = NULL;
-  g_autoptr(JsonObject) object = NULL;
-  g_autoptr(LkCredential) credential = NULL;
-  g_autoptr(GError) error = NULL;
 
-  response = lk_http_request_finish (LK_HTTP (source), result, &error);
-  if (!check_response (response, error, call, &error) ||
-      (object = parse_body (response, &error)) == NULL ||
-      (credential = credential_from_response (object, call->partner_url, LK_CREDENTIAL_ROLE_SHARED, &error)) == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-
-  lk_credential_set_key_pair (credential, call->new_key);
-  g_task_return_pointer (task, g_steal_pointer (&credential), g_object_unref);
+  return_credential (task, LK_HTTP (source), result, LK_CREDENTIAL_ROLE_SHARED);
 }
 
 /**

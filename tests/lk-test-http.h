@@ -1,0 +1,33 @@
+/* lk-test-http.h: plain HTTP requests to our servers, for tests
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  guint               status;
+  char               *body;
+  SoupMessageHeaders *headers;
+} LkTestReply;
+
+LkTestReply *lk_test_send          (SoupSession  *session,
+                                    const char   *method,
+                                    const char   *url,
+                                    const char   *content_type,
+                                    const char   *body,
+                                    ...) G_GNUC_NULL_TERMINATED;
+JsonObject  *lk_test_reply_json    (LkTestReply  *reply);
+void         lk_test_assert_status (LkTestReply  *reply,
+                                    guint         status);
+void         lk_test_reply_free    (LkTestReply  *reply);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTestReply, lk_test_reply_free)
+
+G_END_DECLS
