@@ -185,7 +185,7 @@ install_missing() {
              dconf-gsettings-backend at-spi2-core x11-utils procps \
              gcc libc6-dev pkgconf libx11-dev libxext-dev libxfixes-dev libxdamage-dev \
              meson ninja-build gettext libglib2.0-dev libgtk-4-dev libadwaita-1-dev \
-             libgnutls28-dev libjson-glib-dev libsoup-3.0-dev libsecret-1-dev \
+             libgnutls28-dev libjson-glib-dev libjansson-dev libsoup-3.0-dev libsecret-1-dev \
              libmicrohttpd-dev libsqlite3-dev libqrencode-dev; do
     if [[ $(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) != "install ok installed" ]]; then
       missing+=("$pkg")

@@ -67,7 +67,7 @@ install_missing() {
   local missing=() pkg
   for pkg in zbar-tools libzbar-dev libqrencode-dev libgdk-pixbuf-2.0-dev \
              meson ninja-build gcc libc6-dev pkgconf gettext libglib2.0-dev \
-             libgnutls28-dev libjson-glib-dev libsoup-3.0-dev libsecret-1-dev \
+             libgnutls28-dev libjson-glib-dev libjansson-dev libsoup-3.0-dev libsecret-1-dev \
              libmicrohttpd-dev libsqlite3-dev; do
     if [[ $(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) != "install ok installed" ]]; then
       missing+=("$pkg")

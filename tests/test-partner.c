@@ -1665,6 +1665,48 @@ test_malformed (Fixture       *f,
   }
 }
 
+/* Only RFC 8259 comes in: invalid Unicode and the rest are refused at the
+ * door, before any rule runs. */
+static void
+test_strict_json (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(Holder) owner = enrol (f, "home", NULL, NULL);
+  g_autofree char *credentials_url = url_for (f, "/v1/credentials");
+  g_autofree char *redeem_url = url_for (f, "/v1/redeem");
+  static const char * const bad_bodies[] = {
+    "{\"vertical\": \"generic\", \"title\": \"a\\udfffb\"}",
+    "{\"vertical\": \"generic\", \"title\": \"a\\ud800\"}",
+    "{\"vertical\": \"generic\", \"title\": \"x\\u0000y\"}",
+    "{\"vertical\": \"generic\", \"title\": \"\xed\xa0\x80\"}",
+    "{\"vertical\": \"generic\", \"title\": \"\xff\"}",
+    "{\"vertical\": \"generic\" /* a comment */}",
+    "{'vertical': 'generic'}",
+    "{\"vertical\": \"car\", \"vertical\": \"generic\"}",
+  };
+  g_autoptr(GString) bypass = g_string_new ("{\"token\":/*\"*/");
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad_bodies); i++)
+    {
+      g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", credentials_url, "application/json",
+                                                   bad_bodies[i], NULL);
+      assert_error_reply (reply, 400, "bad_request");
+    }
+
+  /* The comment that hid a quote from the old depth guard. */
+  for (guint i = 0; i < 60000; i++)
+    g_string_append_c (bypass, '[');
+  {
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", redeem_url, "application/json", bypass->str, NULL);
+    assert_error_reply (reply, 400, "bad_request");
+  }
+
+  {
+    g_autoptr(LkTestReply) reply = open_with (f, owner, "open");
+    assert_granted (reply, "open");
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1684,6 +1726,7 @@ main (int   argc,
   ADD ("expiry", test_expiry, short_lifetime_args);
   ADD ("limits", test_limits, limit_args);
   ADD ("malformed", test_malformed, NULL);
+  ADD ("strict-json", test_strict_json, NULL);
 #undef ADD
 
   return g_test_run ();

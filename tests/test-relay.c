@@ -753,6 +753,69 @@ exchange_raw (Fixture    *f,
   return g_strdup (buffer);
 }
 
+/* Only RFC 8259 comes in (one strict parser, PROTOCOL.md §6.2): nothing the
+ * wallet would refuse can be stored and served to it. */
+static const char * const big_body_args[] = { "--rate", "0", "--max-body-bytes", "1048576", NULL };
+
+static void
+test_strict_json (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *create_url = url_for (f, "/v1/m");
+  g_autofree char *url = create (f, CREATE_RWD_BODY, NULL);
+  static const char * const bad_titles[] = {
+    "\"a\\udfffb\"",          /* a lone surrogate */
+    "\"a\\ud800\"",
+    "\"x\\u0000y\"",          /* NUL */
+    "\"\xed\xa0\x80\"",       /* a surrogate in UTF-8 */
+    "\"\xff\"",
+    "\"t\" /* a comment */",
+    "'single quotes'",
+  };
+  g_autoptr(GString) bypass = g_string_new ("{\"payload\":/*\"*/");
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad_titles); i++)
+    {
+      g_autofree char *body = g_strdup_printf ("{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\"},"
+                                               "\"displayInformation\":{\"title\":%s}}", bad_titles[i]);
+      g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", create_url, "application/json", body,
+                                                   "Mailbox-Device-Claim", f->initiator, NULL);
+
+      assert_error_reply (reply, 400, "bad_request");
+    }
+
+  /* The same in an update, and a member given twice. */
+  {
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "PUT", url, "application/json",
+                                                 "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"a\\udfff\"}}",
+                                                 "Mailbox-Device-Claim", f->initiator, NULL);
+    assert_error_reply (reply, 400, "bad_request");
+  }
+  {
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "PUT", url, "application/json",
+                                                 "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\"},"
+                                                 "\"payload\":{}}",
+                                                 "Mailbox-Device-Claim", f->initiator, NULL);
+    assert_error_reply (reply, 400, "bad_request");
+  }
+
+  /* A comment hid a quote from the old depth guard, and json-glib then
+   * recursed once per bracket: one unauthenticated POST took the relay down. */
+  for (guint i = 0; i < 250000; i++)
+    g_string_append_c (bypass, '[');
+  {
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", create_url, "application/json", bypass->str,
+                                                 "Mailbox-Device-Claim", f->initiator, NULL);
+    assert_error_reply (reply, 400, "bad_request");
+  }
+
+  /* Still serving. */
+  {
+    g_autofree char *again = create (f, CREATE_RWD_BODY, NULL);
+    g_assert_nonnull (again);
+  }
+}
+
 static const char * const short_timeout_args[] = { "--rate", "0", "--connection-timeout", "1", NULL };
 
 static void
@@ -1099,6 +1162,7 @@ main (int   argc,
   ADD ("waiter-limit", test_waiter_limit, waiter_limit_args);
   ADD ("expiry", test_expiry, expiry_args);
   ADD ("malformed", test_malformed, default_args);
+  ADD ("strict-json", test_strict_json, big_body_args);
   ADD ("raw-requests", test_raw_requests, short_timeout_args);
   ADD ("rate-limits", test_rate_limits, rate_args);
   ADD ("metrics", test_metrics, default_args);

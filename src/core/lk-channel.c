@@ -308,13 +308,20 @@ _lk_channel_seal_with_iv (LkChannel     *self,
       return NULL;
     }
 
-  /* Never send what the other side would refuse to open. */
-  if (!lk_json_depth_within (text, text_len, LK_JSON_MAX_DEPTH))
-    {
-      g_set_error (error, LK_MESSAGE_ERROR, LK_MESSAGE_ERROR_MALFORMED,
-                   _("The message is nested too deeply to send"));
-      return NULL;
-    }
+  /* Never send what the other side would refuse to open: too deep, or a
+   * string that is not valid text. */
+  {
+    g_autoptr(GError) local_error = NULL;
+    g_autoptr(JsonNode) check = lk_json_parse (text, text_len, MAX_PLAINTEXT_LENGTH,
+                                               LK_MESSAGE_ERROR, LK_MESSAGE_ERROR_MALFORMED, &local_error);
+
+    if (check == NULL)
+      {
+        g_set_error (error, LK_MESSAGE_ERROR, LK_MESSAGE_ERROR_MALFORMED,
+                     _("The message cannot be sent: %s"), local_error->message);
+        return NULL;
+      }
+  }
 
   sealed = lk_aead_seal (self->key, iv, text, text_len, error);
   if (sealed == NULL)

@@ -1,4 +1,4 @@
-/* lk-json.h: bounded JSON parsing and typed member access
+/* lk-json.h: typed, bounded access to members of parsed JSON
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -7,27 +7,10 @@
 
 #include <json-glib/json-glib.h>
 
+#include "lk-json-parser.h"
+
 G_BEGIN_DECLS
 
-/* Deep enough for every message we define, shallow enough that a hostile
- * document cannot exhaust the parser's stack. */
-#define LK_JSON_MAX_DEPTH 32
-
-gboolean    lk_json_depth_within    (const char  *data,
-                                     gsize        len,
-                                     guint        max_depth);
-JsonNode   *lk_json_parse           (const char  *data,
-                                     gsize        len,
-                                     gsize        max_len,
-                                     GQuark       domain,
-                                     int          code,
-                                     GError     **error);
-JsonObject *lk_json_parse_object    (const char  *data,
-                                     gsize        len,
-                                     gsize        max_len,
-                                     GQuark       domain,
-                                     int          code,
-                                     GError     **error);
 char       *lk_json_to_string       (JsonNode    *node);
 
 const char *lk_json_get_string      (JsonObject  *object,

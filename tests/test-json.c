@@ -1,0 +1,234 @@
+/* test-json.c: the strict parser every outside document goes through
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "test-json"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "latchkey-core.h"
+
+#define MAX_LEN (1024 * 1024)
+
+static JsonNode *
+parse (const char  *text,
+       gsize        len,
+       GError     **error)
+{
+  return lk_json_parse (text, len, MAX_LEN, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, error);
+}
+
+static void
+assert_refused (const char *text,
+                gsize       len)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = parse (text, len, &error);
+
+  if (node != NULL)
+    g_test_message ("accepted: %.*s", (int) MIN (len, 80), text);
+  g_assert_null (node);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+}
+
+/* What json-glib 1.6 takes and RFC 8259 does not. */
+static void
+test_refuses_non_json (void)
+{
+  static const char * const bad[] = {
+    "{\"a\": 1 /* a comment */}",
+    "{\"a\": 1 // a comment\n}",
+    "/*\"*/{\"a\": 1}",
+    "{'a': 1}",
+    "{\"a\": 'x'}",
+    "{\"a\": \"\\x41\"}",              /* invalid escape */
+    "{\"a\": \"\\u12\"}",              /* short escape */
+    "{\"a\": \"a\\udfffb\"}",          /* lone low surrogate */
+    "{\"a\": \"a\\ud800\"}",           /* lone high surrogate */
+    "{\"a\": \"\\ud800\\u0041\"}",     /* high surrogate, then not a low one */
+    "{\"a\": \"x\\u0000y\"}",          /* NUL, later used as a C string */
+    "{\"a\\u0000b\": 1}",              /* NUL in a member name */
+    "{\"a\": \"\xed\xa0\x80\"}",       /* a surrogate encoded in UTF-8 */
+    "{\"a\": \"\xff\"}",               /* not UTF-8 */
+    "{\"a\": \"\xc0\xaf\"}",           /* overlong UTF-8 */
+    "{\"a\": \"tab\there\"}",          /* raw control character */
+    "{\"a\": 1, \"a\": 2}",            /* the same member twice */
+    "{\"a\": 1} x",                    /* data after the value */
+    "{\"a\": 1}{}",
+    "[1, 2,]",
+    "{\"a\": 1,}",
+    "{\"a\": 01}",
+    "{\"a\": NaN}",
+    "{\"a\": Infinity}",
+    "{\"a\": 0x10}",
+    "{\"a\": 1e999}",
+    "{\"a\": 99999999999999999999}",
+    "{\"a\": undefined}",
+    "{a: 1}",
+    "{\"a\" 1}",
+    "",
+    " ",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    assert_refused (bad[i], strlen (bad[i]));
+
+  /* A NUL byte in the text itself, not escaped. */
+  assert_refused ("{\"a\": \"x\0y\"}", 12);
+  assert_refused ("{\"a\": 1}\0", 9);
+}
+
+static void
+test_accepts_json (void)
+{
+  static const char text[] =
+    "{\"z\": 1, \"a\": [true, false, null, -0, 1.5e3, \"\\ud83d\\ude00\", \"\\u00e9\\n\\\"\"], "
+    "\"m\": {\"x\": {}}, \"big\": 9223372036854775807}";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = parse (text, strlen (text), &error);
+  g_autoptr(GList) members = NULL;
+  JsonObject *object;
+  JsonArray *array;
+
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
+  g_assert_true (json_node_is_immutable (node));
+  object = json_node_get_object (node);
+
+  /* Every member, in the document's order. */
+  members = json_object_get_members (object);
+  g_assert_cmpuint (g_list_length (members), ==, 4);
+  g_assert_cmpstr (g_list_nth_data (members, 0), ==, "z");
+  g_assert_cmpstr (g_list_nth_data (members, 1), ==, "a");
+  g_assert_cmpstr (g_list_nth_data (members, 2), ==, "m");
+  g_assert_cmpstr (g_list_nth_data (members, 3), ==, "big");
+
+  g_assert_cmpint (json_object_get_int_member (object, "z"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (object, "big"), ==, G_MAXINT64);
+  array = json_object_get_array_member (object, "a");
+  g_assert_cmpuint (json_array_get_length (array), ==, 7);
+  g_assert_true (json_array_get_boolean_element (array, 0));
+  g_assert_false (json_array_get_boolean_element (array, 1));
+  g_assert_true (json_array_get_null_element (array, 2));
+  g_assert_cmpint (json_node_get_value_type (json_array_get_element (array, 3)), ==, G_TYPE_INT64);
+  g_assert_cmpfloat (json_array_get_double_element (array, 4), ==, 1500.0);
+  g_assert_cmpstr (json_array_get_string_element (array, 5), ==, "\xf0\x9f\x98\x80");
+  g_assert_cmpstr (json_array_get_string_element (array, 6), ==, "\xc3\xa9\n\"");
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (json_object_get_member (json_object_get_object_member (object, "m"), "x")));
+
+  /* Any value at the root; only the _object variant insists. */
+  {
+    g_autoptr(JsonNode) scalar = parse ("\"s\"", 3, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (json_node_get_string (scalar), ==, "s");
+    g_assert_null (lk_json_parse_object ("[]", 2, MAX_LEN, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  }
+}
+
+static char *
+nested (guint       depth,
+        const char *prefix)
+{
+  GString *text = g_string_new (prefix);
+
+  for (guint i = 0; i < depth; i++)
+    g_string_append (text, i % 2 ? "{\"a\":" : "[");
+  g_string_append (text, "1");
+  for (guint i = depth; i > 0; i--)
+    g_string_append (text, (i - 1) % 2 ? "}" : "]");
+  return g_string_free (text, FALSE);
+}
+
+static void
+test_depth (void)
+{
+  g_autofree char *deepest = nested (LK_JSON_MAX_DEPTH, "");
+  g_autofree char *too_deep = nested (LK_JSON_MAX_DEPTH + 1, "");
+  g_autofree char *very_deep = nested (5000, "");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = parse (deepest, strlen (deepest), &error);
+  g_autoptr(GString) bypass = g_string_new ("{\"payload\":/*\"*/");
+
+  g_assert_no_error (error);
+  g_assert_nonnull (node);
+  assert_refused (too_deep, strlen (too_deep));
+  assert_refused (very_deep, strlen (very_deep));
+
+  /* The old guard took every quote for a string's start, and json-glib
+   * skipped the comment: this crashed the receiver's stack. */
+  for (guint i = 0; i < 250000; i++)
+    g_string_append_c (bypass, '[');
+  assert_refused (bypass->str, bypass->len);
+
+  g_string_truncate (bypass, 0);
+  g_string_append (bypass, "{\"a\":\"\\\"");
+  for (guint i = 0; i < 250000; i++)
+    g_string_append_c (bypass, '[');
+  assert_refused (bypass->str, bypass->len);
+}
+
+static void
+test_bounds_and_messages (void)
+{
+  static const char token[] = "{\"token\": \"Zq3s-SECRET-TOKEN-VALUE\" /* */}";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = NULL;
+
+  /* Over the bound: refused before it is looked at. */
+  node = lk_json_parse ("{\"a\": 1}", 8, 7, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, &error);
+  g_assert_null (node);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_clear_error (&error);
+
+  /* Errors say where, never what: the text may be a token. */
+  node = parse (token, strlen (token), &error);
+  g_assert_null (node);
+  g_assert_null (strstr (error->message, "SECRET"));
+  g_assert_nonnull (strstr (error->message, "byte"));
+  g_clear_error (&error);
+
+  node = parse ("{\"a\": \"\\udfff\"}", 15, &error);
+  g_assert_null (strstr (error->message, "dfff"));
+  g_clear_error (&error);
+
+  node = parse ("{\"a\": 1, \"a\": 2}", 16, &error);
+  g_assert_nonnull (strstr (error->message, "twice"));
+}
+
+/* The sealer refuses what the opener would: a string that is not text. */
+static void
+test_seal_refuses_invalid_text (void)
+{
+  static const guint8 key_bytes[32] = { 1 };
+  g_autoptr(GBytes) key = g_bytes_new (key_bytes, sizeof key_bytes);
+  g_autoptr(LkChannel) sender = lk_channel_new (key, "6ba7b810-9dad-11d1-80b4-00c04fd430c8", LK_ROLE_INITIATOR);
+  g_autoptr(JsonObject) content = json_object_new ();
+  g_autoptr(JsonObject) payload = NULL;
+  g_autoptr(GError) error = NULL;
+
+  json_object_set_string_member (content, "bad", "\xed\xa0\x80");
+  payload = lk_channel_seal (sender, "x", content, LK_SEAL_FLAGS_NONE, &error);
+  g_assert_null (payload);
+  g_assert_error (error, LK_MESSAGE_ERROR, LK_MESSAGE_ERROR_MALFORMED);
+  g_assert_cmpuint (lk_channel_get_n_messages (sender), ==, 0);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/json/refuses-non-json", test_refuses_non_json);
+  g_test_add_func ("/json/accepts-json", test_accepts_json);
+  g_test_add_func ("/json/depth", test_depth);
+  g_test_add_func ("/json/bounds-and-messages", test_bounds_and_messages);
+  g_test_add_func ("/json/seal-refuses-invalid-text", test_seal_refuses_invalid_text);
+
+  return g_test_run ();
+}
