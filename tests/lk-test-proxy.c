@@ -22,7 +22,7 @@ struct _LkTestProxy
 {
   char            *upstream;
   char            *url;
-  LkTestProxyMode  mode;
+  LkTestProxyMode  mode;             /* atomic: the test changes it */
   GThread         *thread;
   GMainContext    *context;
   GMainLoop       *loop;
@@ -112,17 +112,47 @@ tamper_read (LkTestProxy *self,
              const char  *claim,
              GBytes      *body)
 {
-  g_autoptr(JsonObject) read = parse (body);
+  g_autoptr(JsonObject) read = NULL;
   g_autofree char *current = NULL;
+  LkTestProxyMode mode = (LkTestProxyMode) g_atomic_int_get ((int *) &self->mode);
 
+  if (mode == LK_TEST_PROXY_DEEP)
+    {
+      /* A comment hid the quote from the old depth guard; json-glib then
+       * recursed once per bracket. */
+      GString *text = g_string_new ("{\"payload\":/*\"*/");
+
+      for (guint i = 0; i < 250000; i++)
+        g_string_append_c (text, '[');
+      self->tampered++;
+      return g_string_free_to_bytes (text);
+    }
+
+  read = parse (body);
   if (read == NULL)
     return g_bytes_ref (body);
   current = payload_text (read);
   if (current == NULL)
     return g_bytes_ref (body);
 
-  switch (self->mode)
+  switch (mode)
     {
+    case LK_TEST_PROXY_BAD_TEXT:
+      {
+        /* What a relay that stored a lone surrogate would serve. */
+        g_autoptr(GBytes) serialized = NULL;
+        GString *text;
+        JsonObject *display = json_object_new ();
+
+        json_object_set_string_member (display, "title", "@@TITLE@@");
+        json_object_set_object_member (read, "displayInformation", display);
+        serialized = serialize (read);
+        text = g_string_new_len (g_bytes_get_data (serialized, NULL), g_bytes_get_size (serialized));
+        g_string_replace (text, "\"@@TITLE@@\"", "\"a\\udfffb\"", 0);
+        self->tampered++;
+        return g_string_free_to_bytes (text);
+      }
+
     case LK_TEST_PROXY_REPLAY:
       {
         const char *first = g_hash_table_lookup (self->first_payload, path);
@@ -173,6 +203,8 @@ tamper_read (LkTestProxy *self,
 
     case LK_TEST_PROXY_PASS:
     case LK_TEST_PROXY_REORDER:
+    case LK_TEST_PROXY_DEEP:
+    case LK_TEST_PROXY_ELSEWHERE:
     default:
       return g_bytes_ref (body);
     }
@@ -219,14 +251,21 @@ on_upstream (GObject      *source,
 
   if (body == NULL)
     body = g_bytes_new_static ("", 0);
+  /* The deep answer goes to every read, changed or not. */
+  if (is_read && g_atomic_int_get ((int *) &self->mode) == LK_TEST_PROXY_DEEP)
+    status = 200;
   answer = (is_read && status == 200) ? tamper_read (self, fw->path, fw->claim, body) : g_bytes_ref (body);
 
-  /* The relay names itself in urlLink: name the proxy instead. */
+  /* The relay names itself in urlLink: name the proxy instead (or, to
+   * misbehave, another host). */
   if (strcmp (fw->path, "/v1/m") == 0)
     {
       g_autoptr(GString) text = g_string_new_len (g_bytes_get_data (answer, NULL), g_bytes_get_size (answer));
+      gboolean elsewhere = g_atomic_int_get ((int *) &self->mode) == LK_TEST_PROXY_ELSEWHERE;
 
-      g_string_replace (text, self->upstream, self->url, 0);
+      g_string_replace (text, self->upstream, elsewhere ? "https://relay.attacker.example" : self->url, 0);
+      if (elsewhere)
+        self->tampered++;
       g_bytes_unref (answer);
       answer = g_string_free_to_bytes (g_steal_pointer (&text));
     }
@@ -245,7 +284,7 @@ on_upstream (GObject      *source,
   soup_server_message_unpause (fw->msg);
 
   /* A held write goes in once the other side has read what followed it. */
-  if (self->mode == LK_TEST_PROXY_REORDER && is_read)
+  if (g_atomic_int_get ((int *) &self->mode) == LK_TEST_PROXY_REORDER && is_read)
     {
       Held *held = g_hash_table_lookup (self->held, fw->path);
 
@@ -307,14 +346,14 @@ handle (SoupServer        *server,
           g_ascii_strcasecmp (name, "Connection") == 0)
         continue;
       /* Reordering writes must not trip the relay's own version check. */
-      if (self->mode == LK_TEST_PROXY_REORDER && g_ascii_strcasecmp (name, "If-Match") == 0)
+      if (g_atomic_int_get ((int *) &self->mode) == LK_TEST_PROXY_REORDER && g_ascii_strcasecmp (name, "If-Match") == 0)
         continue;
       g_ptr_array_add (headers, g_strdup (name));
       g_ptr_array_add (headers, g_strdup (value));
     }
   g_ptr_array_add (headers, NULL);
 
-  if (self->mode == LK_TEST_PROXY_REORDER && strcmp (method, "PUT") == 0)
+  if (g_atomic_int_get ((int *) &self->mode) == LK_TEST_PROXY_REORDER && strcmp (method, "PUT") == 0)
     {
       guint count = GPOINTER_TO_UINT (g_hash_table_lookup (self->put_counts, path)) + 1;
 
@@ -439,6 +478,19 @@ guint
 lk_test_proxy_get_tampered (LkTestProxy *self)
 {
   return self->tampered;
+}
+
+/**
+ * lk_test_proxy_set_mode:
+ *
+ * Changes the misbehaviour from the next request on: a transfer can start
+ * through a faithful relay and go on through a hostile one.
+ */
+void
+lk_test_proxy_set_mode (LkTestProxy     *self,
+                        LkTestProxyMode  mode)
+{
+  g_atomic_int_set ((int *) &self->mode, mode);
 }
 
 static gboolean

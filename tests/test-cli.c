@@ -107,6 +107,61 @@ test_inspect_link (void)
   g_assert_cmpint (extra.status, ==, CLI_EXIT_USAGE);
 }
 
+/* One rule for every server address, from the command line or the
+ * environment: https, or http to this machine only. */
+static void
+test_server_urls (void)
+{
+  static const char * const bad[] = {
+    "http://relay.example",
+    "http://10.0.0.7:8080",
+    "ftp://relay.example",
+    "https://user@relay.example",
+    "https://relay.example/path",
+    "not a url",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_auto(Result) relay = { 0 };
+      g_auto(Result) partner = { 0 };
+      g_auto(Result) env_relay = { 0 };
+      g_auto(Result) env_partner = { 0 };
+
+      run (&relay, "", "--relay", bad[i], "list", NULL);
+      g_assert_cmpint (relay.status, ==, CLI_EXIT_USAGE);
+      g_assert_nonnull (strstr (relay.err, "--relay"));
+
+      run (&partner, "", "--partner", bad[i], "enroll", "home", NULL);
+      g_assert_cmpint (partner.status, ==, CLI_EXIT_USAGE);
+      g_assert_nonnull (strstr (partner.err, "--partner"));
+
+      g_setenv ("LATCHKEY_RELAY_URL", bad[i], TRUE);
+      run (&env_relay, "", "list", NULL);
+      g_unsetenv ("LATCHKEY_RELAY_URL");
+      g_assert_cmpint (env_relay.status, ==, CLI_EXIT_USAGE);
+      g_assert_nonnull (strstr (env_relay.err, "LATCHKEY_RELAY_URL"));
+
+      g_setenv ("LATCHKEY_PARTNER_URL", bad[i], TRUE);
+      run (&env_partner, "", "enroll", "car", NULL);
+      g_unsetenv ("LATCHKEY_PARTNER_URL");
+      g_assert_cmpint (env_partner.status, ==, CLI_EXIT_USAGE);
+      g_assert_nonnull (strstr (env_partner.err, "LATCHKEY_PARTNER_URL"));
+    }
+
+  /* Loopback may use http (a relay on this machine), and the option wins
+   * over the environment. */
+  {
+    g_auto(Result) ok = { 0 };
+
+    g_setenv ("LATCHKEY_RELAY_URL", "http://relay.example", TRUE);
+    run (&ok, "https://relay.example/v1/m/6ba7b810-9dad-11d1-80b4-00c04fd430c8?v=c#hXlr6aRC7KgJpOLTNZaLsw==\n",
+         "--relay", "http://127.0.0.1:8080", "--partner", "http://[::1]:9", "inspect-link", NULL);
+    g_unsetenv ("LATCHKEY_RELAY_URL");
+    g_assert_cmpint (ok.status, ==, CLI_EXIT_OK);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -115,6 +170,7 @@ main (int   argc,
 
   g_test_add_func ("/cli/usage", test_usage);
   g_test_add_func ("/cli/inspect-link", test_inspect_link);
+  g_test_add_func ("/cli/server-urls", test_server_urls);
 
   return g_test_run ();
 }

@@ -294,6 +294,283 @@ test_tls_trust (void)
   g_assert_no_error (error);
 }
 
+/* A hostile server, by hand on a socket: an answer that is a gzip bomb
+ * (200 MB of spaces in ~200 KB, sent whether or not the client asked for
+ * gzip), or an answer that never ends. */
+
+#define BOMB_MB 200
+
+typedef enum
+{
+  HOSTILE_GZIP_BOMB,
+  HOSTILE_ENDLESS,
+} HostileKind;
+
+typedef struct
+{
+  HostileKind       kind;
+  GSocketListener  *listener;
+  GCancellable     *stop;
+  GThread          *thread;
+  char             *url;
+  gboolean          asked_for_gzip;
+  guint             connections;
+} Hostile;
+
+static void
+hostile_serve (Hostile           *h,
+               GSocketConnection *connection)
+{
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  g_autoptr(GString) request = g_string_new (NULL);
+  g_autofree char *chunk = g_malloc (1024 * 1024);
+  const char *headers;
+  char c;
+
+  /* The request's head; our clients send these requests without a body. */
+  while (!g_str_has_suffix (request->str, "\r\n\r\n") && request->len < 16384 &&
+         g_input_stream_read (in, &c, 1, h->stop, NULL) == 1)
+    g_string_append_c (request, c);
+  {
+    g_autofree char *lower = g_ascii_strdown (request->str, -1);
+    g_autofree char *line = NULL;
+    char *accept = strstr (lower, "\r\naccept-encoding:");
+
+    if (accept != NULL)
+      {
+        line = g_strndup (accept, strcspn (accept + 2, "\r") + 2);
+        h->asked_for_gzip = strstr (line, "gzip") != NULL;
+      }
+  }
+
+  headers = h->kind == HOSTILE_GZIP_BOMB
+            ? "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nConnection: close\r\n\r\n"
+            : "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n";
+  if (!g_output_stream_write_all (out, headers, strlen (headers), NULL, h->stop, NULL))
+    return;
+
+  memset (chunk, ' ', 1024 * 1024);
+  if (h->kind == HOSTILE_GZIP_BOMB)
+    {
+      g_autoptr(GZlibCompressor) compressor = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, 9);
+      g_autoptr(GOutputStream) gzip = g_converter_output_stream_new (out, G_CONVERTER (compressor));
+
+      g_filter_output_stream_set_close_base_stream (G_FILTER_OUTPUT_STREAM (gzip), FALSE);
+      for (guint i = 0; i < BOMB_MB; i++)
+        if (!g_output_stream_write_all (gzip, chunk, 1024 * 1024, NULL, h->stop, NULL))
+          return;
+      g_output_stream_close (gzip, h->stop, NULL);
+    }
+  else
+    {
+      /* Until the client hangs up (at most as much as the bomb holds). */
+      for (guint i = 0; i < BOMB_MB; i++)
+        if (!g_output_stream_write_all (out, chunk, 1024 * 1024, NULL, h->stop, NULL))
+          return;
+    }
+}
+
+static gpointer
+hostile_thread (gpointer data)
+{
+  Hostile *h = data;
+
+  for (;;)
+    {
+      g_autoptr(GSocketConnection) connection = g_socket_listener_accept (h->listener, NULL, h->stop, NULL);
+
+      if (connection == NULL)
+        return NULL;
+      h->connections++;
+      hostile_serve (h, connection);
+      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+    }
+}
+
+static Hostile *
+hostile_new (HostileKind kind)
+{
+  Hostile *h = g_new0 (Hostile, 1);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GError) error = NULL;
+
+  h->kind = kind;
+  h->listener = g_socket_listener_new ();
+  h->stop = g_cancellable_new ();
+  g_socket_listener_add_address (h->listener, address, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL,
+                                 &bound, &error);
+  g_assert_no_error (error);
+  h->url = g_strdup_printf ("http://127.0.0.1:%u", g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  h->thread = g_thread_new ("hostile", hostile_thread, h);
+  return h;
+}
+
+static void
+hostile_free (Hostile *h)
+{
+  g_cancellable_cancel (h->stop);
+  g_thread_join (h->thread);
+  g_socket_listener_close (h->listener);
+  g_object_unref (h->listener);
+  g_object_unref (h->stop);
+  g_free (h->url);
+  g_free (h);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Hostile, hostile_free)
+
+/* Resets the peak resident size, so that the next reading is this test's. */
+static void
+reset_peak_memory (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents_full ("/proc/self/clear_refs", "5", 1, G_FILE_SET_CONTENTS_NONE, 0, &error);
+  g_assert_no_error (error);
+}
+
+/* The growth of the peak resident size since reset_peak_memory(), in MiB. */
+static guint
+peak_growth_mib (guint64 start_kib)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+  guint64 peak;
+
+  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
+  line = strstr (status, "\nVmHWM:");
+  g_assert_nonnull (line);
+  peak = g_ascii_strtoull (line + strlen ("\nVmHWM:"), NULL, 10);
+  return peak > start_kib ? (guint) ((peak - start_kib) / 1024) : 0;
+}
+
+static guint64
+resident_kib (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
+  line = strstr (status, "\nVmRSS:");
+  g_assert_nonnull (line);
+  return g_ascii_strtoull (line + strlen ("\nVmRSS:"), NULL, 10);
+}
+
+static LkMailboxReply *
+read_mailbox (LkMailboxClient  *client,
+              const char       *url,
+              GError          **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  lk_mailbox_client_read_async (client, url, "6ba7b810-9dad-11d1-80b4-00c04fd430c8", -1, 0, NULL,
+                                on_done, &result);
+  return lk_mailbox_client_finish (client, wait_for (&result), error);
+}
+
+static void
+test_hostile_answer (gconstpointer data)
+{
+  HostileKind kind = GPOINTER_TO_INT (data);
+  g_autoptr(Hostile) h = hostile_new (kind);
+  g_autoptr(LkHttp) http = lk_http_new ();
+  g_autoptr(LkMailboxClient) client = lk_mailbox_client_new (http);
+  g_autoptr(LkPartnerClient) partner = lk_partner_client_new (http);
+  g_autoptr(LkMailboxReply) reply = NULL;
+  g_autoptr(LkCredential) credential = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = g_strconcat (h->url, "/v1/m/0f8fad5b-d9cb-469f-a165-70867728950e", NULL);
+  guint64 start;
+
+  lk_http_set_retry_policy (http, 1, 10);
+  reset_peak_memory ();
+  start = resident_kib ();
+
+  /* The relay's read (a preview reads the same way)… */
+  reply = read_mailbox (client, url, &error);
+  g_assert_null (reply);
+  g_assert_error (error, LK_MAILBOX_ERROR, LK_MAILBOX_ERROR_PROTOCOL);
+  g_test_message ("relay: %s", error->message);
+  g_clear_error (&error);
+
+  /* …and the partner's answers. */
+  {
+    g_autoptr(GAsyncResult) result = NULL;
+
+    lk_partner_client_enroll_async (partner, h->url, LK_VERTICAL_HOME, NULL, NULL, on_done, &result);
+    credential = lk_partner_client_enroll_finish (partner, wait_for (&result), &error);
+    g_assert_null (credential);
+    g_assert_error (error, LK_PARTNER_ERROR, LK_PARTNER_ERROR_PROTOCOL);
+    g_test_message ("partner: %s", error->message);
+  }
+
+  /* Memory stayed bounded: nothing near the bomb's 200 MB was held. */
+  g_test_message ("peak resident growth: %u MiB", peak_growth_mib (start));
+  g_assert_cmpuint (peak_growth_mib (start), <, 32);
+
+  /* We never asked for a coding. */
+  g_assert_false (h->asked_for_gzip);
+  g_assert_cmpuint (h->connections, >=, 2);
+}
+
+/* Every request the wallet makes is held to one rule, wherever the address
+ * came from: https, or http to this machine only. Nothing is sent
+ * otherwise (a host on TEST-NET would make a sent request hang). */
+static void
+test_server_url_policy (void)
+{
+  static const char * const bad[] = {
+    "http://192.0.2.1/v1/m/0f8fad5b-d9cb-469f-a165-70867728950e",
+    "http://relay.example/v1/m",
+    "https://user@192.0.2.1/v1/m",
+    "file:///etc/passwd",
+  };
+  g_autoptr(LkHttp) http = lk_http_new ();
+  g_autoptr(LkPartnerClient) partner = lk_partner_client_new (http);
+  g_autoptr(LkTransferEngine) engine = lk_transfer_engine_new ("http://192.0.2.1:8080");
+  g_autoptr(LkCredential) credential = lk_credential_new (LK_VERTICAL_GENERIC, "Pass", LK_CREDENTIAL_ROLE_OWNER);
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(LkHttpResponse) response = NULL;
+
+      lk_http_request_async (http, "GET", bad[i], NULL, NULL, 0, NULL, on_done, &result);
+      response = lk_http_request_finish (http, wait_for (&result), &error);
+      g_assert_null (response);
+      g_assert_true (error->domain == LK_LINK_ERROR);
+      g_clear_error (&error);
+    }
+
+  /* A partner address from anywhere: the keyring, an offer, the command line. */
+  {
+    g_autoptr(GAsyncResult) result = NULL;
+    g_autoptr(LkCredential) enrolled = NULL;
+
+    lk_partner_client_enroll_async (partner, "http://192.0.2.1", LK_VERTICAL_HOME, NULL, NULL, on_done, &result);
+    enrolled = lk_partner_client_enroll_finish (partner, wait_for (&result), &error);
+    g_assert_null (enrolled);
+    g_assert_error (error, LK_LINK_ERROR, LK_LINK_ERROR_SCHEME);
+    g_clear_error (&error);
+  }
+
+  /* The relay for new shares, from the settings or the environment. */
+  {
+    g_autoptr(GAsyncResult) result = NULL;
+    g_autoptr(LkTransfer) transfer = NULL;
+
+    lk_credential_set_access_token (credential, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    lk_transfer_engine_share_async (engine, credential, NULL, NULL, on_done, &result);
+    transfer = lk_transfer_engine_transfer_finish (engine, wait_for (&result), &error);
+    g_assert_null (transfer);
+    g_assert_error (error, LK_LINK_ERROR, LK_LINK_ERROR_SCHEME);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -306,6 +583,9 @@ main (int   argc,
   g_test_add_func ("/client/cancel-during-backoff", test_cancel_during_backoff);
   g_test_add_func ("/client/never-sends-fragment", test_never_sends_fragment);
   g_test_add_func ("/client/tls-trust", test_tls_trust);
+  g_test_add_func ("/client/server-url-policy", test_server_url_policy);
+  g_test_add_data_func ("/client/gzip-bomb", GINT_TO_POINTER (HOSTILE_GZIP_BOMB), test_hostile_answer);
+  g_test_add_data_func ("/client/endless-answer", GINT_TO_POINTER (HOSTILE_ENDLESS), test_hostile_answer);
 
   return g_test_run ();
 }

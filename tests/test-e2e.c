@@ -542,6 +542,84 @@ test_hostile_corrupt (void)
   g_assert_cmpuint (count_keys (w->receiver), ==, 0);
 }
 
+/* A relay that answers with JSON nested past any stack (behind a comment,
+ * which fooled the old guard) crashed the receiver, and with a pending
+ * receipt `status` crashed every time. Now it is a clear error. */
+static void
+test_hostile_deep (void)
+{
+  g_autoptr(World) w = world_new_full (NULL, TRUE, LK_TEST_PROXY_PASS);
+  g_autofree char *credential = lk_test_actor_enroll (w->sender, "car", NULL);
+  g_autoptr(LkTestShare) s = share_as_ben (w->sender, credential, NULL);
+  g_autoptr(LkTestShare) other = share_as_ben (w->sender, credential, NULL);
+  g_autofree char *input = g_strdup_printf ("%s\n", s->link);
+  g_autofree char *other_input = g_strdup_printf ("%s\n", other->link);
+  g_autoptr(LkTestRun) received = lk_test_actor_run (w->receiver, input, "receive", NULL);
+  g_autofree char *receipt = received_id (received);
+
+  lk_test_proxy_set_mode (w->proxy, LK_TEST_PROXY_DEEP);
+
+  /* lk_test_actor_run fails the test if the CLI dies of a signal. */
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(LkTestRun) run = lk_test_actor_run (w->receiver, NULL, "status", receipt, "--wait", WAIT, NULL);
+
+      /* The step fails and says why; the receipt waits where it was. */
+      g_assert_nonnull (strstr (run->err, "not valid JSON"));
+      g_assert_nonnull (strstr (run->out, "opened"));
+    }
+  {
+    g_autoptr(LkTestRun) run = lk_test_actor_run (w->receiver, other_input, "receive", NULL);
+
+    g_assert_cmpint (run->status, ==, 1);
+    g_assert_nonnull (strstr (run->err, "not valid JSON"));
+  }
+  g_assert_cmpuint (lk_test_proxy_get_tampered (w->proxy), >=, 3);
+  g_assert_cmpuint (count_keys (w->receiver), ==, 0);
+
+  /* The relay behaves again: the receipt goes on where it was. */
+  lk_test_proxy_set_mode (w->proxy, LK_TEST_PROXY_PASS);
+  {
+    g_autofree char *state = state_of (w->receiver, receipt, WAIT);
+    g_assert_cmpstr (state, ==, "opened");
+  }
+}
+
+/* Invalid Unicode from the relay (a stored lone surrogate) never reaches
+ * the wallet. */
+static void
+test_hostile_bad_text (void)
+{
+  g_autoptr(World) w = world_new_full (NULL, TRUE, LK_TEST_PROXY_BAD_TEXT);
+  g_autofree char *credential = lk_test_actor_enroll (w->sender, "generic", NULL);
+  g_autoptr(LkTestShare) s = share_as_ben (w->sender, credential, NULL);
+  g_autofree char *input = g_strdup_printf ("%s\n", s->link);
+  g_autoptr(LkTestRun) run = lk_test_actor_run (w->receiver, input, "receive", NULL);
+  g_autoptr(LkTestRun) list = lk_test_actor_run (w->receiver, NULL, "status", NULL);
+
+  g_assert_cmpuint (lk_test_proxy_get_tampered (w->proxy), >, 0);
+  g_assert_cmpint (run->status, ==, 1);
+  g_assert_nonnull (strstr (run->err, "not valid JSON"));
+  g_assert_cmpuint (count_keys (w->receiver), ==, 0);
+  /* Nothing was claimed into the keyring either. */
+  g_assert_cmpstr (list->out, ==, "");
+}
+
+/* A relay that names another host in urlLink would steer the first message
+ * and the link there: the sender refuses it. */
+static void
+test_hostile_elsewhere (void)
+{
+  g_autoptr(World) w = world_new_full (NULL, TRUE, LK_TEST_PROXY_ELSEWHERE);
+  g_autofree char *credential = lk_test_actor_enroll (w->sender, "generic", NULL);
+  g_autoptr(LkTestRun) run = lk_test_actor_run (w->sender, NULL, "share", credential, NULL);
+
+  g_assert_cmpuint (lk_test_proxy_get_tampered (w->proxy), >, 0);
+  g_assert_cmpint (run->status, ==, 1);
+  g_assert_nonnull (strstr (run->err, "on another server"));
+  g_assert_null (strstr (run->out, "attacker"));
+}
+
 static void
 test_hostile_reorder (void)
 {
@@ -792,6 +870,9 @@ main (int   argc,
   g_test_add_func ("/e2e/hostile/swap", test_hostile_swap);
   g_test_add_func ("/e2e/hostile/corrupt", test_hostile_corrupt);
   g_test_add_func ("/e2e/hostile/reorder", test_hostile_reorder);
+  g_test_add_func ("/e2e/hostile/deep", test_hostile_deep);
+  g_test_add_func ("/e2e/hostile/bad-text", test_hostile_bad_text);
+  g_test_add_func ("/e2e/hostile/elsewhere", test_hostile_elsewhere);
   g_test_add_func ("/e2e/no-secrets-at-rest", test_no_secrets_at_rest);
 
   return g_test_run ();

@@ -417,6 +417,25 @@ cli_run (int            argc,
       first += 2;
     }
 
+  /* The same rule as for every server address: https, or http to this
+   * machine only. An empty value means none. */
+  {
+    const char *names[] = { "--relay / $LATCHKEY_RELAY_URL", "--partner / $LATCHKEY_PARTNER_URL" };
+    char **urls[] = { &cli.relay_url, &cli.partner_url };
+
+    for (guint i = 0; i < G_N_ELEMENTS (urls); i++)
+      {
+        if (*urls[i] != NULL && **urls[i] == '\0')
+          g_clear_pointer (urls[i], g_free);
+        if (*urls[i] != NULL && !lk_share_link_check_server_url (*urls[i], &error))
+          {
+            cli_print (errors, "latchkey-cli: %s: %s\n", names[i], error->message);
+            status = CLI_EXIT_USAGE;
+            goto out;
+          }
+      }
+  }
+
   if (first >= argc || strcmp (argv[first], "--help") == 0 || strcmp (argv[first], "-h") == 0)
     {
       print_usage (first >= argc ? errors : output);

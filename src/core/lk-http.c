@@ -6,6 +6,11 @@
  * Retry-After is honoured. A request is sent identically each time, headers
  * included, so a Mailbox-Request-ID set by the caller makes the retries of a
  * write idempotent at the relay.
+ *
+ * Answers are bounded as they arrive: the body is read into a buffer that
+ * stops at the limit, so a server cannot make us hold more than that. No
+ * content coding is asked for or accepted (our answers are small JSON), so
+ * a gzip bomb is refused before a byte of it is decoded.
  */
 
 #define G_LOG_DOMAIN "lk-http"
@@ -15,14 +20,18 @@
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
+#include <gnutls/gnutls.h>
 
+#include "lk-crypto.h"
 #include "lk-http.h"
+#include "lk-share-link.h"
 
 #define DEFAULT_ATTEMPTS      5
 #define DEFAULT_BASE_DELAY_MS 200
 #define MAX_DELAY_MS          (30 * 1000)
 /* Beyond a waiting read's own wait, how long the server may take to answer. */
 #define REQUEST_TIMEOUT_S     20
+#define READ_CHUNK            (16 * 1024)
 
 struct _LkHttp
 {
@@ -31,6 +40,7 @@ struct _LkHttp
   SoupSession *session;
   guint        max_attempts;
   guint        base_delay_ms;
+  gsize        max_body;
 };
 
 G_DEFINE_FINAL_TYPE (LkHttp, lk_http, G_TYPE_OBJECT)
@@ -72,8 +82,11 @@ lk_http_init (LkHttp *self)
                                                  "timeout", 0,
                                                  "idle-timeout", 60,
                                                  NULL);
+  /* No Accept-Encoding, and nothing decoded behind our back. */
+  soup_session_remove_feature_by_type (self->session, SOUP_TYPE_CONTENT_DECODER);
   self->max_attempts = DEFAULT_ATTEMPTS;
   self->base_delay_ms = DEFAULT_BASE_DELAY_MS;
+  self->max_body = LK_HTTP_DEFAULT_MAX_BODY;
 }
 
 LkHttp *
@@ -101,6 +114,18 @@ lk_http_set_ca_file (LkHttp      *self,
 
   soup_session_set_tls_database (self->session, database);
   return TRUE;
+}
+
+/**
+ * lk_http_set_max_body:
+ * @max_body: the largest answer body, in bytes; a larger one fails the
+ *   request with %G_IO_ERROR_MESSAGE_TOO_LARGE once that many have arrived
+ */
+void
+lk_http_set_max_body (LkHttp *self,
+                      gsize   max_body)
+{
+  self->max_body = max_body;
 }
 
 /**
@@ -132,6 +157,13 @@ typedef struct
   GCancellable  *caller_cancellable;
   gulong         cancelled_id;
   gboolean       timed_out;
+
+  /* The answer being read: wiped, as it may hold a token */
+  SoupMessage   *msg;
+  GInputStream  *stream;
+  guint8        *buffer;
+  gsize          length;
+  gsize          capacity;
 } Request;
 
 static void
@@ -145,8 +177,20 @@ destroy_source (GSource **source)
 }
 
 static void
+clear_answer (Request *req)
+{
+  g_clear_object (&req->msg);
+  g_clear_object (&req->stream);
+  if (req->buffer != NULL)
+    gnutls_memset (req->buffer, 0, req->capacity);
+  g_clear_pointer (&req->buffer, g_free);
+  req->length = req->capacity = 0;
+}
+
+static void
 request_free (Request *req)
 {
+  clear_answer (req);
   if (req->caller_cancellable != NULL)
     {
       g_cancellable_disconnect (req->caller_cancellable, req->cancelled_id);
@@ -241,42 +285,157 @@ retry_after_ms (SoupMessage *msg,
   return fallback;
 }
 
+/* A failure of the attempt: retried if it may pass, else the answer. */
+static void
+fail_attempt (GTask  *task,
+              GError *error)
+{
+  LkHttp *self = g_task_get_source_object (task);
+  Request *req = g_task_get_task_data (task);
+
+  destroy_source (&req->timeout);
+  clear_answer (req);
+
+  if (req->timed_out && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE))
+    {
+      g_clear_error (&error);
+      error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT, _("The server did not answer in time"));
+    }
+
+  if (is_transient (error) && req->attempt < self->max_attempts)
+    {
+      g_error_free (error);
+      retry_later (task, backoff_ms (self, req));
+      return;
+    }
+
+  g_task_return_error (task, error);
+  g_object_unref (task);
+}
+
+static void
+finish_answer (GTask *task)
+{
+  Request *req = g_task_get_task_data (task);
+  LkHttpResponse *response;
+
+  destroy_source (&req->timeout);
+
+  response = g_new0 (LkHttpResponse, 1);
+  response->status = soup_message_get_status (req->msg);
+  response->headers = soup_message_headers_ref (soup_message_get_response_headers (req->msg));
+  response->body = lk_secure_bytes_new (req->buffer != NULL ? req->buffer : (guint8 *) "", req->length);
+  response->attempts = req->attempt;
+  clear_answer (req);
+  g_task_return_pointer (task, response, (GDestroyNotify) lk_http_response_free);
+  g_object_unref (task);
+}
+
+/* Grows the buffer by copying, so that no unwiped copy is left behind. */
+static void
+grow_buffer (Request *req,
+             gsize    capacity)
+{
+  guint8 *bigger = g_malloc (capacity);
+
+  if (req->buffer != NULL)
+    {
+      memcpy (bigger, req->buffer, req->length);
+      gnutls_memset (req->buffer, 0, req->capacity);
+      g_free (req->buffer);
+    }
+  req->buffer = bigger;
+  req->capacity = capacity;
+}
+
+static void read_more (GTask *task);
+
+static void
+on_read (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  GTask *task = user_data;
+  LkHttp *self = g_task_get_source_object (task);
+  Request *req = g_task_get_task_data (task);
+  GError *error = NULL;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+
+  if (g_task_return_error_if_cancelled (task))
+    {
+      g_clear_error (&error);
+      clear_answer (req);
+      g_object_unref (task);
+      return;
+    }
+
+  if (n < 0)
+    {
+      fail_attempt (task, error);
+      return;
+    }
+
+  if (n == 0)
+    {
+      finish_answer (task);
+      return;
+    }
+
+  req->length += n;
+  if (req->length > self->max_body)
+    {
+      fail_attempt (task, g_error_new (G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                                       _("The server’s answer is larger than %u bytes"), (guint) self->max_body));
+      return;
+    }
+
+  read_more (task);
+}
+
+/* Reads at most one byte past the limit, which is enough to know. */
+static void
+read_more (GTask *task)
+{
+  LkHttp *self = g_task_get_source_object (task);
+  Request *req = g_task_get_task_data (task);
+
+  if (req->length == req->capacity)
+    grow_buffer (req, MIN (MAX (req->capacity * 2, READ_CHUNK), self->max_body + 1));
+
+  g_input_stream_read_async (req->stream, req->buffer + req->length, req->capacity - req->length,
+                             G_PRIORITY_DEFAULT, req->request_cancellable, on_read, task);
+}
+
 static void
 on_sent (GObject      *source,
          GAsyncResult *result,
          gpointer      user_data)
 {
-  g_autoptr(GTask) task = user_data;
+  GTask *task = user_data;
   LkHttp *self = g_task_get_source_object (task);
   Request *req = g_task_get_task_data (task);
   SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) body = NULL;
-  LkHttpResponse *response;
+  SoupMessageHeaders *headers;
+  GError *error = NULL;
+  const char *coding;
+  goffset declared;
   guint status;
 
-  body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
-
-  destroy_source (&req->timeout);
+  req->stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  req->msg = g_object_ref (msg);
 
   if (g_task_return_error_if_cancelled (task))
-    return;
-
-  if (body == NULL)
     {
-      if (req->timed_out)
-        {
-          g_clear_error (&error);
-          error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT, _("The server did not answer in time"));
-        }
+      g_clear_error (&error);
+      destroy_source (&req->timeout);
+      clear_answer (req);
+      g_object_unref (task);
+      return;
+    }
 
-      if (is_transient (error) && req->attempt < self->max_attempts)
-        {
-          retry_later (g_steal_pointer (&task), backoff_ms (self, req));
-          return;
-        }
-
-      g_task_return_error (task, g_steal_pointer (&error));
+  if (req->stream == NULL)
+    {
+      fail_attempt (task, error);
       return;
     }
 
@@ -284,16 +443,33 @@ on_sent (GObject      *source,
   if ((SOUP_STATUS_IS_SERVER_ERROR (status) || status == 429) &&
       req->attempt < self->max_attempts)
     {
-      retry_later (g_steal_pointer (&task), retry_after_ms (msg, backoff_ms (self, req)));
+      destroy_source (&req->timeout);
+      clear_answer (req);
+      retry_later (task, retry_after_ms (msg, backoff_ms (self, req)));
       return;
     }
 
-  response = g_new0 (LkHttpResponse, 1);
-  response->status = status;
-  response->headers = soup_message_headers_ref (soup_message_get_response_headers (msg));
-  response->body = g_steal_pointer (&body);
-  response->attempts = req->attempt;
-  g_task_return_pointer (task, response, (GDestroyNotify) lk_http_response_free);
+  /* We asked for no coding: one is a server we cannot trust to be small. */
+  headers = soup_message_get_response_headers (msg);
+  coding = soup_message_headers_get_list (headers, "Content-Encoding");
+  if (coding != NULL && g_ascii_strcasecmp (coding, "identity") != 0)
+    {
+      fail_attempt (task, g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                                       _("The server compressed its answer, which Latchkey does not accept")));
+      return;
+    }
+
+  declared = soup_message_headers_get_content_length (headers);
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH && declared > (goffset) self->max_body)
+    {
+      fail_attempt (task, g_error_new (G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                                       _("The server’s answer is larger than %u bytes"), (guint) self->max_body));
+      return;
+    }
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH && declared > 0)
+    grow_buffer (req, (gsize) declared + 1);
+
+  read_more (task);
 }
 
 static gboolean
@@ -346,8 +522,7 @@ send_once (GTask *task)
   g_source_set_callback (req->timeout, on_timeout, req, NULL);
   g_source_attach (req->timeout, g_task_get_context (task));
 
-  soup_session_send_and_read_async (self->session, msg, G_PRIORITY_DEFAULT, req->request_cancellable,
-                                    on_sent, task);
+  soup_session_send_async (self->session, msg, G_PRIORITY_DEFAULT, req->request_cancellable, on_sent, task);
 }
 
 static void
@@ -375,7 +550,9 @@ request_data_free (gpointer data)
  *   waiting read), added to the usual deadline
  *
  * Sends the request, retrying as described above. The response is returned
- * whatever its status; only transport failures are errors.
+ * whatever its status; only transport failures are errors, and a URL that
+ * breaks the server rule (https, or http to this machine only) is an
+ * #LK_LINK_ERROR without anything sent.
  */
 void
 lk_http_request_async (LkHttp              *self,
@@ -410,6 +587,20 @@ lk_http_request_async (LkHttp              *self,
       req->caller_cancellable = g_object_ref (cancellable);
       req->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_caller_cancelled), req, NULL);
     }
+
+  /* Every server the wallet talks to, wherever its address came from (a
+   * setting, the command line, a link, a received offer, a server's
+   * answer), is held to the same rule here. */
+  {
+    GError *error = NULL;
+
+    if (!lk_share_link_check_request_url (url, &error))
+      {
+        g_task_return_error (task, error);
+        g_object_unref (task);
+        return;
+      }
+  }
 
   send_once (task);
 }

@@ -10,6 +10,10 @@
 
 G_BEGIN_DECLS
 
+/* The largest answer any of our clients reads (the relay's, with a
+ * message); each client still checks its own, smaller, bound. */
+#define LK_HTTP_DEFAULT_MAX_BODY (256 * 1024)
+
 typedef struct
 {
   guint               status;
@@ -30,6 +34,8 @@ LkHttp         *lk_http_new                (void);
 gboolean        lk_http_set_ca_file        (LkHttp               *self,
                                             const char           *path,
                                             GError              **error);
+void            lk_http_set_max_body       (LkHttp               *self,
+                                            gsize                 max_body);
 void            lk_http_set_retry_policy   (LkHttp               *self,
                                             guint                 max_attempts,
                                             guint                 base_delay_ms);

@@ -16,6 +16,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "lk-crypto.h"
+#include "lk-error.h"
 #include "lk-json.h"
 #include "lk-mailbox-client.h"
 
@@ -292,8 +293,12 @@ on_response (GObject      *source,
   response = lk_http_request_finish (LK_HTTP (source), result, &error);
   if (response == NULL)
     {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || error->domain == LK_LINK_ERROR)
         g_task_return_error (task, g_steal_pointer (&error));
+      else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE) ||
+               g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
+        g_task_return_new_error (task, LK_MAILBOX_ERROR, LK_MAILBOX_ERROR_PROTOCOL,
+                                 _("The relay answered something Latchkey cannot use: %s"), error->message);
       else if (error->domain == G_TLS_ERROR)
         g_task_return_new_error (task, LK_MAILBOX_ERROR, LK_MAILBOX_ERROR_UNAVAILABLE,
                                  _("The relay’s certificate is not trusted: %s"), error->message);

@@ -16,8 +16,10 @@
 #include <glib/gi18n-lib.h>
 
 #include "lk-crypto.h"
+#include "lk-error.h"
 #include "lk-json.h"
 #include "lk-partner-client.h"
+#include "lk-share-link.h"
 #include "lk-signing.h"
 
 #define MAX_RESPONSE_LENGTH (64 * 1024)
@@ -189,8 +191,12 @@ check_response (LkHttpResponse  *response,
 
   if (response == NULL)
     {
-      if (g_error_matches (transport_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      if (g_error_matches (transport_error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || transport_error->domain == LK_LINK_ERROR)
         g_propagate_error (error, g_error_copy (transport_error));
+      else if (g_error_matches (transport_error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE) ||
+               g_error_matches (transport_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
+        g_set_error (error, LK_PARTNER_ERROR, LK_PARTNER_ERROR_PROTOCOL,
+                     _("The key’s provider answered something Latchkey cannot use: %s"), transport_error->message);
       else
         g_set_error (error, LK_PARTNER_ERROR, LK_PARTNER_ERROR_UNAVAILABLE,
                      _("Could not reach the key’s provider: %s"), transport_error->message);
@@ -363,6 +369,19 @@ call_new (LkPartnerClient     *self,
       return NULL;
     }
 
+  /* Wherever the address came from: the command line, a setting, the
+   * keyring, or a received offer. */
+  {
+    GError *error = NULL;
+
+    if (!lk_share_link_check_server_url (partner_url, &error))
+      {
+        g_task_return_error (task, error);
+        g_object_unref (task);
+        return NULL;
+      }
+  }
+
   return task;
 }
 
@@ -380,9 +399,10 @@ return_credential (GTask            *task,
   g_autoptr(JsonObject) object = NULL;
   g_autoptr(LkCredential) credential = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GError) transport_error = NULL;
 
-  response = lk_http_request_finish (http, result, &error);
-  if (!check_response (response, error, call, &error) ||
+  response = lk_http_request_finish (http, result, &transport_error);
+  if (!check_response (response, transport_error, call, &error) ||
       (object = parse_body (response, &error)) == NULL ||
       (credential = credential_from_response (object, call->partner_url, role, &error)) == NULL)
     {
@@ -579,8 +599,9 @@ on_signed_call_done (GObject      *source,
   g_autoptr(LkHttpResponse) response = NULL;
   g_autoptr(JsonObject) object = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GError) transport_error = NULL;
 
-  response = lk_http_request_finish (LK_HTTP (source), result, &error);
+  response = lk_http_request_finish (LK_HTTP (source), result, &transport_error);
 
   /* A denied access is an answer, not a failure. */
   if (call->kind == CALL_ACCESS && response != NULL && response->status == 403)
@@ -598,7 +619,7 @@ on_signed_call_done (GObject      *source,
       return;
     }
 
-  if (!check_response (response, error, call, &error) || (object = parse_body (response, &error)) == NULL)
+  if (!check_response (response, transport_error, call, &error) || (object = parse_body (response, &error)) == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
@@ -658,11 +679,12 @@ on_challenge (GObject      *source,
   g_autoptr(JsonObject) object = NULL;
   g_autoptr(JsonObject) body = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GError) transport_error = NULL;
   const char *challenge = NULL;
   const char *path;
 
-  response = lk_http_request_finish (LK_HTTP (source), result, &error);
-  if (check_response (response, error, call, &error) && (object = parse_body (response, &error)) != NULL)
+  response = lk_http_request_finish (LK_HTTP (source), result, &transport_error);
+  if (check_response (response, transport_error, call, &error) && (object = parse_body (response, &error)) != NULL)
     challenge = lk_json_get_string (object, "challenge", 128, TRUE, LK_PARTNER_ERROR,
                                     LK_PARTNER_ERROR_PROTOCOL, &error);
   if (challenge != NULL)

@@ -594,46 +594,22 @@ lk_share_link_to_uri (LkShareLink *self)
   return g_strconcat (LK_SHARE_LINK_SCHEME ":", link, NULL);
 }
 
-/**
- * lk_share_link_check_server_url:
- * @url: a relay or partner base URL, as a user typed it
- *
- * Checks @url by the rules links follow: https, or http to this machine
- * only; a host; no user information, query or fragment.
- *
- * Returns: %TRUE if @url can be used as a server's base URL
- */
-gboolean
-lk_share_link_check_server_url (const char  *url,
-                                GError     **error)
+/* The one rule for every server the wallet talks to: https, or http to
+ * this machine only; a host, and nothing before it. */
+static gboolean
+check_origin (GUri     *uri,
+              GError  **error)
 {
-  g_autoptr(GUri) uri = NULL;
-  const char *scheme, *host, *path;
+  const char *scheme = g_uri_get_scheme (uri);
+  const char *host = g_uri_get_host (uri);
 
-  g_return_val_if_fail (url != NULL, FALSE);
-
-  if (strlen (url) > LK_SHARE_LINK_MAX_LENGTH)
-    {
-      g_set_error (error, LK_LINK_ERROR, LK_LINK_ERROR_TOO_LONG, _("The address is too long"));
-      return FALSE;
-    }
-
-  uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
-  if (uri == NULL)
-    {
-      g_set_error (error, LK_LINK_ERROR, LK_LINK_ERROR_MALFORMED,
-                   _("This is not a web address such as https://relay.example"));
-      return FALSE;
-    }
-
-  scheme = g_uri_get_scheme (uri);
-  host = g_uri_get_host (uri);
   if (g_ascii_strcasecmp (scheme, "https") != 0 && g_ascii_strcasecmp (scheme, "http") != 0)
     {
       g_set_error (error, LK_LINK_ERROR, LK_LINK_ERROR_SCHEME, _("The address must start with https://"));
       return FALSE;
     }
-  if (host == NULL || *host == '\0' || g_uri_get_userinfo (uri) != NULL)
+  if (host == NULL || *host == '\0' || g_uri_get_userinfo (uri) != NULL ||
+      strlen (host) > MAX_HOST_LENGTH || strpbrk (host, "%/\\ ") != NULL || g_uri_get_port (uri) == 0)
     {
       g_set_error (error, LK_LINK_ERROR, LK_LINK_ERROR_HOST, _("The address needs a server name, and nothing before it"));
       return FALSE;
@@ -645,6 +621,51 @@ lk_share_link_check_server_url (const char  *url,
       return FALSE;
     }
 
+  return TRUE;
+}
+
+static GUri *
+parse_server_url (const char  *url,
+                  GError     **error)
+{
+  GUri *uri;
+
+  if (strlen (url) > LK_SHARE_LINK_MAX_LENGTH)
+    {
+      g_set_error (error, LK_LINK_ERROR, LK_LINK_ERROR_TOO_LONG, _("The address is too long"));
+      return NULL;
+    }
+
+  uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  if (uri == NULL)
+    g_set_error (error, LK_LINK_ERROR, LK_LINK_ERROR_MALFORMED,
+                 _("This is not a web address such as https://relay.example"));
+  return uri;
+}
+
+/**
+ * lk_share_link_check_server_url:
+ * @url: a relay or partner base URL: typed by a user, given on the command
+ *   line or in the environment, or named in a received offer
+ *
+ * Checks @url by the rules links follow: https, or http to this machine
+ * only; a host; no user information, path, query or fragment.
+ *
+ * Returns: %TRUE if @url can be used as a server's base URL
+ */
+gboolean
+lk_share_link_check_server_url (const char  *url,
+                                GError     **error)
+{
+  g_autoptr(GUri) uri = NULL;
+  const char *path;
+
+  g_return_val_if_fail (url != NULL, FALSE);
+
+  uri = parse_server_url (url, error);
+  if (uri == NULL || !check_origin (uri, error))
+    return FALSE;
+
   path = g_uri_get_path (uri);
   if ((*path != '\0' && strcmp (path, "/") != 0) || g_uri_get_query (uri) != NULL || g_uri_get_fragment (uri) != NULL)
     {
@@ -654,4 +675,59 @@ lk_share_link_check_server_url (const char  *url,
     }
 
   return TRUE;
+}
+
+/**
+ * lk_share_link_check_request_url:
+ * @url: a URL about to be requested
+ *
+ * The same rule as lk_share_link_check_server_url() for the server, for a
+ * URL with a path: what every request of the HTTP client is held to.
+ */
+gboolean
+lk_share_link_check_request_url (const char  *url,
+                                 GError     **error)
+{
+  g_autoptr(GUri) uri = NULL;
+
+  g_return_val_if_fail (url != NULL, FALSE);
+
+  uri = parse_server_url (url, error);
+  return uri != NULL && check_origin (uri, error);
+}
+
+static int
+effective_port (const char *scheme,
+                int         port)
+{
+  if (port > 0)
+    return port;
+  return g_ascii_strcasecmp (scheme, "https") == 0 ? 443 : 80;
+}
+
+/**
+ * lk_share_link_is_on_server:
+ * @server_url: a server's base URL
+ *
+ * Returns: whether the link's relay is @server_url: the same scheme, host
+ *   and port (a default port written out or not)
+ */
+gboolean
+lk_share_link_is_on_server (LkShareLink *self,
+                            const char  *server_url)
+{
+  g_autoptr(GUri) uri = NULL;
+  g_autofree char *host = NULL;
+
+  g_return_val_if_fail (LK_IS_SHARE_LINK (self), FALSE);
+  g_return_val_if_fail (server_url != NULL, FALSE);
+
+  uri = g_uri_parse (server_url, G_URI_FLAGS_NONE, NULL);
+  if (uri == NULL || g_uri_get_host (uri) == NULL)
+    return FALSE;
+
+  host = g_ascii_strdown (g_uri_get_host (uri), -1);
+  return g_ascii_strcasecmp (g_uri_get_scheme (uri), self->scheme) == 0 &&
+         strcmp (host, self->host) == 0 &&
+         effective_port (g_uri_get_scheme (uri), g_uri_get_port (uri)) == effective_port (self->scheme, self->port);
 }

@@ -36,6 +36,10 @@ LkShareLink *lk_share_link_parse             (const char   *text,
 gboolean     lk_share_link_looks_like_link   (const char   *text);
 gboolean     lk_share_link_check_server_url  (const char   *url,
                                               GError      **error);
+gboolean     lk_share_link_check_request_url (const char   *url,
+                                              GError      **error);
+gboolean     lk_share_link_is_on_server      (LkShareLink  *self,
+                                              const char   *server_url);
 const char  *lk_share_link_get_scheme        (LkShareLink  *self);
 const char  *lk_share_link_get_host          (LkShareLink  *self);
 int          lk_share_link_get_port          (LkShareLink  *self);

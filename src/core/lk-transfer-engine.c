@@ -701,6 +701,8 @@ do_share (Worker                *w,
       g_set_error (error, LK_TRANSFER_ERROR, LK_TRANSFER_ERROR_UNSUPPORTED, _("No relay is configured"));
       return NULL;
     }
+  if (!lk_share_link_check_server_url (w->relay_url, error))
+    return NULL;
 
   t->title = g_strdup (lk_credential_get_title (credential));
   t->description = g_strdup (display_title (t->vertical));
@@ -744,10 +746,18 @@ do_share (Worker                *w,
   if (reply == NULL)
     return NULL;
 
-  /* Only a well-formed mailbox URL of the relay we asked is accepted. */
+  /* Only a well-formed mailbox URL of the relay we asked is accepted: a
+   * relay that named another host would steer the first message, and the
+   * link, there. */
   link = lk_share_link_new_for_mailbox (reply->url_link, t->vertical, t->secret, error);
   if (link == NULL)
     return NULL;
+  if (!lk_share_link_is_on_server (link, w->relay_url))
+    {
+      g_set_error (error, LK_MAILBOX_ERROR, LK_MAILBOX_ERROR_PROTOCOL,
+                   _("The relay answered with an invitation on another server; no share was made"));
+      return NULL;
+    }
   t->mailbox_url = lk_share_link_get_mailbox_url (link);
   t->version = reply->version >= 0 ? reply->version : 1;
   if (reply->expiration != NULL)
@@ -1056,6 +1066,35 @@ fail_hostile (Worker      *w,
   return finish_transfer (w, t, LK_TRANSFER_STATE_FAILED, detail, error);
 }
 
+/* An offer may name its key's provider only by the rule every server the
+ * wallet talks to follows (PROTOCOL.md §7.5): https, or http to this
+ * machine. The sender chooses it; nothing goes there otherwise. */
+static gboolean
+check_offer_servers (JsonObject  *offer,
+                     GError     **error)
+{
+  JsonObject *description = lk_json_get_object (offer, "credential", FALSE, 0, 0, NULL);
+  const char *urls[] = {
+    lk_json_get_string (offer, "partnerUrl", 2048, FALSE, 0, 0, NULL),
+    description != NULL ? lk_json_get_string (description, "partnerUrl", 2048, FALSE, 0, 0, NULL) : NULL,
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (urls); i++)
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      if (urls[i] != NULL && !lk_share_link_check_server_url (urls[i], &local_error))
+        {
+          g_set_error (error, LK_MESSAGE_ERROR, LK_MESSAGE_ERROR_MALFORMED,
+                       _("The sender’s offer names the key’s provider at an address Latchkey does not use (%s). "
+                         "Nothing was sent there or stored."), local_error->message);
+          return FALSE;
+        }
+    }
+
+  return TRUE;
+}
+
 static LkTransfer *
 do_receive (Worker       *w,
             LkShareLink  *link,
@@ -1115,6 +1154,17 @@ do_receive (Worker       *w,
     if (shared_by != NULL)
       t->shared_by = g_utf8_make_valid (shared_by, -1);
   }
+
+  if (!check_offer_servers (t->offer, &local_error))
+    {
+      g_autoptr(GError) cancel_error = NULL;
+
+      if (!send_typed (w, t, "ReceiverCancel", "bad-offer", &cancel_error))
+        g_debug ("Could not tell the sender: %s", cancel_error->message);
+      if (!finish_transfer (w, t, LK_TRANSFER_STATE_FAILED, local_error->message, error))
+        return NULL;
+      return g_steal_pointer (&t);
+    }
 
   _lk_transfer_set_state (t, LK_TRANSFER_STATE_OPENED, NULL);
   if (!save_transfer (w, t, error) || !process_offer (w, t, code, error))
