@@ -297,6 +297,32 @@ lk_test_actor_keyring_secrets (LkTestActor *self)
 }
 
 /**
+ * lk_test_actor_store_item:
+ * @kind: "credential" or "transfer"
+ * @json: the item's secret
+ *
+ * Puts an item in this device's keyring as Latchkey stores it, with
+ * secret-tool: an item an older Latchkey wrote, for migration tests.
+ */
+void
+lk_test_actor_store_item (LkTestActor *self,
+                          const char  *kind,
+                          const char  *id,
+                          const char  *json)
+{
+  const char *argv[] = { "secret-tool", "store", "--label=Latchkey test item", "xdg:schema",
+                         "io.github.latchkey.Latchkey", "kind", kind, "id", id, NULL };
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+
+  process = spawn (self, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE, argv, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, json, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_successful (process));
+}
+
+/**
  * lk_test_actor_enroll:
  * @title: (nullable): the key's title, or the CLI's default
  *

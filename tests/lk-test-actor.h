@@ -41,6 +41,10 @@ LkTestRun   *lk_test_actor_runv      (LkTestActor *self,
                                       const char  *input,
                                       const char * const *args);
 char        *lk_test_actor_keyring_secrets (LkTestActor *self);
+void         lk_test_actor_store_item (LkTestActor *self,
+                                       const char  *kind,
+                                       const char  *id,
+                                       const char  *json);
 void         lk_test_run_free        (LkTestRun   *run);
 
 /* A share as `latchkey-cli share` prints it. */

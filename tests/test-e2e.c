@@ -16,6 +16,7 @@
 
 #include "latchkey-core.h"
 #include "lk-test-actor.h"
+#include "lk-test-legacy.h"
 #include "lk-test-proxy.h"
 #include "lk-test-server.h"
 
@@ -245,6 +246,167 @@ test_flow (gconstpointer data)
   {
     g_autoptr(LkTestRun) own = lk_test_actor_run (w->sender, NULL, "access", credential, "--action", action, NULL);
     g_assert_cmpint (own->status, ==, 0);
+  }
+}
+
+/* A generic share keeps its limits, and the receiver cannot take the pass
+ * over: each share has its own token at the partner, with its own window,
+ * that only the owner revokes (issue 10, finding 3). */
+static void
+test_generic_limits (void)
+{
+  g_autoptr(World) w = world_new ();
+  g_autofree char *credential = lk_test_actor_enroll (w->sender, "generic", NULL);
+  g_autoptr(LkTestShare) later = share_as_ben (w->sender, credential, "--valid-from", "1h", NULL);
+  g_autoptr(LkTestShare) now = share_as_ben (w->sender, credential, NULL);
+  g_autofree char *later_input = g_strdup_printf ("%s\n", later->link);
+  g_autofree char *now_input = g_strdup_printf ("%s\n", now->link);
+  g_autoptr(LkTestRun) got_later = lk_test_actor_run (w->receiver, later_input, "receive", NULL);
+  g_autoptr(LkTestRun) got_now = lk_test_actor_run (w->third, now_input, "receive", NULL);
+  g_autofree char *later_key = NULL;
+  g_autofree char *now_key = NULL;
+  g_autofree char *secrets = NULL;
+
+  g_assert_cmpint (got_later->status, ==, 0);
+  g_assert_cmpint (got_now->status, ==, 0);
+  {
+    g_autofree char *receipt = received_id (got_later);
+    g_auto(GStrv) fields = status_fields (w->receiver, receipt, NULL, NULL);
+    later_key = g_strdup (fields[4]);
+  }
+  {
+    g_autofree char *receipt = received_id (got_now);
+    g_auto(GStrv) fields = status_fields (w->third, receipt, NULL, NULL);
+    now_key = g_strdup (fields[4]);
+  }
+
+  /* The window the sender chose holds at the door, not only in the wallet. */
+  {
+    g_autoptr(LkTestRun) run = lk_test_actor_run (w->receiver, NULL, "access", later_key, "--action", "open", NULL);
+    g_assert_cmpint (run->status, ==, 6);
+    g_assert_nonnull (strstr (run->out, "not valid yet"));
+  }
+  {
+    g_autoptr(LkTestRun) run = lk_test_actor_run (w->third, NULL, "access", now_key, "--action", "open", NULL);
+    g_assert_cmpint (run->status, ==, 0);
+  }
+
+  /* What the receiver holds is the share's token, not the owner's: the
+   * owner holds none, and signs. */
+  secrets = lk_test_actor_keyring_secrets (w->sender);
+  g_assert_null (strstr (secrets, "\"accessToken\""));
+  {
+    g_autoptr(LkTestRun) run = lk_test_actor_run (w->sender, NULL, "access", credential, "--action", "open", NULL);
+    g_assert_cmpint (run->status, ==, 0);
+  }
+
+  /* Revoking one share leaves the other and the owner. */
+  {
+    g_autofree char *done = state_of (w->sender, later->id, WAIT);
+    g_assert_cmpstr (done, ==, "done");
+  }
+  {
+    g_autoptr(LkTestRun) run = lk_test_actor_run (w->sender, NULL, "revoke", later->id, NULL);
+    g_assert_cmpint (run->status, ==, 0);
+  }
+  {
+    g_autoptr(LkTestRun) run = lk_test_actor_run (w->receiver, NULL, "access", later_key, "--action", "open", NULL);
+    g_assert_cmpint (run->status, ==, 6);
+    g_assert_nonnull (strstr (run->out, "revoked"));
+  }
+  {
+    g_autoptr(LkTestRun) run = lk_test_actor_run (w->third, NULL, "access", now_key, "--action", "open", NULL);
+    g_assert_cmpint (run->status, ==, 0);
+  }
+  {
+    g_autoptr(LkTestRun) run = lk_test_actor_run (w->sender, NULL, "access", credential, "--action", "open", NULL);
+    g_assert_cmpint (run->status, ==, 0);
+  }
+}
+
+/* A generic key enrolled before owners had keys, as an older Latchkey left
+ * it in the keyring and at the partner: it keeps working, gets a key at
+ * its first share, and its old shares (copies of its token) keep working
+ * until it revokes them. */
+static void
+test_generic_migration (void)
+{
+  g_autoptr(World) w = world_new ();
+  g_autoptr(LkTestLegacyPass) pass = lk_test_legacy_pass_add (w->partner);
+  const char *credential_id = pass->credential_id;
+  g_autofree char *copy_id = lk_uuid_new_random ();
+  g_autofree char *transfer_id = lk_uuid_new_random ();
+  g_autofree char *claim = lk_uuid_new_random ();
+  g_autofree char *owned = g_strdup_printf ("{\"version\":1,\"id\":\"%s\",\"vertical\":\"generic\",\"role\":\"owner\","
+                                            "\"title\":\"Old Pass\",\"issuer\":\"Latchkey Demo Partner\","
+                                            "\"entitlements\":[\"open\"],\"accessPointId\":\"%s\","
+                                            "\"partnerUrl\":\"%s\",\"accessToken\":\"%s\"}",
+                                            credential_id, pass->access_point_id, w->partner->url,
+                                            pass->access_token);
+  g_autofree char *copied = g_strdup_printf ("{\"version\":1,\"id\":\"%s\",\"vertical\":\"generic\",\"role\":\"shared\","
+                                             "\"title\":\"Old Pass\",\"entitlements\":[\"open\"],"
+                                             "\"accessPointId\":\"%s\",\"partnerUrl\":\"%s\",\"accessToken\":\"%s\"}",
+                                             copy_id, pass->access_point_id, w->partner->url, pass->access_token);
+  /* The sender's record of the share that gave the copy away. */
+  g_autofree char *old_share = g_strdup_printf ("{\"version\":1,\"id\":\"%s\",\"role\":\"initiator\","
+                                                "\"vertical\":\"generic\",\"state\":\"done\",\"claim\":\"%s\","
+                                                "\"title\":\"Old Pass\",\"credentialId\":\"%s\"}",
+                                                transfer_id, claim, credential_id);
+  g_autoptr(LkTestShare) s = NULL;
+  g_autofree char *input = NULL;
+  g_autofree char *key = NULL;
+  g_autofree char *secrets = NULL;
+
+  lk_test_actor_store_item (w->sender, "credential", credential_id, owned);
+  lk_test_actor_store_item (w->sender, "transfer", transfer_id, old_share);
+  lk_test_actor_store_item (w->third, "credential", copy_id, copied);
+
+  /* Both still open. */
+  {
+    g_autoptr(LkTestRun) run = lk_test_actor_run (w->sender, NULL, "access", credential_id, "--action", "open", NULL);
+    g_assert_cmpint (run->status, ==, 0);
+  }
+  {
+    g_autoptr(LkTestRun) run = lk_test_actor_run (w->third, NULL, "access", copy_id, "--action", "open", NULL);
+    g_assert_cmpint (run->status, ==, 0);
+  }
+
+  /* The first share registers a key; the receiver gets a token of its own. */
+  s = share_as_ben (w->sender, credential_id, NULL);
+  input = g_strdup_printf ("%s\n", s->link);
+  {
+    g_autoptr(LkTestRun) run = lk_test_actor_run (w->receiver, input, "receive", NULL);
+    g_autofree char *receipt = received_id (run);
+    g_auto(GStrv) fields = status_fields (w->receiver, receipt, NULL, NULL);
+
+    g_assert_cmpstr (fields[1], ==, "done");
+    key = g_strdup (fields[4]);
+  }
+  secrets = lk_test_actor_keyring_secrets (w->receiver);
+  g_assert_null (strstr (secrets, pass->access_token));
+  g_clear_pointer (&secrets, g_free);
+  secrets = lk_test_actor_keyring_secrets (w->sender);
+  g_assert_null (strstr (secrets, pass->access_token));
+  g_assert_nonnull (strstr (secrets, "privateKey"));
+
+  /* Revoking the old share revokes the old token, every copy of it; the
+   * owner (who signs now) and the new share go on. */
+  {
+    g_autoptr(LkTestRun) run = lk_test_actor_run (w->sender, NULL, "revoke", transfer_id, NULL);
+    g_assert_cmpint (run->status, ==, 0);
+  }
+  {
+    g_autoptr(LkTestRun) run = lk_test_actor_run (w->third, NULL, "access", copy_id, "--action", "open", NULL);
+    g_assert_cmpint (run->status, ==, 6);
+    g_assert_nonnull (strstr (run->out, "revoked"));
+  }
+  {
+    g_autoptr(LkTestRun) run = lk_test_actor_run (w->sender, NULL, "access", credential_id, "--action", "open", NULL);
+    g_assert_cmpint (run->status, ==, 0);
+  }
+  {
+    g_autoptr(LkTestRun) run = lk_test_actor_run (w->receiver, NULL, "access", key, "--action", "open", NULL);
+    g_assert_cmpint (run->status, ==, 0);
   }
 }
 
@@ -859,6 +1021,8 @@ main (int   argc,
       g_test_add_data_func (path, &flows[i], test_flow);
     }
   g_test_add_func ("/e2e/forwarded-link", test_forwarded_link);
+  g_test_add_func ("/e2e/generic/limits", test_generic_limits);
+  g_test_add_func ("/e2e/generic/migration", test_generic_migration);
   g_test_add_func ("/e2e/home/wrong-codes", test_home_wrong_codes);
   g_test_add_func ("/e2e/home/one-wrong-code", test_home_one_wrong_code);
   g_test_add_data_func ("/e2e/car/wrong-codes", "car", test_wrong_codes_checked_by_sender);

@@ -19,6 +19,7 @@
 
 #include "latchkey-core.h"
 #include "lk-test-http.h"
+#include "lk-test-legacy.h"
 #include "lk-test-server.h"
 
 #define CODE "9Qx-482913"
@@ -235,8 +236,8 @@ typedef struct
 {
   char      *credential_id;
   char      *access_point_id;
-  LkKeyPair *key;            /* NULL for generic */
-  char      *access_token;   /* generic only */
+  LkKeyPair *key;            /* NULL for a generic share, or a generic credential enrolled before keys */
+  char      *access_token;   /* a generic share's, or such a credential's */
   char      *title;
 } Holder;
 
@@ -300,7 +301,7 @@ enrol (Fixture    *f,
        const char *valid_from,
        const char *valid_until)
 {
-  g_autoptr(LkKeyPair) key = strcmp (vertical, "generic") != 0 ? new_key (f) : NULL;
+  g_autoptr(LkKeyPair) key = new_key (f);
   g_autoptr(LkTestReply) reply = enrol_request (f, vertical, key, valid_from, valid_until);
   Holder *holder;
 
@@ -558,18 +559,16 @@ test_enrol (Fixture       *f,
     g_assert_cmpstr (json_object_get_string_member (object, "validUntil"), ==, until);
   }
   {
-    g_autoptr(LkTestReply) reply = enrol_request (f, "generic", NULL, NULL, NULL);
+    /* A generic owner has a key too, and no bearer token of its own. */
+    g_autoptr(LkTestReply) reply = enrol_request (f, "generic", key, NULL, NULL);
     g_autoptr(JsonObject) object = NULL;
-    const char *token;
 
     lk_test_assert_status (reply, 201);
     object = lk_test_reply_json (reply);
     g_assert_cmpstr (json_object_get_string_member (object, "vertical"), ==, "generic");
     g_assert_cmpstr (json_object_get_string_member (object, "title"), ==, "Demo Pass");
     assert_strv_member (object, "entitlements", open_only);
-    token = json_object_get_string_member (object, "accessToken");
-    g_assert_cmpuint (strlen (token), ==, 43);
-    keep_secret (f, token);
+    g_assert_false (json_object_has_member (object, "accessToken"));
   }
   {
     /* A title of one's own. */
@@ -587,14 +586,14 @@ test_enrol (Fixture       *f,
     g_assert_cmpstr (json_object_get_string_member (object, "title"), ==, "Cabin by the Lake");
   }
 
-  /* Refusals: the key where it is needed and only there, P-256 only, a
-   * known vertical, a real window. */
+  /* Refusals: a key for every owner, P-256 only, a known vertical, a real
+   * window. */
   {
     g_autoptr(LkTestReply) reply = enrol_request (f, "home", NULL, NULL, NULL);
     assert_error_reply (reply, 400, "bad_request");
   }
   {
-    g_autoptr(LkTestReply) reply = enrol_request (f, "generic", key, NULL, NULL);
+    g_autoptr(LkTestReply) reply = enrol_request (f, "generic", NULL, NULL, NULL);
     assert_error_reply (reply, 400, "bad_request");
   }
   {
@@ -949,14 +948,17 @@ test_access_denials (Fixture       *f,
     g_autoptr(LkTestReply) reply = open_with (f, guest, "open");
     assert_denied (reply, "expired");
   }
-  /* A generic credential shows its token, not a signature. */
+  /* A generic owner signs, like the others. */
   {
     g_autoptr(Holder) pass = enrol (f, "generic", NULL, NULL);
-    g_autoptr(LkTestReply) reply = NULL;
+    g_autoptr(LkTestReply) reply = open_with (f, pass, "open");
 
+    assert_granted (reply, "open");
+    g_clear_object (&pass->key);
     pass->key = g_object_ref (other);
+    g_clear_pointer (&reply, lk_test_reply_free);
     reply = open_with (f, pass, "open");
-    assert_error_reply (reply, 400, "bad_request");
+    assert_denied (reply, "bad_signature");
   }
 }
 
@@ -1234,85 +1236,263 @@ test_revocation (Fixture       *f,
   }
 }
 
+/* A generic share: its own access token, for its own window and
+ * entitlements, which only the owner (by signature) revokes. */
+static Holder *
+share_generic (Fixture            *f,
+               Holder             *owner,
+               const char * const *entitlements,
+               const char         *valid_from,
+               const char         *valid_until)
+{
+  g_autoptr(LkTestReply) reply = request_token (f, owner, entitlements, valid_from, valid_until, NULL);
+  g_autoptr(JsonObject) object = NULL;
+  Holder *share;
+
+  lk_test_assert_status (reply, 201);
+  object = lk_test_reply_json (reply);
+  share = holder_from_reply (reply, NULL);
+  g_assert_cmpstr (share->access_point_id, ==, owner->access_point_id);
+  g_assert_cmpstr (share->credential_id, !=, owner->credential_id);
+  g_assert_cmpstr (json_object_get_string_member (object, "role"), ==, "shared");
+  g_assert_nonnull (share->access_token);
+  g_assert_cmpuint (strlen (share->access_token), ==, 43);
+  g_assert_false (json_object_has_member (object, "token"));
+  assert_strv_member (object, "entitlements", entitlements);
+  keep_secret (f, share->access_token);
+  return share;
+}
+
+static LkTestReply *
+rotate_with_token (Fixture    *f,
+                   const char *access_token)
+{
+  g_autoptr(JsonObject) body = json_object_new ();
+
+  json_object_set_string_member (body, "accessToken", access_token);
+  json_object_set_boolean_member (body, "rotate", TRUE);
+  return post (f, "/v1/revocations", body);
+}
+
+static LkTestReply *
+register_key (Fixture    *f,
+              const char *access_token,
+              LkKeyPair  *key)
+{
+  g_autoptr(JsonObject) body = json_object_new ();
+  g_autofree char *key_text = encode_key (key);
+
+  json_object_set_string_member (body, "accessToken", access_token);
+  json_object_set_string_member (body, "publicKey", key_text);
+  return post (f, "/v1/owner-keys", body);
+}
+
 static void
 test_generic (Fixture       *f,
               gconstpointer  data)
 {
-  g_autoptr(Holder) pass = enrol (f, "generic", NULL, NULL);
+  g_autoptr(Holder) owner = enrol (f, "generic", NULL, NULL);
   g_autoptr(Holder) other = enrol (f, "generic", NULL, NULL);
-  g_autofree char *fresh = NULL;
+  g_autoptr(Holder) share = share_generic (f, owner, open_only, NULL, NULL);
+  g_autoptr(Holder) second = share_generic (f, owner, open_only, NULL, NULL);
+  g_autofree char *hour_ago = time_from_now (-3600);
+  g_autofree char *two_hours_ago = time_from_now (-7200);
+  g_autofree char *in_an_hour = time_from_now (3600);
+  g_autofree char *in_two_hours = time_from_now (7200);
+  g_autofree char *share_target = g_strconcat ("credential:", share->credential_id, NULL);
 
+  g_assert_cmpstr (share->access_token, !=, second->access_token);
   {
-    g_autoptr(LkTestReply) reply = access_with_token (f, pass->access_point_id, pass->access_token, "open");
+    g_autoptr(LkTestReply) reply = access_with_token (f, owner->access_point_id, share->access_token, "open");
     assert_granted (reply, "open");
   }
   {
-    g_autoptr(LkTestReply) reply = access_with_token (f, pass->access_point_id, pass->access_token, "start");
+    g_autoptr(LkTestReply) reply = access_with_token (f, owner->access_point_id, share->access_token, "start");
     assert_denied (reply, "not_entitled");
   }
   {
-    g_autoptr(LkTestReply) reply = access_with_token (f, other->access_point_id, pass->access_token, "open");
+    g_autoptr(LkTestReply) reply = access_with_token (f, other->access_point_id, share->access_token, "open");
     assert_denied (reply, "wrong_access_point");
   }
   {
-    g_autoptr(LkTestReply) reply = access_with_token (f, pass->access_point_id,
-                                                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "open");
+    g_autoptr(LkTestReply) reply = access_with_token (f, owner->access_point_id,
+                                                      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "open");
     assert_denied (reply, "unknown_credential");
   }
   {
     /* The bearer still needs a fresh challenge. */
-    g_autoptr(JsonObject) body = access_body (pass->access_point_id, "open", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    g_autoptr(JsonObject) body = access_body (owner->access_point_id, "open", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
     g_autoptr(LkTestReply) reply = NULL;
 
-    json_object_set_string_member (body, "accessToken", pass->access_token);
+    json_object_set_string_member (body, "accessToken", share->access_token);
     reply = post (f, "/v1/access", body);
     assert_denied (reply, "bad_challenge");
   }
 
-  /* Rotation: the old token, and every copy of it, stops working. */
+  /* The share's window is the share's, not the owner's. */
   {
-    g_autoptr(JsonObject) body = json_object_new ();
-    g_autoptr(LkTestReply) reply = NULL;
-
-    json_object_set_string_member (body, "accessToken", pass->access_token);
-    reply = post (f, "/v1/revocations", body);
+    g_autoptr(Holder) later = share_generic (f, owner, open_only, in_an_hour, in_two_hours);
+    g_autoptr(LkTestReply) reply = access_with_token (f, owner->access_point_id, later->access_token, "open");
+    assert_denied (reply, "not_yet_valid");
+  }
+  {
+    g_autoptr(Holder) over = share_generic (f, owner, open_only, two_hours_ago, hour_ago);
+    g_autoptr(LkTestReply) reply = access_with_token (f, owner->access_point_id, over->access_token, "open");
+    assert_denied (reply, "expired");
+  }
+  /* Nothing the owner does not have, and no code here (the owner's device
+   * checks it). */
+  {
+    g_autoptr(LkTestReply) reply = request_token (f, owner, open_start, NULL, NULL, NULL);
+    assert_error_reply (reply, 400, "bad_entitlements");
+  }
+  {
+    g_autoptr(LkTestReply) reply = request_token (f, owner, open_only, NULL, NULL, CODE);
     assert_error_reply (reply, 400, "bad_request");
   }
-  {
-    g_autoptr(JsonObject) body = json_object_new ();
-    g_autoptr(LkTestReply) reply = NULL;
-    g_autoptr(JsonObject) object = NULL;
 
-    json_object_set_string_member (body, "accessToken", pass->access_token);
-    json_object_set_boolean_member (body, "rotate", TRUE);
-    reply = post (f, "/v1/revocations", body);
-    lk_test_assert_status (reply, 200);
-    object = lk_test_reply_json (reply);
-    fresh = g_strdup (json_object_get_string_member (object, "accessToken"));
-    g_assert_cmpuint (strlen (fresh), ==, 43);
-    g_assert_cmpstr (fresh, !=, pass->access_token);
-    keep_secret (f, fresh);
+  /* A receiver holds a token, not the pass: it can neither rotate nor
+   * revoke, nor make itself an owner… */
+  {
+    g_autoptr(LkTestReply) reply = rotate_with_token (f, share->access_token);
+    assert_error_reply (reply, 403, "signature_required");
   }
   {
-    g_autoptr(LkTestReply) reply = access_with_token (f, pass->access_point_id, pass->access_token, "open");
+    g_autoptr(LkKeyPair) key = new_key (f);
+    g_autoptr(LkTestReply) reply = register_key (f, share->access_token, key);
+    assert_error_reply (reply, 409, "has_key");
+  }
+  /* …nor can another credential's owner… */
+  {
+    g_autoptr(LkTestReply) reply = revoke_as (f, other, share_target);
+    assert_error_reply (reply, 403, "not_yours");
+  }
+  /* …so the owner and the share go on. */
+  {
+    g_autoptr(LkTestReply) reply = open_with (f, owner, "open");
+    assert_granted (reply, "open");
+  }
+  {
+    g_autoptr(LkTestReply) reply = access_with_token (f, owner->access_point_id, share->access_token, "open");
+    assert_granted (reply, "open");
+  }
+
+  /* The owner revokes one share; the owner and the other share go on. */
+  {
+    g_autoptr(LkTestReply) reply = revoke_as (f, owner, share_target);
+    assert_revoked_count (reply, 1);
+  }
+  {
+    g_autoptr(LkTestReply) reply = access_with_token (f, owner->access_point_id, share->access_token, "open");
     assert_denied (reply, "revoked");
   }
   {
-    g_autoptr(LkTestReply) reply = access_with_token (f, pass->access_point_id, fresh, "open");
+    g_autoptr(LkTestReply) reply = access_with_token (f, owner->access_point_id, second->access_token, "open");
     assert_granted (reply, "open");
   }
   {
-    g_autoptr(JsonObject) body = json_object_new ();
+    g_autoptr(LkTestReply) reply = open_with (f, owner, "open");
+    assert_granted (reply, "open");
+  }
+}
+
+/* A generic credential enrolled before owners had keys: a bearer token in
+ * a database the previous partner wrote, and perhaps in copies the owner
+ * gave away. It keeps working, registers a key once, and from then on
+ * signs; revoking its token (every copy) leaves its key and its new shares. */
+static Holder *
+add_legacy_generic (Fixture *f)
+{
+  g_autoptr(LkTestLegacyPass) pass = lk_test_legacy_pass_add (f->partner);
+  Holder *legacy = g_new0 (Holder, 1);
+
+  legacy->credential_id = g_strdup (pass->credential_id);
+  legacy->access_point_id = g_strdup (pass->access_point_id);
+  legacy->access_token = g_strdup (pass->access_token);
+  legacy->title = g_strdup ("Old Pass");
+  keep_secret (f, legacy->access_token);
+  return legacy;
+}
+
+static void
+test_generic_migration (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(Holder) other = enrol (f, "generic", NULL, NULL);
+  g_autoptr(Holder) legacy = add_legacy_generic (f);
+  g_autoptr(Holder) share = NULL;
+  g_autoptr(LkKeyPair) key = new_key (f);
+  g_autofree char *tokens_target = g_strconcat ("access-tokens:", legacy->credential_id, NULL);
+
+  /* It still opens, and its token still cannot rotate itself. */
+  {
+    g_autoptr(LkTestReply) reply = access_with_token (f, legacy->access_point_id, legacy->access_token, "open");
+    assert_granted (reply, "open");
+  }
+  {
+    g_autoptr(LkTestReply) reply = rotate_with_token (f, legacy->access_token);
+    assert_error_reply (reply, 403, "signature_required");
+  }
+  /* Without a key it cannot sign a share. */
+  {
+    g_autoptr(LkKeyPair) stranger = new_key (f);
     g_autoptr(LkTestReply) reply = NULL;
 
-    json_object_set_string_member (body, "accessToken", pass->access_token);
-    json_object_set_boolean_member (body, "rotate", TRUE);
-    reply = post (f, "/v1/revocations", body);
-    assert_error_reply (reply, 403, "revoked");
+    legacy->key = g_object_ref (stranger);
+    reply = request_token (f, legacy, open_only, NULL, NULL, NULL);
+    assert_error_reply (reply, 403, "bad_signature");
+    g_clear_object (&legacy->key);
+  }
+
+  /* A key, once. */
+  {
+    g_autoptr(LkTestReply) reply = register_key (f, legacy->access_token, key);
+    g_autoptr(JsonObject) object = NULL;
+
+    lk_test_assert_status (reply, 200);
+    object = lk_test_reply_json (reply);
+    g_assert_cmpstr (json_object_get_string_member (object, "credentialId"), ==, legacy->credential_id);
+    legacy->key = g_object_ref (key);
   }
   {
-    g_autoptr(LkTestReply) reply = access_with_token (f, other->access_point_id, other->access_token, "open");
+    g_autoptr(LkKeyPair) again = new_key (f);
+    g_autoptr(LkTestReply) reply = register_key (f, legacy->access_token, again);
+    assert_error_reply (reply, 409, "has_key");
+  }
+
+  /* Now it signs: it opens, and shares with tokens of their own. */
+  {
+    g_autoptr(LkTestReply) reply = open_with (f, legacy, "open");
     assert_granted (reply, "open");
+  }
+  share = share_generic (f, legacy, open_only, NULL, NULL);
+
+  /* Only it revokes its old token, in every copy; its key and share stay. */
+  {
+    g_autoptr(LkTestReply) reply = revoke_as (f, other, tokens_target);
+    assert_error_reply (reply, 403, "not_yours");
+  }
+  {
+    g_autoptr(LkTestReply) reply = revoke_as (f, legacy, tokens_target);
+    assert_revoked_count (reply, 1);
+  }
+  {
+    g_autoptr(LkTestReply) reply = access_with_token (f, legacy->access_point_id, legacy->access_token, "open");
+    assert_denied (reply, "revoked");
+  }
+  {
+    g_autoptr(LkTestReply) reply = open_with (f, legacy, "open");
+    assert_granted (reply, "open");
+  }
+  {
+    g_autoptr(LkTestReply) reply = access_with_token (f, legacy->access_point_id, share->access_token, "open");
+    assert_granted (reply, "open");
+  }
+  /* A revoked token registers nothing. */
+  {
+    g_autoptr(LkKeyPair) late = new_key (f);
+    g_autoptr(LkTestReply) reply = register_key (f, legacy->access_token, late);
+    assert_error_reply (reply, 403, "revoked");
   }
 }
 
@@ -1341,6 +1521,7 @@ test_restart (Fixture       *f,
   g_autoptr(Holder) owner = enrol (f, "home", NULL, NULL);
   g_autoptr(Holder) car = enrol (f, "car", NULL, NULL);
   g_autoptr(Holder) pass = enrol (f, "generic", NULL, NULL);
+  g_autoptr(Holder) pass_share = share_generic (f, pass, open_only, NULL, NULL);
   g_autofree char *token = share (f, owner, open_only, NULL, NULL, NULL);
   g_autofree char *pending = share (f, owner, open_only, NULL, NULL, CODE);
   g_autofree char *doomed = share (f, owner, open_only, NULL, NULL, NULL);
@@ -1381,7 +1562,7 @@ test_restart (Fixture       *f,
   secrets[0] = token;
   secrets[1] = pending;
   secrets[2] = doomed;
-  secrets[3] = pass->access_token;
+  secrets[3] = pass_share->access_token;
   secrets[4] = CODE;
   for (guint i = 0; i < G_N_ELEMENTS (secrets); i++)
     {
@@ -1400,7 +1581,7 @@ test_restart (Fixture       *f,
     assert_granted (reply, "open");
   }
   {
-    g_autoptr(LkTestReply) reply = access_with_token (f, pass->access_point_id, pass->access_token, "open");
+    g_autoptr(LkTestReply) reply = access_with_token (f, pass->access_point_id, pass_share->access_token, "open");
     assert_granted (reply, "open");
   }
   {
@@ -1722,6 +1903,7 @@ main (int   argc,
   ADD ("friend-key", test_friend_key, NULL);
   ADD ("revocation", test_revocation, NULL);
   ADD ("generic", test_generic, NULL);
+  ADD ("generic-migration", test_generic_migration, NULL);
   ADD ("restart", test_restart, NULL);
   ADD ("expiry", test_expiry, short_lifetime_args);
   ADD ("limits", test_limits, limit_args);

@@ -28,9 +28,11 @@ typedef enum
 {
   CALL_ENROLL,
   CALL_TOKEN,
+  CALL_SHARE,
   CALL_REDEEM,
   CALL_REVOKE,
   CALL_ACCESS,
+  CALL_REGISTER_KEY,
 } CallKind;
 
 struct _LkPartnerClient
@@ -59,6 +61,7 @@ typedef struct
   char         *action;
   LkKeyPair    *new_key;
   guint         attempts_left;
+  char         *share_id;      /* CALL_SHARE: the share's own credential */
 } Call;
 
 static void
@@ -75,6 +78,7 @@ call_free (Call *call)
   g_free (call->target);
   g_free (call->action);
   g_clear_object (&call->new_key);
+  g_free (call->share_id);
   g_free (call);
 }
 
@@ -427,8 +431,7 @@ on_enrolled (GObject      *source,
 /**
  * lk_partner_client_enroll_async:
  *
- * Enrols a demo owner credential: a new key pair (none for a generic
- * credential, which gets a bearer token instead) registered with the partner.
+ * Enrols a demo owner credential: a new key pair registered with the partner.
  */
 void
 lk_partner_client_enroll_async (LkPartnerClient     *self,
@@ -452,20 +455,20 @@ lk_partner_client_enroll_async (LkPartnerClient     *self,
   if (title != NULL)
     json_object_set_string_member (body, "title", title);
 
-  if (vertical != LK_VERTICAL_GENERIC)
-    {
-      g_autofree char *public_key = NULL;
+  /* Every owner has a key, a generic one too: it signs to share and revoke. */
+  {
+    g_autofree char *public_key = NULL;
 
-      call->new_key = lk_key_pair_generate (&error);
-      if (call->new_key == NULL)
-        {
-          g_task_return_error (task, g_steal_pointer (&error));
-          g_object_unref (task);
-          return;
-        }
-      public_key = base64_of (lk_key_pair_get_public (call->new_key));
-      json_object_set_string_member (body, "publicKey", public_key);
-    }
+    call->new_key = lk_key_pair_generate (&error);
+    if (call->new_key == NULL)
+      {
+        g_task_return_error (task, g_steal_pointer (&error));
+        g_object_unref (task);
+        return;
+      }
+    public_key = base64_of (lk_key_pair_get_public (call->new_key));
+    json_object_set_string_member (body, "publicKey", public_key);
+  }
 
   post (self, task, "/v1/credentials", body, on_enrolled);
 }
@@ -496,9 +499,11 @@ signed_body (Call        *call,
   switch (call->kind)
     {
     case CALL_TOKEN:
+    case CALL_SHARE:
       {
         /* The code itself is sent (the partner must check it at redemption),
-         * but only its verifier is signed. */
+         * but only its verifier is signed. A generic share has none here:
+         * the owner's device checks its code. */
         g_autoptr(LkSecureString) verifier = call->code ? lk_signing_code_verifier (challenge, call->code) : NULL;
 
         statement = lk_signing_token_request (lk_credential_get_id (credential), challenge,
@@ -568,6 +573,7 @@ signed_body (Call        *call,
 
     case CALL_ENROLL:
     case CALL_REDEEM:
+    case CALL_REGISTER_KEY:
     default:
       g_assert_not_reached ();
     }
@@ -639,14 +645,31 @@ on_signed_call_done (GObject      *source,
       }
       break;
 
-    case CALL_REVOKE:
+    case CALL_SHARE:
       {
-        const char *rotated = lk_json_get_string (object, "accessToken", 256, FALSE, 0, 0, NULL);
+        const char *token = lk_json_get_string (object, "accessToken", 256, TRUE, LK_PARTNER_ERROR,
+                                                LK_PARTNER_ERROR_PROTOCOL, &error);
+        const char *share_id = token ? lk_json_get_string (object, "credentialId", 64, TRUE, LK_PARTNER_ERROR,
+                                                           LK_PARTNER_ERROR_PROTOCOL, &error) : NULL;
 
-        if (rotated != NULL)
-          lk_credential_set_access_token (call->credential, rotated);
-        g_task_return_boolean (task, TRUE);
+        if (share_id != NULL && !g_uuid_string_is_valid (share_id))
+          {
+            share_id = NULL;
+            g_set_error (&error, LK_PARTNER_ERROR, LK_PARTNER_ERROR_PROTOCOL,
+                         _("The key’s provider described the share in an unknown way"));
+          }
+        if (share_id == NULL)
+          g_task_return_error (task, g_steal_pointer (&error));
+        else
+          {
+            call->share_id = g_strdup (share_id);
+            g_task_return_pointer (task, g_strdup (token), (GDestroyNotify) lk_secure_str_free);
+          }
       }
+      break;
+
+    case CALL_REVOKE:
+      g_task_return_boolean (task, TRUE);
       break;
 
     case CALL_ACCESS:
@@ -662,6 +685,7 @@ on_signed_call_done (GObject      *source,
 
     case CALL_ENROLL:
     case CALL_REDEEM:
+    case CALL_REGISTER_KEY:
     default:
       g_assert_not_reached ();
     }
@@ -697,7 +721,8 @@ on_challenge (GObject      *source,
       return;
     }
 
-  path = call->kind == CALL_TOKEN ? "/v1/tokens" : call->kind == CALL_REVOKE ? "/v1/revocations" : "/v1/access";
+  path = call->kind == CALL_TOKEN || call->kind == CALL_SHARE ? "/v1/tokens"
+       : call->kind == CALL_REVOKE ? "/v1/revocations" : "/v1/access";
   post (self, task, path, body, on_signed_call_done);
 }
 
@@ -751,6 +776,151 @@ lk_partner_client_request_token_finish (LkPartnerClient  *self,
                                         GError          **error)
 {
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * lk_partner_client_request_share_async:
+ * @credential: a generic owner credential, which signs the request
+ *
+ * Asks for a generic share of its own: an access token that opens with
+ * @entitlements within the window, and that the owner can revoke alone.
+ */
+void
+lk_partner_client_request_share_async (LkPartnerClient     *self,
+                                       LkCredential        *credential,
+                                       const char * const  *entitlements,
+                                       GDateTime           *valid_from,
+                                       GDateTime           *valid_until,
+                                       GCancellable        *cancellable,
+                                       GAsyncReadyCallback  callback,
+                                       gpointer             user_data)
+{
+  GTask *task = call_new (self, CALL_SHARE, lk_credential_get_partner_url (credential), credential,
+                          cancellable, callback, user_data);
+  Call *call;
+
+  if (task == NULL)
+    return;
+  call = g_task_get_task_data (task);
+  call->entitlements = g_strdupv ((char **) entitlements);
+  call->valid_from = format_time (valid_from);
+  call->valid_until = format_time (valid_until);
+  start_signed_call (self, task);
+}
+
+/**
+ * lk_partner_client_request_share_finish:
+ * @share_id: (out) (transfer full): the share's credential id, which its
+ *   revocation names ("credential:ID")
+ *
+ * Returns: the share's access token; a secret, free it with lk_secure_str_free()
+ */
+char *
+lk_partner_client_request_share_finish (LkPartnerClient  *self,
+                                        GAsyncResult     *result,
+                                        char            **share_id,
+                                        GError          **error)
+{
+  Call *call = g_task_get_task_data (G_TASK (result));
+  char *token = g_task_propagate_pointer (G_TASK (result), error);
+
+  if (share_id != NULL)
+    *share_id = token != NULL ? g_strdup (call->share_id) : NULL;
+  return token;
+}
+
+/* Register a key */
+
+static void
+on_key_registered (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Call *call = g_task_get_task_data (task);
+  g_autoptr(LkHttpResponse) response = NULL;
+  g_autoptr(JsonObject) object = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) transport_error = NULL;
+  const char *id;
+
+  response = lk_http_request_finish (LK_HTTP (source), result, &transport_error);
+  if (!check_response (response, transport_error, call, &error) || (object = parse_body (response, &error)) == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  id = lk_json_get_string (object, "credentialId", 64, TRUE, LK_PARTNER_ERROR, LK_PARTNER_ERROR_PROTOCOL, &error);
+  if (id == NULL || g_strcmp0 (id, lk_credential_get_id (call->credential)) != 0)
+    {
+      if (error == NULL)
+        g_set_error (&error, LK_PARTNER_ERROR, LK_PARTNER_ERROR_PROTOCOL,
+                     _("The key’s provider registered the key for another credential"));
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  /* From now on the owner signs; its old token may be in others' hands. */
+  lk_credential_set_key_pair (call->credential, call->new_key);
+  lk_credential_set_access_token (call->credential, NULL);
+  g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * lk_partner_client_register_key_async:
+ * @credential: a generic owner credential enrolled before owners had keys:
+ *   an access token and no key
+ *
+ * Registers a new key for @credential with its partner, once. On success
+ * the key is set on @credential and its access token dropped: save it.
+ */
+void
+lk_partner_client_register_key_async (LkPartnerClient     *self,
+                                      LkCredential        *credential,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  GTask *task = call_new (self, CALL_REGISTER_KEY, lk_credential_get_partner_url (credential), credential,
+                          cancellable, callback, user_data);
+  g_autoptr(JsonObject) body = json_object_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *public_key = NULL;
+  Call *call;
+
+  if (task == NULL)
+    return;
+  call = g_task_get_task_data (task);
+
+  if (lk_credential_get_access_token (credential) == NULL)
+    {
+      g_task_return_new_error (task, LK_PARTNER_ERROR, LK_PARTNER_ERROR_REJECTED,
+                               _("This key has no access token to prove it with"));
+      g_object_unref (task);
+      return;
+    }
+
+  call->new_key = lk_key_pair_generate (&error);
+  if (call->new_key == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+
+  public_key = base64_of (lk_key_pair_get_public (call->new_key));
+  json_object_set_string_member (body, "accessToken", lk_credential_get_access_token (credential));
+  json_object_set_string_member (body, "publicKey", public_key);
+  post (self, task, "/v1/owner-keys", body, on_key_registered);
+}
+
+gboolean
+lk_partner_client_register_key_finish (LkPartnerClient  *self,
+                                       GAsyncResult     *result,
+                                       GError          **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* Redeem */
@@ -831,11 +1001,10 @@ lk_partner_client_redeem_finish (LkPartnerClient  *self,
 
 /**
  * lk_partner_client_revoke_async:
- * @credential: the revoking credential (the sharer's, or the owner's)
- * @target: "credential:ID", "token:TOKEN" or "key:FINGERPRINT"; ignored for
- *   a generic credential, whose bearer token is replaced instead
- *
- * For a generic credential the new token is set on @credential; save it.
+ * @credential: the revoking credential (the sharer's, or the owner's), which
+ *   signs
+ * @target: "credential:ID", "token:TOKEN", "key:FINGERPRINT" or
+ *   "access-tokens:ID" (PROTOCOL.md §8)
  */
 void
 lk_partner_client_revoke_async (LkPartnerClient     *self,
@@ -852,17 +1021,6 @@ lk_partner_client_revoke_async (LkPartnerClient     *self,
   if (task == NULL)
     return;
   call = g_task_get_task_data (task);
-
-  if (lk_credential_get_access_token (credential) != NULL)
-    {
-      g_autoptr(JsonObject) body = json_object_new ();
-
-      json_object_set_string_member (body, "accessToken", lk_credential_get_access_token (credential));
-      json_object_set_boolean_member (body, "rotate", TRUE);
-      post (self, task, "/v1/revocations", body, on_signed_call_done);
-      return;
-    }
-
   call->target = g_strdup (target);
   start_signed_call (self, task);
 }

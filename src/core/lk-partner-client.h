@@ -77,6 +77,28 @@ char            *lk_partner_client_request_token_finish (LkPartnerClient   *self
                                                          GAsyncResult      *result,
                                                          GError           **error);
 
+void             lk_partner_client_request_share_async (LkPartnerClient    *self,
+                                                        LkCredential       *credential,
+                                                        const char * const *entitlements,
+                                                        GDateTime          *valid_from,
+                                                        GDateTime          *valid_until,
+                                                        GCancellable       *cancellable,
+                                                        GAsyncReadyCallback callback,
+                                                        gpointer            user_data);
+char            *lk_partner_client_request_share_finish (LkPartnerClient   *self,
+                                                         GAsyncResult      *result,
+                                                         char             **share_id,
+                                                         GError           **error);
+
+void             lk_partner_client_register_key_async (LkPartnerClient     *self,
+                                                       LkCredential        *credential,
+                                                       GCancellable        *cancellable,
+                                                       GAsyncReadyCallback  callback,
+                                                       gpointer             user_data);
+gboolean         lk_partner_client_register_key_finish (LkPartnerClient    *self,
+                                                        GAsyncResult       *result,
+                                                        GError            **error);
+
 void             lk_partner_client_redeem_async      (LkPartnerClient      *self,
                                                       const char           *partner_url,
                                                       const char           *token,

@@ -9,7 +9,7 @@
  * operation on it runs.
  *
  * The three flows (PROTOCOL.md §7):
- *   generic  sender: credential + access token        receiver: ReceiverDone
+ *   generic  sender: credential + the share's own access token   receiver: ReceiverDone
  *   home     sender: partner token (+ code at partner) receiver: redeem, ReceiverDone
  *   car      sender: KeyCreationRequest → receiver: KeySigningRequest (new key, proof,
  *            code) → sender: KeyImportRequest (owner signature) → receiver: ReceiverDone;
@@ -580,6 +580,59 @@ describe_credential (LkTransfer   *t,
   return description;
 }
 
+/* A generic credential enrolled before owners had keys is a bearer token:
+ * it gets a key at the partner before its first share or revocation, and
+ * signs from then on (PROTOCOL.md §8). */
+static gboolean
+ensure_owner_key (Worker        *w,
+                  LkCredential  *credential,
+                  GError       **error)
+{
+  LkKeyPair *key = lk_credential_get_key_pair (credential);
+  Wait wait = { NULL };
+  gboolean ok;
+
+  if (key != NULL && lk_key_pair_has_private (key))
+    return TRUE;
+
+  if (lk_credential_get_role (credential) != LK_CREDENTIAL_ROLE_OWNER ||
+      lk_credential_get_access_token (credential) == NULL)
+    {
+      g_set_error (error, LK_TRANSFER_ERROR, LK_TRANSFER_ERROR_UNSUPPORTED,
+                   _("Only this pass’s owner can share it or take it back"));
+      return FALSE;
+    }
+
+  lk_partner_client_register_key_async (w->partner, credential, w->cancellable, on_done, &wait);
+  ok = lk_partner_client_register_key_finish (w->partner, wait_for (w, &wait), error);
+  g_object_unref (wait.result);
+
+  return ok && save_credential (w, credential, error);
+}
+
+/* A generic share's own access token, with the share's entitlements and
+ * window, which the owner revokes alone. */
+static gboolean
+request_generic_share (Worker        *w,
+                       LkTransfer    *t,
+                       LkCredential  *credential,
+                       GError       **error)
+{
+  Wait wait = { NULL };
+
+  if (t->token != NULL)
+    return TRUE;
+  if (!ensure_owner_key (w, credential, error))
+    return FALSE;
+
+  lk_partner_client_request_share_async (w->partner, credential, (const char * const *) t->entitlements,
+                                         t->valid_from, t->valid_until, w->cancellable, on_done, &wait);
+  g_free (t->share_id);
+  t->token = lk_partner_client_request_share_finish (w->partner, wait_for (w, &wait), &t->share_id, error);
+  g_object_unref (wait.result);
+  return t->token != NULL;
+}
+
 /* The first message, by vertical. */
 static JsonObject *
 build_offer (Worker        *w,
@@ -593,12 +646,9 @@ build_offer (Worker        *w,
   switch (t->vertical)
     {
     case LK_VERTICAL_GENERIC:
-      if (lk_credential_get_access_token (credential) == NULL)
-        {
-          g_set_error (error, LK_TRANSFER_ERROR, LK_TRANSFER_ERROR_UNSUPPORTED,
-                       _("This credential has no access token to share"));
-          return NULL;
-        }
+      /* The receiver gets a token of the share's own, never the owner's. */
+      if (!request_generic_share (w, t, credential, error))
+        return NULL;
       *format = FORMAT_GENERIC;
       content = json_object_new ();
       json_object_set_object_member (content, "credential", describe_credential (t, credential));
@@ -607,7 +657,7 @@ build_offer (Worker        *w,
       if (t->code != NULL)
         json_object_set_boolean_member (content, "codeRequired", TRUE);
       else
-        json_object_set_string_member (content, "accessToken", lk_credential_get_access_token (credential));
+        json_object_set_string_member (content, "accessToken", t->token);
       break;
 
     case LK_VERTICAL_HOME:
@@ -1258,13 +1308,14 @@ check_code_and_continue (Worker      *w,
 
   if (t->vertical == LK_VERTICAL_GENERIC)
     {
-      /* The code is right: now the token goes. */
+      /* The code is right: now the share's token goes (asked for now if the
+       * share was made before shares had tokens of their own). */
       g_autoptr(LkCredential) credential = load_credential (w, t->credential_id, error);
       g_autoptr(JsonObject) content = typed_content ("AccessToken");
 
-      if (credential == NULL)
+      if (credential == NULL || !request_generic_share (w, t, credential, error) || !save_transfer (w, t, error))
         return FALSE;
-      json_object_set_string_member (content, "accessToken", lk_credential_get_access_token (credential));
+      json_object_set_string_member (content, "accessToken", t->token);
       if (!send_message (w, t, FORMAT_GENERIC, content, error))
         return FALSE;
       _lk_transfer_set_state (t, LK_TRANSFER_STATE_OPENED, NULL);
@@ -1581,11 +1632,13 @@ do_cancel (Worker      *w,
 
   if (t->role == LK_ROLE_INITIATOR)
     {
-      /* A token someone might still redeem goes too. */
-      if (t->token != NULL)
+      /* A token someone might still redeem or hold goes too. */
+      if ((t->vertical == LK_VERTICAL_HOME && t->token != NULL) ||
+          (t->vertical == LK_VERTICAL_GENERIC && t->share_id != NULL))
         {
           g_autoptr(LkCredential) credential = load_credential (w, t->credential_id, NULL);
-          g_autofree char *target = g_strconcat ("token:", t->token, NULL);
+          g_autofree char *target = t->vertical == LK_VERTICAL_HOME ? g_strconcat ("token:", t->token, NULL)
+                                                                    : g_strconcat ("credential:", t->share_id, NULL);
           Wait wait = { NULL };
 
           if (credential != NULL)
@@ -1637,6 +1690,17 @@ do_revoke (Worker      *w,
 
   if (t->vertical == LK_VERTICAL_HOME && t->token != NULL)
     target = g_strconcat ("token:", t->token, NULL);
+  else if (t->vertical == LK_VERTICAL_GENERIC && t->share_id != NULL)
+    target = g_strconcat ("credential:", t->share_id, NULL);
+  else if (t->vertical == LK_VERTICAL_GENERIC)
+    {
+      /* A share made before shares had tokens of their own gave away the
+       * owner's: revoking it revokes that token, in every copy. The owner
+       * signs from then on. */
+      if (!ensure_owner_key (w, credential, error))
+        return FALSE;
+      target = g_strconcat ("access-tokens:", lk_credential_get_id (credential), NULL);
+    }
   else if (t->vertical == LK_VERTICAL_CAR && t->friend_key != NULL)
     {
       g_autoptr(GBytes) der = NULL;
@@ -1653,14 +1717,10 @@ do_revoke (Worker      *w,
       target = g_strconcat ("key:", fingerprint, NULL);
     }
 
-  /* A generic credential is a copied token: revoking replaces it, for us too. */
   lk_partner_client_revoke_async (w->partner, credential, target, w->cancellable, on_done, &wait);
   ok = lk_partner_client_revoke_finish (w->partner, wait_for (w, &wait), error);
   g_object_unref (wait.result);
   if (!ok)
-    return FALSE;
-
-  if (t->vertical == LK_VERTICAL_GENERIC && !save_credential (w, credential, error))
     return FALSE;
 
   t->revoked = TRUE;

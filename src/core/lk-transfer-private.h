@@ -47,7 +47,9 @@ struct _LkTransfer
   /* Sender */
   char            *code;              /* the activation code: secret */
   guint            attempts_left;
-  char            *token;             /* home: the provisioning token: secret */
+  char            *token;             /* home: the provisioning token; generic: the
+                                       * share's access token: secret */
+  char            *share_id;          /* generic: the share's credential at the partner */
   char            *friend_key;        /* car: the friend's public key, base64 */
   gboolean         auto_confirm;
   gboolean         revoked;

@@ -48,6 +48,7 @@ lk_transfer_finalize (GObject *object)
   g_free (self->shared_by);
   lk_secure_clear_str (&self->code);
   lk_secure_clear_str (&self->token);
+  g_free (self->share_id);
   g_free (self->friend_key);
   g_clear_pointer (&self->offer, json_object_unref);
   lk_secure_clear_str (&self->private_key);
@@ -178,6 +179,7 @@ lk_transfer_to_json (LkTransfer *self)
   set_string (object, "activationCode", self->code);
   json_object_set_int_member (object, "attemptsLeft", self->attempts_left);
   set_string (object, "token", self->token);
+  set_string (object, "shareId", self->share_id);
   set_string (object, "friendKey", self->friend_key);
   json_object_set_boolean_member (object, "autoConfirm", self->auto_confirm);
   json_object_set_boolean_member (object, "revoked", self->revoked);
@@ -301,6 +303,7 @@ lk_transfer_new_from_json (const char  *json,
       !get_string (object, "sharedBy", FALSE, &self->shared_by, error) ||
       !get_string (object, "activationCode", FALSE, &self->code, error) ||
       !get_string (object, "token", FALSE, &self->token, error) ||
+      !get_string (object, "shareId", FALSE, &self->share_id, error) ||
       !get_string (object, "friendKey", FALSE, &self->friend_key, error) ||
       !get_string (object, "privateKey", FALSE, &self->private_key, error) ||
       !get_string (object, "outboxRequestId", FALSE, &self->outbox_request_id, error))

@@ -39,6 +39,7 @@ typedef enum
   ROUTE_REDEEM,
   ROUTE_REVOCATIONS,
   ROUTE_ACCESS,
+  ROUTE_OWNER_KEYS,
 } Route;
 
 static const struct
@@ -53,6 +54,7 @@ static const struct
   { "/v1/redeem", ROUTE_REDEEM },
   { "/v1/revocations", ROUTE_REVOCATIONS },
   { "/v1/access", ROUTE_ACCESS },
+  { "/v1/owner-keys", ROUTE_OWNER_KEYS },
 };
 
 struct _PartnerServer
@@ -178,6 +180,9 @@ handle_json (Request *req)
     case ROUTE_ACCESS:
       status = partner_service_access (service, request, &reply);
       break;
+    case ROUTE_OWNER_KEYS:
+      status = partner_service_register_key (service, request, &reply);
+      break;
     case ROUTE_NONE:
     case ROUTE_HEALTH:
     case ROUTE_CHALLENGES:
@@ -224,6 +229,7 @@ dispatch (Request *req)
     case ROUTE_REDEEM:
     case ROUTE_REVOCATIONS:
     case ROUTE_ACCESS:
+    case ROUTE_OWNER_KEYS:
       if (strcmp (method, "POST") == 0)
         return handle_json (req);
       break;

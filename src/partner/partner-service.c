@@ -154,23 +154,6 @@ verifier_matches (const char *stored,
 }
 
 static gboolean
-get_rotate (JsonObject  *request,
-            GError     **error)
-{
-  JsonNode *node = json_object_get_member (request, "rotate");
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN ||
-      !json_node_get_boolean (node))
-    {
-      g_set_error (error, PARTNER_REQUEST_ERROR, PARTNER_REQUEST_ERROR_BAD_FIELD,
-                   "A generic credential is revoked by rotating its access token: send “rotate”: true");
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
-static gboolean
 has_member (JsonObject *object,
             const char *member)
 {
@@ -254,7 +237,6 @@ partner_service_enrol (PartnerService  *self,
   g_autoptr(LkKeyPair) key = NULL;
   g_autoptr(PartnerAccessPoint) access_point = partner_access_point_new ();
   g_autoptr(PartnerCredential) credential = partner_credential_new ();
-  g_autoptr(LkSecureString) access_token = NULL;
   const char *vertical_text, *title, *key_text, *from_text, *until_text;
   const char * const *entitlements;
   const char *default_title;
@@ -271,20 +253,11 @@ partner_service_enrol (PartnerService  *self,
   if (title != NULL && *title == '\0')
     return fail (reply, MHD_HTTP_BAD_REQUEST, "bad_request", "“title” may not be empty");
 
-  if (vertical == LK_VERTICAL_GENERIC)
-    {
-      /* A generic credential is a bearer access token; a key would suggest
-       * a check that never happens. */
-      if (has_member (request, "publicKey"))
-        return fail (reply, MHD_HTTP_BAD_REQUEST, "bad_request",
-                     "A generic credential has no key: leave out “publicKey”");
-    }
-  else
-    {
-      key = partner_get_public_key (request, "publicKey", &key_text, &error);
-      if (key == NULL)
-        return bad_request (reply, error);
-    }
+  /* Every owner has a key, a generic one too: the owner signs to share and
+   * to revoke, so that holding a copy of an access token is not owning. */
+  key = partner_get_public_key (request, "publicKey", &key_text, &error);
+  if (key == NULL)
+    return bad_request (reply, error);
 
   if (!partner_get_window (request, &from_text, &credential->valid_from,
                            &until_text, &credential->valid_until, &error))
@@ -318,37 +291,19 @@ partner_service_enrol (PartnerService  *self,
   credential->role = LK_CREDENTIAL_ROLE_OWNER;
   credential->title = g_strdup (access_point->title);
   credential->entitlements = g_strdupv ((char **) entitlements);
-  credential->public_key = key != NULL ? partner_encode_key (key) : NULL;
+  credential->public_key = partner_encode_key (key);
   credential->created = now;
   access_point->owner_id = g_strdup (credential->id);
 
-  if (vertical == LK_VERTICAL_GENERIC)
-    {
-      access_token = new_secret (&error);
-      if (access_token == NULL)
-        return unavailable (reply, error);
-    }
-
   if (!partner_store_begin (self->store, &error) ||
       !partner_store_add_access_point (self->store, access_point, &error) ||
-      !partner_store_add_credential (self->store, credential, &error))
-    goto failed;
-  if (access_token != NULL)
-    {
-      guint8 hash[LK_SHA256_LENGTH];
-
-      partner_hash_secret (access_token, hash);
-      if (!partner_store_add_access_token (self->store, hash, credential->id, now, &error))
-        goto failed;
-    }
-  if (!partner_store_commit (self->store, &error))
+      !partner_store_add_credential (self->store, credential, &error) ||
+      !partner_store_commit (self->store, &error))
     goto failed;
 
   g_info ("Enrolled a %s credential %.8s", vertical_text, credential->id);
 
   *reply = partner_credential_to_json (credential, self->issuer);
-  if (access_token != NULL)
-    json_object_set_string_member (*reply, "accessToken", access_token);
   return MHD_HTTP_CREATED;
 
 failed:
@@ -357,6 +312,56 @@ failed:
 }
 
 /* POST /v1/tokens */
+
+/* A generic share: a credential of its own under the owner's, with the
+ * share's entitlements and window, opened by a bearer access token of its
+ * own. The access check reads the share, and revoking it (credential:ID)
+ * leaves the owner and every other share alone. */
+static guint
+issue_share (PartnerService     *self,
+             PartnerCredential  *owner,
+             GStrv               entitlements,
+             gint64              from,
+             gint64              until,
+             JsonObject        **reply)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PartnerCredential) share = partner_credential_new ();
+  g_autoptr(LkSecureString) access_token = NULL;
+  guint8 hash[LK_SHA256_LENGTH];
+  gint64 now = now_seconds ();
+
+  share->id = lk_uuid_new_random ();
+  share->access_point_id = g_strdup (owner->access_point_id);
+  share->vertical = owner->vertical;
+  share->role = LK_CREDENTIAL_ROLE_SHARED;
+  share->parent_id = g_strdup (owner->id);
+  share->title = g_strdup (owner->title);
+  share->entitlements = entitlements;
+  share->valid_from = from;
+  share->valid_until = until;
+  share->created = now;
+
+  access_token = new_secret (&error);
+  if (access_token == NULL)
+    return unavailable (reply, error);
+  partner_hash_secret (access_token, hash);
+
+  if (!partner_store_begin (self->store, &error) ||
+      !partner_store_add_credential (self->store, share, &error) ||
+      !partner_store_add_access_token (self->store, hash, share->id, now, &error) ||
+      !partner_store_commit (self->store, &error))
+    {
+      partner_store_rollback (self->store);
+      return unavailable (reply, error);
+    }
+
+  g_info ("Credential %.8s shared itself as %.8s", owner->id, share->id);
+
+  *reply = partner_credential_to_json (share, self->issuer);
+  json_object_set_string_member (*reply, "accessToken", access_token);
+  return MHD_HTTP_CREATED;
+}
 
 guint
 partner_service_issue_token (PartnerService  *self,
@@ -409,9 +414,13 @@ partner_service_issue_token (PartnerService  *self,
     return unavailable (reply, error);
   if (credential == NULL)
     return fail (reply, MHD_HTTP_NOT_FOUND, "unknown_credential", "There is no such credential");
-  if (credential->vertical != LK_VERTICAL_HOME)
+  if (credential->vertical != LK_VERTICAL_HOME && credential->vertical != LK_VERTICAL_GENERIC)
     return fail (reply, MHD_HTTP_BAD_REQUEST, "wrong_vertical",
-                 "Only home credentials are shared through provisioning tokens");
+                 "Only home and generic credentials are shared through tokens");
+  /* The owner's device checks a generic share's code, as a car's. */
+  if (credential->vertical == LK_VERTICAL_GENERIC && code != NULL)
+    return fail (reply, MHD_HTTP_BAD_REQUEST, "bad_request",
+                 "A generic share's activation code is checked by the owner's device, not sent here");
 
   key = partner_credential_get_key (credential, &error);
   if (error != NULL)
@@ -441,6 +450,9 @@ partner_service_issue_token (PartnerService  *self,
   if (!partner_window_contains (credential->valid_from, credential->valid_until, from, until))
     return fail (reply, MHD_HTTP_BAD_REQUEST, "bad_window",
                  "A credential can share only within its own validity window");
+
+  if (credential->vertical == LK_VERTICAL_GENERIC)
+    return issue_share (self, credential, g_steal_pointer (&entitlements), from, until, reply);
 
   secret = new_secret (&error);
   if (secret == NULL)
@@ -594,57 +606,6 @@ partner_service_redeem (PartnerService  *self,
 /* POST /v1/revocations */
 
 static guint
-rotate_access_token (PartnerService  *self,
-                     JsonObject      *request,
-                     JsonObject     **reply)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(PartnerCredential) credential = NULL;
-  g_autoptr(LkSecureString) fresh = NULL;
-  g_autofree char *credential_id = NULL;
-  const char *secret;
-  guint8 hash[LK_SHA256_LENGTH];
-  gboolean revoked;
-
-  if (!partner_get_nonce (request, "accessToken", &secret, &error) || !get_rotate (request, &error))
-    return bad_request (reply, error);
-
-  partner_hash_secret (secret, hash);
-  if (!partner_store_find_access_token (self->store, hash, &credential_id, &revoked, &error))
-    return unavailable (reply, error);
-  if (credential_id == NULL)
-    return fail (reply, MHD_HTTP_NOT_FOUND, "unknown_credential", "No credential has this access token");
-  if (revoked)
-    return fail (reply, MHD_HTTP_FORBIDDEN, "revoked", "This access token has been replaced");
-
-  credential = partner_store_get_credential (self->store, credential_id, &error);
-  if (credential == NULL)
-    return unavailable (reply, error);
-  if (credential->revoked)
-    return fail (reply, MHD_HTTP_FORBIDDEN, "revoked", "The credential has been revoked");
-
-  fresh = new_secret (&error);
-  if (fresh == NULL)
-    return unavailable (reply, error);
-  partner_hash_secret (fresh, hash);
-
-  if (!partner_store_begin (self->store, &error) ||
-      partner_store_revoke_access_tokens (self->store, credential->id, now_seconds (), &error) < 0 ||
-      !partner_store_add_access_token (self->store, hash, credential->id, now_seconds (), &error) ||
-      !partner_store_commit (self->store, &error))
-    {
-      partner_store_rollback (self->store);
-      return unavailable (reply, error);
-    }
-
-  g_info ("Rotated the access token of credential %.8s", credential->id);
-
-  *reply = json_object_new ();
-  json_object_set_string_member (*reply, "accessToken", fresh);
-  return MHD_HTTP_OK;
-}
-
-static guint
 revoke_token (PartnerService     *self,
               PartnerCredential  *actor,
               const char         *secret,
@@ -712,10 +673,13 @@ partner_service_revoke (PartnerService  *self,
   gint64 count = 0;
   gboolean revoked;
   guint status;
-  enum { TARGET_CREDENTIAL, TARGET_TOKEN, TARGET_KEY } kind = TARGET_CREDENTIAL;
+  enum { TARGET_CREDENTIAL, TARGET_TOKEN, TARGET_KEY, TARGET_ACCESS_TOKENS } kind = TARGET_CREDENTIAL;
 
+  /* Holding an access token is not owning it: a receiver holds a copy.
+   * Only an owner's signature revokes. */
   if (has_member (request, "accessToken"))
-    return rotate_access_token (self, request, reply);
+    return fail (reply, MHD_HTTP_FORBIDDEN, "signature_required",
+                 "Only the owner revokes, by signature; an access token cannot rotate or revoke itself");
 
   if (!partner_get_uuid (request, "credentialId", &actor_id, &error) ||
       !partner_get_nonce (request, "challenge", &challenge, &error) ||
@@ -740,15 +704,20 @@ partner_service_revoke (PartnerService  *self,
       kind = TARGET_KEY;
       subject = target + strlen ("key:");
     }
+  else if (g_str_has_prefix (target, "access-tokens:"))
+    {
+      kind = TARGET_ACCESS_TOKENS;
+      subject = target + strlen ("access-tokens:");
+    }
   else
     subject = NULL;
 
   /* Each must also be signable as it stands: no newline hides in any. */
   if (subject == NULL ||
-      (kind == TARGET_CREDENTIAL && !g_uuid_string_is_valid (subject)) ||
-      (kind != TARGET_CREDENTIAL && !partner_is_nonce (subject)))
+      ((kind == TARGET_CREDENTIAL || kind == TARGET_ACCESS_TOKENS) && !g_uuid_string_is_valid (subject)) ||
+      ((kind == TARGET_TOKEN || kind == TARGET_KEY) && !partner_is_nonce (subject)))
     return fail (reply, MHD_HTTP_BAD_REQUEST, "bad_request",
-                 "“target” must be credential:ID, token:TOKEN or key:FINGERPRINT");
+                 "“target” must be credential:ID, token:TOKEN, key:FINGERPRINT or access-tokens:ID");
 
   if (!partner_challenges_consume (self->challenges, challenge, g_get_monotonic_time ()))
     return fail (reply, MHD_HTTP_FORBIDDEN, "bad_challenge", "The challenge is unknown, used or expired");
@@ -763,8 +732,8 @@ partner_service_revoke (PartnerService  *self,
   if (error != NULL)
     return unavailable (reply, error);
   if (key == NULL)
-    return fail (reply, MHD_HTTP_BAD_REQUEST, "bad_request",
-                 "A generic credential is revoked by rotating its access token");
+    return fail (reply, MHD_HTTP_FORBIDDEN, "signature_required",
+                 "This credential has no key yet: register one (POST /v1/owner-keys) to revoke");
 
   statement = lk_signing_revocation (actor_id, target, challenge);
   if (!verify (key, statement, signature))
@@ -806,6 +775,17 @@ partner_service_revoke (PartnerService  *self,
       g_info ("Credential %.8s revoked a token (%" G_GINT64_FORMAT ")", actor->id, count);
       break;
 
+    case TARGET_ACCESS_TOKENS:
+      /* The bearer tokens of the credential itself: a generic credential
+       * enrolled before owners had keys was shared by copying its token. */
+      if (strcmp (subject, actor->id) != 0)
+        return fail (reply, MHD_HTTP_FORBIDDEN, "not_yours", "A credential revokes only its own access tokens");
+      count = partner_store_revoke_access_tokens (self->store, actor->id, now_seconds (), &error);
+      if (count < 0)
+        return unavailable (reply, error);
+      g_info ("Credential %.8s revoked its own access tokens (%" G_GINT64_FORMAT ")", actor->id, count);
+      break;
+
     case TARGET_KEY:
       {
         g_autoptr(PartnerAccessPoint) car = partner_store_get_access_point (self->store, actor->access_point_id, &error);
@@ -828,6 +808,68 @@ partner_service_revoke (PartnerService  *self,
 
   *reply = json_object_new ();
   json_object_set_int_member (*reply, "revoked", count);
+  return MHD_HTTP_OK;
+}
+
+/* POST /v1/owner-keys */
+
+/**
+ * partner_service_register_key:
+ *
+ * A generic credential enrolled before owners had keys holds only a bearer
+ * token, which its owner may have copied to others. Its holder registers a
+ * key, once; from then on only that key's signature shares and revokes.
+ * (Whoever registers first owns it: the partner cannot tell a copy of the
+ * token from the original. The wallet registers one before its owner's
+ * first share or revocation.)
+ */
+guint
+partner_service_register_key (PartnerService  *self,
+                              JsonObject      *request,
+                              JsonObject     **reply)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PartnerCredential) credential = NULL;
+  g_autoptr(LkKeyPair) key = NULL;
+  g_autofree char *credential_id = NULL;
+  g_autofree char *encoded = NULL;
+  const char *secret, *key_text;
+  guint8 hash[LK_SHA256_LENGTH];
+  gboolean revoked, set;
+
+  if (!partner_get_nonce (request, "accessToken", &secret, &error))
+    return bad_request (reply, error);
+  key = partner_get_public_key (request, "publicKey", &key_text, &error);
+  if (key == NULL)
+    return bad_request (reply, error);
+
+  partner_hash_secret (secret, hash);
+  if (!partner_store_find_access_token (self->store, hash, &credential_id, &revoked, &error))
+    return unavailable (reply, error);
+  if (credential_id == NULL)
+    return fail (reply, MHD_HTTP_NOT_FOUND, "unknown_credential", "No credential has this access token");
+  if (revoked)
+    return fail (reply, MHD_HTTP_FORBIDDEN, "revoked", "This access token has been revoked");
+
+  credential = partner_store_get_credential (self->store, credential_id, &error);
+  if (credential == NULL)
+    return unavailable (reply, error);
+  if (credential->role != LK_CREDENTIAL_ROLE_OWNER || credential->public_key != NULL)
+    return fail (reply, MHD_HTTP_CONFLICT, "has_key", "This credential has a key already, or is not an owner's");
+  if (!partner_store_chain_revoked (self->store, credential->id, &revoked, &error))
+    return unavailable (reply, error);
+  if (revoked)
+    return fail (reply, MHD_HTTP_FORBIDDEN, "revoked", "The credential has been revoked");
+
+  encoded = partner_encode_key (key);
+  if (!partner_store_set_public_key (self->store, credential->id, encoded, &set, &error))
+    return unavailable (reply, error);
+  if (!set)
+    return fail (reply, MHD_HTTP_CONFLICT, "has_key", "This credential has a key already");
+
+  g_info ("Credential %.8s registered its owner's key", credential->id);
+
+  *reply = partner_credential_to_json (credential, self->issuer);
   return MHD_HTTP_OK;
 }
 
@@ -1016,7 +1058,7 @@ access_by_token (PartnerService  *self,
   if (credential_id == NULL)
     return deny (reply, "unknown_credential", "No credential has this access token");
   if (revoked)
-    return deny (reply, "revoked", "This access token has been replaced");
+    return deny (reply, "revoked", "This access token has been revoked");
 
   credential = partner_store_get_credential (self->store, credential_id, &error);
   if (credential == NULL)

@@ -37,6 +37,9 @@ guint           partner_service_redeem            (PartnerService       *self,
 guint           partner_service_revoke            (PartnerService       *self,
                                                    JsonObject           *request,
                                                    JsonObject          **reply);
+guint           partner_service_register_key      (PartnerService       *self,
+                                                   JsonObject           *request,
+                                                   JsonObject          **reply);
 guint           partner_service_access            (PartnerService       *self,
                                                    JsonObject           *request,
                                                    JsonObject          **reply);

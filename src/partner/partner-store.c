@@ -635,6 +635,35 @@ partner_store_find_access_token (PartnerStore  *self,
   return TRUE;
 }
 
+/**
+ * partner_store_set_public_key:
+ * @set: (out): whether the key was set; %FALSE if the credential already
+ *   had one (a key is registered once, never replaced)
+ */
+gboolean
+partner_store_set_public_key (PartnerStore  *self,
+                              const char    *credential_id,
+                              const char    *public_key,
+                              gboolean      *set,
+                              GError       **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = prepare (self,
+                                          "UPDATE credential SET public_key = ? "
+                                          "WHERE id = ? AND public_key IS NULL", error);
+
+  *set = FALSE;
+  if (stmt == NULL)
+    return FALSE;
+
+  bind_text (stmt, 1, public_key);
+  bind_text (stmt, 2, credential_id);
+  if (!step_done (self, stmt, error))
+    return FALSE;
+
+  *set = sqlite3_changes64 (self->db) == 1;
+  return TRUE;
+}
+
 /* Returns: how many of @credential_id's tokens were revoked now, or -1 */
 gint64
 partner_store_revoke_access_tokens (PartnerStore  *self,

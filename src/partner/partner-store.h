@@ -54,6 +54,12 @@ gint64              partner_store_revoke_tree           (PartnerStore           
                                                          gint64                     now,
                                                          GError                   **error);
 
+gboolean            partner_store_set_public_key        (PartnerStore              *self,
+                                                         const char                *credential_id,
+                                                         const char                *public_key,
+                                                         gboolean                  *set,
+                                                         GError                   **error);
+
 gboolean            partner_store_add_access_token      (PartnerStore              *self,
                                                          const guint8              *hash,
                                                          const char                *credential_id,
