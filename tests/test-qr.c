@@ -10,6 +10,7 @@
 #include <qrencode.h>
 
 #include "lk-qr-decoder.h"
+#include "lk-test-png.h"
 
 #define LINK "https://relay.example/v1/m/6ba7b810-9dad-11d1-80b4-00c04fd430c8?v=c#AAECAwQFBgcICQoLDA0ODw"
 
@@ -166,6 +167,93 @@ test_rejects (void)
   g_assert_error (error, LK_QR_ERROR, LK_QR_ERROR_NOT_FOUND);
 }
 
+static guint64
+status_kib (const char *field)
+{
+  g_autofree char *status = NULL;
+  g_autofree char *needle = g_strdup_printf ("\n%s:", field);
+  const char *line;
+
+  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
+  line = strstr (status, needle);
+  g_assert_nonnull (line);
+  return g_ascii_strtoull (line + strlen (needle), NULL, 10);
+}
+
+static char *
+decode_bytes (GBytes    *bytes,
+              gsize      max_bytes,
+              GError   **error)
+{
+  g_autoptr(LkQrDecoder) decoder = lk_qr_decoder_new ();
+  g_autoptr(GInputStream) stream = g_memory_input_stream_new_from_bytes (bytes);
+
+  return lk_qr_decoder_decode_image (decoder, stream, max_bytes, LK_QR_DECODE_TRY_INVERTED, NULL, error);
+}
+
+/* An image is bounded by its pixels, measured before they are decoded, and
+ * not only by its bytes: a small file can hold a huge image. */
+static void
+test_image_bounds (void)
+{
+  static const struct { guint width, height; } bombs[] = {
+    { 8000, 6000 },       /* 48 million pixels in ~50 KB */
+    { 9000, 100 },        /* a side too long */
+    { 100000, 100000 },   /* the header alone claims 10 billion */
+  };
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (bombs); i++)
+    {
+      guint rows = bombs[i].height > 10000 ? 1 : bombs[i].height;
+      g_autoptr(GBytes) png = lk_test_png_gray (bombs[i].width, bombs[i].height, 255, rows);
+      g_autofree char *text = NULL;
+      guint64 start;
+
+      g_assert_no_errno (g_file_set_contents_full ("/proc/self/clear_refs", "5", 1, G_FILE_SET_CONTENTS_NONE, 0,
+                                                   NULL) ? 0 : -1);
+      start = status_kib ("VmRSS");
+      text = decode_bytes (png, 64 * 1024 * 1024, &error);
+      g_test_message ("%u × %u in %zu bytes: peak grew %" G_GUINT64_FORMAT " KiB: %s", bombs[i].width,
+                      bombs[i].height, g_bytes_get_size (png), status_kib ("VmHWM") - start,
+                      error ? error->message : "decoded");
+      g_assert_null (text);
+      g_assert_error (error, LK_QR_ERROR, LK_QR_ERROR_INVALID);
+      g_assert_nonnull (strstr (error->message, "pixels"));
+      g_assert_cmpuint (status_kib ("VmHWM") - start, <, 16 * 1024);
+      g_clear_error (&error);
+    }
+
+  /* More bytes than allowed: refused without reading on. */
+  {
+    g_autoptr(GBytes) png = lk_test_png_gray (2000, 2000, 255, 2000);
+    g_autofree char *text = decode_bytes (png, 100, &error);
+
+    g_assert_null (text);
+    g_assert_error (error, LK_QR_ERROR, LK_QR_ERROR_INVALID);
+    g_clear_error (&error);
+  }
+
+  /* Not an image. */
+  {
+    g_autoptr(GBytes) junk = g_bytes_new_static ("not an image at all", 19);
+    g_autofree char *text = decode_bytes (junk, 1024, &error);
+
+    g_assert_null (text);
+    g_assert_error (error, LK_QR_ERROR, LK_QR_ERROR_INVALID);
+    g_clear_error (&error);
+  }
+
+  /* Within the bounds, a plain image is read (and has no code). */
+  {
+    g_autoptr(GBytes) png = lk_test_png_gray (1920, 1080, 255, 1080);
+    g_autofree char *text = decode_bytes (png, 64 * 1024 * 1024, &error);
+
+    g_assert_null (text);
+    g_assert_error (error, LK_QR_ERROR, LK_QR_ERROR_NOT_FOUND);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -177,6 +265,7 @@ main (int   argc,
   g_test_add_func ("/qr/inverted", test_inverted);
   g_test_add_func ("/qr/rgba", test_rgba);
   g_test_add_func ("/qr/rejects", test_rejects);
+  g_test_add_func ("/qr/image-bounds", test_image_bounds);
 
   return g_test_run ();
 }

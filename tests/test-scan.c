@@ -21,6 +21,7 @@
 #include "latchkey-test-utils.h"
 #include "latchkey-window.h"
 #include "lk-test-actor.h"
+#include "lk-test-png.h"
 #include "lk-test-server.h"
 
 static struct
@@ -262,6 +263,47 @@ test_image_without_code (void)
   back_to_wallet ();
 }
 
+static guint64
+status_kib (const char *field)
+{
+  g_autofree char *status = NULL;
+  g_autofree char *needle = g_strdup_printf ("\n%s:", field);
+  const char *line;
+
+  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
+  line = strstr (status, needle);
+  g_assert_nonnull (line);
+  return g_ascii_strtoull (line + strlen (needle), NULL, 10);
+}
+
+/* "Open an Image…" with a 57 KB file of 48 million pixels: refused from
+ * its header, before the pixels are decoded (GTK's loader would have
+ * decoded them all, to be refused after). */
+static void
+test_image_too_many_pixels (void)
+{
+  g_autofree char *path = g_build_filename (world.dir, "bomb.png", NULL);
+  g_autoptr(GBytes) png = lk_test_png_gray (8000, 6000, 255, 6000);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GError) error = NULL;
+  GtkWidget *problem;
+  guint64 start;
+
+  g_assert_true (g_file_set_contents (path, g_bytes_get_data (png, NULL), g_bytes_get_size (png), &error));
+  set_camera (NULL);
+  open_scan_page ();
+  g_assert_true (g_file_set_contents_full ("/proc/self/clear_refs", "5", 1, G_FILE_SET_CONTENTS_NONE, 0, NULL));
+  start = status_kib ("VmRSS");
+  latchkey_scan_page_scan_file (LATCHKEY_SCAN_PAGE (page ()), file);
+  latchkey_test_wait_until (scan_shows, (gpointer) "problem", "the unreadable-image page");
+  problem = latchkey_test_find_widget (page (), ADW_TYPE_STATUS_PAGE);
+  g_assert_cmpstr (adw_status_page_get_title (ADW_STATUS_PAGE (problem)), ==, "Image Not Readable");
+  g_assert_nonnull (strstr (adw_status_page_get_description (ADW_STATUS_PAGE (problem)), "8000 × 6000 pixels"));
+  g_test_message ("peak resident growth: %" G_GUINT64_FORMAT " KiB", status_kib ("VmHWM") - start);
+  g_assert_cmpuint (status_kib ("VmHWM") - start, <, 64 * 1024);
+  back_to_wallet ();
+}
+
 static void
 test_not_a_link (void)
 {
@@ -328,6 +370,7 @@ main (int   argc,
   g_test_add_func ("/scan/inverted-image", test_inverted_image);
   g_test_add_func ("/scan/clipboard-image", test_clipboard_image);
   g_test_add_func ("/scan/image-without-code", test_image_without_code);
+  g_test_add_func ("/scan/image-too-many-pixels", test_image_too_many_pixels);
   g_test_add_func ("/scan/not-a-link", test_not_a_link);
   g_test_add_func ("/scan/no-camera", test_no_camera);
 

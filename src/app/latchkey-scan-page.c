@@ -21,7 +21,8 @@
 #include "latchkey-scan-page.h"
 #include "latchkey-window.h"
 
-/* An image bigger than this is not a screenshot or a photo of a code. */
+/* An image file bigger than this is not a screenshot or a photo of a code;
+ * lk_qr_decoder_decode_image() bounds its pixels as well. */
 #define MAX_IMAGE_BYTES (64 * 1024 * 1024)
 
 struct _LatchkeyScanPage
@@ -180,7 +181,9 @@ camera_action (GtkWidget  *widget,
   start_camera (LATCHKEY_SCAN_PAGE (widget));
 }
 
-/* Images */
+/* Images: every one, whatever its source, goes through
+ * lk_qr_decoder_decode_image(), which reads at most MAX_IMAGE_BYTES and
+ * measures the image from its header before decoding its pixels. */
 
 static void
 decode_thread (GTask        *task,
@@ -188,35 +191,13 @@ decode_thread (GTask        *task,
                gpointer      task_data,
                GCancellable *cancellable)
 {
-  GdkTexture *texture = task_data;
+  GInputStream *stream = task_data;
   g_autoptr(LkQrDecoder) decoder = lk_qr_decoder_new ();
-  g_autofree guint8 *pixels = NULL;
-  g_autofree guint8 *gray = NULL;
   GError *error = NULL;
-  int width = gdk_texture_get_width (texture);
-  int height = gdk_texture_get_height (texture);
   char *text;
 
-  if (width <= 0 || height <= 0 || width > LK_QR_MAX_DIMENSION || height > LK_QR_MAX_DIMENSION)
-    {
-      g_task_return_new_error (task, LK_QR_ERROR, LK_QR_ERROR_INVALID,
-                               _("The image is larger than %u pixels a side"), LK_QR_MAX_DIMENSION);
-      return;
-    }
-
-  /* Cairo's ARGB32: B, G, R, A in memory, premultiplied; over white. */
-  pixels = g_malloc ((gsize) width * height * 4);
-  gdk_texture_download (texture, pixels, (gsize) width * 4);
-  gray = g_malloc ((gsize) width * height);
-  for (gsize i = 0; i < (gsize) width * height; i++)
-    {
-      const guint8 *p = pixels + i * 4;
-      guint luma = (114u * p[0] + 587u * p[1] + 299u * p[2]) / 1000u + (255u - p[3]);
-
-      gray[i] = (guint8) MIN (luma, 255u);
-    }
-
-  text = lk_qr_decoder_decode_gray (decoder, gray, width, height, width, LK_QR_DECODE_TRY_INVERTED, &error);
+  text = lk_qr_decoder_decode_image (decoder, stream, MAX_IMAGE_BYTES, LK_QR_DECODE_TRY_INVERTED,
+                                     cancellable, &error);
   if (text == NULL)
     g_task_return_error (task, error);
   else
@@ -249,113 +230,46 @@ on_decoded (GObject      *source,
   take_text (self, text);
 }
 
-/**
- * latchkey_scan_page_scan_texture:
- *
- * Looks for a QR code in @texture, off the main thread.
- */
-void
-latchkey_scan_page_scan_texture (LatchkeyScanPage *self,
-                                 GdkTexture       *texture)
+/* Stops the camera and whatever image was being read, for a new image. */
+static void
+begin_image (LatchkeyScanPage *self)
 {
-  g_autoptr(GTask) task = NULL;
-
-  g_return_if_fail (LATCHKEY_IS_SCAN_PAGE (self));
-  g_return_if_fail (GDK_IS_TEXTURE (texture));
-
   self->use_camera = FALSE;
   latchkey_camera_stop (self->camera);
   g_cancellable_cancel (self->cancellable);
   g_set_object (&self->cancellable, g_cancellable_new ());
   show_busy (self, _("Reading the image…"));
+}
 
-  task = g_task_new (self, self->cancellable, on_decoded, NULL);
-  g_task_set_task_data (task, g_object_ref (texture), g_object_unref);
+/* Looks for a QR code in the image @stream holds, off the main thread. */
+static void
+scan_stream (LatchkeyScanPage *self,
+             GInputStream     *stream)
+{
+  g_autoptr(GTask) task = g_task_new (self, self->cancellable, on_decoded, NULL);
+
+  g_task_set_task_data (task, g_object_ref (stream), g_object_unref);
   g_task_set_return_on_cancel (task, TRUE);
   g_task_run_in_thread (task, decode_thread);
 }
 
 static void
-on_texture_loaded (GObject      *source,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  LatchkeyScanPage *self = LATCHKEY_SCAN_PAGE (source);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GdkTexture) texture = g_task_propagate_pointer (G_TASK (result), &error);
-
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->use_camera)
-    return;
-  if (texture == NULL)
-    {
-      show_problem (self, "image-x-generic-symbolic", _("Image Not Readable"), error->message, TRUE);
-      return;
-    }
-  latchkey_scan_page_scan_texture (self, texture);
-}
-
-static void
-load_texture_thread (GTask        *task,
-                     gpointer      source_object,
-                     gpointer      task_data,
-                     GCancellable *cancellable)
-{
-  GError *error = NULL;
-  GdkTexture *texture = gdk_texture_new_from_bytes (task_data, &error);
-
-  if (texture == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, texture, g_object_unref);
-}
-
-static void
-on_file_loaded (GObject      *source,
+on_file_opened (GObject      *source,
                 GAsyncResult *result,
                 gpointer      user_data)
 {
   g_autoptr(LatchkeyScanPage) self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GTask) task = NULL;
-  char *contents = NULL;
-  gsize length = 0;
+  g_autoptr(GFileInputStream) stream = g_file_read_finish (G_FILE (source), result, &error);
 
-  if (!g_file_load_contents_finish (G_FILE (source), result, &contents, &length, NULL, &error))
+  if (stream == NULL)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && !self->use_camera)
         show_problem (self, "image-x-generic-symbolic", _("Image Not Readable"), error->message, TRUE);
       return;
     }
 
-  task = g_task_new (self, self->cancellable, on_texture_loaded, NULL);
-  g_task_set_task_data (task, g_bytes_new_take (contents, length), (GDestroyNotify) g_bytes_unref);
-  g_task_run_in_thread (task, load_texture_thread);
-}
-
-static void
-on_file_measured (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  g_autoptr(LatchkeyScanPage) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GFileInfo) info = g_file_query_info_finish (G_FILE (source), result, &error);
-
-  if (info == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && !self->use_camera)
-        show_problem (self, "image-x-generic-symbolic", _("Image Not Readable"), error->message, TRUE);
-      return;
-    }
-
-  if (g_file_info_get_size (info) > MAX_IMAGE_BYTES)
-    {
-      show_problem (self, "image-x-generic-symbolic", _("Image Too Large"),
-                    _("This file is too large to be a picture of a QR code."), TRUE);
-      return;
-    }
-
-  g_file_load_contents_async (G_FILE (source), self->cancellable, on_file_loaded, g_object_ref (self));
+  scan_stream (self, G_INPUT_STREAM (stream));
 }
 
 /**
@@ -370,14 +284,33 @@ latchkey_scan_page_scan_file (LatchkeyScanPage *self,
   g_return_if_fail (LATCHKEY_IS_SCAN_PAGE (self));
   g_return_if_fail (G_IS_FILE (file));
 
-  self->use_camera = FALSE;
-  latchkey_camera_stop (self->camera);
-  g_cancellable_cancel (self->cancellable);
-  g_set_object (&self->cancellable, g_cancellable_new ());
-  show_busy (self, _("Reading the image…"));
+  begin_image (self);
+  g_file_read_async (file, G_PRIORITY_DEFAULT, self->cancellable, on_file_opened, g_object_ref (self));
+}
 
-  g_file_query_info_async (file, G_FILE_ATTRIBUTE_STANDARD_SIZE, G_FILE_QUERY_INFO_NONE, G_PRIORITY_DEFAULT,
-                           self->cancellable, on_file_measured, g_object_ref (self));
+/* The image types gdk-pixbuf reads, for the clipboard and drops. */
+static const char * const *
+image_mime_types (void)
+{
+  static GStrv types = NULL;
+
+  if (g_once_init_enter (&types))
+    {
+      g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+      GSList *formats = gdk_pixbuf_get_formats ();
+
+      for (GSList *l = formats; l != NULL; l = l->next)
+        {
+          g_auto(GStrv) mime = gdk_pixbuf_format_get_mime_types (l->data);
+
+          for (guint i = 0; mime != NULL && mime[i] != NULL; i++)
+            g_strv_builder_add (builder, mime[i]);
+        }
+      g_slist_free (formats);
+      g_once_init_leave (&types, g_strv_builder_end (builder));
+    }
+
+  return (const char * const *) types;
 }
 
 static void
@@ -416,15 +349,15 @@ open_image_action (GtkWidget  *widget,
 }
 
 static void
-on_clipboard_texture (GObject      *source,
-                      GAsyncResult *result,
-                      gpointer      user_data)
+on_clipboard_image (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
 {
   g_autoptr(LatchkeyScanPage) self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GdkTexture) texture = gdk_clipboard_read_texture_finish (GDK_CLIPBOARD (source), result, &error);
+  g_autoptr(GInputStream) stream = gdk_clipboard_read_finish (GDK_CLIPBOARD (source), result, NULL, &error);
 
-  if (texture == NULL)
+  if (stream == NULL)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         show_problem (self, "edit-paste-symbolic", _("No Image on the Clipboard"),
@@ -432,9 +365,11 @@ on_clipboard_texture (GObject      *source,
                       TRUE);
       return;
     }
-  latchkey_scan_page_scan_texture (self, texture);
+  scan_stream (self, stream);
 }
 
+/* The clipboard's image as a file's bytes: decoded by us, within bounds,
+ * not by GTK into a texture of any size. */
 static void
 paste_image_action (GtkWidget  *widget,
                     const char *action_name,
@@ -442,10 +377,9 @@ paste_image_action (GtkWidget  *widget,
 {
   LatchkeyScanPage *self = LATCHKEY_SCAN_PAGE (widget);
 
-  self->use_camera = FALSE;
-  latchkey_camera_stop (self->camera);
-  gdk_clipboard_read_texture_async (gtk_widget_get_clipboard (widget), self->cancellable,
-                                    on_clipboard_texture, g_object_ref (self));
+  begin_image (self);
+  gdk_clipboard_read_async (gtk_widget_get_clipboard (widget), (const char **) image_mime_types (),
+                            G_PRIORITY_DEFAULT, self->cancellable, on_clipboard_image, g_object_ref (self));
 }
 
 static void
@@ -497,19 +431,78 @@ screenshot_action (GtkWidget  *widget,
                               on_screenshot, g_object_ref (self));
 }
 
-static gboolean
-on_drop (GtkDropTarget    *target,
-         const GValue     *value,
-         double            x,
-         double            y,
-         LatchkeyScanPage *self)
+typedef struct
 {
-  if (G_VALUE_HOLDS (value, GDK_TYPE_TEXTURE))
-    latchkey_scan_page_scan_texture (self, g_value_get_object (value));
-  else if (G_VALUE_HOLDS (value, G_TYPE_FILE))
-    latchkey_scan_page_scan_file (self, g_value_get_object (value));
-  else
-    return FALSE;
+  LatchkeyScanPage *self;
+  GdkDrop          *drop;
+} Dropped;
+
+static void
+dropped_free (Dropped *dropped)
+{
+  g_object_unref (dropped->self);
+  g_object_unref (dropped->drop);
+  g_free (dropped);
+}
+
+static void
+on_dropped_file (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Dropped *dropped = user_data;
+  g_autoptr(GError) error = NULL;
+  const GValue *value = gdk_drop_read_value_finish (GDK_DROP (source), result, &error);
+
+  gdk_drop_finish (dropped->drop, value != NULL ? GDK_ACTION_COPY : 0);
+  if (value != NULL && G_VALUE_HOLDS (value, G_TYPE_FILE))
+    latchkey_scan_page_scan_file (dropped->self, g_value_get_object (value));
+  else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    show_problem (dropped->self, "image-x-generic-symbolic", _("Image Not Readable"),
+                  error != NULL ? error->message : _("Nothing could be read from what was dropped."), TRUE);
+  dropped_free (dropped);
+}
+
+static void
+on_dropped_image (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  Dropped *dropped = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInputStream) stream = gdk_drop_read_finish (GDK_DROP (source), result, NULL, &error);
+
+  gdk_drop_finish (dropped->drop, stream != NULL ? GDK_ACTION_COPY : 0);
+  if (stream != NULL)
+    scan_stream (dropped->self, stream);
+  else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    show_problem (dropped->self, "image-x-generic-symbolic", _("Image Not Readable"), error->message, TRUE);
+  dropped_free (dropped);
+}
+
+/* A dropped file, or an image's bytes (read as a file is, within bounds;
+ * never a texture GTK would decode whatever its size). */
+static gboolean
+on_drop (GtkDropTargetAsync *target,
+         GdkDrop            *drop,
+         double              x,
+         double              y,
+         LatchkeyScanPage   *self)
+{
+  GdkContentFormats *formats = gdk_drop_get_formats (drop);
+  Dropped *dropped = g_new0 (Dropped, 1);
+
+  dropped->self = g_object_ref (self);
+  dropped->drop = g_object_ref (drop);
+  if (gdk_content_formats_contain_gtype (formats, G_TYPE_FILE))
+    {
+      gdk_drop_read_value_async (drop, G_TYPE_FILE, G_PRIORITY_DEFAULT, NULL, on_dropped_file, dropped);
+      return TRUE;
+    }
+
+  begin_image (self);
+  gdk_drop_read_async (drop, (const char **) image_mime_types (), G_PRIORITY_DEFAULT, self->cancellable,
+                       on_dropped_image, dropped);
   return TRUE;
 }
 
@@ -585,8 +578,8 @@ latchkey_scan_page_class_init (LatchkeyScanPageClass *klass)
 static void
 latchkey_scan_page_init (LatchkeyScanPage *self)
 {
-  GtkDropTarget *target;
-  GType types[] = { GDK_TYPE_TEXTURE, G_TYPE_FILE };
+  GtkDropTargetAsync *target;
+  GdkContentFormatsBuilder *formats = gdk_content_formats_builder_new ();
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
@@ -602,8 +595,11 @@ latchkey_scan_page_init (LatchkeyScanPage *self)
                             G_CALLBACK (on_cameras_changed), self);
   g_signal_connect_swapped (self->camera_picker, "notify::selected", G_CALLBACK (on_camera_picked), self);
 
-  target = gtk_drop_target_new (G_TYPE_INVALID, GDK_ACTION_COPY);
-  gtk_drop_target_set_gtypes (target, types, G_N_ELEMENTS (types));
+  gdk_content_formats_builder_add_gtype (formats, G_TYPE_FILE);
+  for (const char * const *type = image_mime_types (); *type != NULL; type++)
+    gdk_content_formats_builder_add_mime_type (formats, *type);
+  target = gtk_drop_target_async_new (gdk_content_formats_builder_free_to_formats (formats),
+                                      GDK_ACTION_COPY);
   g_signal_connect (target, "drop", G_CALLBACK (on_drop), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (target));
 

@@ -20,7 +20,5 @@ LatchkeyCamera   *latchkey_scan_page_get_camera   (LatchkeyScanPage *self);
 const char       *latchkey_scan_page_get_view     (LatchkeyScanPage *self);
 void              latchkey_scan_page_scan_file    (LatchkeyScanPage *self,
                                                    GFile            *file);
-void              latchkey_scan_page_scan_texture (LatchkeyScanPage *self,
-                                                   GdkTexture       *texture);
 
 G_END_DECLS

@@ -5,12 +5,16 @@
 
 #pragma once
 
-#include <glib-object.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
-/* Bounds, so that a hostile image cannot make us allocate without limit. */
+/* Bounds, so that a hostile image cannot make us allocate without limit.
+ * An image is measured by its header, before its pixels are decoded: an
+ * 8K screenshot (33 million pixels) fits; a small file that claims more
+ * pixels (a decompression bomb) is refused before they are allocated. */
 #define LK_QR_MAX_DIMENSION 8192
+#define LK_QR_MAX_PIXELS    (40 * 1000 * 1000)
 #define LK_QR_MAX_TEXT      4096
 
 #define LK_QR_ERROR (lk_qr_error_quark ())
@@ -50,6 +54,12 @@ char        *lk_qr_decoder_decode_gray      (LkQrDecoder      *self,
                                              guint             height,
                                              gsize             stride,
                                              LkQrDecodeFlags   flags,
+                                             GError          **error);
+char        *lk_qr_decoder_decode_image     (LkQrDecoder      *self,
+                                             GInputStream     *stream,
+                                             gsize             max_bytes,
+                                             LkQrDecodeFlags   flags,
+                                             GCancellable     *cancellable,
                                              GError          **error);
 char        *lk_qr_decoder_decode_rgba      (LkQrDecoder      *self,
                                              const guint8     *rgba,
