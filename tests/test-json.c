@@ -200,6 +200,53 @@ test_bounds_and_messages (void)
   g_assert_nonnull (strstr (error->message, "twice"));
 }
 
+/* What we write, we read back: json-glib 1.6 writes U+001F unescaped, and
+ * a double with an exponent as "1e+30.0" (both found by fuzz-json). */
+static void
+test_write_round_trip (void)
+{
+  g_autoptr(JsonObject) object = json_object_new ();
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(JsonNode) back = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  json_object_set_string_member (object, "title", "a\x1f b\x01 c\x7f d\t \xe9\x8d\xb5 \x1f \"1e+30.0\" \\\x1f");
+  json_object_set_double_member (object, "big", 1e30);
+  json_object_set_double_member (object, "small", -1e-300);
+  json_object_set_double_member (object, "plain", 1.5);
+  json_object_set_int_member (object, "int", -7);
+  node = json_node_init_object (json_node_alloc (), object);
+  text = lk_json_to_string (node);
+  g_assert_null (memchr (text, 0x1f, strlen (text)));
+  back = parse (text, strlen (text), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (back), "title"), ==,
+                   "a\x1f b\x01 c\x7f d\t \xe9\x8d\xb5 \x1f \"1e+30.0\" \\\x1f");
+  g_assert_cmpfloat (json_object_get_double_member (json_node_get_object (back), "big"), ==, 1e30);
+  g_assert_cmpfloat (json_object_get_double_member (json_node_get_object (back), "small"), ==, -1e-300);
+  g_assert_cmpfloat (json_object_get_double_member (json_node_get_object (back), "plain"), ==, 1.5);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (back), "int"), ==, -7);
+}
+
+/* An object that held secrets is wiped before it goes. */
+static void
+test_wipe (void)
+{
+  static const char text[] = "{\"token\": \"SECRET-1\", \"inner\": {\"list\": [\"SECRET-2\", 3]}}";
+  g_autoptr(JsonObject) object = lk_json_parse_object (text, strlen (text), MAX_LEN, G_IO_ERROR,
+                                                       G_IO_ERROR_INVALID_DATA, NULL);
+  const char *token = json_object_get_string_member (object, "token");
+  const char *listed = json_array_get_string_element (
+    json_object_get_array_member (json_object_get_object_member (object, "inner"), "list"), 0);
+
+  g_assert_cmpstr (token, ==, "SECRET-1");
+  lk_json_wipe_object (object);
+  g_assert_cmpint (token[0], ==, 0);
+  g_assert_cmpint (listed[0], ==, 0);
+  g_assert_null (g_strstr_len (token, 8, "SECRET"));
+}
+
 /* The sealer refuses what the opener would: a string that is not text. */
 static void
 test_seal_refuses_invalid_text (void)
@@ -229,6 +276,8 @@ main (int   argc,
   g_test_add_func ("/json/depth", test_depth);
   g_test_add_func ("/json/bounds-and-messages", test_bounds_and_messages);
   g_test_add_func ("/json/seal-refuses-invalid-text", test_seal_refuses_invalid_text);
+  g_test_add_func ("/json/write-round-trip", test_write_round_trip);
+  g_test_add_func ("/json/wipe", test_wipe);
 
   return g_test_run ();
 }

@@ -10,16 +10,154 @@
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
+#include <gnutls/gnutls.h>
 
 #include "lk-json.h"
 
+static void
+wipe_node (JsonNode *node)
+{
+  switch (JSON_NODE_TYPE (node))
+    {
+    case JSON_NODE_OBJECT:
+      lk_json_wipe_object (json_node_get_object (node));
+      break;
+
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+
+        for (guint i = 0; i < json_array_get_length (array); i++)
+          wipe_node (json_array_get_element (array, i));
+      }
+      break;
+
+    case JSON_NODE_VALUE:
+      if (json_node_get_value_type (node) == G_TYPE_STRING && json_node_get_string (node) != NULL)
+        {
+          /* json-glib owns the copy, sealed or not; it is about to be freed. */
+          char *text = (char *) json_node_get_string (node);
+
+          gnutls_memset (text, 0, strlen (text));
+        }
+      break;
+
+    case JSON_NODE_NULL:
+    default:
+      break;
+    }
+}
+
+/**
+ * lk_json_wipe_object:
+ *
+ * Overwrites every string value in @object, however deep, with zeros: for
+ * an object that held secrets and that nothing else uses any more, just
+ * before it is unreferenced.
+ */
+static void
+wipe_member (JsonObject  *object,
+             const char  *member,
+             JsonNode    *node,
+             gpointer     user_data)
+{
+  wipe_node (node);
+}
+
+/* Not json_object_iter_next(): jansson exports a function of that name too
+ * (see lk-json-parser.c), and a plain reference could bind to it. */
+void
+lk_json_wipe_object (JsonObject *object)
+{
+  json_object_foreach_member (object, wipe_member, NULL);
+}
+
+/* Copies json-glib's text into @out, made JSON: json-glib 1.6 escapes the
+ * control characters below U+001F but writes U+001F itself as it is (a
+ * byte that can only be in a string, never part of a UTF-8 sequence), and
+ * writes a double with an exponent as "1e+30.0". Neither is JSON, and the
+ * strict parser (our own relay and wallet) refuses both. */
+static void
+repair_text (const char *text,
+             gsize       len,
+             char       *out)
+{
+  gboolean in_string = FALSE;
+  gsize i = 0;
+
+  while (i < len)
+    {
+      char c = text[i];
+
+      if (in_string)
+        {
+          if (c == '\\' && i + 1 < len)
+            {
+              *out++ = text[i++];
+              *out++ = text[i++];
+              continue;
+            }
+          if (c == 0x1f)
+            out = g_stpcpy (out, "\\u001f");
+          else
+            *out++ = c;
+          in_string = c != '"';
+          i++;
+          continue;
+        }
+
+      if (c == '"')
+        {
+          in_string = TRUE;
+          *out++ = text[i++];
+          continue;
+        }
+
+      if (c == '-' || g_ascii_isdigit (c))
+        {
+          gsize start = i, end;
+          gboolean exponent = FALSE;
+
+          for (; i < len && (g_ascii_isdigit (text[i]) || strchr ("+-.eE", text[i]) != NULL); i++)
+            if (text[i] == 'e' || text[i] == 'E')
+              exponent = TRUE;
+          end = i;
+          if (exponent && end - start > 2 && text[end - 2] == '.' && text[end - 1] == '0')
+            end -= 2;
+          memcpy (out, text + start, end - start);
+          out += end - start;
+          continue;
+        }
+
+      *out++ = text[i++];
+    }
+  *out = '\0';
+}
+
+/**
+ * lk_json_to_string:
+ *
+ * Returns: @node as JSON text that lk_json_parse() takes back. It may hold
+ *   a secret: free it with lk_secure_str_free() when it does.
+ */
 char *
 lk_json_to_string (JsonNode *node)
 {
   g_autoptr(JsonGenerator) generator = json_generator_new ();
+  gsize len, escapes = 0;
+  char *text, *repaired;
 
   json_generator_set_root (generator, node);
-  return json_generator_to_data (generator, NULL);
+  text = json_generator_to_data (generator, &len);
+
+  for (const char *p = memchr (text, 0x1f, len); p != NULL; p = memchr (p + 1, 0x1f, len - (p + 1 - text)))
+    escapes++;
+
+  repaired = g_malloc (len + escapes * (strlen ("\\u001f") - 1) + 1);
+  repair_text (text, len, repaired);
+  gnutls_memset (text, 0, len);
+  g_free (text);
+  return repaired;
 }
 
 /**

@@ -12,6 +12,7 @@
 G_BEGIN_DECLS
 
 char       *lk_json_to_string       (JsonNode    *node);
+void        lk_json_wipe_object     (JsonObject  *object);
 
 const char *lk_json_get_string      (JsonObject  *object,
                                      const char  *member,
