@@ -620,6 +620,15 @@ test_receive_with_code (void)
   /* Nothing is claimed by looking: Carol could still take it. */
   g_assert_true (gtk_widget_activate_action (page (), "page.accept", NULL));
   latchkey_test_wait_until (receive_shows, (gpointer) "code", "the code entry");
+  /* The code goes to the key's provider, which the sender named: where, it
+   * says before the code goes there. */
+  {
+    GtkWidget *code_page = latchkey_test_find_named (page (), "receive-code");
+    g_autoptr(GUri) partner = g_uri_parse (world.partner->url, G_URI_FLAGS_NONE, NULL);
+
+    g_assert_nonnull (strstr (adw_status_page_get_description (ADW_STATUS_PAGE (code_page)),
+                              g_uri_get_host (partner)));
+  }
   g_free (screenshot ("receive-code"));
 
   wrong = g_strdup (g_strcmp0 (share->code, "000000") == 0 ? "111111" : "000000");
@@ -670,6 +679,47 @@ test_receive_expired (void)
   /* The way forward: another link. */
   g_assert_true (gtk_widget_activate_action (page (), "page.other-link", NULL));
   g_assert_cmpstr (latchkey_receive_page_get_view (receive_page ()), ==, "link");
+  back_to_wallet ();
+}
+
+static void
+on_communicated (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+/* `latchkey -` reads the link from standard input, so that its secret is
+ * never in a command line; the running app gets it over D-Bus, as a
+ * desktop's latchkey: link. */
+static void
+test_receive_from_stdin (void)
+{
+  g_autofree char *credential = ben_enrolls ("generic", "Gym Locker");
+  g_autoptr(LkTestShare) share = ben_shares (credential, FALSE);
+  g_autofree char *input = g_strdup_printf ("%s\n", share->link);
+  const char *argv[] = { g_getenv ("LATCHKEY_APP"), "-", NULL };
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkWidget *entry;
+
+  g_assert_nonnull (argv[0]);
+  process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error);
+  g_assert_no_error (error);
+  /* Asynchronously: this process answers its Open on the bus meanwhile. */
+  g_subprocess_communicate_utf8_async (process, input, NULL, on_communicated, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (g_subprocess_communicate_utf8_finish (process, result, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (process));
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
+
+  latchkey_test_wait_until (receive_shows, (gpointer) "preview", "the preview of the link from standard input");
+  entry = latchkey_test_find_widget (page (), ADW_TYPE_ENTRY_ROW);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (entry)), ==, share->link);
   back_to_wallet ();
 }
 
@@ -985,6 +1035,7 @@ main (int   argc,
   g_test_add_func ("/app/receive/with-code", test_receive_with_code);
   g_test_add_func ("/app/receive/expired", test_receive_expired);
   g_test_add_func ("/app/receive/claimed", test_receive_claimed);
+  g_test_add_func ("/app/receive/from-stdin", test_receive_from_stdin);
   g_test_add_func ("/app/receive/unreachable", test_receive_unreachable);
   g_test_add_func ("/app/receive/bad-link", test_receive_bad_link);
   g_test_add_func ("/app/shares/resume-and-confirm", test_shares_resume_and_confirm);

@@ -8,8 +8,15 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include "cli-command.h"
+#include "lk-process.h"
 
 typedef struct
 {
@@ -162,6 +169,116 @@ test_server_urls (void)
   }
 }
 
+/* Core dumps of the app and the CLI could hold keyring secrets. */
+static void
+test_harden (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(GError) error = NULL;
+      struct rlimit limit;
+
+      g_assert_cmpint (prctl (PR_GET_DUMPABLE, 0, 0, 0, 0), ==, 1);
+      g_assert_true (lk_process_harden (&error));
+      g_assert_no_error (error);
+      g_assert_cmpint (prctl (PR_GET_DUMPABLE, 0, 0, 0, 0), ==, 0);
+      g_assert_cmpint (getrlimit (RLIMIT_CORE, &limit), ==, 0);
+      g_assert_cmpuint (limit.rlim_cur, ==, 0);
+      g_assert_cmpuint (limit.rlim_max, ==, 0);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
+/* Allows core dumps in the child, so that turning them off shows. */
+static void
+allow_core_dumps (gpointer user_data)
+{
+  struct rlimit limit;
+
+  if (getrlimit (RLIMIT_CORE, &limit) == 0 && limit.rlim_max != 0)
+    {
+      limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? 1024 * 1024 : limit.rlim_max;
+      setrlimit (RLIMIT_CORE, &limit);
+    }
+}
+
+static gboolean
+core_limit_is_zero (const char *pid)
+{
+  g_autofree char *path = g_build_filename ("/proc", pid, "limits", NULL);
+  g_autofree char *limits = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  if (!g_file_get_contents (path, &limits, NULL, NULL))
+    return FALSE;
+  lines = g_strsplit (limits, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], "Max core file size"))
+      {
+        g_auto(GStrv) fields = g_strsplit_set (lines[i] + strlen ("Max core file size"), " ", -1);
+        guint zeros = 0;
+
+        for (guint j = 0; fields[j] != NULL; j++)
+          zeros += strcmp (fields[j], "0") == 0;
+        return zeros == 2;
+      }
+  return FALSE;
+}
+
+/* The real latchkey-cli, waiting for a link on standard input: no core
+ * dumps from the start of main(). */
+static void
+test_no_core_dumps (void)
+{
+  const char *cli = g_getenv ("LATCHKEY_CLI");
+  const char *argv[] = { cli, "receive", NULL };
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
+                                                                       G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                                                       G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  struct rlimit limit;
+  const char *pid;
+  gint64 deadline;
+
+  g_assert_nonnull (cli);
+  if (getrlimit (RLIMIT_CORE, &limit) == 0 && limit.rlim_max == 0)
+    {
+      g_test_skip ("Core dumps are off for this test already; turning them off cannot show");
+      return;
+    }
+
+  g_subprocess_launcher_set_child_setup (launcher, allow_core_dumps, NULL, NULL);
+  g_subprocess_launcher_unsetenv (launcher, "LATCHKEY_RELAY_URL");
+  g_subprocess_launcher_unsetenv (launcher, "LATCHKEY_PARTNER_URL");
+  process = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  pid = g_subprocess_get_identifier (process);
+
+  /* It turns them off at once, then waits on its input. */
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (!core_limit_is_zero (pid) && g_get_monotonic_time () < deadline)
+    g_usleep (10 * 1000);
+  g_assert_true (core_limit_is_zero (pid));
+
+  /* Non-dumpable: its /proc files belong to root, so another process of
+   * the same user cannot read its memory. (Root can anyway.) */
+  if (getuid () != 0)
+    {
+      g_autofree char *path = g_build_filename ("/proc", pid, "environ", NULL);
+      GStatBuf st;
+
+      g_assert_cmpint (g_stat (path, &st), ==, 0);
+      g_assert_cmpuint (st.st_uid, ==, 0);
+    }
+
+  g_subprocess_force_exit (process);
+  g_subprocess_wait (process, NULL, NULL);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -171,6 +288,8 @@ main (int   argc,
   g_test_add_func ("/cli/usage", test_usage);
   g_test_add_func ("/cli/inspect-link", test_inspect_link);
   g_test_add_func ("/cli/server-urls", test_server_urls);
+  g_test_add_func ("/cli/harden", test_harden);
+  g_test_add_func ("/cli/no-core-dumps", test_no_core_dumps);
 
   return g_test_run ();
 }

@@ -783,6 +783,114 @@ test_hostile_elsewhere (void)
 }
 
 static void
+on_done (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_for (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *slot;
+}
+
+/* A sender that writes its own offer, as a malicious one would: a mailbox
+ * on the real relay whose first message is @content. Returns the link. */
+static char *
+offer_by_hand (World      *w,
+               LkVertical  vertical,
+               const char *format,
+               JsonObject *content)
+{
+  g_autoptr(LkHttp) http = lk_http_new ();
+  g_autoptr(LkMailboxClient) client = lk_mailbox_client_new (http);
+  g_autoptr(GBytes) secret = lk_crypto_new_secret (NULL);
+  g_autoptr(GBytes) filler = lk_aead_seal (secret, NULL, "0123456789abcdef", 16, NULL);
+  g_autofree char *filler_data = g_base64_encode (g_bytes_get_data (filler, NULL), g_bytes_get_size (filler));
+  g_autofree char *claim = lk_uuid_new_random ();
+  g_autoptr(JsonObject) placeholder = json_object_new ();
+  g_autoptr(JsonObject) payload = NULL;
+  g_autoptr(LkMailboxReply) created = NULL;
+  g_autoptr(LkMailboxReply) updated = NULL;
+  g_autoptr(LkShareLink) link = NULL;
+  g_autoptr(LkChannel) channel = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GAsyncResult) result2 = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *mailbox_url = NULL;
+
+  json_object_set_string_member (placeholder, "type", "AEAD_AES_256_GCM");
+  json_object_set_string_member (placeholder, "data", filler_data);
+  lk_mailbox_client_create_async (client, w->relay->url, claim, placeholder, "A key shared with you", NULL, "RWD",
+                                  NULL, NULL, NULL, on_done, &result);
+  created = lk_mailbox_client_finish (client, wait_for (&result), &error);
+  g_assert_no_error (error);
+
+  link = lk_share_link_new_for_mailbox (created->url_link, vertical, secret, &error);
+  g_assert_no_error (error);
+  mailbox_url = lk_share_link_get_mailbox_url (link);
+  channel = lk_channel_new (secret, lk_share_link_get_mailbox_id (link), LK_ROLE_INITIATOR);
+  payload = lk_channel_seal (channel, format, content, LK_SEAL_FLAGS_NONE, &error);
+  g_assert_no_error (error);
+  lk_mailbox_client_update_async (client, mailbox_url, claim, payload, 1, NULL, NULL, on_done, &result2);
+  updated = lk_mailbox_client_finish (client, wait_for (&result2), &error);
+  g_assert_no_error (error);
+
+  return lk_share_link_to_string (link);
+}
+
+/* A sender names the key's provider: only by the rule every server the
+ * wallet talks to follows (https, or http on loopback). Otherwise the
+ * receiver sends nothing there and stores nothing (finding 4). */
+static void
+test_hostile_offer (void)
+{
+  g_autoptr(World) w = world_new ();
+  static const struct {
+    LkVertical  vertical;
+    const char *format;
+    gboolean    top_level;
+  } offers[] = {
+    { LK_VERTICAL_HOME, "io.github.latchkey.home.provisioningToken", TRUE },
+    { LK_VERTICAL_GENERIC, "digitalwallet.generic.authorizationToken", FALSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (offers); i++)
+    {
+      g_autoptr(JsonObject) content = json_object_new ();
+      JsonObject *credential = json_object_new ();
+      g_autoptr(LkTestRun) run = NULL;
+      g_autofree char *link = NULL;
+      g_autofree char *input = NULL;
+
+      /* TEST-NET: a request there would hang the test, not fail it. */
+      json_object_set_string_member (credential, "title", "Trap");
+      json_object_set_string_member (credential, "partnerUrl", offers[i].top_level ? "https://partner.example"
+                                                                                   : "http://192.0.2.1:8080");
+      json_object_set_object_member (content, "credential", credential);
+      if (offers[i].top_level)
+        {
+          json_object_set_string_member (content, "partnerUrl", "http://192.0.2.1:8080");
+          json_object_set_string_member (content, "token", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+          json_object_set_boolean_member (content, "codeRequired", FALSE);
+        }
+      else
+        json_object_set_string_member (content, "accessToken", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+
+      link = offer_by_hand (w, offers[i].vertical, offers[i].format, content);
+      input = g_strdup_printf ("%s\n", link);
+      run = lk_test_actor_run (w->receiver, input, "receive", NULL);
+      g_assert_cmpint (run->status, ==, 5);
+      g_assert_nonnull (strstr (run->out, "does not use"));
+      g_assert_cmpuint (count_keys (w->receiver), ==, 0);
+    }
+}
+
+static void
 test_hostile_reorder (void)
 {
   g_autoptr(World) w = world_new_full (NULL, TRUE, LK_TEST_PROXY_REORDER);
@@ -1037,6 +1145,7 @@ main (int   argc,
   g_test_add_func ("/e2e/hostile/deep", test_hostile_deep);
   g_test_add_func ("/e2e/hostile/bad-text", test_hostile_bad_text);
   g_test_add_func ("/e2e/hostile/elsewhere", test_hostile_elsewhere);
+  g_test_add_func ("/e2e/hostile/offer-partner", test_hostile_offer);
   g_test_add_func ("/e2e/no-secrets-at-rest", test_no_secrets_at_rest);
 
   return g_test_run ();

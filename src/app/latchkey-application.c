@@ -7,9 +7,13 @@
 
 #include "config.h"
 
+#include <string.h>
+
+#include <gio/gunixinputstream.h>
 #include <glib/gi18n.h>
 
 #include "lk-crypto.h"
+#include "lk-share-link.h"
 #include "latchkey-application.h"
 #include "latchkey-preferences-window.h"
 #include "latchkey-window.h"
@@ -305,9 +309,10 @@ latchkey_application_activate (GApplication *app)
   gtk_window_present (GTK_WINDOW (get_window (LATCHKEY_APPLICATION (app))));
 }
 
-/* Links arrive from the latchkey: scheme handler, or as https links given
- * on the command line; each opens the receive view, which claims nothing
- * until the user accepts. */
+/* Links arrive from the latchkey: scheme handler (over D-Bus, the desktop
+ * file being DBusActivatable), from `latchkey -` (standard input), or as
+ * links on the command line; each opens the receive view, which claims
+ * nothing until the user accepts. */
 static void
 latchkey_application_open (GApplication  *app,
                            GFile        **files,
@@ -324,6 +329,74 @@ latchkey_application_open (GApplication  *app,
     }
 
   gtk_window_present (GTK_WINDOW (window));
+}
+
+/* `latchkey -` reads one link from standard input, so that its secret is
+ * not in the command line, which other users can read in /proc. It goes to
+ * the running instance (or to this one) as a desktop's latchkey: link does:
+ * through GApplication's Open, on the session bus. */
+static char *
+read_link_from_stdin (GError **error)
+{
+  g_autoptr(GInputStream) input = g_unix_input_stream_new (0, FALSE);
+  g_autoptr(GDataInputStream) lines = g_data_input_stream_new (input);
+  g_autoptr(GError) local_error = NULL;
+  gsize len = 0;
+  char *line;
+
+  line = g_data_input_stream_read_line_utf8 (lines, &len, NULL, &local_error);
+  if (line == NULL)
+    {
+      if (local_error != NULL)
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      else
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("Nothing was given on standard input"));
+      return NULL;
+    }
+  if (len > LK_SHARE_LINK_MAX_LENGTH)
+    {
+      lk_secure_str_free (line);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("The link is longer than %u characters"),
+                   LK_SHARE_LINK_MAX_LENGTH);
+      return NULL;
+    }
+  return g_strstrip (line);
+}
+
+static gboolean
+latchkey_application_local_command_line (GApplication   *app,
+                                         char         ***arguments,
+                                         int            *exit_status)
+{
+  char **argv = *arguments;
+  g_autoptr(LkSecureString) link = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GFile) file = NULL;
+
+  if (argv[0] == NULL || argv[1] == NULL || strcmp (argv[1], "-") != 0 || argv[2] != NULL)
+    return G_APPLICATION_CLASS (latchkey_application_parent_class)->local_command_line (app, arguments,
+                                                                                        exit_status);
+
+  link = read_link_from_stdin (&error);
+  if (link == NULL || !g_application_register (app, NULL, &error))
+    {
+      g_printerr ("latchkey: %s\n", error->message);
+      *exit_status = 2;
+      return TRUE;
+    }
+
+  file = g_file_new_for_uri (link);
+  g_application_open (app, &file, 1, "");
+
+  /* Another instance has it now; or this one runs, with the link open. */
+  if (g_application_get_is_remote (app))
+    {
+      *exit_status = 0;
+      return TRUE;
+    }
+  g_free (argv[1]);
+  argv[1] = NULL;
+  return G_APPLICATION_CLASS (latchkey_application_parent_class)->local_command_line (app, arguments, exit_status);
 }
 
 static void
@@ -353,6 +426,7 @@ latchkey_application_class_init (LatchkeyApplicationClass *klass)
   app_class->shutdown = latchkey_application_shutdown;
   app_class->activate = latchkey_application_activate;
   app_class->open = latchkey_application_open;
+  app_class->local_command_line = latchkey_application_local_command_line;
 }
 
 static void
@@ -460,6 +534,11 @@ latchkey_application_init (LatchkeyApplication *self)
   static const char *quit_accels[] = { "<Control>q", NULL };
   static const char *preferences_accels[] = { "<Control>comma", NULL };
 
+  g_application_set_option_context_parameter_string (G_APPLICATION (self), _("[LINK…|-]"));
+  g_application_set_option_context_summary (G_APPLICATION (self),
+                                            _("Opens share links in the receive view; nothing is claimed until you "
+                                              "accept. “-” reads one link from standard input, which keeps its secret "
+                                              "out of the command line."));
   self->settings = g_settings_new (APP_ID);
   self->trackers = g_list_store_new (LATCHKEY_TYPE_TRACKER);
   self->cancellable = g_cancellable_new ();

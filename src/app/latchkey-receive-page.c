@@ -45,6 +45,7 @@ struct _LatchkeyReceivePage
   AdwActionRow    *preview_kind_row;
   AdwActionRow    *preview_relay_row;
   AdwActionRow    *preview_expires_row;
+  AdwStatusPage   *code_page;
   AdwEntryRow     *code_entry;
   GtkLabel        *code_error;
   AdwStatusPage   *done_page;
@@ -189,6 +190,22 @@ route (LatchkeyReceivePage *self)
         }
       self->code_sent = FALSE;
       gtk_editable_set_text (GTK_EDITABLE (self->code_entry), "");
+      /* A room or door key's code goes to the key's provider, which the
+       * sender named: the user sees where before it goes (PROTOCOL.md §7.5). */
+      if (latchkey_tracker_get_vertical (tracker) == LK_VERTICAL_HOME &&
+          latchkey_tracker_get_provider_host (tracker) != NULL)
+        {
+          g_autofree char *host = g_markup_escape_text (latchkey_tracker_get_provider_host (tracker), -1);
+          /* Translators: %s is a server's host name, such as partner.example */
+          g_autofree char *text = g_strdup_printf (_("The sender has a code for this key, which they give you apart "
+                                                     "from the link. Ask them for it. The key’s provider, %s, "
+                                                     "checks it."), host);
+
+          adw_status_page_set_description (self->code_page, text);
+        }
+      else
+        adw_status_page_set_description (self->code_page, _("The sender has a code for this key, which they give "
+                                                            "you apart from the link. Ask them for it."));
       show (self, "code");
       break;
 
@@ -649,6 +666,7 @@ latchkey_receive_page_class_init (LatchkeyReceivePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, preview_kind_row);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, preview_relay_row);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, preview_expires_row);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, code_page);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, code_entry);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, code_error);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, done_page);

@@ -52,6 +52,7 @@ struct _LatchkeyTracker
   char                  *link;          /* secret: holds the share key */
   char                  *code;          /* secret */
   guint                  attempts_left;
+  char                  *provider_host;
   gboolean               revoked;
   GError                *error;
 };
@@ -94,6 +95,8 @@ take_copy (LatchkeyTracker *self)
     self->code = g_strdup (lk_transfer_get_activation_code (t));
   self->attempts_left = lk_transfer_get_attempts_left (t);
   self->revoked = lk_transfer_get_revoked (t);
+  g_free (self->provider_host);
+  self->provider_host = lk_transfer_dup_provider_host (t);
 }
 
 static void
@@ -119,6 +122,7 @@ latchkey_tracker_finalize (GObject *object)
   g_free (self->detail);
   g_free (self->title);
   g_free (self->credential_id);
+  g_free (self->provider_host);
   g_clear_pointer (&self->expires, g_date_time_unref);
   g_clear_pointer (&self->created, g_date_time_unref);
   g_clear_pointer (&self->link, lk_secure_str_free);
@@ -439,6 +443,14 @@ latchkey_tracker_get_revoked (LatchkeyTracker *self)
 {
   g_return_val_if_fail (LATCHKEY_IS_TRACKER (self), FALSE);
   return self->revoked;
+}
+
+/* The key's provider, as the sender's offer names it (a receipt). */
+const char *
+latchkey_tracker_get_provider_host (LatchkeyTracker *self)
+{
+  g_return_val_if_fail (LATCHKEY_IS_TRACKER (self), NULL);
+  return self->provider_host;
 }
 
 /* An operation is in flight that the user asked for. */

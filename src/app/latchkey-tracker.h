@@ -37,6 +37,7 @@ GDateTime       *latchkey_tracker_get_created         (LatchkeyTracker        *s
 const char      *latchkey_tracker_get_link            (LatchkeyTracker        *self);
 const char      *latchkey_tracker_get_activation_code (LatchkeyTracker        *self);
 guint            latchkey_tracker_get_attempts_left   (LatchkeyTracker        *self);
+const char      *latchkey_tracker_get_provider_host   (LatchkeyTracker        *self);
 gboolean         latchkey_tracker_get_revoked         (LatchkeyTracker        *self);
 gboolean         latchkey_tracker_get_busy            (LatchkeyTracker        *self);
 const GError    *latchkey_tracker_get_error           (LatchkeyTracker        *self);

@@ -10,12 +10,18 @@
 #include <glib/gi18n.h>
 
 #include "latchkey-application.h"
+#include "lk-process.h"
 
 int
 main (int   argc,
       char *argv[])
 {
   g_autoptr(LatchkeyApplication) app = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* Before anything holds a secret: no core dumps. */
+  if (!lk_process_harden (&error))
+    g_warning ("%s", error->message);
 
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");

@@ -232,6 +232,17 @@ give_codes (CliContext  *cli,
             LkTransfer  *transfer,
             GError     **error)
 {
+  /* A room or door key's code goes to the provider the sender named. */
+  if (lk_transfer_get_state (transfer) == LK_TRANSFER_STATE_AWAITING_CODE &&
+      lk_transfer_get_vertical (transfer) == LK_VERTICAL_HOME)
+    {
+      g_autofree char *host = lk_transfer_dup_provider_host (transfer);
+
+      if (host != NULL)
+        /* Translators: %s is a server's host name, such as partner.example */
+        cli_print (cli->errors, _("The activation code goes to the key’s provider, %s.\n"), host);
+    }
+
   while (lk_transfer_get_state (transfer) == LK_TRANSFER_STATE_AWAITING_CODE)
     {
       g_autoptr(LkSecureString) code = cli_read_line (cli, MAX_CODE_LENGTH, NULL);

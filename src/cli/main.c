@@ -14,14 +14,24 @@
 #include <glib/gi18n.h>
 
 #include "cli-command.h"
+#include "lk-process.h"
 
 int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(GInputStream) input = g_unix_input_stream_new (0, FALSE);
-  g_autoptr(GOutputStream) output = g_unix_output_stream_new (1, FALSE);
-  g_autoptr(GOutputStream) errors = g_unix_output_stream_new (2, FALSE);
+  g_autoptr(GInputStream) input = NULL;
+  g_autoptr(GOutputStream) output = NULL;
+  g_autoptr(GOutputStream) errors = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* Before anything holds a secret: no core dumps. */
+  if (!lk_process_harden (&error))
+    g_warning ("%s", error->message);
+
+  input = g_unix_input_stream_new (0, FALSE);
+  output = g_unix_output_stream_new (1, FALSE);
+  errors = g_unix_output_stream_new (2, FALSE);
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);

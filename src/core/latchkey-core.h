@@ -15,6 +15,7 @@
 #include "lk-key-pair.h"
 #include "lk-mailbox-client.h"
 #include "lk-partner-client.h"
+#include "lk-process.h"
 #include "lk-share-link.h"
 #include "lk-signing.h"
 #include "lk-store.h"

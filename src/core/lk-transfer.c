@@ -35,7 +35,8 @@ lk_transfer_finalize (GObject *object)
   g_clear_pointer (&self->created, g_date_time_unref);
   g_clear_pointer (&self->expires, g_date_time_unref);
   g_free (self->mailbox_url);
-  g_free (self->claim);
+  /* The claim is the bearer of our access to the mailbox. */
+  lk_secure_clear_str (&self->claim);
   g_clear_pointer (&self->secret, g_bytes_unref);
   g_clear_object (&self->channel);
   g_free (self->last_sent);
@@ -50,6 +51,10 @@ lk_transfer_finalize (GObject *object)
   lk_secure_clear_str (&self->token);
   g_free (self->share_id);
   g_free (self->friend_key);
+  /* A received offer holds the token or access token it brought. Nothing
+   * else holds it once its transfer goes. */
+  if (self->offer != NULL)
+    lk_json_wipe_object (self->offer);
   g_clear_pointer (&self->offer, json_object_unref);
   lk_secure_clear_str (&self->private_key);
   g_clear_pointer (&self->outbox, json_object_unref);
@@ -491,6 +496,33 @@ lk_transfer_get_revoked (LkTransfer *self)
 {
   g_return_val_if_fail (LK_IS_TRANSFER (self), FALSE);
   return self->revoked;
+}
+
+/**
+ * lk_transfer_dup_provider_host:
+ *
+ * Returns: (nullable): for a receipt, the host of the key's provider (the
+ *   partner) that the sender's offer names, for the user to see before an
+ *   activation code goes there; %NULL if the offer names none
+ */
+char *
+lk_transfer_dup_provider_host (LkTransfer *self)
+{
+  JsonObject *description;
+  const char *url;
+  g_autoptr(GUri) uri = NULL;
+
+  g_return_val_if_fail (LK_IS_TRANSFER (self), NULL);
+
+  if (self->offer == NULL)
+    return NULL;
+  url = lk_json_get_string (self->offer, "partnerUrl", 2048, FALSE, 0, 0, NULL);
+  description = lk_json_get_object (self->offer, "credential", FALSE, 0, 0, NULL);
+  if (url == NULL && description != NULL)
+    url = lk_json_get_string (description, "partnerUrl", 2048, FALSE, 0, 0, NULL);
+  if (url == NULL || (uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL)) == NULL || g_uri_get_host (uri) == NULL)
+    return NULL;
+  return g_strdup (g_uri_get_host (uri));
 }
 
 /**
