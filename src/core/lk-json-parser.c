@@ -217,7 +217,7 @@ copy_value (json_t *value,
  * Parses @data strictly (see above) and refuses nesting deeper than
  * %LK_JSON_MAX_DEPTH.
  *
- * Returns: (transfer full) (nullable): the root node, sealed
+ * Returns: (transfer full) (nullable): the root node
  */
 JsonNode *
 lk_json_parse (const char  *data,
@@ -259,7 +259,6 @@ lk_json_parse (const char  *data,
       return NULL;
     }
 
-  json_node_seal (node);
   return node;
 }
 
