@@ -19,7 +19,9 @@
  *   socket cannot be closed and reused under us: libmicrohttpd notifies the
  *   close, which takes our lock, before it closes the descriptor.
  * - a budget for request bodies held in memory, overall and per address
- *   group, reserved from the declared Content-Length before a body is read.
+ *   group, reserved from the declared Content-Length before a body is read;
+ * - after many connections closed, what they freed is handed back to the
+ *   system (glibc keeps it otherwise), so that memory falls after a flood.
  */
 
 #define G_LOG_DOMAIN "httpd-guard"
@@ -33,6 +35,12 @@
 
 #include "latchkey-core.h"
 #include "httpd-guard.h"
+#include "httpd-system.h"
+
+/* Trim once this many connections closed since the last trim, at most
+ * every TRIM_INTERVAL: a trim walks the allocator's arenas. */
+#define TRIM_AFTER_CLOSED 256
+#define TRIM_INTERVAL     (2 * G_USEC_PER_SEC)
 
 typedef struct
 {
@@ -72,6 +80,8 @@ struct _HttpdGuard
   gboolean         stopping;
   GThread         *thread;
   char            *timeout_answer;
+  guint            closed_since_trim;
+  gint64           last_trim;
 };
 
 /* Written straight to the socket, which is all one can do from outside the
@@ -127,6 +137,19 @@ watch_thread (gpointer data)
             next = MIN (next, deadline_of (self, conn));
         }
 
+      if (self->closed_since_trim >= TRIM_AFTER_CLOSED && now - self->last_trim >= TRIM_INTERVAL)
+        {
+          self->closed_since_trim = 0;
+          self->last_trim = now;
+          g_mutex_unlock (&self->lock);
+          httpd_system_trim_memory ();
+          g_mutex_lock (&self->lock);
+          continue;
+        }
+
+      /* Enough closed, but too soon after the last trim: wake for the next. */
+      if (self->closed_since_trim >= TRIM_AFTER_CLOSED)
+        next = MIN (next, self->last_trim + TRIM_INTERVAL);
       if (next == G_MAXINT64)
         g_cond_wait (&self->cond, &self->lock);
       else
@@ -320,6 +343,8 @@ httpd_guard_notify_connection (void                                *guard,
   if (client != NULL && --client->connections == 0)
     g_hash_table_remove (self->clients, &conn->client);
   self->stats.connections--;
+  if (++self->closed_since_trim == TRIM_AFTER_CLOSED)
+    g_cond_signal (&self->cond);
   g_mutex_unlock (&self->lock);
 
   g_free (conn);

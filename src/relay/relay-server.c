@@ -758,8 +758,15 @@ handle_read (Request *req)
           MHD_resume_connection (req->connection);
           return MHD_YES;
 
-        case RELAY_WAITERS_FULL:
         case RELAY_WAITERS_STOPPING:
+          req->waited = FALSE;
+          req->response = error_response (req, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down",
+                                          "The relay is restarting", 1);
+          req->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+          MHD_resume_connection (req->connection);
+          return MHD_YES;
+
+        case RELAY_WAITERS_FULL:
         default:
           g_atomic_int_inc (&self->rejected_waiters);
           req->waited = FALSE;
@@ -1286,6 +1293,9 @@ request_completed (void                            *cls,
   httpd_guard_request_completed (self->guard, connection);
   if (req != NULL && req->dispatched)
     g_atomic_int_dec_and_test (&self->answering);
+  /* Resumed, but closed before the handler ran again (the client left). */
+  if (req != NULL && req->state == STATE_SUSPENDED)
+    g_atomic_int_dec_and_test (&self->suspended);
   g_clear_pointer ((Request **) con_cls, request_free);
 }
 
