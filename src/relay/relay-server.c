@@ -1189,7 +1189,7 @@ begin_request (RelayServer           *self,
     }
   else if (length != NULL)
     {
-      guint64 value;
+      guint64 value = 0;
 
       if (!g_ascii_string_to_unsigned (length, 10, 0, G_MAXUINT64, &value, NULL))
         set_early (req, MHD_HTTP_BAD_REQUEST, "bad_request", "Content-Length is not a number");
