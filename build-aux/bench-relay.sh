@@ -290,7 +290,9 @@ stop_nginx
 # Relay
 
 DATA_DIR=$TMP/relay-data
-"$RELAY" --port 0 --data-dir "$DATA_DIR" --rate 0 --max-mailboxes-per-client 0 \
+# Every request comes from 127.0.0.1: per-client limits off.
+"$RELAY" --port 0 --data-dir "$DATA_DIR" --rate 0 --max-mailboxes-per-client 0 --max-bytes-per-client 0 \
+  --max-connections-per-client 0 --max-waiters-per-client 0 \
   --max-connections 20000 --max-waiters 12000 --connection-timeout 60 \
   </dev/null >"$TMP/relay.out" 2>"$TMP/relay.err" &
 RELAY_PID=$!

@@ -42,9 +42,10 @@ start() {
   url=${line##* }
 }
 
-start relay _build-bench/src/relay/latchkey-relay --rate 0 --max-mailboxes-per-client 0
+# Every request comes from 127.0.0.1: per-client limits off.
+start relay _build-bench/src/relay/latchkey-relay --rate 0 --max-mailboxes-per-client 0 --max-bytes-per-client 0
 relay=$url
-start partner _build-bench/src/partner/latchkey-partner
+start partner _build-bench/src/partner/latchkey-partner --rate 0
 partner=$url
 
 echo "latchkey transfer benchmark: $(nproc) CPUs, $(uname -r), release build, relay and partner on loopback"

@@ -11,7 +11,13 @@
 #   waiting reads            RELAY_MAX_WAIT_SECONDS (src/relay/relay-request.h) < proxy_read_timeout
 #   idle upstream connections keepalive_timeout < the relay's connection-timeout and the
 #                            partner's CONNECTION_TIMEOUT (src/partner/partner-server.c)
-#   X-Forwarded-For          sent to the relay iff it trusts it; never to the partner
+#   X-Forwarded-For          sent to the relay and the partner iff each trusts it
+#   connections per address  limit_conn >= the relay's max-waiters-per-client
+#   header size              large_client_header_buffers hold an 8 KiB attestation
+#                            (RELAY_MAX_ATTESTATION, src/relay/relay-request.h)
+#   nginx's own errors       413, 429, 502 and 504 answered in JSON
+#   the units                the relay's memory-limit is its unit's MemoryMax=, and
+#                            LimitNOFILE= covers max-connections
 # A missing nginx fails the check: it is never skipped.
 
 import configparser
@@ -127,6 +133,42 @@ def server_named(http, name):
     return None
 
 
+def unit_settings(path):
+    """The [Service] settings of a unit, the last of each name."""
+    out, section = {}, None
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line or line[0] in "#;":
+                continue
+            if line.startswith("["):
+                section = line
+            elif section == "[Service]" and "=" in line:
+                key, _, val = line.partition("=")
+                out[key.strip()] = val.strip()
+    return out
+
+
+def check_json_errors(server, name):
+    """nginx's own 413, 429, 502 and 504 are JSON like the servers' errors."""
+    handled = {}
+    for d in find(server, "error_page"):
+        target = d[1][-1]
+        for code in d[1][:-1]:
+            if code != "=":
+                handled[code] = target
+    missing = []
+    for code in ("413", "429", "502", "504"):
+        target = handled.get(code, "")
+        block = one(server, "location", target) if target.startswith("@") else None
+        ret = block and one(block[2], "return")
+        if not (block and value(block[2], "default_type") == "application/json" and ret and len(ret[1]) == 2
+                and '"error"' in ret[1][1] and '"message"' in ret[1][1]):
+            missing.append(code)
+    check(not missing, "nginx's own refusals in front of the %s are JSON {error, message}" % name,
+          "not JSON: %s" % ", ".join(missing))
+
+
 def main():
     if len(sys.argv) != 4:
         print("usage: check-nginx-conf.py SOURCE_ROOT CERT KEY", file=sys.stderr)
@@ -218,17 +260,46 @@ def main():
           "X-Forwarded-For is the address nginx saw, and only sent because the relay trusts it",
           "trust-forwarded-for %s, X-Forwarded-For %r" % (trusts, xff))
 
+    conn = [d[1] for d in find(relay_server, "limit_conn")]
+    waiters = int(relay.get("max-waiters-per-client", "128"))
+    check(len(conn) == 1 and conn[0][0] == "latchkey_addr" and int(conn[0][1]) >= waiters,
+          "limit_conn lets an address hold as many waiting reads as the relay allows it",
+          "limit_conn %r, max-waiters-per-client %r" % (conn, waiters))
+    buffers = one(relay_server, "large_client_header_buffers")
+    attestation = c_define(os.path.join(root, "src", "relay", "relay-request.h"), "RELAY_MAX_ATTESTATION")
+    line_size = size(buffers[1][1]) if buffers and len(buffers[1]) == 2 else None
+    check(attestation and line_size and line_size >= attestation + len("Mailbox-Device-Attestation: ") + 2,
+          "a header line holds an attestation of RELAY_MAX_ATTESTATION bytes",
+          "large_client_header_buffers %r, attestation %r" % (buffers and buffers[1], attestation))
+    check_json_errors(relay_server, "relay")
+
     # 4. The partner's.
     partner_server = server_named(http, "partner.example.org") or []
     body = size(value(partner_server, "client_max_body_size"))
     check(body == partner_max_body, "client_max_body_size is the partner's PARTNER_MAX_BODY",
           "nginx %r, partner %r" % (body, partner_max_body))
-    check(find(partner_server, "limit_req"), "the partner, which has no rate limit, gets nginx's")
+    check(find(partner_server, "limit_req"), "the partner, a demo, gets nginx's rate limit besides its own")
     root_location = one(partner_server, "location", "/")
     location = root_location[2] if root_location else []
     check(value(location, "proxy_pass") == "http://latchkey_partner", "the partner's / goes to the partner")
-    check(not [d for d in find(location, "proxy_set_header") if d[1][0].lower() == "x-forwarded-for"],
-          "the partner, which does not read X-Forwarded-For, is not sent one")
+    xff = [d[1][1] for d in find(location, "proxy_set_header") if d[1][0].lower() == "x-forwarded-for"]
+    trusts = partner.get("LATCHKEY_PARTNER_TRUST_FORWARDED_FOR", "false") == "true"
+    check((xff == ["$remote_addr"]) if trusts else not xff,
+          "X-Forwarded-For is the address nginx saw, and only sent because the partner trusts it",
+          "LATCHKEY_PARTNER_TRUST_FORWARDED_FOR %s, X-Forwarded-For %r" % (trusts, xff))
+    check_json_errors(partner_server, "partner")
+
+    # 4b. The relay's unit agrees with its configuration.
+    unit = unit_settings(os.path.join(root, "data", "latchkey-relay.service.in"))
+    memory_max = size(unit.get("MemoryMax", ""))
+    memory_limit = size(relay.get("memory-limit", ""))
+    check(memory_max is not None and memory_limit == memory_max,
+          "the relay's memory-limit is its unit's MemoryMax=, so --check-config checks against it",
+          "memory-limit %r, MemoryMax %r" % (memory_limit, memory_max))
+    nofile = int(unit.get("LimitNOFILE", "0"))
+    connections = int(relay.get("max-connections", "12000"))
+    check(nofile >= connections + 64, "LimitNOFILE= covers max-connections and the relay's own 64",
+          "LimitNOFILE %r, max-connections %r" % (nofile, connections))
 
     # 5. Logs: no whole mailbox id.
     fmt = " ".join(" ".join(d[1][1:]) for d in find(http, "log_format", "latchkey"))

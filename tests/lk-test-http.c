@@ -7,6 +7,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "lk-json.h"
 #include "lk-test-http.h"
 
@@ -83,4 +85,110 @@ lk_test_reply_free (LkTestReply *reply)
   g_free (reply->body);
   g_clear_pointer (&reply->headers, soup_message_headers_unref);
   g_free (reply);
+}
+
+/* Raw sockets, for what an HTTP client library will not send, and for
+ * requests from another loopback address (127.0.0.2 is another client). */
+
+/**
+ * lk_test_raw_connect:
+ * @source: (nullable): the local address to connect from
+ */
+GSocketConnection *
+lk_test_raw_connect (guint       port,
+                     const char *source)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GError) error = NULL;
+  GSocketConnection *connection;
+
+  if (source != NULL)
+    {
+      g_autoptr(GInetAddress) address = g_inet_address_new_from_string (source);
+      g_autoptr(GSocketAddress) local = g_inet_socket_address_new (address, 0);
+
+      g_socket_client_set_local_address (client, local);
+    }
+  connection = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, &error);
+  g_assert_no_error (error);
+  return connection;
+}
+
+/**
+ * lk_test_raw_read_all:
+ *
+ * Returns: what arrives until the server closes, or until nothing arrived
+ *   for @timeout_seconds (then what came, with " <timeout>" appended)
+ */
+char *
+lk_test_raw_read_all (GSocketConnection *connection,
+                      guint              timeout_seconds)
+{
+  GSocket *socket = g_socket_connection_get_socket (connection);
+  GString *out = g_string_new (NULL);
+  char buffer[16384];
+
+  g_socket_set_timeout (socket, timeout_seconds);
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      gssize n = g_socket_receive (socket, buffer, sizeof buffer, NULL, &error);
+
+      if (n > 0)
+        {
+          g_string_append_len (out, buffer, n);
+          continue;
+        }
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+        g_string_append (out, " <timeout>");
+      break;
+    }
+  return g_string_free (out, FALSE);
+}
+
+/**
+ * lk_test_raw_parse:
+ *
+ * Returns: the first answer in @response; a status of 0 if there is none
+ */
+LkTestReply *
+lk_test_raw_parse (const char *response)
+{
+  LkTestReply *reply = g_new0 (LkTestReply, 1);
+  const char *end = strstr (response, "\r\n\r\n");
+
+  reply->headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_RESPONSE);
+  if (end == NULL ||
+      !soup_headers_parse_response (response, end + 4 - response, reply->headers, NULL, &reply->status, NULL))
+    {
+      reply->status = 0;
+      reply->body = g_strdup (response);
+      return reply;
+    }
+  reply->body = g_strdup (end + 4);
+  return reply;
+}
+
+/**
+ * lk_test_raw_exchange:
+ * @source: (nullable): the local address to connect from
+ *
+ * Sends @request as it is on a new connection, and reads until the server
+ * closes it (or 5 s pass without a byte).
+ */
+LkTestReply *
+lk_test_raw_exchange (guint       port,
+                      const char *source,
+                      const char *request,
+                      gsize       length)
+{
+  g_autoptr(GSocketConnection) connection = lk_test_raw_connect (port, source);
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  g_autoptr(GError) error = NULL;
+  g_autofree char *response = NULL;
+
+  g_output_stream_write_all (out, request, length, NULL, NULL, &error);
+  g_assert_no_error (error);
+  response = lk_test_raw_read_all (connection, 5);
+  return lk_test_raw_parse (response);
 }

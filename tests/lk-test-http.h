@@ -28,6 +28,16 @@ void         lk_test_assert_status (LkTestReply  *reply,
                                     guint         status);
 void         lk_test_reply_free    (LkTestReply  *reply);
 
+GSocketConnection *lk_test_raw_connect  (guint         port,
+                                         const char   *source);
+char        *lk_test_raw_read_all  (GSocketConnection *connection,
+                                    guint         timeout_seconds);
+LkTestReply *lk_test_raw_exchange  (guint         port,
+                                    const char   *source,
+                                    const char   *request,
+                                    gsize         length);
+LkTestReply *lk_test_raw_parse     (const char   *response);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTestReply, lk_test_reply_free)
 
 G_END_DECLS

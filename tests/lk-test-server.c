@@ -66,6 +66,28 @@ lk_test_server_new (const char         *binary_env,
   return self;
 }
 
+/**
+ * lk_test_server_set_wrapper:
+ * @wrapper: (nullable): a command and its arguments, to which the server's
+ *   command line is appended (prlimit, unshare); it must exec the server,
+ *   so that signals reach it
+ */
+void
+lk_test_server_set_wrapper (LkTestServer       *self,
+                            const char * const *wrapper)
+{
+  g_strfreev (self->wrapper);
+  self->wrapper = g_strdupv ((char **) wrapper);
+}
+
+GPid
+lk_test_server_get_pid (LkTestServer *self)
+{
+  const char *id = self->process != NULL ? g_subprocess_get_identifier (self->process) : NULL;
+
+  return id != NULL ? atoi (id) : 0;
+}
+
 /* If the test dies (an assertion, a sanitizer abort), its servers go too. */
 static void
 child_setup (gpointer user_data)
@@ -91,6 +113,8 @@ lk_test_server_start (LkTestServer *self)
   g_autofree char *port = g_strdup_printf ("%u", self->port);
   const char *listening;
 
+  for (guint i = 0; self->wrapper != NULL && self->wrapper[i] != NULL; i++)
+    g_ptr_array_add (argv, self->wrapper[i]);
   g_ptr_array_add (argv, self->binary);
   g_ptr_array_add (argv, (char *) "--port");
   /* A restart takes the same port, so that clients keep their URLs. */
@@ -191,6 +215,7 @@ lk_test_server_free (LkTestServer *self)
   g_free (self->data_dir);
   g_free (self->log_path);
   g_strfreev (self->args);
+  g_strfreev (self->wrapper);
   g_free (self->url);
   g_free (self);
 }

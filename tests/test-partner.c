@@ -1666,7 +1666,8 @@ test_expiry (Fixture       *f,
   }
 }
 
-static const char * const limit_args[] = { "--max-challenges", "2", "--name", "Grand Hotel", NULL };
+static const char * const limit_args[] = { "--max-challenges", "3", "--max-challenges-per-client", "2",
+                                           "--name", "Grand Hotel", NULL };
 
 static void
 test_limits (Fixture       *f,
@@ -1686,7 +1687,8 @@ test_limits (Fixture       *f,
   g_assert_cmpstr (json_object_get_string_member (object, "issuer"), ==, "Grand Hotel");
   owner = holder_from_reply (enrolled, key);
 
-  /* Outstanding challenges are bounded: the oldest goes first. */
+  /* A client's outstanding challenges are bounded: its own oldest goes
+   * first (tests/test-abuse.c checks that nobody else's does). */
   oldest = new_challenge (f);
   middle = new_challenge (f);
   newest = new_challenge (f);

@@ -153,6 +153,25 @@ test_durations (void)
 }
 
 static void
+test_sizes (void)
+{
+  guint64 bytes;
+
+  g_assert_true (relay_parse_size ("65536", &bytes));
+  g_assert_cmpuint (bytes, ==, 65536);
+  g_assert_true (relay_parse_size ("64K", &bytes));
+  g_assert_cmpuint (bytes, ==, 65536);
+  g_assert_true (relay_parse_size ("16m", &bytes));
+  g_assert_cmpuint (bytes, ==, 16 * 1024 * 1024);
+  g_assert_true (relay_parse_size ("4G", &bytes));
+  g_assert_cmpuint (bytes, ==, G_GUINT64_CONSTANT (4) << 30);
+  g_assert_false (relay_parse_size ("", &bytes));
+  g_assert_false (relay_parse_size ("4GB", &bytes));
+  g_assert_false (relay_parse_size ("-1", &bytes));
+  g_assert_false (relay_parse_size ("99999999999T", &bytes));
+}
+
+static void
 test_config_file (void)
 {
   g_autoptr(RelayConfig) config = relay_config_new ();
@@ -222,6 +241,7 @@ main (int   argc,
   g_test_add_func ("/relay-request/headers", test_headers);
   g_test_add_func ("/relay-request/access-strings", test_access_strings);
   g_test_add_func ("/relay-request/durations", test_durations);
+  g_test_add_func ("/relay-request/sizes", test_sizes);
   g_test_add_func ("/relay-request/config-file", test_config_file);
   g_test_add_func ("/relay-request/page", test_page);
 

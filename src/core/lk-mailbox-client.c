@@ -175,6 +175,7 @@ set_status_error (LkHttpResponse  *response,
     case 502:
     case 503:
     case 504:
+    case 507:   /* the relay's storage is full, for now */
       g_set_error (error, LK_MAILBOX_ERROR, LK_MAILBOX_ERROR_UNAVAILABLE,
                    _("The relay is busy or unavailable (HTTP %u). Try again later."), response->status);
       break;

@@ -13,6 +13,10 @@ G_BEGIN_DECLS
 #define PARTNER_DEFAULT_CHALLENGE_LIFETIME 60
 #define PARTNER_DEFAULT_TOKEN_LIFETIME     (48 * 3600)
 #define PARTNER_DEFAULT_MAX_CHALLENGES     10000
+#define PARTNER_DEFAULT_CHALLENGES_PER_CLIENT 16
+#define PARTNER_DEFAULT_RATE               20
+#define PARTNER_DEFAULT_BURST              100
+#define PARTNER_DEFAULT_REQUEST_TIMEOUT    10
 #define PARTNER_MAX_BODY                   (64 * 1024)
 
 typedef struct
@@ -23,7 +27,12 @@ typedef struct
   char    *name;                 /* the issuer name given to credentials */
   gint64   challenge_lifetime;   /* seconds */
   gint64   token_lifetime;       /* seconds */
-  guint    max_challenges;       /* outstanding at once; the oldest go first */
+  guint    max_challenges;       /* outstanding at once; more are refused */
+  guint    max_challenges_per_client; /* of them, one client's; its own oldest go first */
+  double   rate;                 /* requests per second per client; 0: no limit */
+  double   burst;
+  gboolean trust_forwarded_for;  /* behind a reverse proxy */
+  guint    request_timeout;      /* seconds for a request's headers and body */
 } PartnerConfig;
 
 PartnerConfig *partner_config_new         (void);

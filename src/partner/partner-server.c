@@ -7,6 +7,10 @@
  * small local database. That makes the partner single-threaded in effect,
  * which is all a reference partner needs, and keeps a challenge's consumption
  * and the checks that follow it free of races.
+ *
+ * Each client (an address group, httpd-address.h) has a request rate, a
+ * share of the connections and of the memory for bodies, and a deadline for
+ * each request's headers and body (httpd-guard.c).
  */
 
 #define G_LOG_DOMAIN "partner-server"
@@ -18,16 +22,29 @@
 #include <sys/socket.h>
 
 #include <gio/gio.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
 #include "latchkey-core.h"
+#include "httpd-errors.h"
+#include "httpd-guard.h"
+#include "httpd-log.h"
+#include "httpd-rate.h"
+#include "httpd-system.h"
 #include "partner-request.h"
 #include "partner-server.h"
 
-/* Headers and MHD's own buffers; bodies are copied out as they arrive. */
+/* Headers and MHD's own buffers; bodies are copied out as they arrive.
+ * The worst case, every connection holding its pool and the body budget
+ * full, is about 50 MB, well within the unit's MemoryMax=256M. */
 #define CONNECTION_MEMORY_LIMIT (16 * 1024)
 #define MAX_CONNECTIONS         1024
+#define MAX_PER_CLIENT          64
 #define CONNECTION_TIMEOUT      30
+#define MAX_BODY_MEMORY         (32 * 1024 * 1024)
+#define MAX_BODY_MEMORY_CLIENT  (1024 * 1024)
+#define MAX_RATE_CLIENTS        16384
+#define LOG_INTERVAL_SECONDS    60
 
 typedef enum
 {
@@ -63,6 +80,10 @@ struct _PartnerServer
 
   const PartnerConfig *config;
   PartnerService      *service;
+  HttpdGuard          *guard;
+  HttpdRate           *rate;
+  HttpdLog            *log;
+  guint8               secret[32];   /* for clients' keyed hashes */
   struct MHD_Daemon   *daemon;
   guint                port;
 };
@@ -76,13 +97,16 @@ typedef struct
   const char            *method;
   const char            *path;      /* for the log: only our fixed paths */
   Route                  route;
+  HttpdKey               client;
   GByteArray            *body;
+  gsize                  body_length;   /* declared */
   gboolean               answered;
 
   /* An answer decided while reading headers, given once the body is in. */
   guint                  early_status;
   const char            *early_error;
   const char            *early_message;
+  guint                  retry_after;
 } Request;
 
 static void
@@ -132,6 +156,12 @@ queue_json (Request    *req,
   add_common_headers (response);
   if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
     MHD_add_response_header (response, "Allow", req->route == ROUTE_HEALTH ? "GET" : "POST");
+  if (status == MHD_HTTP_TOO_MANY_REQUESTS || status == MHD_HTTP_SERVICE_UNAVAILABLE)
+    {
+      g_autofree char *seconds = g_strdup_printf ("%u", MAX (req->retry_after, 1));
+
+      MHD_add_response_header (response, "Retry-After", seconds);
+    }
   return queue (req, status, response);
 }
 
@@ -218,7 +248,7 @@ dispatch (Request *req)
       if (strcmp (method, "POST") == 0)
         {
           g_autoptr(JsonObject) reply = NULL;
-          guint status = partner_service_new_challenge (req->server->service, &reply);
+          guint status = partner_service_new_challenge (req->server->service, &req->client, &reply);
 
           return queue_json (req, status, reply);
         }
@@ -293,11 +323,44 @@ header (Request    *req,
 
 /* The first call, with the headers only: everything that can be refused
  * before reading a body is refused here. */
+/* Who the client is: its address group, as a keyed hash. */
+static void
+client_of (PartnerServer         *self,
+           struct MHD_Connection *connection,
+           HttpdKey              *client)
+{
+  const union MHD_ConnectionInfo *info;
+  HttpdGroup group;
+
+  if (self->config->trust_forwarded_for)
+    {
+      const char *forwarded = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "X-Forwarded-For");
+
+      /* The proxy appends the address it saw: the last entry is the one to trust. */
+      if (forwarded != NULL && strlen (forwarded) < 1024)
+        {
+          const char *last = strrchr (forwarded, ',');
+          g_autofree char *candidate = g_strstrip (g_strdup (last ? last + 1 : forwarded));
+
+          if (httpd_group_from_string (&group, candidate, HTTPD_DEFAULT_IPV6_PREFIX))
+            {
+              httpd_group_key (&group, self->secret, sizeof self->secret, client);
+              return;
+            }
+        }
+    }
+
+  info = MHD_get_connection_info (connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  httpd_group_from_sockaddr (&group, info != NULL ? info->client_addr : NULL, HTTPD_DEFAULT_IPV6_PREFIX);
+  httpd_group_key (&group, self->secret, sizeof self->secret, client);
+}
+
 static enum MHD_Result
 begin_request (PartnerServer          *self,
                struct MHD_Connection  *connection,
                const char             *url,
                const char             *method,
+               const char             *version,
                void                  **con_cls)
 {
   Request *req = g_new0 (Request, 1);
@@ -310,6 +373,19 @@ begin_request (PartnerServer          *self,
   req->body = g_byte_array_new ();
   req->route = route_for (url, &req->path);
   *con_cls = req;
+
+  /* Checked here rather than by libmicrohttpd, whose own answer to it is
+   * malformed (its headers twice). */
+  if (strcmp (version, MHD_HTTP_VERSION_1_1) == 0 && header (req, MHD_HTTP_HEADER_HOST) == NULL)
+    set_early (req, MHD_HTTP_BAD_REQUEST, "bad_request", "An HTTP/1.1 request needs a Host header");
+
+  client_of (self, connection, &req->client);
+  if (req->route != ROUTE_HEALTH &&
+      !httpd_rate_allow (self->rate, &req->client, g_get_monotonic_time (), &req->retry_after))
+    {
+      req->early_status = 0;
+      set_early (req, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited", "Too many requests; slow down");
+    }
 
   encoding = header (req, MHD_HTTP_HEADER_TRANSFER_ENCODING);
   length = header (req, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -329,6 +405,18 @@ begin_request (PartnerServer          *self,
         set_early (req, MHD_HTTP_BAD_REQUEST, "bad_request", "Content-Length is not a number");
       else if (value > PARTNER_MAX_BODY)
         set_early (req, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", "The request body is larger than 64 KiB");
+      else if (req->early_status == 0 && value > 0)
+        {
+          /* Bodies share a memory budget, taken before a byte is read. */
+          if (!httpd_guard_reserve_body (self->guard, connection, value))
+            set_early (req, MHD_HTTP_SERVICE_UNAVAILABLE, "busy", "Too many uploads at once; try again shortly");
+          else
+            {
+              req->body_length = value;
+              g_byte_array_unref (req->body);
+              req->body = g_byte_array_sized_new ((guint) value);
+            }
+        }
       has_body = value > 0;
     }
 
@@ -360,7 +448,7 @@ access_handler (void                   *cls,
   Request *req = *con_cls;
 
   if (req == NULL)
-    return begin_request (self, connection, url, method, con_cls);
+    return begin_request (self, connection, url, method, version, con_cls);
 
   if (req->answered)
     {
@@ -371,13 +459,15 @@ access_handler (void                   *cls,
 
   if (*upload_data_size > 0)
     {
-      if (req->body->len + *upload_data_size > PARTNER_MAX_BODY)
+      /* Never more than the declared length, which the budget reserved. */
+      if (req->body->len + *upload_data_size > req->body_length)
         return MHD_NO;
       g_byte_array_append (req->body, (const guint8 *) upload_data, *upload_data_size);
       *upload_data_size = 0;
       return MHD_YES;
     }
 
+  httpd_guard_request_received (self->guard, connection);
   return dispatch (req);
 }
 
@@ -387,25 +477,10 @@ request_completed (void                             *cls,
                    void                            **con_cls,
                    enum MHD_RequestTerminationCode   code)
 {
+  PartnerServer *self = cls;
+
+  httpd_guard_request_completed (self->guard, connection);
   g_clear_pointer ((Request **) con_cls, request_free);
-}
-
-/* MHD's messages may quote a request line; paths hold nothing secret here,
- * since every secret travels in a body. */
-static void
-log_mhd (void       *cls,
-         const char *format,
-         va_list     args)
-{
-  g_autofree char *text = NULL;
-
-  /* The format is libmicrohttpd's own. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-  text = g_strdup_vprintf (format, args);
-#pragma GCC diagnostic pop
-
-  g_message ("libmicrohttpd: %s", g_strchomp (text));
 }
 
 static void
@@ -415,6 +490,10 @@ partner_server_finalize (GObject *object)
 
   partner_server_stop (self);
   g_clear_object (&self->service);
+  g_clear_pointer (&self->guard, httpd_guard_free);
+  g_clear_pointer (&self->rate, httpd_rate_free);
+  g_clear_pointer (&self->log, httpd_log_free);
+  gnutls_memset (self->secret, 0, sizeof self->secret);
 
   G_OBJECT_CLASS (partner_server_parent_class)->finalize (object);
 }
@@ -441,9 +520,24 @@ partner_server_new (const PartnerConfig *config,
                     PartnerService      *service)
 {
   PartnerServer *self = g_object_new (PARTNER_TYPE_SERVER, NULL);
+  HttpdGuardLimits limits = {
+    /* Behind a proxy every connection is the proxy's: nginx's limit_conn
+     * counts per client instead. */
+    .max_per_client = config->trust_forwarded_for ? 0 : MAX_PER_CLIENT,
+    .request_timeout = config->request_timeout,
+    .idle_timeout = CONNECTION_TIMEOUT,
+    .max_body_memory = MAX_BODY_MEMORY,
+    .max_body_memory_per_client = MAX_BODY_MEMORY_CLIENT,
+    .ipv6_prefix = HTTPD_DEFAULT_IPV6_PREFIX,
+    .tls = FALSE,
+  };
 
   self->config = config;
   self->service = g_object_ref (service);
+  self->guard = httpd_guard_new (&limits);
+  self->rate = httpd_rate_new (config->rate, config->burst, MAX_RATE_CLIENTS);
+  self->log = httpd_log_new (LOG_INTERVAL_SECONDS, NULL);
+  lk_crypto_random (self->secret, sizeof self->secret, NULL);
 
   return self;
 }
@@ -458,6 +552,15 @@ partner_server_start (PartnerServer  *self,
   struct sockaddr_storage native;
   unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
   const union MHD_DaemonInfo *info;
+  guint64 fd_limit = httpd_system_raise_fd_limit (NULL);
+  guint connections = (guint) MIN ((guint64) MAX_CONNECTIONS,
+                                   fd_limit > HTTPD_RESERVED_FDS ? fd_limit - HTTPD_RESERVED_FDS : 16);
+
+  if (!httpd_errors_check (error))
+    return FALSE;
+  if (connections < MAX_CONNECTIONS)
+    g_warning ("The descriptor limit (%" G_GUINT64_FORMAT ") allows %u connections of %u: raise LimitNOFILE=",
+               fd_limit, connections, MAX_CONNECTIONS);
 
   address = g_inet_address_new_from_string (config->listen_address);
   if (address == NULL)
@@ -473,14 +576,19 @@ partner_server_start (PartnerServer  *self,
     flags |= MHD_USE_IPv6;
 
   /* The logger must come first, or MHD logs the other options' messages itself. */
-  self->daemon = MHD_start_daemon (flags, 0, NULL, NULL, access_handler, self,
-                                   MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
+  /* MHD's messages may quote a request line; paths hold nothing secret
+   * here, since every secret travels in a body. */
+  self->daemon = MHD_start_daemon (flags, 0, httpd_guard_accept_policy, self->guard, access_handler, self,
+                                   MHD_OPTION_EXTERNAL_LOGGER, httpd_log_mhd, self->log,
                                    MHD_OPTION_SOCK_ADDR, &native,
-                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned int) MAX_CONNECTIONS,
+                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned int) connections,
                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) CONNECTION_TIMEOUT,
                                    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) CONNECTION_MEMORY_LIMIT,
-                                   MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
-                                   MHD_OPTION_STRICT_FOR_CLIENT, (int) 1,
+                                   MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int) 1024,
+                                   MHD_OPTION_NOTIFY_COMPLETED, request_completed, self,
+                                   MHD_OPTION_NOTIFY_CONNECTION, httpd_guard_notify_connection, self->guard,
+                                   /* Strictness 1 adds only the Host check, which begin_request() does. */
+                                   MHD_OPTION_STRICT_FOR_CLIENT, (int) 0,
                                    MHD_OPTION_END);
   if (self->daemon == NULL)
     {

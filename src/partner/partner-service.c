@@ -199,7 +199,7 @@ partner_service_new (const PartnerConfig *config,
   self->issuer = g_strdup (config->name);
   self->challenge_lifetime = config->challenge_lifetime;
   self->token_lifetime = config->token_lifetime;
-  self->challenges = partner_challenges_new (config->max_challenges,
+  self->challenges = partner_challenges_new (config->max_challenges, config->max_challenges_per_client,
                                              config->challenge_lifetime * G_USEC_PER_SEC);
 
   return self;
@@ -209,11 +209,14 @@ partner_service_new (const PartnerConfig *config,
 
 guint
 partner_service_new_challenge (PartnerService  *self,
+                               const HttpdKey  *client,
                                JsonObject     **reply)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *challenge = partner_challenges_issue (self->challenges, g_get_monotonic_time (), &error);
+  g_autofree char *challenge = partner_challenges_issue (self->challenges, client, g_get_monotonic_time (), &error);
 
+  if (g_error_matches (error, PARTNER_CHALLENGES_ERROR, PARTNER_CHALLENGES_ERROR_FULL))
+    return fail (reply, MHD_HTTP_SERVICE_UNAVAILABLE, "busy", "Too many challenges are outstanding; try again shortly");
   if (challenge == NULL)
     {
       g_warning ("Could not make a challenge: %s", error->message);

@@ -12,6 +12,7 @@
 #include <glib-object.h>
 #include <json-glib/json-glib.h>
 
+#include "httpd-address.h"
 #include "partner-config.h"
 #include "partner-store.h"
 
@@ -24,6 +25,7 @@ G_DECLARE_FINAL_TYPE (PartnerService, partner_service, PARTNER, SERVICE, GObject
 PartnerService *partner_service_new               (const PartnerConfig  *config,
                                                    PartnerStore         *store);
 guint           partner_service_new_challenge     (PartnerService       *self,
+                                                   const HttpdKey       *client,
                                                    JsonObject          **reply);
 guint           partner_service_enrol             (PartnerService       *self,
                                                    JsonObject           *request,

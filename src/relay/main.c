@@ -16,6 +16,8 @@
 #include <glib/gstdio.h>
 
 #include "relay-config.h"
+#include "relay-limiter.h"
+#include "relay-resources.h"
 #include "relay-server.h"
 #include "relay-store-sqlite.h"
 
@@ -33,19 +35,6 @@ on_sweep (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* Every waiting read holds a socket: allow as many descriptors as we may. */
-static void
-raise_fd_limit (void)
-{
-  struct rlimit limit;
-
-  if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max)
-    {
-      limit.rlim_cur = limit.rlim_max;
-      setrlimit (RLIMIT_NOFILE, &limit);
-    }
-}
-
 int
 main (int   argc,
       char *argv[])
@@ -53,9 +42,15 @@ main (int   argc,
   g_autoptr(RelayConfig) config = relay_config_new ();
   g_autoptr(RelayStoreSqlite) store = NULL;
   g_autoptr(RelayServer) server = NULL;
+  g_autoptr(RelayLimiter) limiter = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GString) report = g_string_new (NULL);
   g_autofree char *db_path = NULL;
+  g_autofree char *key_path = NULL;
+  RelayResources resources;
+  RelayStoreLimits limits;
+  guint wanted_connections;
   sigset_t blocked, previous;
 
   /* stdout carries one line, for whoever started us; everything else is a log. */
@@ -67,11 +62,27 @@ main (int   argc,
       return 2;
     }
 
+  /* Memory and descriptors for the worst case these settings allow: every
+   * connection open, every body in memory. */
+  wanted_connections = config->max_connections;
+  if (!relay_resources_check (config, &resources, report, &error))
+    {
+      if (config->check_only)
+        g_print ("%s", report->str);
+      g_printerr ("latchkey-relay: %s\n", error->message);
+      return 1;
+    }
+
   if (config->check_only)
     {
-      g_print ("The configuration is valid.\n");
+      g_print ("%sThe configuration is valid.\n", report->str);
       return 0;
     }
+
+  if (resources.served_connections < wanted_connections)
+    g_warning ("max-connections is %u, but the descriptor limit (%" G_GUINT64_FORMAT ") allows %u: "
+               "raise LimitNOFILE= or ulimit -n", wanted_connections, resources.fd_limit,
+               resources.served_connections);
 
   if (g_mkdir_with_parents (config->data_dir, 0700) != 0)
     {
@@ -79,8 +90,10 @@ main (int   argc,
       return 1;
     }
 
-  raise_fd_limit ();
   signal (SIGPIPE, SIG_IGN);
+  /* A file size limit makes writes fail, which the store answers; it must
+   * not kill the relay. */
+  signal (SIGXFSZ, SIG_IGN);
 
   /* Threads started from here on (libmicrohttpd's, the store's) inherit a
    * mask without SIGINT and SIGTERM, so that the main loop receives them. */
@@ -89,15 +102,31 @@ main (int   argc,
   sigaddset (&blocked, SIGTERM);
   pthread_sigmask (SIG_BLOCK, &blocked, &previous);
 
+  key_path = g_build_filename (config->data_dir, "limiter.key", NULL);
+  limiter = relay_limiter_new (config->rate, config->burst, config->max_rate_clients, config->ipv6_prefix,
+                               key_path, &error);
+  if (limiter == NULL)
+    {
+      g_printerr ("latchkey-relay: %s\n", error->message);
+      return 1;
+    }
+
+  limits = (RelayStoreLimits) {
+    .max_mailboxes = config->max_mailboxes,
+    .max_bytes = config->max_stored_bytes,
+    .max_mailboxes_per_creator = config->max_mailboxes_per_client,
+    .max_bytes_per_creator = config->max_bytes_per_client,
+    .disk_reserve = config->disk_reserve,
+  };
   db_path = g_build_filename (config->data_dir, "relay.sqlite", NULL);
-  store = relay_store_sqlite_new (db_path, &error);
+  store = relay_store_sqlite_new (db_path, &limits, &error);
   if (store == NULL)
     {
       g_printerr ("latchkey-relay: %s\n", error->message);
       return 1;
     }
 
-  server = relay_server_new (config, RELAY_STORE (store));
+  server = relay_server_new (config, RELAY_STORE (store), g_steal_pointer (&limiter));
   if (!relay_server_start (server, &error))
     {
       g_printerr ("latchkey-relay: %s\n", error->message);

@@ -25,6 +25,7 @@ typedef struct
   char                *initiator_claim;
   char                *recipient_claim;   /* only if it may read */
   struct MHD_Response *response;
+  gsize                bytes;
 } Entry;
 
 struct _RelayCache
@@ -33,6 +34,8 @@ struct _RelayCache
   GHashTable *entries;
   guint64     epoch;
   guint       max_entries;
+  gsize       max_bytes;
+  gsize       bytes;
 };
 
 static void
@@ -44,14 +47,21 @@ entry_free (Entry *entry)
   g_free (entry);
 }
 
+/**
+ * relay_cache_new:
+ * @max_entries: answers kept at most
+ * @max_bytes: their bytes at most: a read answer may be 90 KB
+ */
 RelayCache *
-relay_cache_new (guint max_entries)
+relay_cache_new (guint max_entries,
+                 gsize max_bytes)
 {
   RelayCache *self = g_new0 (RelayCache, 1);
 
   g_mutex_init (&self->lock);
   self->entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) entry_free);
   self->max_entries = max_entries;
+  self->max_bytes = max_bytes;
   return self;
 }
 
@@ -126,27 +136,41 @@ relay_cache_store (RelayCache          *self,
                    const RelayMailbox  *mailbox,
                    struct MHD_Response *response)
 {
-  Entry *entry;
+  Entry *entry, *old;
+  /* The answer is the mailbox's stored text and about half a kilobyte. */
+  gsize bytes = (gsize) relay_mailbox_get_size (mailbox) + 1024;
 
   g_mutex_lock (&self->lock);
-  if (epoch != self->epoch)
+  if (epoch != self->epoch || bytes > self->max_bytes)
     {
       g_mutex_unlock (&self->lock);
       return FALSE;
     }
 
+  old = g_hash_table_lookup (self->entries, mailbox->id);
+  if (old != NULL)
+    {
+      self->bytes -= old->bytes;
+      g_hash_table_remove (self->entries, mailbox->id);
+    }
+
   /* Bounded: when full, start over; the hot mailboxes come straight back. */
-  if (g_hash_table_size (self->entries) >= self->max_entries)
-    g_hash_table_remove_all (self->entries);
+  if (g_hash_table_size (self->entries) >= self->max_entries || self->bytes + bytes > self->max_bytes)
+    {
+      g_hash_table_remove_all (self->entries);
+      self->bytes = 0;
+    }
 
   entry = g_new0 (Entry, 1);
+  entry->bytes = bytes;
+  self->bytes += bytes;
   entry->version = mailbox->version;
   entry->expires = mailbox->expires;
   entry->initiator_claim = g_strdup (mailbox->initiator_claim);
   if (mailbox->access & RELAY_ACCESS_READ)
     entry->recipient_claim = g_strdup (mailbox->recipient_claim);
   entry->response = response;
-  g_hash_table_replace (self->entries, g_strdup (mailbox->id), entry);
+  g_hash_table_insert (self->entries, g_strdup (mailbox->id), entry);
   g_mutex_unlock (&self->lock);
 
   return TRUE;
@@ -156,9 +180,16 @@ void
 relay_cache_invalidate (RelayCache *self,
                         const char *mailbox_id)
 {
+  Entry *entry;
+
   g_mutex_lock (&self->lock);
   self->epoch++;
-  g_hash_table_remove (self->entries, mailbox_id);
+  entry = g_hash_table_lookup (self->entries, mailbox_id);
+  if (entry != NULL)
+    {
+      self->bytes -= entry->bytes;
+      g_hash_table_remove (self->entries, mailbox_id);
+    }
   g_mutex_unlock (&self->lock);
 }
 
@@ -168,6 +199,7 @@ relay_cache_clear (RelayCache *self)
   g_mutex_lock (&self->lock);
   self->epoch++;
   g_hash_table_remove_all (self->entries);
+  self->bytes = 0;
   g_mutex_unlock (&self->lock);
 }
 

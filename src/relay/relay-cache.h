@@ -14,7 +14,8 @@ G_BEGIN_DECLS
 
 typedef struct _RelayCache RelayCache;
 
-RelayCache *relay_cache_new        (guint                   max_entries);
+RelayCache *relay_cache_new        (guint                   max_entries,
+                                    gsize                   max_bytes);
 void        relay_cache_free       (RelayCache             *self);
 guint64     relay_cache_get_epoch  (RelayCache             *self);
 gboolean    relay_cache_serve      (RelayCache             *self,

@@ -22,13 +22,26 @@ relay_config_new (void)
 
   self->listen_address = g_strdup ("127.0.0.1");
   self->port = 8080;
+  self->ipv6_prefix = 64;
   self->max_body = 64 * 1024;
-  self->max_mailboxes_per_client = 100;
-  self->rate = 20;
-  self->burst = 100;
+  /* Many people may share one IPv4 address (carrier-grade NAT): per-client
+   * limits are generous, and the global ones protect the disk. See
+   * PROTOCOL.md §6.5 for the reasoning behind each figure. */
+  self->max_mailboxes_per_client = 1000;
+  self->max_bytes_per_client = 8 * 1024 * 1024;
+  self->max_mailboxes = 1000000;
+  self->max_stored_bytes = G_GUINT64_CONSTANT (4) * 1024 * 1024 * 1024;
+  self->disk_reserve = 16 * 1024 * 1024;
+  self->rate = 50;
+  self->burst = 200;
+  self->max_rate_clients = 65536;
   self->max_connections = 12000;
+  self->max_connections_per_client = 256;
   self->max_waiters = 10000;
+  self->max_waiters_per_client = 128;
   self->connection_timeout = 30;
+  self->request_timeout = 10;
+  self->max_body_memory = 64 * 1024 * 1024;
   self->default_expiration = 48 * 3600;
   self->max_expiration = 7 * 24 * 3600;
   self->sweep_interval = 60;
@@ -92,6 +105,50 @@ relay_parse_duration (const char *text,
   return TRUE;
 }
 
+/**
+ * relay_parse_size:
+ * @text: a number of bytes, optionally with a binary unit: `65536`, `64K`, `16M`, `4G`
+ */
+gboolean
+relay_parse_size (const char *text,
+                  guint64    *bytes)
+{
+  guint64 value;
+  char *end;
+  guint shift = 0;
+
+  if (text == NULL || !g_ascii_isdigit (*text))
+    return FALSE;
+
+  value = g_ascii_strtoull (text, &end, 10);
+  switch (g_ascii_toupper (*end))
+    {
+    case '\0':
+      break;
+    case 'K':
+      shift = 10;
+      break;
+    case 'M':
+      shift = 20;
+      break;
+    case 'G':
+      shift = 30;
+      break;
+    case 'T':
+      shift = 40;
+      break;
+    default:
+      return FALSE;
+    }
+  if (*end != '\0' && end[1] != '\0')
+    return FALSE;
+  if (value > ((guint64) G_MAXINT64 >> shift))
+    return FALSE;
+
+  *bytes = value << shift;
+  return TRUE;
+}
+
 static gboolean
 set_string (GKeyFile    *file,
             const char  *key,
@@ -115,18 +172,26 @@ set_string (GKeyFile    *file,
   return TRUE;
 }
 
+typedef enum
+{
+  KIND_NUMBER,
+  KIND_DURATION,
+  KIND_SIZE,
+} Kind;
+
 static gboolean
 set_number (GKeyFile    *file,
             const char  *key,
-            gboolean     duration,
+            Kind         kind,
             guint64      max,
             guint64     *out,
             gboolean    *found,
             GError     **error)
 {
   g_autofree char *text = NULL;
-  gint64 seconds;
-  guint64 value;
+  gint64 seconds = 0;
+  guint64 value = 0;
+  gboolean valid;
 
   *found = FALSE;
   if (!set_string (file, key, &text, error))
@@ -134,15 +199,28 @@ set_number (GKeyFile    *file,
   if (text == NULL)
     return TRUE;
 
-  if (duration ? !relay_parse_duration (text, &seconds)
-               : !g_ascii_string_to_unsigned (text, 10, 0, max, &value, NULL))
+  switch (kind)
+    {
+    case KIND_DURATION:
+      valid = relay_parse_duration (text, &seconds) && (guint64) seconds <= max;
+      value = (guint64) seconds;
+      break;
+    case KIND_SIZE:
+      valid = relay_parse_size (text, &value) && value <= max;
+      break;
+    case KIND_NUMBER:
+    default:
+      valid = g_ascii_string_to_unsigned (text, 10, 0, max, &value, NULL);
+      break;
+    }
+  if (!valid)
     {
       g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
                    "“%s” has an invalid value “%s”", key, text);
       return FALSE;
     }
 
-  *out = duration ? (guint64) seconds : value;
+  *out = value;
   *found = TRUE;
   return TRUE;
 }
@@ -180,15 +258,26 @@ relay_config_load_key_file (RelayConfig  *self,
       field = v; \
   } G_STMT_END
 
-  NUMBER ("port", FALSE, 65535, self->port);
-  NUMBER ("max-body-bytes", FALSE, 16 * 1024 * 1024, self->max_body);
-  NUMBER ("max-mailboxes-per-client", FALSE, G_MAXUINT32, self->max_mailboxes_per_client);
-  NUMBER ("max-connections", FALSE, 1000000, self->max_connections);
-  NUMBER ("max-waiters", FALSE, 1000000, self->max_waiters);
-  NUMBER ("connection-timeout", TRUE, 3600, self->connection_timeout);
-  NUMBER ("default-expiration", TRUE, G_MAXINT32, self->default_expiration);
-  NUMBER ("max-expiration", TRUE, G_MAXINT32, self->max_expiration);
-  NUMBER ("sweep-interval", TRUE, 86400, self->sweep_interval);
+  NUMBER ("port", KIND_NUMBER, 65535, self->port);
+  NUMBER ("ipv6-prefix", KIND_NUMBER, 128, self->ipv6_prefix);
+  NUMBER ("max-body-bytes", KIND_SIZE, 16 * 1024 * 1024, self->max_body);
+  NUMBER ("max-mailboxes-per-client", KIND_NUMBER, G_MAXUINT32, self->max_mailboxes_per_client);
+  NUMBER ("max-bytes-per-client", KIND_SIZE, G_MAXINT64, self->max_bytes_per_client);
+  NUMBER ("max-mailboxes", KIND_NUMBER, G_MAXUINT32, self->max_mailboxes);
+  NUMBER ("max-stored-bytes", KIND_SIZE, G_MAXINT64, self->max_stored_bytes);
+  NUMBER ("disk-reserve", KIND_SIZE, G_MAXINT32, self->disk_reserve);
+  NUMBER ("max-rate-clients", KIND_NUMBER, 10000000, self->max_rate_clients);
+  NUMBER ("max-connections", KIND_NUMBER, 1000000, self->max_connections);
+  NUMBER ("max-connections-per-client", KIND_NUMBER, 1000000, self->max_connections_per_client);
+  NUMBER ("max-waiters", KIND_NUMBER, 1000000, self->max_waiters);
+  NUMBER ("max-waiters-per-client", KIND_NUMBER, 1000000, self->max_waiters_per_client);
+  NUMBER ("connection-timeout", KIND_DURATION, 3600, self->connection_timeout);
+  NUMBER ("request-timeout", KIND_DURATION, 3600, self->request_timeout);
+  NUMBER ("max-body-memory", KIND_SIZE, G_MAXINT64, self->max_body_memory);
+  NUMBER ("memory-limit", KIND_SIZE, G_MAXINT64, self->memory_limit);
+  NUMBER ("default-expiration", KIND_DURATION, G_MAXINT32, self->default_expiration);
+  NUMBER ("max-expiration", KIND_DURATION, G_MAXINT32, self->max_expiration);
+  NUMBER ("sweep-interval", KIND_DURATION, 86400, self->sweep_interval);
 #undef NUMBER
 
   if (g_key_file_has_key (file, GROUP, "trust-forwarded-for", NULL))
@@ -242,7 +331,14 @@ relay_config_parse_args (RelayConfig   *self,
   g_autofree char *default_expiration = NULL;
   g_autofree char *max_expiration = NULL;
   g_autofree char *sweep = NULL;
+  g_autofree char *bytes_per_client = NULL;
+  g_autofree char *stored_bytes = NULL;
+  g_autofree char *disk_reserve = NULL;
+  g_autofree char *body_memory = NULL;
+  g_autofree char *memory_limit = NULL;
   int port = -1, max_body = -1, per_client = -1, connections = -1, waiters = -1, timeout = -1;
+  int mailboxes = -1, connections_per_client = -1, waiters_per_client = -1, request_timeout = -1;
+  int ipv6_prefix = -1, rate_clients = -1;
   double rate = -1, burst = -1;
   gboolean trust = FALSE;
   const GOptionEntry entries[] = {
@@ -255,12 +351,23 @@ relay_config_parse_args (RelayConfig   *self,
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &key, "…and this PEM private key", "FILE" },
     { "trust-forwarded-for", 0, 0, G_OPTION_ARG_NONE, &trust, "Take the client address from X-Forwarded-For (behind a proxy)", NULL },
     { "max-body-bytes", 0, 0, G_OPTION_ARG_INT, &max_body, "Largest request body (default 65536)", "BYTES" },
-    { "max-mailboxes-per-client", 0, 0, G_OPTION_ARG_INT, &per_client, "Live mailboxes per client address (default 100, 0 no limit)", "N" },
-    { "rate", 0, 0, G_OPTION_ARG_DOUBLE, &rate, "Requests per second per client (default 20, 0 no limit)", "N" },
-    { "burst", 0, 0, G_OPTION_ARG_DOUBLE, &burst, "Requests a client may make at once (default 100)", "N" },
+    { "ipv6-prefix", 0, 0, G_OPTION_ARG_INT, &ipv6_prefix, "IPv6 addresses with the same first BITS are one client (default 64)", "BITS" },
+    { "max-mailboxes-per-client", 0, 0, G_OPTION_ARG_INT, &per_client, "Live mailboxes per client (default 1000, 0 no limit)", "N" },
+    { "max-bytes-per-client", 0, 0, G_OPTION_ARG_STRING, &bytes_per_client, "Bytes stored per client (default 8M, 0 no limit)", "SIZE" },
+    { "max-mailboxes", 0, 0, G_OPTION_ARG_INT, &mailboxes, "Live mailboxes in all (default 1000000)", "N" },
+    { "max-stored-bytes", 0, 0, G_OPTION_ARG_STRING, &stored_bytes, "Bytes stored in all (default 4G)", "SIZE" },
+    { "disk-reserve", 0, 0, G_OPTION_ARG_STRING, &disk_reserve, "Disk space kept for deletes when the disk fills (default 16M)", "SIZE" },
+    { "rate", 0, 0, G_OPTION_ARG_DOUBLE, &rate, "Requests per second per client (default 50, 0 no limit)", "N" },
+    { "burst", 0, 0, G_OPTION_ARG_DOUBLE, &burst, "Requests a client may make at once (default 200)", "N" },
+    { "max-rate-clients", 0, 0, G_OPTION_ARG_INT, &rate_clients, "Clients the rate limiter remembers; beyond, the least recently seen is forgotten (default 65536)", "N" },
     { "max-connections", 0, 0, G_OPTION_ARG_INT, &connections, "Connections at once (default 12000)", "N" },
+    { "max-connections-per-client", 0, 0, G_OPTION_ARG_INT, &connections_per_client, "Connections per client, unless behind a proxy (default 256, 0 no limit)", "N" },
     { "max-waiters", 0, 0, G_OPTION_ARG_INT, &waiters, "Waiting reads at once (default 10000)", "N" },
+    { "max-waiters-per-client", 0, 0, G_OPTION_ARG_INT, &waiters_per_client, "Waiting reads per client (default 128, 0 no limit)", "N" },
     { "connection-timeout", 0, 0, G_OPTION_ARG_INT, &timeout, "Close idle connections after SECONDS (default 30)", "SECONDS" },
+    { "request-timeout", 0, 0, G_OPTION_ARG_INT, &request_timeout, "A request's headers and body must arrive within SECONDS (default 10)", "SECONDS" },
+    { "max-body-memory", 0, 0, G_OPTION_ARG_STRING, &body_memory, "Request bodies held in memory at once (default 64M)", "SIZE" },
+    { "memory-limit", 0, 0, G_OPTION_ARG_STRING, &memory_limit, "Memory the relay must fit in (default: systemd's MemoryMax=)", "SIZE" },
     { "default-expiration", 0, 0, G_OPTION_ARG_STRING, &default_expiration, "Mailbox lifetime when none is asked (default 48h)", "DURATION" },
     { "max-expiration", 0, 0, G_OPTION_ARG_STRING, &max_expiration, "Longest mailbox lifetime (default 7d)", "DURATION" },
     { "sweep-interval", 0, 0, G_OPTION_ARG_STRING, &sweep, "Purge expired mailboxes this often (default 60s)", "DURATION" },
@@ -302,6 +409,29 @@ relay_config_parse_args (RelayConfig   *self,
   if (waiters >= 0) self->max_waiters = waiters;
   if (timeout >= 0) self->connection_timeout = timeout;
   if (trust) self->trust_forwarded_for = TRUE;
+  if (mailboxes >= 0) self->max_mailboxes = mailboxes;
+  if (connections_per_client >= 0) self->max_connections_per_client = connections_per_client;
+  if (waiters_per_client >= 0) self->max_waiters_per_client = waiters_per_client;
+  if (request_timeout >= 0) self->request_timeout = request_timeout;
+  if (ipv6_prefix >= 0) self->ipv6_prefix = ipv6_prefix;
+  if (rate_clients >= 0) self->max_rate_clients = rate_clients;
+
+  {
+    const struct { const char *text; guint64 *field; } sizes[] = {
+      { bytes_per_client, &self->max_bytes_per_client },
+      { stored_bytes, &self->max_stored_bytes },
+      { disk_reserve, &self->disk_reserve },
+      { body_memory, &self->max_body_memory },
+      { memory_limit, &self->memory_limit },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+      if (sizes[i].text != NULL && !relay_parse_size (sizes[i].text, sizes[i].field))
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "Invalid size “%s”", sizes[i].text);
+          return FALSE;
+        }
+  }
 
   if ((default_expiration != NULL && !relay_parse_duration (default_expiration, &self->default_expiration)) ||
       (max_expiration != NULL && !relay_parse_duration (max_expiration, &self->max_expiration)))
@@ -353,6 +483,23 @@ relay_config_validate (RelayConfig  *self,
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                    "Limits are too small (body ≥ 1024 bytes, connections ≥ 16, sweep ≥ 1 s)");
+      return FALSE;
+    }
+  if (self->max_body_memory < self->max_body || self->max_stored_bytes < self->max_body || self->max_mailboxes < 1)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "max-body-memory and max-stored-bytes must hold at least one body of max-body-bytes, "
+                   "and max-mailboxes must be at least 1");
+      return FALSE;
+    }
+  if (self->max_rate_clients < 1)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "max-rate-clients must be at least 1");
+      return FALSE;
+    }
+  if (self->ipv6_prefix < 16 || self->ipv6_prefix > 128)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "ipv6-prefix must be between 16 and 128");
       return FALSE;
     }
   if (self->public_url != NULL)

@@ -18,14 +18,25 @@ typedef struct
   char    *tls_certificate;
   char    *tls_key;
   gboolean trust_forwarded_for;    /* behind a reverse proxy */
+  guint    ipv6_prefix;            /* bits of an IPv6 address that make one client */
 
   gsize    max_body;               /* bytes */
   guint    max_mailboxes_per_client;
+  guint64  max_bytes_per_client;   /* stored by one client's live mailboxes */
+  guint    max_mailboxes;          /* live mailboxes in all */
+  guint64  max_stored_bytes;       /* stored in all */
+  guint64  disk_reserve;           /* kept free to delete in when the disk is full */
   double   rate;                   /* requests per second per client */
   double   burst;
+  guint    max_rate_clients;       /* clients the rate limiter remembers */
   guint    max_connections;
+  guint    max_connections_per_client;
   guint    max_waiters;
+  guint    max_waiters_per_client;
   guint    connection_timeout;     /* seconds of inactivity */
+  guint    request_timeout;        /* seconds for a request's headers and body */
+  guint64  max_body_memory;        /* request bodies held at once */
+  guint64  memory_limit;           /* 0: the control group's (systemd's MemoryMax=) */
   gint64   default_expiration;     /* seconds */
   gint64   max_expiration;         /* seconds */
   guint    sweep_interval;         /* seconds */
@@ -46,6 +57,8 @@ gboolean     relay_config_validate        (RelayConfig  *self,
                                            GError      **error);
 gboolean     relay_parse_duration         (const char   *text,
                                            gint64       *seconds);
+gboolean     relay_parse_size             (const char   *text,
+                                           guint64      *bytes);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RelayConfig, relay_config_free)
 

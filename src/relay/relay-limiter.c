@@ -2,78 +2,106 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Client addresses are kept only here, in memory, and only as a keyed hash:
- * the key is random per process, so nothing here maps back to an address
- * after a restart, and nothing of it is ever written with a mailbox.
+ * A client is an address group (an IPv4 address, or an IPv6 prefix, /64 by
+ * default: one subscriber has a whole /64), and is only ever kept as a
+ * keyed hash of it. The key lives in a file of its own beside the database,
+ * so that the hash stored with each mailbox (its creator, which the store
+ * counts per-client limits from) means the same after a restart, while a
+ * copy of the database alone maps back to no address.
+ *
+ * Request rates are token buckets in bounded memory (httpd-rate.c): a flood
+ * of addresses makes the limit forget idle clients, it never merges them.
  */
 
 #define G_LOG_DOMAIN "relay-limiter"
 
 #include "config.h"
 
-#include <gnutls/crypto.h>
 
-#include "lk-crypto.h"
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <gnutls/gnutls.h>
+
+#include "latchkey-core.h"
+#include "httpd-rate.h"
 #include "relay-limiter.h"
 
-/* A client idle this long has a full bucket again and can be forgotten. */
-#define IDLE_USEC (10 * G_USEC_PER_SEC)
-
-typedef struct
-{
-  double  tokens;
-  gint64  updated_us;
-  guint   mailboxes;   /* live, or being created */
-} Client;
-
-typedef struct
-{
-  char   *client;
-  gint64  expires;
-} Owner;
+#define KEY_BYTES 32
 
 struct _RelayLimiter
 {
-  GMutex      lock;
-  double      rate;
-  double      burst;
-  guint       max_mailboxes;
-  guint       max_clients;
-  guint8      key[32];
-  GHashTable *clients;    /* client key → Client */
-  GHashTable *owners;     /* mailbox id → Owner */
+  guint8     key[KEY_BYTES];
+  guint      ipv6_prefix;
+  HttpdRate *rate;
 };
 
-static void
-owner_free (Owner *owner)
+static gboolean
+load_key (guint8       key[KEY_BYTES],
+          const char  *path,
+          GError     **error)
 {
-  g_free (owner->client);
-  g_free (owner);
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  g_autoptr(GError) local_error = NULL;
+
+  if (path == NULL)
+    return lk_crypto_random (key, KEY_BYTES, error);
+
+  if (g_file_get_contents (path, &contents, &length, &local_error))
+    {
+      if (length != KEY_BYTES)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "%s is not a key of %u bytes; remove it to make a new one", path, KEY_BYTES);
+          gnutls_memset (contents, 0, length);
+          return FALSE;
+        }
+      memcpy (key, contents, KEY_BYTES);
+      gnutls_memset (contents, 0, length);
+      return TRUE;
+    }
+  if (!g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  /* A new key: the creators of mailboxes stored under an old one, if any,
+   * are then nobody, which only makes their limits forget them. */
+  if (!lk_crypto_random (key, KEY_BYTES, error) ||
+      !g_file_set_contents_full (path, (const char *) key, KEY_BYTES,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, error))
+    return FALSE;
+  return TRUE;
 }
 
 /**
  * relay_limiter_new:
  * @rate: requests per second each client may make, on average (0: no limit)
  * @burst: how many it may make at once
- * @max_mailboxes: live mailboxes per client (0: no limit)
- * @max_clients: clients tracked at once; beyond, new ones share one bucket
+ * @max_clients: clients remembered at once
+ * @ipv6_prefix: the bits of an IPv6 address that make a client
+ * @key_path: (nullable): the file that keeps the hashing key; %NULL for a
+ *   key of this process only
  */
 RelayLimiter *
-relay_limiter_new (double rate,
-                   double burst,
-                   guint  max_mailboxes,
-                   guint  max_clients)
+relay_limiter_new (double       rate,
+                   double       burst,
+                   guint        max_clients,
+                   guint        ipv6_prefix,
+                   const char  *key_path,
+                   GError     **error)
 {
   RelayLimiter *self = g_new0 (RelayLimiter, 1);
 
-  g_mutex_init (&self->lock);
-  self->rate = rate;
-  self->burst = MAX (burst, 1);
-  self->max_mailboxes = max_mailboxes;
-  self->max_clients = MAX (max_clients, 1);
-  self->clients = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  self->owners = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) owner_free);
-  lk_crypto_random (self->key, sizeof self->key, NULL);
+  if (!load_key (self->key, key_path, error))
+    {
+      g_free (self);
+      return NULL;
+    }
+  self->ipv6_prefix = ipv6_prefix;
+  self->rate = httpd_rate_new (rate, burst, max_clients);
 
   return self;
 }
@@ -81,232 +109,77 @@ relay_limiter_new (double rate,
 void
 relay_limiter_free (RelayLimiter *self)
 {
-  g_hash_table_unref (self->clients);
-  g_hash_table_unref (self->owners);
+  if (self == NULL)
+    return;
+
+  httpd_rate_free (self->rate);
   gnutls_memset (self->key, 0, sizeof self->key);
-  g_mutex_clear (&self->lock);
   g_free (self);
 }
 
-/**
- * relay_limiter_client_key:
- *
- * Returns: a keyed hash of @address, the only form in which it is kept
- */
-char *
-relay_limiter_client_key (RelayLimiter *self,
-                          const char   *address)
+void
+relay_limiter_client_of_socket (RelayLimiter          *self,
+                                const struct sockaddr *address,
+                                HttpdKey              *client)
 {
-  guint8 digest[32];
+  HttpdGroup group;
 
-  gnutls_hmac_fast (GNUTLS_MAC_SHA256, self->key, sizeof self->key,
-                    address, strlen (address), digest);
-  return lk_base64url_encode (digest, 16);
+  httpd_group_from_sockaddr (&group, address, self->ipv6_prefix);
+  httpd_group_key (&group, self->key, sizeof self->key, client);
 }
 
-/* The caller holds the lock. */
-static Client *
-get_client (RelayLimiter *self,
-            const char   *key,
-            gint64        now_us)
+/**
+ * relay_limiter_client_of_text:
+ * @address: an address as a proxy forwarded it
+ *
+ * Returns: %FALSE if @address is not an IP address
+ */
+gboolean
+relay_limiter_client_of_text (RelayLimiter *self,
+                              const char   *address,
+                              HttpdKey     *client)
 {
-  Client *client = g_hash_table_lookup (self->clients, key);
+  HttpdGroup group;
 
-  if (client != NULL)
-    return client;
-
-  /* A flood of addresses must not grow the table without bound: past the
-   * limit, unknown clients share one bucket, which throttles the flood. */
-  if (g_hash_table_size (self->clients) >= self->max_clients)
-    key = "overflow";
-
-  client = g_hash_table_lookup (self->clients, key);
-  if (client == NULL)
-    {
-      client = g_new0 (Client, 1);
-      client->tokens = self->burst;
-      client->updated_us = now_us;
-      g_hash_table_insert (self->clients, g_strdup (key), client);
-    }
-
-  return client;
+  if (!httpd_group_from_string (&group, address, self->ipv6_prefix))
+    return FALSE;
+  httpd_group_key (&group, self->key, sizeof self->key, client);
+  return TRUE;
 }
 
 /**
  * relay_limiter_allow:
  * @retry_after: (out): seconds until a request would be allowed
- *
- * Takes one token from @client's bucket.
  */
 gboolean
-relay_limiter_allow (RelayLimiter *self,
-                     const char   *client_key,
-                     gint64        now_us,
-                     guint        *retry_after)
+relay_limiter_allow (RelayLimiter   *self,
+                     const HttpdKey *client,
+                     gint64          now_us,
+                     guint          *retry_after)
 {
-  Client *client;
-  gboolean allowed;
-
-  if (self->rate <= 0)
-    return TRUE;
-
-  g_mutex_lock (&self->lock);
-  client = get_client (self, client_key, now_us);
-  client->tokens = MIN (self->burst,
-                        client->tokens + (now_us - client->updated_us) * self->rate / G_USEC_PER_SEC);
-  client->updated_us = now_us;
-
-  allowed = client->tokens >= 1;
-  if (allowed)
-    client->tokens -= 1;
-  else
-    *retry_after = (guint) MAX (1, (1 - client->tokens) / self->rate + 0.999);
-  g_mutex_unlock (&self->lock);
-
-  return allowed;
-}
-
-/**
- * relay_limiter_reserve_mailbox:
- *
- * Counts a mailbox that @client is creating. Follow with
- * relay_limiter_commit_mailbox() or relay_limiter_cancel_mailbox().
- *
- * Returns: %FALSE if @client has as many live mailboxes as allowed
- */
-gboolean
-relay_limiter_reserve_mailbox (RelayLimiter *self,
-                               const char   *client_key)
-{
-  Client *client;
-  gboolean allowed;
-
-  if (self->max_mailboxes == 0)
-    return TRUE;
-
-  g_mutex_lock (&self->lock);
-  client = get_client (self, client_key, g_get_monotonic_time ());
-  allowed = client->mailboxes < self->max_mailboxes;
-  if (allowed)
-    client->mailboxes++;
-  g_mutex_unlock (&self->lock);
-
-  return allowed;
-}
-
-void
-relay_limiter_commit_mailbox (RelayLimiter *self,
-                              const char   *client_key,
-                              const char   *mailbox_id,
-                              gint64        expires)
-{
-  Owner *owner;
-
-  if (self->max_mailboxes == 0)
-    return;
-
-  owner = g_new0 (Owner, 1);
-  owner->client = g_strdup (client_key);
-  owner->expires = expires;
-
-  g_mutex_lock (&self->lock);
-  g_hash_table_replace (self->owners, g_strdup (mailbox_id), owner);
-  g_mutex_unlock (&self->lock);
-}
-
-static void
-release (RelayLimiter *self,
-         const char   *client_key)
-{
-  Client *client = g_hash_table_lookup (self->clients, client_key);
-
-  if (client != NULL && client->mailboxes > 0)
-    client->mailboxes--;
-}
-
-void
-relay_limiter_cancel_mailbox (RelayLimiter *self,
-                              const char   *client_key)
-{
-  if (self->max_mailboxes == 0)
-    return;
-
-  g_mutex_lock (&self->lock);
-  release (self, client_key);
-  g_mutex_unlock (&self->lock);
-}
-
-/**
- * relay_limiter_forget_mailbox:
- *
- * A mailbox was deleted: its creator may create another.
- */
-void
-relay_limiter_forget_mailbox (RelayLimiter *self,
-                              const char   *mailbox_id)
-{
-  Owner *owner;
-
-  if (self->max_mailboxes == 0)
-    return;
-
-  g_mutex_lock (&self->lock);
-  owner = g_hash_table_lookup (self->owners, mailbox_id);
-  if (owner != NULL)
-    {
-      release (self, owner->client);
-      g_hash_table_remove (self->owners, mailbox_id);
-    }
-  g_mutex_unlock (&self->lock);
+  return httpd_rate_allow (self->rate, client, now_us, retry_after);
 }
 
 /**
  * relay_limiter_sweep:
  *
- * Releases expired mailboxes and forgets idle clients that own none.
+ * Forgets clients that have been idle long enough to have a full bucket.
  */
 void
 relay_limiter_sweep (RelayLimiter *self,
-                     gint64        now,
                      gint64        now_us)
 {
-  GHashTableIter iter;
-  gpointer key, value;
-
-  g_mutex_lock (&self->lock);
-
-  g_hash_table_iter_init (&iter, self->owners);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    {
-      Owner *owner = value;
-
-      if (owner->expires <= now)
-        {
-          release (self, owner->client);
-          g_hash_table_iter_remove (&iter);
-        }
-    }
-
-  g_hash_table_iter_init (&iter, self->clients);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    {
-      Client *client = value;
-
-      if (client->mailboxes == 0 && now_us - client->updated_us > IDLE_USEC)
-        g_hash_table_iter_remove (&iter);
-    }
-
-  g_mutex_unlock (&self->lock);
+  httpd_rate_sweep (self->rate, now_us);
 }
 
 guint
 relay_limiter_get_n_clients (RelayLimiter *self)
 {
-  guint n;
+  return httpd_rate_get_n_clients (self->rate);
+}
 
-  g_mutex_lock (&self->lock);
-  n = g_hash_table_size (self->clients);
-  g_mutex_unlock (&self->lock);
-
-  return n;
+guint64
+relay_limiter_get_evictions (RelayLimiter *self)
+{
+  return httpd_rate_get_evictions (self->rate);
 }

@@ -7,6 +7,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "relay-mailbox.h"
 
 G_DEFINE_BOXED_TYPE (RelayMailbox, relay_mailbox, relay_mailbox_ref, relay_mailbox_unref)
@@ -55,6 +57,26 @@ relay_mailbox_is_live (const RelayMailbox *self,
                        gint64              now)
 {
   return !self->deleted && self->expires > now;
+}
+
+static gint64
+length_of (const char *text)
+{
+  return text != NULL ? (gint64) strlen (text) : 0;
+}
+
+/**
+ * relay_mailbox_get_size:
+ *
+ * Returns: what the mailbox makes the relay store: its payload, display
+ *   information and notification tokens, in bytes
+ */
+gint64
+relay_mailbox_get_size (const RelayMailbox *self)
+{
+  return length_of (self->payload_type) + length_of (self->payload_data) + length_of (self->title) +
+         length_of (self->description) + length_of (self->image_url) + length_of (self->initiator_token) +
+         length_of (self->recipient_token);
 }
 
 char *

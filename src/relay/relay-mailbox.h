@@ -7,6 +7,8 @@
 
 #include <glib-object.h>
 
+#include "httpd-address.h"
+
 G_BEGIN_DECLS
 
 /* The draft's accessRights letters, for the recipient; the initiator always
@@ -42,6 +44,9 @@ typedef struct
   char        *initiator_request_id;
   char        *recipient_request_id;
   char        *relinquished_claim; /* who relinquished last, for retries */
+  gint64       size;               /* bytes it stores, for the limits (relay_mailbox_get_size()) */
+  gboolean     has_creator;
+  HttpdKey     creator;            /* the creating client's keyed hash, while it is live */
 } RelayMailbox;
 
 GType         relay_mailbox_get_type      (void) G_GNUC_CONST;
@@ -50,6 +55,7 @@ RelayMailbox *relay_mailbox_ref           (RelayMailbox *self);
 void          relay_mailbox_unref         (RelayMailbox *self);
 gboolean      relay_mailbox_is_live       (const RelayMailbox *self,
                                            gint64              now);
+gint64        relay_mailbox_get_size      (const RelayMailbox *self);
 char         *relay_access_to_string      (RelayAccess         access);
 gboolean      relay_access_from_string    (const char         *text,
                                            RelayAccess        *access);

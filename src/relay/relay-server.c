@@ -7,6 +7,11 @@
  * Writes go to the store's writer thread with the connection suspended, and
  * are answered from its callback once durable. Waiting reads park suspended
  * connections in RelayWaiters until their mailbox changes or their deadline.
+ *
+ * Per-client limits count address groups (relay-limiter.c): the guard
+ * (httpd-guard.c) caps connections per client, gives each request a deadline
+ * for its headers and body, and keeps request bodies within a memory budget;
+ * the store keeps the mailbox limits; RelayWaiters the waiting reads.
  */
 
 #define G_LOG_DOMAIN "relay-server"
@@ -23,18 +28,22 @@
 #include <microhttpd.h>
 
 #include "latchkey-core.h"
+#include "httpd-errors.h"
+#include "httpd-guard.h"
+#include "httpd-log.h"
+#include "httpd-system.h"
 #include "relay-cache.h"
 #include "relay-limiter.h"
 #include "relay-page.h"
 #include "relay-request.h"
+#include "relay-resources.h"
 #include "relay-server.h"
 #include "relay-waiters.h"
 
-/* The pool per connection holds headers and MHD's buffers, and MHD clears
- * it after every request: 8 KiB is enough for our headers and keeps that
- * cheap (bodies are copied out in chunks). glibc also keeps what a
- * connection used, so a larger pool shows as resident memory later. */
-#define CONNECTION_MEMORY_LIMIT (8 * 1024)
+/* How long a stop waits for answers already decided to be sent. */
+#define STOP_DRAIN_USEC (5 * G_USEC_PER_SEC)
+/* libmicrohttpd's messages: each kind at most once a minute. */
+#define LOG_INTERVAL_SECONDS 60
 
 typedef enum
 {
@@ -71,10 +80,19 @@ struct _RelayServer
   RelayLimiter        *limiter;
   RelayWaiters        *waiters;
   RelayCache          *cache;
+  HttpdGuard          *guard;
+  HttpdLog            *log;
   struct MHD_Daemon   *daemon;
+  MHD_socket           listener;
   guint                port;
   gboolean             tls;
   gboolean             log_requests;
+
+  /* For a clean stop: requests arriving now are turned away, and the daemon
+   * only stops once no connection is suspended. */
+  gint                 stopping;
+  gint                 suspended;
+  gint                 answering;        /* dispatched, not yet completed */
 
   /* Metrics, updated with atomics from MHD's and the writer's threads. */
   gint                 requests[N_METRICS];
@@ -82,6 +100,9 @@ struct _RelayServer
   gint                 rejected_rate;
   gint                 rejected_size;
   gint                 rejected_waiters;
+  gint                 rejected_mailboxes;
+  gint                 rejected_storage;
+  gint                 rejected_busy;
   gint                 purged;
 };
 
@@ -101,10 +122,12 @@ typedef struct
   const char            *method;
   Route                  route;
   char                   mailbox_id[40];
-  char                  *client;
+  HttpdKey               client;
   GByteArray            *body;
+  gsize                  body_length;     /* declared */
   RequestState           state;
   Metric                 metric;
+  gboolean               dispatched;
 
   /* An answer decided while reading headers, given once the body is in. */
   guint                  early_status;
@@ -114,7 +137,6 @@ typedef struct
 
   char                  *claim;
   char                  *request_id;
-  gboolean               reserved_mailbox;
 
   /* Filled by the store's callback, queued once resumed. */
   RelayOp               *op;
@@ -129,7 +151,6 @@ typedef struct
 static void
 request_free (Request *req)
 {
-  g_free (req->client);
   g_clear_pointer (&req->body, g_byte_array_unref);
   g_free (req->claim);
   g_free (req->request_id);
@@ -220,8 +241,12 @@ queue_error (Request    *req,
              const char *message)
 {
   guint retry_after = (status == MHD_HTTP_SERVICE_UNAVAILABLE) ? 1 : 0;
+  struct MHD_Response *response = error_response (req, status, error, message, retry_after);
 
-  return queue (req, status, error_response (req, status, error, message, retry_after));
+  /* A stopping relay closes each connection after its last answer. */
+  if (g_atomic_int_get (&req->server->stopping))
+    MHD_add_response_header (response, MHD_HTTP_HEADER_CONNECTION, "close");
+  return queue (req, status, response);
 }
 
 static char *
@@ -419,6 +444,22 @@ op_response (Request *req,
         return response;
       }
 
+    case RELAY_STATUS_CLIENT_FULL:
+      *status = MHD_HTTP_TOO_MANY_REQUESTS;
+      return error_response (req, *status, "too_many_mailboxes",
+                             "Too many live mailboxes, or too many bytes in them, from this address; "
+                             "delete some first", (guint) MIN (req->server->config->sweep_interval, 3600));
+
+    case RELAY_STATUS_STORE_FULL:
+    case RELAY_STATUS_NO_SPACE:
+      /* 507: the relay has no room to store it, for now. */
+      *status = MHD_HTTP_INSUFFICIENT_STORAGE;
+      return error_response (req, *status, "storage_full",
+                             op->status == RELAY_STATUS_NO_SPACE
+                               ? "The relay's disk is full; try again later"
+                               : "The relay holds as much as it may; try again later",
+                             (guint) MIN (req->server->config->sweep_interval, 3600));
+
     case RELAY_STATUS_FAILED:
     default:
       *status = MHD_HTTP_SERVICE_UNAVAILABLE;
@@ -435,15 +476,10 @@ on_op_done (RelayOp  *op,
   gboolean changed = op->status == RELAY_STATUS_OK && op->kind != RELAY_OP_CREATE &&
                      (op->kind != RELAY_OP_READ || g_strcmp0 (op->result->recipient_claim, op->claim) == 0);
 
-  if (op->kind == RELAY_OP_CREATE && req->reserved_mailbox)
-    {
-      if (op->status == RELAY_STATUS_OK)
-        relay_limiter_commit_mailbox (self->limiter, req->client, op->result->id, op->result->expires);
-      else
-        relay_limiter_cancel_mailbox (self->limiter, req->client);
-    }
-  if (op->kind == RELAY_OP_DELETE && op->status == RELAY_STATUS_OK)
-    relay_limiter_forget_mailbox (self->limiter, op->mailbox_id);
+  if (op->status == RELAY_STATUS_CLIENT_FULL)
+    g_atomic_int_inc (&self->rejected_mailboxes);
+  else if (op->status == RELAY_STATUS_STORE_FULL || op->status == RELAY_STATUS_NO_SPACE)
+    g_atomic_int_inc (&self->rejected_storage);
 
   /* Every change a reader could see drops the kept answer first. */
   if (op->kind != RELAY_OP_CREATE && op->status == RELAY_STATUS_OK)
@@ -468,6 +504,7 @@ submit (Request *req,
   req->state = STATE_SUSPENDED;
 
   /* Suspend first: the writer may finish before submit returns. */
+  g_atomic_int_inc (&req->server->suspended);
   MHD_suspend_connection (req->connection);
   relay_store_submit (req->server->store, op);
 }
@@ -533,17 +570,10 @@ handle_create (Request *req)
     return queue_error (req, MHD_HTTP_BAD_REQUEST, "bad_request",
                         "mailboxConfiguration.expiration is in the past");
 
-  if (!relay_limiter_reserve_mailbox (self->limiter, req->client))
-    {
-      g_atomic_int_inc (&self->rejected_rate);
-      return queue (req, MHD_HTTP_TOO_MANY_REQUESTS,
-                    error_response (req, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_mailboxes",
-                                    "Too many live mailboxes from this address; delete some first",
-                                    (guint) MIN (config->sweep_interval, 3600)));
-    }
-  req->reserved_mailbox = TRUE;
-
   mailbox = relay_mailbox_new ();
+  /* The store counts the creator's live mailboxes and bytes from this. */
+  mailbox->has_creator = TRUE;
+  mailbox->creator = req->client;
   mailbox->id = lk_uuid_new_random ();
   mailbox->initiator_claim = g_strdup (req->claim);
   mailbox->access = body.access;
@@ -626,6 +656,19 @@ answer_read (Request      *req,
   return result;
 }
 
+/* A wait ends when asked, or when the mailbox expires if that is sooner:
+ * the reader then learns at once that it is gone. */
+static gint64
+wait_deadline (const RelayMailbox *mailbox,
+               guint               seconds)
+{
+  gint64 now = g_get_monotonic_time ();
+  /* A few milliseconds after, so that the expiry has happened by then. */
+  gint64 until_expiry = mailbox->expires * G_USEC_PER_SEC - g_get_real_time () + 5000;
+
+  return now + MIN ((gint64) seconds * G_USEC_PER_SEC, MAX (until_expiry, 0));
+}
+
 static enum MHD_Result
 handle_read (Request *req)
 {
@@ -697,9 +740,34 @@ handle_read (Request *req)
       req->metric = METRIC_WAIT;
       req->state = STATE_SUSPENDED;
       req->waited = TRUE;
+      g_atomic_int_inc (&self->suspended);
       MHD_suspend_connection (req->connection);
-      if (!relay_waiters_add (self->waiters, &req->waiter, req->mailbox_id, wait, req))
+      switch (relay_waiters_add (self->waiters, &req->waiter, req->mailbox_id, &req->client,
+                                 wait_deadline (mailbox, wait), req))
         {
+        case RELAY_WAITERS_ADDED:
+          break;
+
+        case RELAY_WAITERS_CLIENT_FULL:
+          /* One client's share of the places, so that a few cannot take them all. */
+          g_atomic_int_inc (&self->rejected_waiters);
+          req->waited = FALSE;
+          req->response = error_response (req, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_waiters",
+                                          "Too many waiting reads from this address; poll again shortly", 1);
+          req->status = MHD_HTTP_TOO_MANY_REQUESTS;
+          MHD_resume_connection (req->connection);
+          return MHD_YES;
+
+        case RELAY_WAITERS_STOPPING:
+          req->waited = FALSE;
+          req->response = error_response (req, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down",
+                                          "The relay is restarting", 1);
+          req->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+          MHD_resume_connection (req->connection);
+          return MHD_YES;
+
+        case RELAY_WAITERS_FULL:
+        default:
           g_atomic_int_inc (&self->rejected_waiters);
           req->waited = FALSE;
           req->response = error_response (req, MHD_HTTP_SERVICE_UNAVAILABLE, "too_many_waiters",
@@ -740,6 +808,9 @@ resume_wait (Request *req)
       }
 
     case RELAY_WAITER_TIMED_OUT:
+      mailbox = relay_store_lookup (self->store, req->mailbox_id, NULL);
+      if (mailbox == NULL || !relay_mailbox_is_live (mailbox, now_seconds ()))
+        return queue_error (req, MHD_HTTP_NOT_FOUND, "not_found", "There is no such mailbox, or it has expired");
       return queue (req, MHD_HTTP_NOT_MODIFIED, not_modified_response (req, req->known_version));
 
     case RELAY_WAITER_SHUTDOWN:
@@ -812,6 +883,11 @@ handle_metrics (Request *req)
   GString *text = g_string_new (NULL);
   struct MHD_Response *response;
   gint64 live = relay_store_count_live (self->store, now_seconds ());
+  RelayStoreState state;
+  HttpdGuardStats guard;
+
+  relay_store_get_state (self->store, &state);
+  httpd_guard_get_stats (self->guard, &guard);
 
   g_string_append (text, "# HELP latchkey_relay_requests_total Requests by operation.\n"
                          "# TYPE latchkey_relay_requests_total counter\n");
@@ -826,30 +902,60 @@ handle_metrics (Request *req)
                             i, g_atomic_int_get (&self->statuses[i]));
 
   g_string_append_printf (text,
-                          "# HELP latchkey_relay_rejected_total Requests refused at a limit.\n"
+                          "# HELP latchkey_relay_rejected_total Requests and connections refused at a limit.\n"
                           "# TYPE latchkey_relay_rejected_total counter\n"
                           "latchkey_relay_rejected_total{limit=\"rate\"} %d\n"
                           "latchkey_relay_rejected_total{limit=\"body_size\"} %d\n"
                           "latchkey_relay_rejected_total{limit=\"waiters\"} %d\n"
+                          "latchkey_relay_rejected_total{limit=\"mailboxes\"} %d\n"
+                          "latchkey_relay_rejected_total{limit=\"storage\"} %d\n"
+                          "latchkey_relay_rejected_total{limit=\"body_memory\"} %" G_GUINT64_FORMAT "\n"
+                          "latchkey_relay_rejected_total{limit=\"connections\"} %" G_GUINT64_FORMAT "\n"
+                          "latchkey_relay_rejected_total{limit=\"request_timeout\"} %" G_GUINT64_FORMAT "\n"
                           "# HELP latchkey_relay_mailboxes Live mailboxes.\n"
                           "# TYPE latchkey_relay_mailboxes gauge\n"
                           "latchkey_relay_mailboxes %" G_GINT64_FORMAT "\n"
+                          "# HELP latchkey_relay_stored_bytes Bytes stored in mailboxes not yet purged.\n"
+                          "# TYPE latchkey_relay_stored_bytes gauge\n"
+                          "latchkey_relay_stored_bytes %" G_GINT64_FORMAT "\n"
+                          "# HELP latchkey_relay_storage_full 1 while the disk is full: writes get 507.\n"
+                          "# TYPE latchkey_relay_storage_full gauge\n"
+                          "latchkey_relay_storage_full %d\n"
+                          "# HELP latchkey_relay_connections Open connections.\n"
+                          "# TYPE latchkey_relay_connections gauge\n"
+                          "latchkey_relay_connections %u\n"
+                          "# HELP latchkey_relay_body_memory_bytes Request bodies held in memory.\n"
+                          "# TYPE latchkey_relay_body_memory_bytes gauge\n"
+                          "latchkey_relay_body_memory_bytes %" G_GSIZE_FORMAT "\n"
                           "# HELP latchkey_relay_waiters Waiting reads parked now.\n"
                           "# TYPE latchkey_relay_waiters gauge\n"
                           "latchkey_relay_waiters %u\n"
-                          "# HELP latchkey_relay_clients Client addresses tracked by the limiter.\n"
+                          "# HELP latchkey_relay_clients Clients the rate limiter remembers.\n"
                           "# TYPE latchkey_relay_clients gauge\n"
                           "latchkey_relay_clients %u\n"
                           "# HELP latchkey_relay_purged_total Expired mailboxes purged.\n"
                           "# TYPE latchkey_relay_purged_total counter\n"
-                          "latchkey_relay_purged_total %d\n",
+                          "latchkey_relay_purged_total %d\n"
+                          "# HELP latchkey_relay_log_suppressed_total libmicrohttpd messages not logged, as repeats.\n"
+                          "# TYPE latchkey_relay_log_suppressed_total counter\n"
+                          "latchkey_relay_log_suppressed_total %" G_GUINT64_FORMAT "\n",
                           g_atomic_int_get (&self->rejected_rate),
                           g_atomic_int_get (&self->rejected_size),
                           g_atomic_int_get (&self->rejected_waiters),
+                          g_atomic_int_get (&self->rejected_mailboxes),
+                          g_atomic_int_get (&self->rejected_storage),
+                          guard.refused_bodies,
+                          guard.refused_connections,
+                          guard.timed_out,
                           live,
+                          state.bytes,
+                          state.disk_full ? 1 : 0,
+                          guard.connections,
+                          guard.body_memory,
                           relay_waiters_get_count (self->waiters),
                           relay_limiter_get_n_clients (self->limiter),
-                          g_atomic_int_get (&self->purged));
+                          g_atomic_int_get (&self->purged),
+                          httpd_log_get_suppressed (self->log));
 
   response = response_from_string (g_string_free (text, FALSE));
   MHD_add_response_header (response, "Content-Type", "text/plain; version=0.0.4");
@@ -862,18 +968,35 @@ dispatch (Request *req)
 {
   const char *method = req->method;
 
+  req->dispatched = TRUE;
+  g_atomic_int_inc (&req->server->answering);
+
   if (req->early_status != 0)
-    return queue (req, req->early_status,
-                  error_response (req, req->early_status, req->early_error, req->early_message,
-                                  req->early_retry_after));
+    {
+      struct MHD_Response *response = error_response (req, req->early_status, req->early_error,
+                                                      req->early_message, req->early_retry_after);
+
+      if (g_atomic_int_get (&req->server->stopping))
+        MHD_add_response_header (response, MHD_HTTP_HEADER_CONNECTION, "close");
+      return queue (req, req->early_status, response);
+    }
 
   switch (req->route)
     {
     case ROUTE_HEALTH:
       if (strcmp (method, "GET") == 0)
         {
-          struct MHD_Response *response = response_from_string (g_strdup ("ok\n"));
+          RelayStoreState state;
+          struct MHD_Response *response;
 
+          /* Reads still work on a full disk, but every write fails: degraded. */
+          relay_store_get_state (req->server->store, &state);
+          if (state.disk_full)
+            return queue (req, MHD_HTTP_SERVICE_UNAVAILABLE,
+                          error_response (req, MHD_HTTP_SERVICE_UNAVAILABLE, "storage_full",
+                                          "Degraded: the disk is full, so writes are refused; reads work", 0));
+
+          response = response_from_string (g_strdup ("ok\n"));
           MHD_add_response_header (response, "Content-Type", "text/plain");
           add_common_headers (req, response);
           return queue (req, MHD_HTTP_OK, response);
@@ -958,9 +1081,11 @@ metric_for (Route       route,
   return METRIC_OTHER;
 }
 
-static char *
-client_address (RelayServer           *self,
-                struct MHD_Connection *connection)
+/* Who the client is: its address group, as a keyed hash. */
+static void
+client_of (RelayServer           *self,
+           struct MHD_Connection *connection,
+           HttpdKey              *client)
 {
   const union MHD_ConnectionInfo *info;
 
@@ -973,39 +1098,14 @@ client_address (RelayServer           *self,
         {
           const char *last = strrchr (forwarded, ',');
           g_autofree char *candidate = g_strstrip (g_strdup (last ? last + 1 : forwarded));
-          g_autoptr(GInetAddress) parsed = g_inet_address_new_from_string (candidate);
 
-          if (parsed != NULL)
-            return g_inet_address_to_string (parsed);
+          if (relay_limiter_client_of_text (self->limiter, candidate, client))
+            return;
         }
     }
 
   info = MHD_get_connection_info (connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-  if (info == NULL || info->client_addr == NULL)
-    return g_strdup ("unknown");
-
-  /* inet_ntop on the stack: this runs for every request. */
-  {
-    char text[INET6_ADDRSTRLEN] = "unknown";
-    const struct sockaddr *sa = info->client_addr;
-
-    /* Copied out rather than cast: the pointer's alignment is MHD's. */
-    if (sa->sa_family == AF_INET)
-      {
-        struct sockaddr_in in4;
-
-        memcpy (&in4, sa, sizeof in4);
-        inet_ntop (AF_INET, &in4.sin_addr, text, sizeof text);
-      }
-    else if (sa->sa_family == AF_INET6)
-      {
-        struct sockaddr_in6 in6;
-
-        memcpy (&in6, sa, sizeof in6);
-        inet_ntop (AF_INET6, &in6.sin6_addr, text, sizeof text);
-      }
-    return g_strdup (text);
-  }
+  relay_limiter_client_of_socket (self->limiter, info != NULL ? info->client_addr : NULL, client);
 }
 
 static void
@@ -1028,6 +1128,7 @@ begin_request (RelayServer           *self,
                struct MHD_Connection *connection,
                const char            *url,
                const char            *method,
+               const char            *version,
                void                 **con_cls)
 {
   Request *req = g_new0 (Request, 1);
@@ -1053,12 +1154,19 @@ begin_request (RelayServer           *self,
         set_early (req, MHD_HTTP_BAD_REQUEST, "bad_request_id", "Mailbox-Request-ID must be a UUID");
     }
 
+  /* Checked here rather than by libmicrohttpd, whose own answer to it is
+   * malformed (its headers twice). */
+  if (strcmp (version, MHD_HTTP_VERSION_1_1) == 0 && header (req, MHD_HTTP_HEADER_HOST) == NULL)
+    set_early (req, MHD_HTTP_BAD_REQUEST, "bad_request", "An HTTP/1.1 request needs a Host header");
+
+  /* Turned away while stopping: the client retries against the new relay. */
+  if (g_atomic_int_get (&self->stopping))
+    set_early (req, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down", "The relay is restarting");
+
+  client_of (self, connection, &req->client);
   if (req->route == ROUTE_MAILBOX || req->route == ROUTE_MAILBOXES)
     {
-      g_autofree char *address = client_address (self, connection);
-
-      req->client = relay_limiter_client_key (self->limiter, address);
-      if (!relay_limiter_allow (self->limiter, req->client, g_get_monotonic_time (), &retry_after))
+      if (!relay_limiter_allow (self->limiter, &req->client, g_get_monotonic_time (), &retry_after))
         {
           g_atomic_int_inc (&self->rejected_rate);
           req->early_retry_after = retry_after;
@@ -1081,7 +1189,7 @@ begin_request (RelayServer           *self,
     }
   else if (length != NULL)
     {
-      guint64 value;
+      guint64 value = 0;
 
       if (!g_ascii_string_to_unsigned (length, 10, 0, G_MAXUINT64, &value, NULL))
         set_early (req, MHD_HTTP_BAD_REQUEST, "bad_request", "Content-Length is not a number");
@@ -1090,6 +1198,22 @@ begin_request (RelayServer           *self,
           g_atomic_int_inc (&self->rejected_size);
           req->early_status = 0;
           set_early (req, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", "The request body is too large");
+        }
+      else if (req->early_status == 0 && value > 0)
+        {
+          /* Bodies share a memory budget, taken before a byte is read: many
+           * slow uploads at once get 503, not the relay's memory. */
+          if (!httpd_guard_reserve_body (self->guard, connection, value))
+            {
+              g_atomic_int_inc (&self->rejected_busy);
+              set_early (req, MHD_HTTP_SERVICE_UNAVAILABLE, "busy", "Too many uploads at once; try again shortly");
+            }
+          else
+            {
+              req->body_length = value;
+              g_byte_array_unref (req->body);
+              req->body = g_byte_array_sized_new ((guint) value);
+            }
         }
       has_body = value > 0;
     }
@@ -1122,11 +1246,12 @@ access_handler (void                  *cls,
   Request *req = *con_cls;
 
   if (req == NULL)
-    return begin_request (self, connection, url, method, con_cls);
+    return begin_request (self, connection, url, method, version, con_cls);
 
   if (*upload_data_size > 0)
     {
-      if (req->body->len + *upload_data_size > self->config->max_body)
+      /* Never more than the declared length, which the budget reserved. */
+      if (req->body->len + *upload_data_size > req->body_length)
         return MHD_NO;
       g_byte_array_append (req->body, (const guint8 *) upload_data, *upload_data_size);
       *upload_data_size = 0;
@@ -1136,9 +1261,11 @@ access_handler (void                  *cls,
   switch (req->state)
     {
     case STATE_NEW:
+      httpd_guard_request_received (self->guard, connection);
       return dispatch (req);
 
     case STATE_SUSPENDED:
+      g_atomic_int_dec_and_test (&self->suspended);
       req->state = STATE_RESUMED;
       if (req->waited)
         return resume_wait (req);
@@ -1160,28 +1287,26 @@ request_completed (void                            *cls,
                    void                           **con_cls,
                    enum MHD_RequestTerminationCode  code)
 {
+  RelayServer *self = cls;
+  Request *req = *con_cls;
+
+  httpd_guard_request_completed (self->guard, connection);
+  if (req != NULL && req->dispatched)
+    g_atomic_int_dec_and_test (&self->answering);
+  /* Resumed, but closed before the handler ran again (the client left). */
+  if (req != NULL && req->state == STATE_SUSPENDED)
+    g_atomic_int_dec_and_test (&self->suspended);
   g_clear_pointer ((Request **) con_cls, request_free);
 }
 
 /* MHD's own messages may quote request lines; cut mailbox ids short. */
-static void
-log_mhd (void       *cls,
-         const char *format,
-         va_list     args)
+static char *
+redact_mhd (const char *text)
 {
-  g_autofree char *text = NULL;
   g_autoptr(GRegex) uuid = g_regex_new ("([0-9a-fA-F]{8})-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
                                         0, 0, NULL);
-  g_autofree char *redacted = NULL;
 
-  /* The format is libmicrohttpd's own. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-  text = g_strdup_vprintf (format, args);
-#pragma GCC diagnostic pop
-  redacted = g_regex_replace (uuid, g_strchomp (text), -1, 0, "\\1-…", 0, NULL);
-
-  g_message ("libmicrohttpd: %s", redacted);
+  return g_regex_replace (uuid, text, -1, 0, "\\1-…", 0, NULL);
 }
 
 static void
@@ -1193,6 +1318,8 @@ relay_server_finalize (GObject *object)
   g_clear_pointer (&self->waiters, relay_waiters_free);
   g_clear_pointer (&self->cache, relay_cache_free);
   g_clear_pointer (&self->limiter, relay_limiter_free);
+  g_clear_pointer (&self->guard, httpd_guard_free);
+  g_clear_pointer (&self->log, httpd_log_free);
   g_clear_object (&self->store);
 
   G_OBJECT_CLASS (relay_server_parent_class)->finalize (object);
@@ -1209,23 +1336,39 @@ relay_server_class_init (RelayServerClass *klass)
 static void
 relay_server_init (RelayServer *self)
 {
+  self->listener = MHD_INVALID_SOCKET;
 }
 
 /**
  * relay_server_new:
  * @config: the settings; must outlive the server
+ * @limiter: (transfer full): who clients are, and their rates
  */
 RelayServer *
 relay_server_new (const RelayConfig *config,
-                  RelayStore        *store)
+                  RelayStore        *store,
+                  RelayLimiter      *limiter)
 {
   RelayServer *self = g_object_new (RELAY_TYPE_SERVER, NULL);
+  HttpdGuardLimits limits = {
+    /* Behind a proxy every connection comes from the proxy: its own
+     * per-address limit (nginx's limit_conn) takes this one's place. */
+    .max_per_client = config->trust_forwarded_for ? 0 : config->max_connections_per_client,
+    .request_timeout = config->request_timeout,
+    .idle_timeout = config->connection_timeout,
+    .max_body_memory = config->max_body_memory,
+    .max_body_memory_per_client = MAX (config->max_body, config->max_body_memory / 32),
+    .ipv6_prefix = config->ipv6_prefix,
+    .tls = config->tls_certificate != NULL,
+  };
 
   self->config = config;
   self->store = g_object_ref (store);
-  self->limiter = relay_limiter_new (config->rate, config->burst, config->max_mailboxes_per_client, 100000);
-  self->waiters = relay_waiters_new (config->max_waiters, on_waiter_woken);
-  self->cache = relay_cache_new (4096);
+  self->limiter = limiter;
+  self->waiters = relay_waiters_new (config->max_waiters, config->max_waiters_per_client, on_waiter_woken);
+  self->cache = relay_cache_new (RELAY_CACHE_MAX_ENTRIES, RELAY_CACHE_MAX_BYTES);
+  self->guard = httpd_guard_new (&limits);
+  self->log = httpd_log_new (LOG_INTERVAL_SECONDS, redact_mhd);
   self->log_requests = !g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN);
 
   return self;
@@ -1245,6 +1388,9 @@ relay_server_start (RelayServer  *self,
   const union MHD_DaemonInfo *info;
   struct MHD_OptionItem options[16];
   guint n = 0;
+
+  if (!httpd_errors_check (error))
+    return FALSE;
 
   address = g_inet_address_new_from_string (config->listen_address);
   if (address == NULL)
@@ -1272,10 +1418,12 @@ relay_server_start (RelayServer  *self,
   OPTION (MHD_OPTION_SOCK_ADDR, 0, &native);
   OPTION (MHD_OPTION_CONNECTION_LIMIT, config->max_connections, NULL);
   OPTION (MHD_OPTION_CONNECTION_TIMEOUT, config->connection_timeout, NULL);
-  OPTION (MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY_LIMIT, NULL);
+  OPTION (MHD_OPTION_CONNECTION_MEMORY_LIMIT, RELAY_CONNECTION_POOL, NULL);
   OPTION (MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096, NULL);
-  OPTION (MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL);
-  OPTION (MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL);
+  OPTION (MHD_OPTION_NOTIFY_COMPLETED, request_completed, self);
+  OPTION (MHD_OPTION_NOTIFY_CONNECTION, httpd_guard_notify_connection, self->guard);
+  /* Strictness 1 adds only the Host check, which begin_request() does. */
+  OPTION (MHD_OPTION_STRICT_FOR_CLIENT, 0, NULL);
   if (cert != NULL)
     {
       OPTION (MHD_OPTION_HTTPS_MEM_CERT, 0, cert);
@@ -1285,8 +1433,8 @@ relay_server_start (RelayServer  *self,
 #undef OPTION
 
   /* The logger must come first, or MHD logs the other options' messages itself. */
-  self->daemon = MHD_start_daemon (flags, 0, NULL, NULL, access_handler, self,
-                                   MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
+  self->daemon = MHD_start_daemon (flags, 0, httpd_guard_accept_policy, self->guard, access_handler, self,
+                                   MHD_OPTION_EXTERNAL_LOGGER, httpd_log_mhd, self->log,
                                    MHD_OPTION_ARRAY, options, MHD_OPTION_END);
   if (key != NULL)
     gnutls_memset (key, 0, strlen (key));
@@ -1325,37 +1473,58 @@ relay_server_sweep (RelayServer *self)
 
   purged = relay_store_purge_expired (self->store, now_seconds (), &error);
   if (purged < 0)
-    g_warning ("Could not purge expired mailboxes: %s", error->message);
+    g_debug ("Could not purge expired mailboxes: %s", error->message);
   else if (purged > 0)
     {
       g_atomic_int_add (&self->purged, (gint) purged);
       g_info ("Purged %" G_GINT64_FORMAT " expired mailboxes", purged);
     }
 
-  relay_limiter_sweep (self->limiter, now_seconds (), g_get_monotonic_time ());
+  relay_limiter_sweep (self->limiter, g_get_monotonic_time ());
   /* Expired answers are never served; this frees their memory. */
   relay_cache_clear (self->cache);
+  /* And what closed connections left in the allocator goes back too. */
+  httpd_system_trim_memory ();
 }
 
 /**
  * relay_server_stop:
  *
- * Stops accepting, answers every waiting read, lets writes in flight finish,
- * then stops the daemon.
+ * Stops accepting and turns new requests away (503, and the connection is
+ * closed), answers every waiting read, waits until every write in flight is
+ * durable and its connection resumed, gives the answers a moment to leave,
+ * then stops the daemon: libmicrohttpd aborts if a connection is still
+ * suspended then.
  */
 void
 relay_server_stop (RelayServer *self)
 {
+  gint64 deadline;
+
   if (self->daemon == NULL)
     return;
 
-  MHD_quiesce_daemon (self->daemon);
+  g_atomic_int_set (&self->stopping, TRUE);
+  self->listener = MHD_quiesce_daemon (self->daemon);
   relay_waiters_shutdown (self->waiters);
-  relay_store_flush (self->store);
 
-  /* Let the resumed connections be answered before the daemon goes. */
-  for (guint i = 0; i < 100 && MHD_get_daemon_info (self->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS)->num_connections > 0; i++)
-    g_usleep (10 * 1000);
+  /* A handler may submit a write right after the flag changed: flush until
+   * nothing is suspended. The store answers every write it is given. */
+  do
+    {
+      relay_store_flush (self->store);
+      if (g_atomic_int_get (&self->suspended) > 0)
+        g_usleep (1000);
+    }
+  while (g_atomic_int_get (&self->suspended) > 0);
+
+  deadline = g_get_monotonic_time () + STOP_DRAIN_USEC;
+  while (g_atomic_int_get (&self->answering) > 0 && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
 
   MHD_stop_daemon (g_steal_pointer (&self->daemon));
+  /* Quiescing hands the listening socket to us. */
+  if (self->listener != MHD_INVALID_SOCKET)
+    close (self->listener);
+  self->listener = MHD_INVALID_SOCKET;
 }

@@ -8,6 +8,7 @@
 #include <glib-object.h>
 
 #include "relay-config.h"
+#include "relay-limiter.h"
 #include "relay-store.h"
 
 G_BEGIN_DECLS
@@ -17,7 +18,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (RelayServer, relay_server, RELAY, SERVER, GObject)
 
 RelayServer *relay_server_new        (const RelayConfig  *config,
-                                      RelayStore         *store);
+                                      RelayStore         *store,
+                                      RelayLimiter       *limiter);
 gboolean     relay_server_start      (RelayServer        *self,
                                       GError            **error);
 guint        relay_server_get_port   (RelayServer        *self);

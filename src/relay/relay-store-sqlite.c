@@ -8,23 +8,53 @@
  * reports each result: group commit, so that full durability stays fast.
  * Lookups use a small pool of read-only connections, which WAL lets run
  * beside the writer.
+ *
+ * The writer also keeps the store's bounds (relay-store.h): it counts live
+ * mailboxes and stored bytes in all, and per creator from an index, inside
+ * the transaction that writes, so that no two creates race past a limit and
+ * the counts survive a restart.
+ *
+ * A full disk: SQLite answers SQLITE_FULL. The writer then gives back a
+ * reserve file it keeps (disk-reserve), retries the operations of the batch
+ * that free space or need next to none (deletes, relinquishments, the first
+ * read's binding, the purge), and answers creates and updates "no space"
+ * until it can take its reserve back. The WAL is checkpointed and truncated
+ * often enough that it, rather than the data, never fills the disk.
  */
 
 #define G_LOG_DOMAIN "relay-store-sqlite"
 
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <sqlite3.h>
 
+#include "httpd-log.h"
 #include "relay-store-sqlite.h"
 
 #define MAX_BATCH 512
 
+/* The WAL: checkpointed (without waiting for readers) past 1,000 pages,
+ * about 4 MB; if readers kept that from completing, the writer waits for
+ * them and truncates it past 4,000. After a checkpoint the WAL is reused
+ * from its start and cut back to 4 MB. */
+#define WAL_CHECKPOINT_FRAMES 1000
+#define WAL_TRUNCATE_FRAMES   4000
+#define WAL_SIZE_LIMIT        4194304   /* 4 MiB */
+
+/* While the disk is full, how often to try to take the reserve back. */
+#define RECOVERY_INTERVAL_USEC (5 * G_USEC_PER_SEC)
+#define LOG_INTERVAL_SECONDS   60
+
 #define MAILBOX_COLUMNS \
   "id, version, initiator_claim, recipient_claim, access, created, expires, deleted, " \
   "payload_type, payload_data, title, description, image_url, initiator_token, " \
-  "recipient_token, initiator_request_id, recipient_request_id, relinquished_claim"
+  "recipient_token, initiator_request_id, recipient_request_id, relinquished_claim, size, creator"
 
 typedef struct
 {
@@ -45,6 +75,8 @@ typedef enum
   STMT_DELETE_RECIPIENT,
   STMT_RELINQUISH,
   STMT_PURGE,
+  STMT_CREATOR_USAGE,
+  STMT_EXPIRED_USAGE,
   N_STMTS
 } Stmt;
 
@@ -53,22 +85,25 @@ static const char * const stmt_sql[N_STMTS] = {
   "SELECT " MAILBOX_COLUMNS " FROM mailbox WHERE initiator_claim = ? AND initiator_request_id = ? "
     "AND deleted = 0 AND expires > ?",
   "INSERT INTO mailbox (id, version, initiator_claim, access, created, expires, payload_type, payload_data, "
-    "title, description, image_url, initiator_token, initiator_request_id) "
-    "VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "title, description, image_url, initiator_token, initiator_request_id, size, creator) "
+    "VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
   "UPDATE mailbox SET payload_type = ?, payload_data = ?, version = version + 1, "
-    "initiator_token = coalesce(?, initiator_token), initiator_request_id = ? WHERE id = ?",
+    "initiator_token = coalesce(?, initiator_token), initiator_request_id = ?, size = ? WHERE id = ?",
   "UPDATE mailbox SET payload_type = ?, payload_data = ?, version = version + 1, "
-    "recipient_token = coalesce(?, recipient_token), recipient_request_id = ? WHERE id = ?",
+    "recipient_token = coalesce(?, recipient_token), recipient_request_id = ?, size = ? WHERE id = ?",
   "UPDATE mailbox SET recipient_claim = ?, version = version + 1 WHERE id = ? AND recipient_claim IS NULL",
   "UPDATE mailbox SET deleted = 1, version = version + 1, payload_type = NULL, payload_data = NULL, "
     "title = NULL, description = NULL, image_url = NULL, initiator_token = NULL, recipient_token = NULL, "
-    "initiator_request_id = ? WHERE id = ?",
+    "size = 0, creator = NULL, initiator_request_id = ? WHERE id = ?",
   "UPDATE mailbox SET deleted = 1, version = version + 1, payload_type = NULL, payload_data = NULL, "
     "title = NULL, description = NULL, image_url = NULL, initiator_token = NULL, recipient_token = NULL, "
-    "recipient_request_id = ? WHERE id = ?",
+    "size = 0, creator = NULL, recipient_request_id = ? WHERE id = ?",
   "UPDATE mailbox SET relinquished_claim = recipient_claim, recipient_claim = NULL, recipient_token = NULL, "
     "recipient_request_id = ?, version = version + 1 WHERE id = ?",
   "DELETE FROM mailbox WHERE expires <= ?",
+  "SELECT count(*), total(size) FROM "
+    "(SELECT size FROM mailbox WHERE creator = ? AND deleted = 0 AND expires > ? LIMIT ?)",
+  "SELECT count(*), total(size) FROM mailbox WHERE expires <= ? AND deleted = 0",
 };
 
 struct _RelayStoreSqlite
@@ -91,6 +126,20 @@ struct _RelayStoreSqlite
 
   gsize         commits;
   gsize         ops;
+
+  /* The writer's. Usage is what is committed; the batch's changes are
+   * added once it commits. */
+  RelayStoreLimits limits;
+  gint64        mailboxes;
+  gint64        bytes;
+  gint64        batch_mailboxes;
+  gint64        batch_bytes;
+  int           reserve_fd;
+  gint64        last_recovery;
+  HttpdLogLimit failure_log;
+
+  /* Published for other threads, under the lock. */
+  RelayStoreState state;
 };
 
 
@@ -120,10 +169,28 @@ static const char schema[] =
   "  recipient_token TEXT,"
   "  initiator_request_id TEXT,"
   "  recipient_request_id TEXT,"
-  "  relinquished_claim TEXT"
+  "  relinquished_claim TEXT,"
+  "  size INTEGER NOT NULL DEFAULT 0,"
+  "  creator BLOB"
   ");"
   "CREATE INDEX IF NOT EXISTS mailbox_expires ON mailbox (expires);"
   "CREATE INDEX IF NOT EXISTS mailbox_initiator ON mailbox (initiator_claim, initiator_request_id);";
+
+/* Databases from before per-client limits were counted from the store:
+ * their mailboxes have no creator, and their sizes are counted once. */
+static const char migrate_creator[] =
+  "ALTER TABLE mailbox ADD COLUMN size INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE mailbox ADD COLUMN creator BLOB;"
+  "UPDATE mailbox SET size = coalesce(length(CAST(payload_type AS BLOB)), 0) + "
+  "  coalesce(length(CAST(payload_data AS BLOB)), 0) + coalesce(length(CAST(title AS BLOB)), 0) + "
+  "  coalesce(length(CAST(description AS BLOB)), 0) + coalesce(length(CAST(image_url AS BLOB)), 0) + "
+  "  coalesce(length(CAST(initiator_token AS BLOB)), 0) + coalesce(length(CAST(recipient_token AS BLOB)), 0) "
+  "  WHERE deleted = 0;";
+
+/* A creator's live mailboxes, counted for every create. */
+static const char creator_index[] =
+  "CREATE INDEX IF NOT EXISTS mailbox_creator ON mailbox (creator, expires, size) "
+  "  WHERE deleted = 0 AND creator IS NOT NULL;";
 
 static gboolean
 sql_check (sqlite3     *db,
@@ -135,8 +202,27 @@ sql_check (sqlite3     *db,
     return TRUE;
 
   /* The message names the failing step and SQLite's reason, never data. */
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: %s", what, sqlite3_errmsg (db));
+  g_set_error (error, G_IO_ERROR, (rc & 0xff) == SQLITE_FULL ? G_IO_ERROR_NO_SPACE : G_IO_ERROR_FAILED,
+               "%s: %s", what, sqlite3_errmsg (db));
   return FALSE;
+}
+
+static int
+migrate (sqlite3 *db)
+{
+  int rc;
+
+  if (sqlite3_table_column_metadata (db, NULL, "mailbox", "creator", NULL, NULL, NULL, NULL, NULL) == SQLITE_OK)
+    return SQLITE_OK;
+
+  rc = sqlite3_exec (db, "BEGIN IMMEDIATE;", NULL, NULL, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_exec (db, migrate_creator, NULL, NULL, NULL);
+  if (rc == SQLITE_OK)
+    return sqlite3_exec (db, "COMMIT;", NULL, NULL, NULL);
+
+  sqlite3_exec (db, "ROLLBACK;", NULL, NULL, NULL);
+  return rc;
 }
 
 static sqlite3 *
@@ -160,14 +246,22 @@ open_db (const char  *path,
 
   if (writer)
     {
+      /* Incremental: pages freed by deletes can be handed back to the file
+       * system when the disk is full (a new database only; an older one
+       * keeps its free pages for reuse). */
       rc = sqlite3_exec (db,
+                         "PRAGMA auto_vacuum = INCREMENTAL;"
                          "PRAGMA journal_mode = WAL;"
                          "PRAGMA synchronous = FULL;"
                          "PRAGMA cache_size = -8000;"
-                         "PRAGMA wal_autocheckpoint = 4000;",
+                         "PRAGMA journal_size_limit = " G_STRINGIFY (WAL_SIZE_LIMIT) ";",
                          NULL, NULL, NULL);
       if (rc == SQLITE_OK)
         rc = sqlite3_exec (db, schema, NULL, NULL, NULL);
+      if (rc == SQLITE_OK)
+        rc = migrate (db);
+      if (rc == SQLITE_OK)
+        rc = sqlite3_exec (db, creator_index, NULL, NULL, NULL);
     }
   else
     rc = sqlite3_exec (db, "PRAGMA query_only = 1;", NULL, NULL, NULL);
@@ -213,6 +307,10 @@ mailbox_from_row (sqlite3_stmt *stmt)
   mailbox->initiator_request_id = column_text (stmt, 15);
   mailbox->recipient_request_id = column_text (stmt, 16);
   mailbox->relinquished_claim = column_text (stmt, 17);
+  mailbox->size = sqlite3_column_int64 (stmt, 18);
+  mailbox->has_creator = sqlite3_column_bytes (stmt, 19) == sizeof mailbox->creator;
+  if (mailbox->has_creator)
+    memcpy (mailbox->creator.bytes, sqlite3_column_blob (stmt, 19), sizeof mailbox->creator);
 
   return mailbox;
 }
@@ -276,12 +374,80 @@ exec_stmt (RelayStoreSqlite  *self,
 }
 
 static gboolean
+query_usage (RelayStoreSqlite  *self,
+             sqlite3_stmt      *stmt,
+             gint64            *mailboxes,
+             gint64            *bytes,
+             GError           **error)
+{
+  int rc = sqlite3_step (stmt);
+
+  if (rc == SQLITE_ROW)
+    {
+      *mailboxes = sqlite3_column_int64 (stmt, 0);
+      *bytes = (gint64) sqlite3_column_double (stmt, 1);
+    }
+  sqlite3_reset (stmt);
+  return sql_check (self->db, rc, "usage", error);
+}
+
+/* Whether @more_mailboxes and @more_bytes still fit the bounds; sets
+ * op->status if not. The creator's usage comes from the index, the total
+ * from the writer's counts. */
+static gboolean
+fits (RelayStoreSqlite  *self,
+      RelayOp           *op,
+      const RelayMailbox *m,
+      gint64             more_mailboxes,
+      gint64             more_bytes,
+      gboolean          *fit,
+      GError           **error)
+{
+  const RelayStoreLimits *limits = &self->limits;
+
+  *fit = FALSE;
+  if ((limits->max_mailboxes > 0 &&
+       self->mailboxes + self->batch_mailboxes + more_mailboxes > (gint64) limits->max_mailboxes) ||
+      (limits->max_bytes > 0 && self->bytes + self->batch_bytes + more_bytes > (gint64) limits->max_bytes))
+    {
+      op->status = RELAY_STATUS_STORE_FULL;
+      return TRUE;
+    }
+
+  if (m->has_creator && (limits->max_mailboxes_per_creator > 0 || limits->max_bytes_per_creator > 0))
+    {
+      sqlite3_stmt *stmt = writer_stmt (self, STMT_CREATOR_USAGE);
+      gint64 mailboxes = 0, bytes = 0;
+
+      sqlite3_bind_blob (stmt, 1, m->creator.bytes, sizeof m->creator.bytes, SQLITE_STATIC);
+      sqlite3_bind_int64 (stmt, 2, op->now);
+      /* Counting past the limit would tell nothing more. */
+      sqlite3_bind_int64 (stmt, 3, limits->max_mailboxes_per_creator > 0
+                                     ? (gint64) limits->max_mailboxes_per_creator + 1 : -1);
+      if (!query_usage (self, stmt, &mailboxes, &bytes, error))
+        return FALSE;
+
+      if ((limits->max_mailboxes_per_creator > 0 &&
+           mailboxes + more_mailboxes > (gint64) limits->max_mailboxes_per_creator) ||
+          (limits->max_bytes_per_creator > 0 && bytes + more_bytes > (gint64) limits->max_bytes_per_creator))
+        {
+          op->status = RELAY_STATUS_CLIENT_FULL;
+          return TRUE;
+        }
+    }
+
+  *fit = TRUE;
+  return TRUE;
+}
+
+static gboolean
 apply_create (RelayStoreSqlite  *self,
               RelayOp           *op,
               GError           **error)
 {
   RelayMailbox *m = op->mailbox;
   sqlite3_stmt *stmt;
+  gboolean fit;
   int rc;
 
   /* A retried create answers with the mailbox the first attempt made. */
@@ -304,6 +470,12 @@ apply_create (RelayStoreSqlite  *self,
         return FALSE;
     }
 
+  m->size = relay_mailbox_get_size (m);
+  if (!fits (self, op, m, 1, m->size, &fit, error))
+    return FALSE;
+  if (!fit)
+    return TRUE;
+
   stmt = writer_stmt (self, STMT_INSERT);
   bind_text (stmt, 1, m->id);
   bind_text (stmt, 2, m->initiator_claim);
@@ -317,9 +489,14 @@ apply_create (RelayStoreSqlite  *self,
   bind_text (stmt, 10, m->image_url);
   bind_text (stmt, 11, m->initiator_token);
   bind_text (stmt, 12, op->request_id);
+  sqlite3_bind_int64 (stmt, 13, m->size);
+  if (m->has_creator)
+    sqlite3_bind_blob (stmt, 14, m->creator.bytes, sizeof m->creator.bytes, SQLITE_STATIC);
   if (!exec_stmt (self, stmt, error))
     return FALSE;
 
+  self->batch_mailboxes++;
+  self->batch_bytes += m->size;
   m->version = 1;
   m->initiator_request_id = g_strdup (op->request_id);
   op->result = relay_mailbox_ref (m);
@@ -379,20 +556,44 @@ apply_update (RelayStoreSqlite  *self,
     op->status = RELAY_STATUS_CONFLICT;
   else
     {
+      char **token = side == SIDE_INITIATOR ? &m->initiator_token : &m->recipient_token;
+      gint64 old_size = m->size;
+      gboolean fit;
+
+      /* The mailbox as it will be, to size it. */
+      g_free (m->payload_type);
+      m->payload_type = g_strdup (op->payload_type);
+      g_free (m->payload_data);
+      m->payload_data = g_strdup (op->payload_data);
+      if (op->token != NULL)
+        {
+          g_free (*token);
+          *token = g_strdup (op->token);
+        }
+      m->size = relay_mailbox_get_size (m);
+
+      /* Growing counts against the limits too, or small creates followed
+       * by large updates would get around them. */
+      if (m->size > old_size)
+        {
+          if (!fits (self, op, m, 0, m->size - old_size, &fit, error))
+            return FALSE;
+          if (!fit)
+            return TRUE;
+        }
+
       stmt = writer_stmt (self, side == SIDE_INITIATOR ? STMT_UPDATE_INITIATOR : STMT_UPDATE_RECIPIENT);
       bind_text (stmt, 1, op->payload_type);
       bind_text (stmt, 2, op->payload_data);
       bind_text (stmt, 3, op->token);
       bind_text (stmt, 4, op->request_id);
-      bind_text (stmt, 5, m->id);
+      sqlite3_bind_int64 (stmt, 5, m->size);
+      bind_text (stmt, 6, m->id);
       if (!exec_stmt (self, stmt, error))
         return FALSE;
 
+      self->batch_bytes += m->size - old_size;
       m->version++;
-      g_free (m->payload_type);
-      m->payload_type = g_strdup (op->payload_type);
-      g_free (m->payload_data);
-      m->payload_data = g_strdup (op->payload_data);
       op->status = RELAY_STATUS_OK;
     }
 
@@ -489,6 +690,10 @@ apply_delete (RelayStoreSqlite  *self,
       if (!exec_stmt (self, stmt, error))
         return FALSE;
 
+      self->batch_mailboxes--;
+      self->batch_bytes -= m->size;
+      m->size = 0;
+      m->has_creator = FALSE;
       m->deleted = TRUE;
       m->version++;
       op->status = RELAY_STATUS_OK;
@@ -542,12 +747,20 @@ apply_purge (RelayStoreSqlite  *self,
              RelayOp           *op,
              GError           **error)
 {
-  sqlite3_stmt *stmt = writer_stmt (self, STMT_PURGE);
+  sqlite3_stmt *stmt = writer_stmt (self, STMT_EXPIRED_USAGE);
+  gint64 mailboxes = 0, bytes = 0;
 
+  sqlite3_bind_int64 (stmt, 1, op->now);
+  if (!query_usage (self, stmt, &mailboxes, &bytes, error))
+    return FALSE;
+
+  stmt = writer_stmt (self, STMT_PURGE);
   sqlite3_bind_int64 (stmt, 1, op->now);
   if (!exec_stmt (self, stmt, error))
     return FALSE;
 
+  self->batch_mailboxes -= mailboxes;
+  self->batch_bytes -= bytes;
   op->purged = sqlite3_changes (self->db);
   op->status = RELAY_STATUS_OK;
   return TRUE;
@@ -577,43 +790,243 @@ apply (RelayStoreSqlite  *self,
     }
 }
 
+/* Operations that need room on the disk; the others free some, or write
+ * next to nothing. */
+static gboolean
+needs_space (RelayOp *op)
+{
+  return op->kind == RELAY_OP_CREATE || op->kind == RELAY_OP_UPDATE;
+}
+
+/* Runs the operations in one transaction. Returns FALSE, with every
+ * operation's status unset, if the database failed. */
+static gboolean
+run_transaction (RelayStoreSqlite  *self,
+                 GPtrArray         *ops,
+                 GError           **error)
+{
+  gboolean ok;
+
+  self->batch_mailboxes = 0;
+  self->batch_bytes = 0;
+  ok = sql_check (self->db, sqlite3_exec (self->db, "BEGIN IMMEDIATE", NULL, NULL, NULL), "begin", error);
+
+  for (guint i = 0; ok && i < ops->len; i++)
+    ok = apply (self, g_ptr_array_index (ops, i), error);
+
+  if (ok)
+    ok = sql_check (self->db, sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL), "commit", error);
+
+  if (!ok)
+    {
+      sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+      for (guint i = 0; i < ops->len; i++)
+        g_clear_pointer (&((RelayOp *) g_ptr_array_index (ops, i))->result, relay_mailbox_unref);
+      return FALSE;
+    }
+
+  self->mailboxes += self->batch_mailboxes;
+  self->bytes += self->batch_bytes;
+  return TRUE;
+}
+
+static void
+publish (RelayStoreSqlite *self)
+{
+  g_mutex_lock (&self->lock);
+  self->state.mailboxes = self->mailboxes;
+  self->state.bytes = self->bytes;
+  g_mutex_unlock (&self->lock);
+}
+
+static void
+set_disk_full (RelayStoreSqlite *self,
+               gboolean          full)
+{
+  g_mutex_lock (&self->lock);
+  self->state.disk_full = full;
+  g_mutex_unlock (&self->lock);
+
+  if (full)
+    g_warning ("The disk is full: creates and updates are refused (507) until there is room again; "
+               "deletes and the expiry sweep go on in the reserved space");
+  else
+    g_message ("There is room on the disk again: creates and updates are accepted");
+}
+
+/* Gives the reserved space back to the file system, so that deletes and the
+ * purge can write their few pages. */
+static void
+release_reserve (RelayStoreSqlite *self)
+{
+  if (self->reserve_fd >= 0)
+    (void) ftruncate (self->reserve_fd, 0);
+}
+
+/* Returns TRUE if the whole reserve could be allocated again. */
+static gboolean
+take_reserve (RelayStoreSqlite *self)
+{
+  if (self->reserve_fd < 0 || self->limits.disk_reserve == 0)
+    return TRUE;
+  if (posix_fallocate (self->reserve_fd, 0, (off_t) self->limits.disk_reserve) == 0)
+    return TRUE;
+
+  (void) ftruncate (self->reserve_fd, 0);
+  return FALSE;
+}
+
+/* Hands the WAL's space back after a checkpoint, if no reader holds it. */
+static void
+truncate_wal (RelayStoreSqlite *self)
+{
+  sqlite3_wal_checkpoint_v2 (self->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+}
+
+/* On a full disk, the pages deletes freed go back to the file system too,
+ * so that the reserve can be taken back and writes resume. */
+static void
+give_back_space (RelayStoreSqlite *self)
+{
+  sqlite3_exec (self->db, "PRAGMA incremental_vacuum;", NULL, NULL, NULL);
+  truncate_wal (self);
+}
+
+static void
+fail_all (GPtrArray    *ops,
+          const GError *error)
+{
+  for (guint i = 0; i < ops->len; i++)
+    {
+      RelayOp *op = g_ptr_array_index (ops, i);
+
+      op->status = RELAY_STATUS_FAILED;
+      op->error = g_error_copy (error);
+    }
+}
+
+static void
+log_failure (RelayStoreSqlite *self,
+             guint             n_ops,
+             const GError     *error)
+{
+  guint64 suppressed = 0;
+
+  if (!httpd_log_limit_allow (&self->failure_log, LOG_INTERVAL_SECONDS, &suppressed))
+    return;
+  if (suppressed > 0)
+    g_warning ("Store batch of %u operations failed: %s (and %" G_GUINT64_FORMAT " more failed batches "
+               "in the last %u s)", n_ops, error->message, suppressed, LOG_INTERVAL_SECONDS);
+  else
+    g_warning ("Store batch of %u operations failed: %s", n_ops, error->message);
+}
+
 static void
 run_batch (RelayStoreSqlite *self,
            GPtrArray        *batch)
 {
+  g_autoptr(GPtrArray) tried = g_ptr_array_new ();
+  g_autoptr(GPtrArray) refused = g_ptr_array_new ();
   g_autoptr(GError) error = NULL;
-  gboolean ok;
+  gboolean full = self->state.disk_full;
+  gint64 now = g_get_monotonic_time ();
 
-  ok = sql_check (self->db, sqlite3_exec (self->db, "BEGIN IMMEDIATE", NULL, NULL, NULL), "begin", &error);
-
-  for (guint i = 0; ok && i < batch->len; i++)
-    ok = apply (self, g_ptr_array_index (batch, i), &error);
-
-  if (ok)
-    ok = sql_check (self->db, sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL), "commit", &error);
-
-  if (!ok)
+  /* While the disk is full, now and then see whether there is room again. */
+  if (full && now - self->last_recovery >= RECOVERY_INTERVAL_USEC)
     {
-      /* Nothing of a failed batch is acknowledged; its clients may retry. */
-      sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
-      g_warning ("Store batch of %u operations failed: %s", batch->len, error->message);
-    }
-  else
-    {
-      g_atomic_pointer_add (&self->commits, 1);
-      g_atomic_pointer_add (&self->ops, batch->len);
+      self->last_recovery = now;
+      if (take_reserve (self))
+        {
+          set_disk_full (self, FALSE);
+          full = FALSE;
+        }
     }
 
   for (guint i = 0; i < batch->len; i++)
     {
       RelayOp *op = g_ptr_array_index (batch, i);
 
-      if (!ok)
+      g_ptr_array_add (full && needs_space (op) ? refused : tried, op);
+    }
+
+  if (tried->len > 0 && !run_transaction (self, tried, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
         {
-          op->status = RELAY_STATUS_FAILED;
-          g_clear_pointer (&op->result, relay_mailbox_unref);
-          op->error = g_error_copy (error);
+          g_autoptr(GPtrArray) again = g_ptr_array_new ();
+
+          if (!full)
+            {
+              set_disk_full (self, TRUE);
+              self->last_recovery = now;
+              full = TRUE;
+            }
+          release_reserve (self);
+
+          for (guint i = 0; i < tried->len; i++)
+            {
+              RelayOp *op = g_ptr_array_index (tried, i);
+
+              g_ptr_array_add (needs_space (op) ? refused : again, op);
+            }
+
+          g_clear_error (&error);
+          if (again->len > 0 && !run_transaction (self, again, &error))
+            {
+              log_failure (self, again->len, error);
+              fail_all (again, error);
+            }
         }
+      else
+        {
+          /* Nothing of a failed batch is acknowledged; its clients may retry. */
+          log_failure (self, tried->len, error);
+          fail_all (tried, error);
+        }
+    }
+
+  if (error == NULL)
+    {
+      g_atomic_pointer_add (&self->commits, 1);
+      g_atomic_pointer_add (&self->ops, batch->len);
+    }
+
+  for (guint i = 0; i < refused->len; i++)
+    {
+      RelayOp *op = g_ptr_array_index (refused, i);
+
+      op->status = RELAY_STATUS_NO_SPACE;
+      op->error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NO_SPACE, "The disk is full");
+    }
+
+  /* Space freed while the disk is full goes back to the file system now;
+   * and the sweep is a good time to start the WAL afresh in any case. */
+  if (full)
+    give_back_space (self);
+  else
+    for (guint i = 0; i < batch->len; i++)
+      if (((RelayOp *) g_ptr_array_index (batch, i))->kind == RELAY_OP_PURGE)
+        {
+          truncate_wal (self);
+          break;
+        }
+
+  publish (self);
+  g_mutex_lock (&self->lock);
+  self->state.refused_no_space += refused->len;
+  for (guint i = 0; i < batch->len; i++)
+    {
+      RelayOp *op = g_ptr_array_index (batch, i);
+
+      if (op->status == RELAY_STATUS_STORE_FULL || op->status == RELAY_STATUS_CLIENT_FULL)
+        self->state.refused_full++;
+    }
+  g_mutex_unlock (&self->lock);
+
+  for (guint i = 0; i < batch->len; i++)
+    {
+      RelayOp *op = g_ptr_array_index (batch, i);
+
       op->done (op, op->user_data);
     }
 }
@@ -823,6 +1236,17 @@ relay_store_sqlite_purge_expired (RelayStore  *store,
 }
 
 static void
+relay_store_sqlite_get_state (RelayStore      *store,
+                              RelayStoreState *state)
+{
+  RelayStoreSqlite *self = RELAY_STORE_SQLITE (store);
+
+  g_mutex_lock (&self->lock);
+  *state = self->state;
+  g_mutex_unlock (&self->lock);
+}
+
+static void
 relay_store_iface_init (RelayStoreInterface *iface)
 {
   iface->lookup = relay_store_sqlite_lookup;
@@ -830,6 +1254,7 @@ relay_store_iface_init (RelayStoreInterface *iface)
   iface->purge_expired = relay_store_sqlite_purge_expired;
   iface->count_live = relay_store_sqlite_count_live;
   iface->flush = relay_store_sqlite_flush;
+  iface->get_state = relay_store_sqlite_get_state;
 }
 
 /**
@@ -873,6 +1298,8 @@ relay_store_sqlite_finalize (GObject *object)
   RelayStoreSqlite *self = (RelayStoreSqlite *) object;
 
   relay_store_sqlite_close (self);
+  if (self->reserve_fd >= 0)
+    close (self->reserve_fd);
   g_async_queue_unref (self->readers);
   g_free (self->path);
   g_mutex_clear (&self->lock);
@@ -898,30 +1325,103 @@ relay_store_sqlite_init (RelayStoreSqlite *self)
   g_cond_init (&self->idle);
   g_queue_init (&self->pending);
   self->readers = g_async_queue_new ();
+  self->reserve_fd = -1;
+}
+
+/* Checkpoints from the writer, after its commits (it replaces SQLite's
+ * automatic checkpoint): see WAL_CHECKPOINT_FRAMES. */
+static int
+on_wal_commit (void       *data,
+               sqlite3    *db,
+               const char *name,
+               int         frames)
+{
+  if (frames >= WAL_CHECKPOINT_FRAMES)
+    sqlite3_wal_checkpoint_v2 (db, name,
+                               frames >= WAL_TRUNCATE_FRAMES ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE,
+                               NULL, NULL);
+  return SQLITE_OK;
+}
+
+static gboolean
+open_reserve (RelayStoreSqlite  *self,
+              GError           **error)
+{
+  g_autofree char *dir = g_path_get_dirname (self->path);
+  g_autofree char *path = g_build_filename (dir, "space-reserve", NULL);
+
+  if (self->limits.disk_reserve == 0)
+    {
+      g_unlink (path);
+      return TRUE;
+    }
+
+  self->reserve_fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (self->reserve_fd < 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "Could not open %s: %s", path,
+                   g_strerror (saved));
+      return FALSE;
+    }
+
+  /* Starting on a full disk: serve reads and deletes until there is room. */
+  if (!take_reserve (self))
+    {
+      self->state.disk_full = TRUE;
+      self->last_recovery = g_get_monotonic_time ();
+      g_warning ("The disk is full: creates and updates are refused (507) until there is room again");
+    }
+  return TRUE;
 }
 
 /**
  * relay_store_sqlite_new:
  * @path: the database file; created if missing
+ * @limits: (nullable): the bounds to keep; %NULL for none
  */
 RelayStoreSqlite *
-relay_store_sqlite_new (const char  *path,
-                        GError     **error)
+relay_store_sqlite_new (const char              *path,
+                        const RelayStoreLimits  *limits,
+                        GError                 **error)
 {
   g_autoptr(RelayStoreSqlite) self = g_object_new (RELAY_TYPE_STORE_SQLITE, NULL);
+  sqlite3_stmt *usage = NULL;
+  int rc;
 
   self->path = g_strdup (path);
+  if (limits != NULL)
+    self->limits = *limits;
   self->db = open_db (path, TRUE, error);
   if (self->db == NULL)
     return NULL;
+  sqlite3_wal_hook (self->db, on_wal_commit, self);
 
   for (guint i = 0; i < N_STMTS; i++)
     {
-      int rc = sqlite3_prepare_v3 (self->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &self->stmts[i], NULL);
+      rc = sqlite3_prepare_v3 (self->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &self->stmts[i], NULL);
 
       if (!sql_check (self->db, rc, "prepare", error))
         return NULL;
     }
+
+  /* What is stored, counted once; the writer keeps the count from here. */
+  rc = sqlite3_prepare_v2 (self->db, "SELECT count(*), total(size) FROM mailbox WHERE deleted = 0", -1, &usage, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step (usage);
+  if (rc == SQLITE_ROW)
+    {
+      self->mailboxes = sqlite3_column_int64 (usage, 0);
+      self->bytes = (gint64) sqlite3_column_double (usage, 1);
+    }
+  sqlite3_finalize (usage);
+  if (!sql_check (self->db, rc, "count", error))
+    return NULL;
+  publish (self);
+
+  if (!open_reserve (self, error))
+    return NULL;
 
   self->writer = g_thread_new ("relay-store-writer", writer_thread, self);
 

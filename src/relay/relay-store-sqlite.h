@@ -13,8 +13,9 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (RelayStoreSqlite, relay_store_sqlite, RELAY, STORE_SQLITE, GObject)
 
-RelayStoreSqlite *relay_store_sqlite_new        (const char        *path,
-                                                 GError           **error);
+RelayStoreSqlite *relay_store_sqlite_new        (const char              *path,
+                                                 const RelayStoreLimits  *limits,
+                                                 GError                 **error);
 void              relay_store_sqlite_close      (RelayStoreSqlite  *self);
 gsize             relay_store_sqlite_get_commits (RelayStoreSqlite *self);
 gsize             relay_store_sqlite_get_ops     (RelayStoreSqlite *self);

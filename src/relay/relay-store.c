@@ -102,3 +102,15 @@ relay_store_flush (RelayStore *self)
 {
   RELAY_STORE_GET_IFACE (self)->flush (self);
 }
+
+/**
+ * relay_store_get_state:
+ *
+ * How full the store is, and whether the disk under it is.
+ */
+void
+relay_store_get_state (RelayStore      *self,
+                       RelayStoreState *state)
+{
+  RELAY_STORE_GET_IFACE (self)->get_state (self, state);
+}

@@ -34,8 +34,30 @@ typedef enum
   RELAY_STATUS_UNAUTHORIZED,  /* the claim is not one of the mailbox's two */
   RELAY_STATUS_FORBIDDEN,     /* the recipient lacks the access right */
   RELAY_STATUS_CONFLICT,      /* If-Match did not match the version */
+  RELAY_STATUS_CLIENT_FULL,   /* the creator has as many mailboxes or bytes as allowed */
+  RELAY_STATUS_STORE_FULL,    /* the relay stores as many mailboxes or bytes as allowed */
+  RELAY_STATUS_NO_SPACE,      /* the disk is full */
   RELAY_STATUS_FAILED,        /* the store failed; see error */
 } RelayStatus;
+
+/* Bounds the store keeps atomically with each write; 0: no bound. */
+typedef struct
+{
+  guint64 max_mailboxes;              /* live mailboxes in all */
+  guint64 max_bytes;                  /* bytes stored in all */
+  guint64 max_mailboxes_per_creator;  /* live mailboxes of one client */
+  guint64 max_bytes_per_creator;      /* bytes stored by one client's mailboxes */
+  guint64 disk_reserve;               /* space held back, to delete in when the disk is full */
+} RelayStoreLimits;
+
+typedef struct
+{
+  gint64   mailboxes;                 /* not deleted, expired ones until purged */
+  gint64   bytes;
+  gboolean disk_full;                 /* writes that need space are refused */
+  guint64  refused_no_space;
+  guint64  refused_full;
+} RelayStoreState;
 
 typedef struct _RelayOp RelayOp;
 typedef void (*RelayOpDone) (RelayOp *op, gpointer user_data);
@@ -91,6 +113,8 @@ struct _RelayStoreInterface
   gint64        (*count_live)    (RelayStore  *self,
                                   gint64       now);
   void          (*flush)         (RelayStore  *self);
+  void          (*get_state)     (RelayStore  *self,
+                                  RelayStoreState *state);
 };
 
 RelayMailbox *relay_store_lookup        (RelayStore  *self,
@@ -104,5 +128,7 @@ gint64        relay_store_purge_expired (RelayStore  *self,
 gint64        relay_store_count_live    (RelayStore  *self,
                                          gint64       now);
 void          relay_store_flush         (RelayStore  *self);
+void          relay_store_get_state     (RelayStore  *self,
+                                         RelayStoreState *state);
 
 G_END_DECLS

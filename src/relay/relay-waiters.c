@@ -21,9 +21,11 @@ struct _RelayWaiters
   GMutex         lock;
   GCond          cond;
   GHashTable    *by_mailbox;   /* mailbox id → GQueue of waiters */
+  GHashTable    *by_client;    /* HttpdKey → how many wait (GUINT_TO_POINTER) */
   GSequence     *by_deadline;
   guint          count;
   guint          max_waiters;
+  guint          max_per_client;
   gboolean       stopping;
   RelayWakeFunc  wake;
   GThread       *timer;
@@ -57,6 +59,17 @@ detach (RelayWaiters     *self,
   waiter->timer = NULL;
   waiter->state = state;
   self->count--;
+
+  if (self->max_per_client > 0)
+    {
+      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (self->by_client, &waiter->client));
+
+      if (n <= 1)
+        g_hash_table_remove (self->by_client, &waiter->client);
+      else
+        g_hash_table_insert (self->by_client, g_memdup2 (&waiter->client, sizeof waiter->client),
+                             GUINT_TO_POINTER (n - 1));
+    }
 }
 
 static void
@@ -120,10 +133,13 @@ timer_thread (gpointer data)
 /**
  * relay_waiters_new:
  * @max_waiters: how many may wait at once; more are refused
+ * @max_per_client: how many of them one client may have (0: any number):
+ *   without it, a few addresses could take every place
  * @wake: called once for each waiter that leaves the registry
  */
 RelayWaiters *
 relay_waiters_new (guint         max_waiters,
+                   guint         max_per_client,
                    RelayWakeFunc wake)
 {
   RelayWaiters *self = g_new0 (RelayWaiters, 1);
@@ -131,8 +147,10 @@ relay_waiters_new (guint         max_waiters,
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
   self->by_mailbox = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_queue_free);
+  self->by_client = g_hash_table_new_full (httpd_key_hash, httpd_key_equal, g_free, NULL);
   self->by_deadline = g_sequence_new (NULL);
   self->max_waiters = max_waiters;
+  self->max_per_client = max_per_client;
   self->wake = wake;
   self->timer = g_thread_new ("relay-waiters", timer_thread, self);
 
@@ -172,6 +190,7 @@ relay_waiters_free (RelayWaiters *self)
   g_thread_join (self->timer);
 
   g_hash_table_unref (self->by_mailbox);
+  g_hash_table_unref (self->by_client);
   g_sequence_free (self->by_deadline);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
@@ -181,32 +200,48 @@ relay_waiters_free (RelayWaiters *self)
 /**
  * relay_waiters_add:
  * @waiter: caller-owned storage, which must stay valid until it is woken
- * @seconds: the longest wait
+ * @client: who waits, for the per-client limit
+ * @deadline: when the wait ends at the latest (monotonic µs)
  *
- * Returns: %FALSE if the registry is full or stopping; @waiter is not added
+ * Returns: whether @waiter was added, or why not
  */
-gboolean
-relay_waiters_add (RelayWaiters *self,
-                   RelayWaiter  *waiter,
-                   const char   *mailbox_id,
-                   guint         seconds,
-                   gpointer      user_data)
+RelayWaitersResult
+relay_waiters_add (RelayWaiters   *self,
+                   RelayWaiter    *waiter,
+                   const char     *mailbox_id,
+                   const HttpdKey *client,
+                   gint64          deadline,
+                   gpointer        user_data)
 {
   GQueue *queue;
   gboolean earliest;
+  guint n = 0;
 
-  g_return_val_if_fail (strlen (mailbox_id) < sizeof waiter->mailbox_id, FALSE);
+  g_return_val_if_fail (strlen (mailbox_id) < sizeof waiter->mailbox_id, RELAY_WAITERS_FULL);
 
   g_mutex_lock (&self->lock);
   if (self->stopping || self->count >= self->max_waiters)
     {
+      gboolean stopping = self->stopping;
+
       g_mutex_unlock (&self->lock);
-      return FALSE;
+      return stopping ? RELAY_WAITERS_STOPPING : RELAY_WAITERS_FULL;
+    }
+  if (self->max_per_client > 0)
+    {
+      n = GPOINTER_TO_UINT (g_hash_table_lookup (self->by_client, client));
+      if (n >= self->max_per_client)
+        {
+          g_mutex_unlock (&self->lock);
+          return RELAY_WAITERS_CLIENT_FULL;
+        }
+      g_hash_table_insert (self->by_client, g_memdup2 (client, sizeof *client), GUINT_TO_POINTER (n + 1));
     }
 
   memset (waiter, 0, sizeof *waiter);
   g_strlcpy (waiter->mailbox_id, mailbox_id, sizeof waiter->mailbox_id);
-  waiter->deadline = g_get_monotonic_time () + (gint64) seconds * G_USEC_PER_SEC;
+  waiter->client = *client;
+  waiter->deadline = deadline;
   waiter->state = RELAY_WAITER_WAITING;
   waiter->user_data = user_data;
   waiter->link.data = waiter;
@@ -227,7 +262,7 @@ relay_waiters_add (RelayWaiters *self,
     g_cond_signal (&self->cond);
   g_mutex_unlock (&self->lock);
 
-  return TRUE;
+  return RELAY_WAITERS_ADDED;
 }
 
 /**

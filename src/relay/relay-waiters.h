@@ -7,6 +7,8 @@
 
 #include <glib.h>
 
+#include "httpd-address.h"
+
 G_BEGIN_DECLS
 
 typedef enum
@@ -31,17 +33,28 @@ struct _RelayWaiter
   gpointer         user_data;
   GSequenceIter   *timer;
   GList            link;
+  HttpdKey         client;
 };
+
+typedef enum
+{
+  RELAY_WAITERS_ADDED,
+  RELAY_WAITERS_FULL,          /* as many as the relay allows are waiting */
+  RELAY_WAITERS_CLIENT_FULL,   /* as many as one client may have are waiting */
+  RELAY_WAITERS_STOPPING,
+} RelayWaitersResult;
 
 typedef struct _RelayWaiters RelayWaiters;
 
 RelayWaiters *relay_waiters_new          (guint          max_waiters,
+                                          guint          max_per_client,
                                           RelayWakeFunc  wake);
 void          relay_waiters_free         (RelayWaiters  *self);
-gboolean      relay_waiters_add          (RelayWaiters  *self,
+RelayWaitersResult relay_waiters_add     (RelayWaiters  *self,
                                           RelayWaiter   *waiter,
                                           const char    *mailbox_id,
-                                          guint          seconds,
+                                          const HttpdKey *client,
+                                          gint64         deadline,
                                           gpointer       user_data);
 void          relay_waiters_wake         (RelayWaiters  *self,
                                           RelayWaiter   *waiter);
