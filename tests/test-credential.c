@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "latchkey-core.h"
+#include "latchkey-protocol.h"
 
 static void
 test_key_pair (void)

@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "latchkey-core.h"
+#include "latchkey-protocol.h"
 
 #define MAX_LEN (1024 * 1024)
 

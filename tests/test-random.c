@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-#include "latchkey-core.h"
+#include "latchkey-protocol.h"
 
 #define ROUNDS 10000
 

@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "latchkey-core.h"
+#include "latchkey-protocol.h"
 
 #define MAILBOX "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
 #define BASE    "https://relay.example/v1/m/" MAILBOX

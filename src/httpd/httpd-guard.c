@@ -33,7 +33,7 @@
 
 #include <gnutls/gnutls.h>
 
-#include "latchkey-core.h"
+#include "latchkey-protocol.h"
 #include "httpd-guard.h"
 #include "httpd-system.h"
 

@@ -16,7 +16,7 @@
 
 #include "config.h"
 
-#include "latchkey-core.h"
+#include "latchkey-protocol.h"
 #include "partner-challenges.h"
 
 #define CHALLENGE_BYTES 32

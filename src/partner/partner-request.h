@@ -11,7 +11,7 @@
 
 #include <json-glib/json-glib.h>
 
-#include "latchkey-core.h"
+#include "latchkey-protocol.h"
 
 G_BEGIN_DECLS
 

@@ -25,7 +25,7 @@
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
-#include "latchkey-core.h"
+#include "latchkey-protocol.h"
 #include "httpd-errors.h"
 #include "httpd-guard.h"
 #include "httpd-log.h"

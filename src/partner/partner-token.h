@@ -5,7 +5,7 @@
 
 #pragma once
 
-#include "latchkey-core.h"
+#include "latchkey-protocol.h"
 
 G_BEGIN_DECLS
 

@@ -23,7 +23,7 @@
 #include <glib/gstdio.h>
 #include <gnutls/gnutls.h>
 
-#include "latchkey-core.h"
+#include "latchkey-protocol.h"
 #include "httpd-rate.h"
 #include "relay-limiter.h"
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "latchkey-core.h"
+#include "latchkey-protocol.h"
 #include "relay-request.h"
 
 G_DEFINE_QUARK (relay-request-error-quark, relay_request_error)

@@ -16,7 +16,7 @@
 
 #include <string.h>
 
-#include "latchkey-core.h"
+#include "latchkey-protocol.h"
 
 #define MAILBOX "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
 

@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "latchkey-core.h"
+#include "latchkey-protocol.h"
 
 int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
 
