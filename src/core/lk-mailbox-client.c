@@ -18,6 +18,7 @@
 #include "lk-crypto.h"
 #include "lk-error.h"
 #include "lk-json.h"
+#include "lk-time.h"
 #include "lk-mailbox-client.h"
 
 #define MAX_RESPONSE_LENGTH (256 * 1024)
@@ -199,7 +200,6 @@ parse_read (LkHttpResponse  *response,
 {
   g_autoptr(JsonObject) object = parse_body (response, error);
   JsonObject *payload, *display;
-  const char *expiration;
   JsonNode *bound;
 
   if (object == NULL)
@@ -218,9 +218,7 @@ parse_read (LkHttpResponse  *response,
       reply->description = g_strdup (lk_json_get_string (display, "description", 4096, FALSE, 0, 0, NULL));
     }
 
-  expiration = lk_json_get_string (object, "expiration", 64, FALSE, 0, 0, NULL);
-  if (expiration != NULL)
-    reply->expiration = g_date_time_new_from_iso8601 (expiration, NULL);
+  reply->expiration = lk_json_get_time (object, "expiration");
 
   bound = json_object_get_member (object, "recipientBound");
   reply->recipient_bound = bound != NULL && JSON_NODE_HOLDS_VALUE (bound) &&
@@ -341,9 +339,7 @@ on_response (GObject      *source,
           }
         reply->url_link = g_strdup (link);
         /* Our relay says which expiration it granted; others may not. */
-        if (lk_json_get_string (object, "expiration", 64, FALSE, 0, 0, NULL) != NULL)
-          reply->expiration = g_date_time_new_from_iso8601 (json_object_get_string_member (object, "expiration"),
-                                                            NULL);
+        reply->expiration = lk_json_get_time (object, "expiration");
       }
       break;
 
@@ -471,8 +467,7 @@ lk_mailbox_client_create_async (LkMailboxClient     *self,
         json_object_set_string_member (config, "accessRights", access_rights);
       if (expiration != NULL)
         {
-          g_autoptr(GDateTime) utc = g_date_time_to_utc (expiration);
-          g_autofree char *text = g_date_time_format (utc, "%Y-%m-%dT%H:%M:%SZ");
+          g_autofree char *text = lk_time_format (expiration);
 
           json_object_set_string_member (config, "expiration", text);
         }

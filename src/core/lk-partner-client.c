@@ -18,6 +18,7 @@
 #include "lk-crypto.h"
 #include "lk-error.h"
 #include "lk-json.h"
+#include "lk-time.h"
 #include "lk-partner-client.h"
 #include "lk-share-link.h"
 #include "lk-signing.h"
@@ -123,23 +124,6 @@ lk_partner_client_new (LkHttp *http)
 
   self->http = g_object_ref (http);
   return self;
-}
-
-static char *
-format_time (GDateTime *time)
-{
-  g_autoptr(GDateTime) utc = NULL;
-
-  if (time == NULL)
-    return NULL;
-  utc = g_date_time_to_utc (time);
-  return g_date_time_format (utc, "%Y-%m-%dT%H:%M:%SZ");
-}
-
-static char *
-time_string (GDateTime *time)
-{
-  return format_time (time);
 }
 
 static char *
@@ -282,7 +266,7 @@ credential_from_response (JsonObject        *object,
   g_autoptr(GDateTime) valid_from = NULL;
   g_autoptr(GDateTime) valid_until = NULL;
   LkVertical vertical;
-  JsonArray *entitlements;
+  g_auto(GStrv) entitlements = NULL;
 
 #define STRING(var, member, required) \
   var = lk_json_get_string (object, member, 2048, required, LK_PARTNER_ERROR, LK_PARTNER_ERROR_PROTOCOL, error); \
@@ -316,8 +300,8 @@ credential_from_response (JsonObject        *object,
   lk_credential_set_partner_url (credential, partner_url);
   lk_credential_set_access_token (credential, access_token);
 
-  valid_from = from ? g_date_time_new_from_iso8601 (from, NULL) : NULL;
-  valid_until = until ? g_date_time_new_from_iso8601 (until, NULL) : NULL;
+  valid_from = lk_time_parse (from);
+  valid_until = lk_time_parse (until);
   if ((from != NULL && valid_from == NULL) || (until != NULL && valid_until == NULL) ||
       !lk_credential_set_validity (credential, valid_from, valid_until, NULL))
     {
@@ -326,23 +310,10 @@ credential_from_response (JsonObject        *object,
       return NULL;
     }
 
-  entitlements = lk_json_get_array (object, "entitlements", FALSE, 0, 0, NULL);
+  entitlements = lk_json_get_strv (object, "entitlements", FALSE, LK_CREDENTIAL_MAX_ENTITLEMENTS,
+                                   LK_CREDENTIAL_MAX_ENTITLEMENT, LK_JSON_STRV_LENIENT, 0, 0, NULL);
   if (entitlements != NULL)
-    {
-      g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-      g_auto(GStrv) strv = NULL;
-
-      for (guint i = 0; i < MIN (json_array_get_length (entitlements), LK_CREDENTIAL_MAX_ENTITLEMENTS); i++)
-        {
-          JsonNode *node = json_array_get_element (entitlements, i);
-
-          if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING &&
-              strlen (json_node_get_string (node)) <= LK_CREDENTIAL_MAX_ENTITLEMENT)
-            g_strv_builder_add (builder, json_node_get_string (node));
-        }
-      strv = g_strv_builder_end (builder);
-      lk_credential_set_entitlements (credential, (const char * const *) strv);
-    }
+    lk_credential_set_entitlements (credential, (const char * const *) entitlements);
 
   return g_steal_pointer (&credential);
 }
@@ -549,8 +520,8 @@ signed_body (Call        *call,
           const char * const *entitlements = lk_credential_get_entitlements (credential);
           g_autofree char *fingerprint = lk_key_pair_get_fingerprint (key);
           g_autofree char *public_key = base64_of (lk_key_pair_get_public (key));
-          g_autofree char *from = time_string (lk_credential_get_valid_from (credential));
-          g_autofree char *until = time_string (lk_credential_get_valid_until (credential));
+          g_autofree char *from = lk_time_format (lk_credential_get_valid_from (credential));
+          g_autofree char *until = lk_time_format (lk_credential_get_valid_until (credential));
 
           for (guint i = 0; entitlements[i] != NULL; i++)
             json_array_add_string_element (array, entitlements[i]);
@@ -759,8 +730,8 @@ lk_partner_client_request_token_async (LkPartnerClient     *self,
     return;
   call = g_task_get_task_data (task);
   call->entitlements = g_strdupv ((char **) entitlements);
-  call->valid_from = format_time (valid_from);
-  call->valid_until = format_time (valid_until);
+  call->valid_from = lk_time_format (valid_from);
+  call->valid_until = lk_time_format (valid_until);
   call->code = g_strdup (activation_code);
   start_signed_call (self, task);
 }
@@ -803,8 +774,8 @@ lk_partner_client_request_share_async (LkPartnerClient     *self,
     return;
   call = g_task_get_task_data (task);
   call->entitlements = g_strdupv ((char **) entitlements);
-  call->valid_from = format_time (valid_from);
-  call->valid_until = format_time (valid_until);
+  call->valid_from = lk_time_format (valid_from);
+  call->valid_until = lk_time_format (valid_until);
   start_signed_call (self, task);
 }
 

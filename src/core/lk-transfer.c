@@ -15,9 +15,11 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "lk-credential.h"
 #include "lk-crypto.h"
 #include "lk-error.h"
 #include "lk-json.h"
+#include "lk-time.h"
 #include "lk-transfer-private.h"
 
 #define TRANSFER_JSON_VERSION 1
@@ -276,7 +278,6 @@ lk_transfer_new_from_json (const char  *json,
   g_autofree char *state = NULL;
   g_autoptr(LkSecureString) secret = NULL;
   JsonObject *channel, *offer, *outbox;
-  JsonArray *entitlements;
   gint64 version, number;
 
   object = lk_json_parse_object (json, len, MAX_TRANSFER_JSON, TRANSFER_ERROR, error);
@@ -358,20 +359,8 @@ lk_transfer_new_from_json (const char  *json,
         return NULL;
     }
 
-  entitlements = lk_json_get_array (object, "entitlements", FALSE, 0, 0, NULL);
-  if (entitlements != NULL)
-    {
-      g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-
-      for (guint i = 0; i < MIN (json_array_get_length (entitlements), 32); i++)
-        {
-          JsonNode *node = json_array_get_element (entitlements, i);
-
-          if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
-            g_strv_builder_add (builder, json_node_get_string (node));
-        }
-      self->entitlements = g_strv_builder_end (builder);
-    }
+  self->entitlements = lk_json_get_strv (object, "entitlements", FALSE, LK_CREDENTIAL_MAX_ENTITLEMENTS,
+                                         LK_CREDENTIAL_MAX_ENTITLEMENT, LK_JSON_STRV_LENIENT, 0, 0, NULL);
 
   offer = lk_json_get_object (object, "offer", FALSE, 0, 0, NULL);
   if (offer != NULL)

@@ -86,12 +86,12 @@ partner_credential_to_json (PartnerCredential *self,
 
   if (self->valid_from != PARTNER_OPEN_START)
     {
-      g_autofree char *text = partner_format_time (self->valid_from);
+      g_autofree char *text = lk_time_format_unix (self->valid_from);
       json_object_set_string_member (object, "validFrom", text);
     }
   if (self->valid_until != PARTNER_OPEN_END)
     {
-      g_autofree char *text = partner_format_time (self->valid_until);
+      g_autofree char *text = lk_time_format_unix (self->valid_until);
       json_object_set_string_member (object, "validUntil", text);
     }
 

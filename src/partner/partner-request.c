@@ -21,9 +21,6 @@ G_DEFINE_QUARK (partner-request-error-quark, partner_request_error)
 
 #define FIELD_ERROR PARTNER_REQUEST_ERROR, PARTNER_REQUEST_ERROR_BAD_FIELD
 
-/* The wire format of a time: RFC 3339 in UTC, to the second. */
-#define TIME_FORMAT "%Y-%m-%dT%H:%M:%SZ"
-
 JsonObject *
 partner_parse_body (const char  *data,
                     gsize        len,
@@ -129,43 +126,6 @@ partner_get_nonce (JsonObject  *object,
 }
 
 /**
- * partner_parse_time:
- * @text: `YYYY-MM-DDThh:mm:ssZ`, nothing else
- *
- * Signatures cover the text as sent, so only one spelling of an instant is
- * accepted: what was signed is exactly what is stored and shown.
- */
-gboolean
-partner_parse_time (const char *text,
-                    gint64     *unix_seconds)
-{
-  g_autoptr(GDateTime) when = NULL;
-  g_autofree char *again = NULL;
-
-  if (text == NULL || strlen (text) != 20 || text[19] != 'Z')
-    return FALSE;
-
-  when = g_date_time_new_from_iso8601 (text, NULL);
-  if (when == NULL)
-    return FALSE;
-
-  again = g_date_time_format (when, TIME_FORMAT);
-  if (again == NULL || strcmp (again, text) != 0)
-    return FALSE;
-
-  *unix_seconds = g_date_time_to_unix (when);
-  return TRUE;
-}
-
-char *
-partner_format_time (gint64 unix_seconds)
-{
-  g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc (unix_seconds);
-
-  return when != NULL ? g_date_time_format (when, TIME_FORMAT) : NULL;
-}
-
-/**
  * partner_get_time:
  * @end: whether this is the end of a window, for the value of an absent bound
  * @text: (out) (transfer none): the text as sent, or %NULL if absent
@@ -179,7 +139,7 @@ partner_get_time (JsonObject  *object,
                   gint64      *value,
                   GError     **error)
 {
-  if (!partner_get_string (object, member, 64, FALSE, text, error))
+  if (!partner_get_string (object, member, LK_TIME_MAX_TEXT, FALSE, text, error))
     return FALSE;
 
   if (*text == NULL)
@@ -188,7 +148,7 @@ partner_get_time (JsonObject  *object,
       return TRUE;
     }
 
-  if (!partner_parse_time (*text, value))
+  if (!lk_time_parse_exact (*text, value))
     {
       g_set_error (error, FIELD_ERROR, "“%s” must be a UTC time such as 2026-01-31T12:00:00Z", member);
       return FALSE;
@@ -241,51 +201,31 @@ partner_get_entitlements (JsonObject  *object,
                           const char  *member,
                           GError     **error)
 {
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-  JsonArray *array;
-  guint n;
+  g_auto(GStrv) entitlements = lk_json_get_strv (object, member, TRUE, PARTNER_MAX_ENTITLEMENTS,
+                                                 PARTNER_MAX_ENTITLEMENT, LK_JSON_STRV_STRICT, FIELD_ERROR,
+                                                 error);
 
-  array = lk_json_get_array (object, member, TRUE, FIELD_ERROR, error);
-  if (array == NULL)
+  if (entitlements == NULL)
     return NULL;
 
-  n = json_array_get_length (array);
-  if (n > PARTNER_MAX_ENTITLEMENTS)
+  for (guint i = 0; entitlements[i] != NULL; i++)
     {
-      g_set_error (error, FIELD_ERROR, "“%s” has more than %u entries", member, PARTNER_MAX_ENTITLEMENTS);
-      return NULL;
-    }
-
-  for (guint i = 0; i < n; i++)
-    {
-      JsonNode *node = json_array_get_element (array, i);
-      const char *value;
-
-      if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-        {
-          g_set_error (error, FIELD_ERROR, "“%s” must hold strings", member);
-          return NULL;
-        }
-
-      value = json_node_get_string (node);
-      if (!is_entitlement (value))
+      if (!is_entitlement (entitlements[i]))
         {
           g_set_error (error, FIELD_ERROR,
                        "“%s” entries must be 1 to %u letters, digits, “-”, “_” or “.”",
                        member, PARTNER_MAX_ENTITLEMENT);
           return NULL;
         }
-      if (!g_hash_table_add (seen, (gpointer) value))
+      if (!g_hash_table_add (seen, entitlements[i]))
         {
           g_set_error (error, FIELD_ERROR, "“%s” repeats an entry", member);
           return NULL;
         }
-
-      g_strv_builder_add (builder, value);
     }
 
-  return g_strv_builder_end (builder);
+  return g_steal_pointer (&entitlements);
 }
 
 /**

@@ -89,9 +89,6 @@ GBytes            *partner_get_signature        (JsonObject          *object,
                                                  GError             **error);
 
 gboolean           partner_is_nonce             (const char          *text);
-gboolean           partner_parse_time           (const char          *text,
-                                                 gint64              *unix_seconds);
-char              *partner_format_time          (gint64               unix_seconds);
 PartnerWindowState partner_window_check         (gint64               from,
                                                  gint64               until,
                                                  gint64               now);

@@ -478,7 +478,7 @@ partner_service_issue_token (PartnerService  *self,
 
   g_info ("Issued a token for credential %.8s%s", credential->id, code != NULL ? " with a code" : "");
 
-  expires = partner_format_time (token->expires);
+  expires = lk_time_format_unix (token->expires);
   *reply = json_object_new ();
   json_object_set_string_member (*reply, "token", secret);
   json_object_set_string_member (*reply, "expires", expires);

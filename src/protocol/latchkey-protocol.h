@@ -19,4 +19,5 @@
 #include "lk-key-pair.h"
 #include "lk-share-link.h"
 #include "lk-signing.h"
+#include "lk-time.h"
 #include "lk-types.h"

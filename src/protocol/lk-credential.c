@@ -17,6 +17,7 @@
 #include "lk-enum-types.h"
 #include "lk-error.h"
 #include "lk-json.h"
+#include "lk-time.h"
 
 #define CREDENTIAL_JSON_VERSION 1
 
@@ -639,13 +640,8 @@ lk_credential_to_json (LkCredential           *self,
   set_date_member (object, "validUntil", self->valid_until);
 
   if (self->entitlements != NULL)
-    {
-      JsonArray *array = json_array_new ();
-
-      for (guint i = 0; self->entitlements[i] != NULL; i++)
-        json_array_add_string_element (array, self->entitlements[i]);
-      json_object_set_array_member (object, "entitlements", array);
-    }
+    json_object_set_array_member (object, "entitlements",
+                                  lk_json_array_new_strv ((const char * const *) self->entitlements));
 
   if (self->shared_by != NULL)
     json_object_set_string_member (object, "sharedBy", self->shared_by);
@@ -676,6 +672,84 @@ lk_credential_to_json (LkCredential           *self,
   return lk_json_to_string (root);
 }
 
+/**
+ * lk_credential_describe:
+ * @entitlements: (nullable): what the share allows, within the credential's
+ * @valid_from: (nullable): the share's window
+ * @valid_until: (nullable):
+ *
+ * The credential as an offer describes it to the receiver (PROTOCOL.md
+ * §7.1): its words and provider, with the share's entitlements and window.
+ * No key, token or signature.
+ *
+ * Returns: (transfer full): the `credential` member of an offer
+ */
+JsonObject *
+lk_credential_describe (LkCredential       *self,
+                        const char * const *entitlements,
+                        GDateTime          *valid_from,
+                        GDateTime          *valid_until)
+{
+  JsonObject *description = json_object_new ();
+
+  g_return_val_if_fail (LK_IS_CREDENTIAL (self), NULL);
+
+  json_object_set_string_member (description, "title", self->title);
+  if (self->description != NULL)
+    json_object_set_string_member (description, "description", self->description);
+  if (self->issuer != NULL)
+    json_object_set_string_member (description, "issuer", self->issuer);
+  json_object_set_array_member (description, "entitlements", lk_json_array_new_strv (entitlements));
+  lk_json_set_time (description, "validFrom", valid_from);
+  lk_json_set_time (description, "validUntil", valid_until);
+  if (self->access_point_id != NULL)
+    json_object_set_string_member (description, "accessPointId", self->access_point_id);
+  if (self->partner_url != NULL)
+    json_object_set_string_member (description, "partnerUrl", self->partner_url);
+  return description;
+}
+
+/**
+ * lk_credential_new_from_description:
+ * @description: an offer's `credential` member, from the other side
+ *
+ * The receiver's credential, as far as the offer describes it: what does
+ * not fit is left out rather than refused (the flow then adds what proves
+ * it: a token, a key and the owner's signature). The title may be missing.
+ *
+ * Returns: (transfer full): a shared credential
+ */
+LkCredential *
+lk_credential_new_from_description (JsonObject *description,
+                                    LkVertical  vertical)
+{
+  LkCredential *credential;
+  g_autoptr(GDateTime) from = lk_json_get_time (description, "validFrom");
+  g_autoptr(GDateTime) until = lk_json_get_time (description, "validUntil");
+  g_auto(GStrv) entitlements = NULL;
+
+  entitlements = lk_json_get_strv (description, "entitlements", FALSE, LK_CREDENTIAL_MAX_ENTITLEMENTS,
+                                   LK_CREDENTIAL_MAX_ENTITLEMENT, LK_JSON_STRV_SIGNABLE, 0, 0, NULL);
+  credential = lk_credential_new (vertical,
+                                  lk_json_get_string (description, "title", LK_CREDENTIAL_MAX_TITLE,
+                                                      FALSE, 0, 0, NULL),
+                                  LK_CREDENTIAL_ROLE_SHARED);
+  lk_credential_set_description (credential, lk_json_get_string (description, "description",
+                                                                 LK_CREDENTIAL_MAX_DESCRIPTION, FALSE, 0, 0, NULL));
+  lk_credential_set_issuer (credential, lk_json_get_string (description, "issuer", LK_CREDENTIAL_MAX_ISSUER,
+                                                            FALSE, 0, 0, NULL));
+  lk_credential_set_access_point_id (credential, lk_json_get_string (description, "accessPointId",
+                                                                     LK_CREDENTIAL_MAX_ACCESS_POINT,
+                                                                     FALSE, 0, 0, NULL));
+  lk_credential_set_partner_url (credential, lk_json_get_string (description, "partnerUrl",
+                                                                 LK_CREDENTIAL_MAX_URL, FALSE, 0, 0, NULL));
+  /* An offer without entitlements gives none: an empty list, not an absent one. */
+  lk_credential_set_entitlements (credential, entitlements != NULL ? (const char * const *) entitlements
+                                                                   : (const char * const []) { NULL });
+  lk_credential_set_validity (credential, from, until, NULL);
+  return credential;
+}
+
 static gboolean
 get_date_member (JsonObject  *object,
                  const char  *member,
@@ -686,7 +760,7 @@ get_date_member (JsonObject  *object,
   const char *text;
 
   *out = NULL;
-  text = lk_json_get_string (object, member, 64, FALSE,
+  text = lk_json_get_string (object, member, LK_TIME_MAX_TEXT, FALSE,
                              LK_CREDENTIAL_ERROR, LK_CREDENTIAL_ERROR_INVALID, &local_error);
   if (local_error != NULL)
     {
@@ -752,7 +826,7 @@ lk_credential_new_from_json (const char  *json,
   const char *access_point_id, *partner_url, *access_token, *owner_signature;
   LkVertical vertical;
   LkCredentialRole role;
-  JsonArray *entitlements;
+  g_auto(GStrv) entitlements = NULL;
   gint64 version;
 
   g_return_val_if_fail (json != NULL, NULL);
@@ -825,43 +899,16 @@ lk_credential_new_from_json (const char  *json,
       !lk_credential_set_validity (self, valid_from, valid_until, error))
     return NULL;
 
-  entitlements = lk_json_get_array (object, "entitlements", FALSE,
-                                    LK_CREDENTIAL_ERROR, LK_CREDENTIAL_ERROR_INVALID, &local_error);
+  entitlements = lk_json_get_strv (object, "entitlements", FALSE, LK_CREDENTIAL_MAX_ENTITLEMENTS,
+                                   LK_CREDENTIAL_MAX_ENTITLEMENT, LK_JSON_STRV_STRICT,
+                                   LK_CREDENTIAL_ERROR, LK_CREDENTIAL_ERROR_INVALID, &local_error);
   if (local_error != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&local_error));
       return NULL;
     }
   if (entitlements != NULL)
-    {
-      guint n = json_array_get_length (entitlements);
-      g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-      g_auto(GStrv) strv = NULL;
-
-      if (n > LK_CREDENTIAL_MAX_ENTITLEMENTS)
-        {
-          g_set_error (error, LK_CREDENTIAL_ERROR, LK_CREDENTIAL_ERROR_INVALID,
-                       _("The credential has too many entitlements"));
-          return NULL;
-        }
-
-      for (guint i = 0; i < n; i++)
-        {
-          JsonNode *node = json_array_get_element (entitlements, i);
-
-          if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING ||
-              strlen (json_node_get_string (node)) > LK_CREDENTIAL_MAX_ENTITLEMENT)
-            {
-              g_set_error (error, LK_CREDENTIAL_ERROR, LK_CREDENTIAL_ERROR_INVALID,
-                           _("An entitlement is not a short string"));
-              return NULL;
-            }
-          g_strv_builder_add (builder, json_node_get_string (node));
-        }
-
-      strv = g_strv_builder_end (builder);
-      lk_credential_set_entitlements (self, (const char * const *) strv);
-    }
+    lk_credential_set_entitlements (self, (const char * const *) entitlements);
 
   if (json_object_has_member (object, "privateKey"))
     {

@@ -7,7 +7,10 @@
 
 #include <glib-object.h>
 
+#include <json-glib/json-glib.h>
+
 #include "lk-key-pair.h"
+#include "lk-share-link.h"
 #include "lk-types.h"
 
 G_BEGIN_DECLS
@@ -20,6 +23,10 @@ G_BEGIN_DECLS
 #define LK_CREDENTIAL_MAX_ISSUER        512
 #define LK_CREDENTIAL_MAX_ENTITLEMENTS  32
 #define LK_CREDENTIAL_MAX_ENTITLEMENT   64
+#define LK_CREDENTIAL_MAX_ACCESS_POINT  128
+#define LK_CREDENTIAL_MAX_URL           LK_SHARE_LINK_MAX_LENGTH
+/* A partner's token or access token, as text. */
+#define LK_CREDENTIAL_MAX_TOKEN         256
 
 /**
  * LkCredentialJsonFlags:
@@ -45,6 +52,12 @@ LkCredential      *lk_credential_new_from_json     (const char            *json,
 char              *lk_credential_to_json           (LkCredential          *self,
                                                     LkCredentialJsonFlags  flags,
                                                     GError               **error);
+JsonObject        *lk_credential_describe          (LkCredential          *self,
+                                                    const char * const    *entitlements,
+                                                    GDateTime             *valid_from,
+                                                    GDateTime             *valid_until);
+LkCredential      *lk_credential_new_from_description (JsonObject         *description,
+                                                    LkVertical             vertical);
 const char        *lk_credential_get_id            (LkCredential          *self);
 LkVertical         lk_credential_get_vertical      (LkCredential          *self);
 const char        *lk_credential_get_title         (LkCredential          *self);

@@ -278,6 +278,34 @@ lk_base64_decode_strict (const char *text,
   return out;
 }
 
+/**
+ * lk_base64_decode_bytes:
+ * @text: (nullable): base64 or base64url, as lk_base64_decode_strict() takes
+ *
+ * For keys and signatures, which are not secret: the bytes are not wiped.
+ *
+ * Returns: (transfer full) (nullable): the bytes, or %NULL if @text is %NULL
+ *   or not base64
+ */
+GBytes *
+lk_base64_decode_bytes (const char *text)
+{
+  guint8 *raw;
+  gsize len;
+
+  if (text == NULL)
+    return NULL;
+  raw = lk_base64_decode_strict (text, strlen (text), &len);
+  return raw != NULL ? g_bytes_new_take (raw, len) : NULL;
+}
+
+/* Standard base64 of @bytes, padded: how keys and signatures are sent. */
+char *
+lk_base64_encode_bytes (GBytes *bytes)
+{
+  return g_base64_encode (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+}
+
 const char *
 lk_aead_type_for_key (gsize key_len)
 {

@@ -43,6 +43,8 @@ char     *lk_base64url_encode       (gconstpointer  data,
 guint8   *lk_base64_decode_strict   (const char    *text,
                                      gsize          text_len,
                                      gsize         *out_len);
+GBytes   *lk_base64_decode_bytes    (const char    *text);
+char     *lk_base64_encode_bytes    (GBytes        *bytes);
 
 const char *lk_aead_type_for_key    (gsize          key_len);
 GBytes   *lk_aead_seal              (GBytes        *key,

@@ -13,6 +13,7 @@
 #include <gnutls/gnutls.h>
 
 #include "lk-json.h"
+#include "lk-time.h"
 
 static void
 wipe_node (JsonNode *node)
@@ -289,4 +290,122 @@ lk_json_get_array (JsonObject  *object,
     }
 
   return json_node_get_array (node);
+}
+
+static gboolean
+strv_entry_fits (JsonNode        *node,
+                 gsize            max_len,
+                 LkJsonStrvFlags  flags)
+{
+  const char *value;
+
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return FALSE;
+  value = json_node_get_string (node);
+  return strlen (value) <= max_len &&
+         ((flags & LK_JSON_STRV_SIGNABLE) == 0 || strpbrk (value, ",\n") == NULL);
+}
+
+/**
+ * lk_json_get_strv:
+ * @max_items: the most entries taken (lenient) or accepted (strict)
+ * @max_len: the longest entry, in bytes
+ *
+ * Reads an array of strings, such as entitlements. The lenient form is for
+ * what we only show or pass on; the strict form for what we check.
+ *
+ * Returns: (transfer full) (nullable): the entries in their order, possibly
+ *   none; %NULL if the member is absent (an error if @required), not an
+ *   array (an error, unless lenient), or in the strict form with an entry
+ *   that does not fit (an error)
+ */
+GStrv
+lk_json_get_strv (JsonObject      *object,
+                  const char      *member,
+                  gboolean         required,
+                  guint            max_items,
+                  gsize            max_len,
+                  LkJsonStrvFlags  flags,
+                  GQuark           domain,
+                  int              code,
+                  GError         **error)
+{
+  gboolean strict = (flags & LK_JSON_STRV_STRICT) != 0;
+  g_autoptr(GStrvBuilder) builder = NULL;
+  JsonArray *array;
+  guint n;
+
+  array = lk_json_get_array (object, member, required, domain, code, strict || required ? error : NULL);
+  if (array == NULL)
+    return NULL;
+
+  n = json_array_get_length (array);
+  if (strict && n > max_items)
+    {
+      g_set_error (error, domain, code, _("“%s” has more than %u entries"), member, max_items);
+      return NULL;
+    }
+
+  builder = g_strv_builder_new ();
+  for (guint i = 0; i < MIN (n, max_items); i++)
+    {
+      JsonNode *node = json_array_get_element (array, i);
+
+      if (strv_entry_fits (node, max_len, flags))
+        g_strv_builder_add (builder, json_node_get_string (node));
+      else if (strict)
+        {
+          g_set_error (error, domain, code, _("“%s” must hold strings of at most %u bytes"),
+                       member, (guint) max_len);
+          return NULL;
+        }
+    }
+
+  return g_strv_builder_end (builder);
+}
+
+/**
+ * lk_json_array_new_strv:
+ * @strv: (nullable): the entries
+ *
+ * Returns: (transfer full): an array of the strings, possibly empty
+ */
+JsonArray *
+lk_json_array_new_strv (const char * const *strv)
+{
+  JsonArray *array = json_array_new ();
+
+  for (guint i = 0; strv != NULL && strv[i] != NULL; i++)
+    json_array_add_string_element (array, strv[i]);
+  return array;
+}
+
+/**
+ * lk_json_get_time:
+ *
+ * Returns: (transfer full) (nullable): the time in @member, if it is an ISO
+ *   8601 time with a zone; %NULL if absent or anything else
+ */
+GDateTime *
+lk_json_get_time (JsonObject *object,
+                  const char *member)
+{
+  return lk_time_parse (lk_json_get_string (object, member, LK_TIME_MAX_TEXT, FALSE, 0, 0, NULL));
+}
+
+/**
+ * lk_json_set_time:
+ * @time: (nullable): set nothing if %NULL
+ *
+ * Writes @time in the drafts' form (lk-time.h).
+ */
+void
+lk_json_set_time (JsonObject *object,
+                  const char *member,
+                  GDateTime  *time)
+{
+  g_autofree char *text = lk_time_format (time);
+
+  if (text != NULL)
+    json_object_set_string_member (object, member, text);
 }

@@ -11,6 +11,21 @@
 
 G_BEGIN_DECLS
 
+/**
+ * LkJsonStrvFlags:
+ * @LK_JSON_STRV_LENIENT: keep the first entries that fit, drop the others
+ * @LK_JSON_STRV_STRICT: refuse the whole list if an entry does not fit, or
+ *   if there are too many
+ * @LK_JSON_STRV_SIGNABLE: entries must hold no comma and no newline, which
+ *   the signed statements of lk-signing.h refuse
+ */
+typedef enum
+{
+  LK_JSON_STRV_LENIENT  = 0,
+  LK_JSON_STRV_STRICT   = 1 << 0,
+  LK_JSON_STRV_SIGNABLE = 1 << 1,
+} LkJsonStrvFlags;
+
 char       *lk_json_to_string       (JsonNode    *node);
 void        lk_json_wipe_object     (JsonObject  *object);
 
@@ -41,5 +56,20 @@ JsonArray  *lk_json_get_array       (JsonObject  *object,
                                      GQuark       domain,
                                      int          code,
                                      GError     **error);
+GStrv       lk_json_get_strv        (JsonObject  *object,
+                                     const char  *member,
+                                     gboolean     required,
+                                     guint        max_items,
+                                     gsize        max_len,
+                                     LkJsonStrvFlags flags,
+                                     GQuark       domain,
+                                     int          code,
+                                     GError     **error);
+JsonArray  *lk_json_array_new_strv  (const char * const *strv);
+GDateTime  *lk_json_get_time        (JsonObject  *object,
+                                     const char  *member);
+void        lk_json_set_time        (JsonObject  *object,
+                                     const char  *member,
+                                     GDateTime   *time);
 
 G_END_DECLS

@@ -8,7 +8,6 @@
 #include "config.h"
 
 #include <string.h>
-#include <time.h>
 
 #include "latchkey-protocol.h"
 #include "relay-request.h"
@@ -216,7 +215,7 @@ parse_configuration (JsonObject  *root,
     return TRUE;
 
   if (!get_optional_string (config, "accessRights", 8, &rights, error) ||
-      !get_optional_string (config, "expiration", 64, &expiration, error))
+      !get_optional_string (config, "expiration", LK_TIME_MAX_TEXT, &expiration, error))
     return FALSE;
 
   if (rights != NULL && !relay_access_from_string (rights, &body->access))
@@ -227,7 +226,7 @@ parse_configuration (JsonObject  *root,
 
   if (expiration != NULL)
     {
-      g_autoptr(GDateTime) when = g_date_time_new_from_iso8601 (expiration, NULL);
+      g_autoptr(GDateTime) when = lk_time_parse (expiration);
 
       if (when == NULL)
         {
@@ -385,22 +384,4 @@ relay_is_json_content_type (const char *value)
   return value != NULL &&
          g_ascii_strncasecmp (value, "application/json", len) == 0 &&
          (value[len] == '\0' || value[len] == ';' || value[len] == ' ');
-}
-
-/**
- * relay_format_time:
- *
- * Returns: the draft's time format, `YYYY-MM-DDThh:mm:ssZ`
- */
-char *
-relay_format_time (gint64 unix_seconds)
-{
-  time_t t = (time_t) unix_seconds;
-  struct tm tm;
-
-  /* Called for every read: gmtime_r, not a GDateTime. */
-  if (gmtime_r (&t, &tm) == NULL)
-    return g_strdup ("1970-01-01T00:00:00Z");
-  return g_strdup_printf ("%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                          tm.tm_hour, tm.tm_min, tm.tm_sec);
 }

@@ -317,7 +317,7 @@ static struct MHD_Response *
 content_response (Request      *req,
                   RelayMailbox *mailbox)
 {
-  g_autofree char *expiration = relay_format_time (mailbox->expires);
+  g_autofree char *expiration = lk_time_format_unix (mailbox->expires);
   char etag[32];
   GString *out = g_string_sized_new (strlen (mailbox->payload_data) + 512);
   struct MHD_Response *response;
@@ -386,7 +386,7 @@ op_response (Request *req,
             g_autofree char *etag = relay_format_etag (op->result->version);
             struct MHD_Response *response;
 
-            g_autofree char *expiration = relay_format_time (op->result->expires);
+            g_autofree char *expiration = lk_time_format_unix (op->result->expires);
 
             json_object_set_string_member (object, "urlLink", url);
             json_object_set_boolean_member (object, "isPushNotificationSupported", TRUE);
