@@ -1,0 +1,143 @@
+/* test-transfer-car.c: the car flow, both roles in this process
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * lk-transfer-car.c against a real relay and partner on loopback: the
+ * receiver's own key, the owner's confirmation and signature, the car (the
+ * partner's access point) checking it. Runs inside
+ * build-aux/headless-session.sh, for a keyring of its own.
+ */
+
+#define G_LOG_DOMAIN "test-transfer-car"
+
+#include "config.h"
+
+#include "lk-test-transfer.h"
+
+static void
+car_options (LkShareOptions *options,
+             gboolean        code)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  const char * const entitlements[] = { "open", NULL };
+
+  options->activation_code = code;
+  options->entitlements = g_strdupv ((char **) entitlements);
+  options->valid_until = g_date_time_add_days (now, 1);
+}
+
+/* KeyCreationRequest, KeySigningRequest, the owner's confirmation,
+ * KeyImportRequest: the friend's key opens the car, for what the owner
+ * allowed, until revoked. */
+static void
+test_confirm (void)
+{
+  g_autoptr(LkTestWallets) wallets = lk_test_wallets_new ();
+  g_autoptr(LkCredential) owner = lk_test_enroll (wallets, LK_VERTICAL_CAR, "The van");
+  g_auto(LkShareOptions) options = { 0 };
+  g_autoptr(LkTransfer) share = NULL;
+  g_autoptr(LkTransfer) receipt = NULL;
+  g_autoptr(LkCredential) received = NULL;
+
+  car_options (&options, FALSE);
+  share = lk_test_share (wallets, owner, &options);
+  receipt = lk_test_receive (wallets, share, NULL);
+  g_assert_cmpint (lk_transfer_get_state (receipt), ==, LK_TRANSFER_STATE_OPENED);
+
+  lk_test_step (wallets->sender, share);
+  g_assert_cmpint (lk_transfer_get_state (share), ==, LK_TRANSFER_STATE_AWAITING_CONFIRMATION);
+  lk_test_confirm (wallets->sender, share);
+  g_assert_cmpint (lk_transfer_get_state (share), ==, LK_TRANSFER_STATE_OPENED);
+
+  lk_test_step (wallets->receiver, receipt);
+  g_assert_cmpint (lk_transfer_get_state (receipt), ==, LK_TRANSFER_STATE_DONE);
+  received = lk_test_find_credential (wallets->receiver, lk_transfer_get_credential_id (receipt));
+  g_assert_nonnull (received);
+  g_assert_nonnull (lk_credential_get_owner_signature (received));
+  g_assert_true (lk_key_pair_has_private (lk_credential_get_key_pair (received)));
+  g_assert_cmpstr (lk_credential_get_entitlements (received)[0], ==, "open");
+  g_assert_null (lk_credential_get_entitlements (received)[1]);
+  g_assert_nonnull (lk_credential_get_valid_until (received));
+  g_assert_true (lk_test_access (wallets->receiver, received, "open"));
+  g_assert_false (lk_test_access (wallets->receiver, received, "drive"));
+
+  lk_test_step (wallets->sender, share);
+  g_assert_cmpint (lk_transfer_get_state (share), ==, LK_TRANSFER_STATE_DONE);
+  lk_test_revoke (wallets->sender, share);
+  g_assert_false (lk_test_access (wallets->receiver, received, "open"));
+  g_assert_true (lk_test_access (wallets->sender, owner, "open"));
+}
+
+/* The code goes to the owner's device with the signing request; three
+ * wrong ones cancel the share on both sides. */
+static void
+test_wrong_codes (void)
+{
+  g_autoptr(LkTestWallets) wallets = lk_test_wallets_new ();
+  g_autoptr(LkCredential) owner = lk_test_enroll (wallets, LK_VERTICAL_CAR, "The car");
+  g_auto(LkShareOptions) options = { 0 };
+  g_autoptr(LkTransfer) share = NULL;
+  g_autoptr(LkTransfer) receipt = NULL;
+  g_autofree char *wrong = NULL;
+
+  car_options (&options, TRUE);
+  share = lk_test_share (wallets, owner, &options);
+  wrong = lk_test_wrong_code (lk_transfer_get_activation_code (share));
+  receipt = lk_test_receive (wallets, share, NULL);
+  g_assert_cmpint (lk_transfer_get_state (receipt), ==, LK_TRANSFER_STATE_AWAITING_CODE);
+
+  for (guint left = 2; left > 0; left--)
+    {
+      lk_test_provide_code (wallets->receiver, receipt, wrong);
+      lk_test_step (wallets->sender, share);
+      g_assert_cmpint (lk_transfer_get_state (share), ==, LK_TRANSFER_STATE_OPENED);
+      lk_test_step (wallets->receiver, receipt);
+      g_assert_cmpint (lk_transfer_get_state (receipt), ==, LK_TRANSFER_STATE_AWAITING_CODE);
+      g_assert_cmpuint (lk_transfer_get_attempts_left (receipt), ==, left);
+    }
+
+  lk_test_provide_code (wallets->receiver, receipt, wrong);
+  lk_test_step (wallets->sender, share);
+  g_assert_cmpint (lk_transfer_get_state (share), ==, LK_TRANSFER_STATE_CANCELLED);
+  lk_test_step (wallets->receiver, receipt);
+  g_assert_cmpint (lk_transfer_get_state (receipt), ==, LK_TRANSFER_STATE_CANCELLED);
+  g_assert_null (lk_transfer_get_credential_id (receipt));
+}
+
+/* With auto-confirm the owner's device signs as soon as the code is
+ * right. */
+static void
+test_auto_confirm (void)
+{
+  g_autoptr(LkTestWallets) wallets = lk_test_wallets_new ();
+  g_autoptr(LkCredential) owner = lk_test_enroll (wallets, LK_VERTICAL_CAR, "The bike");
+  g_auto(LkShareOptions) options = { 0 };
+  g_autoptr(LkTransfer) share = NULL;
+  g_autoptr(LkTransfer) receipt = NULL;
+
+  car_options (&options, TRUE);
+  options.auto_confirm = TRUE;
+  share = lk_test_share (wallets, owner, &options);
+  receipt = lk_test_receive (wallets, share, lk_transfer_get_activation_code (share));
+  g_assert_cmpint (lk_transfer_get_state (receipt), ==, LK_TRANSFER_STATE_OPENED);
+
+  lk_test_step (wallets->sender, share);
+  g_assert_cmpint (lk_transfer_get_state (share), ==, LK_TRANSFER_STATE_OPENED);
+  lk_test_step (wallets->receiver, receipt);
+  g_assert_cmpint (lk_transfer_get_state (receipt), ==, LK_TRANSFER_STATE_DONE);
+  lk_test_step (wallets->sender, share);
+  g_assert_cmpint (lk_transfer_get_state (share), ==, LK_TRANSFER_STATE_DONE);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/transfer/car/confirm", test_confirm);
+  g_test_add_func ("/transfer/car/wrong-codes", test_wrong_codes);
+  g_test_add_func ("/transfer/car/auto-confirm", test_auto_confirm);
+
+  return g_test_run ();
+}
