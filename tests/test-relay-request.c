@@ -12,6 +12,7 @@
 
 #include <glib/gstdio.h>
 
+#include "httpd-config.h"
 #include "relay-config.h"
 #include "relay-page.h"
 #include "relay-request.h"
@@ -112,12 +113,6 @@ test_headers (void)
   g_assert_cmpuint (wait, ==, RELAY_MAX_WAIT_SECONDS);
   g_assert_false (relay_parse_prefer_wait ("wait=soon", &wait));
   g_assert_false (relay_parse_prefer_wait ("return=minimal", &wait));
-
-  g_assert_true (relay_is_json_content_type ("application/json"));
-  g_assert_true (relay_is_json_content_type ("application/json; charset=utf-8"));
-  g_assert_false (relay_is_json_content_type ("application/jsonp"));
-  g_assert_false (relay_is_json_content_type ("text/plain"));
-  g_assert_false (relay_is_json_content_type (NULL));
 }
 
 static void
@@ -138,18 +133,18 @@ test_durations (void)
 {
   gint64 s;
 
-  g_assert_true (relay_parse_duration ("90", &s));
+  g_assert_true (httpd_parse_duration ("90", &s));
   g_assert_cmpint (s, ==, 90);
-  g_assert_true (relay_parse_duration ("15m", &s));
+  g_assert_true (httpd_parse_duration ("15m", &s));
   g_assert_cmpint (s, ==, 900);
-  g_assert_true (relay_parse_duration ("48h", &s));
+  g_assert_true (httpd_parse_duration ("48h", &s));
   g_assert_cmpint (s, ==, 172800);
-  g_assert_true (relay_parse_duration ("7d", &s));
+  g_assert_true (httpd_parse_duration ("7d", &s));
   g_assert_cmpint (s, ==, 604800);
-  g_assert_false (relay_parse_duration ("7w", &s));
-  g_assert_false (relay_parse_duration ("h", &s));
-  g_assert_false (relay_parse_duration ("5hh", &s));
-  g_assert_false (relay_parse_duration ("-5", &s));
+  g_assert_false (httpd_parse_duration ("7w", &s));
+  g_assert_false (httpd_parse_duration ("h", &s));
+  g_assert_false (httpd_parse_duration ("5hh", &s));
+  g_assert_false (httpd_parse_duration ("-5", &s));
 }
 
 static void
@@ -157,18 +152,18 @@ test_sizes (void)
 {
   guint64 bytes;
 
-  g_assert_true (relay_parse_size ("65536", &bytes));
+  g_assert_true (httpd_parse_size ("65536", &bytes));
   g_assert_cmpuint (bytes, ==, 65536);
-  g_assert_true (relay_parse_size ("64K", &bytes));
+  g_assert_true (httpd_parse_size ("64K", &bytes));
   g_assert_cmpuint (bytes, ==, 65536);
-  g_assert_true (relay_parse_size ("16m", &bytes));
+  g_assert_true (httpd_parse_size ("16m", &bytes));
   g_assert_cmpuint (bytes, ==, 16 * 1024 * 1024);
-  g_assert_true (relay_parse_size ("4G", &bytes));
+  g_assert_true (httpd_parse_size ("4G", &bytes));
   g_assert_cmpuint (bytes, ==, G_GUINT64_CONSTANT (4) << 30);
-  g_assert_false (relay_parse_size ("", &bytes));
-  g_assert_false (relay_parse_size ("4GB", &bytes));
-  g_assert_false (relay_parse_size ("-1", &bytes));
-  g_assert_false (relay_parse_size ("99999999999T", &bytes));
+  g_assert_false (httpd_parse_size ("", &bytes));
+  g_assert_false (httpd_parse_size ("4GB", &bytes));
+  g_assert_false (httpd_parse_size ("-1", &bytes));
+  g_assert_false (httpd_parse_size ("99999999999T", &bytes));
 }
 
 static void

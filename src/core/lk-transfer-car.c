@@ -116,9 +116,7 @@ take_signing_request (LkWorker    *w,
     }
 
   t->friend_key = g_strdup (public_key);
-  return lk_transfer_check_code (w, t, lk_json_get_string (content, "activationCode", LK_TRANSFER_MAX_WORD,
-                                                           FALSE, 0, 0, NULL),
-                                 error);
+  return lk_transfer_check_code (w, t, content, error);
 }
 
 static gboolean
@@ -132,9 +130,7 @@ sender_handle (LkWorker    *w,
     return take_signing_request (w, t, content, error);
 
   if (g_strcmp0 (type, "PinReEntryValue") == 0 && t->friend_key != NULL)
-    return lk_transfer_check_code (w, t, lk_json_get_string (content, "activationCode", LK_TRANSFER_MAX_WORD,
-                                                             FALSE, 0, 0, NULL),
-                                   error);
+    return lk_transfer_check_code (w, t, content, error);
 
   return lk_transfer_unexpected (w, t, type, error);
 }

@@ -337,15 +337,19 @@ lk_transfer_code_requested (LkWorker    *w,
   return lk_worker_save_transfer (w, t, error);
 }
 
+/* The code in the receiver's message (@content's activationCode), if the
+ * share has one. */
 gboolean
 lk_transfer_check_code (LkWorker    *w,
                         LkTransfer  *t,
-                        const char  *code,
+                        JsonObject  *content,
                         GError     **error)
 {
+  const char *code = lk_json_get_string (content, "activationCode", LK_TRANSFER_MAX_WORD, FALSE, 0, 0, NULL);
+
   if (t->code != NULL && !codes_equal (t->code, code))
     {
-      g_autoptr(JsonObject) content = NULL;
+      g_autoptr(JsonObject) request = NULL;
 
       t->attempts_left = t->attempts_left > 0 ? t->attempts_left - 1 : 0;
       if (t->attempts_left == 0)
@@ -358,9 +362,9 @@ lk_transfer_check_code (LkWorker    *w,
                                      error);
         }
 
-      content = lk_transfer_typed_content ("PinReEntryRequest");
-      json_object_set_int_member (content, "attemptsLeft", t->attempts_left);
-      return lk_transfer_send_and_wait (w, t, lk_transfer_flow_for (t->vertical)->reply_format, content, error);
+      request = lk_transfer_typed_content ("PinReEntryRequest");
+      json_object_set_int_member (request, "attemptsLeft", t->attempts_left);
+      return lk_transfer_send_and_wait (w, t, lk_transfer_flow_for (t->vertical)->reply_format, request, error);
     }
 
   return lk_transfer_flow_for (t->vertical)->code_accepted (w, t, error);

@@ -149,7 +149,7 @@ gboolean      lk_transfer_code_requested         (LkWorker      *w,
                                                   GError       **error);
 gboolean      lk_transfer_check_code             (LkWorker      *w,
                                                   LkTransfer    *t,
-                                                  const char    *code,
+                                                  JsonObject    *content,
                                                   GError       **error);
 gboolean      lk_transfer_store_received         (LkWorker      *w,
                                                   LkTransfer    *t,

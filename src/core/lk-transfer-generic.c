@@ -113,9 +113,7 @@ sender_handle (LkWorker    *w,
                GError     **error)
 {
   if (g_strcmp0 (type, "PinReEntryValue") == 0 && t->code != NULL)
-    return lk_transfer_check_code (w, t, lk_json_get_string (content, "activationCode", LK_TRANSFER_MAX_WORD,
-                                                             FALSE, 0, 0, NULL),
-                                   error);
+    return lk_transfer_check_code (w, t, content, error);
 
   return lk_transfer_unexpected (w, t, type, error);
 }

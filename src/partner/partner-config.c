@@ -11,6 +11,7 @@
 
 #include <gio/gio.h>
 
+#include "httpd-config.h"
 #include "partner-config.h"
 
 PartnerConfig *
@@ -112,12 +113,9 @@ partner_config_parse_args (PartnerConfig   *self,
       return FALSE;
     }
 
-#define SET_STRING(field, value) \
-  if (value != NULL) { g_free (field); field = g_steal_pointer (&value); }
-  SET_STRING (self->listen_address, listen);
-  SET_STRING (self->data_dir, data_dir);
-  SET_STRING (self->name, name);
-#undef SET_STRING
+  httpd_config_take_string (&self->listen_address, &listen);
+  httpd_config_take_string (&self->data_dir, &data_dir);
+  httpd_config_take_string (&self->name, &name);
 
   if (port >= 0) self->port = port;
   if (challenge_lifetime >= 0) self->challenge_lifetime = challenge_lifetime;
@@ -128,16 +126,8 @@ partner_config_parse_args (PartnerConfig   *self,
   if (burst >= 0) self->burst = burst;
   if (request_timeout >= 0) self->request_timeout = request_timeout;
 
-  if (self->data_dir == NULL)
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, "A data directory is required (--data-dir)");
-      return FALSE;
-    }
-  if (self->port > 65535)
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "The port must be at most 65535");
-      return FALSE;
-    }
+  if (!httpd_config_check_common (self->data_dir, self->port, error))
+    return FALSE;
   /* The name goes into every credential: the same bounds as a title, and one line. */
   if (self->name[0] == '\0' || strlen (self->name) > 256 || strchr (self->name, '\n') != NULL ||
       !g_utf8_validate (self->name, -1, NULL))

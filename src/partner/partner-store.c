@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include <gio/gio.h>
-#include <sqlite3.h>
+#include "httpd-sqlite.h"
 
 #include "partner-request.h"
 #include "partner-store.h"
@@ -46,7 +46,6 @@ struct _PartnerStore
 
 G_DEFINE_FINAL_TYPE (PartnerStore, partner_store, G_TYPE_OBJECT)
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
 
 static const char schema[] =
   "CREATE TABLE IF NOT EXISTS access_point ("
@@ -100,20 +99,6 @@ static const char schema[] =
   "  PRIMARY KEY (access_point_id, fingerprint)"
   ") WITHOUT ROWID;";
 
-static gboolean
-sql_check (sqlite3     *db,
-           int          rc,
-           const char  *what,
-           GError     **error)
-{
-  if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
-    return TRUE;
-
-  /* The message names the failing step and SQLite's reason, never data. */
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: %s", what, sqlite3_errmsg (db));
-  return FALSE;
-}
-
 static sqlite3_stmt *
 prepare (PartnerStore  *self,
          const char    *sql,
@@ -122,7 +107,7 @@ prepare (PartnerStore  *self,
   sqlite3_stmt *stmt = NULL;
   int rc = sqlite3_prepare_v2 (self->db, sql, -1, &stmt, NULL);
 
-  if (!sql_check (self->db, rc, "prepare", error))
+  if (!httpd_sqlite_check (self->db, rc, "prepare", error))
     {
       sqlite3_finalize (stmt);
       return NULL;
@@ -140,18 +125,7 @@ step_done (PartnerStore  *self,
 
   if (rc == SQLITE_ROW)
     rc = SQLITE_DONE;
-  return sql_check (self->db, rc, "write", error);
-}
-
-static void
-bind_text (sqlite3_stmt *stmt,
-           int           index,
-           const char   *text)
-{
-  if (text != NULL)
-    sqlite3_bind_text (stmt, index, text, -1, SQLITE_STATIC);
-  else
-    sqlite3_bind_null (stmt, index);
+  return httpd_sqlite_check (self->db, rc, "write", error);
 }
 
 /* An open bound is stored as NULL. */
@@ -174,15 +148,6 @@ column_bound (sqlite3_stmt *stmt,
   if (sqlite3_column_type (stmt, column) == SQLITE_NULL)
     return open;
   return sqlite3_column_int64 (stmt, column);
-}
-
-static char *
-column_text (sqlite3_stmt *stmt,
-             int           column)
-{
-  const unsigned char *text = sqlite3_column_text (stmt, column);
-
-  return text != NULL ? g_strdup ((const char *) text) : NULL;
 }
 
 /* Entitlements hold no commas (partner_get_entitlements() sees to it). */
@@ -242,27 +207,19 @@ partner_store_new (const char  *path,
 
   /* The connection moves from the main thread to libmicrohttpd's and back,
    * never used by two at once; the full mutex costs nothing at this rate. */
-  rc = sqlite3_open_v2 (path, &self->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
-  if (!sql_check (self->db, rc, "Could not open the database", error))
-    return NULL;
-
-  sqlite3_busy_timeout (self->db, 5000);
-  sqlite3_extended_result_codes (self->db, 1);
-
-  rc = sqlite3_exec (self->db,
-                     "PRAGMA journal_mode = WAL;"
-                     "PRAGMA synchronous = FULL;"
-                     "PRAGMA foreign_keys = ON;",
-                     NULL, NULL, NULL);
-  if (!sql_check (self->db, rc, "Could not set up the database", error))
+  self->db = httpd_sqlite_open (path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                                "PRAGMA journal_mode = WAL;"
+                                "PRAGMA synchronous = FULL;"
+                                "PRAGMA foreign_keys = ON;",
+                                error);
+  if (self->db == NULL)
     return NULL;
 
   stmt = prepare (self, "PRAGMA user_version", error);
   if (stmt == NULL)
     return NULL;
   rc = sqlite3_step (stmt);
-  if (!sql_check (self->db, rc, "Could not read the schema version", error))
+  if (!httpd_sqlite_check (self->db, rc, "Could not read the schema version", error))
     return NULL;
   version = rc == SQLITE_ROW ? sqlite3_column_int (stmt, 0) : 0;
   if (version > SCHEMA_VERSION)
@@ -275,7 +232,7 @@ partner_store_new (const char  *path,
   rc = sqlite3_exec (self->db, schema, NULL, NULL, NULL);
   if (rc == SQLITE_OK)
     rc = sqlite3_exec (self->db, "PRAGMA user_version = " G_STRINGIFY (SCHEMA_VERSION), NULL, NULL, NULL);
-  if (!sql_check (self->db, rc, "Could not create the tables", error))
+  if (!httpd_sqlite_check (self->db, rc, "Could not create the tables", error))
     return NULL;
 
   return g_steal_pointer (&self);
@@ -299,7 +256,7 @@ gboolean
 partner_store_begin (PartnerStore  *self,
                      GError       **error)
 {
-  return sql_check (self->db, sqlite3_exec (self->db, "BEGIN IMMEDIATE", NULL, NULL, NULL), "begin", error);
+  return httpd_sqlite_check (self->db, sqlite3_exec (self->db, "BEGIN IMMEDIATE", NULL, NULL, NULL), "begin", error);
 }
 
 gboolean
@@ -308,7 +265,7 @@ partner_store_commit (PartnerStore  *self,
 {
   int rc = sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL);
 
-  if (!sql_check (self->db, rc, "commit", error))
+  if (!httpd_sqlite_check (self->db, rc, "commit", error))
     {
       partner_store_rollback (self);
       return FALSE;
@@ -338,10 +295,10 @@ partner_store_add_access_point (PartnerStore              *self,
   if (stmt == NULL)
     return FALSE;
 
-  bind_text (stmt, 1, access_point->id);
-  bind_text (stmt, 2, lk_vertical_to_string (access_point->vertical));
-  bind_text (stmt, 3, access_point->title);
-  bind_text (stmt, 4, access_point->owner_id);
+  httpd_sqlite_bind_text (stmt, 1, access_point->id);
+  httpd_sqlite_bind_text (stmt, 2, lk_vertical_to_string (access_point->vertical));
+  httpd_sqlite_bind_text (stmt, 3, access_point->title);
+  httpd_sqlite_bind_text (stmt, 4, access_point->owner_id);
   sqlite3_bind_int64 (stmt, 5, access_point->created);
   return step_done (self, stmt, error);
 }
@@ -366,23 +323,23 @@ partner_store_get_access_point (PartnerStore  *self,
   if (stmt == NULL)
     return NULL;
 
-  bind_text (stmt, 1, id);
+  httpd_sqlite_bind_text (stmt, 1, id);
   rc = sqlite3_step (stmt);
   if (rc != SQLITE_ROW)
     {
-      sql_check (self->db, rc, "select", error);
+      httpd_sqlite_check (self->db, rc, "select", error);
       return NULL;
     }
 
   access_point = partner_access_point_new ();
-  access_point->id = column_text (stmt, 0);
+  access_point->id = httpd_sqlite_column_text (stmt, 0);
   if (!lk_vertical_from_string ((const char *) sqlite3_column_text (stmt, 1), &access_point->vertical))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "An access point has an unknown vertical");
       return NULL;
     }
-  access_point->title = column_text (stmt, 2);
-  access_point->owner_id = column_text (stmt, 3);
+  access_point->title = httpd_sqlite_column_text (stmt, 2);
+  access_point->owner_id = httpd_sqlite_column_text (stmt, 3);
   access_point->created = sqlite3_column_int64 (stmt, 4);
 
   return g_steal_pointer (&access_point);
@@ -403,16 +360,16 @@ partner_store_add_credential (PartnerStore             *self,
   if (stmt == NULL)
     return FALSE;
 
-  bind_text (stmt, 1, credential->id);
-  bind_text (stmt, 2, credential->access_point_id);
-  bind_text (stmt, 3, lk_vertical_to_string (credential->vertical));
-  bind_text (stmt, 4, lk_credential_role_to_string (credential->role));
-  bind_text (stmt, 5, credential->parent_id);
-  bind_text (stmt, 6, credential->title);
-  bind_text (stmt, 7, entitlements);
+  httpd_sqlite_bind_text (stmt, 1, credential->id);
+  httpd_sqlite_bind_text (stmt, 2, credential->access_point_id);
+  httpd_sqlite_bind_text (stmt, 3, lk_vertical_to_string (credential->vertical));
+  httpd_sqlite_bind_text (stmt, 4, lk_credential_role_to_string (credential->role));
+  httpd_sqlite_bind_text (stmt, 5, credential->parent_id);
+  httpd_sqlite_bind_text (stmt, 6, credential->title);
+  httpd_sqlite_bind_text (stmt, 7, entitlements);
   bind_bound (stmt, 8, credential->valid_from);
   bind_bound (stmt, 9, credential->valid_until);
-  bind_text (stmt, 10, credential->public_key);
+  httpd_sqlite_bind_text (stmt, 10, credential->public_key);
   sqlite3_bind_int (stmt, 11, credential->revoked ? 1 : 0);
   sqlite3_bind_int64 (stmt, 12, credential->created);
   return step_done (self, stmt, error);
@@ -437,29 +394,29 @@ partner_store_get_credential (PartnerStore  *self,
   if (stmt == NULL)
     return NULL;
 
-  bind_text (stmt, 1, id);
+  httpd_sqlite_bind_text (stmt, 1, id);
   rc = sqlite3_step (stmt);
   if (rc != SQLITE_ROW)
     {
-      sql_check (self->db, rc, "select", error);
+      httpd_sqlite_check (self->db, rc, "select", error);
       return NULL;
     }
 
   credential = partner_credential_new ();
-  credential->id = column_text (stmt, 0);
-  credential->access_point_id = column_text (stmt, 1);
+  credential->id = httpd_sqlite_column_text (stmt, 0);
+  credential->access_point_id = httpd_sqlite_column_text (stmt, 1);
   if (!lk_vertical_from_string ((const char *) sqlite3_column_text (stmt, 2), &credential->vertical) ||
       !lk_credential_role_from_string ((const char *) sqlite3_column_text (stmt, 3), &credential->role))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "A credential has an unknown vertical or role");
       return NULL;
     }
-  credential->parent_id = column_text (stmt, 4);
-  credential->title = column_text (stmt, 5);
+  credential->parent_id = httpd_sqlite_column_text (stmt, 4);
+  credential->title = httpd_sqlite_column_text (stmt, 5);
   credential->entitlements = split_entitlements (stmt, 6);
   credential->valid_from = column_bound (stmt, 7, PARTNER_OPEN_START);
   credential->valid_until = column_bound (stmt, 8, PARTNER_OPEN_END);
-  credential->public_key = column_text (stmt, 9);
+  credential->public_key = httpd_sqlite_column_text (stmt, 9);
   credential->revoked = sqlite3_column_int (stmt, 10) != 0;
   credential->created = sqlite3_column_int64 (stmt, 11);
 
@@ -474,7 +431,7 @@ query_boolean (PartnerStore  *self,
 {
   int rc = sqlite3_step (stmt);
 
-  if (!sql_check (self->db, rc, "select", error))
+  if (!httpd_sqlite_check (self->db, rc, "select", error))
     return FALSE;
 
   *result = rc == SQLITE_ROW && sqlite3_column_int (stmt, 0) != 0;
@@ -506,7 +463,7 @@ partner_store_chain_revoked (PartnerStore  *self,
   if (stmt == NULL)
     return FALSE;
 
-  bind_text (stmt, 1, id);
+  httpd_sqlite_bind_text (stmt, 1, id);
   return query_boolean (self, stmt, revoked, error);
 }
 
@@ -534,8 +491,8 @@ partner_store_is_descendant (PartnerStore  *self,
   if (stmt == NULL)
     return FALSE;
 
-  bind_text (stmt, 1, ancestor_id);
-  bind_text (stmt, 2, id);
+  httpd_sqlite_bind_text (stmt, 1, ancestor_id);
+  httpd_sqlite_bind_text (stmt, 2, id);
   return query_boolean (self, stmt, descendant, error);
 }
 
@@ -564,7 +521,7 @@ partner_store_revoke_tree (PartnerStore  *self,
   if (stmt == NULL)
     return -1;
 
-  bind_text (stmt, 1, id);
+  httpd_sqlite_bind_text (stmt, 1, id);
   sqlite3_bind_int64 (stmt, 2, now);
   if (!step_done (self, stmt, error))
     return -1;
@@ -589,7 +546,7 @@ partner_store_add_access_token (PartnerStore  *self,
     return FALSE;
 
   sqlite3_bind_blob (stmt, 1, hash, LK_SHA256_LENGTH, SQLITE_STATIC);
-  bind_text (stmt, 2, credential_id);
+  httpd_sqlite_bind_text (stmt, 2, credential_id);
   sqlite3_bind_int64 (stmt, 3, now);
   return step_done (self, stmt, error);
 }
@@ -624,13 +581,13 @@ partner_store_find_access_token (PartnerStore  *self,
   sqlite3_bind_blob (stmt, 1, hash, LK_SHA256_LENGTH, SQLITE_STATIC);
   rc = sqlite3_step (stmt);
   if (rc != SQLITE_ROW)
-    return sql_check (self->db, rc, "select", error);
+    return httpd_sqlite_check (self->db, rc, "select", error);
 
   if (sqlite3_column_bytes (stmt, 0) != LK_SHA256_LENGTH ||
       !lk_crypto_equal (sqlite3_column_blob (stmt, 0), hash, LK_SHA256_LENGTH))
     return TRUE;
 
-  *credential_id = column_text (stmt, 1);
+  *credential_id = httpd_sqlite_column_text (stmt, 1);
   *revoked = sqlite3_column_int (stmt, 2) != 0;
   return TRUE;
 }
@@ -655,8 +612,8 @@ partner_store_set_public_key (PartnerStore  *self,
   if (stmt == NULL)
     return FALSE;
 
-  bind_text (stmt, 1, public_key);
-  bind_text (stmt, 2, credential_id);
+  httpd_sqlite_bind_text (stmt, 1, public_key);
+  httpd_sqlite_bind_text (stmt, 2, credential_id);
   if (!step_done (self, stmt, error))
     return FALSE;
 
@@ -679,7 +636,7 @@ partner_store_revoke_access_tokens (PartnerStore  *self,
     return -1;
 
   sqlite3_bind_int64 (stmt, 1, now);
-  bind_text (stmt, 2, credential_id);
+  httpd_sqlite_bind_text (stmt, 2, credential_id);
   if (!step_done (self, stmt, error))
     return -1;
 
@@ -694,14 +651,14 @@ bind_token (sqlite3_stmt       *stmt,
             const char         *entitlements)
 {
   sqlite3_bind_blob (stmt, 1, token->hash, LK_SHA256_LENGTH, SQLITE_STATIC);
-  bind_text (stmt, 2, token->issuer_id);
-  bind_text (stmt, 3, entitlements);
+  httpd_sqlite_bind_text (stmt, 2, token->issuer_id);
+  httpd_sqlite_bind_text (stmt, 3, entitlements);
   bind_bound (stmt, 4, token->valid_from);
   bind_bound (stmt, 5, token->valid_until);
-  bind_text (stmt, 6, token->code_verifier);
+  httpd_sqlite_bind_text (stmt, 6, token->code_verifier);
   sqlite3_bind_int (stmt, 7, token->attempts_left);
-  bind_text (stmt, 8, partner_token_state_to_string (token->state));
-  bind_text (stmt, 9, token->redeemed_id);
+  httpd_sqlite_bind_text (stmt, 8, partner_token_state_to_string (token->state));
+  httpd_sqlite_bind_text (stmt, 9, token->redeemed_id);
   sqlite3_bind_int64 (stmt, 10, token->created);
   sqlite3_bind_int64 (stmt, 11, token->expires);
 }
@@ -747,7 +704,7 @@ partner_store_get_token (PartnerStore  *self,
   rc = sqlite3_step (stmt);
   if (rc != SQLITE_ROW)
     {
-      sql_check (self->db, rc, "select", error);
+      httpd_sqlite_check (self->db, rc, "select", error);
       return NULL;
     }
 
@@ -757,18 +714,18 @@ partner_store_get_token (PartnerStore  *self,
 
   token = partner_token_new ();
   memcpy (token->hash, hash, LK_SHA256_LENGTH);
-  token->issuer_id = column_text (stmt, 1);
+  token->issuer_id = httpd_sqlite_column_text (stmt, 1);
   token->entitlements = split_entitlements (stmt, 2);
   token->valid_from = column_bound (stmt, 3, PARTNER_OPEN_START);
   token->valid_until = column_bound (stmt, 4, PARTNER_OPEN_END);
-  token->code_verifier = column_text (stmt, 5);
+  token->code_verifier = httpd_sqlite_column_text (stmt, 5);
   token->attempts_left = sqlite3_column_int (stmt, 6);
   if (!partner_token_state_from_string ((const char *) sqlite3_column_text (stmt, 7), &token->state))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "A token has an unknown state");
       return NULL;
     }
-  token->redeemed_id = column_text (stmt, 8);
+  token->redeemed_id = httpd_sqlite_column_text (stmt, 8);
   token->created = sqlite3_column_int64 (stmt, 9);
   token->expires = sqlite3_column_int64 (stmt, 10);
 
@@ -790,8 +747,8 @@ partner_store_update_token (PartnerStore        *self,
     return FALSE;
 
   sqlite3_bind_int (stmt, 1, token->attempts_left);
-  bind_text (stmt, 2, partner_token_state_to_string (token->state));
-  bind_text (stmt, 3, token->redeemed_id);
+  httpd_sqlite_bind_text (stmt, 2, partner_token_state_to_string (token->state));
+  httpd_sqlite_bind_text (stmt, 3, token->redeemed_id);
   sqlite3_bind_blob (stmt, 4, token->hash, LK_SHA256_LENGTH, SQLITE_STATIC);
   return step_done (self, stmt, error);
 }
@@ -817,8 +774,8 @@ partner_store_revoke_key (PartnerStore  *self,
   if (stmt == NULL)
     return FALSE;
 
-  bind_text (stmt, 1, access_point_id);
-  bind_text (stmt, 2, fingerprint);
+  httpd_sqlite_bind_text (stmt, 1, access_point_id);
+  httpd_sqlite_bind_text (stmt, 2, fingerprint);
   sqlite3_bind_int64 (stmt, 3, now);
   if (!step_done (self, stmt, error))
     return FALSE;
@@ -841,7 +798,7 @@ partner_store_is_key_revoked (PartnerStore  *self,
   if (stmt == NULL)
     return FALSE;
 
-  bind_text (stmt, 1, access_point_id);
-  bind_text (stmt, 2, fingerprint);
+  httpd_sqlite_bind_text (stmt, 1, access_point_id);
+  httpd_sqlite_bind_text (stmt, 2, fingerprint);
   return query_boolean (self, stmt, revoked, error);
 }

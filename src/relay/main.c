@@ -16,7 +16,7 @@
 #include <glib/gstdio.h>
 
 #include "relay-config.h"
-#include "relay-limiter.h"
+#include "httpd-limiter.h"
 #include "relay-resources.h"
 #include "relay-server.h"
 #include "relay-store-sqlite.h"
@@ -42,7 +42,7 @@ main (int   argc,
   g_autoptr(RelayConfig) config = relay_config_new ();
   g_autoptr(RelayStoreSqlite) store = NULL;
   g_autoptr(RelayServer) server = NULL;
-  g_autoptr(RelayLimiter) limiter = NULL;
+  g_autoptr(HttpdLimiter) limiter = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GString) report = g_string_new (NULL);
@@ -103,7 +103,7 @@ main (int   argc,
   pthread_sigmask (SIG_BLOCK, &blocked, &previous);
 
   key_path = g_build_filename (config->data_dir, "limiter.key", NULL);
-  limiter = relay_limiter_new (config->rate, config->burst, config->max_rate_clients, config->ipv6_prefix,
+  limiter = httpd_limiter_new (config->rate, config->burst, config->max_rate_clients, config->ipv6_prefix,
                                key_path, &error);
   if (limiter == NULL)
     {

@@ -11,6 +11,7 @@
 
 #include <gio/gio.h>
 
+#include "httpd-config.h"
 #include "relay-config.h"
 
 #define GROUP "relay"
@@ -64,168 +65,6 @@ relay_config_free (RelayConfig *self)
 }
 
 /**
- * relay_parse_duration:
- * @text: a number of seconds, optionally with a unit: `90`, `90s`, `15m`, `48h`, `7d`
- */
-gboolean
-relay_parse_duration (const char *text,
-                      gint64     *seconds)
-{
-  guint64 value;
-  char *end;
-  gint64 unit = 1;
-
-  if (text == NULL || !g_ascii_isdigit (*text))
-    return FALSE;
-
-  value = g_ascii_strtoull (text, &end, 10);
-  switch (*end)
-    {
-    case '\0':
-    case 's':
-      break;
-    case 'm':
-      unit = 60;
-      break;
-    case 'h':
-      unit = 3600;
-      break;
-    case 'd':
-      unit = 86400;
-      break;
-    default:
-      return FALSE;
-    }
-  if (*end != '\0' && end[1] != '\0')
-    return FALSE;
-  if (value > G_MAXINT32)
-    return FALSE;
-
-  *seconds = (gint64) value * unit;
-  return TRUE;
-}
-
-/**
- * relay_parse_size:
- * @text: a number of bytes, optionally with a binary unit: `65536`, `64K`, `16M`, `4G`
- */
-gboolean
-relay_parse_size (const char *text,
-                  guint64    *bytes)
-{
-  guint64 value;
-  char *end;
-  guint shift = 0;
-
-  if (text == NULL || !g_ascii_isdigit (*text))
-    return FALSE;
-
-  value = g_ascii_strtoull (text, &end, 10);
-  switch (g_ascii_toupper (*end))
-    {
-    case '\0':
-      break;
-    case 'K':
-      shift = 10;
-      break;
-    case 'M':
-      shift = 20;
-      break;
-    case 'G':
-      shift = 30;
-      break;
-    case 'T':
-      shift = 40;
-      break;
-    default:
-      return FALSE;
-    }
-  if (*end != '\0' && end[1] != '\0')
-    return FALSE;
-  if (value > ((guint64) G_MAXINT64 >> shift))
-    return FALSE;
-
-  *bytes = value << shift;
-  return TRUE;
-}
-
-static gboolean
-set_string (GKeyFile    *file,
-            const char  *key,
-            char       **field,
-            GError     **error)
-{
-  g_autoptr(GError) local_error = NULL;
-  char *value = g_key_file_get_string (file, GROUP, key, &local_error);
-
-  if (value == NULL)
-    {
-      if (g_error_matches (local_error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND) ||
-          g_error_matches (local_error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND))
-        return TRUE;
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
-
-  g_free (*field);
-  *field = value;
-  return TRUE;
-}
-
-typedef enum
-{
-  KIND_NUMBER,
-  KIND_DURATION,
-  KIND_SIZE,
-} Kind;
-
-static gboolean
-set_number (GKeyFile    *file,
-            const char  *key,
-            Kind         kind,
-            guint64      max,
-            guint64     *out,
-            gboolean    *found,
-            GError     **error)
-{
-  g_autofree char *text = NULL;
-  gint64 seconds = 0;
-  guint64 value = 0;
-  gboolean valid;
-
-  *found = FALSE;
-  if (!set_string (file, key, &text, error))
-    return FALSE;
-  if (text == NULL)
-    return TRUE;
-
-  switch (kind)
-    {
-    case KIND_DURATION:
-      valid = relay_parse_duration (text, &seconds) && (guint64) seconds <= max;
-      value = (guint64) seconds;
-      break;
-    case KIND_SIZE:
-      valid = relay_parse_size (text, &value) && value <= max;
-      break;
-    case KIND_NUMBER:
-    default:
-      valid = g_ascii_string_to_unsigned (text, 10, 0, max, &value, NULL);
-      break;
-    }
-  if (!valid)
-    {
-      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                   "“%s” has an invalid value “%s”", key, text);
-      return FALSE;
-    }
-
-  *out = value;
-  *found = TRUE;
-  return TRUE;
-}
-
-/**
  * relay_config_load_key_file:
  *
  * Reads the `[relay]` group of a GKeyFile; see data/latchkey-relay.conf.
@@ -243,41 +82,41 @@ relay_config_load_key_file (RelayConfig  *self,
   if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, error))
     return FALSE;
 
-  if (!set_string (file, "listen-address", &self->listen_address, error) ||
-      !set_string (file, "data-dir", &self->data_dir, error) ||
-      !set_string (file, "public-url", &self->public_url, error) ||
-      !set_string (file, "tls-certificate", &self->tls_certificate, error) ||
-      !set_string (file, "tls-key", &self->tls_key, error))
+  if (!httpd_key_file_get_string (file, GROUP, "listen-address", &self->listen_address, error) ||
+      !httpd_key_file_get_string (file, GROUP, "data-dir", &self->data_dir, error) ||
+      !httpd_key_file_get_string (file, GROUP, "public-url", &self->public_url, error) ||
+      !httpd_key_file_get_string (file, GROUP, "tls-certificate", &self->tls_certificate, error) ||
+      !httpd_key_file_get_string (file, GROUP, "tls-key", &self->tls_key, error))
     return FALSE;
 
-#define NUMBER(key, duration, max, field) \
+#define NUMBER(key, kind, max, field) \
   G_STMT_START { \
-    if (!set_number (file, key, duration, max, &v, &found, error)) \
+    if (!httpd_key_file_get_number (file, GROUP, key, HTTPD_SETTING_##kind, max, &v, &found, error)) \
       return FALSE; \
     if (found) \
       field = v; \
   } G_STMT_END
 
-  NUMBER ("port", KIND_NUMBER, 65535, self->port);
-  NUMBER ("ipv6-prefix", KIND_NUMBER, 128, self->ipv6_prefix);
-  NUMBER ("max-body-bytes", KIND_SIZE, 16 * 1024 * 1024, self->max_body);
-  NUMBER ("max-mailboxes-per-client", KIND_NUMBER, G_MAXUINT32, self->max_mailboxes_per_client);
-  NUMBER ("max-bytes-per-client", KIND_SIZE, G_MAXINT64, self->max_bytes_per_client);
-  NUMBER ("max-mailboxes", KIND_NUMBER, G_MAXUINT32, self->max_mailboxes);
-  NUMBER ("max-stored-bytes", KIND_SIZE, G_MAXINT64, self->max_stored_bytes);
-  NUMBER ("disk-reserve", KIND_SIZE, G_MAXINT32, self->disk_reserve);
-  NUMBER ("max-rate-clients", KIND_NUMBER, 10000000, self->max_rate_clients);
-  NUMBER ("max-connections", KIND_NUMBER, 1000000, self->max_connections);
-  NUMBER ("max-connections-per-client", KIND_NUMBER, 1000000, self->max_connections_per_client);
-  NUMBER ("max-waiters", KIND_NUMBER, 1000000, self->max_waiters);
-  NUMBER ("max-waiters-per-client", KIND_NUMBER, 1000000, self->max_waiters_per_client);
-  NUMBER ("connection-timeout", KIND_DURATION, 3600, self->connection_timeout);
-  NUMBER ("request-timeout", KIND_DURATION, 3600, self->request_timeout);
-  NUMBER ("max-body-memory", KIND_SIZE, G_MAXINT64, self->max_body_memory);
-  NUMBER ("memory-limit", KIND_SIZE, G_MAXINT64, self->memory_limit);
-  NUMBER ("default-expiration", KIND_DURATION, G_MAXINT32, self->default_expiration);
-  NUMBER ("max-expiration", KIND_DURATION, G_MAXINT32, self->max_expiration);
-  NUMBER ("sweep-interval", KIND_DURATION, 86400, self->sweep_interval);
+  NUMBER ("port", NUMBER, 65535, self->port);
+  NUMBER ("ipv6-prefix", NUMBER, 128, self->ipv6_prefix);
+  NUMBER ("max-body-bytes", SIZE, 16 * 1024 * 1024, self->max_body);
+  NUMBER ("max-mailboxes-per-client", NUMBER, G_MAXUINT32, self->max_mailboxes_per_client);
+  NUMBER ("max-bytes-per-client", SIZE, G_MAXINT64, self->max_bytes_per_client);
+  NUMBER ("max-mailboxes", NUMBER, G_MAXUINT32, self->max_mailboxes);
+  NUMBER ("max-stored-bytes", SIZE, G_MAXINT64, self->max_stored_bytes);
+  NUMBER ("disk-reserve", SIZE, G_MAXINT32, self->disk_reserve);
+  NUMBER ("max-rate-clients", NUMBER, 10000000, self->max_rate_clients);
+  NUMBER ("max-connections", NUMBER, 1000000, self->max_connections);
+  NUMBER ("max-connections-per-client", NUMBER, 1000000, self->max_connections_per_client);
+  NUMBER ("max-waiters", NUMBER, 1000000, self->max_waiters);
+  NUMBER ("max-waiters-per-client", NUMBER, 1000000, self->max_waiters_per_client);
+  NUMBER ("connection-timeout", DURATION, 3600, self->connection_timeout);
+  NUMBER ("request-timeout", DURATION, 3600, self->request_timeout);
+  NUMBER ("max-body-memory", SIZE, G_MAXINT64, self->max_body_memory);
+  NUMBER ("memory-limit", SIZE, G_MAXINT64, self->memory_limit);
+  NUMBER ("default-expiration", DURATION, G_MAXINT32, self->default_expiration);
+  NUMBER ("max-expiration", DURATION, G_MAXINT32, self->max_expiration);
+  NUMBER ("sweep-interval", DURATION, 86400, self->sweep_interval);
 #undef NUMBER
 
   if (g_key_file_has_key (file, GROUP, "trust-forwarded-for", NULL))
@@ -391,14 +230,11 @@ relay_config_parse_args (RelayConfig   *self,
   if (config_path != NULL && !relay_config_load_key_file (self, config_path, error))
     return FALSE;
 
-#define SET_STRING(field, value) \
-  if (value != NULL) { g_free (field); field = g_steal_pointer (&value); }
-  SET_STRING (self->listen_address, listen);
-  SET_STRING (self->data_dir, data_dir);
-  SET_STRING (self->public_url, public_url);
-  SET_STRING (self->tls_certificate, cert);
-  SET_STRING (self->tls_key, key);
-#undef SET_STRING
+  httpd_config_take_string (&self->listen_address, &listen);
+  httpd_config_take_string (&self->data_dir, &data_dir);
+  httpd_config_take_string (&self->public_url, &public_url);
+  httpd_config_take_string (&self->tls_certificate, &cert);
+  httpd_config_take_string (&self->tls_key, &key);
 
   if (port >= 0) self->port = port;
   if (max_body >= 0) self->max_body = max_body;
@@ -426,15 +262,15 @@ relay_config_parse_args (RelayConfig   *self,
     };
 
     for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
-      if (sizes[i].text != NULL && !relay_parse_size (sizes[i].text, sizes[i].field))
+      if (sizes[i].text != NULL && !httpd_parse_size (sizes[i].text, sizes[i].field))
         {
           g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "Invalid size “%s”", sizes[i].text);
           return FALSE;
         }
   }
 
-  if ((default_expiration != NULL && !relay_parse_duration (default_expiration, &self->default_expiration)) ||
-      (max_expiration != NULL && !relay_parse_duration (max_expiration, &self->max_expiration)))
+  if ((default_expiration != NULL && !httpd_parse_duration (default_expiration, &self->default_expiration)) ||
+      (max_expiration != NULL && !httpd_parse_duration (max_expiration, &self->max_expiration)))
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "Invalid duration");
       return FALSE;
@@ -443,7 +279,7 @@ relay_config_parse_args (RelayConfig   *self,
     {
       gint64 seconds;
 
-      if (!relay_parse_duration (sweep, &seconds))
+      if (!httpd_parse_duration (sweep, &seconds))
         {
           g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "Invalid duration");
           return FALSE;
@@ -458,16 +294,8 @@ gboolean
 relay_config_validate (RelayConfig  *self,
                        GError      **error)
 {
-  if (self->data_dir == NULL)
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, "A data directory is required (--data-dir)");
-      return FALSE;
-    }
-  if (self->port > 65535)
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "The port must be at most 65535");
-      return FALSE;
-    }
+  if (!httpd_config_check_common (self->data_dir, self->port, error))
+    return FALSE;
   if ((self->tls_certificate == NULL) != (self->tls_key == NULL))
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, "TLS needs both a certificate and a key");

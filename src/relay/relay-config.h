@@ -55,10 +55,6 @@ gboolean     relay_config_parse_args      (RelayConfig  *self,
                                            GError      **error);
 gboolean     relay_config_validate        (RelayConfig  *self,
                                            GError      **error);
-gboolean     relay_parse_duration         (const char   *text,
-                                           gint64       *seconds);
-gboolean     relay_parse_size             (const char   *text,
-                                           guint64      *bytes);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RelayConfig, relay_config_free)
 

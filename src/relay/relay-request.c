@@ -370,18 +370,3 @@ relay_parse_prefer_wait (const char *value,
 
   return FALSE;
 }
-
-/**
- * relay_is_json_content_type:
- *
- * Returns: whether @value is `application/json`, parameters allowed
- */
-gboolean
-relay_is_json_content_type (const char *value)
-{
-  gsize len = strlen ("application/json");
-
-  return value != NULL &&
-         g_ascii_strncasecmp (value, "application/json", len) == 0 &&
-         (value[len] == '\0' || value[len] == ';' || value[len] == ' ');
-}

@@ -59,7 +59,6 @@ gboolean  relay_parse_etag            (const char  *value,
 char     *relay_format_etag           (gint64       version);
 gboolean  relay_parse_prefer_wait     (const char  *value,
                                        guint       *seconds);
-gboolean  relay_is_json_content_type  (const char  *value);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RelayBody, relay_body_clear)
 

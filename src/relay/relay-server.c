@@ -2,16 +2,17 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * libmicrohttpd runs one epoll thread; the access handler runs there and must
- * never block. Reads are answered at once from a read-only store connection.
- * Writes go to the store's writer thread with the connection suspended, and
- * are answered from its callback once durable. Waiting reads park suspended
- * connections in RelayWaiters until their mailbox changes or their deadline.
+ * The relay's routes and rules, on the server kit (httpd-server.c), whose
+ * epoll thread runs every handler here: none may block. Reads are answered
+ * at once from a read-only store connection. Writes go to the store's
+ * writer thread with the request suspended, and are answered from its
+ * callback once durable. Waiting reads park suspended requests in
+ * RelayWaiters until their mailbox changes or their deadline.
  *
- * Per-client limits count address groups (relay-limiter.c): the guard
- * (httpd-guard.c) caps connections per client, gives each request a deadline
- * for its headers and body, and keeps request bodies within a memory budget;
- * the store keeps the mailbox limits; RelayWaiters the waiting reads.
+ * Per-client limits count address groups: the kit caps connections per
+ * client, gives each request a deadline and keeps bodies within a memory
+ * budget (httpd-guard.c) and the request rate (httpd-limiter.c); the store
+ * keeps the mailbox limits; RelayWaiters the waiting reads.
  */
 
 #define G_LOG_DOMAIN "relay-server"
@@ -19,21 +20,15 @@
 #include "config.h"
 
 #include <string.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include <gio/gio.h>
-#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
 #include "latchkey-protocol.h"
-#include "httpd-errors.h"
-#include "httpd-guard.h"
-#include "httpd-log.h"
+#include "httpd-server.h"
 #include "httpd-system.h"
 #include "relay-cache.h"
-#include "relay-limiter.h"
+#include "relay-metrics.h"
 #include "relay-page.h"
 #include "relay-request.h"
 #include "relay-resources.h"
@@ -44,6 +39,7 @@
 #define STOP_DRAIN_USEC (5 * G_USEC_PER_SEC)
 /* libmicrohttpd's messages: each kind at most once a minute. */
 #define LOG_INTERVAL_SECONDS 60
+#define LISTEN_BACKLOG       4096
 
 typedef enum
 {
@@ -54,86 +50,28 @@ typedef enum
   ROUTE_MAILBOX,     /* /v1/m/{id} */
 } Route;
 
-typedef enum
-{
-  METRIC_CREATE,
-  METRIC_READ,
-  METRIC_DISPLAY,
-  METRIC_UPDATE,
-  METRIC_DELETE,
-  METRIC_RELINQUISH,
-  METRIC_WAIT,
-  METRIC_OTHER,
-  N_METRICS
-} Metric;
-
-static const char * const metric_names[] = {
-  "create", "read", "display", "update", "delete", "relinquish", "wait", "other",
-};
-
 struct _RelayServer
 {
   GObject              parent_instance;
 
   const RelayConfig   *config;
   RelayStore          *store;
-  RelayLimiter        *limiter;
   RelayWaiters        *waiters;
   RelayCache          *cache;
-  HttpdGuard          *guard;
-  HttpdLog            *log;
-  struct MHD_Daemon   *daemon;
-  MHD_socket           listener;
-  guint                port;
-  gboolean             tls;
+  HttpdServer         *httpd;
   gboolean             log_requests;
-
-  /* For a clean stop: requests arriving now are turned away, and the daemon
-   * only stops once no connection is suspended. */
-  gint                 stopping;
-  gint                 suspended;
-  gint                 answering;        /* dispatched, not yet completed */
-
-  /* Metrics, updated with atomics from MHD's and the writer's threads. */
-  gint                 requests[N_METRICS];
-  gint                 statuses[6];      /* 1xx … 5xx by class */
-  gint                 rejected_rate;
-  gint                 rejected_size;
-  gint                 rejected_waiters;
-  gint                 rejected_mailboxes;
-  gint                 rejected_storage;
-  gint                 rejected_busy;
-  gint                 purged;
+  RelayMetrics         metrics;
 };
 
 G_DEFINE_FINAL_TYPE (RelayServer, relay_server, G_TYPE_OBJECT)
 
-typedef enum
-{
-  STATE_NEW,
-  STATE_SUSPENDED,
-  STATE_RESUMED,
-} RequestState;
-
 typedef struct
 {
+  HttpdRequest           base;
   RelayServer           *server;
-  struct MHD_Connection *connection;
-  const char            *method;
   Route                  route;
   char                   mailbox_id[40];
-  HttpdKey               client;
-  GByteArray            *body;
-  gsize                  body_length;     /* declared */
-  RequestState           state;
-  Metric                 metric;
-  gboolean               dispatched;
-
-  /* An answer decided while reading headers, given once the body is in. */
-  guint                  early_status;
-  const char            *early_error;
-  const char            *early_message;
-  guint                  early_retry_after;
+  RelayMetric            metric;
 
   char                  *claim;
   char                  *request_id;
@@ -149,45 +87,68 @@ typedef struct
 } Request;
 
 static void
-request_free (Request *req)
+request_clear (HttpdRequest *base)
 {
-  g_clear_pointer (&req->body, g_byte_array_unref);
+  Request *req = (Request *) base;
+
   g_free (req->claim);
   g_free (req->request_id);
   g_clear_pointer (&req->op, relay_op_free);
   if (req->response != NULL)
     MHD_destroy_response (req->response);
-  g_free (req);
 }
 
 /* Responses */
 
+/* Every answer: the request id it echoes, and what a 405 allows. */
 static void
-add_common_headers (Request             *req,
-                    struct MHD_Response *response)
+decorate (HttpdRequest        *base,
+          struct MHD_Response *response,
+          guint                status)
 {
-  MHD_add_response_header (response, "Cache-Control", "no-store");
-  MHD_add_response_header (response, "X-Content-Type-Options", "nosniff");
+  Request *req = (Request *) base;
+
   if (req->request_id != NULL)
     MHD_add_response_header (response, "Mailbox-Request-ID", req->request_id);
+  if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+    MHD_add_response_header (response, "Allow",
+                             req->route == ROUTE_MAILBOXES ? "POST" :
+                             req->route == ROUTE_MAILBOX ? "GET, POST, PUT, DELETE, PATCH" : "GET");
 }
 
-static struct MHD_Response *
-response_from_string (char *text)
+static void
+answered (HttpdRequest *base,
+          guint         status)
 {
-  return MHD_create_response_from_buffer_with_free_callback (strlen (text), text, g_free);
+  Request *req = (Request *) base;
+
+  relay_metrics_count_status (&req->server->metrics, status);
+  /* Formatting a line nobody reads costs a fifth of a read: check first. */
+  if (req->server->log_requests)
+    g_debug ("%s %s%.8s → %u", base->method,
+             req->route == ROUTE_MAILBOX ? "/v1/m/" : req->route == ROUTE_MAILBOXES ? "/v1/m" : "",
+             req->mailbox_id, status);
 }
 
-static struct MHD_Response *
-json_response (Request    *req,
-               JsonObject *object)
+static void
+refused (HttpdRequest *base,
+         HttpdRefusal  refusal)
 {
-  g_autoptr(JsonNode) root = json_node_init_object (json_node_alloc (), object);
-  struct MHD_Response *response = response_from_string (lk_json_to_string (root));
+  Request *req = (Request *) base;
 
-  MHD_add_response_header (response, "Content-Type", "application/json");
-  add_common_headers (req, response);
-  return response;
+  switch (refusal)
+    {
+    case HTTPD_REFUSED_RATE:
+      g_atomic_int_inc (&req->server->metrics.rejected_rate);
+      break;
+    case HTTPD_REFUSED_SIZE:
+      g_atomic_int_inc (&req->server->metrics.rejected_size);
+      break;
+    case HTTPD_REFUSED_BODY_MEMORY:
+    default:
+      /* The guard counts these (body_memory). */
+      break;
+    }
 }
 
 static struct MHD_Response *
@@ -197,24 +158,7 @@ error_response (Request    *req,
                 const char *message,
                 guint       retry_after)
 {
-  g_autoptr(JsonObject) object = json_object_new ();
-  struct MHD_Response *response;
-
-  json_object_set_string_member (object, "error", error);
-  json_object_set_string_member (object, "message", message);
-  response = json_response (req, object);
-
-  if (retry_after > 0)
-    {
-      g_autofree char *seconds = g_strdup_printf ("%u", retry_after);
-      MHD_add_response_header (response, "Retry-After", seconds);
-    }
-  if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-    MHD_add_response_header (response, "Allow",
-                             req->route == ROUTE_MAILBOXES ? "POST" :
-                             req->route == ROUTE_MAILBOX ? "GET, POST, PUT, DELETE, PATCH" : "GET");
-
-  return response;
+  return httpd_request_error_response (&req->base, status, error, message, retry_after);
 }
 
 static enum MHD_Result
@@ -222,16 +166,7 @@ queue (Request             *req,
        guint                status,
        struct MHD_Response *response)
 {
-  enum MHD_Result result = MHD_queue_response (req->connection, status, response);
-
-  MHD_destroy_response (response);
-  g_atomic_int_inc (&req->server->statuses[MIN (status / 100, 5)]);
-  /* Formatting a line nobody reads costs a fifth of a read: check first. */
-  if (req->server->log_requests)
-    g_debug ("%s %s%.8s → %u", req->method,
-             req->route == ROUTE_MAILBOX ? "/v1/m/" : req->route == ROUTE_MAILBOXES ? "/v1/m" : "",
-             req->mailbox_id, status);
-  return result;
+  return httpd_request_queue (&req->base, status, response);
 }
 
 static enum MHD_Result
@@ -240,13 +175,7 @@ queue_error (Request    *req,
              const char *error,
              const char *message)
 {
-  guint retry_after = (status == MHD_HTTP_SERVICE_UNAVAILABLE) ? 1 : 0;
-  struct MHD_Response *response = error_response (req, status, error, message, retry_after);
-
-  /* A stopping relay closes each connection after its last answer. */
-  if (g_atomic_int_get (&req->server->stopping))
-    MHD_add_response_header (response, MHD_HTTP_HEADER_CONNECTION, "close");
-  return queue (req, status, response);
+  return httpd_request_queue_error (&req->base, status, error, message);
 }
 
 static char *
@@ -270,14 +199,14 @@ mailbox_url (Request    *req,
 
   /* Without a configured origin, the Host the client used; it only shapes
    * the answer to that same client. */
-  host = MHD_lookup_connection_value (req->connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+  host = httpd_request_header (&req->base, MHD_HTTP_HEADER_HOST);
   if (host == NULL || strlen (host) > 260 || strspn (host, "abcdefghijklmnopqrstuvwxyz"
                                                            "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]")
                                               != strlen (host))
-    return g_strdup_printf ("%s://%s:%u/v1/m/%s", req->server->tls ? "https" : "http",
-                            config->listen_address, req->server->port, id);
+    return g_strdup_printf ("%s://%s:%u/v1/m/%s", httpd_server_get_tls (req->server->httpd) ? "https" : "http",
+                            config->listen_address, httpd_server_get_port (req->server->httpd), id);
 
-  return g_strdup_printf ("%s://%s/v1/m/%s", req->server->tls ? "https" : "http", host, id);
+  return g_strdup_printf ("%s://%s/v1/m/%s", httpd_server_get_tls (req->server->httpd) ? "https" : "http", host, id);
 }
 
 /* JSON string contents; values were valid UTF-8 when they were stored. */
@@ -344,9 +273,9 @@ content_response (Request      *req,
   g_string_append (out, mailbox->recipient_claim != NULL ? "\",\"recipientBound\":true}"
                                                          : "\",\"recipientBound\":false}");
 
-  response = response_from_string (g_string_free (out, FALSE));
+  response = httpd_response_new_text (g_string_free (out, FALSE));
   MHD_add_response_header (response, "Content-Type", "application/json");
-  add_common_headers (req, response);
+  httpd_request_add_headers (&req->base, response, MHD_HTTP_OK);
   g_snprintf (etag, sizeof etag, "\"%" G_GINT64_FORMAT "\"", mailbox->version);
   MHD_add_response_header (response, "ETag", etag);
   return response;
@@ -359,7 +288,7 @@ not_modified_response (Request *req,
   g_autofree char *etag = relay_format_etag (version);
   struct MHD_Response *response = MHD_create_response_from_buffer (0, NULL, MHD_RESPMEM_PERSISTENT);
 
-  add_common_headers (req, response);
+  httpd_request_add_headers (&req->base, response, MHD_HTTP_NOT_MODIFIED);
   MHD_add_response_header (response, "ETag", etag);
   return response;
 }
@@ -392,7 +321,7 @@ op_response (Request *req,
             json_object_set_boolean_member (object, "isPushNotificationSupported", TRUE);
             /* Ours: the sender learns the expiration the relay granted. */
             json_object_set_string_member (object, "expiration", expiration);
-            response = json_response (req, object);
+            response = httpd_request_json_response (&req->base, *status, object, 0);
             MHD_add_response_header (response, "ETag", etag);
             return response;
           }
@@ -403,7 +332,7 @@ op_response (Request *req,
             struct MHD_Response *response;
 
             json_object_set_boolean_member (object, "isPushNotificationSupported", TRUE);
-            response = json_response (req, object);
+            response = httpd_request_json_response (&req->base, *status, object, 0);
             if (etag != NULL)
               MHD_add_response_header (response, "ETag", etag);
             return response;
@@ -416,7 +345,7 @@ op_response (Request *req,
         case RELAY_OP_RELINQUISH:
         case RELAY_OP_PURGE:
         default:
-          return json_response (req, object);
+          return httpd_request_json_response (&req->base, *status, object, 0);
         }
 
     case RELAY_STATUS_NOT_FOUND:
@@ -477,9 +406,9 @@ on_op_done (RelayOp  *op,
                      (op->kind != RELAY_OP_READ || g_strcmp0 (op->result->recipient_claim, op->claim) == 0);
 
   if (op->status == RELAY_STATUS_CLIENT_FULL)
-    g_atomic_int_inc (&self->rejected_mailboxes);
+    g_atomic_int_inc (&self->metrics.rejected_mailboxes);
   else if (op->status == RELAY_STATUS_STORE_FULL || op->status == RELAY_STATUS_NO_SPACE)
-    g_atomic_int_inc (&self->rejected_storage);
+    g_atomic_int_inc (&self->metrics.rejected_storage);
 
   /* Every change a reader could see drops the kept answer first. */
   if (op->kind != RELAY_OP_CREATE && op->status == RELAY_STATUS_OK)
@@ -491,7 +420,7 @@ on_op_done (RelayOp  *op,
   if (changed)
     relay_waiters_notify (self->waiters, op->mailbox_id);
 
-  MHD_resume_connection (req->connection);
+  httpd_request_resume (&req->base);
 }
 
 static void
@@ -501,11 +430,9 @@ submit (Request *req,
   req->op = op;
   op->done = on_op_done;
   op->user_data = req;
-  req->state = STATE_SUSPENDED;
 
   /* Suspend first: the writer may finish before submit returns. */
-  g_atomic_int_inc (&req->server->suspended);
-  MHD_suspend_connection (req->connection);
+  httpd_request_suspend (&req->base);
   relay_store_submit (req->server->store, op);
 }
 
@@ -515,16 +442,16 @@ on_waiter_woken (RelayWaiter *waiter,
 {
   Request *req = user_data;
 
-  MHD_resume_connection (req->connection);
+  httpd_request_resume (&req->base);
 }
 
-/* Handlers, on MHD's thread */
+/* Handlers, on the daemon's thread */
 
 static const char *
 header (Request    *req,
         const char *name)
 {
-  return MHD_lookup_connection_value (req->connection, MHD_HEADER_KIND, name);
+  return httpd_request_header (&req->base, name);
 }
 
 /* Claims are required wherever the draft lists them; a missing or malformed
@@ -563,7 +490,7 @@ handle_create (Request *req)
     return queue_error (req, MHD_HTTP_UNAUTHORIZED, "bad_attestation",
                         "Mailbox-Device-Attestation is too long");
 
-  if (!relay_parse_create_body ((const char *) req->body->data, req->body->len, &body, &error))
+  if (!relay_parse_create_body ((const char *) req->base.body->data, req->base.body->len, &body, &error))
     return queue_error (req, MHD_HTTP_BAD_REQUEST, "bad_request", error->message);
 
   if (body.expiration != 0 && body.expiration <= now)
@@ -573,7 +500,7 @@ handle_create (Request *req)
   mailbox = relay_mailbox_new ();
   /* The store counts the creator's live mailboxes and bytes from this. */
   mailbox->has_creator = TRUE;
-  mailbox->creator = req->client;
+  mailbox->creator = req->base.client;
   mailbox->id = lk_uuid_new_random ();
   mailbox->initiator_claim = g_strdup (req->claim);
   mailbox->access = body.access;
@@ -614,20 +541,20 @@ handle_display (Request *req)
   if (mailbox == NULL || !relay_mailbox_is_live (mailbox, now_seconds ()))
     {
       status = MHD_HTTP_NOT_FOUND;
-      response = response_from_string (relay_page_render_not_found ());
+      response = httpd_response_new_text (relay_page_render_not_found ());
     }
   else
     {
       g_autofree char *url = mailbox_url (req, mailbox->id);
 
-      response = response_from_string (relay_page_render (mailbox, url));
+      response = httpd_response_new_text (relay_page_render (mailbox, url));
     }
 
   MHD_add_response_header (response, "Content-Type", "text/html; charset=utf-8");
   MHD_add_response_header (response, "Content-Security-Policy", relay_page_get_csp ());
   MHD_add_response_header (response, "Referrer-Policy", "no-referrer");
   MHD_add_response_header (response, "X-Frame-Options", "DENY");
-  add_common_headers (req, response);
+  httpd_request_add_headers (&req->base, response, status);
   return queue (req, status, response);
 }
 
@@ -649,8 +576,8 @@ answer_read (Request      *req,
     return queue (req, MHD_HTTP_OK, response);
 
   /* Queued before it is shared, so that a drop cannot free it first. */
-  result = MHD_queue_response (req->connection, MHD_HTTP_OK, response);
-  g_atomic_int_inc (&req->server->statuses[2]);
+  result = MHD_queue_response (req->base.connection, MHD_HTTP_OK, response);
+  relay_metrics_count_status (&req->server->metrics, MHD_HTTP_OK);
   if (!relay_cache_store (req->server->cache, epoch, mailbox, response))
     MHD_destroy_response (response);
   return result;
@@ -692,9 +619,9 @@ handle_read (Request *req)
       enum MHD_Result result;
 
       if (relay_cache_serve (self->cache, req->mailbox_id, req->claim, now_seconds (), req->known_version,
-                             req->connection, &result))
+                             req->base.connection, &result))
         {
-          g_atomic_int_inc (&self->statuses[2]);
+          relay_metrics_count_status (&self->metrics, MHD_HTTP_OK);
           return result;
         }
     }
@@ -737,12 +664,10 @@ handle_read (Request *req)
       if (wait == 0)
         return queue (req, MHD_HTTP_NOT_MODIFIED, not_modified_response (req, mailbox->version));
 
-      req->metric = METRIC_WAIT;
-      req->state = STATE_SUSPENDED;
+      req->metric = RELAY_METRIC_WAIT;
       req->waited = TRUE;
-      g_atomic_int_inc (&self->suspended);
-      MHD_suspend_connection (req->connection);
-      switch (relay_waiters_add (self->waiters, &req->waiter, req->mailbox_id, &req->client,
+      httpd_request_suspend (&req->base);
+      switch (relay_waiters_add (self->waiters, &req->waiter, req->mailbox_id, &req->base.client,
                                  wait_deadline (mailbox, wait), req))
         {
         case RELAY_WAITERS_ADDED:
@@ -750,12 +675,12 @@ handle_read (Request *req)
 
         case RELAY_WAITERS_CLIENT_FULL:
           /* One client's share of the places, so that a few cannot take them all. */
-          g_atomic_int_inc (&self->rejected_waiters);
+          g_atomic_int_inc (&self->metrics.rejected_waiters);
           req->waited = FALSE;
           req->response = error_response (req, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_waiters",
                                           "Too many waiting reads from this address; poll again shortly", 1);
           req->status = MHD_HTTP_TOO_MANY_REQUESTS;
-          MHD_resume_connection (req->connection);
+          httpd_request_resume (&req->base);
           return MHD_YES;
 
         case RELAY_WAITERS_STOPPING:
@@ -763,17 +688,17 @@ handle_read (Request *req)
           req->response = error_response (req, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down",
                                           "The relay is restarting", 1);
           req->status = MHD_HTTP_SERVICE_UNAVAILABLE;
-          MHD_resume_connection (req->connection);
+          httpd_request_resume (&req->base);
           return MHD_YES;
 
         case RELAY_WAITERS_FULL:
         default:
-          g_atomic_int_inc (&self->rejected_waiters);
+          g_atomic_int_inc (&self->metrics.rejected_waiters);
           req->waited = FALSE;
           req->response = error_response (req, MHD_HTTP_SERVICE_UNAVAILABLE, "too_many_waiters",
                                           "Too many waiting reads; poll again shortly", 1);
           req->status = MHD_HTTP_SERVICE_UNAVAILABLE;
-          MHD_resume_connection (req->connection);
+          httpd_request_resume (&req->base);
           return MHD_YES;
         }
 
@@ -836,7 +761,7 @@ handle_update (Request *req)
   if (attestation != NULL && strlen (attestation) > RELAY_MAX_ATTESTATION)
     return queue_error (req, MHD_HTTP_UNAUTHORIZED, "bad_attestation", "Mailbox-Device-Attestation is too long");
 
-  if (!relay_parse_update_body ((const char *) req->body->data, req->body->len, &body, &error))
+  if (!relay_parse_update_body ((const char *) req->base.body->data, req->base.body->len, &body, &error))
     return queue_error (req, MHD_HTTP_BAD_REQUEST, "bad_request", error->message);
 
   op = relay_op_new (RELAY_OP_UPDATE, now_seconds ());
@@ -880,106 +805,27 @@ static enum MHD_Result
 handle_metrics (Request *req)
 {
   RelayServer *self = req->server;
-  GString *text = g_string_new (NULL);
-  struct MHD_Response *response;
-  gint64 live = relay_store_count_live (self->store, now_seconds ());
   RelayStoreState state;
-  HttpdGuardStats guard;
+  RelayGauges gauges = { 0 };
 
   relay_store_get_state (self->store, &state);
-  httpd_guard_get_stats (self->guard, &guard);
+  gauges.mailboxes = relay_store_count_live (self->store, now_seconds ());
+  gauges.stored_bytes = state.bytes;
+  gauges.disk_full = state.disk_full;
+  httpd_server_get_guard_stats (self->httpd, &gauges.guard);
+  gauges.waiters = relay_waiters_get_count (self->waiters);
+  gauges.clients = httpd_limiter_get_n_clients (httpd_server_get_limiter (self->httpd));
+  gauges.log_suppressed = httpd_server_get_log_suppressed (self->httpd);
 
-  g_string_append (text, "# HELP latchkey_relay_requests_total Requests by operation.\n"
-                         "# TYPE latchkey_relay_requests_total counter\n");
-  for (guint i = 0; i < N_METRICS; i++)
-    g_string_append_printf (text, "latchkey_relay_requests_total{operation=\"%s\"} %d\n",
-                            metric_names[i], g_atomic_int_get (&self->requests[i]));
-
-  g_string_append (text, "# HELP latchkey_relay_responses_total Responses by status class.\n"
-                         "# TYPE latchkey_relay_responses_total counter\n");
-  for (guint i = 1; i <= 5; i++)
-    g_string_append_printf (text, "latchkey_relay_responses_total{class=\"%uxx\"} %d\n",
-                            i, g_atomic_int_get (&self->statuses[i]));
-
-  g_string_append_printf (text,
-                          "# HELP latchkey_relay_rejected_total Requests and connections refused at a limit.\n"
-                          "# TYPE latchkey_relay_rejected_total counter\n"
-                          "latchkey_relay_rejected_total{limit=\"rate\"} %d\n"
-                          "latchkey_relay_rejected_total{limit=\"body_size\"} %d\n"
-                          "latchkey_relay_rejected_total{limit=\"waiters\"} %d\n"
-                          "latchkey_relay_rejected_total{limit=\"mailboxes\"} %d\n"
-                          "latchkey_relay_rejected_total{limit=\"storage\"} %d\n"
-                          "latchkey_relay_rejected_total{limit=\"body_memory\"} %" G_GUINT64_FORMAT "\n"
-                          "latchkey_relay_rejected_total{limit=\"connections\"} %" G_GUINT64_FORMAT "\n"
-                          "latchkey_relay_rejected_total{limit=\"request_timeout\"} %" G_GUINT64_FORMAT "\n"
-                          "# HELP latchkey_relay_mailboxes Live mailboxes.\n"
-                          "# TYPE latchkey_relay_mailboxes gauge\n"
-                          "latchkey_relay_mailboxes %" G_GINT64_FORMAT "\n"
-                          "# HELP latchkey_relay_stored_bytes Bytes stored in mailboxes not yet purged.\n"
-                          "# TYPE latchkey_relay_stored_bytes gauge\n"
-                          "latchkey_relay_stored_bytes %" G_GINT64_FORMAT "\n"
-                          "# HELP latchkey_relay_storage_full 1 while the disk is full: writes get 507.\n"
-                          "# TYPE latchkey_relay_storage_full gauge\n"
-                          "latchkey_relay_storage_full %d\n"
-                          "# HELP latchkey_relay_connections Open connections.\n"
-                          "# TYPE latchkey_relay_connections gauge\n"
-                          "latchkey_relay_connections %u\n"
-                          "# HELP latchkey_relay_body_memory_bytes Request bodies held in memory.\n"
-                          "# TYPE latchkey_relay_body_memory_bytes gauge\n"
-                          "latchkey_relay_body_memory_bytes %" G_GSIZE_FORMAT "\n"
-                          "# HELP latchkey_relay_waiters Waiting reads parked now.\n"
-                          "# TYPE latchkey_relay_waiters gauge\n"
-                          "latchkey_relay_waiters %u\n"
-                          "# HELP latchkey_relay_clients Clients the rate limiter remembers.\n"
-                          "# TYPE latchkey_relay_clients gauge\n"
-                          "latchkey_relay_clients %u\n"
-                          "# HELP latchkey_relay_purged_total Expired mailboxes purged.\n"
-                          "# TYPE latchkey_relay_purged_total counter\n"
-                          "latchkey_relay_purged_total %d\n"
-                          "# HELP latchkey_relay_log_suppressed_total libmicrohttpd messages not logged, as repeats.\n"
-                          "# TYPE latchkey_relay_log_suppressed_total counter\n"
-                          "latchkey_relay_log_suppressed_total %" G_GUINT64_FORMAT "\n",
-                          g_atomic_int_get (&self->rejected_rate),
-                          g_atomic_int_get (&self->rejected_size),
-                          g_atomic_int_get (&self->rejected_waiters),
-                          g_atomic_int_get (&self->rejected_mailboxes),
-                          g_atomic_int_get (&self->rejected_storage),
-                          guard.refused_bodies,
-                          guard.refused_connections,
-                          guard.timed_out,
-                          live,
-                          state.bytes,
-                          state.disk_full ? 1 : 0,
-                          guard.connections,
-                          guard.body_memory,
-                          relay_waiters_get_count (self->waiters),
-                          relay_limiter_get_n_clients (self->limiter),
-                          g_atomic_int_get (&self->purged),
-                          httpd_log_get_suppressed (self->log));
-
-  response = response_from_string (g_string_free (text, FALSE));
-  MHD_add_response_header (response, "Content-Type", "text/plain; version=0.0.4");
-  add_common_headers (req, response);
-  return queue (req, MHD_HTTP_OK, response);
+  return httpd_request_queue_text (&req->base, MHD_HTTP_OK, "text/plain; version=0.0.4",
+                                   relay_metrics_render (&self->metrics, &gauges));
 }
 
 static enum MHD_Result
-dispatch (Request *req)
+dispatch (HttpdRequest *base)
 {
-  const char *method = req->method;
-
-  req->dispatched = TRUE;
-  g_atomic_int_inc (&req->server->answering);
-
-  if (req->early_status != 0)
-    {
-      struct MHD_Response *response = error_response (req, req->early_status, req->early_error,
-                                                      req->early_message, req->early_retry_after);
-
-      if (g_atomic_int_get (&req->server->stopping))
-        MHD_add_response_header (response, MHD_HTTP_HEADER_CONNECTION, "close");
-      return queue (req, req->early_status, response);
-    }
+  Request *req = (Request *) base;
+  const char *method = base->method;
 
   switch (req->route)
     {
@@ -987,7 +833,6 @@ dispatch (Request *req)
       if (strcmp (method, "GET") == 0)
         {
           RelayStoreState state;
-          struct MHD_Response *response;
 
           /* Reads still work on a full disk, but every write fails: degraded. */
           relay_store_get_state (req->server->store, &state);
@@ -996,10 +841,7 @@ dispatch (Request *req)
                           error_response (req, MHD_HTTP_SERVICE_UNAVAILABLE, "storage_full",
                                           "Degraded: the disk is full, so writes are refused; reads work", 0));
 
-          response = response_from_string (g_strdup ("ok\n"));
-          MHD_add_response_header (response, "Content-Type", "text/plain");
-          add_common_headers (req, response);
-          return queue (req, MHD_HTTP_OK, response);
+          return httpd_request_queue_text (base, MHD_HTTP_OK, "text/plain", g_strdup ("ok\n"));
         }
       break;
 
@@ -1060,244 +902,99 @@ route_for (const char *url,
   return ROUTE_NONE;
 }
 
-static Metric
+static RelayMetric
 metric_for (Route       route,
             const char *method)
 {
   if (route == ROUTE_MAILBOXES)
-    return METRIC_CREATE;
+    return RELAY_METRIC_CREATE;
   if (route != ROUTE_MAILBOX)
-    return METRIC_OTHER;
+    return RELAY_METRIC_OTHER;
   if (strcmp (method, "GET") == 0)
-    return METRIC_DISPLAY;
+    return RELAY_METRIC_DISPLAY;
   if (strcmp (method, "POST") == 0)
-    return METRIC_READ;
+    return RELAY_METRIC_READ;
   if (strcmp (method, "PUT") == 0)
-    return METRIC_UPDATE;
+    return RELAY_METRIC_UPDATE;
   if (strcmp (method, "DELETE") == 0)
-    return METRIC_DELETE;
+    return RELAY_METRIC_DELETE;
   if (strcmp (method, "PATCH") == 0)
-    return METRIC_RELINQUISH;
-  return METRIC_OTHER;
+    return RELAY_METRIC_RELINQUISH;
+  return RELAY_METRIC_OTHER;
 }
 
-/* Who the client is: its address group, as a keyed hash. */
+/* With the headers: the route, and the relay's own checks. */
 static void
-client_of (RelayServer           *self,
-           struct MHD_Connection *connection,
-           HttpdKey              *client)
+begin (HttpdRequest *base,
+       const char   *url,
+       HttpdRoute   *route)
 {
-  const union MHD_ConnectionInfo *info;
+  Request *req = (Request *) base;
+  const char *request_id;
+  const char *method = base->method;
 
-  if (self->config->trust_forwarded_for)
-    {
-      const char *forwarded = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "X-Forwarded-For");
-
-      /* The proxy appends the address it saw: the last entry is the one to trust. */
-      if (forwarded != NULL && strlen (forwarded) < 1024)
-        {
-          const char *last = strrchr (forwarded, ',');
-          g_autofree char *candidate = g_strstrip (g_strdup (last ? last + 1 : forwarded));
-
-          if (relay_limiter_client_of_text (self->limiter, candidate, client))
-            return;
-        }
-    }
-
-  info = MHD_get_connection_info (connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-  relay_limiter_client_of_socket (self->limiter, info != NULL ? info->client_addr : NULL, client);
-}
-
-static void
-set_early (Request    *req,
-           guint       status,
-           const char *error,
-           const char *message)
-{
-  if (req->early_status != 0)
-    return;
-  req->early_status = status;
-  req->early_error = error;
-  req->early_message = message;
-}
-
-/* The first call, with the headers only: everything that can be refused
- * before reading a body is refused here. */
-static enum MHD_Result
-begin_request (RelayServer           *self,
-               struct MHD_Connection *connection,
-               const char            *url,
-               const char            *method,
-               const char            *version,
-               void                 **con_cls)
-{
-  Request *req = g_new0 (Request, 1);
-  const char *length, *encoding, *content_type, *request_id;
-  gboolean has_body = FALSE;
-  guint retry_after = 0;
-
-  req->server = self;
-  req->connection = connection;
-  req->method = method;
-  req->body = g_byte_array_new ();
+  req->server = base->owner;
   req->route = route_for (url, req->mailbox_id);
   req->metric = metric_for (req->route, method);
-  *con_cls = req;
-
-  g_atomic_int_inc (&self->requests[req->metric]);
+  g_atomic_int_inc (&req->server->metrics.requests[req->metric]);
 
   request_id = header (req, "Mailbox-Request-ID");
   if (request_id != NULL)
     {
       req->request_id = relay_parse_uuid (request_id);
       if (req->request_id == NULL)
-        set_early (req, MHD_HTTP_BAD_REQUEST, "bad_request_id", "Mailbox-Request-ID must be a UUID");
+        httpd_request_refuse (base, MHD_HTTP_BAD_REQUEST, "bad_request_id", "Mailbox-Request-ID must be a UUID");
     }
 
-  /* Checked here rather than by libmicrohttpd, whose own answer to it is
-   * malformed (its headers twice). */
-  if (strcmp (version, MHD_HTTP_VERSION_1_1) == 0 && header (req, MHD_HTTP_HEADER_HOST) == NULL)
-    set_early (req, MHD_HTTP_BAD_REQUEST, "bad_request", "An HTTP/1.1 request needs a Host header");
-
-  /* Turned away while stopping: the client retries against the new relay. */
-  if (g_atomic_int_get (&self->stopping))
-    set_early (req, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down", "The relay is restarting");
-
-  client_of (self, connection, &req->client);
-  if (req->route == ROUTE_MAILBOX || req->route == ROUTE_MAILBOXES)
-    {
-      if (!relay_limiter_allow (self->limiter, &req->client, g_get_monotonic_time (), &retry_after))
-        {
-          g_atomic_int_inc (&self->rejected_rate);
-          req->early_retry_after = retry_after;
-          req->early_status = 0;
-          set_early (req, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited", "Too many requests; slow down");
-        }
-    }
-
-  encoding = header (req, MHD_HTTP_HEADER_TRANSFER_ENCODING);
-  length = header (req, MHD_HTTP_HEADER_CONTENT_LENGTH);
-  if (encoding != NULL)
-    {
-      /* A body of unknown length could only be refused half-read, which
-       * means a hard close: ask for a Content-Length instead. */
-      g_atomic_int_inc (&self->rejected_size);
-      req->early_status = 0;
-      set_early (req, MHD_HTTP_CONTENT_TOO_LARGE, "length_required",
-                 "Send the body with a Content-Length, not chunked");
-      has_body = TRUE;
-    }
-  else if (length != NULL)
-    {
-      guint64 value = 0;
-
-      if (!g_ascii_string_to_unsigned (length, 10, 0, G_MAXUINT64, &value, NULL))
-        set_early (req, MHD_HTTP_BAD_REQUEST, "bad_request", "Content-Length is not a number");
-      else if (value > self->config->max_body)
-        {
-          g_atomic_int_inc (&self->rejected_size);
-          req->early_status = 0;
-          set_early (req, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", "The request body is too large");
-        }
-      else if (req->early_status == 0 && value > 0)
-        {
-          /* Bodies share a memory budget, taken before a byte is read: many
-           * slow uploads at once get 503, not the relay's memory. */
-          if (!httpd_guard_reserve_body (self->guard, connection, value))
-            {
-              g_atomic_int_inc (&self->rejected_busy);
-              set_early (req, MHD_HTTP_SERVICE_UNAVAILABLE, "busy", "Too many uploads at once; try again shortly");
-            }
-          else
-            {
-              req->body_length = value;
-              g_byte_array_unref (req->body);
-              req->body = g_byte_array_sized_new ((guint) value);
-            }
-        }
-      has_body = value > 0;
-    }
-
-  content_type = header (req, MHD_HTTP_HEADER_CONTENT_TYPE);
-  if ((strcmp (method, "PUT") == 0 || (strcmp (method, "POST") == 0 && req->route == ROUTE_MAILBOXES)) &&
-      !relay_is_json_content_type (content_type))
-    set_early (req, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
-               "The body must be application/json");
-
-  /* Refusing a request that comes with a body before reading it closes the
-   * connection, which is what an oversized or abusive upload deserves. */
-  if (req->early_status != 0 && has_body)
-    return dispatch (req);
-
-  return MHD_YES;
+  route->rate_limited = req->route == ROUTE_MAILBOX || req->route == ROUTE_MAILBOXES;
+  route->body = strcmp (method, "PUT") == 0 || (strcmp (method, "POST") == 0 && req->route == ROUTE_MAILBOXES)
+                ? HTTPD_BODY_JSON : HTTPD_BODY_ANY;
 }
 
+/* A request the store answered, or a wait that ended. */
 static enum MHD_Result
-access_handler (void                  *cls,
-                struct MHD_Connection *connection,
-                const char            *url,
-                const char            *method,
-                const char            *version,
-                const char            *upload_data,
-                size_t                *upload_data_size,
-                void                 **con_cls)
+resume (HttpdRequest *base)
 {
-  RelayServer *self = cls;
-  Request *req = *con_cls;
+  Request *req = (Request *) base;
+  struct MHD_Response *response;
 
-  if (req == NULL)
-    return begin_request (self, connection, url, method, version, con_cls);
-
-  if (*upload_data_size > 0)
-    {
-      /* Never more than the declared length, which the budget reserved. */
-      if (req->body->len + *upload_data_size > req->body_length)
-        return MHD_NO;
-      g_byte_array_append (req->body, (const guint8 *) upload_data, *upload_data_size);
-      *upload_data_size = 0;
-      return MHD_YES;
-    }
-
-  switch (req->state)
-    {
-    case STATE_NEW:
-      httpd_guard_request_received (self->guard, connection);
-      return dispatch (req);
-
-    case STATE_SUSPENDED:
-      g_atomic_int_dec_and_test (&self->suspended);
-      req->state = STATE_RESUMED;
-      if (req->waited)
-        return resume_wait (req);
-      {
-        struct MHD_Response *response = g_steal_pointer (&req->response);
-
-        return queue (req, req->status, response);
-      }
-
-    case STATE_RESUMED:
-    default:
-      return MHD_NO;
-    }
+  if (req->waited)
+    return resume_wait (req);
+  response = g_steal_pointer (&req->response);
+  return queue (req, req->status, response);
 }
 
+/* Every waiting read is answered and every write made durable before the
+ * daemon stops: it must not stop with a request suspended. */
 static void
-request_completed (void                            *cls,
-                   struct MHD_Connection           *connection,
-                   void                           **con_cls,
-                   enum MHD_RequestTerminationCode  code)
+stopping (gpointer owner)
 {
-  RelayServer *self = cls;
-  Request *req = *con_cls;
+  RelayServer *self = owner;
 
-  httpd_guard_request_completed (self->guard, connection);
-  if (req != NULL && req->dispatched)
-    g_atomic_int_dec_and_test (&self->answering);
-  /* Resumed, but closed before the handler ran again (the client left). */
-  if (req != NULL && req->state == STATE_SUSPENDED)
-    g_atomic_int_dec_and_test (&self->suspended);
-  g_clear_pointer ((Request **) con_cls, request_free);
+  relay_waiters_shutdown (self->waiters);
+
+  /* A handler may submit a write right after the flag changed: flush until
+   * nothing is suspended. The store answers every write it is given. */
+  do
+    {
+      relay_store_flush (self->store);
+      if (httpd_server_get_suspended (self->httpd) > 0)
+        g_usleep (1000);
+    }
+  while (httpd_server_get_suspended (self->httpd) > 0);
 }
+
+static const HttpdHandlers handlers = {
+  .request_size = sizeof (Request),
+  .begin = begin,
+  .dispatch = dispatch,
+  .resume = resume,
+  .decorate = decorate,
+  .answered = answered,
+  .refused = refused,
+  .clear = request_clear,
+  .stopping = stopping,
+};
 
 /* MHD's own messages may quote request lines; cut mailbox ids short. */
 static char *
@@ -1315,11 +1012,9 @@ relay_server_finalize (GObject *object)
   RelayServer *self = (RelayServer *) object;
 
   relay_server_stop (self);
+  g_clear_pointer (&self->httpd, httpd_server_free);
   g_clear_pointer (&self->waiters, relay_waiters_free);
   g_clear_pointer (&self->cache, relay_cache_free);
-  g_clear_pointer (&self->limiter, relay_limiter_free);
-  g_clear_pointer (&self->guard, httpd_guard_free);
-  g_clear_pointer (&self->log, httpd_log_free);
   g_clear_object (&self->store);
 
   G_OBJECT_CLASS (relay_server_parent_class)->finalize (object);
@@ -1336,7 +1031,6 @@ relay_server_class_init (RelayServerClass *klass)
 static void
 relay_server_init (RelayServer *self)
 {
-  self->listener = MHD_INVALID_SOCKET;
 }
 
 /**
@@ -1347,28 +1041,41 @@ relay_server_init (RelayServer *self)
 RelayServer *
 relay_server_new (const RelayConfig *config,
                   RelayStore        *store,
-                  RelayLimiter      *limiter)
+                  HttpdLimiter      *limiter)
 {
   RelayServer *self = g_object_new (RELAY_TYPE_SERVER, NULL);
-  HttpdGuardLimits limits = {
-    /* Behind a proxy every connection comes from the proxy: its own
-     * per-address limit (nginx's limit_conn) takes this one's place. */
-    .max_per_client = config->trust_forwarded_for ? 0 : config->max_connections_per_client,
-    .request_timeout = config->request_timeout,
-    .idle_timeout = config->connection_timeout,
-    .max_body_memory = config->max_body_memory,
-    .max_body_memory_per_client = MAX (config->max_body, config->max_body_memory / 32),
-    .ipv6_prefix = config->ipv6_prefix,
-    .tls = config->tls_certificate != NULL,
+  HttpdServerConfig server = {
+    .name = "relay",
+    .listen_address = config->listen_address,
+    .port = config->port,
+    .tls_certificate = config->tls_certificate,
+    .tls_key = config->tls_key,
+    .max_connections = config->max_connections,
+    .connection_timeout = config->connection_timeout,
+    .connection_memory = RELAY_CONNECTION_POOL,
+    .listen_backlog = LISTEN_BACKLOG,
+    .max_body = config->max_body,
+    .trust_forwarded_for = config->trust_forwarded_for,
+    .guard = {
+      /* Behind a proxy every connection comes from the proxy: its own
+       * per-address limit (nginx's limit_conn) takes this one's place. */
+      .max_per_client = config->trust_forwarded_for ? 0 : config->max_connections_per_client,
+      .request_timeout = config->request_timeout,
+      .idle_timeout = config->connection_timeout,
+      .max_body_memory = config->max_body_memory,
+      .max_body_memory_per_client = MAX (config->max_body, config->max_body_memory / 32),
+      .ipv6_prefix = config->ipv6_prefix,
+    },
+    .log_interval = LOG_INTERVAL_SECONDS,
+    .redact = redact_mhd,
+    .drain_usec = STOP_DRAIN_USEC,
   };
 
   self->config = config;
   self->store = g_object_ref (store);
-  self->limiter = limiter;
   self->waiters = relay_waiters_new (config->max_waiters, config->max_waiters_per_client, on_waiter_woken);
   self->cache = relay_cache_new (RELAY_CACHE_MAX_ENTRIES, RELAY_CACHE_MAX_BYTES);
-  self->guard = httpd_guard_new (&limits);
-  self->log = httpd_log_new (LOG_INTERVAL_SECONDS, redact_mhd);
+  self->httpd = httpd_server_new (&server, &handlers, limiter, self);
   self->log_requests = !g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN);
 
   return self;
@@ -1378,85 +1085,13 @@ gboolean
 relay_server_start (RelayServer  *self,
                     GError      **error)
 {
-  const RelayConfig *config = self->config;
-  g_autoptr(GInetAddress) address = NULL;
-  g_autoptr(GSocketAddress) socket_address = NULL;
-  g_autofree char *cert = NULL;
-  g_autofree char *key = NULL;
-  struct sockaddr_storage native;
-  unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-  const union MHD_DaemonInfo *info;
-  struct MHD_OptionItem options[16];
-  guint n = 0;
-
-  if (!httpd_errors_check (error))
-    return FALSE;
-
-  address = g_inet_address_new_from_string (config->listen_address);
-  if (address == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "“%s” is not an IP address", config->listen_address);
-      return FALSE;
-    }
-  socket_address = g_inet_socket_address_new (address, config->port);
-  if (!g_socket_address_to_native (socket_address, &native, sizeof native, error))
-    return FALSE;
-  if (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6)
-    flags |= MHD_USE_IPv6;
-
-  if (config->tls_certificate != NULL)
-    {
-      if (!g_file_get_contents (config->tls_certificate, &cert, NULL, error) ||
-          !g_file_get_contents (config->tls_key, &key, NULL, error))
-        return FALSE;
-      flags |= MHD_USE_TLS;
-      self->tls = TRUE;
-    }
-
-#define OPTION(o, v, p) options[n++] = (struct MHD_OptionItem) { o, (intptr_t) (v), (void *) (p) }
-  OPTION (MHD_OPTION_SOCK_ADDR, 0, &native);
-  OPTION (MHD_OPTION_CONNECTION_LIMIT, config->max_connections, NULL);
-  OPTION (MHD_OPTION_CONNECTION_TIMEOUT, config->connection_timeout, NULL);
-  OPTION (MHD_OPTION_CONNECTION_MEMORY_LIMIT, RELAY_CONNECTION_POOL, NULL);
-  OPTION (MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096, NULL);
-  OPTION (MHD_OPTION_NOTIFY_COMPLETED, request_completed, self);
-  OPTION (MHD_OPTION_NOTIFY_CONNECTION, httpd_guard_notify_connection, self->guard);
-  /* Strictness 1 adds only the Host check, which begin_request() does. */
-  OPTION (MHD_OPTION_STRICT_FOR_CLIENT, 0, NULL);
-  if (cert != NULL)
-    {
-      OPTION (MHD_OPTION_HTTPS_MEM_CERT, 0, cert);
-      OPTION (MHD_OPTION_HTTPS_MEM_KEY, 0, key);
-    }
-  OPTION (MHD_OPTION_END, 0, NULL);
-#undef OPTION
-
-  /* The logger must come first, or MHD logs the other options' messages itself. */
-  self->daemon = MHD_start_daemon (flags, 0, httpd_guard_accept_policy, self->guard, access_handler, self,
-                                   MHD_OPTION_EXTERNAL_LOGGER, httpd_log_mhd, self->log,
-                                   MHD_OPTION_ARRAY, options, MHD_OPTION_END);
-  if (key != NULL)
-    gnutls_memset (key, 0, strlen (key));
-
-  if (self->daemon == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   "Could not listen on %s port %u (in use, or a bad TLS certificate or key?)",
-                   config->listen_address, config->port);
-      return FALSE;
-    }
-
-  info = MHD_get_daemon_info (self->daemon, MHD_DAEMON_INFO_BIND_PORT);
-  self->port = info ? info->port : config->port;
-
-  return TRUE;
+  return httpd_server_start (self->httpd, error);
 }
 
 guint
 relay_server_get_port (RelayServer *self)
 {
-  return self->port;
+  return httpd_server_get_port (self->httpd);
 }
 
 /**
@@ -1476,11 +1111,11 @@ relay_server_sweep (RelayServer *self)
     g_debug ("Could not purge expired mailboxes: %s", error->message);
   else if (purged > 0)
     {
-      g_atomic_int_add (&self->purged, (gint) purged);
+      g_atomic_int_add (&self->metrics.purged, (gint) purged);
       g_info ("Purged %" G_GINT64_FORMAT " expired mailboxes", purged);
     }
 
-  relay_limiter_sweep (self->limiter, g_get_monotonic_time ());
+  httpd_limiter_sweep (httpd_server_get_limiter (self->httpd), g_get_monotonic_time ());
   /* Expired answers are never served; this frees their memory. */
   relay_cache_clear (self->cache);
   /* And what closed connections left in the allocator goes back too. */
@@ -1492,39 +1127,12 @@ relay_server_sweep (RelayServer *self)
  *
  * Stops accepting and turns new requests away (503, and the connection is
  * closed), answers every waiting read, waits until every write in flight is
- * durable and its connection resumed, gives the answers a moment to leave,
- * then stops the daemon: libmicrohttpd aborts if a connection is still
- * suspended then.
+ * durable and its request resumed, gives the answers a moment to leave,
+ * then stops the daemon.
  */
 void
 relay_server_stop (RelayServer *self)
 {
-  gint64 deadline;
-
-  if (self->daemon == NULL)
-    return;
-
-  g_atomic_int_set (&self->stopping, TRUE);
-  self->listener = MHD_quiesce_daemon (self->daemon);
-  relay_waiters_shutdown (self->waiters);
-
-  /* A handler may submit a write right after the flag changed: flush until
-   * nothing is suspended. The store answers every write it is given. */
-  do
-    {
-      relay_store_flush (self->store);
-      if (g_atomic_int_get (&self->suspended) > 0)
-        g_usleep (1000);
-    }
-  while (g_atomic_int_get (&self->suspended) > 0);
-
-  deadline = g_get_monotonic_time () + STOP_DRAIN_USEC;
-  while (g_atomic_int_get (&self->answering) > 0 && g_get_monotonic_time () < deadline)
-    g_usleep (1000);
-
-  MHD_stop_daemon (g_steal_pointer (&self->daemon));
-  /* Quiescing hands the listening socket to us. */
-  if (self->listener != MHD_INVALID_SOCKET)
-    close (self->listener);
-  self->listener = MHD_INVALID_SOCKET;
+  if (self->httpd != NULL)
+    httpd_server_stop (self->httpd);
 }

@@ -8,7 +8,7 @@
 #include <glib-object.h>
 
 #include "relay-config.h"
-#include "relay-limiter.h"
+#include "httpd-limiter.h"
 #include "relay-store.h"
 
 G_BEGIN_DECLS
@@ -19,7 +19,7 @@ G_DECLARE_FINAL_TYPE (RelayServer, relay_server, RELAY, SERVER, GObject)
 
 RelayServer *relay_server_new        (const RelayConfig  *config,
                                       RelayStore         *store,
-                                      RelayLimiter       *limiter);
+                                      HttpdLimiter       *limiter);
 gboolean     relay_server_start      (RelayServer        *self,
                                       GError            **error);
 guint        relay_server_get_port   (RelayServer        *self);

@@ -32,9 +32,9 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
-#include <sqlite3.h>
 
 #include "httpd-log.h"
+#include "httpd-sqlite.h"
 #include "relay-store-sqlite.h"
 
 #define MAX_BATCH 512
@@ -192,21 +192,6 @@ static const char creator_index[] =
   "CREATE INDEX IF NOT EXISTS mailbox_creator ON mailbox (creator, expires, size) "
   "  WHERE deleted = 0 AND creator IS NOT NULL;";
 
-static gboolean
-sql_check (sqlite3     *db,
-           int          rc,
-           const char  *what,
-           GError     **error)
-{
-  if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
-    return TRUE;
-
-  /* The message names the failing step and SQLite's reason, never data. */
-  g_set_error (error, G_IO_ERROR, (rc & 0xff) == SQLITE_FULL ? G_IO_ERROR_NO_SPACE : G_IO_ERROR_FAILED,
-               "%s: %s", what, sqlite3_errmsg (db));
-  return FALSE;
-}
-
 static int
 migrate (sqlite3 *db)
 {
@@ -230,43 +215,29 @@ open_db (const char  *path,
          gboolean     writer,
          GError     **error)
 {
-  sqlite3 *db = NULL;
   int flags = SQLITE_OPEN_NOMUTEX | (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY);
-  int rc;
+  sqlite3 *db = httpd_sqlite_open (path, flags,
+                                   /* Incremental: pages freed by deletes can be handed back to the
+                                    * file system when the disk is full (a new database only; an
+                                    * older one keeps its free pages for reuse). */
+                                   writer ? "PRAGMA auto_vacuum = INCREMENTAL;"
+                                            "PRAGMA journal_mode = WAL;"
+                                            "PRAGMA synchronous = FULL;"
+                                            "PRAGMA cache_size = -8000;"
+                                            "PRAGMA journal_size_limit = " G_STRINGIFY (WAL_SIZE_LIMIT) ";"
+                                          : "PRAGMA query_only = 1;",
+                                   error);
+  int rc = SQLITE_OK;
 
-  rc = sqlite3_open_v2 (path, &db, flags, NULL);
-  if (!sql_check (db, rc, "Could not open the database", error))
-    {
-      sqlite3_close (db);
-      return NULL;
-    }
+  if (db == NULL || !writer)
+    return db;
 
-  sqlite3_busy_timeout (db, 5000);
-  sqlite3_extended_result_codes (db, 1);
-
-  if (writer)
-    {
-      /* Incremental: pages freed by deletes can be handed back to the file
-       * system when the disk is full (a new database only; an older one
-       * keeps its free pages for reuse). */
-      rc = sqlite3_exec (db,
-                         "PRAGMA auto_vacuum = INCREMENTAL;"
-                         "PRAGMA journal_mode = WAL;"
-                         "PRAGMA synchronous = FULL;"
-                         "PRAGMA cache_size = -8000;"
-                         "PRAGMA journal_size_limit = " G_STRINGIFY (WAL_SIZE_LIMIT) ";",
-                         NULL, NULL, NULL);
-      if (rc == SQLITE_OK)
-        rc = sqlite3_exec (db, schema, NULL, NULL, NULL);
-      if (rc == SQLITE_OK)
-        rc = migrate (db);
-      if (rc == SQLITE_OK)
-        rc = sqlite3_exec (db, creator_index, NULL, NULL, NULL);
-    }
-  else
-    rc = sqlite3_exec (db, "PRAGMA query_only = 1;", NULL, NULL, NULL);
-
-  if (!sql_check (db, rc, "Could not prepare the database", error))
+  rc = sqlite3_exec (db, schema, NULL, NULL, NULL);
+  if (rc == SQLITE_OK)
+    rc = migrate (db);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_exec (db, creator_index, NULL, NULL, NULL);
+  if (!httpd_sqlite_check (db, rc, "Could not prepare the database", error))
     {
       sqlite3_close (db);
       return NULL;
@@ -275,55 +246,35 @@ open_db (const char  *path,
   return db;
 }
 
-static char *
-column_text (sqlite3_stmt *stmt,
-             int           column)
-{
-  const unsigned char *text = sqlite3_column_text (stmt, column);
-
-  return text ? g_strdup ((const char *) text) : NULL;
-}
-
 static RelayMailbox *
 mailbox_from_row (sqlite3_stmt *stmt)
 {
   RelayMailbox *mailbox = relay_mailbox_new ();
 
-  mailbox->id = column_text (stmt, 0);
+  mailbox->id = httpd_sqlite_column_text (stmt, 0);
   mailbox->version = sqlite3_column_int64 (stmt, 1);
-  mailbox->initiator_claim = column_text (stmt, 2);
-  mailbox->recipient_claim = column_text (stmt, 3);
+  mailbox->initiator_claim = httpd_sqlite_column_text (stmt, 2);
+  mailbox->recipient_claim = httpd_sqlite_column_text (stmt, 3);
   mailbox->access = sqlite3_column_int (stmt, 4);
   mailbox->created = sqlite3_column_int64 (stmt, 5);
   mailbox->expires = sqlite3_column_int64 (stmt, 6);
   mailbox->deleted = sqlite3_column_int (stmt, 7) != 0;
-  mailbox->payload_type = column_text (stmt, 8);
-  mailbox->payload_data = column_text (stmt, 9);
-  mailbox->title = column_text (stmt, 10);
-  mailbox->description = column_text (stmt, 11);
-  mailbox->image_url = column_text (stmt, 12);
-  mailbox->initiator_token = column_text (stmt, 13);
-  mailbox->recipient_token = column_text (stmt, 14);
-  mailbox->initiator_request_id = column_text (stmt, 15);
-  mailbox->recipient_request_id = column_text (stmt, 16);
-  mailbox->relinquished_claim = column_text (stmt, 17);
+  mailbox->payload_type = httpd_sqlite_column_text (stmt, 8);
+  mailbox->payload_data = httpd_sqlite_column_text (stmt, 9);
+  mailbox->title = httpd_sqlite_column_text (stmt, 10);
+  mailbox->description = httpd_sqlite_column_text (stmt, 11);
+  mailbox->image_url = httpd_sqlite_column_text (stmt, 12);
+  mailbox->initiator_token = httpd_sqlite_column_text (stmt, 13);
+  mailbox->recipient_token = httpd_sqlite_column_text (stmt, 14);
+  mailbox->initiator_request_id = httpd_sqlite_column_text (stmt, 15);
+  mailbox->recipient_request_id = httpd_sqlite_column_text (stmt, 16);
+  mailbox->relinquished_claim = httpd_sqlite_column_text (stmt, 17);
   mailbox->size = sqlite3_column_int64 (stmt, 18);
   mailbox->has_creator = sqlite3_column_bytes (stmt, 19) == sizeof mailbox->creator;
   if (mailbox->has_creator)
     memcpy (mailbox->creator.bytes, sqlite3_column_blob (stmt, 19), sizeof mailbox->creator);
 
   return mailbox;
-}
-
-static void
-bind_text (sqlite3_stmt *stmt,
-           int           index,
-           const char   *text)
-{
-  if (text != NULL)
-    sqlite3_bind_text (stmt, index, text, -1, SQLITE_STATIC);
-  else
-    sqlite3_bind_null (stmt, index);
 }
 
 /* Writer side. Each function runs inside the batch transaction, applies one
@@ -351,11 +302,11 @@ select_mailbox (RelayStoreSqlite  *self,
   int rc;
 
   *out = NULL;
-  bind_text (stmt, 1, id);
+  httpd_sqlite_bind_text (stmt, 1, id);
   rc = sqlite3_step (stmt);
   if (rc == SQLITE_ROW)
     *out = mailbox_from_row (stmt);
-  else if (!sql_check (self->db, rc, "select", error))
+  else if (!httpd_sqlite_check (self->db, rc, "select", error))
     return FALSE;
 
   sqlite3_reset (stmt);
@@ -370,7 +321,7 @@ exec_stmt (RelayStoreSqlite  *self,
   int rc = sqlite3_step (stmt);
 
   sqlite3_reset (stmt);
-  return sql_check (self->db, rc, "write", error);
+  return httpd_sqlite_check (self->db, rc, "write", error);
 }
 
 static gboolean
@@ -388,7 +339,7 @@ query_usage (RelayStoreSqlite  *self,
       *bytes = (gint64) sqlite3_column_double (stmt, 1);
     }
   sqlite3_reset (stmt);
-  return sql_check (self->db, rc, "usage", error);
+  return httpd_sqlite_check (self->db, rc, "usage", error);
 }
 
 /* Whether @more_mailboxes and @more_bytes still fit the bounds; sets
@@ -454,8 +405,8 @@ apply_create (RelayStoreSqlite  *self,
   if (op->request_id != NULL)
     {
       stmt = writer_stmt (self, STMT_SELECT_RETRY);
-      bind_text (stmt, 1, op->claim);
-      bind_text (stmt, 2, op->request_id);
+      httpd_sqlite_bind_text (stmt, 1, op->claim);
+      httpd_sqlite_bind_text (stmt, 2, op->request_id);
       sqlite3_bind_int64 (stmt, 3, op->now);
       rc = sqlite3_step (stmt);
       if (rc == SQLITE_ROW)
@@ -466,7 +417,7 @@ apply_create (RelayStoreSqlite  *self,
           return TRUE;
         }
       sqlite3_reset (stmt);
-      if (!sql_check (self->db, rc, "select", error))
+      if (!httpd_sqlite_check (self->db, rc, "select", error))
         return FALSE;
     }
 
@@ -477,18 +428,18 @@ apply_create (RelayStoreSqlite  *self,
     return TRUE;
 
   stmt = writer_stmt (self, STMT_INSERT);
-  bind_text (stmt, 1, m->id);
-  bind_text (stmt, 2, m->initiator_claim);
+  httpd_sqlite_bind_text (stmt, 1, m->id);
+  httpd_sqlite_bind_text (stmt, 2, m->initiator_claim);
   sqlite3_bind_int (stmt, 3, m->access);
   sqlite3_bind_int64 (stmt, 4, m->created);
   sqlite3_bind_int64 (stmt, 5, m->expires);
-  bind_text (stmt, 6, m->payload_type);
-  bind_text (stmt, 7, m->payload_data);
-  bind_text (stmt, 8, m->title);
-  bind_text (stmt, 9, m->description);
-  bind_text (stmt, 10, m->image_url);
-  bind_text (stmt, 11, m->initiator_token);
-  bind_text (stmt, 12, op->request_id);
+  httpd_sqlite_bind_text (stmt, 6, m->payload_type);
+  httpd_sqlite_bind_text (stmt, 7, m->payload_data);
+  httpd_sqlite_bind_text (stmt, 8, m->title);
+  httpd_sqlite_bind_text (stmt, 9, m->description);
+  httpd_sqlite_bind_text (stmt, 10, m->image_url);
+  httpd_sqlite_bind_text (stmt, 11, m->initiator_token);
+  httpd_sqlite_bind_text (stmt, 12, op->request_id);
   sqlite3_bind_int64 (stmt, 13, m->size);
   if (m->has_creator)
     sqlite3_bind_blob (stmt, 14, m->creator.bytes, sizeof m->creator.bytes, SQLITE_STATIC);
@@ -583,12 +534,12 @@ apply_update (RelayStoreSqlite  *self,
         }
 
       stmt = writer_stmt (self, side == SIDE_INITIATOR ? STMT_UPDATE_INITIATOR : STMT_UPDATE_RECIPIENT);
-      bind_text (stmt, 1, op->payload_type);
-      bind_text (stmt, 2, op->payload_data);
-      bind_text (stmt, 3, op->token);
-      bind_text (stmt, 4, op->request_id);
+      httpd_sqlite_bind_text (stmt, 1, op->payload_type);
+      httpd_sqlite_bind_text (stmt, 2, op->payload_data);
+      httpd_sqlite_bind_text (stmt, 3, op->token);
+      httpd_sqlite_bind_text (stmt, 4, op->request_id);
       sqlite3_bind_int64 (stmt, 5, m->size);
-      bind_text (stmt, 6, m->id);
+      httpd_sqlite_bind_text (stmt, 6, m->id);
       if (!exec_stmt (self, stmt, error))
         return FALSE;
 
@@ -638,8 +589,8 @@ apply_read (RelayStoreSqlite  *self,
         {
           /* Trust on first use: the first recipient claim binds the mailbox. */
           stmt = writer_stmt (self, STMT_BIND);
-          bind_text (stmt, 1, op->claim);
-          bind_text (stmt, 2, m->id);
+          httpd_sqlite_bind_text (stmt, 1, op->claim);
+          httpd_sqlite_bind_text (stmt, 2, m->id);
           if (!exec_stmt (self, stmt, error))
             return FALSE;
 
@@ -685,8 +636,8 @@ apply_delete (RelayStoreSqlite  *self,
     {
       /* Keep claims, request ids and the expiry: only what a retry needs. */
       stmt = writer_stmt (self, side == SIDE_INITIATOR ? STMT_DELETE_INITIATOR : STMT_DELETE_RECIPIENT);
-      bind_text (stmt, 1, op->request_id);
-      bind_text (stmt, 2, m->id);
+      httpd_sqlite_bind_text (stmt, 1, op->request_id);
+      httpd_sqlite_bind_text (stmt, 2, m->id);
       if (!exec_stmt (self, stmt, error))
         return FALSE;
 
@@ -728,8 +679,8 @@ apply_relinquish (RelayStoreSqlite  *self,
   else
     {
       stmt = writer_stmt (self, STMT_RELINQUISH);
-      bind_text (stmt, 1, op->request_id);
-      bind_text (stmt, 2, m->id);
+      httpd_sqlite_bind_text (stmt, 1, op->request_id);
+      httpd_sqlite_bind_text (stmt, 2, m->id);
       if (!exec_stmt (self, stmt, error))
         return FALSE;
 
@@ -809,13 +760,13 @@ run_transaction (RelayStoreSqlite  *self,
 
   self->batch_mailboxes = 0;
   self->batch_bytes = 0;
-  ok = sql_check (self->db, sqlite3_exec (self->db, "BEGIN IMMEDIATE", NULL, NULL, NULL), "begin", error);
+  ok = httpd_sqlite_check (self->db, sqlite3_exec (self->db, "BEGIN IMMEDIATE", NULL, NULL, NULL), "begin", error);
 
   for (guint i = 0; ok && i < ops->len; i++)
     ok = apply (self, g_ptr_array_index (ops, i), error);
 
   if (ok)
-    ok = sql_check (self->db, sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL), "commit", error);
+    ok = httpd_sqlite_check (self->db, sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL), "commit", error);
 
   if (!ok)
     {
@@ -1128,7 +1079,7 @@ reader_take (RelayStoreSqlite  *self,
   if (rc == SQLITE_OK)
     rc = sqlite3_prepare_v3 (reader->db, "SELECT count(*) FROM mailbox WHERE deleted = 0 AND expires > ?",
                              -1, SQLITE_PREPARE_PERSISTENT, &reader->count_live, NULL);
-  if (!sql_check (reader->db, rc, "prepare", error))
+  if (!httpd_sqlite_check (reader->db, rc, "prepare", error))
     {
       reader_free (reader);
       return NULL;
@@ -1156,7 +1107,7 @@ relay_store_sqlite_lookup (RelayStore  *store,
   if (rc == SQLITE_ROW)
     mailbox = mailbox_from_row (reader->lookup);
   else
-    sql_check (reader->db, rc, "lookup", error);
+    httpd_sqlite_check (reader->db, rc, "lookup", error);
   sqlite3_reset (reader->lookup);
   sqlite3_clear_bindings (reader->lookup);
 
@@ -1402,7 +1353,7 @@ relay_store_sqlite_new (const char              *path,
     {
       rc = sqlite3_prepare_v3 (self->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &self->stmts[i], NULL);
 
-      if (!sql_check (self->db, rc, "prepare", error))
+      if (!httpd_sqlite_check (self->db, rc, "prepare", error))
         return NULL;
     }
 
@@ -1416,7 +1367,7 @@ relay_store_sqlite_new (const char              *path,
       self->bytes = (gint64) sqlite3_column_double (usage, 1);
     }
   sqlite3_finalize (usage);
-  if (!sql_check (self->db, rc, "count", error))
+  if (!httpd_sqlite_check (self->db, rc, "count", error))
     return NULL;
   publish (self);
 

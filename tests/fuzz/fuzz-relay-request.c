@@ -12,6 +12,7 @@
 
 #include <string.h>
 
+#include "httpd-server.h"
 #include "relay-request.h"
 
 int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
@@ -97,7 +98,7 @@ LLVMFuzzerTestOneInput (const guint8 *data,
       break;
 
     default:
-      relay_is_json_content_type (text);
+      httpd_is_json_content_type (text);
       break;
     }
 

@@ -1,4 +1,4 @@
-/* relay-limiter.h: who a client is, and its request rate
+/* httpd-limiter.h: who a client is, and its request rate
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -12,30 +12,30 @@
 
 G_BEGIN_DECLS
 
-typedef struct _RelayLimiter RelayLimiter;
+typedef struct _HttpdLimiter HttpdLimiter;
 
-RelayLimiter *relay_limiter_new              (double                  rate,
+HttpdLimiter *httpd_limiter_new              (double                  rate,
                                               double                  burst,
                                               guint                   max_clients,
                                               guint                   ipv6_prefix,
                                               const char             *key_path,
                                               GError                **error);
-void          relay_limiter_free             (RelayLimiter           *self);
-void          relay_limiter_client_of_socket (RelayLimiter           *self,
+void          httpd_limiter_free             (HttpdLimiter           *self);
+void          httpd_limiter_client_of_socket (HttpdLimiter           *self,
                                               const struct sockaddr  *address,
                                               HttpdKey               *client);
-gboolean      relay_limiter_client_of_text   (RelayLimiter           *self,
+gboolean      httpd_limiter_client_of_text   (HttpdLimiter           *self,
                                               const char             *address,
                                               HttpdKey               *client);
-gboolean      relay_limiter_allow            (RelayLimiter           *self,
+gboolean      httpd_limiter_allow            (HttpdLimiter           *self,
                                               const HttpdKey         *client,
                                               gint64                  now_us,
                                               guint                  *retry_after);
-void          relay_limiter_sweep            (RelayLimiter           *self,
+void          httpd_limiter_sweep            (HttpdLimiter           *self,
                                               gint64                  now_us);
-guint         relay_limiter_get_n_clients    (RelayLimiter           *self);
-guint64       relay_limiter_get_evictions    (RelayLimiter           *self);
+guint         httpd_limiter_get_n_clients    (HttpdLimiter           *self);
+guint64       httpd_limiter_get_evictions    (HttpdLimiter           *self);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (RelayLimiter, relay_limiter_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (HttpdLimiter, httpd_limiter_free)
 
 G_END_DECLS

@@ -1,22 +1,22 @@
-/* relay-limiter.c
+/* httpd-limiter.c
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * A client is an address group (an IPv4 address, or an IPv6 prefix, /64 by
  * default: one subscriber has a whole /64), and is only ever kept as a
- * keyed hash of it. The key lives in a file of its own beside the database,
- * so that the hash stored with each mailbox (its creator, which the store
- * counts per-client limits from) means the same after a restart, while a
- * copy of the database alone maps back to no address.
+ * keyed hash of it. The relay keeps the key in a file of its own beside the
+ * database, so that the hash stored with each mailbox (its creator, which
+ * the store counts per-client limits from) means the same after a restart,
+ * while a copy of the database alone maps back to no address; the partner
+ * keeps nothing, and makes a key per run.
  *
  * Request rates are token buckets in bounded memory (httpd-rate.c): a flood
  * of addresses makes the limit forget idle clients, it never merges them.
  */
 
-#define G_LOG_DOMAIN "relay-limiter"
+#define G_LOG_DOMAIN "httpd-limiter"
 
 #include "config.h"
-
 
 #include <string.h>
 
@@ -25,11 +25,11 @@
 
 #include "latchkey-protocol.h"
 #include "httpd-rate.h"
-#include "relay-limiter.h"
+#include "httpd-limiter.h"
 
 #define KEY_BYTES 32
 
-struct _RelayLimiter
+struct _HttpdLimiter
 {
   guint8     key[KEY_BYTES];
   guint      ipv6_prefix;
@@ -77,7 +77,7 @@ load_key (guint8       key[KEY_BYTES],
 }
 
 /**
- * relay_limiter_new:
+ * httpd_limiter_new:
  * @rate: requests per second each client may make, on average (0: no limit)
  * @burst: how many it may make at once
  * @max_clients: clients remembered at once
@@ -85,15 +85,15 @@ load_key (guint8       key[KEY_BYTES],
  * @key_path: (nullable): the file that keeps the hashing key; %NULL for a
  *   key of this process only
  */
-RelayLimiter *
-relay_limiter_new (double       rate,
+HttpdLimiter *
+httpd_limiter_new (double       rate,
                    double       burst,
                    guint        max_clients,
                    guint        ipv6_prefix,
                    const char  *key_path,
                    GError     **error)
 {
-  RelayLimiter *self = g_new0 (RelayLimiter, 1);
+  HttpdLimiter *self = g_new0 (HttpdLimiter, 1);
 
   if (!load_key (self->key, key_path, error))
     {
@@ -107,7 +107,7 @@ relay_limiter_new (double       rate,
 }
 
 void
-relay_limiter_free (RelayLimiter *self)
+httpd_limiter_free (HttpdLimiter *self)
 {
   if (self == NULL)
     return;
@@ -118,7 +118,7 @@ relay_limiter_free (RelayLimiter *self)
 }
 
 void
-relay_limiter_client_of_socket (RelayLimiter          *self,
+httpd_limiter_client_of_socket (HttpdLimiter          *self,
                                 const struct sockaddr *address,
                                 HttpdKey              *client)
 {
@@ -129,13 +129,13 @@ relay_limiter_client_of_socket (RelayLimiter          *self,
 }
 
 /**
- * relay_limiter_client_of_text:
+ * httpd_limiter_client_of_text:
  * @address: an address as a proxy forwarded it
  *
  * Returns: %FALSE if @address is not an IP address
  */
 gboolean
-relay_limiter_client_of_text (RelayLimiter *self,
+httpd_limiter_client_of_text (HttpdLimiter *self,
                               const char   *address,
                               HttpdKey     *client)
 {
@@ -148,11 +148,11 @@ relay_limiter_client_of_text (RelayLimiter *self,
 }
 
 /**
- * relay_limiter_allow:
+ * httpd_limiter_allow:
  * @retry_after: (out): seconds until a request would be allowed
  */
 gboolean
-relay_limiter_allow (RelayLimiter   *self,
+httpd_limiter_allow (HttpdLimiter   *self,
                      const HttpdKey *client,
                      gint64          now_us,
                      guint          *retry_after)
@@ -161,25 +161,25 @@ relay_limiter_allow (RelayLimiter   *self,
 }
 
 /**
- * relay_limiter_sweep:
+ * httpd_limiter_sweep:
  *
  * Forgets clients that have been idle long enough to have a full bucket.
  */
 void
-relay_limiter_sweep (RelayLimiter *self,
+httpd_limiter_sweep (HttpdLimiter *self,
                      gint64        now_us)
 {
   httpd_rate_sweep (self->rate, now_us);
 }
 
 guint
-relay_limiter_get_n_clients (RelayLimiter *self)
+httpd_limiter_get_n_clients (HttpdLimiter *self)
 {
   return httpd_rate_get_n_clients (self->rate);
 }
 
 guint64
-relay_limiter_get_evictions (RelayLimiter *self)
+httpd_limiter_get_evictions (HttpdLimiter *self)
 {
   return httpd_rate_get_evictions (self->rate);
 }

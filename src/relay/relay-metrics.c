@@ -1,0 +1,102 @@
+/* relay-metrics.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * GET /metrics, in the Prometheus text format (version 0.0.4); the names
+ * are documented in docs/self-hosting.md.
+ */
+
+#define G_LOG_DOMAIN "relay-metrics"
+
+#include "config.h"
+
+#include "relay-metrics.h"
+
+static const char * const metric_names[RELAY_N_METRICS] = {
+  "create", "read", "display", "update", "delete", "relinquish", "wait", "other",
+};
+
+void
+relay_metrics_count_status (RelayMetrics *self,
+                            guint         status)
+{
+  g_atomic_int_inc (&self->statuses[MIN (status / 100, 5)]);
+}
+
+char *
+relay_metrics_render (RelayMetrics      *self,
+                      const RelayGauges *gauges)
+{
+  GString *text = g_string_new (NULL);
+
+  g_string_append (text, "# HELP latchkey_relay_requests_total Requests by operation.\n"
+                         "# TYPE latchkey_relay_requests_total counter\n");
+  for (guint i = 0; i < RELAY_N_METRICS; i++)
+    g_string_append_printf (text, "latchkey_relay_requests_total{operation=\"%s\"} %d\n",
+                            metric_names[i], g_atomic_int_get (&self->requests[i]));
+
+  g_string_append (text, "# HELP latchkey_relay_responses_total Responses by status class.\n"
+                         "# TYPE latchkey_relay_responses_total counter\n");
+  for (guint i = 1; i <= 5; i++)
+    g_string_append_printf (text, "latchkey_relay_responses_total{class=\"%uxx\"} %d\n",
+                            i, g_atomic_int_get (&self->statuses[i]));
+
+  g_string_append_printf (text,
+                          "# HELP latchkey_relay_rejected_total Requests and connections refused at a limit.\n"
+                          "# TYPE latchkey_relay_rejected_total counter\n"
+                          "latchkey_relay_rejected_total{limit=\"rate\"} %d\n"
+                          "latchkey_relay_rejected_total{limit=\"body_size\"} %d\n"
+                          "latchkey_relay_rejected_total{limit=\"waiters\"} %d\n"
+                          "latchkey_relay_rejected_total{limit=\"mailboxes\"} %d\n"
+                          "latchkey_relay_rejected_total{limit=\"storage\"} %d\n"
+                          "latchkey_relay_rejected_total{limit=\"body_memory\"} %" G_GUINT64_FORMAT "\n"
+                          "latchkey_relay_rejected_total{limit=\"connections\"} %" G_GUINT64_FORMAT "\n"
+                          "latchkey_relay_rejected_total{limit=\"request_timeout\"} %" G_GUINT64_FORMAT "\n"
+                          "# HELP latchkey_relay_mailboxes Live mailboxes.\n"
+                          "# TYPE latchkey_relay_mailboxes gauge\n"
+                          "latchkey_relay_mailboxes %" G_GINT64_FORMAT "\n"
+                          "# HELP latchkey_relay_stored_bytes Bytes stored in mailboxes not yet purged.\n"
+                          "# TYPE latchkey_relay_stored_bytes gauge\n"
+                          "latchkey_relay_stored_bytes %" G_GINT64_FORMAT "\n"
+                          "# HELP latchkey_relay_storage_full 1 while the disk is full: writes get 507.\n"
+                          "# TYPE latchkey_relay_storage_full gauge\n"
+                          "latchkey_relay_storage_full %d\n"
+                          "# HELP latchkey_relay_connections Open connections.\n"
+                          "# TYPE latchkey_relay_connections gauge\n"
+                          "latchkey_relay_connections %u\n"
+                          "# HELP latchkey_relay_body_memory_bytes Request bodies held in memory.\n"
+                          "# TYPE latchkey_relay_body_memory_bytes gauge\n"
+                          "latchkey_relay_body_memory_bytes %" G_GSIZE_FORMAT "\n"
+                          "# HELP latchkey_relay_waiters Waiting reads parked now.\n"
+                          "# TYPE latchkey_relay_waiters gauge\n"
+                          "latchkey_relay_waiters %u\n"
+                          "# HELP latchkey_relay_clients Clients the rate limiter remembers.\n"
+                          "# TYPE latchkey_relay_clients gauge\n"
+                          "latchkey_relay_clients %u\n"
+                          "# HELP latchkey_relay_purged_total Expired mailboxes purged.\n"
+                          "# TYPE latchkey_relay_purged_total counter\n"
+                          "latchkey_relay_purged_total %d\n"
+                          "# HELP latchkey_relay_log_suppressed_total libmicrohttpd messages not logged, as repeats.\n"
+                          "# TYPE latchkey_relay_log_suppressed_total counter\n"
+                          "latchkey_relay_log_suppressed_total %" G_GUINT64_FORMAT "\n",
+                          g_atomic_int_get (&self->rejected_rate),
+                          g_atomic_int_get (&self->rejected_size),
+                          g_atomic_int_get (&self->rejected_waiters),
+                          g_atomic_int_get (&self->rejected_mailboxes),
+                          g_atomic_int_get (&self->rejected_storage),
+                          gauges->guard.refused_bodies,
+                          gauges->guard.refused_connections,
+                          gauges->guard.timed_out,
+                          gauges->mailboxes,
+                          gauges->stored_bytes,
+                          gauges->disk_full ? 1 : 0,
+                          gauges->guard.connections,
+                          gauges->guard.body_memory,
+                          gauges->waiters,
+                          gauges->clients,
+                          g_atomic_int_get (&self->purged),
+                          gauges->log_suppressed);
+
+
+  return g_string_free (text, FALSE);
+}
