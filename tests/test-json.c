@@ -264,6 +264,122 @@ test_seal_refuses_invalid_text (void)
   g_assert_cmpuint (lk_channel_get_n_messages (sender), ==, 0);
 }
 
+static JsonObject *
+object_of (const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  JsonObject *object = lk_json_parse_object (text, strlen (text), MAX_LEN, G_IO_ERROR,
+                                             G_IO_ERROR_INVALID_DATA, &error);
+
+  g_assert_no_error (error);
+  return object;
+}
+
+/* Lists of strings: the lenient reader keeps what fits and drops the rest,
+ * the strict one refuses the list; both stop at their bounds. */
+static void
+test_strv (void)
+{
+  g_autoptr(JsonObject) object = object_of ("{\"list\": [\"open\", 7, \"a,b\", \"toolong\", \"start\", \"x\"],"
+                                            " \"empty\": [], \"word\": \"open\"}");
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) lenient = NULL;
+  g_auto(GStrv) signable = NULL;
+  g_auto(GStrv) strict = NULL;
+  g_auto(GStrv) empty = NULL;
+  g_auto(GStrv) absent = NULL;
+  g_autoptr(JsonArray) written = NULL;
+  const char * const expected[] = { "open", "a,b", "start", NULL };
+
+  lenient = lk_json_get_strv (object, "list", FALSE, 5, 5, LK_JSON_STRV_LENIENT, 0, 0, NULL);
+  g_assert_cmpstrv (lenient, expected);
+  signable = lk_json_get_strv (object, "list", FALSE, 32, 5, LK_JSON_STRV_SIGNABLE, 0, 0, NULL);
+  g_assert_cmpuint (g_strv_length (signable), ==, 3);
+  g_assert_cmpstr (signable[1], ==, "start");
+
+  strict = lk_json_get_strv (object, "list", TRUE, 32, 64, LK_JSON_STRV_STRICT, G_IO_ERROR, G_IO_ERROR_FAILED,
+                             &error);
+  g_assert_null (strict);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "“list”"));
+  g_clear_error (&error);
+  strict = lk_json_get_strv (object, "list", TRUE, 2, 64, LK_JSON_STRV_STRICT, G_IO_ERROR, G_IO_ERROR_FAILED,
+                             &error);
+  g_assert_null (strict);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+  g_clear_error (&error);
+
+  empty = lk_json_get_strv (object, "empty", TRUE, 2, 64, LK_JSON_STRV_STRICT, G_IO_ERROR, G_IO_ERROR_FAILED,
+                            &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (empty);
+  g_assert_null (empty[0]);
+
+  /* Absent: nothing, and an error only if required; not a list: an error
+   * only if checked. */
+  absent = lk_json_get_strv (object, "none", FALSE, 2, 64, LK_JSON_STRV_STRICT, G_IO_ERROR, G_IO_ERROR_FAILED,
+                             &error);
+  g_assert_no_error (error);
+  g_assert_null (absent);
+  g_assert_null (lk_json_get_strv (object, "none", TRUE, 2, 64, LK_JSON_STRV_STRICT, G_IO_ERROR,
+                                   G_IO_ERROR_FAILED, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+  g_clear_error (&error);
+  g_assert_null (lk_json_get_strv (object, "word", FALSE, 2, 64, LK_JSON_STRV_LENIENT, 0, 0, NULL));
+  g_assert_null (lk_json_get_strv (object, "word", FALSE, 2, 64, LK_JSON_STRV_STRICT, G_IO_ERROR,
+                                   G_IO_ERROR_FAILED, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+
+  written = lk_json_array_new_strv (expected);
+  g_assert_cmpuint (json_array_get_length (written), ==, 3);
+  g_assert_cmpstr (json_array_get_string_element (written, 1), ==, "a,b");
+  json_array_unref (g_steal_pointer (&written));
+  written = lk_json_array_new_strv (NULL);
+  g_assert_cmpuint (json_array_get_length (written), ==, 0);
+}
+
+/* Times: one form written, any zone read; the exact parser takes only the
+ * form that signatures cover. */
+static void
+test_time (void)
+{
+  g_autoptr(JsonObject) object = object_of ("{\"utc\": \"2026-01-31T12:00:00Z\", \"zoned\": \"2026-01-31T13:00:00+01:00\","
+                                            " \"bad\": \"yesterday\", \"number\": 5}");
+  g_autoptr(JsonObject) written = json_object_new ();
+  g_autoptr(GDateTime) utc = lk_json_get_time (object, "utc");
+  g_autoptr(GDateTime) zoned = lk_json_get_time (object, "zoned");
+  g_autofree char *text = NULL;
+  gint64 seconds = 0;
+
+  g_assert_nonnull (utc);
+  g_assert_nonnull (zoned);
+  g_assert_true (g_date_time_equal (utc, zoned));
+  g_assert_null (lk_json_get_time (object, "bad"));
+  g_assert_null (lk_json_get_time (object, "number"));
+  g_assert_null (lk_json_get_time (object, "none"));
+
+  text = lk_time_format (zoned);
+  g_assert_cmpstr (text, ==, "2026-01-31T12:00:00Z");
+  g_assert_null (lk_time_format (NULL));
+  lk_json_set_time (written, "at", zoned);
+  lk_json_set_time (written, "never", NULL);
+  g_assert_cmpstr (json_object_get_string_member (written, "at"), ==, "2026-01-31T12:00:00Z");
+  g_assert_false (json_object_has_member (written, "never"));
+
+  g_clear_pointer (&text, g_free);
+  text = lk_time_format_unix (g_date_time_to_unix (utc));
+  g_assert_cmpstr (text, ==, "2026-01-31T12:00:00Z");
+  g_assert_null (lk_time_format_unix (G_GINT64_CONSTANT (300000000000)));
+
+  g_assert_true (lk_time_parse_exact ("2026-01-31T12:00:00Z", &seconds));
+  g_assert_cmpint (seconds, ==, g_date_time_to_unix (utc));
+  g_assert_false (lk_time_parse_exact ("2026-01-31T13:00:00+01:00", &seconds));
+  g_assert_false (lk_time_parse_exact ("2026-01-31T12:00:00.0Z", &seconds));
+  g_assert_false (lk_time_parse_exact ("2026-02-30T12:00:00Z", &seconds));
+  g_assert_false (lk_time_parse_exact ("2026-1-31T12:00:00Z", &seconds));
+  g_assert_false (lk_time_parse_exact (NULL, &seconds));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -277,6 +393,8 @@ main (int   argc,
   g_test_add_func ("/json/seal-refuses-invalid-text", test_seal_refuses_invalid_text);
   g_test_add_func ("/json/write-round-trip", test_write_round_trip);
   g_test_add_func ("/json/wipe", test_wipe);
+  g_test_add_func ("/json/strv", test_strv);
+  g_test_add_func ("/json/time", test_time);
 
   return g_test_run ();
 }
