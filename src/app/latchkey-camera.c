@@ -50,7 +50,6 @@ struct _LatchkeyCamera
   guint                texture_source;
   char                *found_text;
   int                  found;
-  guint                frames;
   LkQrDecoder         *decoder;      /* the scan sink's thread only */
 };
 
@@ -201,11 +200,9 @@ on_scan_sample (GstAppSink *sink,
       return GST_FLOW_OK;
     }
 
-  /* Every third frame also looks for a light-on-dark code. */
-  text = lk_qr_decoder_decode_gray (self->decoder, map.data, info.width, info.height,
-                                    GST_VIDEO_INFO_PLANE_STRIDE (&info, 0),
-                                    (self->frames++ % 3 == 2) ? LK_QR_DECODE_TRY_INVERTED : LK_QR_DECODE_NONE,
-                                    NULL);
+  /* Each frame gets the next step of the decoder's round of variants. */
+  text = lk_qr_decoder_decode_frame (self->decoder, map.data, info.width, info.height,
+                                     GST_VIDEO_INFO_PLANE_STRIDE (&info, 0), NULL);
   gst_buffer_unmap (buffer, &map);
 
   if (text != NULL && g_atomic_int_compare_and_exchange (&self->found, 0, 1))
@@ -307,7 +304,6 @@ run_pipeline (LatchkeyCamera *self,
 
   g_atomic_int_set (&self->found, 0);
   g_clear_pointer (&self->found_text, g_free);
-  self->frames = 0;
   bus = gst_element_get_bus (self->pipeline);
   self->bus_watch = gst_bus_add_watch (bus, on_bus_message, self);
 

@@ -4,7 +4,8 @@
  *
  * The camera runs only while the page is on screen. Images (opened,
  * dropped, pasted or from the Screenshot portal) are decoded on a worker
- * thread, inverted too if nothing is found. A link that is found goes to
+ * thread, with every variant of the decoder at once if the image as it is
+ * holds no code it can read. A link that is found goes to
  * the receive preview, which claims nothing until the user accepts.
  */
 
@@ -197,10 +198,9 @@ decode_thread (GTask        *task,
   int height = gdk_texture_get_height (texture);
   char *text;
 
-  if (width <= 0 || height <= 0 || width > LK_QR_MAX_DIMENSION || height > LK_QR_MAX_DIMENSION)
+  if (!lk_qr_check_size ((guint) MAX (width, 0), (guint) MAX (height, 0), &error))
     {
-      g_task_return_new_error (task, LK_QR_ERROR, LK_QR_ERROR_INVALID,
-                               _("The image is larger than %u pixels a side"), LK_QR_MAX_DIMENSION);
+      g_task_return_error (task, error);
       return;
     }
 
@@ -216,7 +216,7 @@ decode_thread (GTask        *task,
       gray[i] = (guint8) MIN (luma, 255u);
     }
 
-  text = lk_qr_decoder_decode_gray (decoder, gray, width, height, width, LK_QR_DECODE_TRY_INVERTED, &error);
+  text = lk_qr_decoder_decode_gray (decoder, gray, width, height, width, LK_QR_DECODE_ALL_VARIANTS, &error);
   if (text == NULL)
     g_task_return_error (task, error);
   else

@@ -4,7 +4,12 @@
  *
  * zbar in binary mode: without it, zbar guesses a character set and turns
  * UTF-8 into something else. One decoder per thread; a decoder keeps its
- * zbar scanner between frames.
+ * zbar scanner, its working buffers and its place in the camera's round of
+ * variants between frames.
+ *
+ * zbar reads a clean code at any size from about 3 pixels a module; what a
+ * webcam adds (blur, noise, moiré, JPEG, glare, uneven light, small codes,
+ * light on dark) is what the variants of lk-qr-variants.c take away.
  */
 
 #define G_LOG_DOMAIN "lk-qr-decoder"
@@ -15,12 +20,20 @@
 #include <zbar.h>
 
 #include "lk-qr-decoder.h"
+#include "lk-qr-variants.h"
+
+/* Enlarging makes four times the pixels: not for images already large. */
+#define MAX_PIXELS_TO_ENLARGE (4u * 1000u * 1000u)
 
 struct _LkQrDecoder
 {
   GObject                   parent_instance;
 
   zbar_image_scanner_t     *scanner;
+  LkQrScratch               scratch;
+  guint8                   *packed;
+  gsize                     packed_size;
+  guint                     camera_step;
 };
 
 G_DEFINE_FINAL_TYPE (LkQrDecoder, lk_qr_decoder, G_TYPE_OBJECT)
@@ -32,6 +45,8 @@ lk_qr_decoder_finalize (GObject *object)
   LkQrDecoder *self = LK_QR_DECODER (object);
 
   zbar_image_scanner_destroy (self->scanner);
+  lk_qr_scratch_clear (&self->scratch);
+  g_free (self->packed);
 
   G_OBJECT_CLASS (lk_qr_decoder_parent_class)->finalize (object);
 }
@@ -57,6 +72,35 @@ lk_qr_decoder_new (void)
   return g_object_new (LK_TYPE_QR_DECODER, NULL);
 }
 
+/**
+ * lk_qr_check_size:
+ *
+ * Whether an image of @width × @height pixels may be decoded: image
+ * loaders call it as soon as they know the size, before decoding pixels.
+ *
+ * Returns: %FALSE with %LK_QR_ERROR_TOO_LARGE or %LK_QR_ERROR_INVALID if not
+ */
+gboolean
+lk_qr_check_size (guint    width,
+                  guint    height,
+                  GError **error)
+{
+  if (width == 0 || height == 0)
+    {
+      g_set_error (error, LK_QR_ERROR, LK_QR_ERROR_INVALID, _("The image is empty"));
+      return FALSE;
+    }
+  if (width > LK_QR_MAX_DIMENSION || height > LK_QR_MAX_DIMENSION ||
+      (guint64) width * height > LK_QR_MAX_PIXELS)
+    {
+      g_set_error (error, LK_QR_ERROR, LK_QR_ERROR_TOO_LARGE,
+                   _("The image is %u × %u pixels; at most %u megapixels and %u pixels a side can be read"),
+                   width, height, LK_QR_MAX_PIXELS / 1000000, LK_QR_MAX_DIMENSION);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 check_layout (guint    width,
               guint    height,
@@ -64,11 +108,11 @@ check_layout (guint    width,
               gsize    bytes_per_pixel,
               GError **error)
 {
-  if (width == 0 || height == 0 || width > LK_QR_MAX_DIMENSION || height > LK_QR_MAX_DIMENSION ||
-      stride < (gsize) width * bytes_per_pixel)
+  if (!lk_qr_check_size (width, height, error))
+    return FALSE;
+  if (stride < (gsize) width * bytes_per_pixel)
     {
-      g_set_error (error, LK_QR_ERROR, LK_QR_ERROR_INVALID,
-                   _("The image is empty, larger than %u pixels a side, or malformed"), LK_QR_MAX_DIMENSION);
+      g_set_error (error, LK_QR_ERROR, LK_QR_ERROR_INVALID, _("The image’s rows are shorter than its width"));
       return FALSE;
     }
   return TRUE;
@@ -77,10 +121,10 @@ check_layout (guint    width,
 /* The first QR code holding text: a link is text, and a symbol with a NUL
  * or invalid UTF-8 in it is not one of ours. */
 static char *
-scan (LkQrDecoder *self,
-      guint8      *gray,
-      guint        width,
-      guint        height)
+scan (LkQrDecoder  *self,
+      const guint8 *gray,
+      guint         width,
+      guint         height)
 {
   zbar_image_t *image = zbar_image_create ();
   char *text = NULL;
@@ -110,8 +154,50 @@ scan (LkQrDecoder *self,
 }
 
 static char *
+scan_variant (LkQrDecoder       *self,
+              const LkQrVariant *variant,
+              const guint8      *gray,
+              guint              width,
+              guint              height)
+{
+  const guint8 *pixels;
+  guint w, h;
+
+  for (guint i = 0; i < LK_QR_MAX_STEPS && variant->steps[i] != LK_QR_STEP_END; i++)
+    if (variant->steps[i] == LK_QR_STEP_DOUBLE && variant->tile == 0 &&
+        (guint64) width * height > MAX_PIXELS_TO_ENLARGE)
+      return NULL;
+
+  pixels = lk_qr_variant_apply (variant, gray, width, height, &self->scratch, &w, &h);
+  return scan (self, pixels, w, h);
+}
+
+/* zbar wants rows back to back; the caller's frame is not touched. */
+static const guint8 *
+pack (LkQrDecoder  *self,
+      const guint8 *gray,
+      guint         width,
+      guint         height,
+      gsize         stride)
+{
+  gsize size = (gsize) width * height;
+
+  if (stride == width)
+    return gray;
+  if (self->packed_size < size)
+    {
+      g_free (self->packed);
+      self->packed = g_malloc (size);
+      self->packed_size = size;
+    }
+  for (guint y = 0; y < height; y++)
+    memcpy (self->packed + (gsize) y * width, gray + (gsize) y * stride, width);
+  return self->packed;
+}
+
+static char *
 decode_packed (LkQrDecoder      *self,
-               guint8           *gray,
+               const guint8     *gray,
                guint             width,
                guint             height,
                LkQrDecodeFlags   flags,
@@ -119,13 +205,14 @@ decode_packed (LkQrDecoder      *self,
 {
   char *text = scan (self, gray, width, height);
 
-  if (text == NULL && (flags & LK_QR_DECODE_TRY_INVERTED))
+  if (text == NULL && (flags & LK_QR_DECODE_ALL_VARIANTS))
     {
-      gsize n = (gsize) width * height;
+      guint n;
+      const LkQrVariant *variants = lk_qr_variants_for_images (&n);
 
-      for (gsize i = 0; i < n; i++)
-        gray[i] = 255 - gray[i];
-      text = scan (self, gray, width, height);
+      for (guint i = 0; i < n && text == NULL; i++)
+        if (variants[i].steps[0] != LK_QR_STEP_END || variants[i].tile != 0)
+          text = scan_variant (self, &variants[i], gray, width, height);
     }
 
   if (text == NULL)
@@ -149,20 +236,13 @@ lk_qr_decoder_decode_gray (LkQrDecoder      *self,
                            LkQrDecodeFlags   flags,
                            GError          **error)
 {
-  g_autofree guint8 *packed = NULL;
-
   g_return_val_if_fail (LK_IS_QR_DECODER (self), NULL);
   g_return_val_if_fail (gray != NULL, NULL);
 
   if (!check_layout (width, height, stride, 1, error))
     return NULL;
 
-  /* zbar wants rows back to back, and inverting must not touch the caller's frame. */
-  packed = g_malloc ((gsize) width * height);
-  for (guint y = 0; y < height; y++)
-    memcpy (packed + (gsize) y * width, gray + (gsize) y * stride, width);
-
-  return decode_packed (self, packed, width, height, flags, error);
+  return decode_packed (self, pack (self, gray, width, height, stride), width, height, flags, error);
 }
 
 /**
@@ -205,4 +285,70 @@ lk_qr_decoder_decode_rgba (LkQrDecoder      *self,
     }
 
   return decode_packed (self, gray, width, height, flags, error);
+}
+
+/**
+ * lk_qr_decoder_decode_frame:
+ * @gray: one frame of a camera's stream, 8-bit luma, @height rows of
+ *   @stride bytes
+ *
+ * The camera path: each call tries the next step of a round of variants
+ * (one or two, about one zbar pass over the frame), so that a frame costs
+ * about the same whatever the code needs, and a code that needs the last
+ * variant is read within one round of frames.
+ *
+ * Returns: (transfer full): the text of the first QR code found, or %NULL
+ *   with an #LK_QR_ERROR
+ */
+char *
+lk_qr_decoder_decode_frame (LkQrDecoder   *self,
+                            const guint8  *gray,
+                            guint          width,
+                            guint          height,
+                            gsize          stride,
+                            GError       **error)
+{
+  const LkQrCameraStep *steps;
+  const LkQrCameraStep *step;
+  const guint8 *packed;
+  char *text = NULL;
+  guint n;
+
+  g_return_val_if_fail (LK_IS_QR_DECODER (self), NULL);
+  g_return_val_if_fail (gray != NULL, NULL);
+
+  if (!check_layout (width, height, stride, 1, error))
+    return NULL;
+
+  packed = pack (self, gray, width, height, stride);
+  steps = lk_qr_variants_for_camera (&n);
+  step = &steps[self->camera_step];
+  self->camera_step = (self->camera_step + 1) % n;
+  for (guint i = 0; i < step->n_variants && text == NULL; i++)
+    text = scan_variant (self, &step->variants[i], packed, width, height);
+
+  if (text == NULL)
+    g_set_error (error, LK_QR_ERROR, LK_QR_ERROR_NOT_FOUND, _("No QR code was found"));
+  return text;
+}
+
+/**
+ * lk_qr_decoder_decode_variant:
+ *
+ * One variant of @gray, for the benchmark and the tests.
+ *
+ * Returns: (transfer full) (nullable): the text read, if any
+ */
+char *
+lk_qr_decoder_decode_variant (LkQrDecoder       *self,
+                              const LkQrVariant *variant,
+                              const guint8      *gray,
+                              guint              width,
+                              guint              height)
+{
+  g_return_val_if_fail (LK_IS_QR_DECODER (self), NULL);
+
+  if (!lk_qr_check_size (width, height, NULL))
+    return NULL;
+  return scan_variant (self, variant, gray, width, height);
 }
