@@ -93,12 +93,13 @@ static double
 gaussian (guint64 *state)
 {
   guint32 r;
+  int sum;
 
   *state ^= *state >> 12;
   *state ^= *state << 25;
   *state ^= *state >> 27;
   r = (guint32) ((*state * G_GUINT64_CONSTANT (2685821657736338717)) >> 32);
-  int sum = (int) (r & 0xff) + (int) ((r >> 8) & 0xff) + (int) ((r >> 16) & 0xff) + (int) (r >> 24);
+  sum = (int) (r & 0xff) + (int) ((r >> 8) & 0xff) + (int) ((r >> 16) & 0xff) + (int) (r >> 24);
 
   return (sum - 510) / 147.8;
 }
