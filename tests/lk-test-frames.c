@@ -720,12 +720,12 @@ lk_test_frame_free (LkTestFrame *frame)
   g_free (frame);
 }
 
-/* One line: what was drawn, not the link (it holds a secret, even a made-up one). */
+/* One line of ASCII (for TAP logs): what was drawn, not the link. */
 char *
 lk_test_frame_describe (LkTestFrame *frame)
 {
-  return g_strdup_printf ("seed %u: v%d, %.1f px/module, roll %+.0f°, tilt %+.0f°/%+.0f°, blur %.2f, motion %.1f, "
-                          "contrast %.2f, moiré %.2f, glare %.0f, noise %.1f, JPEG q%d%s",
+  return g_strdup_printf ("seed %u: v%d, %.1f px/module, roll %+.0f deg, tilt %+.0f/%+.0f deg, blur %.2f, "
+                          "motion %.1f, contrast %.2f, moire %.2f, glare %.0f, noise %.1f, JPEG q%d%s",
                           frame->seed, frame->version, frame->module_px, frame->roll, frame->tilt_x, frame->tilt_y,
                           frame->blur, frame->motion, frame->contrast, frame->moire, frame->glare, frame->noise,
                           frame->jpeg_quality, frame->inverted ? ", inverted" : "");
