@@ -211,8 +211,7 @@ decode_packed (LkQrDecoder      *self,
       const LkQrVariant *variants = lk_qr_variants_for_images (&n);
 
       for (guint i = 0; i < n && text == NULL; i++)
-        if (variants[i].steps[0] != LK_QR_STEP_END || variants[i].tile != 0)
-          text = scan_variant (self, &variants[i], gray, width, height);
+        text = scan_variant (self, &variants[i], gray, width, height);
     }
 
   if (text == NULL)

@@ -483,19 +483,18 @@ lk_qr_variant_parse (const char  *text,
 #define V(...) { .steps = { __VA_ARGS__, LK_QR_STEP_END } }
 #define T(tile_, ...) { .steps = { __VA_ARGS__, LK_QR_STEP_END }, .tile = tile_ }
 
-/* Ordered by frames read per millisecond, each counting only the frames
- * none before it read, as measured on the generated webcam frames
- * (build-aux/bench-scan.sh prints the table). Half size is cheap and
- * drops noise, moiré and JPEG blocks; the local threshold undoes low,
- * uneven and glared contrast; inverted, the same for light-on-dark codes;
- * the frame as it is; a small code made twice as large; the last two
+/* After the image as it is, ordered by frames read per millisecond, each
+ * counting only the frames none before it read, as measured on the
+ * generated webcam frames (build-aux/bench-scan.sh prints the table).
+ * Half size is cheap and drops noise, moiré and JPEG blocks; the local
+ * threshold undoes low, uneven and glared contrast; inverted, the same for
+ * light-on-dark codes; a small code made twice as large; the last two
  * read one frame each. */
 static const LkQrVariant image_variants[] = {
   V (LK_QR_STEP_HALF),
   V (LK_QR_STEP_THRESHOLD),
   V (LK_QR_STEP_INVERT, LK_QR_STEP_HALF, LK_QR_STEP_THRESHOLD),
   V (LK_QR_STEP_INVERT, LK_QR_STEP_THRESHOLD),
-  { .steps = { LK_QR_STEP_END } },
   V (LK_QR_STEP_DOUBLE, LK_QR_STEP_THRESHOLD),
   V (LK_QR_STEP_INVERT),
   V (LK_QR_STEP_SHARPEN),
@@ -524,7 +523,8 @@ static const LkQrCameraStep camera_steps[] = {
   { { V (LK_QR_STEP_SHARPEN) }, 1 },
 };
 
-/* Images (files, pastes, drops, screenshots): all of them at once. */
+/* Images (files, pastes, drops, screenshots): all of them at once, after
+ * the image as it is. */
 const LkQrVariant *
 lk_qr_variants_for_images (guint *n_variants)
 {
