@@ -15,6 +15,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "lk-qr-decoder.h"
 #include "lk-qr-variants.h"
 #include "lk-test-frames.h"
@@ -69,6 +71,54 @@ test_generated_set (void)
   g_assert_cmpuint (plain * 100, <=, 75 * N_FRAMES);
 }
 
+/* One round of camera frames on @frame; then the hint. */
+static LkQrHint
+hint_after_round (const guint8 *gray,
+                  gboolean     *read)
+{
+  g_autoptr(LkQrDecoder) decoder = lk_qr_decoder_new ();
+  guint n_steps;
+
+  lk_qr_variants_for_camera (&n_steps);
+  *read = FALSE;
+  for (guint k = 0; k < n_steps; k++)
+    {
+      g_autofree char *text = lk_qr_decoder_decode_frame (decoder, gray, LK_TEST_FRAME_WIDTH, LK_TEST_FRAME_HEIGHT,
+                                                          LK_TEST_FRAME_WIDTH, NULL);
+
+      *read |= text != NULL;
+      if (k + 1 < n_steps || text != NULL)
+        g_assert_cmpint (lk_qr_decoder_get_hint (decoder), ==, LK_QR_HINT_NONE);
+    }
+  return lk_qr_decoder_get_hint (decoder);
+}
+
+/* What the viewfinder says: a code seen too small, one seen large enough
+ * but not read, nothing seen; nothing either once a code is read. */
+static void
+test_hint (void)
+{
+  g_autoptr(LkTestFrame) far = lk_test_frame_new (18);      /* 2.5 px a module */
+  g_autoptr(LkTestFrame) shaken = lk_test_frame_new (112);  /* 4 px, a 5 px shake */
+  g_autoptr(LkTestFrame) clear = lk_test_frame_new (1);
+  g_autofree guint8 *room = g_malloc ((gsize) LK_TEST_FRAME_WIDTH * LK_TEST_FRAME_HEIGHT);
+  gboolean read;
+
+  g_assert_cmpint (hint_after_round (far->gray, &read), ==, LK_QR_HINT_MOVE_CLOSER);
+  g_assert_false (read);
+  g_assert_cmpint (hint_after_round (shaken->gray, &read), ==, LK_QR_HINT_HOLD_STILL);
+  g_assert_false (read);
+  g_assert_cmpint (hint_after_round (clear->gray, &read), ==, LK_QR_HINT_NONE);
+  g_assert_true (read);
+
+  /* No code: the frame's top half, a room, repeated. */
+  for (guint y = 0; y < LK_TEST_FRAME_HEIGHT; y++)
+    memcpy (room + (gsize) y * LK_TEST_FRAME_WIDTH, clear->gray + (gsize) (y % 40) * LK_TEST_FRAME_WIDTH,
+            LK_TEST_FRAME_WIDTH);
+  g_assert_cmpint (hint_after_round (room, &read), ==, LK_QR_HINT_NONE);
+  g_assert_false (read);
+}
+
 /* The same seed, the same frame: the set is fixed. */
 static void
 test_generator_fixed (void)
@@ -90,6 +140,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/qr-frames/generator-fixed", test_generator_fixed);
+  g_test_add_func ("/qr-frames/hint", test_hint);
   g_test_add_func ("/qr-frames/generated-set", test_generated_set);
 
   return g_test_run ();

@@ -25,6 +25,10 @@
 /* Enlarging makes four times the pixels: not for images already large. */
 #define MAX_PIXELS_TO_ENLARGE (4u * 1000u * 1000u)
 
+/* zbar reads a module of 3 pixels; enlarged, a little less. A code seen
+ * with smaller modules and not read is one to bring closer. */
+#define MIN_MODULE_PX 3.0
+
 struct _LkQrDecoder
 {
   GObject                   parent_instance;
@@ -34,6 +38,11 @@ struct _LkQrDecoder
   guint8                   *packed;
   gsize                     packed_size;
   guint                     camera_step;
+
+  /* What the current round of camera frames saw, for the hint. */
+  guint                     round_finders;
+  double                    round_module;
+  LkQrHint                  hint;
 };
 
 G_DEFINE_FINAL_TYPE (LkQrDecoder, lk_qr_decoder, G_TYPE_OBJECT)
@@ -322,13 +331,62 @@ lk_qr_decoder_decode_frame (LkQrDecoder   *self,
   packed = pack (self, gray, width, height, stride);
   steps = lk_qr_variants_for_camera (&n);
   step = &steps[self->camera_step];
-  self->camera_step = (self->camera_step + 1) % n;
   for (guint i = 0; i < step->n_variants && text == NULL; i++)
-    text = scan_variant (self, &step->variants[i], packed, width, height);
+    {
+      const LkQrVariant *variant = &step->variants[i];
+      const guint8 *pixels;
+      guint w, h;
+
+      pixels = lk_qr_variant_apply (variant, packed, width, height, &self->scratch, &w, &h);
+      text = scan (self, pixels, w, h);
+
+      /* A whole frame thresholded: where the finder patterns would show. */
+      if (text == NULL && variant->tile == 0 && w == width && h == height &&
+          variant->steps[0] != LK_QR_STEP_END && variant->steps[1] != LK_QR_STEP_DOUBLE &&
+          (variant->steps[0] == LK_QR_STEP_THRESHOLD || variant->steps[1] == LK_QR_STEP_THRESHOLD))
+        {
+          double module;
+          guint found = lk_qr_find_finders (pixels, w, h, &module);
+
+          if (found > self->round_finders)
+            {
+              self->round_finders = found;
+              self->round_module = module;
+            }
+        }
+    }
+
+  if (text != NULL)
+    {
+      self->hint = LK_QR_HINT_NONE;
+      self->round_finders = 0;
+    }
+  else if (++self->camera_step == n)
+    {
+      /* A round without a read: two finder patterns or more are a code. */
+      self->hint = self->round_finders < 2 ? LK_QR_HINT_NONE
+                 : self->round_module < MIN_MODULE_PX ? LK_QR_HINT_MOVE_CLOSER
+                 : LK_QR_HINT_HOLD_STILL;
+      self->round_finders = 0;
+    }
+  self->camera_step %= n;
 
   if (text == NULL)
     g_set_error (error, LK_QR_ERROR, LK_QR_ERROR_NOT_FOUND, _("No QR code was found"));
   return text;
+}
+
+/**
+ * lk_qr_decoder_get_hint:
+ *
+ * What would help, after the last round of camera frames
+ * (lk_qr_decoder_decode_frame()) saw a code and could not read it.
+ */
+LkQrHint
+lk_qr_decoder_get_hint (LkQrDecoder *self)
+{
+  g_return_val_if_fail (LK_IS_QR_DECODER (self), LK_QR_HINT_NONE);
+  return self->hint;
 }
 
 /**

@@ -48,6 +48,23 @@ typedef enum
   LK_QR_DECODE_ALL_VARIANTS = 1 << 0,
 } LkQrDecodeFlags;
 
+/**
+ * LkQrHint:
+ * @LK_QR_HINT_NONE: nothing to say: no code seen, or one was just read
+ * @LK_QR_HINT_MOVE_CLOSER: a code is seen, too small to be read
+ * @LK_QR_HINT_HOLD_STILL: a code is seen, large enough, but a whole round
+ *   of frames could not read it (blur, a shaking hand, glare)
+ *
+ * What would help the camera read a code it sees (its finder patterns)
+ * but cannot read yet.
+ */
+typedef enum
+{
+  LK_QR_HINT_NONE,
+  LK_QR_HINT_MOVE_CLOSER,
+  LK_QR_HINT_HOLD_STILL,
+} LkQrHint;
+
 #define LK_TYPE_QR_DECODER (lk_qr_decoder_get_type ())
 
 G_DECLARE_FINAL_TYPE (LkQrDecoder, lk_qr_decoder, LK, QR_DECODER, GObject)
@@ -77,5 +94,6 @@ char        *lk_qr_decoder_decode_frame     (LkQrDecoder      *self,
                                              guint             height,
                                              gsize             stride,
                                              GError          **error);
+LkQrHint     lk_qr_decoder_get_hint         (LkQrDecoder      *self);
 
 G_END_DECLS

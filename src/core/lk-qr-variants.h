@@ -78,6 +78,11 @@ gboolean      lk_qr_variant_parse     (const char        *text,
 const LkQrVariant    *lk_qr_variants_for_images (guint *n_variants);
 const LkQrCameraStep *lk_qr_variants_for_camera (guint *n_steps);
 
+guint lk_qr_find_finders (const guint8 *binary,
+                          guint         width,
+                          guint         height,
+                          double       *module_px);
+
 char *lk_qr_decoder_decode_variant (LkQrDecoder       *self,
                                     const LkQrVariant *variant,
                                     const guint8      *gray,
