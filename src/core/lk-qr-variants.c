@@ -456,30 +456,6 @@ lk_qr_variant_to_string (const LkQrVariant *variant)
   return g_string_free (g_steal_pointer (&text), FALSE);
 }
 
-gboolean
-lk_qr_variant_parse (const char  *text,
-                     LkQrVariant *variant)
-{
-  g_auto(GStrv) names = g_strsplit (text, "+", -1);
-  guint n = 0;
-
-  memset (variant, 0, sizeof *variant);
-  if (g_strcmp0 (text, "plain") == 0 || *text == '\0')
-    return TRUE;
-  for (guint i = 0; names[i] != NULL; i++)
-    {
-      LkQrStep step;
-
-      for (step = LK_QR_STEP_INVERT; step < LK_QR_N_STEPS; step++)
-        if (strcmp (names[i], step_names[step]) == 0)
-          break;
-      if (step == LK_QR_N_STEPS || n == LK_QR_MAX_STEPS)
-        return FALSE;
-      variant->steps[n++] = step;
-    }
-  return TRUE;
-}
-
 #define V(...) { .steps = { __VA_ARGS__, LK_QR_STEP_END } }
 #define T(tile_, ...) { .steps = { __VA_ARGS__, LK_QR_STEP_END }, .tile = tile_ }
 

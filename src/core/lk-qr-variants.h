@@ -72,8 +72,6 @@ const guint8 *lk_qr_variant_apply   (const LkQrVariant *variant,
                                      guint             *out_width,
                                      guint             *out_height);
 char         *lk_qr_variant_to_string (const LkQrVariant *variant);
-gboolean      lk_qr_variant_parse     (const char        *text,
-                                       LkQrVariant       *variant);
 
 const LkQrVariant    *lk_qr_variants_for_images (guint *n_variants);
 const LkQrCameraStep *lk_qr_variants_for_camera (guint *n_steps);
