@@ -61,21 +61,33 @@ if [ $busy -eq 1 ]; then
   echo "repeat-tests: CPU $cpu kept busy (pid $busy_pid)" >&2
 fi
 
-# Built once, before the clock starts.
+# Built once, before the clock starts. A name that matches no test makes
+# meson test pass without running anything: refused.
 meson compile -C "$builddir" >/dev/null
+listed=$(meson test -C "$builddir" --list "$@" 2>/dev/null || true)
+if grep -q '^No suitable tests defined' <<<"$listed"; then
+  echo "repeat-tests: no test matches: $*" >&2
+  exit 2
+fi
 
 passed=0 failed=0 failing_runs=()
 for run in $(seq "$runs"); do
   start=$SECONDS
+  rm -f "$builddir/meson-logs/testlog.txt"   # so that a run that logs nothing keeps no stale log
   if meson test -C "$builddir" --print-errorlogs "$@" >"$builddir/meson-logs/repeat-current.out" 2>&1; then
     passed=$((passed + 1))
     echo "run $run/$runs: passed ($((SECONDS - start)) s)" >&2
   else
     failed=$((failed + 1))
     failing_runs+=("$run")
-    cp "$builddir/meson-logs/testlog.txt" "$builddir/meson-logs/repeat-$run.txt"
+    if [ -f "$builddir/meson-logs/testlog.txt" ]; then
+      cp "$builddir/meson-logs/testlog.txt" "$builddir/meson-logs/repeat-$run.txt"
+    else
+      cp "$builddir/meson-logs/repeat-current.out" "$builddir/meson-logs/repeat-$run.txt"
+    fi
     echo "run $run/$runs: FAILED ($((SECONDS - start)) s):" >&2
-    grep -E '^ *[0-9]+/[0-9]+ .* (FAIL|ERROR|TIMEOUT)' "$builddir/meson-logs/repeat-current.out" >&2 || true
+    grep -E '^ *[0-9]+/[0-9]+ .* (FAIL|ERROR|TIMEOUT)' "$builddir/meson-logs/repeat-current.out" |
+      awk '!seen[$0]++' >&2 || true
     echo "  log: $builddir/meson-logs/repeat-$run.txt" >&2
     [ $keep_going -eq 1 ] || break
   fi
