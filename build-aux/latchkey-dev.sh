@@ -18,7 +18,7 @@ cd "$here"
 build_packages=(
   gcc clang libclang-rt-14-dev llvm libc6-dev pkgconf meson ninja-build gettext
   libglib2.0-dev libglib2.0-dev-bin libgtk-4-dev libadwaita-1-dev libsoup-3.0-dev
-  libsecret-1-dev libjson-glib-dev libjansson-dev libgnutls28-dev libqrencode-dev libzbar-dev
+  libsecret-1-dev libjson-glib-dev libjansson-dev libgnutls28-dev libqrencode-dev libzbar-dev libgdk-pixbuf-2.0-dev
   libsqlite3-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   libmicrohttpd-dev libportal-gtk4-dev desktop-file-utils appstream libglib2.0-bin systemd
 )

@@ -9,6 +9,9 @@
 
 #include "latchkey-test-utils.h"
 
+#include <glib/gstdio.h>
+#include <stdlib.h>
+
 static gboolean
 on_deadline (gpointer data)
 {
@@ -164,32 +167,67 @@ render (GtkWidget *widget)
   return gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
 }
 
+static char *private_dir;
+
+static void
+remove_private_dir (void)
+{
+  g_autoptr(GDir) dir = g_dir_open (private_dir, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (private_dir, name, NULL);
+
+      g_unlink (path);
+    }
+  g_rmdir (private_dir);
+  g_clear_pointer (&private_dir, g_free);
+}
+
 /**
  * latchkey_test_save_screenshot:
  * @name: a file name without extension
  *
  * Renders @widget into `$G_TEST_BUILDDIR/artifacts/@name.png`, a test
- * artifact.
+ * artifact, replaced whole (a rename): the same test may be running twice
+ * at once (`meson test --repeat`), and neither may read half a file.
  *
- * Returns: the path written
+ * Returns: the path of a copy of this process's own (removed at exit), to
+ *   read the picture back from: the artifact may be the other run's by then
  */
 char *
 latchkey_test_save_screenshot (GtkWidget  *widget,
                                const char *name)
 {
   g_autoptr(GdkTexture) texture = render (widget);
+  g_autoptr(GBytes) png = NULL;
+  g_autoptr(GError) error = NULL;
   g_autofree char *dir = NULL;
   g_autofree char *file = NULL;
+  g_autofree char *artifact = NULL;
   char *path;
 
   g_assert_nonnull (texture);
+  png = gdk_texture_save_to_png_bytes (texture);
   dir = g_build_filename (g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR") : ".",
                           "artifacts", NULL);
   g_assert_no_errno (g_mkdir_with_parents (dir, 0755));
   file = g_strconcat (name, ".png", NULL);
-  path = g_build_filename (dir, file, NULL);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("screenshot: %s", path);
+  artifact = g_build_filename (dir, file, NULL);
+  g_file_set_contents (artifact, g_bytes_get_data (png, NULL), g_bytes_get_size (png), &error);
+  g_assert_no_error (error);
+  g_test_message ("screenshot: %s", artifact);
+
+  if (private_dir == NULL)
+    {
+      private_dir = g_dir_make_tmp ("latchkey-screenshots-XXXXXX", &error);
+      g_assert_no_error (error);
+      atexit (remove_private_dir);
+    }
+  path = g_build_filename (private_dir, file, NULL);
+  g_file_set_contents (path, g_bytes_get_data (png, NULL), g_bytes_get_size (png), &error);
+  g_assert_no_error (error);
 
   return path;
 }

@@ -15,6 +15,14 @@
 # and wrong), a received key, the scan view (a test pattern for a camera)
 # and its menu, Preferences, the keyboard shortcuts and About.
 #
+# A view is audited once it is settled: its toasts, which go by themselves
+# after a few seconds, are dismissed first, and a view audited with a toast
+# in it fails. The audit judges each node by what it read of it at once
+# (role, name, extents, where), so a node that goes a moment later is not
+# misread; one that goes before it could be read whole makes the audit
+# start over. Both are checked on purpose with a toast made to go in the
+# middle of the audit (toast_checks).
+#
 # In each view, every control (buttons, toggles, menu buttons and items,
 # switches, entries, rows, tabs, and images that are not part of a named
 # control) must have an accessible name. All the offenders are listed, with
@@ -99,25 +107,88 @@ class Walk:
         self.views = 0
 
     def view(self, view):
-        """Audits what the app shows, and saves a screenshot. Nodes that vanish
-        while being read (a toast going) make the audit start over."""
+        """Audits what the app shows, and saves a screenshot, once the view
+        is settled: no toast left (they go by themselves, see
+        lkui.dismiss_toasts). Nodes that still go while being read make the
+        audit start over; a view audited with a toast in it fails."""
         self.views += 1
         started = time.monotonic()
         for attempt in range(3):
-            seen, found, checked, errors = set(self.seen), [], 0, 0
+            self.settle()
+            seen, found, checked, gone, toasts = set(self.seen), [], 0, [], []
             for window, skip in self.scopes():
-                f, c, e = lkui.audit(window, self.ids, view, seen, skip)
-                found, checked, errors = found + f, checked + c, errors + e
-            if not errors:
+                result = lkui.audit(window, self.ids, view, seen, skip)
+                found, checked = found + result.findings, checked + result.checked
+                gone, toasts = gone + result.gone, toasts + result.toasts
+            if not gone:
                 break
-            log(f'{view}: {errors} nodes went away during the audit, again')
+            log(f'{view}: {len(gone)} nodes went away during the audit, again:\n  ' + '\n  '.join(gone))
         self.seen = seen
         self.findings += found
         audited = time.monotonic()
         lkui.screenshot(os.path.join(self.artifacts, f'a11y-{self.views:02d}-{view}.png'))
-        self.tap.ok(not errors, f'{view}: {checked} controls checked (audit {audited - started:.1f} s, '
-                    f'screenshot {time.monotonic() - audited:.1f} s)',
-                    lkui.format_findings(found) + (f'\n{errors} nodes could not be read' if errors else ''))
+        problems = ''.join(f'\nwent away while being read: {g}' for g in gone) + \
+            ''.join(f'\naudited while shown (not settled): {t}' for t in toasts)
+        self.tap.ok(not gone and not toasts, f'{view}: {checked} controls checked (audit {audited - started:.1f} s, '
+                    f'screenshot {time.monotonic() - audited:.1f} s)', lkui.format_findings(found) + problems)
+
+    def settle(self):
+        for window in self.app.windows():
+            lkui.dismiss_toasts(window)
+
+    def toast_checks(self, page):
+        """Toasts, which go by themselves, against the audit. A view with a
+        toast just shown is audited once the toast is gone; and a toast
+        made to go while the audit reads its close button (right after its
+        role, then right after its whole record) yields no finding against
+        the app: half read, the button is a node that went; read whole, it
+        is the toolkit's known defect. (The flake of issue 18: a toast
+        timing out mid-audit left a button named '' with role '?'.)"""
+        copy = self.button(page, 'Copy Link')
+        click(copy)
+        wait_for(lambda: lkui.toasts(self.app.frame), 'the “Link copied” toast')
+        self.view('share-link-copied')
+        for stage in ('role', 'read'):
+            result, close = self.toast_going(copy, stage)
+            ours = [f for f in result.findings if not f['toolkit']]
+            mine = [f for f in result.findings if f['path'] == close]
+            if stage == 'role':
+                passed = not result.findings and re.sub(r" '[^']*'$", '', close) in result.gone
+                what = 'a toast going while its close button is read is a node gone, not an unnamed control'
+            else:
+                # (Its children, read after it, went with it.)
+                passed = not ours and all(g.startswith(close + ' ') for g in result.gone) and len(mine) == 1 and \
+                    mine[0]['role'] == 'push button' and 'AdwToast' in (mine[0]['toolkit'] or '')
+                what = 'a toast going once its close button is read is judged by what the button was'
+            self.tap.ok(passed, what, f'close button: {close}\nfindings:\n' + lkui.format_findings(result.findings) +
+                        ''.join(f'\nwent away while being read: {g}' for g in result.gone))
+
+    def toast_going(self, copy, stage):
+        """Shows a toast and audits it, dismissing it and waiting for its
+        close button's node to be gone when the audit is at `stage` of that
+        button. Returns the audit and the button's path. A toast that goes
+        by itself before the audit reaches the button is shown again."""
+        for attempt in range(3):
+            lkui.dismiss_toasts(self.app.frame)
+            click(copy)
+            toast = wait_for(lambda: next(iter(lkui.toasts(self.app.frame)), None), 'a toast')
+            close = wait_for(lambda: lkui.toast_close_button(toast), "the toast's close button")
+            where = lkui.path(close)
+            dismissed = []
+
+            def probe(node, at):
+                if at == stage and not dismissed and node == close:
+                    dismissed.append(True)
+                    try:
+                        close.doActionNamed('click')
+                    except Exception:   # going by itself already
+                        pass
+                    wait_for(lambda: lkui.is_gone(close), "the toast's close button to go")
+            result = lkui.audit(toast, self.ids, f'toast-going-after-{stage}', set(), probe=probe)
+            if dismissed:
+                return result, where
+            log(f'the toast went before the audit reached its close button ({stage}), once more')
+        raise AssertionError(f'no toast stayed long enough to be audited ({stage})')
 
     def scopes(self):
         """What the view shows: every window, but of the main window's
@@ -219,6 +290,7 @@ class Walk:
         link = wait_for(lambda: next((name(n) for n in lkui.walk(link_row)
                                       if role(n) == A().ROLE_LABEL and '/v1/m/' in name(n)), None), 'the link')
         self.view('share')
+        self.toast_checks(page)
         self.press(page, 'Present')
         present = self.dialog('Scan to Receive the Key')
         self.view('share-present')

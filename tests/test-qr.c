@@ -104,7 +104,7 @@ test_inverted (void)
   g_assert_error (error, LK_QR_ERROR, LK_QR_ERROR_NOT_FOUND);
   g_clear_error (&error);
 
-  text = lk_qr_decoder_decode_gray (decoder, gray, 320, 320, 320, LK_QR_DECODE_TRY_INVERTED, &error);
+  text = lk_qr_decoder_decode_gray (decoder, gray, 320, 320, 320, LK_QR_DECODE_ALL_VARIANTS, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (text, ==, LINK);
   /* The caller's frame is left as it was. */
@@ -151,7 +151,7 @@ test_rejects (void)
   text = lk_qr_decoder_decode_gray (decoder, &pixel, LK_QR_MAX_DIMENSION + 1, 1, LK_QR_MAX_DIMENSION + 1,
                                     LK_QR_DECODE_NONE, &error);
   g_assert_null (text);
-  g_assert_error (error, LK_QR_ERROR, LK_QR_ERROR_INVALID);
+  g_assert_error (error, LK_QR_ERROR, LK_QR_ERROR_TOO_LARGE);
   g_clear_error (&error);
 
   /* A stride shorter than a row. */
@@ -162,7 +162,7 @@ test_rejects (void)
 
   for (guint i = 0; i < 200 * 200; i++)
     noise[i] = (guint8) g_test_rand_int_range (0, 256);
-  text = lk_qr_decoder_decode_gray (decoder, noise, 200, 200, 200, LK_QR_DECODE_TRY_INVERTED, &error);
+  text = lk_qr_decoder_decode_gray (decoder, noise, 200, 200, 200, LK_QR_DECODE_ALL_VARIANTS, &error);
   g_assert_null (text);
   g_assert_error (error, LK_QR_ERROR, LK_QR_ERROR_NOT_FOUND);
 }
@@ -188,7 +188,7 @@ decode_bytes (GBytes    *bytes,
   g_autoptr(LkQrDecoder) decoder = lk_qr_decoder_new ();
   g_autoptr(GInputStream) stream = g_memory_input_stream_new_from_bytes (bytes);
 
-  return lk_qr_decoder_decode_image (decoder, stream, max_bytes, LK_QR_DECODE_TRY_INVERTED, NULL, error);
+  return lk_qr_decoder_decode_image (decoder, stream, max_bytes, LK_QR_DECODE_ALL_VARIANTS, NULL, error);
 }
 
 /* An image is bounded by its pixels, measured before they are decoded, and
@@ -218,7 +218,7 @@ test_image_bounds (void)
                       bombs[i].height, g_bytes_get_size (png), status_kib ("VmHWM") - start,
                       error ? error->message : "decoded");
       g_assert_null (text);
-      g_assert_error (error, LK_QR_ERROR, LK_QR_ERROR_INVALID);
+      g_assert_error (error, LK_QR_ERROR, LK_QR_ERROR_TOO_LARGE);
       g_assert_nonnull (strstr (error->message, "pixels"));
       g_assert_cmpuint (status_kib ("VmHWM") - start, <, 16 * 1024);
       g_clear_error (&error);
@@ -230,7 +230,7 @@ test_image_bounds (void)
     g_autofree char *text = decode_bytes (png, 100, &error);
 
     g_assert_null (text);
-    g_assert_error (error, LK_QR_ERROR, LK_QR_ERROR_INVALID);
+    g_assert_error (error, LK_QR_ERROR, LK_QR_ERROR_TOO_LARGE);
     g_clear_error (&error);
   }
 
@@ -254,6 +254,59 @@ test_image_bounds (void)
   }
 }
 
+/* The bound image loaders check before decoding: a side, and the pixels. */
+static void
+test_size_bound (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (lk_qr_check_size (1280, 720, NULL));
+  g_assert_true (lk_qr_check_size (7680, 4320, NULL));           /* an 8K screenshot */
+  g_assert_true (lk_qr_check_size (LK_QR_MAX_DIMENSION, LK_QR_MAX_PIXELS / LK_QR_MAX_DIMENSION, NULL));
+  g_assert_false (lk_qr_check_size (LK_QR_MAX_DIMENSION, LK_QR_MAX_PIXELS / LK_QR_MAX_DIMENSION + 1, &error));
+  g_assert_error (error, LK_QR_ERROR, LK_QR_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+  g_assert_false (lk_qr_check_size (LK_QR_MAX_DIMENSION + 1, 1, &error));
+  g_assert_error (error, LK_QR_ERROR, LK_QR_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+  g_assert_false (lk_qr_check_size (G_MAXUINT, G_MAXUINT, &error));
+  g_assert_error (error, LK_QR_ERROR, LK_QR_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+  g_assert_false (lk_qr_check_size (0, 10, &error));
+  g_assert_error (error, LK_QR_ERROR, LK_QR_ERROR_INVALID);
+}
+
+/* The camera path: a light-on-dark code, which the frame as it is does not
+ * give, is read within one round of frames, and the round goes on after. */
+static void
+test_camera_round (void)
+{
+  g_autoptr(LkQrDecoder) decoder = lk_qr_decoder_new ();
+  g_autofree guint8 *gray = draw (LINK, 4, 300, 200, 1280, 720, 255);
+  guint read = 0, frames = 0;
+
+  for (gsize i = 0; i < 1280 * 720; i++)
+    gray[i] = 255 - gray[i];
+
+  for (frames = 0; frames < 2 * 15; frames++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *text = lk_qr_decoder_decode_frame (decoder, gray, 1280, 720, 1280, &error);
+
+      if (text == NULL)
+        {
+          g_assert_error (error, LK_QR_ERROR, LK_QR_ERROR_NOT_FOUND);
+          continue;
+        }
+      g_assert_cmpstr (text, ==, LINK);
+      read++;
+    }
+  /* Read in the first frame (its second variant is inverted), and again in
+   * the next round: the decoder went round, not stuck. */
+  g_assert_cmpuint (read, >=, 2);
+  g_assert_cmpuint (gray[0], ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -266,6 +319,8 @@ main (int   argc,
   g_test_add_func ("/qr/rgba", test_rgba);
   g_test_add_func ("/qr/rejects", test_rejects);
   g_test_add_func ("/qr/image-bounds", test_image_bounds);
+  g_test_add_func ("/qr/size-bound", test_size_bound);
+  g_test_add_func ("/qr/camera-round", test_camera_round);
 
   return g_test_run ();
 }

@@ -21,6 +21,7 @@
 #include "latchkey-test-utils.h"
 #include "latchkey-window.h"
 #include "lk-test-actor.h"
+#include "lk-test-frames.h"
 #include "lk-test-png.h"
 #include "lk-test-server.h"
 
@@ -212,6 +213,35 @@ test_camera_finds_link (void)
   back_to_wallet ();
 }
 
+static gboolean
+hint_shows (gpointer data)
+{
+  return LATCHKEY_IS_SCAN_PAGE (page ()) &&
+         g_strcmp0 (latchkey_scan_page_get_hint (LATCHKEY_SCAN_PAGE (page ())), data) == 0;
+}
+
+/* A webcam frame of a phone held too far away (seed 18 of the generated
+ * set: 2.5 pixels a module, blurred, glare): its finder patterns show, it
+ * cannot be read, and the viewfinder says what helps. */
+static void
+test_camera_hint (void)
+{
+  g_autoptr(LkTestFrame) frame = lk_test_frame_new (18);
+  g_autofree char *png = g_build_filename (world.dir, "far.png", NULL);
+  g_autofree char *description = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (lk_test_frame_save_png (frame, png, &error));
+  description = g_strdup_printf ("multifilesrc location=\"%s\" loop=true caps=image/png,framerate=15/1 ! pngdec", png);
+  g_setenv (LATCHKEY_CAMERA_PIPELINE_ENV, description, TRUE);
+  open_scan_page ();
+  g_assert_true (hint_shows ((gpointer) "Point the camera at the QR code"));
+  latchkey_test_wait_until (hint_shows, (gpointer) "Move the QR code closer to the camera", "the hint");
+  g_assert_cmpstr (latchkey_scan_page_get_view (LATCHKEY_SCAN_PAGE (page ())), ==, "camera");
+  screenshot ("scan-hint");
+  back_to_wallet ();
+}
+
 static void
 test_inverted_image (void)
 {
@@ -367,6 +397,7 @@ main (int   argc,
 
   g_test_add_func ("/scan/viewfinder-and-stop", test_viewfinder_and_stop);
   g_test_add_func ("/scan/camera-finds-link", test_camera_finds_link);
+  g_test_add_func ("/scan/camera-hint", test_camera_hint);
   g_test_add_func ("/scan/inverted-image", test_inverted_image);
   g_test_add_func ("/scan/clipboard-image", test_clipboard_image);
   g_test_add_func ("/scan/image-without-code", test_image_without_code);

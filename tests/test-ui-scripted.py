@@ -179,9 +179,10 @@ def decode_qr(png):
 def share_one(tap, vertical, sender, receiver, camera_frame):
     step = [0]
 
-    def shot(device, what):
+    def shot(device, what, toasts=False):
         step[0] += 1
-        return device.call('screenshot', shot=f'scripted-{vertical}-{step[0]:02d}-{device.name}-{what}')
+        return device.call('screenshot', shot=f'scripted-{vertical}-{step[0]:02d}-{device.name}-{what}',
+                           toasts=toasts)
 
     title = sender.call('enrol', vertical=vertical)
     sender.call('open_key', title=title)
@@ -213,7 +214,7 @@ def share_one(tap, vertical, sender, receiver, camera_frame):
     shot(sender, 'done')
     receiver.call('show_in_wallet')
     answer = receiver.call('try_key', title=received)
-    shot(receiver, 'try-it')
+    shot(receiver, 'try-it', toasts=True)   # the lock's answer is a toast
     if answer != 'Unlocked':
         raise AssertionError(f'the received key did not open the lock: {answer}')
     sender.call('back')

@@ -30,7 +30,7 @@ test_empty_state (void)
   g_assert_true (gtk_widget_get_mapped (status));
   g_assert_cmpstr (adw_status_page_get_title (ADW_STATUS_PAGE (status)), ==, "No Keys Yet");
 
-  shot = latchkey_test_save_screenshot (GTK_WIDGET (window), "window-empty");
+  shot = latchkey_test_save_settled_screenshot (GTK_WIDGET (window), "window-empty");
 
   gtk_window_destroy (GTK_WINDOW (window));
   while (window != NULL)

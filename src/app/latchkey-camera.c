@@ -50,7 +50,8 @@ struct _LatchkeyCamera
   guint                texture_source;
   char                *found_text;
   int                  found;
-  guint                frames;
+  int                  hint;          /* LkQrHint, set by the scan thread */
+  LkQrHint             shown_hint;    /* the main thread's copy */
   LkQrDecoder         *decoder;      /* the scan sink's thread only */
 };
 
@@ -60,6 +61,7 @@ enum {
   PROP_0,
   PROP_STATE,
   PROP_TEXTURE,
+  PROP_HINT,
   N_PROPS
 };
 
@@ -82,6 +84,11 @@ set_state (LatchkeyCamera      *self,
     return;
   self->state = state;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+  if (state != LATCHKEY_CAMERA_SCANNING && self->shown_hint != LK_QR_HINT_NONE)
+    {
+      self->shown_hint = LK_QR_HINT_NONE;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HINT]);
+    }
 }
 
 static void
@@ -174,6 +181,22 @@ report_found (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static gboolean
+report_hint (gpointer user_data)
+{
+  g_autoptr(LatchkeyCamera) self = user_data;
+  LkQrHint hint = g_atomic_int_get (&self->hint);
+
+  if (self->state != LATCHKEY_CAMERA_SCANNING)
+    hint = LK_QR_HINT_NONE;
+  if (hint != self->shown_hint)
+    {
+      self->shown_hint = hint;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HINT]);
+    }
+  return G_SOURCE_REMOVE;
+}
+
 static GstFlowReturn
 on_scan_sample (GstAppSink *sink,
                 gpointer    user_data)
@@ -201,12 +224,17 @@ on_scan_sample (GstAppSink *sink,
       return GST_FLOW_OK;
     }
 
-  /* Every third frame also looks for a light-on-dark code. */
-  text = lk_qr_decoder_decode_gray (self->decoder, map.data, info.width, info.height,
-                                    GST_VIDEO_INFO_PLANE_STRIDE (&info, 0),
-                                    (self->frames++ % 3 == 2) ? LK_QR_DECODE_TRY_INVERTED : LK_QR_DECODE_NONE,
-                                    NULL);
+  /* Each frame gets the next step of the decoder's round of variants. */
+  text = lk_qr_decoder_decode_frame (self->decoder, map.data, info.width, info.height,
+                                     GST_VIDEO_INFO_PLANE_STRIDE (&info, 0), NULL);
   gst_buffer_unmap (buffer, &map);
+
+  /* The hint changes at most once a round of frames. */
+  if ((int) lk_qr_decoder_get_hint (self->decoder) != g_atomic_int_get (&self->hint))
+    {
+      g_atomic_int_set (&self->hint, lk_qr_decoder_get_hint (self->decoder));
+      g_idle_add (report_hint, g_object_ref (self));
+    }
 
   if (text != NULL && g_atomic_int_compare_and_exchange (&self->found, 0, 1))
     {
@@ -306,8 +334,8 @@ run_pipeline (LatchkeyCamera *self,
   gst_object_unref (scan);
 
   g_atomic_int_set (&self->found, 0);
+  g_atomic_int_set (&self->hint, LK_QR_HINT_NONE);
   g_clear_pointer (&self->found_text, g_free);
-  self->frames = 0;
   bus = gst_element_get_bus (self->pipeline);
   self->bus_watch = gst_bus_add_watch (bus, on_bus_message, self);
 
@@ -555,6 +583,19 @@ latchkey_camera_get_message (LatchkeyCamera *self)
   return self->message;
 }
 
+/**
+ * latchkey_camera_get_hint:
+ *
+ * What would help read a code the camera sees but cannot read yet: see
+ * #LkQrHint. Changes at most once a round of frames (half a second).
+ */
+LkQrHint
+latchkey_camera_get_hint (LatchkeyCamera *self)
+{
+  g_return_val_if_fail (LATCHKEY_IS_CAMERA (self), LK_QR_HINT_NONE);
+  return self->shown_hint;
+}
+
 GdkTexture *
 latchkey_camera_get_texture (LatchkeyCamera *self)
 {
@@ -615,6 +656,9 @@ latchkey_camera_get_property (GObject    *object,
     case PROP_TEXTURE:
       g_value_set_object (value, self->texture);
       break;
+    case PROP_HINT:
+      g_value_set_int (value, self->shown_hint);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -666,6 +710,9 @@ latchkey_camera_class_init (LatchkeyCameraClass *klass)
   properties[PROP_TEXTURE] =
     g_param_spec_object ("texture", NULL, NULL, GDK_TYPE_TEXTURE,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_HINT] =
+    g_param_spec_int ("hint", NULL, NULL, LK_QR_HINT_NONE, LK_QR_HINT_HOLD_STILL, LK_QR_HINT_NONE,
+                      G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**

@@ -7,6 +7,8 @@
 
 #include <gtk/gtk.h>
 
+#include "lk-qr-decoder.h"
+
 G_BEGIN_DECLS
 
 /**
@@ -46,6 +48,7 @@ void                 latchkey_camera_stop          (LatchkeyCamera *self);
 LatchkeyCameraState  latchkey_camera_get_state     (LatchkeyCamera *self);
 const char          *latchkey_camera_get_message   (LatchkeyCamera *self);
 GdkTexture          *latchkey_camera_get_texture   (LatchkeyCamera *self);
+LkQrHint             latchkey_camera_get_hint      (LatchkeyCamera *self);
 GListModel          *latchkey_camera_get_cameras   (LatchkeyCamera *self);
 guint                latchkey_camera_get_selected  (LatchkeyCamera *self);
 void                 latchkey_camera_set_selected  (LatchkeyCamera *self,

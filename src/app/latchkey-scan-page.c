@@ -4,7 +4,8 @@
  *
  * The camera runs only while the page is on screen. Images (opened,
  * dropped, pasted or from the Screenshot portal) are decoded on a worker
- * thread, inverted too if nothing is found. A link that is found goes to
+ * thread, with every variant of the decoder at once if the image as it is
+ * holds no code it can read. A link that is found goes to
  * the receive preview, which claims nothing until the user accepts.
  */
 
@@ -32,6 +33,7 @@ struct _LatchkeyScanPage
   GtkDropDown    *camera_picker;
   GtkStack       *stack;
   GtkPicture     *viewfinder;
+  GtkLabel       *hint_label;
   GtkSpinner     *busy_spinner;
   GtkLabel       *busy_label;
   AdwStatusPage  *problem_page;
@@ -140,6 +142,25 @@ on_camera_state (LatchkeyScanPage *self)
     }
 }
 
+/* What helps, when the camera sees a code it cannot read yet. */
+static void
+on_camera_hint (LatchkeyScanPage *self)
+{
+  switch (latchkey_camera_get_hint (self->camera))
+    {
+    case LK_QR_HINT_MOVE_CLOSER:
+      gtk_label_set_text (self->hint_label, _("Move the QR code closer to the camera"));
+      break;
+    case LK_QR_HINT_HOLD_STILL:
+      gtk_label_set_text (self->hint_label, _("Hold the QR code still"));
+      break;
+    case LK_QR_HINT_NONE:
+    default:
+      gtk_label_set_text (self->hint_label, _("Point the camera at the QR code"));
+      break;
+    }
+}
+
 static void
 on_camera_found (LatchkeyScanPage *self,
                  const char       *text)
@@ -196,7 +217,7 @@ decode_thread (GTask        *task,
   GError *error = NULL;
   char *text;
 
-  text = lk_qr_decoder_decode_image (decoder, stream, MAX_IMAGE_BYTES, LK_QR_DECODE_TRY_INVERTED,
+  text = lk_qr_decoder_decode_image (decoder, stream, MAX_IMAGE_BYTES, LK_QR_DECODE_ALL_VARIANTS,
                                      cancellable, &error);
   if (text == NULL)
     g_task_return_error (task, error);
@@ -562,6 +583,7 @@ latchkey_scan_page_class_init (LatchkeyScanPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LatchkeyScanPage, camera_picker);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyScanPage, stack);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyScanPage, viewfinder);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyScanPage, hint_label);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyScanPage, busy_spinner);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyScanPage, busy_label);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyScanPage, problem_page);
@@ -589,6 +611,7 @@ latchkey_scan_page_init (LatchkeyScanPage *self)
   g_object_bind_property (self->camera, "texture", self->viewfinder, "paintable", G_BINDING_SYNC_CREATE);
   g_signal_connect_swapped (self->camera, "notify::state", G_CALLBACK (on_camera_state), self);
   g_signal_connect_swapped (self->camera, "found", G_CALLBACK (on_camera_found), self);
+  g_signal_connect_swapped (self->camera, "notify::hint", G_CALLBACK (on_camera_hint), self);
   /* The drop-down first takes the change in, then the page looks at it. */
   gtk_drop_down_set_model (self->camera_picker, latchkey_camera_get_cameras (self->camera));
   g_signal_connect_swapped (latchkey_camera_get_cameras (self->camera), "items-changed",
@@ -610,6 +633,14 @@ LatchkeyScanPage *
 latchkey_scan_page_new (void)
 {
   return g_object_new (LATCHKEY_TYPE_SCAN_PAGE, NULL);
+}
+
+/* For tests: the viewfinder's hint, as shown. */
+const char *
+latchkey_scan_page_get_hint (LatchkeyScanPage *self)
+{
+  g_return_val_if_fail (LATCHKEY_IS_SCAN_PAGE (self), NULL);
+  return gtk_label_get_text (self->hint_label);
 }
 
 /* For tests: the camera the page drives. */

@@ -18,6 +18,7 @@ G_DECLARE_FINAL_TYPE (LatchkeyScanPage, latchkey_scan_page, LATCHKEY, SCAN_PAGE,
 LatchkeyScanPage *latchkey_scan_page_new          (void);
 LatchkeyCamera   *latchkey_scan_page_get_camera   (LatchkeyScanPage *self);
 const char       *latchkey_scan_page_get_view     (LatchkeyScanPage *self);
+const char       *latchkey_scan_page_get_hint     (LatchkeyScanPage *self);
 void              latchkey_scan_page_scan_file    (LatchkeyScanPage *self,
                                                    GFile            *file);
 

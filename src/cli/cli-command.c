@@ -364,6 +364,7 @@ static const CliCommand commands[] = {
   { "access", N_("Try a key at its car, room or door"), cli_access },
   { "delete", N_("Delete a key from the keyring"), cli_delete },
   { "inspect-link", N_("Check a share link read from standard input"), inspect_link },
+  { "scan", N_("Print the share link in a PNG or JPEG image of its QR code"), cli_scan },
 };
 
 static void

@@ -70,5 +70,6 @@ int cli_code    (CliContext *cli, int argc, char **argv);
 int cli_confirm (CliContext *cli, int argc, char **argv);
 int cli_cancel  (CliContext *cli, int argc, char **argv);
 int cli_revoke  (CliContext *cli, int argc, char **argv);
+int cli_scan    (CliContext *cli, int argc, char **argv);
 
 G_END_DECLS

@@ -8,6 +8,12 @@
  *                                        both sides read it, time them
  *   bench-scan --once FILE               load FILE, decode, print the text
  *                                        (the "ours as a process" runs)
+ *   bench-scan --zbarimg=PATH --set N DIR
+ *                                        the read rate on N generated
+ *                                        webcam frames (lk-test-frames.c,
+ *                                        seeds 1 to N, saved in DIR), ours
+ *                                        and zbarimg's; the variants; the
+ *                                        camera path's time per frame
  *
  * The frame is made here, the same every time (fixed seed): 1280 × 720,
  * a share link as libqrencode draws it for latchkey-cli (byte mode, level
@@ -49,6 +55,8 @@
 
 #include "latchkey-core.h"
 #include "lk-qr-decoder.h"
+#include "lk-qr-variants.h"
+#include "lk-test-frames.h"
 
 #define WIDTH       1280
 #define HEIGHT      720
@@ -733,6 +741,227 @@ run_bench (const char *zbarimg,
   return 0;
 }
 
+/* ------------------------------------------------------------------------- */
+/* The generated set                                                          */
+
+static double
+thread_cpu_ms (void)
+{
+  return clock_ms (CLOCK_THREAD_CPUTIME_ID);
+}
+
+static double
+percentile (double *values,
+            guint   n,
+            double  p)
+{
+  qsort (values, n, sizeof (double), compare);
+  return values[MIN ((guint) (p * n), n - 1)];
+}
+
+/* Every variant the decoder knows, in the images' order, then the camera's
+ * tiles as one line. */
+typedef struct
+{
+  char     *name;
+  gboolean *read;          /* per frame */
+  double   *ms;            /* per frame, CPU: the variant made + zbar */
+  guint     n_read;
+} VariantRow;
+
+static int
+run_set (const char *zbarimg,
+         guint       n,
+         const char *dir)
+{
+  g_autoptr(LkQrDecoder) decoder = lk_qr_decoder_new ();
+  guint n_images, n_steps, n_rows;
+  const LkQrVariant *images = lk_qr_variants_for_images (&n_images);
+  const LkQrCameraStep *steps = lk_qr_variants_for_camera (&n_steps);
+  g_autofree VariantRow *rows = NULL;
+  g_autofree gboolean *covered = g_new0 (gboolean, n);
+  g_autofree double *camera_ms = g_new (double, (gsize) n * n_steps);
+  g_autofree double *camera_cpu = g_new (double, (gsize) n * n_steps);
+  g_autofree guint *camera_frames = g_new0 (guint, n);
+  g_autofree char *log_path = g_build_filename (dir, "stderr.log", NULL);
+  guint read_zbarimg = 0, read_plain = 0, read_images = 0, read_camera = 0, n_camera = 0;
+  double zbarimg_ms = 0;
+  Bench bench = { 0 };
+
+  bench.envp = g_get_environ ();
+  bench.log_fd = open (log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+  if (bench.log_fd < 0)
+    fail ("%s: %s", log_path, g_strerror (errno));
+
+  /* The plain frame, then each of the images' variants, then the camera's
+   * enlarged tiles (one row: any tile). */
+  n_rows = 1 + n_images + 2;
+  rows = g_new0 (VariantRow, n_rows);
+  rows[0].name = g_strdup ("plain (the frame as it is)");
+  for (guint v = 0; v < n_images; v++)
+    rows[1 + v].name = lk_qr_variant_to_string (&images[v]);
+  rows[n_rows - 2].name = g_strdup ("camera only: half");
+  rows[n_rows - 1].name = g_strdup ("camera only: double+threshold, 9 tiles (each)");
+  for (guint r = 0; r < n_rows; r++)
+    {
+      rows[r].read = g_new0 (gboolean, n);
+      rows[r].ms = g_new0 (double, n);
+    }
+
+  printf ("Frames:    %u generated webcam frames, seeds 1 to %u (tests/lk-test-frames.c), 1280x720,\n", n, n);
+  printf ("           saved as RGB PNG for zbarimg; ours reads the same pixels as BT.601 luma\n");
+  printf ("Reading:   every read checked against the frame's exact link (a wrong read would stop the run)\n\n");
+  fflush (stdout);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(LkTestFrame) frame = lk_test_frame_new (1 + i);
+      g_autofree char *path = g_strdup_printf ("%s/frame-%03u.png", dir, 1 + i);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GString) out = g_string_new (NULL);
+      g_autoptr(LkQrDecoder) still = lk_qr_decoder_new ();
+      g_autofree char *all = NULL;
+      const char *argv[] = { zbarimg, "-q", "--raw", "-Sbinary", "--nodbus", path, NULL };
+      double cpu;
+      int status;
+
+      if (!lk_test_frame_save_png (frame, path, &error))
+        fail ("%s: %s", path, error->message);
+      bench.frame = path;
+
+      zbarimg_ms += run_process (&bench, argv, out, &cpu, &status);
+      if (status == 0)
+        {
+          if (out->len > 0 && out->str[out->len - 1] == '\n')
+            g_string_truncate (out, out->len - 1);
+          if (strcmp (out->str, frame->link) != 0)
+            fail ("zbarimg read something else than the link in %s", path);
+          read_zbarimg++;
+        }
+
+      /* Each variant alone, timed. */
+      for (guint r = 0; r < n_rows - 1; r++)
+        {
+          static const LkQrVariant plain = { { LK_QR_STEP_END } };
+          static const LkQrVariant half = { { LK_QR_STEP_HALF, LK_QR_STEP_END } };
+          const LkQrVariant *variant = r == 0 ? &plain : r == n_rows - 2 ? &half : &images[r - 1];
+          double start = thread_cpu_ms ();
+          g_autofree char *text = lk_qr_decoder_decode_variant (decoder, variant, frame->gray, LK_TEST_FRAME_WIDTH,
+                                                                LK_TEST_FRAME_HEIGHT);
+
+          rows[r].ms[i] = thread_cpu_ms () - start;
+          if (text != NULL && strcmp (text, frame->link) != 0)
+            fail ("%s read something else than the link in frame %u", rows[r].name, 1 + i);
+          rows[r].read[i] = text != NULL;
+          rows[r].n_read += text != NULL;
+        }
+      for (guint k = 0; k < n_steps; k++)
+        if (steps[k].variants[0].tile > 0)
+          {
+            double start = thread_cpu_ms ();
+            g_autofree char *text = lk_qr_decoder_decode_variant (decoder, &steps[k].variants[0], frame->gray,
+                                                                  LK_TEST_FRAME_WIDTH, LK_TEST_FRAME_HEIGHT);
+            VariantRow *row = &rows[n_rows - 1];
+
+            row->ms[i] += (thread_cpu_ms () - start) / LK_QR_N_TILES;
+            if (text != NULL && strcmp (text, frame->link) != 0)
+              fail ("a tile read something else than the link in frame %u", 1 + i);
+            if (text != NULL && !row->read[i])
+              row->n_read++;
+            row->read[i] |= text != NULL;
+          }
+      read_plain += rows[0].read[i];
+
+      all = lk_qr_decoder_decode_gray (decoder, frame->gray, LK_TEST_FRAME_WIDTH, LK_TEST_FRAME_HEIGHT,
+                                       LK_TEST_FRAME_WIDTH, LK_QR_DECODE_ALL_VARIANTS, NULL);
+      if (all != NULL && strcmp (all, frame->link) != 0)
+        fail ("the image path read something else than the link in frame %u", 1 + i);
+      read_images += all != NULL;
+
+      /* The camera path: the frame held still for a whole round, every
+       * call timed whether it reads or not, as a camera thread runs it. */
+      for (guint k = 0; k < n_steps; k++)
+        {
+          double start = now_ms (), start_cpu = thread_cpu_ms ();
+          g_autofree char *text = lk_qr_decoder_decode_frame (still, frame->gray, LK_TEST_FRAME_WIDTH,
+                                                              LK_TEST_FRAME_HEIGHT, LK_TEST_FRAME_WIDTH, NULL);
+
+          camera_ms[n_camera] = now_ms () - start;
+          camera_cpu[n_camera++] = thread_cpu_ms () - start_cpu;
+          if (text != NULL && strcmp (text, frame->link) != 0)
+            fail ("the camera path read something else than the link in frame %u", 1 + i);
+          if (text != NULL && camera_frames[i] == 0)
+            camera_frames[i] = k + 1;
+        }
+      read_camera += camera_frames[i] > 0;
+    }
+
+  printf ("Read rate on the set (the same frames, this run):\n");
+  printf ("  %-52s %4u / %u  (%3.0f%%)\n", "zbarimg -Sbinary (whole run: load + scan)", read_zbarimg, n,
+          100.0 * read_zbarimg / n);
+  printf ("  %-52s %4u / %u  (%3.0f%%)\n", "ours, the frame as it is (LK_QR_DECODE_NONE)", read_plain, n,
+          100.0 * read_plain / n);
+  printf ("  %-52s %4u / %u  (%3.0f%%)   target >= 90%%: %s\n", "ours, images (LK_QR_DECODE_ALL_VARIANTS)",
+          read_images, n, 100.0 * read_images / n, read_images * 10 >= n * 9 ? "PASS" : "MISS");
+  printf ("  %-52s %4u / %u  (%3.0f%%)   target >= 90%%: %s\n", "ours, camera path, one round of frames",
+          read_camera, n, 100.0 * read_camera / n, read_camera * 10 >= n * 9 ? "PASS" : "MISS");
+  printf ("  (zbarimg: %.0f ms a frame, wall, process included)\n\n", zbarimg_ms / n);
+
+  {
+    g_autofree double *sorted = g_memdup2 (camera_ms, sizeof (double) * n_camera);
+    g_autofree double *sorted_cpu = g_memdup2 (camera_cpu, sizeof (double) * n_camera);
+    g_autofree double *frames = g_new (double, n);
+    guint n_frames = 0;
+
+    for (guint i = 0; i < n; i++)
+      if (camera_frames[i] > 0)
+        frames[n_frames++] = camera_frames[i];
+    printf ("Camera path, time per 720p frame (lk_qr_decoder_decode_frame, %u calls: each frame held for\n"
+            "a round of %u steps; one core):\n", n_camera, n_steps);
+    printf ("  wall:  median %6.1f ms   p90 %6.1f ms   max %6.1f ms   target median <= 33 ms: %s\n",
+            percentile (sorted, n_camera, 0.5), percentile (sorted, n_camera, 0.9),
+            percentile (sorted, n_camera, 1.0), percentile (sorted, n_camera, 0.5) <= 33 ? "PASS" : "MISS");
+    printf ("  CPU:   median %6.1f ms   p90 %6.1f ms   max %6.1f ms\n", percentile (sorted_cpu, n_camera, 0.5),
+            percentile (sorted_cpu, n_camera, 0.9), percentile (sorted_cpu, n_camera, 1.0));
+    if (n_frames > 0)
+      printf ("  frames until read (of those read): median %.0f, p90 %.0f, max %.0f; at 30 fps the max is %.2f s\n\n",
+              percentile (frames, n_frames, 0.5), percentile (frames, n_frames, 0.9),
+              percentile (frames, n_frames, 1.0), percentile (frames, n_frames, 1.0) / 30);
+  }
+
+  /* The variants, in the images' order: each one's reads alone, what it
+   * adds to those before it, its CPU cost per frame. */
+  printf ("Variants, in the decoder's order for images (CPU time: the variant made + zbar, median a frame):\n");
+  printf ("  %-46s %9s %12s %10s %12s\n", "variant", "alone", "extra read", "CPU ms", "extra/100ms");
+  for (guint r = 0; r < n_rows; r++)
+    {
+      guint extra = 0;
+      double median;
+
+      for (guint i = 0; i < n; i++)
+        if (rows[r].read[i] && !covered[i])
+          {
+            extra++;
+            covered[i] = TRUE;
+          }
+      median = percentile (rows[r].ms, n, 0.5);
+      printf ("  %-46s %4u/%-4u %12u %10.1f %12.1f\n", rows[r].name, rows[r].n_read, n, extra, median,
+              100 * extra / MAX (median, 0.01));
+    }
+  printf ("  (the camera's round: half + invert+half+threshold, threshold, invert+threshold, plain, the 9\n"
+          "  tiles, invert, sharpen; the images enlarge the whole frame instead of tiles)\n");
+
+  for (guint r = 0; r < n_rows; r++)
+    {
+      g_free (rows[r].name);
+      g_free (rows[r].read);
+      g_free (rows[r].ms);
+    }
+  close (bench.log_fd);
+  g_strfreev (bench.envp);
+  return 0;
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -743,10 +972,21 @@ main (int   argc,
   if (argc == 3 && strcmp (argv[1], "--once") == 0)
     return run_once (argv[2]);
 
+  if (argc == 5 && g_str_has_prefix (argv[1], zbarimg_prefix) && strcmp (argv[2], "--set") == 0)
+    {
+      if (!g_ascii_string_to_unsigned (argv[3], 10, 1, 10000, &runs, NULL))
+        {
+          fprintf (stderr, "usage: %s --zbarimg=PATH --set N DIR\n", argv[0]);
+          return 2;
+        }
+      setvbuf (stdout, NULL, _IOLBF, 0);
+      return run_set (argv[1] + strlen (zbarimg_prefix), (guint) runs, argv[4]);
+    }
+
   if (argc != 4 || !g_str_has_prefix (argv[1], zbarimg_prefix) ||
       !g_ascii_string_to_unsigned (argv[3], 10, 1, 100000, &runs, NULL))
     {
-      fprintf (stderr, "usage: %s --zbarimg=PATH DIR RUNS | --once FILE\n", argv[0]);
+      fprintf (stderr, "usage: %s --zbarimg=PATH DIR RUNS | --zbarimg=PATH --set N DIR | --once FILE\n", argv[0]);
       return 2;
     }
   setvbuf (stdout, NULL, _IOLBF, 0);

@@ -45,8 +45,14 @@ class Device:
         self.app = lkui.App(self.workdir, relay, partner, tag=f'{self.name}-app', extra_env=env).ready()
         return self.app.proc.pid
 
-    def screenshot(self, shot):
-        return lkui.screenshot(os.path.join(self.artifacts, f'{shot}.png'))
+    def screenshot(self, shot, toasts=False):
+        """The screen, settled: without toasts (they go by themselves, and
+        would be in one run's picture and not in the next), unless the
+        toast is what the picture is of."""
+        if not toasts:
+            for window in self.app.windows():
+                lkui.dismiss_toasts(window)
+        return lkui.screenshot(os.path.join(self.artifacts, f'{shot}.png'), private_dir=self.workdir)
 
     def enrol(self, vertical):
         """Enrols a demo key from the main menu, as a user would; returns its

@@ -440,16 +440,17 @@ def laid_out(node):
     return n is not None and has_size(n)
 
 
-def walk(scope, prune_unsized=True):
+def walk(scope, prune_unsized=True, depth=None):
     """Depth-first, in order; with prune_unsized, no descent into subtrees
-    that were never laid out (pages never shown)."""
-    stack = [scope]
+    that were never laid out (pages never shown); with depth, no deeper
+    than that below scope."""
+    stack = [(scope, 0)]
     while stack:
-        node = stack.pop()
+        node, level = stack.pop()
         yield node
-        if prune_unsized and not has_size(node):
+        if (prune_unsized and not has_size(node)) or (depth is not None and level >= depth):
             continue
-        stack.extend(reversed(children(node)))
+        stack.extend((child, level + 1) for child in reversed(children(node)))
 
 
 def _matches(node, role_, text, where):
@@ -535,6 +536,50 @@ def click(node):
 
 def set_text(node, text):
     node.queryEditableText().setTextContents(text)
+
+
+# Toasts: they go by themselves after a few seconds (and those queued behind
+# them come), so a view that shows one is not settled: anything that audits
+# or photographs it dismisses them first and waits for them to be gone.
+
+# An AdwToastOverlay puts its toasts (AdwToastWidget) right under it, and
+# the app's overlays are within the first levels of their windows.
+TOAST_DEPTH = 5
+
+
+def toasts(window):
+    """The toasts a window shows now (their AdwToastWidget nodes)."""
+    return [n for n in walk(window, depth=TOAST_DEPTH) if name(n) == 'AdwToastWidget']
+
+
+def toast_close_button(toast):
+    """A toast's close button (after its action button, if it has one)."""
+    buttons = find_all(toast, A().ROLE_PUSH_BUTTON, where=lambda n: 'click' in _actions(n))
+    return buttons[-1] if buttons else None
+
+
+def dismiss_toasts(window, what='the toasts to go'):
+    """Closes the toasts a window shows, and those queued behind them, with
+    their close buttons as a user would, and returns once none is left (the
+    last one's hide animation over: its node is gone)."""
+    closed = []
+
+    def none_left():
+        shown = toasts(window)
+        for toast in shown:
+            if any(toast == c for c in closed):
+                continue
+            button = toast_close_button(toast)
+            if button is None:
+                continue
+            try:
+                button.doActionNamed('click')
+            except Exception:   # it was going by itself
+                pass
+            closed.append(toast)
+        return not shown
+    wait_for(none_left, what)
+    return len(closed)
 
 
 # The app
@@ -749,10 +794,10 @@ class App:
 
     def toast(self, pattern):
         """A toast's text, if one matching is shown."""
-        for n in walk(self.frame):
-            if role(n) == A().ROLE_LABEL and re.search(pattern, name(n)) and \
-                    ancestor(n, where=lambda a: name(a) == 'AdwToastWidget') is not None:
-                return name(n)
+        for shown in toasts(self.frame):
+            for n in walk(shown):
+                if role(n) == A().ROLE_LABEL and re.search(pattern, name(n)):
+                    return name(n)
         return None
 
     # The pointer
@@ -808,9 +853,13 @@ def crop_to_content(pixbuf):
     return pixbuf.new_subpixbuf(left, used[0], max(1, right - left), used[-1] - used[0] + 1)
 
 
-def screenshot(file_path, settle=0.15, limit=1.5):
+def screenshot(file_path, private_dir=None, settle=0.15, limit=1.5):
     """Saves the screen once it has not changed for `settle` seconds (no
-    frame of a transition), or after `limit` (a spinner never rests)."""
+    frame of a transition), or after `limit` (a spinner never rests). The
+    file is replaced whole (a rename): the same test may run twice at once
+    (meson test --repeat). With private_dir, the picture is also saved
+    there, and that path is returned, to read it back from: the artifact
+    may be the other run's by then."""
     start = time.monotonic()
     previous, since = None, start
     while True:
@@ -824,10 +873,17 @@ def screenshot(file_path, settle=0.15, limit=1.5):
         if now - start >= limit:
             break
         time.sleep(0.04)
+    picture = crop_to_content(shot)
     os.makedirs(os.path.dirname(file_path), exist_ok=True)
-    crop_to_content(shot).savev(file_path, 'png', [], [])
+    partial = f'{file_path}.{os.getpid()}.part'
+    picture.savev(partial, 'png', [], [])
+    os.replace(partial, file_path)
     log(f'screenshot: {file_path}')
-    return file_path
+    if private_dir is None:
+        return file_path
+    private = os.path.join(private_dir, os.path.basename(file_path))
+    picture.savev(private, 'png', [], [])
+    return private
 
 
 # The accessible-name audit
@@ -872,27 +928,100 @@ def is_unnamed(text, ids):
     return not text.strip() or bool(FALLBACK_NAME.match(text)) or text in ids
 
 
-def context_of(node, ids):
+class Gone(Exception):
+    """A node went away before it could be read whole."""
+
+
+def is_gone(node):
+    """Whether a node is no longer there: every call on it fails, and
+    libatspi marks it defunct."""
+    try:
+        node.getRole()
+    except Exception:
+        return True
+    return A().STATE_DEFUNCT in states(node)
+
+
+class Seen:
+    """A node as the audit first read it: role, name, extents and where it
+    is (its path, and its ancestors as they were read on the way down).
+    The audit classifies a node by this record, never by reading it again:
+    a node may go (a toast timing out) between two calls, and what could
+    still be read of it then is nothing."""
+
+    __slots__ = ('node', 'role', 'role_name', 'name', 'extents', 'path', 'above')
+
+    def __init__(self, node, index, above, probe=None):
+        Atspi = _dogtail['Atspi']
+        self.node, self.above = node, above
+        try:
+            self.role = node.getRole()
+            if probe is not None:
+                probe(node, 'role')
+            self.role_name = Atspi.role_get_name(self.role) or '?'
+            self.name = node.name or ''
+            try:
+                box = Atspi.Component.get_extents(node, Atspi.CoordType.WINDOW)
+                self.extents = (box.x, box.y, box.width, box.height)
+            except Exception:
+                if is_gone(node):
+                    raise
+                self.extents = None   # no Component (a GtkStackPage)
+        except Exception as error:
+            where = above[-1].path + ' > ' if above else ''
+            raise Gone(f'{where}{getattr(self, "role_name", "?")}[{index}]') from error
+        part = f'{self.role_name}[{index}]' + (f' {self.name!r}' if self.name else '')
+        self.path = f'{above[-1].path} > {part}' if above else part
+
+    def sized(self):
+        return self.extents is None or (self.extents[2] > 0 and self.extents[3] > 0)
+
+    def toplevel(self):
+        return self.above[0] if self.above else self
+
+    def within(self, test):
+        return any(test(a) for a in self.above)
+
+
+def seen_scope(scope):
+    """The record of an audit's scope, with its ancestors up to its window
+    (read up from it: the scope is what the view shows, and stays)."""
+    chain = []
+    n = scope
+    while n is not None and role(n) not in (None, A().ROLE_APPLICATION):
+        chain.append(n)
+        n = parent(n)
+    above = ()
+    for n in reversed(chain):
+        try:
+            index = n.getIndexInParent()
+        except Exception:
+            index = '?'
+        record = Seen(n, index, above)
+        above = above + (record,)
+    return above[-1]
+
+
+def context_of(seen, ids):
     """Text near an unnamed control, to find it in the .ui files: a label in
     it, the nearest named thing around it, and the page or window it is on
-    (GTK 4.8 names unlabelled widgets after their type)."""
+    (GTK 4.8 names unlabelled widgets after their type). From the record;
+    only the label and the description are read now, if still there."""
     hints = []
-    for n in walk(node, prune_unsized=False):
-        if n is not node and role(n) == A().ROLE_LABEL and not is_unnamed(name(n), ids):
+    for n in walk(seen.node, prune_unsized=False):
+        if n is not seen.node and role(n) == A().ROLE_LABEL and not is_unnamed(name(n), ids):
             hints.append(f'contains the label {name(n)!r}')
             break
-    n, near, page = parent(node), None, None
-    while n is not None and role(n) not in (None, A().ROLE_APPLICATION):
-        text = name(n)
-        if near is None and text and not is_unnamed(text, ids):
-            near = f'in {role_name(n)} {text!r}'
-        if page is None and (re.match(r'^Latchkey\w+$', text) or is_toplevel(n)):
-            page = f'on {text or role_name(n)}'
-        n = parent(n)
+    near = page = None
+    for a in reversed(seen.above):
+        if near is None and a.name and not is_unnamed(a.name, ids):
+            near = f'in {a.role_name} {a.name!r}'
+        if page is None and (re.match(r'^Latchkey\w+$', a.name) or a is seen.toplevel()):
+            page = f'on {a.name or a.role_name}'
     hints += [h for h in (near, page) if h]
     try:
-        if node.description:
-            hints.append(f'description {node.description!r}')
+        if seen.node.description:
+            hints.append(f'description {seen.node.description!r}')
     except Exception:
         pass
     return '; '.join(hints)
@@ -900,14 +1029,8 @@ def context_of(node, ids):
 
 # Known defects of the toolkit's own widgets, which the app cannot name.
 # They are listed in the output and do not fail the test; anything else
-# does. Each is (why, test on the unnamed node).
-
-def _toplevel(node):
-    n = node
-    while n is not None and not is_toplevel(n):
-        n = parent(n)
-    return n
-
+# does. Each is (why, test on the unnamed node's record). What they read
+# beyond the record is of the window, which stays.
 
 def _actions(node):
     try:
@@ -918,78 +1041,110 @@ def _actions(node):
 
 TOOLKIT_DEFECTS = [
     ("libadwaita 1.2: the close button of a toast (AdwToast) has no accessible name",
-     lambda n: role_name(n) == 'push button' and ancestor(n, where=lambda a: name(a) == 'AdwToastWidget')),
+     lambda s: s.role_name == 'push button' and s.within(lambda a: a.name == 'AdwToastWidget')),
     ("GTK 4.8: the row of the GtkListView inside an AdwComboRow, which shows its value, is not named "
      "after its label, and GTK 4.8 has no API to name it (the combo row itself is named)",
-     lambda n: role_name(n) == 'list item' and ancestor(n, where=lambda a: name(a) == 'GtkListView') and
-     ancestor(n, A().ROLE_COMBO_BOX)),
+     lambda s: s.role_name == 'list item' and s.within(lambda a: a.name == 'GtkListView') and
+     s.within(lambda a: a.role == A().ROLE_COMBO_BOX)),
     ("GTK 4.8: the search button in the header of a GtkShortcutsWindow has no accessible name",
-     lambda n: role_name(n) == 'push button' and name(n) == 'GtkImage' and
-     find(_toplevel(n), where=lambda a: name(a) == 'GtkShortcutLabel', shown=False) is not None),
+     lambda s: s.role_name == 'push button' and s.name == 'GtkImage' and
+     find(s.toplevel().node, where=lambda a: name(a) == 'GtkShortcutLabel', shown=False) is not None),
     ("libadwaita 1.2: AdwAboutWindow's own widgets (the app only gives it strings)",
-     lambda n: role_name(n) not in ('frame', 'dialog', 'window') and 'about.debug' in _actions(_toplevel(n))),
+     lambda s: s.role_name not in ('frame', 'dialog', 'window') and 'about.debug' in _actions(s.toplevel().node)),
 ]
 
 
-def toolkit_defect(node):
+def toolkit_defect(seen):
     for why, test in TOOLKIT_DEFECTS:
         try:
-            if test(node):
+            if test(seen):
                 return why
         except Exception:
             continue
     return None
 
 
-def audit(scope, ids, view, seen, skip=()):
+class AuditResult:
+    def __init__(self, findings, checked, gone, toasts):
+        self.findings = findings   # dicts, see report()
+        self.checked = checked     # controls, windows and images looked at
+        self.gone = gone           # paths of nodes that went before they were read whole
+        self.toasts = toasts       # paths of the toasts (AdwToastWidget) met
+
+
+def audit(scope, ids, view, seen, skip=(), probe=None):
     """Controls under scope, laid out, without an accessible name. Images
     count unless they are part of a named control (the control's name is
-    what is read). Returns the new findings (dicts), the number of controls
-    checked and of nodes that could not be read (gone meanwhile); `seen`
+    what is read). Returns an AuditResult: the new findings, the number of
+    controls checked, the nodes that went away before they could be read
+    whole (the view was not settled: the caller audits again) and the toasts
+    met. A node read whole is judged by that reading even if it goes right
+    after. `seen`
     dedupes across views by role, name and where (without child indices:
-    the leaflet reorders its pages)."""
+    the leaflet reorders its pages). probe(node, stage) is called after a
+    node's role is read ('role') and after the whole record ('read'): tests
+    make nodes go at those moments."""
     controls, images = control_roles(), image_roles()
     windows = {A().ROLE_FRAME, A().ROLE_DIALOG, A().ROLE_WINDOW}
-    findings = []
-    checked = errors = 0
+    findings, gone, toasts_seen = [], [], []
+    checked = 0
 
-    def visit(node, named_control):
-        nonlocal checked, errors
-        r = role(node)
-        if r is None:
-            errors += 1
+    def visit(record, named_control):
+        nonlocal checked
+        if probe is not None:
+            probe(record.node, 'read')
+        if not record.sized() or any(record.node == s for s in skip):
             return
-        if not has_size(node) or any(node == s for s in skip):
-            return
-        text = name(node)
+        if record.name == 'AdwToastWidget':
+            toasts_seen.append(record.path)
+        r, unnamed = record.role, is_unnamed(record.name, ids)
         if r in windows:
             checked += 1
-            if is_unnamed(text, ids):
-                report(node)
+            if unnamed:
+                report(record)
         elif r in controls:
             checked += 1
-            if is_unnamed(text, ids):
-                report(node)
-            named_control = named_control or not is_unnamed(text, ids)
+            if unnamed:
+                report(record)
+            named_control = named_control or not unnamed
         elif r in images:
             checked += 1
-            if not named_control and is_unnamed(text, ids):
-                report(node)
-        for child in children(node):
-            visit(child, named_control)
+            if not named_control and unnamed:
+                report(record)
+        node = record.node
+        try:
+            kids = [(i, node.get_child_at_index(i)) for i in range(node.get_child_count())]
+        except Exception:
+            if is_gone(node):
+                gone.append(record.path + ' (its children)')
+                return
+            kids = []
+        above = record.above + (record,)
+        for index, child in kids:
+            if child is None:
+                continue
+            try:
+                child_record = Seen(child, index, above, probe)
+            except Gone as error:
+                gone.append(str(error))
+                continue
+            visit(child_record, named_control)
 
-    def report(node):
-        where = path(node)
-        key = (role_name(node), name(node), re.sub(r'\[\d+\]', '', where))
+    def report(record):
+        key = (record.role_name, record.name, re.sub(r'\[\d+\]', '', record.path))
         if key in seen:
             return
         seen.add(key)
-        findings.append({'view': view, 'role': role_name(node), 'name': name(node), 'path': where,
-                         'context': context_of(node, ids),
-                         'toolkit': toolkit_defect(node)})
+        findings.append({'view': view, 'role': record.role_name, 'name': record.name, 'path': record.path,
+                         'context': context_of(record, ids), 'toolkit': toolkit_defect(record)})
 
-    visit(scope, False)
-    return findings, checked, errors
+    try:
+        top = seen_scope(scope)
+    except Gone as error:
+        gone.append(str(error))
+    else:
+        visit(top, False)
+    return AuditResult(findings, checked, gone, toasts_seen)
 
 
 def format_findings(findings):

@@ -1,0 +1,98 @@
+#!/bin/bash
+# Runs tests many times in a row, to catch the ones that fail only sometimes.
+#
+#   build-aux/repeat-tests.sh [-n RUNS] [-C BUILDDIR] [--busy-core] [--keep-going]
+#                             [MESON TEST ARGUMENTS…]
+#
+#   build-aux/repeat-tests.sh -n 20 --suite gui --suite e2e
+#   build-aux/repeat-tests.sh -n 20 -C _build-sanitize --busy-core a11y ui-scripted
+#
+# Each run is a whole `meson test` with the arguments given (default: the
+# whole suite), as CI runs it: the tests of a run go in parallel, each GUI
+# test in a headless session of its own, and the next run starts when this
+# one is over. The first failing run stops the repetition (unless
+# --keep-going); the log of every failing run is kept as
+# BUILDDIR/meson-logs/repeat-RUN.txt. At the end: runs, passes, failures.
+#
+# --busy-core keeps one core busy for the whole time (a shell busy loop
+# pinned to the last CPU with taskset), as another job on the machine
+# would: timing that holds only on an idle machine shows up.
+#
+# The sanitizer options are those of `build-aux/latchkey-dev.sh test`
+# (unless set already).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$here"
+
+runs=20 builddir=_build busy=0 keep_going=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -n) runs=$2; shift 2 ;;
+    -C) builddir=$2; shift 2 ;;
+    --busy-core) busy=1; shift ;;
+    --keep-going) keep_going=1; shift ;;
+    -h|--help) sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) break ;;
+  esac
+done
+case "$runs" in
+  ''|*[!0-9]*|0) echo "repeat-tests: -n takes a number of runs" >&2; exit 2 ;;
+esac
+[ -f "$builddir/meson-private/coredata.dat" ] ||
+  { echo "repeat-tests: $builddir is not a meson build directory" >&2; exit 2; }
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+
+busy_pid=
+stop_busy() {
+  if [ -n "$busy_pid" ]; then
+    kill "$busy_pid" 2>/dev/null || true
+    wait "$busy_pid" 2>/dev/null || true
+    busy_pid=
+  fi
+}
+trap stop_busy EXIT
+if [ $busy -eq 1 ]; then
+  cpu=$(( $(nproc) - 1 ))
+  taskset -c "$cpu" bash -c 'while :; do :; done' &
+  busy_pid=$!
+  echo "repeat-tests: CPU $cpu kept busy (pid $busy_pid)" >&2
+fi
+
+# Built once, before the clock starts. A name that matches no test makes
+# meson test pass without running anything: refused.
+meson compile -C "$builddir" >/dev/null
+listed=$(meson test -C "$builddir" --list "$@" 2>/dev/null || true)
+if grep -q '^No suitable tests defined' <<<"$listed"; then
+  echo "repeat-tests: no test matches: $*" >&2
+  exit 2
+fi
+
+passed=0 failed=0 failing_runs=()
+for run in $(seq "$runs"); do
+  start=$SECONDS
+  rm -f "$builddir/meson-logs/testlog.txt"   # so that a run that logs nothing keeps no stale log
+  if meson test -C "$builddir" --print-errorlogs "$@" >"$builddir/meson-logs/repeat-current.out" 2>&1; then
+    passed=$((passed + 1))
+    echo "run $run/$runs: passed ($((SECONDS - start)) s)" >&2
+  else
+    failed=$((failed + 1))
+    failing_runs+=("$run")
+    if [ -f "$builddir/meson-logs/testlog.txt" ]; then
+      cp "$builddir/meson-logs/testlog.txt" "$builddir/meson-logs/repeat-$run.txt"
+    else
+      cp "$builddir/meson-logs/repeat-current.out" "$builddir/meson-logs/repeat-$run.txt"
+    fi
+    echo "run $run/$runs: FAILED ($((SECONDS - start)) s):" >&2
+    grep -E '^ *[0-9]+/[0-9]+ .* (FAIL|ERROR|TIMEOUT)' "$builddir/meson-logs/repeat-current.out" |
+      awk '!seen[$0]++' >&2 || true
+    echo "  log: $builddir/meson-logs/repeat-$run.txt" >&2
+    [ $keep_going -eq 1 ] || break
+  fi
+done
+rm -f "$builddir/meson-logs/repeat-current.out"
+
+echo "repeat-tests: $((passed + failed)) runs, $passed passed, $failed failed${failing_runs:+ (runs ${failing_runs[*]})}" >&2
+[ $failed -eq 0 ]
