@@ -427,7 +427,9 @@ test_wallet_lists_keyring (void)
 static void
 test_wallet_narrow (void)
 {
-  LatchkeyWindow *narrow = latchkey_window_new (world.app);
+  LatchkeyWindow *narrow = latchkey_window_new (GTK_APPLICATION (world.app),
+                                                latchkey_application_get_engine (world.app),
+                                                latchkey_application_get_trackers (world.app));
   GtkWidget *list;
 
   g_object_add_weak_pointer (G_OBJECT (narrow), (gpointer *) &narrow);
@@ -807,7 +809,7 @@ credential_titled (LkTransferEngine *engine,
 static gboolean
 is_tracked (gpointer data)
 {
-  return latchkey_application_find_tracker (world.app, data) != NULL;
+  return latchkey_tracker_list_find (latchkey_application_get_trackers (world.app), data) != NULL;
 }
 
 static gboolean
@@ -859,7 +861,7 @@ test_shares_resume_and_confirm (void)
 
   latchkey_application_resume (world.app);
   latchkey_test_wait_until (is_tracked, (gpointer) lk_transfer_get_id (transfer), "the resumed share");
-  tracker = latchkey_application_find_tracker (world.app, lk_transfer_get_id (transfer));
+  tracker = latchkey_tracker_list_find (latchkey_application_get_trackers (world.app), lk_transfer_get_id (transfer));
   g_object_set_data (G_OBJECT (world.window), "test-tracker", tracker);
   g_assert_nonnull (share_row_titled ("My Car"));
 
@@ -1025,7 +1027,7 @@ main (int   argc,
   g_application_register (G_APPLICATION (world.app), NULL, NULL);
   /* One attempt: the unreachable case is about the view, not the back-off. */
   lk_transfer_engine_set_retry_policy (latchkey_application_get_engine (world.app), 1, 10);
-  world.window = latchkey_window_new (world.app);
+  world.window = latchkey_application_get_window (world.app);
   latchkey_test_show_window (GTK_WINDOW (world.window));
 
   g_test_add_func ("/app/wallet/empty", test_wallet_empty);

@@ -392,7 +392,7 @@ main (int   argc,
 
   world.app = latchkey_application_new ();
   g_application_register (G_APPLICATION (world.app), NULL, NULL);
-  world.window = latchkey_window_new (world.app);
+  world.window = latchkey_application_get_window (world.app);
   latchkey_test_show_window (GTK_WINDOW (world.window));
 
   g_test_add_func ("/scan/viewfinder-and-stop", test_viewfinder_and_stop);

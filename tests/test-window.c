@@ -20,7 +20,7 @@ test_empty_state (void)
   g_autofree char *shot = NULL;
 
   g_application_register (G_APPLICATION (app), NULL, NULL);
-  window = latchkey_window_new (app);
+  window = latchkey_application_get_window (app);
   g_object_add_weak_pointer (G_OBJECT (window), (gpointer *) &window);
 
   latchkey_test_show_window (GTK_WINDOW (window));

@@ -1,6 +1,11 @@
 /* latchkey-application.c
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The application owns the engine and the list of transfers it follows,
+ * and gives both to the window it makes, which gives them to its pages:
+ * calls go down, from the application to the window to a page, and what a
+ * page wants of the window goes up as a signal or a window action.
  */
 
 #define G_LOG_DOMAIN "latchkey-application"
@@ -16,16 +21,17 @@
 #include "lk-share-link.h"
 #include "latchkey-application.h"
 #include "latchkey-preferences-window.h"
+#include "latchkey-utils.h"
 #include "latchkey-window.h"
 
 struct _LatchkeyApplication
 {
-  AdwApplication    parent_instance;
+  AdwApplication       parent_instance;
 
-  GSettings        *settings;
-  LkTransferEngine *engine;
-  GListStore       *trackers;
-  GCancellable     *cancellable;
+  GSettings           *settings;
+  LkTransferEngine    *engine;
+  LatchkeyTrackerList *trackers;
+  GCancellable        *cancellable;
 };
 
 G_DEFINE_FINAL_TYPE (LatchkeyApplication, latchkey_application, ADW_TYPE_APPLICATION)
@@ -40,8 +46,13 @@ latchkey_application_new (void)
                        NULL);
 }
 
-static LatchkeyWindow *
-get_window (LatchkeyApplication *self)
+/**
+ * latchkey_application_get_window:
+ *
+ * Returns: (transfer none): the window, made if there is none
+ */
+LatchkeyWindow *
+latchkey_application_get_window (LatchkeyApplication *self)
 {
   GList *windows = gtk_application_get_windows (GTK_APPLICATION (self));
 
@@ -49,99 +60,21 @@ get_window (LatchkeyApplication *self)
     if (LATCHKEY_IS_WINDOW (l->data))
       return l->data;
 
-  return latchkey_window_new (self);
-}
-
-/* The settings win; then the environment, which the development script and
- * the tests use; then the default the build was given. */
-static char *
-dup_server_url (LatchkeyApplication *self,
-                const char          *key,
-                const char          *variable,
-                const char          *fallback)
-{
-  g_autofree char *url = g_settings_get_string (self->settings, key);
-
-  if (url != NULL && *url != '\0')
-    return g_steal_pointer (&url);
-  if (g_getenv (variable) != NULL && *g_getenv (variable) != '\0')
-    return g_strdup (g_getenv (variable));
-  return g_strdup (fallback);
-}
-
-/**
- * latchkey_application_dup_relay_url:
- *
- * Returns: the relay for new shares; empty if none is set up
- */
-char *
-latchkey_application_dup_relay_url (LatchkeyApplication *self)
-{
-  g_return_val_if_fail (LATCHKEY_IS_APPLICATION (self), NULL);
-  return dup_server_url (self, "relay-url", "LATCHKEY_RELAY_URL", DEFAULT_RELAY_URL);
-}
-
-/**
- * latchkey_application_dup_partner_url:
- *
- * Returns: the partner to enrol keys with; empty if none is set up
- */
-char *
-latchkey_application_dup_partner_url (LatchkeyApplication *self)
-{
-  g_return_val_if_fail (LATCHKEY_IS_APPLICATION (self), NULL);
-  return dup_server_url (self, "partner-url", "LATCHKEY_PARTNER_URL", DEFAULT_PARTNER_URL);
+  return latchkey_window_new (GTK_APPLICATION (self), self->engine, self->trackers);
 }
 
 LkTransferEngine *
 latchkey_application_get_engine (LatchkeyApplication *self)
 {
   g_return_val_if_fail (LATCHKEY_IS_APPLICATION (self), NULL);
-
-  if (self->engine == NULL)
-    {
-      g_autofree char *relay_url = latchkey_application_dup_relay_url (self);
-      const char *ca_file = g_getenv ("LATCHKEY_CA_FILE");
-
-      self->engine = lk_transfer_engine_new (*relay_url != '\0' ? relay_url : NULL);
-      if (ca_file != NULL && *ca_file != '\0')
-        {
-          g_autoptr(GError) error = NULL;
-
-          if (!lk_transfer_engine_set_ca_file (self->engine, ca_file, &error))
-            g_warning ("Ignoring LATCHKEY_CA_FILE: %s", error->message);
-        }
-    }
-
   return self->engine;
 }
 
-GListModel *
+LatchkeyTrackerList *
 latchkey_application_get_trackers (LatchkeyApplication *self)
 {
   g_return_val_if_fail (LATCHKEY_IS_APPLICATION (self), NULL);
-  return G_LIST_MODEL (self->trackers);
-}
-
-LatchkeyTracker *
-latchkey_application_find_tracker (LatchkeyApplication *self,
-                                   const char          *id)
-{
-  guint n;
-
-  g_return_val_if_fail (LATCHKEY_IS_APPLICATION (self), NULL);
-  g_return_val_if_fail (id != NULL, NULL);
-
-  n = g_list_model_get_n_items (G_LIST_MODEL (self->trackers));
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(LatchkeyTracker) tracker = g_list_model_get_item (G_LIST_MODEL (self->trackers), i);
-
-      if (g_strcmp0 (latchkey_tracker_get_id (tracker), id) == 0)
-        return tracker;
-    }
-
-  return NULL;
+  return self->trackers;
 }
 
 static gboolean
@@ -186,37 +119,20 @@ on_tracker_changed (LatchkeyTracker     *tracker,
   g_application_send_notification (G_APPLICATION (self), id, notification);
 }
 
-/**
- * latchkey_application_add_tracker:
- *
- * Lists @tracker with the others and keeps it moving until it ends.
- */
-void
-latchkey_application_add_tracker (LatchkeyApplication *self,
-                                  LatchkeyTracker     *tracker)
+/* Every transfer the list gains is watched, to notify the desktop. */
+static void
+on_trackers_changed (GListModel          *trackers,
+                     guint                position,
+                     guint                removed,
+                     guint                added,
+                     LatchkeyApplication *self)
 {
-  g_return_if_fail (LATCHKEY_IS_APPLICATION (self));
-  g_return_if_fail (LATCHKEY_IS_TRACKER (tracker));
+  for (guint i = position; i < position + added; i++)
+    {
+      g_autoptr(LatchkeyTracker) tracker = g_list_model_get_item (trackers, i);
 
-  if (latchkey_application_find_tracker (self, latchkey_tracker_get_id (tracker)) != NULL)
-    return;
-
-  g_signal_connect_object (tracker, "changed", G_CALLBACK (on_tracker_changed), self, 0);
-  g_list_store_insert (self->trackers, 0, tracker);
-  latchkey_tracker_follow (tracker);
-}
-
-void
-latchkey_application_remove_tracker (LatchkeyApplication *self,
-                                     LatchkeyTracker     *tracker)
-{
-  guint position;
-
-  g_return_if_fail (LATCHKEY_IS_APPLICATION (self));
-
-  latchkey_tracker_stop (tracker);
-  if (g_list_store_find (self->trackers, tracker, &position))
-    g_list_store_remove (self->trackers, position);
+      g_signal_connect_object (tracker, "changed", G_CALLBACK (on_tracker_changed), self, 0);
+    }
 }
 
 static int
@@ -256,7 +172,7 @@ on_transfers_listed (GObject      *source,
       g_autoptr(LatchkeyTracker) tracker = latchkey_tracker_new (LK_TRANSFER_ENGINE (source),
                                                                  g_ptr_array_index (transfers, i));
 
-      latchkey_application_add_tracker (self, tracker);
+      latchkey_tracker_list_add (self->trackers, tracker);
     }
 }
 
@@ -272,8 +188,7 @@ latchkey_application_resume (LatchkeyApplication *self)
 {
   g_return_if_fail (LATCHKEY_IS_APPLICATION (self));
 
-  lk_transfer_engine_list_async (latchkey_application_get_engine (self), LK_STORE_KIND_TRANSFER,
-                                 self->cancellable, on_transfers_listed, self);
+  lk_transfer_engine_list_async (self->engine, LK_STORE_KIND_TRANSFER, self->cancellable, on_transfers_listed, self);
 }
 
 static void
@@ -290,15 +205,9 @@ static void
 latchkey_application_shutdown (GApplication *app)
 {
   LatchkeyApplication *self = LATCHKEY_APPLICATION (app);
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->trackers));
 
   g_cancellable_cancel (self->cancellable);
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(LatchkeyTracker) tracker = g_list_model_get_item (G_LIST_MODEL (self->trackers), i);
-
-      latchkey_tracker_stop (tracker);
-    }
+  latchkey_tracker_list_stop_all (self->trackers);
 
   G_APPLICATION_CLASS (latchkey_application_parent_class)->shutdown (app);
 }
@@ -306,7 +215,7 @@ latchkey_application_shutdown (GApplication *app)
 static void
 latchkey_application_activate (GApplication *app)
 {
-  gtk_window_present (GTK_WINDOW (get_window (LATCHKEY_APPLICATION (app))));
+  gtk_window_present (GTK_WINDOW (latchkey_application_get_window (LATCHKEY_APPLICATION (app))));
 }
 
 /* Links arrive from the latchkey: scheme handler (over D-Bus, the desktop
@@ -319,7 +228,7 @@ latchkey_application_open (GApplication  *app,
                            int            n_files,
                            const char    *hint)
 {
-  LatchkeyWindow *window = get_window (LATCHKEY_APPLICATION (app));
+  LatchkeyWindow *window = latchkey_application_get_window (LATCHKEY_APPLICATION (app));
 
   for (int i = 0; i < n_files; i++)
     {
@@ -478,8 +387,8 @@ show_transfer_action (GSimpleAction *action,
                       gpointer       user_data)
 {
   LatchkeyApplication *self = user_data;
-  LatchkeyWindow *window = get_window (self);
-  LatchkeyTracker *tracker = latchkey_application_find_tracker (self, g_variant_get_string (parameter, NULL));
+  LatchkeyWindow *window = latchkey_application_get_window (self);
+  LatchkeyTracker *tracker = latchkey_tracker_list_find (self->trackers, g_variant_get_string (parameter, NULL));
 
   if (tracker != NULL)
     latchkey_window_show_tracker (window, tracker);
@@ -493,7 +402,7 @@ window_action (GSimpleAction *action,
                GVariant      *parameter,
                gpointer       user_data)
 {
-  LatchkeyWindow *window = get_window (user_data);
+  LatchkeyWindow *window = latchkey_application_get_window (user_data);
 
   if (g_strcmp0 (g_action_get_name (G_ACTION (action)), "scan") == 0)
     latchkey_window_scan (window);
@@ -525,13 +434,16 @@ on_relay_changed (GSettings           *settings,
                   const char          *key,
                   LatchkeyApplication *self)
 {
-  g_clear_object (&self->engine);
+  g_autofree char *relay_url = latchkey_dup_relay_url (self->settings);
+
+  lk_transfer_engine_set_relay_url (self->engine, *relay_url != '\0' ? relay_url : NULL);
 }
 
 static void
 latchkey_application_init (LatchkeyApplication *self)
 {
   static const char *quit_accels[] = { "<Control>q", NULL };
+  const char *ca_file = g_getenv ("LATCHKEY_CA_FILE");
   static const char *preferences_accels[] = { "<Control>comma", NULL };
 
   g_application_set_option_context_parameter_string (G_APPLICATION (self), _("[LINK…|-]"));
@@ -540,9 +452,19 @@ latchkey_application_init (LatchkeyApplication *self)
                                               "accept. “-” reads one link from standard input, which keeps its secret "
                                               "out of the command line."));
   self->settings = g_settings_new (APP_ID);
-  self->trackers = g_list_store_new (LATCHKEY_TYPE_TRACKER);
+  self->engine = lk_transfer_engine_new (NULL);
+  on_relay_changed (self->settings, "relay-url", self);
+  if (ca_file != NULL && *ca_file != '\0')
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!lk_transfer_engine_set_ca_file (self->engine, ca_file, &error))
+        g_warning ("Ignoring LATCHKEY_CA_FILE: %s", error->message);
+    }
+  self->trackers = latchkey_tracker_list_new ();
   self->cancellable = g_cancellable_new ();
   g_signal_connect (self->settings, "changed::relay-url", G_CALLBACK (on_relay_changed), self);
+  g_signal_connect_object (self->trackers, "items-changed", G_CALLBACK (on_trackers_changed), self, 0);
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
                                    G_N_ELEMENTS (app_actions), self);

@@ -8,7 +8,8 @@
 #include <adwaita.h>
 
 #include "lk-transfer-engine.h"
-#include "latchkey-tracker.h"
+#include "latchkey-tracker-list.h"
+#include "latchkey-window.h"
 
 G_BEGIN_DECLS
 
@@ -17,16 +18,9 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (LatchkeyApplication, latchkey_application, LATCHKEY, APPLICATION, AdwApplication)
 
 LatchkeyApplication *latchkey_application_new              (void);
+LatchkeyWindow      *latchkey_application_get_window       (LatchkeyApplication *self);
 LkTransferEngine    *latchkey_application_get_engine       (LatchkeyApplication *self);
-char                *latchkey_application_dup_relay_url    (LatchkeyApplication *self);
-char                *latchkey_application_dup_partner_url  (LatchkeyApplication *self);
-GListModel          *latchkey_application_get_trackers     (LatchkeyApplication *self);
-LatchkeyTracker     *latchkey_application_find_tracker     (LatchkeyApplication *self,
-                                                            const char          *id);
-void                 latchkey_application_add_tracker      (LatchkeyApplication *self,
-                                                            LatchkeyTracker     *tracker);
+LatchkeyTrackerList *latchkey_application_get_trackers     (LatchkeyApplication *self);
 void                 latchkey_application_resume           (LatchkeyApplication *self);
-void                 latchkey_application_remove_tracker   (LatchkeyApplication *self,
-                                                            LatchkeyTracker     *tracker);
 
 G_END_DECLS

@@ -1,6 +1,9 @@
 /* latchkey-credential-page.c
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Sharing opens another page, which is the window's to do: the page emits
+ * "share". Toasts, going back and reloading the wallet are window actions.
  */
 
 #define G_LOG_DOMAIN "latchkey-credential-page"
@@ -11,7 +14,6 @@
 
 #include "latchkey-credential-page.h"
 #include "latchkey-utils.h"
-#include "latchkey-window.h"
 
 struct _LatchkeyCredentialPage
 {
@@ -28,11 +30,26 @@ struct _LatchkeyCredentialPage
   AdwActionRow   *shared_by_row;
   AdwActionRow   *access_point_row;
 
+  LkTransferEngine *engine;
   LkCredential   *credential;
   GCancellable   *cancellable;
 };
 
 G_DEFINE_FINAL_TYPE (LatchkeyCredentialPage, latchkey_credential_page, ADW_TYPE_BIN)
+
+enum {
+  SIGNAL_SHARE,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void
+toast (LatchkeyCredentialPage *self,
+       const char             *text)
+{
+  gtk_widget_activate_action (GTK_WIDGET (self), "win.toast", "s", text);
+}
 
 static void
 set_row (AdwActionRow *row,
@@ -82,11 +99,7 @@ share_action (GtkWidget  *widget,
               const char *action_name,
               GVariant   *parameter)
 {
-  LatchkeyCredentialPage *self = LATCHKEY_CREDENTIAL_PAGE (widget);
-  LatchkeyWindow *window = latchkey_window_for_widget (GTK_WIDGET (self));
-
-  if (window != NULL)
-    latchkey_window_share (window, self->credential);
+  g_signal_emit (widget, signals[SIGNAL_SHARE], 0);
 }
 
 static void
@@ -98,12 +111,10 @@ on_access_done (GObject      *source,
   g_autoptr(LkAccessResult) access = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *message = NULL;
-  LatchkeyWindow *window;
 
   access = lk_transfer_engine_access_finish (LK_TRANSFER_ENGINE (source), result, &error);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "page.try", TRUE);
-  window = latchkey_window_for_widget (GTK_WIDGET (self));
-  if (window == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
 
   if (access == NULL)
@@ -115,7 +126,7 @@ on_access_done (GObject      *source,
     /* Translators: %s is the lock's reason, such as “revoked” */
     message = g_strdup_printf (_("Refused: %s"), access->message ? access->message : access->reason);
 
-  latchkey_window_toast (window, message);
+  toast (self, message);
 }
 
 /* The partner's access point stands in for the car, room or door. */
@@ -125,13 +136,9 @@ try_action (GtkWidget  *widget,
             GVariant   *parameter)
 {
   LatchkeyCredentialPage *self = LATCHKEY_CREDENTIAL_PAGE (widget);
-  LatchkeyWindow *window = latchkey_window_for_widget (GTK_WIDGET (self));
-
-  if (window == NULL)
-    return;
 
   gtk_widget_action_set_enabled (widget, "page.try", FALSE);
-  lk_transfer_engine_access_async (latchkey_window_get_engine (window), self->credential, "open",
+  lk_transfer_engine_access_async (self->engine, self->credential, "open",
                                    self->cancellable, on_access_done, g_object_ref (self));
 }
 
@@ -143,27 +150,23 @@ on_deleted (GObject      *source,
   g_autoptr(LatchkeyCredentialPage) self = user_data;
   g_autoptr(GError) error = NULL;
   g_autofree char *message = NULL;
-  LatchkeyWindow *window = latchkey_window_for_widget (GTK_WIDGET (self));
 
   if (!lk_transfer_engine_delete_finish (LK_TRANSFER_ENGINE (source), result, &error))
     {
-      if (window != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
           /* Translators: %s is an error message */
           message = g_strdup_printf (_("The key was not deleted: %s"), error->message);
-          latchkey_window_toast (window, message);
+          toast (self, message);
         }
       return;
     }
 
-  if (window == NULL)
-    return;
-
   /* Translators: %s is the title of a key */
   message = g_strdup_printf (_("“%s” was deleted"), lk_credential_get_title (self->credential));
-  latchkey_window_toast (window, message);
-  latchkey_window_reload (window);
-  latchkey_window_pop (window);
+  toast (self, message);
+  gtk_widget_activate_action (GTK_WIDGET (self), "win.reload", NULL);
+  gtk_widget_activate_action (GTK_WIDGET (self), "win.back", NULL);
 }
 
 static void
@@ -171,12 +174,10 @@ on_delete_response (AdwMessageDialog       *dialog,
                     const char             *response,
                     LatchkeyCredentialPage *self)
 {
-  LatchkeyWindow *window = latchkey_window_for_widget (GTK_WIDGET (self));
-
-  if (g_strcmp0 (response, "delete") != 0 || window == NULL)
+  if (g_strcmp0 (response, "delete") != 0)
     return;
 
-  lk_transfer_engine_delete_async (latchkey_window_get_engine (window), LK_STORE_KIND_CREDENTIAL,
+  lk_transfer_engine_delete_async (self->engine, LK_STORE_KIND_CREDENTIAL,
                                    lk_credential_get_id (self->credential), self->cancellable,
                                    on_deleted, g_object_ref (self));
 }
@@ -190,7 +191,7 @@ delete_action (GtkWidget  *widget,
   GtkWidget *dialog;
 
   /* Translators: %s is the title of a key */
-  dialog = adw_message_dialog_new (GTK_WINDOW (latchkey_window_for_widget (widget)), NULL, NULL);
+  dialog = adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (widget)), NULL, NULL);
   adw_message_dialog_format_heading (ADW_MESSAGE_DIALOG (dialog), _("Delete “%s”?"),
                                      lk_credential_get_title (self->credential));
   adw_message_dialog_set_body (ADW_MESSAGE_DIALOG (dialog),
@@ -217,6 +218,7 @@ latchkey_credential_page_dispose (GObject *object)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->credential);
+  g_clear_object (&self->engine);
   gtk_widget_dispose_template (GTK_WIDGET (self), LATCHKEY_TYPE_CREDENTIAL_PAGE);
 
   G_OBJECT_CLASS (latchkey_credential_page_parent_class)->dispose (object);
@@ -248,6 +250,15 @@ latchkey_credential_page_class_init (LatchkeyCredentialPageClass *klass)
   gtk_widget_class_install_action (widget_class, "page.delete", NULL, delete_action);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Delete, 0, "page.delete", NULL);
+
+  /**
+   * LatchkeyCredentialPage::share:
+   *
+   * The owner asks to share the credential: whoever shows the page opens
+   * the share page.
+   */
+  signals[SIGNAL_SHARE] = g_signal_new ("share", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                        NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -257,14 +268,21 @@ latchkey_credential_page_init (LatchkeyCredentialPage *self)
   self->cancellable = g_cancellable_new ();
 }
 
+/**
+ * latchkey_credential_page_new:
+ * @engine: to try the key at its lock, and to delete it
+ */
 LatchkeyCredentialPage *
-latchkey_credential_page_new (LkCredential *credential)
+latchkey_credential_page_new (LkTransferEngine *engine,
+                              LkCredential     *credential)
 {
   LatchkeyCredentialPage *self;
 
+  g_return_val_if_fail (LK_IS_TRANSFER_ENGINE (engine), NULL);
   g_return_val_if_fail (LK_IS_CREDENTIAL (credential), NULL);
 
   self = g_object_new (LATCHKEY_TYPE_CREDENTIAL_PAGE, NULL);
+  self->engine = g_object_ref (engine);
   self->credential = g_object_ref (credential);
   fill (self);
 

@@ -7,7 +7,7 @@
 
 #include <adwaita.h>
 
-#include "lk-credential.h"
+#include "lk-transfer-engine.h"
 
 G_BEGIN_DECLS
 
@@ -15,7 +15,8 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (LatchkeyCredentialPage, latchkey_credential_page, LATCHKEY, CREDENTIAL_PAGE, AdwBin)
 
-LatchkeyCredentialPage *latchkey_credential_page_new            (LkCredential           *credential);
+LatchkeyCredentialPage *latchkey_credential_page_new            (LkTransferEngine       *engine,
+                                                                 LkCredential           *credential);
 LkCredential           *latchkey_credential_page_get_credential (LatchkeyCredentialPage *self);
 
 G_END_DECLS

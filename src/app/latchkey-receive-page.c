@@ -16,10 +16,8 @@
 
 #include "lk-crypto.h"
 #include "lk-share-link.h"
-#include "latchkey-application.h"
 #include "latchkey-receive-page.h"
 #include "latchkey-utils.h"
-#include "latchkey-window.h"
 
 #define MAX_CODE_LENGTH 32
 
@@ -53,6 +51,8 @@ struct _LatchkeyReceivePage
   GtkWidget       *other_link_button;
   GtkWidget       *retry_button;
 
+  LkTransferEngine *engine;
+  LatchkeyTrackerList *trackers;
   LkShareLink     *link;
   LatchkeyTracker *tracker;
   GCancellable    *cancellable;
@@ -62,14 +62,6 @@ struct _LatchkeyReceivePage
 };
 
 G_DEFINE_FINAL_TYPE (LatchkeyReceivePage, latchkey_receive_page, ADW_TYPE_BIN)
-
-static LkTransferEngine *
-get_engine (LatchkeyReceivePage *self)
-{
-  LatchkeyWindow *window = latchkey_window_for_widget (GTK_WIDGET (self));
-
-  return window ? latchkey_window_get_engine (window) : NULL;
-}
 
 static void
 show (LatchkeyReceivePage *self,
@@ -314,15 +306,13 @@ on_preview (GObject      *source,
 static void
 preview (LatchkeyReceivePage *self)
 {
-  LkTransferEngine *engine = get_engine (self);
-
-  if (engine == NULL || self->link == NULL)
+  if (self->link == NULL)
     return;
 
   g_cancellable_cancel (self->cancellable);
   g_set_object (&self->cancellable, g_cancellable_new ());
   show_busy (self, _("Looking up the invitation…"), TRUE);
-  lk_transfer_engine_preview_async (engine, self->link, self->cancellable, on_preview, g_object_ref (self));
+  lk_transfer_engine_preview_async (self->engine, self->link, self->cancellable, on_preview, g_object_ref (self));
 }
 
 static gboolean
@@ -446,7 +436,6 @@ on_received (GObject      *source,
   g_autoptr(LkTransfer) transfer = NULL;
   g_autoptr(LatchkeyTracker) tracker = NULL;
   g_autoptr(GError) error = NULL;
-  LatchkeyWindow *window;
 
   transfer = lk_transfer_engine_transfer_finish (LK_TRANSFER_ENGINE (source), result, &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -458,10 +447,7 @@ on_received (GObject      *source,
     }
 
   tracker = latchkey_tracker_new (LK_TRANSFER_ENGINE (source), transfer);
-  window = latchkey_window_for_widget (GTK_WIDGET (self));
-  if (window != NULL)
-    latchkey_application_add_tracker (LATCHKEY_APPLICATION (gtk_window_get_application (GTK_WINDOW (window))),
-                                      tracker);
+  latchkey_tracker_list_add (self->trackers, tracker);
   set_tracker (self, tracker);
 }
 
@@ -471,14 +457,12 @@ accept_action (GtkWidget  *widget,
                GVariant   *parameter)
 {
   LatchkeyReceivePage *self = LATCHKEY_RECEIVE_PAGE (widget);
-  LkTransferEngine *engine = get_engine (self);
-
-  if (engine == NULL || self->link == NULL)
+  if (self->link == NULL)
     return;
 
   g_set_object (&self->cancellable, g_cancellable_new ());
   show_busy (self, _("Receiving the key…"), FALSE);
-  lk_transfer_engine_receive_async (engine, self->link, NULL, self->cancellable, on_received, g_object_ref (self));
+  lk_transfer_engine_receive_async (self->engine, self->link, NULL, self->cancellable, on_received, g_object_ref (self));
 }
 
 static void
@@ -599,10 +583,7 @@ show_wallet_action (GtkWidget  *widget,
                     const char *action_name,
                     GVariant   *parameter)
 {
-  LatchkeyWindow *window = latchkey_window_for_widget (widget);
-
-  if (window != NULL)
-    latchkey_window_pop (window);
+  gtk_widget_activate_action (widget, "win.back", NULL);
 }
 
 static void
@@ -638,6 +619,8 @@ latchkey_receive_page_dispose (GObject *object)
   g_clear_object (&self->cancellable);
   g_clear_object (&self->tracker);
   g_clear_object (&self->link);
+  g_clear_object (&self->trackers);
+  g_clear_object (&self->engine);
   gtk_widget_dispose_template (GTK_WIDGET (self), LATCHKEY_TYPE_RECEIVE_PAGE);
 
   G_OBJECT_CLASS (latchkey_receive_page_parent_class)->dispose (object);
@@ -694,16 +677,32 @@ latchkey_receive_page_init (LatchkeyReceivePage *self)
   self->cancellable = g_cancellable_new ();
 }
 
+/**
+ * latchkey_receive_page_new:
+ * @engine: what invitations are looked up and received with
+ * @trackers: where a receipt, once started, is followed
+ */
 LatchkeyReceivePage *
-latchkey_receive_page_new (void)
+latchkey_receive_page_new (LkTransferEngine    *engine,
+                           LatchkeyTrackerList *trackers)
 {
-  return g_object_new (LATCHKEY_TYPE_RECEIVE_PAGE, NULL);
+  LatchkeyReceivePage *self;
+
+  g_return_val_if_fail (LK_IS_TRANSFER_ENGINE (engine), NULL);
+  g_return_val_if_fail (LATCHKEY_IS_TRACKER_LIST (trackers), NULL);
+
+  self = g_object_new (LATCHKEY_TYPE_RECEIVE_PAGE, NULL);
+  self->engine = g_object_ref (engine);
+  self->trackers = g_object_ref (trackers);
+  return self;
 }
 
 LatchkeyReceivePage *
-latchkey_receive_page_new_for_tracker (LatchkeyTracker *tracker)
+latchkey_receive_page_new_for_tracker (LkTransferEngine    *engine,
+                                       LatchkeyTrackerList *trackers,
+                                       LatchkeyTracker     *tracker)
 {
-  LatchkeyReceivePage *self = latchkey_receive_page_new ();
+  LatchkeyReceivePage *self = latchkey_receive_page_new (engine, trackers);
 
   set_tracker (self, tracker);
   return self;
@@ -711,6 +710,7 @@ latchkey_receive_page_new_for_tracker (LatchkeyTracker *tracker)
 
 /**
  * latchkey_receive_page_open_link:
+ * @link: a link as given, from the desktop or standard input
  *
  * Shows @link and looks it up, or says what is wrong with it.
  */
@@ -728,6 +728,32 @@ latchkey_receive_page_open_link (LatchkeyReceivePage *self,
   show (self, "link");
   if (take_link (self, link))
     preview (self);
+}
+
+/**
+ * latchkey_receive_page_open_share_link:
+ * @link: a link another page parsed (a scanned code's)
+ *
+ * Looks @link up, as it was parsed: its secret is not parsed again.
+ */
+void
+latchkey_receive_page_open_share_link (LatchkeyReceivePage *self,
+                                       LkShareLink         *link)
+{
+  g_autoptr(LkSecureString) text = NULL;
+
+  g_return_if_fail (LATCHKEY_IS_RECEIVE_PAGE (self));
+  g_return_if_fail (LK_IS_SHARE_LINK (link));
+
+  if (self->tracker != NULL)
+    other_link_action (GTK_WIDGET (self), NULL, NULL);
+
+  /* The form shows it, for "another link" to start from. */
+  text = lk_share_link_to_string (link);
+  gtk_editable_set_text (GTK_EDITABLE (self->link_entry), text);
+  g_set_object (&self->link, link);
+  show (self, "link");
+  preview (self);
 }
 
 /* Showing the link form, a result or an error: nothing to lose by reuse. */

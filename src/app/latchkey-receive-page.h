@@ -7,7 +7,9 @@
 
 #include <adwaita.h>
 
-#include "latchkey-tracker.h"
+#include "lk-share-link.h"
+#include "lk-transfer-engine.h"
+#include "latchkey-tracker-list.h"
 
 G_BEGIN_DECLS
 
@@ -15,10 +17,15 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (LatchkeyReceivePage, latchkey_receive_page, LATCHKEY, RECEIVE_PAGE, AdwBin)
 
-LatchkeyReceivePage *latchkey_receive_page_new             (void);
-LatchkeyReceivePage *latchkey_receive_page_new_for_tracker (LatchkeyTracker     *tracker);
+LatchkeyReceivePage *latchkey_receive_page_new             (LkTransferEngine    *engine,
+                                                            LatchkeyTrackerList *trackers);
+LatchkeyReceivePage *latchkey_receive_page_new_for_tracker (LkTransferEngine    *engine,
+                                                            LatchkeyTrackerList *trackers,
+                                                            LatchkeyTracker     *tracker);
 void                 latchkey_receive_page_open_link       (LatchkeyReceivePage *self,
                                                             const char          *link);
+void                 latchkey_receive_page_open_share_link (LatchkeyReceivePage *self,
+                                                            LkShareLink         *link);
 gboolean             latchkey_receive_page_is_idle         (LatchkeyReceivePage *self);
 const char          *latchkey_receive_page_get_view        (LatchkeyReceivePage *self);
 LatchkeyTracker     *latchkey_receive_page_get_tracker     (LatchkeyReceivePage *self);

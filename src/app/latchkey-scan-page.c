@@ -5,8 +5,9 @@
  * The camera runs only while the page is on screen. Images (opened,
  * dropped, pasted or from the Screenshot portal) are decoded on a worker
  * thread, with every variant of the decoder at once if the image as it is
- * holds no code it can read. A link that is found goes to
- * the receive preview, which claims nothing until the user accepts.
+ * holds no code it can read. A link that is found is handed on, parsed,
+ * with "link-found": the window opens its receive preview, which claims
+ * nothing until the user accepts.
  */
 
 #define G_LOG_DOMAIN "latchkey-scan-page"
@@ -20,7 +21,7 @@
 #include "lk-qr-decoder.h"
 #include "lk-share-link.h"
 #include "latchkey-scan-page.h"
-#include "latchkey-window.h"
+#include "latchkey-utils.h"
 
 /* An image file bigger than this is not a screenshot or a photo of a code;
  * lk_qr_decoder_decode_image() bounds its pixels as well. */
@@ -46,6 +47,13 @@ struct _LatchkeyScanPage
 };
 
 G_DEFINE_FINAL_TYPE (LatchkeyScanPage, latchkey_scan_page, ADW_TYPE_BIN)
+
+enum {
+  SIGNAL_LINK_FOUND,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 static void
 show_busy (LatchkeyScanPage *self,
@@ -80,7 +88,6 @@ take_text (LatchkeyScanPage *self,
 {
   g_autoptr(LkShareLink) link = NULL;
   g_autoptr(GError) error = NULL;
-  LatchkeyWindow *window = latchkey_window_for_widget (GTK_WIDGET (self));
 
   link = lk_share_link_parse (text, &error);
   if (link == NULL)
@@ -93,8 +100,7 @@ take_text (LatchkeyScanPage *self,
       return;
     }
 
-  if (window != NULL)
-    latchkey_window_receive_replacing (window, text, GTK_WIDGET (self));
+  g_signal_emit (self, signals[SIGNAL_LINK_FOUND], 0, link);
 }
 
 /* The camera */
@@ -360,7 +366,7 @@ open_image_action (GtkWidget  *widget,
   gtk_file_filter_set_name (filter, _("Images"));
   gtk_file_filter_add_pixbuf_formats (filter);
   dialog = gtk_file_chooser_native_new (_("Open an Image of the QR Code"),
-                                        GTK_WINDOW (latchkey_window_for_widget (widget)),
+                                        latchkey_parent_window (widget),
                                         GTK_FILE_CHOOSER_ACTION_OPEN,
                                         _("_Open"), _("_Cancel"));
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), filter);
@@ -439,14 +445,14 @@ screenshot_action (GtkWidget  *widget,
 {
   LatchkeyScanPage *self = LATCHKEY_SCAN_PAGE (widget);
   g_autoptr(XdpParent) parent = NULL;
-  LatchkeyWindow *window = latchkey_window_for_widget (GTK_WIDGET (self));
+  GtkWindow *window = latchkey_parent_window (widget);
 
   self->use_camera = FALSE;
   latchkey_camera_stop (self->camera);
   if (self->portal == NULL)
     self->portal = xdp_portal_new ();
   if (window != NULL)
-    parent = xdp_parent_new_gtk (GTK_WINDOW (window));
+    parent = xdp_parent_new_gtk (window);
   show_busy (self, _("Taking a screenshot…"));
   xdp_portal_take_screenshot (self->portal, parent, XDP_SCREENSHOT_FLAG_INTERACTIVE, self->cancellable,
                               on_screenshot, g_object_ref (self));
@@ -595,6 +601,15 @@ latchkey_scan_page_class_init (LatchkeyScanPageClass *klass)
   gtk_widget_class_install_action (widget_class, "page.screenshot", NULL, screenshot_action);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_v, GDK_CONTROL_MASK, "page.paste-image", NULL);
+
+  /**
+   * LatchkeyScanPage::link-found:
+   * @link: the share link a code held, parsed
+   *
+   * Whoever shows the page takes the link on; the page has done its job.
+   */
+  signals[SIGNAL_LINK_FOUND] = g_signal_new ("link-found", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                             NULL, NULL, NULL, G_TYPE_NONE, 1, LK_TYPE_SHARE_LINK);
 }
 
 static void

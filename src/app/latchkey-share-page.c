@@ -14,11 +14,9 @@
 #include <glib/gi18n.h>
 
 #include "lk-crypto.h"
-#include "latchkey-application.h"
 #include "latchkey-qr-code.h"
 #include "latchkey-share-page.h"
 #include "latchkey-utils.h"
-#include "latchkey-window.h"
 
 struct _LatchkeySharePage
 {
@@ -50,6 +48,8 @@ struct _LatchkeySharePage
   GtkWidget       *cancel_button;
   GtkWidget       *revoke_button;
 
+  LkTransferEngine *engine;
+  LatchkeyTrackerList *trackers;
   LkCredential    *credential;
   GPtrArray       *entitlement_switches;   /* GtkSwitch, with "entitlement" data */
   LatchkeyTracker *tracker;
@@ -72,10 +72,7 @@ static void
 toast (LatchkeySharePage *self,
        const char        *text)
 {
-  LatchkeyWindow *window = latchkey_window_for_widget (GTK_WIDGET (self));
-
-  if (window != NULL)
-    latchkey_window_toast (window, text);
+  gtk_widget_activate_action (GTK_WIDGET (self), "win.toast", "s", text);
 }
 
 /* Codes read and dictate better in groups of three digits. */
@@ -266,7 +263,6 @@ on_shared (GObject      *source,
   g_autoptr(LkTransfer) transfer = NULL;
   g_autoptr(LatchkeyTracker) tracker = NULL;
   g_autoptr(GError) error = NULL;
-  LatchkeyWindow *window;
 
   transfer = lk_transfer_engine_transfer_finish (LK_TRANSFER_ENGINE (source), result, &error);
   gtk_spinner_set_spinning (self->create_spinner, FALSE);
@@ -292,11 +288,8 @@ on_shared (GObject      *source,
       return;
     }
 
-  window = latchkey_window_for_widget (GTK_WIDGET (self));
   tracker = latchkey_tracker_new (LK_TRANSFER_ENGINE (source), transfer);
-  if (window != NULL)
-    latchkey_application_add_tracker (LATCHKEY_APPLICATION (gtk_window_get_application (GTK_WINDOW (window))),
-                                      tracker);
+  latchkey_tracker_list_add (self->trackers, tracker);
   set_tracker (self, tracker);
 }
 
@@ -306,7 +299,6 @@ create_action (GtkWidget  *widget,
                GVariant   *parameter)
 {
   LatchkeySharePage *self = LATCHKEY_SHARE_PAGE (widget);
-  LatchkeyWindow *window = latchkey_window_for_widget (GTK_WIDGET (self));
   g_auto(LkShareOptions) options = { 0 };
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *relay = NULL;
@@ -317,11 +309,11 @@ create_action (GtkWidget  *widget,
   gint64 hours;
   g_autofree char *name = NULL;
 
-  if (window == NULL)
+  if (self->credential == NULL)
     return;
 
-  relay = latchkey_application_dup_relay_url (LATCHKEY_APPLICATION (gtk_window_get_application (GTK_WINDOW (window))));
-  if (*relay == '\0')
+  relay = lk_transfer_engine_dup_relay_url (self->engine);
+  if (relay == NULL)
     {
       toast (self, _("No relay is set up: choose one in Preferences"));
       return;
@@ -364,7 +356,7 @@ create_action (GtkWidget  *widget,
 
   gtk_widget_action_set_enabled (widget, "page.create", FALSE);
   gtk_spinner_set_spinning (self->create_spinner, TRUE);
-  lk_transfer_engine_share_async (latchkey_window_get_engine (window), self->credential, &options,
+  lk_transfer_engine_share_async (self->engine, self->credential, &options,
                                   self->cancellable, on_shared, g_object_ref (self));
 }
 
@@ -424,7 +416,7 @@ present_action (GtkWidget  *widget,
 
   gtk_window_set_title (GTK_WINDOW (window), _("Scan to Receive the Key"));
   gtk_window_set_modal (GTK_WINDOW (window), TRUE);
-  gtk_window_set_transient_for (GTK_WINDOW (window), GTK_WINDOW (latchkey_window_for_widget (widget)));
+  gtk_window_set_transient_for (GTK_WINDOW (window), latchkey_parent_window (widget));
   gtk_window_set_default_size (GTK_WINDOW (window), 640, 700);
   gtk_widget_set_name (window, "present-window");
 
@@ -477,7 +469,7 @@ send_action (GtkWidget  *widget,
   uri = g_strdup_printf ("mailto:?subject=%s&body=%s", escaped_subject, escaped_body);
 
   /* The activation code stays out of the message on purpose. */
-  gtk_show_uri (GTK_WINDOW (latchkey_window_for_widget (widget)), uri, GDK_CURRENT_TIME);
+  gtk_show_uri (latchkey_parent_window (widget), uri, GDK_CURRENT_TIME);
 }
 
 static void
@@ -503,7 +495,7 @@ static void
 ask_to_stop (LatchkeySharePage *self,
              gboolean           revoke)
 {
-  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (latchkey_window_for_widget (GTK_WIDGET (self))), NULL, NULL);
+  GtkWidget *dialog = adw_message_dialog_new (latchkey_parent_window (GTK_WIDGET (self)), NULL, NULL);
 
   if (revoke)
     {
@@ -557,6 +549,8 @@ latchkey_share_page_dispose (GObject *object)
   g_clear_object (&self->cancellable);
   g_clear_object (&self->tracker);
   g_clear_object (&self->credential);
+  g_clear_object (&self->trackers);
+  g_clear_object (&self->engine);
   g_clear_pointer (&self->entitlement_switches, g_ptr_array_unref);
   gtk_widget_dispose_template (GTK_WIDGET (self), LATCHKEY_TYPE_SHARE_PAGE);
 
@@ -619,14 +613,33 @@ latchkey_share_page_init (LatchkeySharePage *self)
   self->entitlement_switches = g_ptr_array_new ();
 }
 
+static LatchkeySharePage *
+share_page_new (LkTransferEngine    *engine,
+                LatchkeyTrackerList *trackers)
+{
+  LatchkeySharePage *self = g_object_new (LATCHKEY_TYPE_SHARE_PAGE, NULL);
+
+  self->engine = g_object_ref (engine);
+  self->trackers = g_object_ref (trackers);
+  return self;
+}
+
+/**
+ * latchkey_share_page_new:
+ * @engine: what the share is made with
+ * @trackers: where the share, once made, is followed
+ * @credential: what is shared
+ */
 LatchkeySharePage *
-latchkey_share_page_new (LkCredential *credential)
+latchkey_share_page_new (LkTransferEngine    *engine,
+                         LatchkeyTrackerList *trackers,
+                         LkCredential        *credential)
 {
   LatchkeySharePage *self;
 
   g_return_val_if_fail (LK_IS_CREDENTIAL (credential), NULL);
 
-  self = g_object_new (LATCHKEY_TYPE_SHARE_PAGE, NULL);
+  self = share_page_new (engine, trackers);
   self->credential = g_object_ref (credential);
   fill_options (self);
   gtk_stack_set_visible_child_name (self->stack, "options");
@@ -635,13 +648,15 @@ latchkey_share_page_new (LkCredential *credential)
 }
 
 LatchkeySharePage *
-latchkey_share_page_new_for_tracker (LatchkeyTracker *tracker)
+latchkey_share_page_new_for_tracker (LkTransferEngine    *engine,
+                                     LatchkeyTrackerList *trackers,
+                                     LatchkeyTracker     *tracker)
 {
   LatchkeySharePage *self;
 
   g_return_val_if_fail (LATCHKEY_IS_TRACKER (tracker), NULL);
 
-  self = g_object_new (LATCHKEY_TYPE_SHARE_PAGE, NULL);
+  self = share_page_new (engine, trackers);
   set_tracker (self, tracker);
 
   return self;

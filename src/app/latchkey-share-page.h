@@ -7,8 +7,8 @@
 
 #include <adwaita.h>
 
-#include "lk-credential.h"
-#include "latchkey-tracker.h"
+#include "lk-transfer-engine.h"
+#include "latchkey-tracker-list.h"
 
 G_BEGIN_DECLS
 
@@ -16,8 +16,12 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (LatchkeySharePage, latchkey_share_page, LATCHKEY, SHARE_PAGE, AdwBin)
 
-LatchkeySharePage *latchkey_share_page_new             (LkCredential      *credential);
-LatchkeySharePage *latchkey_share_page_new_for_tracker (LatchkeyTracker   *tracker);
+LatchkeySharePage *latchkey_share_page_new             (LkTransferEngine    *engine,
+                                                        LatchkeyTrackerList *trackers,
+                                                        LkCredential        *credential);
+LatchkeySharePage *latchkey_share_page_new_for_tracker (LkTransferEngine    *engine,
+                                                        LatchkeyTrackerList *trackers,
+                                                        LatchkeyTracker     *tracker);
 LatchkeyTracker   *latchkey_share_page_get_tracker     (LatchkeySharePage *self);
 
 G_END_DECLS

@@ -15,6 +15,59 @@
 #include "lk-store.h"
 #include "latchkey-utils.h"
 
+/**
+ * latchkey_parent_window:
+ *
+ * Returns: (transfer none) (nullable): the window @widget is shown in, to
+ *   be the parent of a dialog it opens
+ */
+GtkWindow *
+latchkey_parent_window (GtkWidget *widget)
+{
+  GtkRoot *root = gtk_widget_get_root (widget);
+
+  return GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL;
+}
+
+/* The settings win; then the environment, which the development script and
+ * the tests use; then the default the build was given. */
+static char *
+dup_server_url (GSettings  *settings,
+                const char *key,
+                const char *variable,
+                const char *fallback)
+{
+  g_autofree char *url = g_settings_get_string (settings, key);
+
+  if (url != NULL && *url != '\0')
+    return g_steal_pointer (&url);
+  if (g_getenv (variable) != NULL && *g_getenv (variable) != '\0')
+    return g_strdup (g_getenv (variable));
+  return g_strdup (fallback);
+}
+
+/**
+ * latchkey_dup_relay_url:
+ *
+ * Returns: the relay for new shares; empty if none is set up
+ */
+char *
+latchkey_dup_relay_url (GSettings *settings)
+{
+  return dup_server_url (settings, "relay-url", "LATCHKEY_RELAY_URL", DEFAULT_RELAY_URL);
+}
+
+/**
+ * latchkey_dup_partner_url:
+ *
+ * Returns: the partner to enrol keys with; empty if none is set up
+ */
+char *
+latchkey_dup_partner_url (GSettings *settings)
+{
+  return dup_server_url (settings, "partner-url", "LATCHKEY_PARTNER_URL", DEFAULT_PARTNER_URL);
+}
+
 const char *
 latchkey_vertical_icon_name (LkVertical vertical)
 {

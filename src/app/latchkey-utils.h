@@ -5,7 +5,7 @@
 
 #pragma once
 
-#include <gio/gio.h>
+#include <gtk/gtk.h>
 
 #include "lk-types.h"
 
@@ -34,6 +34,9 @@ typedef enum
   LATCHKEY_PROBLEM_BAD_LINK,
 } LatchkeyProblem;
 
+GtkWindow       *latchkey_parent_window        (GtkWidget    *widget);
+char            *latchkey_dup_relay_url        (GSettings    *settings);
+char            *latchkey_dup_partner_url      (GSettings    *settings);
 const char      *latchkey_vertical_icon_name   (LkVertical    vertical);
 const char      *latchkey_vertical_label       (LkVertical    vertical);
 const char      *latchkey_entitlement_label    (const char   *entitlement);

@@ -5,6 +5,12 @@
  * One window, navigated like a phone app: the wallet and the shares side by
  * side in a view stack, and the details, share and receive views pushed on
  * a leaflet that never unfolds, so it fits 360 px as well as a desktop.
+ *
+ * The window makes its pages and gives them the engine and the tracker list
+ * it was given. A page asks for what it cannot do itself through the
+ * window's actions (win.back, win.reload, win.toast) or a signal of its
+ * own that the window connects to (a credential page's "share", a scan
+ * page's "link-found"); no page knows the window.
  */
 
 #define G_LOG_DOMAIN "latchkey-window"
@@ -35,6 +41,8 @@ struct _LatchkeyWindow
   GtkListBox           *shares_list;
   AdwStatusPage        *empty_page;
 
+  LkTransferEngine     *engine;
+  LatchkeyTrackerList  *trackers;
   GSettings            *settings;
   GListStore           *credentials;
   GtkFilterListModel   *shares;
@@ -48,31 +56,9 @@ struct _LatchkeyWindow
 
 G_DEFINE_FINAL_TYPE (LatchkeyWindow, latchkey_window, ADW_TYPE_APPLICATION_WINDOW)
 
-static LatchkeyApplication *
-get_application (LatchkeyWindow *self)
-{
-  return LATCHKEY_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
-}
-
-/**
- * latchkey_window_for_widget:
- *
- * Returns: (transfer none) (nullable): the window @widget is in, if any
- */
-LatchkeyWindow *
-latchkey_window_for_widget (GtkWidget *widget)
-{
-  GtkRoot *root = gtk_widget_get_root (widget);
-
-  return LATCHKEY_IS_WINDOW (root) ? LATCHKEY_WINDOW (root) : NULL;
-}
-
-LkTransferEngine *
-latchkey_window_get_engine (LatchkeyWindow *self)
-{
-  g_return_val_if_fail (LATCHKEY_IS_WINDOW (self), NULL);
-  return latchkey_application_get_engine (get_application (self));
-}
+static void show_credential (LatchkeyWindow *self,
+                             LkCredential   *credential);
+static void reload          (LatchkeyWindow *self);
 
 static void
 on_toast_dismissed (AdwToast       *toast,
@@ -81,15 +67,12 @@ on_toast_dismissed (AdwToast       *toast,
   g_ptr_array_remove (self->toasts, toast);
 }
 
-void
-latchkey_window_toast (LatchkeyWindow *self,
-                       const char     *text)
+static void
+show_toast (LatchkeyWindow *self,
+            const char     *text)
 {
-  AdwToast *toast;
+  AdwToast *toast = adw_toast_new (text);
 
-  g_return_if_fail (LATCHKEY_IS_WINDOW (self));
-
-  toast = adw_toast_new (text);
   g_ptr_array_add (self->toasts, g_object_ref (toast));
   g_signal_connect_object (toast, "dismissed", G_CALLBACK (on_toast_dismissed), self, 0);
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
@@ -166,7 +149,7 @@ on_key_activated (LatchkeyWindow *self,
   LkCredential *credential = g_object_get_data (G_OBJECT (row), "credential");
 
   if (credential != NULL)
-    latchkey_window_show_credential (self, credential);
+    show_credential (self, credential);
 }
 
 static int
@@ -197,7 +180,7 @@ on_credentials_listed (GObject      *source,
   if (self->reload_again)
     {
       self->reload_again = FALSE;
-      latchkey_window_reload (self);
+      reload (self);
       return;
     }
 
@@ -221,16 +204,10 @@ on_credentials_listed (GObject      *source,
   gtk_stack_set_visible_child_name (self->keys_stack, credentials->len > 0 ? "list" : "empty");
 }
 
-/**
- * latchkey_window_reload:
- *
- * Lists the keyring's credentials again.
- */
-void
-latchkey_window_reload (LatchkeyWindow *self)
+/* Lists the keyring's credentials again. */
+static void
+reload (LatchkeyWindow *self)
 {
-  g_return_if_fail (LATCHKEY_IS_WINDOW (self));
-
   if (self->loading)
     {
       /* The answer in flight may predate the change that asked for this. */
@@ -241,7 +218,7 @@ latchkey_window_reload (LatchkeyWindow *self)
   self->loading = TRUE;
   if (g_list_model_get_n_items (G_LIST_MODEL (self->credentials)) == 0)
     gtk_stack_set_visible_child_name (self->keys_stack, "loading");
-  lk_transfer_engine_list_async (latchkey_window_get_engine (self), LK_STORE_KIND_CREDENTIAL,
+  lk_transfer_engine_list_async (self->engine, LK_STORE_KIND_CREDENTIAL,
                                  self->cancellable, on_credentials_listed, g_object_ref (self));
 }
 
@@ -322,7 +299,7 @@ on_tracker_changed (LatchkeyTracker *tracker,
   if (latchkey_tracker_get_state (tracker) == LK_TRANSFER_STATE_DONE &&
       previous != LK_TRANSFER_STATE_DONE &&
       latchkey_tracker_get_role (tracker) == LK_ROLE_RECIPIENT)
-    latchkey_window_reload (self);
+    reload (self);
 }
 
 static void
@@ -344,24 +321,15 @@ on_trackers_changed (GListModel     *trackers,
 
 static void prune (LatchkeyWindow *self);
 
-void
-latchkey_window_push (LatchkeyWindow *self,
-                      GtkWidget      *page)
+static void
+push (LatchkeyWindow *self,
+      GtkWidget      *page)
 {
-  g_return_if_fail (LATCHKEY_IS_WINDOW (self));
-
   prune (self);
   adw_leaflet_append (self->leaflet, page);
   adw_leaflet_set_visible_child (self->leaflet, page);
 }
 
-void
-latchkey_window_pop (LatchkeyWindow *self)
-{
-  g_return_if_fail (LATCHKEY_IS_WINDOW (self));
-
-  adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
-}
 
 GtkWidget *
 latchkey_window_get_page (LatchkeyWindow *self)
@@ -441,22 +409,22 @@ prune (LatchkeyWindow *self)
     remove_pages_after (self, adw_leaflet_get_visible_child (self->leaflet));
 }
 
-void
-latchkey_window_show_credential (LatchkeyWindow *self,
-                                 LkCredential   *credential)
+static void
+on_share_requested (LatchkeyCredentialPage *page,
+                    LatchkeyWindow         *self)
 {
-  g_return_if_fail (LATCHKEY_IS_WINDOW (self));
-
-  latchkey_window_push (self, GTK_WIDGET (latchkey_credential_page_new (credential)));
+  push (self, GTK_WIDGET (latchkey_share_page_new (self->engine, self->trackers,
+                                                   latchkey_credential_page_get_credential (page))));
 }
 
-void
-latchkey_window_share (LatchkeyWindow *self,
-                       LkCredential   *credential)
+static void
+show_credential (LatchkeyWindow *self,
+                 LkCredential   *credential)
 {
-  g_return_if_fail (LATCHKEY_IS_WINDOW (self));
+  LatchkeyCredentialPage *page = latchkey_credential_page_new (self->engine, credential);
 
-  latchkey_window_push (self, GTK_WIDGET (latchkey_share_page_new (credential)));
+  g_signal_connect_object (page, "share", G_CALLBACK (on_share_requested), self, 0);
+  push (self, GTK_WIDGET (page));
 }
 
 void
@@ -466,9 +434,28 @@ latchkey_window_show_tracker (LatchkeyWindow  *self,
   g_return_if_fail (LATCHKEY_IS_WINDOW (self));
 
   if (latchkey_tracker_get_role (tracker) == LK_ROLE_INITIATOR)
-    latchkey_window_push (self, GTK_WIDGET (latchkey_share_page_new_for_tracker (tracker)));
+    push (self, GTK_WIDGET (latchkey_share_page_new_for_tracker (self->engine, self->trackers, tracker)));
   else
-    latchkey_window_push (self, GTK_WIDGET (latchkey_receive_page_new_for_tracker (tracker)));
+    push (self, GTK_WIDGET (latchkey_receive_page_new_for_tracker (self->engine, self->trackers, tracker)));
+}
+
+/* A scanned code held a link: its preview takes the scan page's place, so
+ * that going back does not return to a camera that already did its job. */
+static void
+on_link_found (LatchkeyScanPage *scan,
+               LkShareLink      *link,
+               LatchkeyWindow   *self)
+{
+  LatchkeyReceivePage *page;
+
+  /* Out of the back-navigation at once; out of the leaflet once unseen. */
+  adw_leaflet_page_set_navigatable (adw_leaflet_get_page (self->leaflet, GTK_WIDGET (scan)), FALSE);
+  page = latchkey_receive_page_new (self->engine, self->trackers);
+  push (self, GTK_WIDGET (page));
+  latchkey_receive_page_open_share_link (page, link);
+  g_ptr_array_add (self->replaced, g_object_ref (scan));
+  if (self->prune_source == 0)
+    self->prune_source = g_idle_add (prune_idle, self);
 }
 
 /**
@@ -479,37 +466,15 @@ latchkey_window_show_tracker (LatchkeyWindow  *self,
 void
 latchkey_window_scan (LatchkeyWindow *self)
 {
+  LatchkeyScanPage *page;
+
   g_return_if_fail (LATCHKEY_IS_WINDOW (self));
 
   if (LATCHKEY_IS_SCAN_PAGE (latchkey_window_get_page (self)))
     return;
-  latchkey_window_push (self, GTK_WIDGET (latchkey_scan_page_new ()));
-}
-
-/**
- * latchkey_window_receive_replacing:
- * @replaced: the page that found @link (the scan page), which leaves
- *
- * Opens the receive preview for @link in place of @replaced, so that going
- * back does not return to a camera that already did its job.
- */
-void
-latchkey_window_receive_replacing (LatchkeyWindow *self,
-                                   const char     *link,
-                                   GtkWidget      *replaced)
-{
-  LatchkeyReceivePage *page;
-
-  g_return_if_fail (LATCHKEY_IS_WINDOW (self));
-
-  /* Out of the back-navigation at once; out of the leaflet once unseen. */
-  adw_leaflet_page_set_navigatable (adw_leaflet_get_page (self->leaflet, replaced), FALSE);
-  page = latchkey_receive_page_new ();
-  latchkey_window_push (self, GTK_WIDGET (page));
-  latchkey_receive_page_open_link (page, link);
-  g_ptr_array_add (self->replaced, g_object_ref (replaced));
-  if (self->prune_source == 0)
-    self->prune_source = g_idle_add (prune_idle, self);
+  page = latchkey_scan_page_new ();
+  g_signal_connect_object (page, "link-found", G_CALLBACK (on_link_found), self, 0);
+  push (self, GTK_WIDGET (page));
 }
 
 /**
@@ -527,8 +492,8 @@ latchkey_window_receive (LatchkeyWindow *self,
   page = latchkey_window_get_page (self);
   if (!LATCHKEY_IS_RECEIVE_PAGE (page) || !latchkey_receive_page_is_idle (LATCHKEY_RECEIVE_PAGE (page)))
     {
-      page = GTK_WIDGET (latchkey_receive_page_new ());
-      latchkey_window_push (self, page);
+      page = GTK_WIDGET (latchkey_receive_page_new (self->engine, self->trackers));
+      push (self, page);
     }
 
   if (link != NULL)
@@ -558,7 +523,15 @@ reload_action (GtkWidget  *widget,
                const char *action_name,
                GVariant   *parameter)
 {
-  latchkey_window_reload (LATCHKEY_WINDOW (widget));
+  reload (LATCHKEY_WINDOW (widget));
+}
+
+static void
+toast_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  show_toast (LATCHKEY_WINDOW (widget), g_variant_get_string (parameter, NULL));
 }
 
 static void
@@ -577,7 +550,7 @@ back_action (GtkWidget  *widget,
              const char *action_name,
              GVariant   *parameter)
 {
-  latchkey_window_pop (LATCHKEY_WINDOW (widget));
+  adw_leaflet_navigate (LATCHKEY_WINDOW (widget)->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
 }
 
 static void
@@ -603,10 +576,10 @@ on_enrolled (GObject      *source,
     {
       /* Translators: %s is the title of a key */
       message = g_strdup_printf (_("“%s” was added"), lk_credential_get_title (credential));
-      latchkey_window_reload (self);
+      reload (self);
     }
 
-  latchkey_window_toast (self, message);
+  show_toast (self, message);
 }
 
 /* Enrolling asks the partner to issue a key to this device, as a car maker's
@@ -617,7 +590,7 @@ enrol_action (GtkWidget  *widget,
               GVariant   *parameter)
 {
   LatchkeyWindow *self = LATCHKEY_WINDOW (widget);
-  g_autofree char *partner = latchkey_application_dup_partner_url (get_application (self));
+  g_autofree char *partner = latchkey_dup_partner_url (self->settings);
   LkVertical vertical = LK_VERTICAL_GENERIC;
   const char *title;
 
@@ -625,7 +598,7 @@ enrol_action (GtkWidget  *widget,
     return;
   if (*partner == '\0')
     {
-      latchkey_window_toast (self, _("No provider is set up: choose one in Preferences"));
+      show_toast (self, _("No provider is set up: choose one in Preferences"));
       return;
     }
 
@@ -644,17 +617,17 @@ enrol_action (GtkWidget  *widget,
     }
 
   gtk_widget_action_set_enabled (widget, "win.enrol", FALSE);
-  lk_transfer_engine_enroll_async (latchkey_window_get_engine (self), partner, vertical, title,
+  lk_transfer_engine_enroll_async (self->engine, partner, vertical, title,
                                    self->cancellable, on_enrolled, g_object_ref (self));
 }
 
 /* Window */
 
-/* The application is set after construction, so this runs from _new(). */
+/* The engine and the trackers come after construction, so this runs from _new(). */
 static void
 setup (LatchkeyWindow *self)
 {
-  GListModel *trackers = latchkey_application_get_trackers (get_application (self));
+  GListModel *trackers = G_LIST_MODEL (self->trackers);
 
   self->shares = gtk_filter_list_model_new (g_object_ref (trackers),
                                             GTK_FILTER (gtk_custom_filter_new (is_outgoing, NULL, NULL)));
@@ -666,7 +639,7 @@ setup (LatchkeyWindow *self)
   g_signal_connect_object (trackers, "items-changed", G_CALLBACK (on_trackers_changed), self, 0);
   on_trackers_changed (trackers, 0, 0, g_list_model_get_n_items (trackers), self);
 
-  latchkey_window_reload (self);
+  reload (self);
 }
 
 static gboolean
@@ -705,6 +678,8 @@ latchkey_window_finalize (GObject *object)
 {
   LatchkeyWindow *self = LATCHKEY_WINDOW (object);
 
+  g_clear_object (&self->engine);
+  g_clear_object (&self->trackers);
   g_clear_object (&self->settings);
   g_clear_object (&self->credentials);
   g_clear_object (&self->shares);
@@ -744,6 +719,7 @@ latchkey_window_class_init (LatchkeyWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.reload", NULL, reload_action);
   gtk_widget_class_install_action (widget_class, "win.scan", NULL, scan_action);
   gtk_widget_class_install_action (widget_class, "win.back", NULL, back_action);
+  gtk_widget_class_install_action (widget_class, "win.toast", "s", toast_action);
   gtk_widget_class_install_action (widget_class, "win.enrol", "s", enrol_action);
   gtk_widget_class_install_action (widget_class, "win.show-view", "s", show_view_action);
 
@@ -777,16 +753,28 @@ latchkey_window_init (LatchkeyWindow *self)
     gtk_widget_add_css_class (GTK_WIDGET (self), "devel");
 }
 
+/**
+ * latchkey_window_new:
+ * @engine: what the window and its pages share and receive with
+ * @trackers: the transfers followed: the window lists the shares, and its
+ *   pages add the transfers they start
+ */
 LatchkeyWindow *
-latchkey_window_new (LatchkeyApplication *application)
+latchkey_window_new (GtkApplication      *application,
+                     LkTransferEngine    *engine,
+                     LatchkeyTrackerList *trackers)
 {
   LatchkeyWindow *self;
 
-  g_return_val_if_fail (LATCHKEY_IS_APPLICATION (application), NULL);
+  g_return_val_if_fail (GTK_IS_APPLICATION (application), NULL);
+  g_return_val_if_fail (LK_IS_TRANSFER_ENGINE (engine), NULL);
+  g_return_val_if_fail (LATCHKEY_IS_TRACKER_LIST (trackers), NULL);
 
   self = g_object_new (LATCHKEY_TYPE_WINDOW,
                        "application", application,
                        NULL);
+  self->engine = g_object_ref (engine);
+  self->trackers = g_object_ref (trackers);
   setup (self);
 
   return self;

@@ -7,7 +7,8 @@
 
 #include <adwaita.h>
 
-#include "latchkey-application.h"
+#include "lk-transfer-engine.h"
+#include "latchkey-tracker-list.h"
 
 G_BEGIN_DECLS
 
@@ -15,28 +16,15 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (LatchkeyWindow, latchkey_window, LATCHKEY, WINDOW, AdwApplicationWindow)
 
-LatchkeyWindow *latchkey_window_new           (LatchkeyApplication *application);
-LatchkeyWindow *latchkey_window_for_widget    (GtkWidget           *widget);
-LkTransferEngine *latchkey_window_get_engine  (LatchkeyWindow      *self);
-void            latchkey_window_reload        (LatchkeyWindow      *self);
-void            latchkey_window_push          (LatchkeyWindow      *self,
-                                               GtkWidget           *page);
-void            latchkey_window_pop           (LatchkeyWindow      *self);
-GtkWidget      *latchkey_window_get_page      (LatchkeyWindow      *self);
-void            latchkey_window_toast         (LatchkeyWindow      *self,
-                                               const char          *text);
-void            latchkey_window_dismiss_toasts (LatchkeyWindow     *self);
-void            latchkey_window_show_credential (LatchkeyWindow    *self,
-                                               LkCredential        *credential);
-void            latchkey_window_share         (LatchkeyWindow      *self,
-                                               LkCredential        *credential);
-void            latchkey_window_show_tracker  (LatchkeyWindow      *self,
-                                               LatchkeyTracker     *tracker);
-void            latchkey_window_receive       (LatchkeyWindow      *self,
-                                               const char          *link);
-void            latchkey_window_receive_replacing (LatchkeyWindow  *self,
-                                               const char          *link,
-                                               GtkWidget           *replaced);
-void            latchkey_window_scan          (LatchkeyWindow      *self);
+LatchkeyWindow *latchkey_window_new             (GtkApplication      *application,
+                                                 LkTransferEngine    *engine,
+                                                 LatchkeyTrackerList *trackers);
+GtkWidget      *latchkey_window_get_page        (LatchkeyWindow      *self);
+void            latchkey_window_dismiss_toasts  (LatchkeyWindow      *self);
+void            latchkey_window_show_tracker    (LatchkeyWindow      *self,
+                                                 LatchkeyTracker     *tracker);
+void            latchkey_window_receive         (LatchkeyWindow      *self,
+                                                 const char          *link);
+void            latchkey_window_scan            (LatchkeyWindow      *self);
 
 G_END_DECLS

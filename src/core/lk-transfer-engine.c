@@ -104,6 +104,38 @@ lk_transfer_engine_new (const char *relay_url)
 }
 
 /**
+ * lk_transfer_engine_set_relay_url:
+ * @relay_url: (nullable): the relay new shares go through; %NULL for none
+ *
+ * Shares under way keep the relay they were made on.
+ */
+void
+lk_transfer_engine_set_relay_url (LkTransferEngine *self,
+                                  const char       *relay_url)
+{
+  g_mutex_lock (&self->lock);
+  g_free (self->relay_url);
+  self->relay_url = g_strdup (relay_url);
+  g_mutex_unlock (&self->lock);
+}
+
+/**
+ * lk_transfer_engine_dup_relay_url:
+ *
+ * Returns: (nullable): the relay new shares go through, if one is set
+ */
+char *
+lk_transfer_engine_dup_relay_url (LkTransferEngine *self)
+{
+  char *relay_url;
+
+  g_mutex_lock (&self->lock);
+  relay_url = g_strdup (self->relay_url);
+  g_mutex_unlock (&self->lock);
+  return relay_url;
+}
+
+/**
  * lk_transfer_engine_set_ca_file:
  *
  * Trusts the certificates in @path for a self-hosted relay or partner.

@@ -50,6 +50,9 @@ G_DECLARE_FINAL_TYPE (LkTransferEngine, lk_transfer_engine, LK, TRANSFER_ENGINE,
 
 GQuark            lk_transfer_error_quark              (void);
 LkTransferEngine *lk_transfer_engine_new               (const char          *relay_url);
+void              lk_transfer_engine_set_relay_url     (LkTransferEngine    *self,
+                                                        const char          *relay_url);
+char             *lk_transfer_engine_dup_relay_url     (LkTransferEngine    *self);
 gboolean          lk_transfer_engine_set_ca_file       (LkTransferEngine    *self,
                                                         const char          *path,
                                                         GError             **error);
