@@ -86,7 +86,7 @@ done
 cd "$SRCDIR"
 if [[ ! -f $BUILDDIR/meson-private/coredata.dat ]]; then
   log "Configuring $BUILDDIR (release)"
-  meson setup "$BUILDDIR" --buildtype=release -Dapp=false -Dtests=false >&2
+  meson setup "$BUILDDIR" --buildtype=release -Dapp=false -Dcli=false -Dtests=false >&2
 fi
 log "Building"
 BUILD_LOG=$(mktemp)

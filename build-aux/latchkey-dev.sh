@@ -4,9 +4,10 @@
 #   build-aux/latchkey-dev.sh run    install what is missing, build, start a
 #                                    local relay and partner, launch the app
 #   build-aux/latchkey-dev.sh test   install what is missing, build, run the
-#                                    whole suite headless, twice: a gcc build
-#                                    and a clang AddressSanitizer +
-#                                    UndefinedBehaviorSanitizer build
+#                                    whole suite headless, three times: a gcc
+#                                    build, a clang AddressSanitizer +
+#                                    UndefinedBehaviorSanitizer build, and a
+#                                    build of the servers alone
 #
 # Both are idempotent and leave no process behind. Run them as root or as a
 # user who may sudo: only apt-get is run through sudo.
@@ -98,6 +99,9 @@ cmd_test() {
   setup _build
   CC=clang setup _build-sanitize -Db_sanitize=address,undefined -Db_lundef=false \
     -Dc_args='-fno-sanitize-recover=all -fno-omit-frame-pointer'
+  # What an operator builds (docs/architecture.md): the servers, without
+  # GTK, libsoup, libsecret, zbar or qrencode; its layout test checks that.
+  setup _build-servers -Dapp=false -Dcli=false
 
   echo "== gcc build ==" >&2
   meson test -C _build --print-errorlogs --num-processes "$jobs" || rc=1
@@ -107,7 +111,10 @@ cmd_test() {
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C _build-sanitize --print-errorlogs --num-processes "$jobs" || rc=1
 
-  [ $rc -eq 0 ] && echo "All tests passed in both builds." >&2
+  echo "== the servers alone (-Dapp=false -Dcli=false) ==" >&2
+  meson test -C _build-servers --print-errorlogs --num-processes "$jobs" || rc=1
+
+  [ $rc -eq 0 ] && echo "All tests passed in the three builds." >&2
   return $rc
 }
 

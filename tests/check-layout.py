@@ -12,10 +12,13 @@ Three checks, in TAP:
     servers, …);
   - the servers' link lines in the build (build.ninja) name none of the
     wallet's libraries;
-  - the servers' binaries load none of them (ldd).
+  - the servers' binaries load none of them (ldd);
+  - in a build of just the servers (-Dapp=false -Dcli=false), meson looked
+    up none of them.
 --self-test breaks copies of each input and expects every check to fail.
 """
 
+import json
 import os
 import re
 import shutil
@@ -129,6 +132,27 @@ def check_loaded(ldd_output, name):
     return [f"{name} loads {library}" for library in WALLET_LIBRARIES if library in ldd_output]
 
 
+# The wallet's dependencies as meson names them.
+WALLET_DEPENDENCIES = ["libsoup-3.0", "libsecret-1", "gtk4", "libadwaita-1", "zbar", "gstreamer-1.0",
+                       "gstreamer-app-1.0", "gstreamer-video-1.0", "libqrencode", "libportal-gtk4",
+                       "gdk-pixbuf-2.0"]
+
+
+def servers_only(build_root):
+    with open(os.path.join(build_root, "meson-info", "intro-buildoptions.json"), encoding="utf-8") as f:
+        options = {option["name"]: option["value"] for option in json.load(f)}
+    return not options.get("app", True) and not options.get("cli", True)
+
+
+def check_dependencies(dependencies):
+    return [f"the build uses {name}" for name in dependencies if name in WALLET_DEPENDENCIES]
+
+
+def dependencies_of(build_root):
+    with open(os.path.join(build_root, "meson-info", "intro-dependencies.json"), encoding="utf-8") as f:
+        return [dependency["name"] for dependency in json.load(f)]
+
+
 def ldd(binary):
     return subprocess.run(["ldd", binary], capture_output=True, text=True, check=True).stdout
 
@@ -162,6 +186,9 @@ def run(source_root, build_root, binaries):
         tap.check(not problems, f"{name}'s link line names none of the wallet's libraries", problems)
         problems = check_loaded(ldd(binary), name)
         tap.check(not problems, f"{name} loads none of the wallet's libraries", problems)
+    if servers_only(build_root):
+        problems = check_dependencies(dependencies_of(build_root))
+        tap.check(not problems, "a build of the servers alone needs none of the wallet's dependencies", problems)
     return tap.end()
 
 
@@ -199,6 +226,7 @@ def self_test(source_root):
     tap.check(bool(check_link_line(link.replace("/usr/lib/libsoup-3.0.so", "src/core/liblatchkey-core.a"),
                                    "latchkey-relay")), "caught: a link line with the wallet's core")
     tap.check(bool(check_link_line(None, "latchkey-relay")), "caught: no link step at all")
+    tap.check(bool(check_dependencies(["glib-2.0", "gtk4"])), "caught: a servers' build that needs GTK")
     loaded = "\tlibsecret-1.so.0 => /lib/x86_64-linux-gnu/libsecret-1.so.0 (0x00007f)\n"
     tap.check(bool(check_loaded(loaded, "latchkey-partner")), "caught: a binary that loads libsecret")
     return tap.end()
