@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lk-test-transfer.h"
+#include "lk-test-async.h"
 
 /* How long a step waits for the other side's message; it is there already
  * when the other side's operation has finished, so this is only a bound. */
@@ -44,22 +45,6 @@ lk_test_wallets_free (LkTestWallets *self)
   g_free (self);
 }
 
-static void
-on_done (GObject      *source,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_for (GAsyncResult **slot)
-{
-  while (*slot == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return *slot;
-}
-
 LkCredential *
 lk_test_enroll (LkTestWallets *self,
                 LkVertical     vertical,
@@ -69,8 +54,8 @@ lk_test_enroll (LkTestWallets *self,
   g_autoptr(GError) error = NULL;
   LkCredential *credential;
 
-  lk_transfer_engine_enroll_async (self->sender, self->partner->url, vertical, title, NULL, on_done, &result);
-  credential = lk_transfer_engine_enroll_finish (self->sender, wait_for (&result), &error);
+  lk_transfer_engine_enroll_async (self->sender, self->partner->url, vertical, title, NULL, lk_test_on_done, &result);
+  credential = lk_transfer_engine_enroll_finish (self->sender, lk_test_wait_for (&result), &error);
   g_assert_no_error (error);
   return credential;
 }
@@ -84,8 +69,8 @@ lk_test_share (LkTestWallets        *self,
   g_autoptr(GError) error = NULL;
   LkTransfer *share;
 
-  lk_transfer_engine_share_async (self->sender, credential, options, NULL, on_done, &result);
-  share = lk_transfer_engine_transfer_finish (self->sender, wait_for (&result), &error);
+  lk_transfer_engine_share_async (self->sender, credential, options, NULL, lk_test_on_done, &result);
+  share = lk_transfer_engine_transfer_finish (self->sender, lk_test_wait_for (&result), &error);
   g_assert_no_error (error);
   g_assert_cmpint (lk_transfer_get_state (share), ==, LK_TRANSFER_STATE_WAITING);
   return share;
@@ -105,8 +90,8 @@ lk_test_receive (LkTestWallets *self,
   LkTransfer *receipt;
 
   g_assert_no_error (error);
-  lk_transfer_engine_receive_async (self->receiver, link, code, NULL, on_done, &result);
-  receipt = lk_transfer_engine_transfer_finish (self->receiver, wait_for (&result), &error);
+  lk_transfer_engine_receive_async (self->receiver, link, code, NULL, lk_test_on_done, &result);
+  receipt = lk_transfer_engine_transfer_finish (self->receiver, lk_test_wait_for (&result), &error);
   g_assert_no_error (error);
   return receipt;
 }
@@ -127,17 +112,17 @@ lk_test_run_transfer (LkTransferEngine  *engine,
   g_autoptr(LkTransfer) same = NULL;
 
   if (strcmp (operation, "step") == 0)
-    lk_transfer_engine_step_async (engine, transfer, STEP_WAIT_SECONDS, NULL, on_done, &result);
+    lk_transfer_engine_step_async (engine, transfer, STEP_WAIT_SECONDS, NULL, lk_test_on_done, &result);
   else if (strcmp (operation, "confirm") == 0)
-    lk_transfer_engine_confirm_async (engine, transfer, NULL, on_done, &result);
+    lk_transfer_engine_confirm_async (engine, transfer, NULL, lk_test_on_done, &result);
   else if (strcmp (operation, "cancel") == 0)
-    lk_transfer_engine_cancel_async (engine, transfer, NULL, on_done, &result);
+    lk_transfer_engine_cancel_async (engine, transfer, NULL, lk_test_on_done, &result);
   else if (strcmp (operation, "revoke") == 0)
-    lk_transfer_engine_revoke_async (engine, transfer, NULL, on_done, &result);
+    lk_transfer_engine_revoke_async (engine, transfer, NULL, lk_test_on_done, &result);
   else
     g_assert_not_reached ();
 
-  same = lk_transfer_engine_transfer_finish (engine, wait_for (&result), error);
+  same = lk_transfer_engine_transfer_finish (engine, lk_test_wait_for (&result), error);
   g_assert_true (same == NULL || same == transfer);
   return same != NULL;
 }
@@ -190,8 +175,8 @@ lk_test_provide_code (LkTransferEngine *engine,
   g_autoptr(GError) error = NULL;
   g_autoptr(LkTransfer) same = NULL;
 
-  lk_transfer_engine_provide_code_async (engine, transfer, code, NULL, on_done, &result);
-  same = lk_transfer_engine_transfer_finish (engine, wait_for (&result), &error);
+  lk_transfer_engine_provide_code_async (engine, transfer, code, NULL, lk_test_on_done, &result);
+  same = lk_transfer_engine_transfer_finish (engine, lk_test_wait_for (&result), &error);
   g_assert_no_error (error);
   g_assert_true (same == transfer);
 }
@@ -205,8 +190,8 @@ lk_test_find_credential (LkTransferEngine *engine,
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) items = NULL;
 
-  lk_transfer_engine_list_async (engine, LK_STORE_KIND_CREDENTIAL, NULL, on_done, &result);
-  items = lk_transfer_engine_list_finish (engine, wait_for (&result), &error);
+  lk_transfer_engine_list_async (engine, LK_STORE_KIND_CREDENTIAL, NULL, lk_test_on_done, &result);
+  items = lk_transfer_engine_list_finish (engine, lk_test_wait_for (&result), &error);
   g_assert_no_error (error);
 
   for (guint i = 0; i < items->len; i++)
@@ -230,8 +215,8 @@ lk_test_access (LkTransferEngine *engine,
   LkAccessResult *access;
   gboolean granted;
 
-  lk_transfer_engine_access_async (engine, credential, action, NULL, on_done, &result);
-  access = lk_transfer_engine_access_finish (engine, wait_for (&result), &error);
+  lk_transfer_engine_access_async (engine, credential, action, NULL, lk_test_on_done, &result);
+  access = lk_transfer_engine_access_finish (engine, lk_test_wait_for (&result), &error);
   g_assert_no_error (error);
   granted = access->granted;
   lk_access_result_free (access);

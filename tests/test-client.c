@@ -16,6 +16,7 @@
 #include <libsoup/soup.h>
 
 #include "latchkey-core.h"
+#include "lk-test-async.h"
 
 typedef struct
 {
@@ -96,22 +97,6 @@ server_free (Server *s)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Server, server_free)
 
-static void
-on_done (GObject      *source,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_for (GAsyncResult **slot)
-{
-  while (*slot == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return *slot;
-}
-
 static JsonObject *
 payload_new (void)
 {
@@ -133,8 +118,8 @@ update (LkMailboxClient  *client,
   g_autoptr(GAsyncResult) result = NULL;
 
   lk_mailbox_client_update_async (client, url, "6ba7b810-9dad-11d1-80b4-00c04fd430c8", payload, 3,
-                                  request_id, cancellable, on_done, &result);
-  return lk_mailbox_client_finish (client, wait_for (&result), error);
+                                  request_id, cancellable, lk_test_on_done, &result);
+  return lk_mailbox_client_finish (client, lk_test_wait_for (&result), error);
 }
 
 static void
@@ -467,8 +452,8 @@ read_mailbox (LkMailboxClient  *client,
   g_autoptr(GAsyncResult) result = NULL;
 
   lk_mailbox_client_read_async (client, url, "6ba7b810-9dad-11d1-80b4-00c04fd430c8", -1, 0, NULL,
-                                on_done, &result);
-  return lk_mailbox_client_finish (client, wait_for (&result), error);
+                                lk_test_on_done, &result);
+  return lk_mailbox_client_finish (client, lk_test_wait_for (&result), error);
 }
 
 static void
@@ -500,8 +485,8 @@ test_hostile_answer (gconstpointer data)
   {
     g_autoptr(GAsyncResult) result = NULL;
 
-    lk_partner_client_enroll_async (partner, h->url, LK_VERTICAL_HOME, NULL, NULL, on_done, &result);
-    credential = lk_partner_client_enroll_finish (partner, wait_for (&result), &error);
+    lk_partner_client_enroll_async (partner, h->url, LK_VERTICAL_HOME, NULL, NULL, lk_test_on_done, &result);
+    credential = lk_partner_client_enroll_finish (partner, lk_test_wait_for (&result), &error);
     g_assert_null (credential);
     g_assert_error (error, LK_PARTNER_ERROR, LK_PARTNER_ERROR_PROTOCOL);
     g_test_message ("partner: %s", error->message);
@@ -539,8 +524,8 @@ test_server_url_policy (void)
       g_autoptr(GAsyncResult) result = NULL;
       g_autoptr(LkHttpResponse) response = NULL;
 
-      lk_http_request_async (http, "GET", bad[i], NULL, NULL, 0, NULL, on_done, &result);
-      response = lk_http_request_finish (http, wait_for (&result), &error);
+      lk_http_request_async (http, "GET", bad[i], NULL, NULL, 0, NULL, lk_test_on_done, &result);
+      response = lk_http_request_finish (http, lk_test_wait_for (&result), &error);
       g_assert_null (response);
       g_assert_true (error->domain == LK_LINK_ERROR);
       g_clear_error (&error);
@@ -551,8 +536,8 @@ test_server_url_policy (void)
     g_autoptr(GAsyncResult) result = NULL;
     g_autoptr(LkCredential) enrolled = NULL;
 
-    lk_partner_client_enroll_async (partner, "http://192.0.2.1", LK_VERTICAL_HOME, NULL, NULL, on_done, &result);
-    enrolled = lk_partner_client_enroll_finish (partner, wait_for (&result), &error);
+    lk_partner_client_enroll_async (partner, "http://192.0.2.1", LK_VERTICAL_HOME, NULL, NULL, lk_test_on_done, &result);
+    enrolled = lk_partner_client_enroll_finish (partner, lk_test_wait_for (&result), &error);
     g_assert_null (enrolled);
     g_assert_error (error, LK_LINK_ERROR, LK_LINK_ERROR_SCHEME);
     g_clear_error (&error);
@@ -564,8 +549,8 @@ test_server_url_policy (void)
     g_autoptr(LkTransfer) transfer = NULL;
 
     lk_credential_set_access_token (credential, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-    lk_transfer_engine_share_async (engine, credential, NULL, NULL, on_done, &result);
-    transfer = lk_transfer_engine_transfer_finish (engine, wait_for (&result), &error);
+    lk_transfer_engine_share_async (engine, credential, NULL, NULL, lk_test_on_done, &result);
+    transfer = lk_transfer_engine_transfer_finish (engine, lk_test_wait_for (&result), &error);
     g_assert_null (transfer);
     g_assert_error (error, LK_LINK_ERROR, LK_LINK_ERROR_SCHEME);
   }

@@ -19,6 +19,7 @@
 #include "lk-test-legacy.h"
 #include "lk-test-proxy.h"
 #include "lk-test-server.h"
+#include "lk-test-async.h"
 
 /* Every step the other side took is already in the mailbox when a side
  * looks: one read each time is enough (--wait 0 reads once). */
@@ -782,22 +783,6 @@ test_hostile_elsewhere (void)
   g_assert_null (strstr (run->out, "attacker"));
 }
 
-static void
-on_done (GObject      *source,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_for (GAsyncResult **slot)
-{
-  while (*slot == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return *slot;
-}
-
 /* A sender that writes its own offer, as a malicious one would: a mailbox
  * on the real relay whose first message is @content. Returns the link. */
 static char *
@@ -826,8 +811,8 @@ offer_by_hand (World      *w,
   json_object_set_string_member (placeholder, "type", "AEAD_AES_256_GCM");
   json_object_set_string_member (placeholder, "data", filler_data);
   lk_mailbox_client_create_async (client, w->relay->url, claim, placeholder, "A key shared with you", NULL, "RWD",
-                                  NULL, NULL, NULL, on_done, &result);
-  created = lk_mailbox_client_finish (client, wait_for (&result), &error);
+                                  NULL, NULL, NULL, lk_test_on_done, &result);
+  created = lk_mailbox_client_finish (client, lk_test_wait_for (&result), &error);
   g_assert_no_error (error);
 
   link = lk_share_link_new_for_mailbox (created->url_link, vertical, secret, &error);
@@ -836,8 +821,8 @@ offer_by_hand (World      *w,
   channel = lk_channel_new (secret, lk_share_link_get_mailbox_id (link), LK_ROLE_INITIATOR);
   payload = lk_channel_seal (channel, format, content, LK_SEAL_FLAGS_NONE, &error);
   g_assert_no_error (error);
-  lk_mailbox_client_update_async (client, mailbox_url, claim, payload, 1, NULL, NULL, on_done, &result2);
-  updated = lk_mailbox_client_finish (client, wait_for (&result2), &error);
+  lk_mailbox_client_update_async (client, mailbox_url, claim, payload, 1, NULL, NULL, lk_test_on_done, &result2);
+  updated = lk_mailbox_client_finish (client, lk_test_wait_for (&result2), &error);
   g_assert_no_error (error);
 
   return lk_share_link_to_string (link);

@@ -18,22 +18,7 @@
 #include <glib/gstdio.h>
 
 #include "latchkey-core.h"
-
-static GAsyncResult *
-wait_for (GAsyncResult **slot)
-{
-  while (*slot == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return *slot;
-}
-
-static void
-on_done (GObject      *source,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
+#include "lk-test-async.h"
 
 static gboolean
 save (LkStore     *store,
@@ -43,8 +28,8 @@ save (LkStore     *store,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  lk_store_save_async (store, LK_STORE_KIND_CREDENTIAL, id, "Latchkey test item", secret, NULL, on_done, &result);
-  return lk_store_save_finish (store, wait_for (&result), error);
+  lk_store_save_async (store, LK_STORE_KIND_CREDENTIAL, id, "Latchkey test item", secret, NULL, lk_test_on_done, &result);
+  return lk_store_save_finish (store, lk_test_wait_for (&result), error);
 }
 
 static gboolean
@@ -53,8 +38,8 @@ check (LkStore  *store,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  lk_store_check_async (store, NULL, on_done, &result);
-  return lk_store_check_finish (store, wait_for (&result), error);
+  lk_store_check_async (store, NULL, lk_test_on_done, &result);
+  return lk_store_check_finish (store, lk_test_wait_for (&result), error);
 }
 
 static GPtrArray *
@@ -63,8 +48,8 @@ load_all (LkStore     *store,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  lk_store_load_all_async (store, LK_STORE_KIND_CREDENTIAL, NULL, on_done, &result);
-  return lk_store_load_all_finish (store, wait_for (&result), error);
+  lk_store_load_all_async (store, LK_STORE_KIND_CREDENTIAL, NULL, lk_test_on_done, &result);
+  return lk_store_load_all_finish (store, lk_test_wait_for (&result), error);
 }
 
 static gboolean
@@ -74,8 +59,8 @@ delete (LkStore     *store,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  lk_store_delete_async (store, LK_STORE_KIND_CREDENTIAL, id, NULL, on_done, &result);
-  return lk_store_delete_finish (store, wait_for (&result), error);
+  lk_store_delete_async (store, LK_STORE_KIND_CREDENTIAL, id, NULL, lk_test_on_done, &result);
+  return lk_store_delete_finish (store, lk_test_wait_for (&result), error);
 }
 
 static void
@@ -104,8 +89,8 @@ test_round_trip (void)
   {
     g_autoptr(GAsyncResult) result = NULL;
 
-    secret_password_searchv (lk_store_get_schema (), query, SECRET_SEARCH_ALL, NULL, on_done, &result);
-    found = secret_password_search_finish (wait_for (&result), &error);
+    secret_password_searchv (lk_store_get_schema (), query, SECRET_SEARCH_ALL, NULL, lk_test_on_done, &result);
+    found = secret_password_search_finish (lk_test_wait_for (&result), &error);
   }
   g_assert_no_error (error);
   g_assert_cmpuint (g_list_length (found), ==, 2);

@@ -87,7 +87,8 @@ window_is_seen (LatchkeyApplication *self)
 
 /* The other side acted while nobody was looking: say so on the desktop. */
 static void
-on_tracker_changed (LatchkeyTracker     *tracker,
+on_tracker_changed (LatchkeyTrackerList *trackers,
+                    LatchkeyTracker     *tracker,
                     int                  previous,
                     LatchkeyApplication *self)
 {
@@ -117,22 +118,6 @@ on_tracker_changed (LatchkeyTracker     *tracker,
 
   id = g_strconcat ("transfer-", latchkey_tracker_get_id (tracker), NULL);
   g_application_send_notification (G_APPLICATION (self), id, notification);
-}
-
-/* Every transfer the list gains is watched, to notify the desktop. */
-static void
-on_trackers_changed (GListModel          *trackers,
-                     guint                position,
-                     guint                removed,
-                     guint                added,
-                     LatchkeyApplication *self)
-{
-  for (guint i = position; i < position + added; i++)
-    {
-      g_autoptr(LatchkeyTracker) tracker = g_list_model_get_item (trackers, i);
-
-      g_signal_connect_object (tracker, "changed", G_CALLBACK (on_tracker_changed), self, 0);
-    }
 }
 
 static int
@@ -464,7 +449,7 @@ latchkey_application_init (LatchkeyApplication *self)
   self->trackers = latchkey_tracker_list_new ();
   self->cancellable = g_cancellable_new ();
   g_signal_connect (self->settings, "changed::relay-url", G_CALLBACK (on_relay_changed), self);
-  g_signal_connect_object (self->trackers, "items-changed", G_CALLBACK (on_trackers_changed), self, 0);
+  g_signal_connect_object (self->trackers, "tracker-changed", G_CALLBACK (on_tracker_changed), self, 0);
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
                                    G_N_ELEMENTS (app_actions), self);

@@ -5,7 +5,8 @@
  * The application makes one, and gives it to the window and to the pages
  * that start transfers: a page adds the transfer it started, the window
  * lists the shares, the application notifies the desktop. None of them
- * needs the others for it.
+ * needs the others for it. "tracker-changed" passes on every tracker's
+ * "changed", so that whoever watches them all connects once.
  */
 
 #define G_LOG_DOMAIN "latchkey-tracker-list"
@@ -20,6 +21,13 @@ struct _LatchkeyTrackerList
 
   GListStore *trackers;
 };
+
+enum {
+  SIGNAL_TRACKER_CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 static void list_model_iface_init (GListModelInterface *iface);
 
@@ -78,6 +86,25 @@ latchkey_tracker_list_class_init (LatchkeyTrackerListClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->dispose = latchkey_tracker_list_dispose;
+
+  /**
+   * LatchkeyTrackerList::tracker-changed:
+   * @tracker: a tracker in the list
+   * @previous: its state before (a #LkTransferState)
+   *
+   * A tracker of the list emitted "changed".
+   */
+  signals[SIGNAL_TRACKER_CHANGED] = g_signal_new ("tracker-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                                  0, NULL, NULL, NULL, G_TYPE_NONE, 2,
+                                                  LATCHKEY_TYPE_TRACKER, G_TYPE_INT);
+}
+
+static void
+on_tracker_changed (LatchkeyTracker     *tracker,
+                    int                  previous,
+                    LatchkeyTrackerList *self)
+{
+  g_signal_emit (self, signals[SIGNAL_TRACKER_CHANGED], 0, tracker, previous);
 }
 
 static void
@@ -136,6 +163,7 @@ latchkey_tracker_list_add (LatchkeyTrackerList *self,
   if (latchkey_tracker_list_find (self, latchkey_tracker_get_id (tracker)) != NULL)
     return;
 
+  g_signal_connect_object (tracker, "changed", G_CALLBACK (on_tracker_changed), self, 0);
   g_list_store_insert (self->trackers, 0, tracker);
   latchkey_tracker_follow (tracker);
 }

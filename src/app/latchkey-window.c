@@ -292,29 +292,15 @@ update_shares_stack (LatchkeyWindow *self)
 
 /* A key received in the background lands in the wallet. */
 static void
-on_tracker_changed (LatchkeyTracker *tracker,
-                    int              previous,
-                    LatchkeyWindow  *self)
+on_tracker_changed (LatchkeyTrackerList *trackers,
+                    LatchkeyTracker     *tracker,
+                    int                  previous,
+                    LatchkeyWindow      *self)
 {
   if (latchkey_tracker_get_state (tracker) == LK_TRANSFER_STATE_DONE &&
       previous != LK_TRANSFER_STATE_DONE &&
       latchkey_tracker_get_role (tracker) == LK_ROLE_RECIPIENT)
     reload (self);
-}
-
-static void
-on_trackers_changed (GListModel     *trackers,
-                     guint           position,
-                     guint           removed,
-                     guint           added,
-                     LatchkeyWindow *self)
-{
-  for (guint i = position; i < position + added; i++)
-    {
-      g_autoptr(LatchkeyTracker) tracker = g_list_model_get_item (trackers, i);
-
-      g_signal_connect_object (tracker, "changed", G_CALLBACK (on_tracker_changed), self, 0);
-    }
 }
 
 /* Navigation */
@@ -636,8 +622,7 @@ setup (LatchkeyWindow *self)
                            G_CONNECT_SWAPPED);
   update_shares_stack (self);
 
-  g_signal_connect_object (trackers, "items-changed", G_CALLBACK (on_trackers_changed), self, 0);
-  on_trackers_changed (trackers, 0, 0, g_list_model_get_n_items (trackers), self);
+  g_signal_connect_object (self->trackers, "tracker-changed", G_CALLBACK (on_tracker_changed), self, 0);
 
   reload (self);
 }

@@ -24,6 +24,8 @@
 
 #define TRANSFER_JSON_VERSION 1
 #define MAX_TRANSFER_JSON     (256 * 1024)
+/* The longest string member read back (the last message sent is one). */
+#define MAX_MEMBER            8192
 
 G_DEFINE_FINAL_TYPE (LkTransfer, lk_transfer, G_TYPE_OBJECT)
 
@@ -215,7 +217,7 @@ get_string (JsonObject  *object,
             GError     **error)
 {
   g_autoptr(GError) local_error = NULL;
-  const char *value = lk_json_get_string (object, member, 8192, required, TRANSFER_ERROR, &local_error);
+  const char *value = lk_json_get_string (object, member, MAX_MEMBER, required, TRANSFER_ERROR, &local_error);
 
   if (local_error != NULL)
     {
@@ -505,10 +507,10 @@ lk_transfer_dup_provider_host (LkTransfer *self)
 
   if (self->offer == NULL)
     return NULL;
-  url = lk_json_get_string (self->offer, "partnerUrl", 2048, FALSE, 0, 0, NULL);
+  url = lk_json_get_string (self->offer, "partnerUrl", LK_CREDENTIAL_MAX_URL, FALSE, 0, 0, NULL);
   description = lk_json_get_object (self->offer, "credential", FALSE, 0, 0, NULL);
   if (url == NULL && description != NULL)
-    url = lk_json_get_string (description, "partnerUrl", 2048, FALSE, 0, 0, NULL);
+    url = lk_json_get_string (description, "partnerUrl", LK_CREDENTIAL_MAX_URL, FALSE, 0, 0, NULL);
   if (url == NULL || (uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL)) == NULL || g_uri_get_host (uri) == NULL)
     return NULL;
   return g_strdup (g_uri_get_host (uri));
