@@ -180,6 +180,13 @@ test_depth (void)
   for (guint i = 0; i < 250000; i++)
     g_string_append_c (bypass, '[');
   assert_refused (bypass->str, bypass->len);
+  {
+    g_autoptr(JsonNode) refused = parse (bypass->str, bypass->len, &error);
+
+    /* What the receiver tells its user (test-e2e's hostile relay). */
+    g_assert_nonnull (strstr (error->message, "not valid JSON"));
+    g_clear_error (&error);
+  }
 
   g_string_truncate (bypass, 0);
   g_string_append (bypass, "{\"a\":\"\\\"");

@@ -223,7 +223,6 @@ set_parse_error (LkJsonDocument        *self,
       break;
     case simdjson::EMPTY:
     case simdjson::INCOMPLETE_ARRAY_OR_OBJECT:
-    case simdjson::UNCLOSED_STRING:
       what = _("The document ends too early");
       break;
     case simdjson::TRAILING_CONTENT:
@@ -234,7 +233,8 @@ set_parse_error (LkJsonDocument        *self,
       break;
     default:
       /* Comments, single quotes, invalid escapes or surrogates, raw control
-       * characters and NUL bytes, and the rest. */
+       * characters and NUL bytes, and the rest; an unclosed string too,
+       * which is what a quote inside a comment looks like. */
       what = _("The document is not valid JSON");
       break;
     }
