@@ -183,9 +183,9 @@ install_missing() {
   local missing=() pkg
   for pkg in gnome-text-editor xvfb xauth dbus gnome-keyring libsecret-tools libglib2.0-bin \
              dconf-gsettings-backend at-spi2-core x11-utils procps \
-             gcc libc6-dev pkgconf libx11-dev libxext-dev libxfixes-dev libxdamage-dev \
+             gcc g++ libc6-dev pkgconf libx11-dev libxext-dev libxfixes-dev libxdamage-dev \
              meson ninja-build gettext libglib2.0-dev libgtk-4-dev libadwaita-1-dev \
-             libgnutls28-dev libjson-glib-dev libjansson-dev libsoup-3.0-dev libsecret-1-dev \
+             libgnutls28-dev libjson-glib-dev libsimdjson-dev libsoup-3.0-dev libsecret-1-dev \
              libmicrohttpd-dev libsqlite3-dev libqrencode-dev; do
     if [[ $(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) != "install ok installed" ]]; then
       missing+=("$pkg")

@@ -59,8 +59,8 @@ WARNINGS=()
 install_missing() {
   local missing=() pkg
   command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
-  for pkg in wrk curl python3 meson ninja-build gcc pkgconf libmicrohttpd-dev libsqlite3-dev \
-             libglib2.0-dev libjson-glib-dev libjansson-dev libgnutls28-dev libsoup-3.0-dev libzbar-dev libgdk-pixbuf-2.0-dev; do
+  for pkg in wrk curl python3 meson ninja-build gcc g++ pkgconf libmicrohttpd-dev libsqlite3-dev \
+             libglib2.0-dev libjson-glib-dev libsimdjson-dev libgnutls28-dev libsoup-3.0-dev libzbar-dev libgdk-pixbuf-2.0-dev; do
     if [[ $(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) != "install ok installed" ]]; then
       missing+=("$pkg")
     fi

@@ -84,8 +84,8 @@ die() { printf 'bench-scan: error: %s\n' "$*" >&2; exit 1; }
 install_missing() {
   local missing=() pkg
   for pkg in zbar-tools libzbar-dev libqrencode-dev libgdk-pixbuf-2.0-dev \
-             meson ninja-build gcc libc6-dev pkgconf gettext libglib2.0-dev \
-             libgnutls28-dev libjson-glib-dev libjansson-dev libsoup-3.0-dev libsecret-1-dev \
+             meson ninja-build gcc g++ libc6-dev pkgconf gettext libglib2.0-dev \
+             libgnutls28-dev libjson-glib-dev libsimdjson-dev libsoup-3.0-dev libsecret-1-dev \
              libmicrohttpd-dev libsqlite3-dev; do
     if [[ $(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) != "install ok installed" ]]; then
       missing+=("$pkg")

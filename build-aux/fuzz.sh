@@ -20,9 +20,10 @@ targets=("$@")
 
 if [ ! -f _build-fuzz/meson-private/coredata.dat ]; then
   rm -rf _build-fuzz
-  CC=clang meson setup _build-fuzz -Dfuzzing=true -Dapp=false -Dcli=false -Dtests=false \
+  CC=clang CXX=clang++ meson setup _build-fuzz -Dfuzzing=true -Dapp=false -Dcli=false -Dtests=false \
     -Db_sanitize=address,undefined -Db_lundef=false \
-    -Dc_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=all -fno-omit-frame-pointer'
+    -Dc_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=all -fno-omit-frame-pointer' \
+    -Dcpp_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=all -fno-omit-frame-pointer'
 fi
 meson compile -C _build-fuzz
 

@@ -17,9 +17,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
 
 build_packages=(
-  gcc clang libclang-rt-14-dev llvm libc6-dev pkgconf meson ninja-build gettext
+  gcc g++ clang libclang-rt-14-dev llvm libc6-dev pkgconf meson ninja-build gettext
   libglib2.0-dev libglib2.0-dev-bin libgtk-4-dev libadwaita-1-dev libsoup-3.0-dev
-  libsecret-1-dev libjson-glib-dev libjansson-dev libgnutls28-dev libqrencode-dev libzbar-dev libgdk-pixbuf-2.0-dev
+  libsecret-1-dev libjson-glib-dev libsimdjson-dev libgnutls28-dev libqrencode-dev libzbar-dev libgdk-pixbuf-2.0-dev
   libsqlite3-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   libmicrohttpd-dev libportal-gtk4-dev desktop-file-utils appstream libglib2.0-bin systemd
 )
@@ -97,8 +97,9 @@ cmd_test() {
   jobs=$(nproc)
 
   setup _build
-  CC=clang setup _build-sanitize -Db_sanitize=address,undefined -Db_lundef=false \
-    -Dc_args='-fno-sanitize-recover=all -fno-omit-frame-pointer'
+  CC=clang CXX=clang++ setup _build-sanitize -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dc_args='-fno-sanitize-recover=all -fno-omit-frame-pointer' \
+    -Dcpp_args='-fno-sanitize-recover=all -fno-omit-frame-pointer'
   # What an operator builds (docs/architecture.md): the servers, without
   # GTK, libsoup, libsecret, zbar or qrencode; its layout test checks that.
   setup _build-servers -Dapp=false -Dcli=false

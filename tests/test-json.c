@@ -27,11 +27,21 @@ assert_refused (const char *text,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) node = parse (text, len, &error);
+  g_autoptr(LkJsonDocument) document = NULL;
+  g_autoptr(GError) document_error = NULL;
+  LkJsonValue root;
 
   if (node != NULL)
     g_test_message ("accepted: %.*s", (int) MIN (len, 80), text);
   g_assert_null (node);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+
+  /* Read in place, the same checks and the same error. */
+  document = lk_json_document_parse_object (text, len, MAX_LEN, &root, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                                            &document_error);
+  g_assert_null (document);
+  g_assert_error (document_error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_assert_cmpstr (document_error->message, ==, error->message);
 }
 
 /* What json-glib 1.6 takes and RFC 8259 does not. */
@@ -66,6 +76,13 @@ test_refuses_non_json (void)
     "{\"a\": 0x10}",
     "{\"a\": 1e999}",
     "{\"a\": 99999999999999999999}",
+    "{\"a\": 18446744073709551615}",  /* fits 64 bits unsigned only */
+    "{\"a\": \"\\ud800\\udc00\\udc00\"}",  /* a pair, then a lone low surrogate */
+    "{\"a\": \"\xed\xbf\xbf\"}",       /* a low surrogate encoded in UTF-8 */
+    "{\"a\": \"\xf4\x90\x80\x80\"}",   /* past U+10FFFF */
+    "\xef\xbb\xbf{}",               /* a byte order mark */
+    "{\"a\": 1.}",
+    "{\"a\": -}",
     "{\"a\": undefined}",
     "{a: 1}",
     "{\"a\" 1}",
@@ -163,6 +180,13 @@ test_depth (void)
   for (guint i = 0; i < 250000; i++)
     g_string_append_c (bypass, '[');
   assert_refused (bypass->str, bypass->len);
+  {
+    g_autoptr(JsonNode) refused = parse (bypass->str, bypass->len, &error);
+
+    /* What the receiver tells its user (test-e2e's hostile relay). */
+    g_assert_nonnull (strstr (error->message, "not valid JSON"));
+    g_clear_error (&error);
+  }
 
   g_string_truncate (bypass, 0);
   g_string_append (bypass, "{\"a\":\"\\\"");
@@ -184,11 +208,18 @@ test_bounds_and_messages (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
   g_clear_error (&error);
 
-  /* Errors say where, never what: the text may be a token. */
+  /* Errors say what is wrong, never what was there: the text may be a
+   * token. Text that is not UTF-8 is also told where. */
   node = parse (token, strlen (token), &error);
   g_assert_null (node);
   g_assert_null (strstr (error->message, "SECRET"));
-  g_assert_nonnull (strstr (error->message, "byte"));
+  g_assert_nonnull (strstr (error->message, "not valid JSON"));
+  g_clear_error (&error);
+
+  node = parse ("{\"a\": \"SECRET\xff\"}", 16, &error);
+  g_assert_null (node);
+  g_assert_null (strstr (error->message, "SECRET"));
+  g_assert_nonnull (strstr (error->message, "(at byte 13)"));
   g_clear_error (&error);
 
   node = parse ("{\"a\": \"\\udfff\"}", 15, &error);
@@ -226,6 +257,113 @@ test_write_round_trip (void)
   g_assert_cmpfloat (json_object_get_double_member (json_node_get_object (back), "small"), ==, -1e-300);
   g_assert_cmpfloat (json_object_get_double_member (json_node_get_object (back), "plain"), ==, 1.5);
   g_assert_cmpint (json_object_get_int_member (json_node_get_object (back), "int"), ==, -7);
+}
+
+/* The in-place reader answers as lk_json_get_object() and
+ * lk_json_get_string() do, with the same errors. */
+static void
+test_document (void)
+{
+  static const char text[] =
+    "{\"o\": {\"s\": \"caf\\u00e9\", \"n\": null, \"i\": 1, \"long\": \"abcdef\"}, \"x\": null, \"s\": \"t\"}";
+  g_autoptr(JsonObject) copy = lk_json_parse_object (text, strlen (text), MAX_LEN, G_IO_ERROR,
+                                                     G_IO_ERROR_INVALID_DATA, NULL);
+  g_autoptr(LkJsonDocument) document = NULL;
+  g_autoptr(LkJsonDocument) other = NULL;
+  g_autoptr(GError) error = NULL;
+  static const char * const members[] = { "s", "n", "i", "long", "absent" };
+  LkJsonValue root, object, other_root;
+  const char *value;
+  gsize len = 0;
+
+  document = lk_json_document_parse_object (text, strlen (text), MAX_LEN, &root, G_IO_ERROR,
+                                            G_IO_ERROR_INVALID_DATA, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (document);
+
+  /* Another document on the same thread leaves the first one whole. */
+  other = lk_json_document_parse_object ("{\"s\": \"other\"}", 14, MAX_LEN, &other_root, G_IO_ERROR,
+                                         G_IO_ERROR_INVALID_DATA, &error);
+  g_assert_no_error (error);
+
+  g_assert_true (lk_json_value_get_object (&root, "o", TRUE, &object, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (lk_json_value_get_string (&other_root, "s", 64, TRUE, NULL, G_IO_ERROR, 0, &error), ==, "other");
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < G_N_ELEMENTS (members); i++)
+    for (guint required = 0; required < 2; required++)
+      {
+        g_autoptr(GError) expected = NULL;
+        const char *want = lk_json_get_string (json_object_get_object_member (copy, "o"), members[i], 5, required,
+                                               G_IO_ERROR, G_IO_ERROR_INVALID_DATA, &expected);
+
+        value = lk_json_value_get_string (&object, members[i], 5, required, &len, G_IO_ERROR,
+                                          G_IO_ERROR_INVALID_DATA, &error);
+        g_assert_cmpstr (value, ==, want);
+        if (expected != NULL)
+          {
+            g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+            g_assert_cmpstr (error->message, ==, expected->message);
+            g_clear_error (&error);
+          }
+        else
+          g_assert_no_error (error);
+      }
+
+  value = lk_json_value_get_string (&object, "s", 5, TRUE, &len, G_IO_ERROR, 0, &error);
+  g_assert_cmpstr (value, ==, "caf\xc3\xa9");
+  g_assert_cmpuint (len, ==, 5);
+
+  /* Objects: null is missing, a string is the wrong type. */
+  g_assert_false (lk_json_value_get_object (&root, "x", FALSE, &object, G_IO_ERROR, 0, &error));
+  g_assert_no_error (error);
+  g_assert_false (lk_json_value_get_object (&root, "x", TRUE, &object, G_IO_ERROR, 0, &error));
+  g_assert_cmpstr (error->message, ==, "“x” is missing");
+  g_clear_error (&error);
+  g_assert_false (lk_json_value_get_object (&root, "s", FALSE, &object, G_IO_ERROR, 0, &error));
+  g_assert_cmpstr (error->message, ==, "“s” must be an object");
+  g_clear_error (&error);
+
+  /* Only objects at the root. */
+  g_assert_null (lk_json_document_parse_object ("[1]", 3, MAX_LEN, &root, G_IO_ERROR, 0, &error));
+  g_assert_cmpstr (error->message, ==, "The document is not a JSON object");
+}
+
+/* A document larger than the parser kept for each thread gets its own, and
+ * the kept one still works after it. */
+static void
+test_large (void)
+{
+  g_autoptr(GString) text = g_string_new ("{\"a\": [");
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < 20000; i++)
+    g_string_append_printf (text, "%s\"%u\"", i ? "," : "", i);
+  g_string_append (text, "]}");
+  g_assert_cmpuint (text->len, >, 128 * 1024);
+
+  node = parse (text->str, text->len, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (json_node_get_object (node), "a")), ==, 20000);
+  g_clear_pointer (&node, json_node_unref);
+
+  node = parse ("{\"b\": 1}", 8, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (node), "b"), ==, 1);
+}
+
+/* An object with many members is checked for a repeated name too. */
+static void
+test_many_members (void)
+{
+  g_autoptr(GString) text = g_string_new ("{");
+
+  for (guint i = 0; i < 5000; i++)
+    g_string_append_printf (text, "\"m%u\": %u,", i, i);
+  g_string_append (text, "\"m4321\": 0}");
+  assert_refused (text->str, text->len);
 }
 
 /* An object that held secrets is wiped before it goes. */
@@ -395,6 +533,9 @@ main (int   argc,
   g_test_add_func ("/json/wipe", test_wipe);
   g_test_add_func ("/json/strv", test_strv);
   g_test_add_func ("/json/time", test_time);
+  g_test_add_func ("/json/document", test_document);
+  g_test_add_func ("/json/large", test_large);
+  g_test_add_func ("/json/many-members", test_many_members);
 
   return g_test_run ();
 }

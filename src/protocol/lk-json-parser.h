@@ -3,9 +3,12 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Relay and partner requests, every answer the app and the CLI read,
- * decrypted messages and keyring items all go through lk_json_parse(): RFC
- * 8259 only (jansson, strict), then copied into a json-glib tree, which
- * the rest of the code reads. json-glib stays for building and writing JSON.
+ * decrypted messages and keyring items all go through this parser: RFC
+ * 8259 only (simdjson, strict), with the depth bound below enforced by the
+ * parser itself. lk_json_parse() copies the result into a json-glib tree,
+ * which most of the code reads; json-glib stays for building and writing
+ * JSON. Hot paths (the relay's requests) read the checked document in
+ * place instead, through LkJsonDocument and LkJsonValue.
  */
 
 #pragma once
@@ -15,9 +18,8 @@
 G_BEGIN_DECLS
 
 /* Deep enough for every message we define (4 levels at most), shallow
- * enough that no tree we build from outside input is deep. The parser
- * itself stops at jansson's JSON_PARSER_MAX_DEPTH (2048), so that nesting
- * costs a bounded stack before this bound is checked. */
+ * enough that no tree we build from outside input is deep: a document
+ * whose containers nest deeper is refused by the parser itself. */
 #define LK_JSON_MAX_DEPTH 32
 
 JsonNode   *lk_json_parse           (const char  *data,
@@ -32,5 +34,42 @@ JsonObject *lk_json_parse_object    (const char  *data,
                                      GQuark       domain,
                                      int          code,
                                      GError     **error);
+
+/* A document that passed every check of lk_json_parse(), read in place. */
+typedef struct _LkJsonDocument LkJsonDocument;
+
+/* A value inside an LkJsonDocument; valid while the document is. */
+typedef struct
+{
+  /*< private >*/
+  gconstpointer priv[2];
+} LkJsonValue;
+
+LkJsonDocument *lk_json_document_parse_object (const char         *data,
+                                               gsize               len,
+                                               gsize               max_len,
+                                               LkJsonValue        *root,
+                                               GQuark              domain,
+                                               int                 code,
+                                               GError            **error);
+void            lk_json_document_free         (LkJsonDocument     *self);
+
+gboolean        lk_json_value_get_object      (const LkJsonValue  *object,
+                                               const char         *member,
+                                               gboolean            required,
+                                               LkJsonValue        *value,
+                                               GQuark              domain,
+                                               int                 code,
+                                               GError            **error);
+const char     *lk_json_value_get_string      (const LkJsonValue  *object,
+                                               const char         *member,
+                                               gsize               max_len,
+                                               gboolean            required,
+                                               gsize              *len,
+                                               GQuark              domain,
+                                               int                 code,
+                                               GError            **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkJsonDocument, lk_json_document_free)
 
 G_END_DECLS

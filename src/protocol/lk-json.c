@@ -65,8 +65,8 @@ wipe_member (JsonObject  *object,
   wipe_node (node);
 }
 
-/* Not json_object_iter_next(): jansson exports a function of that name too
- * (see lk-json-parser.c), and a plain reference could bind to it. */
+/* Not json_object_iter_next(): jansson, linked by other programs that may
+ * load us, exports a function of that name too. */
 void
 lk_json_wipe_object (JsonObject *object)
 {

@@ -45,6 +45,11 @@ is_base64 (const char *text)
   const guchar *p = (const guchar *) text;
   gsize padding = 0;
 
+  /* Eight at a time while all are base64; && stops at the first that is
+   * not (the NUL included), so nothing past the string is read. */
+  while (base64_chars[p[0]] && base64_chars[p[1]] && base64_chars[p[2]] && base64_chars[p[3]] &&
+         base64_chars[p[4]] && base64_chars[p[5]] && base64_chars[p[6]] && base64_chars[p[7]])
+    p += 8;
   while (base64_chars[*p])
     p++;
   while (*p == '=' && padding < 2)
@@ -58,18 +63,18 @@ is_base64 (const char *text)
 }
 
 static gboolean
-parse_payload (JsonObject  *root,
-               RelayBody   *body,
-               GError     **error)
+parse_payload (const LkJsonValue  *root,
+               RelayBody          *body,
+               GError            **error)
 {
-  JsonObject *payload;
+  LkJsonValue payload;
   const char *type, *data;
+  gsize len;
 
-  payload = lk_json_get_object (root, "payload", TRUE, FIELD_ERROR, error);
-  if (payload == NULL)
+  if (!lk_json_value_get_object (root, "payload", TRUE, &payload, FIELD_ERROR, error))
     return FALSE;
 
-  type = lk_json_get_string (payload, "type", 64, TRUE, FIELD_ERROR, error);
+  type = lk_json_value_get_string (&payload, "type", 64, TRUE, NULL, FIELD_ERROR, error);
   if (type == NULL)
     return FALSE;
   if (strcmp (type, "AEAD_AES_128_GCM") != 0 && strcmp (type, "AEAD_AES_256_GCM") != 0)
@@ -78,73 +83,80 @@ parse_payload (JsonObject  *root,
       return FALSE;
     }
 
-  data = lk_json_get_string (payload, "data", G_MAXSIZE, TRUE, FIELD_ERROR, error);
+  data = lk_json_value_get_string (&payload, "data", G_MAXSIZE, TRUE, &len, FIELD_ERROR, error);
   if (data == NULL)
     return FALSE;
   /* The relay cannot check the ciphertext, but it can refuse what is not
    * even an IV and a tag in base64. */
-  if (strlen (data) < 40 || !is_base64 (data))
+  if (len < 40 || !is_base64 (data))
     {
       g_set_error (error, FIELD_ERROR, "“payload.data” must be base64 of an IV, a ciphertext and a tag");
       return FALSE;
     }
 
   body->payload_type = g_strdup (type);
-  body->payload_data = g_strdup (data);
+  body->payload_data = g_strndup (data, len);
   return TRUE;
 }
 
 static gboolean
-parse_token (JsonObject  *root,
-             RelayBody   *body,
-             GError     **error)
+parse_token (const LkJsonValue  *root,
+             RelayBody          *body,
+             GError            **error)
 {
   g_autoptr(GError) local_error = NULL;
   g_autoptr(JsonNode) node = NULL;
-  JsonObject *token;
+  LkJsonValue token;
+  const char *type, *data;
   JsonObject *copy;
 
-  token = lk_json_get_object (root, "notificationToken", FALSE, FIELD_ERROR, &local_error);
-  if (local_error != NULL)
+  if (!lk_json_value_get_object (root, "notificationToken", FALSE, &token, FIELD_ERROR, &local_error))
     {
+      if (local_error == NULL)
+        return TRUE;
       g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
-  if (token == NULL)
-    return TRUE;
 
   /* Both fields when present, as the draft says; both opaque to us. */
-  if (lk_json_get_string (token, "type", RELAY_MAX_TOKEN_TYPE, TRUE, FIELD_ERROR, error) == NULL ||
-      lk_json_get_string (token, "tokenData", RELAY_MAX_TOKEN_DATA, TRUE, FIELD_ERROR, error) == NULL)
+  type = lk_json_value_get_string (&token, "type", RELAY_MAX_TOKEN_TYPE, TRUE, NULL, FIELD_ERROR, error);
+  if (type == NULL)
+    return FALSE;
+  data = lk_json_value_get_string (&token, "tokenData", RELAY_MAX_TOKEN_DATA, TRUE, NULL, FIELD_ERROR, error);
+  if (data == NULL)
     return FALSE;
 
   copy = json_object_new ();
-  json_object_set_string_member (copy, "type", json_object_get_string_member (token, "type"));
-  json_object_set_string_member (copy, "tokenData", json_object_get_string_member (token, "tokenData"));
+  json_object_set_string_member (copy, "type", type);
+  json_object_set_string_member (copy, "tokenData", data);
   node = json_node_init_object (json_node_alloc (), copy);
   json_object_unref (copy);
   body->token = lk_json_to_string (node);
   return TRUE;
 }
 
-static JsonObject *
-parse_root (const char  *data,
-            gsize        len,
-            GError     **error)
+/* Read in place, without a copy into json-glib: the strict parser's checks
+ * are the same (lk-json-parser.h). */
+static LkJsonDocument *
+parse_root (const char   *data,
+            gsize         len,
+            LkJsonValue  *root,
+            GError      **error)
 {
-  return lk_json_parse_object (data, len, G_MAXSIZE,
-                               RELAY_REQUEST_ERROR, RELAY_REQUEST_ERROR_BAD_JSON, error);
+  return lk_json_document_parse_object (data, len, G_MAXSIZE, root,
+                                        RELAY_REQUEST_ERROR, RELAY_REQUEST_ERROR_BAD_JSON, error);
 }
 
 static gboolean
-get_optional_string (JsonObject  *object,
-                     const char  *member,
-                     gsize        max_len,
-                     char       **out,
-                     GError     **error)
+get_optional_string (const LkJsonValue  *object,
+                     const char         *member,
+                     gsize               max_len,
+                     char              **out,
+                     GError            **error)
 {
   g_autoptr(GError) local_error = NULL;
-  const char *value = lk_json_get_string (object, member, max_len, FALSE, FIELD_ERROR, &local_error);
+  gsize len = 0;
+  const char *value = lk_json_value_get_string (object, member, max_len, FALSE, &len, FIELD_ERROR, &local_error);
 
   if (local_error != NULL)
     {
@@ -152,24 +164,23 @@ get_optional_string (JsonObject  *object,
       return FALSE;
     }
 
-  *out = g_strdup (value);
+  *out = value != NULL ? g_strndup (value, len) : NULL;
   return TRUE;
 }
 
 static gboolean
-parse_display (JsonObject  *root,
-               RelayBody   *body,
-               GError     **error)
+parse_display (const LkJsonValue  *root,
+               RelayBody          *body,
+               GError            **error)
 {
-  JsonObject *display;
+  LkJsonValue display;
 
-  display = lk_json_get_object (root, "displayInformation", TRUE, FIELD_ERROR, error);
-  if (display == NULL)
+  if (!lk_json_value_get_object (root, "displayInformation", TRUE, &display, FIELD_ERROR, error))
     return FALSE;
 
-  if (!get_optional_string (display, "title", RELAY_MAX_TITLE, &body->title, error) ||
-      !get_optional_string (display, "description", RELAY_MAX_DESCRIPTION, &body->description, error) ||
-      !get_optional_string (display, "imageURL", RELAY_MAX_IMAGE_URL, &body->image_url, error))
+  if (!get_optional_string (&display, "title", RELAY_MAX_TITLE, &body->title, error) ||
+      !get_optional_string (&display, "description", RELAY_MAX_DESCRIPTION, &body->description, error) ||
+      !get_optional_string (&display, "imageURL", RELAY_MAX_IMAGE_URL, &body->image_url, error))
     return FALSE;
 
   if (body->title == NULL)
@@ -194,28 +205,27 @@ parse_display (JsonObject  *root,
 }
 
 static gboolean
-parse_configuration (JsonObject  *root,
-                     RelayBody   *body,
-                     GError     **error)
+parse_configuration (const LkJsonValue  *root,
+                     RelayBody          *body,
+                     GError            **error)
 {
   g_autoptr(GError) local_error = NULL;
   g_autofree char *rights = NULL;
   g_autofree char *expiration = NULL;
-  JsonObject *config;
+  LkJsonValue config;
 
   body->access = RELAY_ACCESS_DEFAULT;
 
-  config = lk_json_get_object (root, "mailboxConfiguration", FALSE, FIELD_ERROR, &local_error);
-  if (local_error != NULL)
+  if (!lk_json_value_get_object (root, "mailboxConfiguration", FALSE, &config, FIELD_ERROR, &local_error))
     {
+      if (local_error == NULL)
+        return TRUE;
       g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
-  if (config == NULL)
-    return TRUE;
 
-  if (!get_optional_string (config, "accessRights", 8, &rights, error) ||
-      !get_optional_string (config, "expiration", LK_TIME_MAX_TEXT, &expiration, error))
+  if (!get_optional_string (&config, "accessRights", 8, &rights, error) ||
+      !get_optional_string (&config, "expiration", LK_TIME_MAX_TEXT, &expiration, error))
     return FALSE;
 
   if (rights != NULL && !relay_access_from_string (rights, &body->access))
@@ -253,15 +263,17 @@ relay_parse_create_body (const char  *data,
                          RelayBody   *body,
                          GError     **error)
 {
-  g_autoptr(JsonObject) root = parse_root (data, len, error);
+  g_autoptr(LkJsonDocument) document = NULL;
+  LkJsonValue root;
 
-  if (root == NULL)
+  document = parse_root (data, len, &root, error);
+  if (document == NULL)
     return FALSE;
 
-  return parse_payload (root, body, error) &&
-         parse_display (root, body, error) &&
-         parse_token (root, body, error) &&
-         parse_configuration (root, body, error);
+  return parse_payload (&root, body, error) &&
+         parse_display (&root, body, error) &&
+         parse_token (&root, body, error) &&
+         parse_configuration (&root, body, error);
 }
 
 /**
@@ -276,12 +288,14 @@ relay_parse_update_body (const char  *data,
                          RelayBody   *body,
                          GError     **error)
 {
-  g_autoptr(JsonObject) root = parse_root (data, len, error);
+  g_autoptr(LkJsonDocument) document = NULL;
+  LkJsonValue root;
 
-  if (root == NULL)
+  document = parse_root (data, len, &root, error);
+  if (document == NULL)
     return FALSE;
 
-  return parse_payload (root, body, error) && parse_token (root, body, error);
+  return parse_payload (&root, body, error) && parse_token (&root, body, error);
 }
 
 /**

@@ -77,6 +77,8 @@ typedef enum
   STMT_PURGE,
   STMT_CREATOR_USAGE,
   STMT_EXPIRED_USAGE,
+  STMT_BEGIN,
+  STMT_COMMIT,
   N_STMTS
 } Stmt;
 
@@ -104,6 +106,9 @@ static const char * const stmt_sql[N_STMTS] = {
   "SELECT count(*), total(size) FROM "
     "(SELECT size FROM mailbox WHERE creator = ? AND deleted = 0 AND expires > ? LIMIT ?)",
   "SELECT count(*), total(size) FROM mailbox WHERE expires <= ? AND deleted = 0",
+  /* Prepared too: parsing them took a tenth of a lone create's instructions. */
+  "BEGIN IMMEDIATE",
+  "COMMIT",
 };
 
 struct _RelayStoreSqlite
@@ -322,6 +327,19 @@ exec_stmt (RelayStoreSqlite  *self,
 
   sqlite3_reset (stmt);
   return httpd_sqlite_check (self->db, rc, "write", error);
+}
+
+static gboolean
+run_stmt (RelayStoreSqlite  *self,
+          Stmt               which,
+          const char        *what,
+          GError           **error)
+{
+  sqlite3_stmt *stmt = self->stmts[which];
+  int rc = sqlite3_step (stmt);
+
+  sqlite3_reset (stmt);
+  return httpd_sqlite_check (self->db, rc, what, error);
 }
 
 static gboolean
@@ -760,13 +778,13 @@ run_transaction (RelayStoreSqlite  *self,
 
   self->batch_mailboxes = 0;
   self->batch_bytes = 0;
-  ok = httpd_sqlite_check (self->db, sqlite3_exec (self->db, "BEGIN IMMEDIATE", NULL, NULL, NULL), "begin", error);
+  ok = run_stmt (self, STMT_BEGIN, "begin", error);
 
   for (guint i = 0; ok && i < ops->len; i++)
     ok = apply (self, g_ptr_array_index (ops, i), error);
 
   if (ok)
-    ok = httpd_sqlite_check (self->db, sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL), "commit", error);
+    ok = run_stmt (self, STMT_COMMIT, "commit", error);
 
   if (!ok)
     {

@@ -6,6 +6,7 @@
  * accepts must be RFC 8259 text the same parser takes back: at most
  * LK_JSON_MAX_DEPTH deep, every string valid UTF-8 without NUL, and
  * json-glib's rendering of the tree parses again to the same rendering.
+ * The in-place reader (lk_json_document_parse_object()) agrees with it.
  */
 
 #define G_LOG_DOMAIN "fuzz-json"
@@ -74,8 +75,21 @@ LLVMFuzzerTestOneInput (const guint8 *data,
   g_autofree char *text = NULL;
   g_autofree char *again_text = NULL;
   g_autoptr(JsonNode) again = NULL;
+  g_autoptr(LkJsonDocument) document = NULL;
+  g_autoptr(GError) document_error = NULL;
+  LkJsonValue root;
 
   g_assert ((node == NULL) == (error != NULL));
+
+  /* The in-place reader takes exactly the objects the copying one takes,
+   * and refuses the rest with the same message. */
+  document = lk_json_document_parse_object ((const char *) data, size, 256 * 1024, &root, G_IO_ERROR,
+                                            G_IO_ERROR_INVALID_DATA, &document_error);
+  g_assert ((document != NULL) == (node != NULL && JSON_NODE_HOLDS_OBJECT (node)));
+  if (node == NULL)
+    g_assert (strcmp (document_error->message, error->message) == 0);
+  g_clear_pointer (&document, lk_json_document_free);
+
   if (node == NULL)
     {
       g_assert (error->domain == G_IO_ERROR && error->code == G_IO_ERROR_INVALID_DATA);
