@@ -53,7 +53,7 @@
 #include <glib-unix.h>
 #include <qrencode.h>
 
-#include "latchkey-core.h"
+#include "latchkey-protocol.h"
 #include "lk-qr-decoder.h"
 #include "lk-qr-variants.h"
 #include "lk-test-frames.h"
