@@ -424,7 +424,8 @@ copy_value (dom::element value)
     case dom::element_type::OBJECT:
       {
         dom::object members = value.get_object ().value_unsafe ();
-        JsonObject *object = json_object_new ();
+        /* The node takes a reference of its own. */
+        g_autoptr(JsonObject) object = json_object_new ();
 
         /* In the document's order. */
         for (dom::object::iterator field = members.begin (); field != members.end (); ++field)
@@ -435,7 +436,7 @@ copy_value (dom::element value)
     case dom::element_type::ARRAY:
       {
         dom::array elements = value.get_array ().value_unsafe ();
-        JsonArray *array = json_array_sized_new (elements.size ());
+        g_autoptr(JsonArray) array = json_array_sized_new (elements.size ());
 
         for (dom::element element : elements)
           json_array_add_element (array, copy_value (element));
