@@ -346,7 +346,11 @@ test_state (void)
 
   /* The sender quits here and comes back later. */
   state = lk_channel_save_state (sender);
-  text = lk_json_to_string (json_node_init_object (json_node_alloc (), state));
+  {
+    g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), state);
+
+    text = lk_json_to_string (node);
+  }
   g_assert_null (strstr (text, "AAECAwQF"));  /* the key is not in the state */
 
   resumed = lk_channel_new_from_state (key, MAILBOX, LK_ROLE_INITIATOR, state, &error);

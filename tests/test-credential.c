@@ -216,7 +216,11 @@ test_credential_rejects (void)
 
   /* a's private key under b's public key */
   json_object_set_string_member (a_obj, "publicKey", json_object_get_string_member (b_obj, "publicKey"));
-  mismatched = lk_json_to_string (json_node_init_object (json_node_alloc (), a_obj));
+  {
+    g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), a_obj);
+
+    mismatched = lk_json_to_string (node);
+  }
   {
     g_autoptr(GError) error = NULL;
     g_autoptr(LkCredential) credential = lk_credential_new_from_json (mismatched, strlen (mismatched), &error);
