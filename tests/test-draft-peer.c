@@ -522,6 +522,29 @@ test_car_from_draft_peer (void)
   assert_draft_ack (w, mailbox_url, link, "digitalwallet.carkey.ccc", "ReceiverCancel");
 }
 
+/* So does a generic key that waits for an activation code: the code and
+ * the token would take more messages. */
+static void
+test_coded_generic_from_draft_peer (void)
+{
+  g_autoptr(World) w = world_new ();
+  g_auto(Owner) owner = { 0 };
+  g_autoptr(JsonObject) content = json_object_new ();
+  g_autofree char *mailbox_url = NULL;
+  g_autofree char *link = NULL;
+  g_autofree char *transfer = NULL;
+  g_autofree char *output = NULL;
+
+  enrol (w, "generic", &owner);
+  json_object_set_object_member (content, "credential", describe (w, &owner));
+  json_object_set_boolean_member (content, "codeRequired", TRUE);
+  link = draft_share (w, "a", "RWD", "digitalwallet.generic.authorizationToken", content, &mailbox_url);
+
+  transfer = latchkey_receives (w, link, 5, &output);
+  g_assert_nonnull (strstr (output, "does not protect its messages"));
+  assert_draft_ack (w, mailbox_url, link, "digitalwallet.generic.authorizationToken", "ReceiverCancel");
+}
+
 /* Latchkey shares; the draft wallet reads the mailbox, decrypts with the
  * secret from the fragment, takes `format` and `content` (ignoring the other
  * keys, as the draft allows formats to add them) and uses the key. */
@@ -630,6 +653,7 @@ main (int   argc,
   g_test_add_func ("/draft-peer/generic/from-peer", test_generic_from_draft_peer);
   g_test_add_func ("/draft-peer/home/from-peer", test_home_from_draft_peer);
   g_test_add_func ("/draft-peer/car/from-peer-refused", test_car_from_draft_peer);
+  g_test_add_func ("/draft-peer/generic/coded-from-peer-refused", test_coded_generic_from_draft_peer);
   g_test_add_func ("/draft-peer/generic/to-peer", test_generic_to_draft_peer);
   g_test_add_func ("/draft-peer/home/to-peer", test_home_to_draft_peer);
 
