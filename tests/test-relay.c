@@ -1292,13 +1292,14 @@ test_draft_chunked (Fixture       *f,
   g_autoptr(LkTestReply) reply = NULL;
   g_autoptr(LkTestReply) too_large = NULL;
   g_autoptr(JsonObject) object = NULL;
-  gsize half = strlen (CREATE_BODY) / 2;
+  const char *body = CREATE_BODY;
+  gsize half = strlen (body) / 2;
 
   g_string_append_printf (request, "Mailbox-Device-Claim: %s\r\n\r\n", f->initiator);
   large = g_string_new (request->str);
   /* The body in two chunks. */
-  g_string_append_printf (request, "%zx\r\n%.*s\r\n%zx\r\n%s\r\n0\r\n\r\n", half, (int) half, CREATE_BODY,
-                          strlen (CREATE_BODY + half), CREATE_BODY + half);
+  g_string_append_printf (request, "%zx\r\n%.*s\r\n%zx\r\n%s\r\n0\r\n\r\n", half, (int) half, body,
+                          strlen (body + half), body + half);
   reply = lk_test_raw_exchange (f->relay->port, NULL, request->str, request->len);
   lk_test_assert_status (reply, 200);
   object = lk_test_reply_json (reply);
