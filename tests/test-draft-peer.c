@@ -551,6 +551,7 @@ test_coded_generic_from_draft_peer (void)
 static JsonObject *
 draft_receive (World       *w,
                const char  *link,
+               const char  *share_id,
                const char  *expected_format)
 {
   g_auto(GStrv) parts = g_strsplit (link, "#", 2);
@@ -583,9 +584,21 @@ draft_receive (World       *w,
   g_assert_cmpuint (status, ==, 200);
   g_assert_cmpstr (json_object_get_string_member (plaintext, "format"), ==, expected_format);
 
+  /* Latchkey sees its invitation opened. */
+  {
+    g_auto(GStrv) fields = status_fields (w, share_id);
+    g_assert_cmpstr (fields[1], ==, "opened");
+  }
+
   /* The one-way flow ends with the recipient's Delete. */
   gone = lk_test_send (w->session, "DELETE", mailbox_url, NULL, NULL, "Mailbox-Device-Claim", w->claim, NULL);
   lk_test_assert_status (gone, 200);
+
+  /* …and then gone, the draft's end of a one-way share: done. */
+  {
+    g_auto(GStrv) fields = status_fields (w, share_id);
+    g_assert_cmpstr (fields[1], ==, "done");
+  }
   return json_object_ref (json_object_get_object_member (plaintext, "content"));
 }
 
@@ -595,7 +608,8 @@ test_generic_to_draft_peer (void)
   g_autoptr(World) w = world_new ();
   g_autofree char *credential = lk_test_actor_enroll (w->latchkey, "generic", "Garden Gate");
   g_autoptr(LkTestShare) share = lk_test_actor_share (w->latchkey, credential, NULL);
-  g_autoptr(JsonObject) content = draft_receive (w, share->link, "digitalwallet.generic.authorizationToken");
+  g_autoptr(JsonObject) content = draft_receive (w, share->link, share->id,
+                                                 "digitalwallet.generic.authorizationToken");
   JsonObject *description = json_object_get_object_member (content, "credential");
   g_autoptr(JsonObject) body = json_object_new ();
 
@@ -609,7 +623,8 @@ test_home_to_draft_peer (void)
   g_autoptr(World) w = world_new ();
   g_autofree char *credential = lk_test_actor_enroll (w->latchkey, "home", "Lake House");
   g_autoptr(LkTestShare) share = lk_test_actor_share (w->latchkey, credential, NULL);
-  g_autoptr(JsonObject) content = draft_receive (w, share->link, "io.github.latchkey.home.provisioningToken");
+  g_autoptr(JsonObject) content = draft_receive (w, share->link, share->id,
+                                                 "io.github.latchkey.home.provisioningToken");
   g_autoptr(GError) error = NULL;
   g_autoptr(LkKeyPair) key = lk_key_pair_generate (&error);
   g_autofree char *public_key = key_text (key);

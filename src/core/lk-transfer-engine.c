@@ -466,6 +466,13 @@ do_step (LkWorker      *w,
         return lk_transfer_finish (w, t, LK_TRANSFER_STATE_EXPIRED, NULL, error);
       if (t->role == LK_ROLE_RECIPIENT)
         return lk_transfer_finish (w, t, LK_TRANSFER_STATE_CANCELLED, _("The sender cancelled the share."), error);
+      /* A wallet that follows the draft alone ends a one-way share by
+       * deleting the mailbox once it has read it (PROTOCOL.md §3.5); ours
+       * answer ReceiverDone instead. The offer held all it needed. */
+      if (t->bound && (t->vertical == LK_VERTICAL_HOME || (t->vertical == LK_VERTICAL_GENERIC && t->code == NULL)))
+        return lk_transfer_finish (w, t, LK_TRANSFER_STATE_DONE,
+                                   _("The receiver’s wallet took the invitation and removed it, as wallets "
+                                     "following the TIGRESS draft do."), error);
       return lk_transfer_finish (w, t, LK_TRANSFER_STATE_FAILED,
                                  _("The invitation disappeared from the relay before it was completed."), error);
     }
