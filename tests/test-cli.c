@@ -466,6 +466,20 @@ test_scan (void)
   g_assert_cmpint (piped.status, ==, CLI_EXIT_OK);
   g_assert_cmpstr (piped.out, ==, expected_dark);
 
+  /* Issue 13: a link whose secret was sent apart is printed, with a word on
+   * where the secret goes. */
+  {
+    g_autofree char *apart_path = qr_png ("https://relay.example/v1/m/6ba7b810-9dad-11d1-80b4-00c04fd430c8?v=h",
+                                          "apart.png");
+    g_auto(Result) apart = { 0 };
+
+    run (&apart, "", "scan", apart_path, NULL);
+    g_assert_cmpint (apart.status, ==, CLI_EXIT_OK);
+    g_assert_cmpstr (apart.out, ==, "https://relay.example/v1/m/6ba7b810-9dad-11d1-80b4-00c04fd430c8?v=h\n");
+    g_assert_nonnull (strstr (apart.err, "secret"));
+    g_unlink (apart_path);
+  }
+
   /* A code, but not ours: exit 3, and what it holds is not printed. */
   run (&wifi, "", "scan", wifi_path, NULL);
   g_assert_cmpint (wifi.status, ==, CLI_EXIT_BAD_INPUT);
