@@ -13,7 +13,7 @@
 #                            partner's CONNECTION_TIMEOUT (src/partner/partner-server.c)
 #   X-Forwarded-For          sent to the relay and the partner iff each trusts it
 #   connections per address  limit_conn >= the relay's max-waiters-per-client
-#   header size              large_client_header_buffers hold an 8 KiB attestation
+#   header size              large_client_header_buffers hold a 12 KiB attestation
 #                            (RELAY_MAX_ATTESTATION, src/relay/relay-request.h)
 #   nginx's own errors       413, 429, 502 and 504 answered in JSON
 #   the units                the relay's memory-limit is its unit's MemoryMax=, and

@@ -768,6 +768,45 @@ test_receive_unreachable (void)
   back_to_wallet ();
 }
 
+/* Issue 13: a link without its secret, which the sender sent apart (as the
+ * draft recommends): the app asks for it, then receives. */
+static LkCredential *credential_titled (LkTransferEngine *engine,
+                                       const char       *title);
+
+static void
+test_receive_secret_apart (void)
+{
+  g_autofree char *credential = ben_enrolls ("generic", "Bike Cellar");
+  g_autoptr(LkTestShare) share = ben_shares (credential, FALSE);
+  g_auto(GStrv) parts = g_strsplit (share->link, "#", 2);
+  g_autofree char *forwarded = g_strdup_printf ("%s&fbclid=IwAR0xyz", parts[0]);
+  GtkWidget *secret, *error;
+
+  latchkey_window_receive (world.window, forwarded);
+  latchkey_test_wait_until (receive_shows, (gpointer) "link", "the link form");
+  secret = latchkey_test_find_named (page (), "secret-entry");
+  error = latchkey_test_find_named (page (), "link-error");
+  g_assert_true (gtk_widget_get_visible (secret));
+  g_assert_true (gtk_widget_get_visible (error));
+  g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (error)), "secret"));
+
+  gtk_editable_set_text (GTK_EDITABLE (secret), parts[1]);
+  g_assert_true (gtk_widget_activate_action (page (), "page.look-up", NULL));
+  latchkey_test_wait_until (receive_shows, (gpointer) "preview", "the preview");
+  g_assert_false (gtk_widget_get_visible (secret));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (secret)), ==, "");
+  g_assert_true (gtk_widget_activate_action (page (), "page.accept", NULL));
+  latchkey_test_wait_until (receive_shows, (gpointer) "done", "the key to arrive");
+  /* In the keyring. */
+  {
+    g_autoptr(LkTransferEngine) engine = lk_transfer_engine_new (world.relay->url);
+    g_autoptr(LkCredential) received = credential_titled (engine, "Bike Cellar");
+
+    g_assert_nonnull (received);
+  }
+  back_to_wallet ();
+}
+
 static void
 test_receive_bad_link (void)
 {
@@ -1040,6 +1079,7 @@ main (int   argc,
   g_test_add_func ("/app/receive/from-stdin", test_receive_from_stdin);
   g_test_add_func ("/app/receive/unreachable", test_receive_unreachable);
   g_test_add_func ("/app/receive/bad-link", test_receive_bad_link);
+  g_test_add_func ("/app/receive/secret-apart", test_receive_secret_apart);
   g_test_add_func ("/app/shares/resume-and-confirm", test_shares_resume_and_confirm);
   g_test_add_func ("/app/settings/preferences", test_preferences);
   /* Last (GTest runs suites in the order they first appear): it leaves

@@ -366,6 +366,90 @@ test_state (void)
   g_assert_null (resumed);
 }
 
+/* Issue 13: a plain draft peer's {format, content}, PROTOCOL.md §3.5. */
+#define PLAIN "{\"format\":\"" FORMAT "\",\"content\":{\"accessToken\":\"plain\"}}"
+
+static void
+test_plain_peer (void)
+{
+  g_autoptr(GBytes) key = counting_key (32);
+  g_autoptr(LkChannel) recipient = lk_channel_new (key, MAILBOX, LK_ROLE_RECIPIENT);
+  g_autoptr(LkChannel) chained = lk_channel_new (key, MAILBOX, LK_ROLE_RECIPIENT);
+  g_autoptr(LkChannel) sender = lk_channel_new (key, MAILBOX, LK_ROLE_INITIATOR);
+  g_autoptr(LkChannel) resumed = NULL;
+  g_autoptr(JsonObject) content = NULL;
+  g_autoptr(JsonObject) ack = NULL;
+  g_autoptr(JsonObject) m0 = NULL;
+  g_autoptr(JsonObject) state = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *format = NULL;
+
+  /* Taken as a recipient's first message. */
+  g_assert_false (lk_channel_is_plain (recipient));
+  content = _lk_channel_open_plaintext (recipient, PLAIN, strlen (PLAIN), &format, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (format, ==, FORMAT);
+  g_assert_cmpstr (json_object_get_string_member (content, "accessToken"), ==, "plain");
+  g_assert_true (lk_channel_is_plain (recipient));
+  g_assert_cmpuint (lk_channel_get_n_messages (recipient), ==, 1);
+
+  /* Again: it could be a replay, and nothing tells. */
+  g_clear_pointer (&content, json_object_unref);
+  content = _lk_channel_open_plaintext (recipient, PLAIN, strlen (PLAIN), NULL, &error);
+  g_assert_error (error, LK_MESSAGE_ERROR, LK_MESSAGE_ERROR_REPLAYED);
+  g_assert_null (content);
+  g_clear_error (&error);
+
+  /* Our answer is the draft's form: format and content, nothing else. */
+  ack = seal (recipient, "ack", 0);
+  {
+    gsize raw_len;
+    g_autofree guint8 *raw = g_base64_decode (json_object_get_string_member (ack, "data"), &raw_len);
+    g_autoptr(GBytes) opened = lk_aead_open (key, raw, raw_len, &error);
+    g_autoptr(JsonObject) plaintext = NULL;
+    g_autoptr(GList) members = NULL;
+
+    g_assert_no_error (error);
+    plaintext = lk_json_parse_object (g_bytes_get_data (opened, NULL), g_bytes_get_size (opened), G_MAXSIZE,
+                                      LK_MESSAGE_ERROR, LK_MESSAGE_ERROR_MALFORMED, &error);
+    g_assert_no_error (error);
+    members = json_object_get_members (plaintext);
+    g_assert_cmpuint (g_list_length (members), ==, 2);
+    g_assert_true (json_object_has_member (plaintext, "format"));
+    g_assert_true (json_object_has_member (plaintext, "content"));
+  }
+
+  /* Resumed after a restart, it is still plain. */
+  state = lk_channel_save_state (recipient);
+  resumed = lk_channel_new_from_state (key, MAILBOX, LK_ROLE_RECIPIENT, state, &error);
+  g_assert_no_error (error);
+  g_assert_true (lk_channel_is_plain (resumed));
+
+  /* Never a downgrade: after a chained message, and never for the initiator. */
+  m0 = seal (sender, "zero", 0);
+  open_ok (chained, m0, "zero");
+  content = _lk_channel_open_plaintext (chained, PLAIN, strlen (PLAIN), NULL, &error);
+  g_assert_error (error, LK_MESSAGE_ERROR, LK_MESSAGE_ERROR_BROKEN_CHAIN);
+  g_assert_null (content);
+  g_assert_false (lk_channel_is_plain (chained));
+  g_clear_error (&error);
+  content = _lk_channel_open_plaintext (sender, PLAIN, strlen (PLAIN), NULL, &error);
+  g_assert_error (error, LK_MESSAGE_ERROR, LK_MESSAGE_ERROR_BROKEN_CHAIN);
+  g_assert_null (content);
+  g_clear_error (&error);
+
+  /* Some of the chain is a damaged message of ours, not a plain one. */
+  {
+    static const char partial[] = "{\"format\":\"" FORMAT "\",\"content\":{},\"sequenceNumber\":0}";
+    g_autoptr(LkChannel) fresh = lk_channel_new (key, MAILBOX, LK_ROLE_RECIPIENT);
+
+    content = _lk_channel_open_plaintext (fresh, partial, strlen (partial), NULL, &error);
+    g_assert_error (error, LK_MESSAGE_ERROR, LK_MESSAGE_ERROR_MALFORMED);
+    g_assert_null (content);
+    g_assert_false (lk_channel_is_plain (fresh));
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -380,6 +464,7 @@ main (int   argc,
   g_test_add_func ("/channel/seal-rejects", test_seal_rejects);
   g_test_add_func ("/channel/replace", test_replace);
   g_test_add_func ("/channel/state", test_state);
+  g_test_add_func ("/channel/plain-peer", test_plain_peer);
 
   return g_test_run ();
 }

@@ -129,6 +129,21 @@ test_inspect_link (void)
   g_assert_nonnull (strstr (good.out, "mailbox: 6ba7b810-9dad-11d1-80b4-00c04fd430c8"));
   g_assert_null (strstr (good.out, "hXlr6a"));
 
+  /* Issue 13: parameters a messenger added, and the secret sent apart. */
+  {
+    g_auto(Result) apart = { 0 };
+    g_auto(Result) no_secret = { 0 };
+
+    run (&apart, "https://relay.example/v1/m/6ba7b810-9dad-11d1-80b4-00c04fd430c8?v=h&fbclid=IwAR0&utm_source=x\n"
+                 "hXlr6aRC7KgJpOLTNZaLsw==\n", "inspect-link", NULL);
+    g_assert_cmpint (apart.status, ==, CLI_EXIT_OK);
+    g_assert_nonnull (strstr (apart.out, "vertical: home"));
+    g_assert_nonnull (strstr (apart.out, "secret: 16 bytes"));
+    run (&no_secret, "https://relay.example/v1/m/6ba7b810-9dad-11d1-80b4-00c04fd430c8?v=h\n", "inspect-link", NULL);
+    g_assert_cmpint (no_secret.status, ==, CLI_EXIT_BAD_INPUT);
+    g_assert_nonnull (strstr (no_secret.err, "secret"));
+  }
+
   run (&bad, "https://relay.example/v1/m/nope#hXlr6aRC7KgJpOLTNZaLsw==\n", "inspect-link", NULL);
   g_assert_cmpint (bad.status, ==, CLI_EXIT_BAD_INPUT);
   g_assert_nonnull (strstr (bad.err, "UUID"));
@@ -450,6 +465,20 @@ test_scan (void)
   run_bytes (&piped, jpeg_bytes, "scan", "-", NULL);
   g_assert_cmpint (piped.status, ==, CLI_EXIT_OK);
   g_assert_cmpstr (piped.out, ==, expected_dark);
+
+  /* Issue 13: a link whose secret was sent apart is printed, with a word on
+   * where the secret goes. */
+  {
+    g_autofree char *apart_path = qr_png ("https://relay.example/v1/m/6ba7b810-9dad-11d1-80b4-00c04fd430c8?v=h",
+                                          "apart.png");
+    g_auto(Result) apart = { 0 };
+
+    run (&apart, "", "scan", apart_path, NULL);
+    g_assert_cmpint (apart.status, ==, CLI_EXIT_OK);
+    g_assert_cmpstr (apart.out, ==, "https://relay.example/v1/m/6ba7b810-9dad-11d1-80b4-00c04fd430c8?v=h\n");
+    g_assert_nonnull (strstr (apart.err, "secret"));
+    g_unlink (apart_path);
+  }
 
   /* A code, but not ours: exit 3, and what it holds is not printed. */
   run (&wifi, "", "scan", wifi_path, NULL);

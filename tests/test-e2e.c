@@ -428,6 +428,36 @@ test_forwarded_link (void)
   g_assert_cmpuint (count_keys (w->third), ==, 0);
 }
 
+/* Issue 13: the link as a messenger delivers it (with fbclid and utm_*
+ * added) and without its secret, which the sender sent another way, as the
+ * draft recommends; latchkey-cli takes it from the next line. */
+static void
+test_secret_apart (void)
+{
+  g_autoptr(World) w = world_new ();
+  g_autofree char *credential = lk_test_actor_enroll (w->sender, "home", NULL);
+  g_autoptr(LkTestShare) s = share_as_ben (w->sender, credential, NULL);
+  g_auto(GStrv) parts = g_strsplit (s->link, "#", 2);
+  g_autofree char *input = g_strdup_printf ("%s&fbclid=IwAR0xyz&utm_source=chat\n%s\n", parts[0], parts[1]);
+  g_autoptr(LkTestRun) received = NULL;
+  g_autofree char *receipt = NULL;
+  g_autofree char *key = NULL;
+  g_autoptr(LkTestRun) granted = NULL;
+
+  g_assert_nonnull (parts[1]);
+  received = lk_test_actor_run (w->receiver, input, "receive", NULL);
+  g_assert_cmpint (received->status, ==, 0);
+  receipt = received_id (received);
+  {
+    g_auto(GStrv) fields = status_fields (w->receiver, receipt, NULL, NULL);
+
+    g_assert_cmpstr (fields[1], ==, "done");
+    key = g_strdup (fields[4]);
+  }
+  granted = lk_test_actor_run (w->receiver, NULL, "access", key, "--action", "open", NULL);
+  g_assert_cmpint (granted->status, ==, 0);
+}
+
 static void
 test_home_wrong_codes (void)
 {
@@ -1114,6 +1144,7 @@ main (int   argc,
       g_test_add_data_func (path, &flows[i], test_flow);
     }
   g_test_add_func ("/e2e/forwarded-link", test_forwarded_link);
+  g_test_add_func ("/e2e/secret-apart", test_secret_apart);
   g_test_add_func ("/e2e/generic/limits", test_generic_limits);
   g_test_add_func ("/e2e/generic/migration", test_generic_migration);
   g_test_add_func ("/e2e/home/wrong-codes", test_home_wrong_codes);

@@ -119,7 +119,8 @@ create (Fixture    *f,
   g_assert_cmpuint (reply->status, ==, 200);
 
   object = lk_test_reply_json (reply);
-  g_assert_true (json_object_get_boolean_member (object, "isPushNotificationSupported"));
+  /* The relay sends no push: a draft client must poll (PROTOCOL.md §6.2). */
+  g_assert_false (json_object_get_boolean_member (object, "isPushNotificationSupported"));
   link = json_object_get_string_member (object, "urlLink");
   g_assert_true (g_str_has_prefix (link, f->relay->url));
   g_assert_true (g_uuid_string_is_valid (link + strlen (f->relay->url) + strlen ("/v1/m/")));
@@ -836,11 +837,12 @@ test_raw_requests (Fixture       *f,
   char byte;
   gssize n;
 
-  /* A body of unknown length is refused before it is read. */
+  /* A chunked body that is not JSON is read (within the limit) and refused
+   * like any other; draft/chunked has the rest. */
   chunked = exchange_raw (f, "POST /v1/m HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                              "Transfer-Encoding: chunked\r\nMailbox-Device-Claim: 0f8fad5b-d9cb-469f-a165-70867728950e\r\n"
-                             "\r\n5\r\nhello\r\n");
-  g_assert_true (g_str_has_prefix (chunked, "HTTP/1.1 413"));
+                             "\r\n5\r\nhello\r\n0\r\n\r\n");
+  g_assert_true (g_str_has_prefix (chunked, "HTTP/1.1 400"));
 
   /* So is a declared oversized body, without reading it or saying 100 Continue. */
   expect = exchange_raw (f, "POST /v1/m HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -1143,6 +1145,262 @@ test_forwarded_for (void)
   }
 }
 
+/* Issue 13: the relay, point by point with the draft (PROTOCOL.md §6.8). */
+
+/* Push: the relay sends none, so it must not say it does. */
+static void
+test_draft_no_push (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autofree char *url = create (f, CREATE_RWD_BODY, NULL);    /* create() checks the create's answer */
+  g_autoptr(LkTestReply) update = lk_test_send (f->session, "PUT", url, "application/json", UPDATE_BODY,
+                                                "Mailbox-Device-Claim", f->initiator, NULL);
+  g_autoptr(JsonObject) object = NULL;
+
+  lk_test_assert_status (update, 200);
+  object = lk_test_reply_json (update);
+  g_assert_true (json_object_has_member (object, "isPushNotificationSupported"));
+  g_assert_false (json_object_get_boolean_member (object, "isPushNotificationSupported"));
+}
+
+/* A duplicate Mailbox-Request-ID answers 201 whatever the duplicate's body:
+ * the lookup comes before parsing. */
+static void
+test_draft_retry_ignores_body (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autofree char *create_url = url_for (f, "/v1/m");
+  g_autofree char *rid = lk_uuid_new_random ();
+  g_autofree char *url = create (f, CREATE_RWD_BODY, rid);
+  g_autofree char *update_rid = lk_uuid_new_random ();
+  g_autofree char *delete_rid = lk_uuid_new_random ();
+  g_autofree char *relinquish_rid = lk_uuid_new_random ();
+  g_autofree char *fresh_rid = lk_uuid_new_random ();
+  static const char * const bodies[] = { NULL, "", "not json", "{\"payload\":{}}" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bodies); i++)
+    {
+      g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", create_url,
+                                                   i % 2 ? "application/json" : "text/plain", bodies[i],
+                                                   "Mailbox-Device-Claim", f->initiator,
+                                                   "Mailbox-Request-ID", rid, NULL);
+      g_autoptr(JsonObject) object = NULL;
+
+      g_test_message ("create retried with body %s", bodies[i] ? bodies[i] : "(none)");
+      lk_test_assert_status (reply, 201);
+      object = lk_test_reply_json (reply);
+      g_assert_cmpstr (json_object_get_string_member (object, "urlLink"), ==, url);
+    }
+
+  /* A new id with a bad body is refused as before. */
+  {
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", create_url, "application/json", "not json",
+                                                 "Mailbox-Device-Claim", f->initiator,
+                                                 "Mailbox-Request-ID", fresh_rid, NULL);
+    assert_error_reply (reply, 400, "bad_request");
+  }
+  {
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", create_url, NULL, NULL,
+                                                 "Mailbox-Device-Claim", f->initiator,
+                                                 "Mailbox-Request-ID", fresh_rid, NULL);
+    assert_error_reply (reply, 415, "unsupported_media_type");
+  }
+
+  /* Update. */
+  {
+    g_autoptr(LkTestReply) first = lk_test_send (f->session, "PUT", url, "application/json", UPDATE_BODY,
+                                                 "Mailbox-Device-Claim", f->initiator,
+                                                 "Mailbox-Request-ID", update_rid, NULL);
+    lk_test_assert_status (first, 200);
+    for (guint i = 0; i < G_N_ELEMENTS (bodies); i++)
+      {
+        g_autoptr(LkTestReply) reply = lk_test_send (f->session, "PUT", url,
+                                                     i % 2 ? "application/json" : "text/plain", bodies[i],
+                                                     "Mailbox-Device-Claim", f->initiator,
+                                                     "Mailbox-Request-ID", update_rid, NULL);
+        lk_test_assert_status (reply, 201);
+        g_assert_cmpstr (soup_message_headers_get_one (reply->headers, "ETag"), ==,
+                         soup_message_headers_get_one (first->headers, "ETag"));
+      }
+  }
+  {
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "PUT", url, "application/json", "{\"payload\":{}}",
+                                                 "Mailbox-Device-Claim", f->initiator,
+                                                 "Mailbox-Request-ID", fresh_rid, NULL);
+    assert_error_reply (reply, 400, "bad_request");
+  }
+  /* The payload the first update stored is still there. */
+  {
+    g_autoptr(LkTestReply) reply = read_as (f, url, f->recipient);
+    lk_test_assert_status (reply, 200);
+    g_assert_nonnull (strstr (reply->body, "cmVwbHlyZXBseXJl"));
+  }
+
+  /* Relinquish and delete ignore a body too. */
+  {
+    g_autoptr(LkTestReply) first = lk_test_send (f->session, "PATCH", url, NULL, NULL,
+                                                 "Mailbox-Device-Claim", f->recipient,
+                                                 "Mailbox-Request-ID", relinquish_rid, NULL);
+    g_autoptr(LkTestReply) again = lk_test_send (f->session, "PATCH", url, "application/json", "{nope",
+                                                 "Mailbox-Device-Claim", f->recipient,
+                                                 "Mailbox-Request-ID", relinquish_rid, NULL);
+    lk_test_assert_status (first, 200);
+    lk_test_assert_status (again, 201);
+  }
+  {
+    g_autoptr(LkTestReply) first = lk_test_send (f->session, "DELETE", url, NULL, NULL,
+                                                 "Mailbox-Device-Claim", f->initiator,
+                                                 "Mailbox-Request-ID", delete_rid, NULL);
+    g_autoptr(LkTestReply) again = lk_test_send (f->session, "DELETE", url, "text/plain", "garbage",
+                                                 "Mailbox-Device-Claim", f->initiator,
+                                                 "Mailbox-Request-ID", delete_rid, NULL);
+    lk_test_assert_status (first, 200);
+    lk_test_assert_status (again, 201);
+  }
+}
+
+/* HEAD on the display URL answers like GET without the body (RFC 9110). */
+static void
+test_draft_head (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autofree char *url = create (f, CREATE_BODY, NULL);
+  g_autofree char *missing = url_for (f, "/v1/m/0f8fad5b-d9cb-469f-a165-70867728950e");
+  g_autoptr(LkTestReply) get = lk_test_send (f->session, "GET", url, NULL, NULL, NULL);
+  g_autoptr(LkTestReply) head = lk_test_send (f->session, "HEAD", url, NULL, NULL, NULL);
+  g_autoptr(LkTestReply) gone = lk_test_send (f->session, "HEAD", missing, NULL, NULL, NULL);
+  g_autoptr(LkTestReply) options = lk_test_send (f->session, "OPTIONS", url, NULL, NULL, NULL);
+
+  lk_test_assert_status (get, 200);
+  lk_test_assert_status (head, 200);
+  g_assert_true (head->body == NULL || head->body[0] == '\0');
+  g_assert_cmpstr (soup_message_headers_get_one (head->headers, "Content-Type"), ==,
+                   soup_message_headers_get_one (get->headers, "Content-Type"));
+  g_assert_cmpstr (soup_message_headers_get_one (head->headers, "Content-Security-Policy"), ==,
+                   soup_message_headers_get_one (get->headers, "Content-Security-Policy"));
+  g_assert_cmpint (soup_message_headers_get_content_length (head->headers), ==, strlen (get->body));
+  lk_test_assert_status (gone, 404);
+  g_assert_true (gone->body == NULL || gone->body[0] == '\0');
+  lk_test_assert_status (options, 405);
+  g_assert_nonnull (strstr (soup_message_headers_get_one (options->headers, "Allow"), "HEAD"));
+}
+
+/* A chunked body (RFC 9112) is accepted within the same size limit. */
+static void
+test_draft_chunked (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GString) request = g_string_new ("POST /v1/m HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                             "Transfer-Encoding: chunked\r\nConnection: close\r\n");
+  g_autoptr(GString) large = NULL;
+  g_autoptr(LkTestReply) reply = NULL;
+  g_autoptr(LkTestReply) too_large = NULL;
+  g_autoptr(JsonObject) object = NULL;
+  const char *body = CREATE_BODY;
+  gsize half = strlen (body) / 2;
+
+  g_string_append_printf (request, "Mailbox-Device-Claim: %s\r\n\r\n", f->initiator);
+  large = g_string_new (request->str);
+  /* The body in two chunks. */
+  g_string_append_printf (request, "%zx\r\n%.*s\r\n%zx\r\n%s\r\n0\r\n\r\n", half, (int) half, body,
+                          strlen (body + half), body + half);
+  reply = lk_test_raw_exchange (f->relay->port, NULL, request->str, request->len);
+  lk_test_assert_status (reply, 200);
+  object = lk_test_reply_json (reply);
+  /* Named from the Host the raw request gave. */
+  g_assert_true (g_str_has_prefix (json_object_get_string_member (object, "urlLink"), "http://x/v1/m/"));
+
+  /* Past the 64 KiB limit, in 8 KiB chunks: 413 once it is in, and the relay
+   * holds no more than the limit meanwhile. */
+  for (guint i = 0; i < 9; i++)
+    {
+      g_string_append (large, "2000\r\n");
+      for (guint j = 0; j < 8192; j++)
+        g_string_append_c (large, ' ');
+      g_string_append (large, "\r\n");
+    }
+  g_string_append (large, "0\r\n\r\n");
+  too_large = lk_test_raw_exchange (f->relay->port, NULL, large->str, large->len);
+  assert_error_reply (too_large, 413, "too_large");
+
+  /* Still serving. */
+  g_free (create (f, CREATE_BODY, NULL));
+}
+
+/* Times follow RFC 3339 fully: lower-case t and z, offsets, fractions. */
+static void
+test_draft_rfc3339 (Fixture       *f,
+                    gconstpointer  data)
+{
+  static const char * const spellings[] = {
+    "2030-01-02t03:04:05z",
+    "2030-01-02T03:04:05z",
+    "2030-01-02t03:04:05Z",
+    "2030-01-02T05:04:05.250+02:00",
+    "2030-01-02t03:04:05.5Z",
+  };
+  g_autofree char *create_url = url_for (f, "/v1/m");
+
+  for (guint i = 0; i < G_N_ELEMENTS (spellings); i++)
+    {
+      g_autofree char *body = g_strdup_printf ("{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\"},"
+                                               "\"displayInformation\":{\"title\":\"t\"},"
+                                               "\"mailboxConfiguration\":{\"expiration\":\"%s\"}}", spellings[i]);
+      g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", create_url, "application/json", body,
+                                                   "Mailbox-Device-Claim", f->initiator, NULL);
+      g_autoptr(JsonObject) object = NULL;
+
+      g_test_message ("expiration %s", spellings[i]);
+      lk_test_assert_status (reply, 200);
+      /* 2030 is past the 7-day maximum, so the grant shows the clamp, not the
+       * spelling; the parse is what is tested. */
+      object = lk_test_reply_json (reply);
+      g_assert_nonnull (json_object_get_string_member (object, "expiration"));
+    }
+
+  /* Still refused: no zone, and not a time. */
+  {
+    g_autofree char *body = g_strdup_printf ("{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\"},"
+                                             "\"displayInformation\":{\"title\":\"t\"},"
+                                             "\"mailboxConfiguration\":{\"expiration\":\"2030-01-02t03:04:05\"}}");
+    g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", create_url, "application/json", body,
+                                                 "Mailbox-Device-Claim", f->initiator, NULL);
+    assert_error_reply (reply, 400, "bad_request");
+  }
+}
+
+/* Only valid JSON is JSON: the draft's bodies with invalid escapes or data
+ * after the value are 400, like comments and single quotes (strict-json). */
+static void
+test_draft_only_json (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autofree char *create_url = url_for (f, "/v1/m");
+  static const char * const bad[] = {
+    CREATE_BODY " {}",
+    CREATE_BODY "x",
+    CREATE_BODY ",",
+    "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\"},"
+    "\"displayInformation\":{\"title\":\"a\\xb\"}}",
+    "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\"},"
+    "\"displayInformation\":{\"title\":\"a\\u12\"}}",
+    "{'payload':{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\"},"
+    "\"displayInformation\":{\"title\":\"t\"}}",
+    "// comment\n" CREATE_BODY,
+    "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\",},"
+    "\"displayInformation\":{\"title\":\"t\"}}",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", create_url, "application/json", bad[i],
+                                                   "Mailbox-Device-Claim", f->initiator, NULL);
+
+      g_test_message ("body %u", i);
+      assert_error_reply (reply, 400, "bad_request");
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1172,6 +1430,12 @@ main (int   argc,
   ADD ("metrics", test_metrics, default_args);
   ADD ("graceful-shutdown", test_graceful_shutdown, default_args);
   ADD ("kill-durability", test_kill_durability, durability_args);
+  ADD ("draft/no-push", test_draft_no_push, default_args);
+  ADD ("draft/retry-ignores-body", test_draft_retry_ignores_body, default_args);
+  ADD ("draft/head", test_draft_head, default_args);
+  ADD ("draft/chunked", test_draft_chunked, default_args);
+  ADD ("draft/rfc3339", test_draft_rfc3339, default_args);
+  ADD ("draft/only-json", test_draft_only_json, default_args);
 #undef ADD
 
   return g_test_run ();

@@ -274,6 +274,29 @@ test_clipboard_image (void)
   back_to_wallet ();
 }
 
+/* Issue 13: a code of a link whose secret the sender sent apart: the
+ * receive page asks for the secret, then looks the invitation up. */
+static void
+test_secret_apart (void)
+{
+  g_autoptr(LkTestShare) share = ben_shares ("generic");
+  g_auto(GStrv) parts = g_strsplit (share->link, "#", 2);
+  g_autofree char *png = qr_png (parts[0], FALSE, "secretless.png");
+  g_autoptr(GFile) file = g_file_new_for_path (png);
+  GtkWidget *secret;
+
+  set_camera (NULL);
+  latchkey_scan_page_scan_file (open_scan_page (), file);
+  latchkey_test_wait_until (preview_shows, (gpointer) "link", "the link form asking for the secret");
+  g_assert_cmpstr (link_entry_text (), ==, parts[0]);
+  secret = latchkey_test_find_named (page (), "secret-entry");
+  g_assert_true (gtk_widget_get_visible (secret));
+  gtk_editable_set_text (GTK_EDITABLE (secret), parts[1]);
+  g_assert_true (gtk_widget_activate_action (page (), "page.look-up", NULL));
+  latchkey_test_wait_until (preview_shows, (gpointer) "preview", "the preview");
+  back_to_wallet ();
+}
+
 static void
 test_image_without_code (void)
 {
@@ -401,6 +424,7 @@ main (int   argc,
   g_test_add_func ("/scan/inverted-image", test_inverted_image);
   g_test_add_func ("/scan/clipboard-image", test_clipboard_image);
   g_test_add_func ("/scan/image-without-code", test_image_without_code);
+  g_test_add_func ("/scan/secret-apart", test_secret_apart);
   g_test_add_func ("/scan/image-too-many-pixels", test_image_too_many_pixels);
   g_test_add_func ("/scan/not-a-link", test_not_a_link);
   g_test_add_func ("/scan/no-camera", test_no_camera);

@@ -171,10 +171,9 @@ test_parse_rejects (void)
     { BASE "?v=#" SECRET, LK_LINK_ERROR_VERTICAL },
     { BASE "?v#" SECRET, LK_LINK_ERROR_VERTICAL },
     { BASE "?v=car#" SECRET, LK_LINK_ERROR_VERTICAL },
-    { BASE "?w=a#" SECRET, LK_LINK_ERROR_PARAMETER },
     { BASE "?v=a&v=c#" SECRET, LK_LINK_ERROR_PARAMETER },
-    { BASE "?v=a&x=1#" SECRET, LK_LINK_ERROR_PARAMETER },
-    { BASE "?v=a&#" SECRET, LK_LINK_ERROR_PARAMETER },
+    { BASE "?fbclid=x&v=a&v=a#" SECRET, LK_LINK_ERROR_PARAMETER },
+    { BASE "?utm_source=chat&v=x#" SECRET, LK_LINK_ERROR_VERTICAL },
     { BASE "?v=c", LK_LINK_ERROR_SECRET_MISSING },
     { BASE "?v=c#", LK_LINK_ERROR_SECRET_MISSING },
     { BASE "?v=c#AAAA", LK_LINK_ERROR_SECRET_SHORT },
@@ -200,6 +199,86 @@ test_parse_rejects (void)
       g_assert_cmpuint (strlen (error->message), >, 10);
       g_assert_null (strstr (error->message, SECRET));
     }
+}
+
+/* Issue 13: parameters messengers add are ignored, not refused; v still
+ * counts, and must still be valid and given once. */
+static void
+test_parse_unknown_parameters (void)
+{
+  const struct {
+    const char *text;
+    LkVertical vertical;
+  } cases[] = {
+    { BASE "?v=h&fbclid=IwAR0abc#" SECRET, LK_VERTICAL_HOME },
+    { BASE "?fbclid=IwAR0abc&v=c#" SECRET, LK_VERTICAL_CAR },
+    { BASE "?v=h&utm_source=whatsapp&utm_medium=chat&utm_campaign=x#" SECRET, LK_VERTICAL_HOME },
+    { BASE "?w=a#" SECRET, LK_VERTICAL_GENERIC },
+    { BASE "?v=c&#" SECRET, LK_VERTICAL_CAR },
+    { BASE "?&&v=c&x#" SECRET, LK_VERTICAL_CAR },
+    { "latchkey:" BASE "?v=h&si=abc%20def#" SECRET, LK_VERTICAL_HOME },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(LkShareLink) link = lk_share_link_parse (cases[i].text, &error);
+      g_autofree char *again = NULL;
+
+      g_test_message ("%s", cases[i].text);
+      g_assert_no_error (error);
+      g_assert_cmpint (lk_share_link_get_vertical (link), ==, cases[i].vertical);
+      /* What we write back carries v only. */
+      again = lk_share_link_to_string (link);
+      g_assert_null (strstr (again, "fbclid"));
+      g_assert_null (strstr (again, "utm_"));
+    }
+}
+
+/* Issue 13: the draft recommends sending the secret over another channel; a
+ * link without a fragment is taken with the secret given separately. */
+static void
+test_parse_secret_separate (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LkShareLink) alone = lk_share_link_parse (BASE "?v=h", &error);
+  g_autoptr(LkShareLink) link = NULL;
+  g_autoptr(LkShareLink) whole = lk_share_link_parse (BASE "?v=h#" SECRET, NULL);
+
+  /* Alone, it says what is missing, so that the app can ask for it. */
+  g_assert_error (error, LK_LINK_ERROR, LK_LINK_ERROR_SECRET_MISSING);
+  g_assert_null (alone);
+  g_clear_error (&error);
+
+  link = lk_share_link_parse_with_secret (BASE "?v=h", " " SECRET "\n", &error);
+  g_assert_no_error (error);
+  g_assert_true (g_bytes_equal (lk_share_link_get_secret (link), lk_share_link_get_secret (whole)));
+  g_assert_cmpint (lk_share_link_get_vertical (link), ==, LK_VERTICAL_HOME);
+  g_clear_object (&link);
+
+  /* With an empty fragment, the draft's 16-byte example, or a '#' pasted too. */
+  link = lk_share_link_parse_with_secret ("latchkey:" BASE "?v=c#", "hXlr6aRC7KgJpOLTNZaLsw==", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_bytes_get_size (lk_share_link_get_secret (link)), ==, 16);
+  g_clear_object (&link);
+  link = lk_share_link_parse_with_secret (BASE, "#" SECRET, &error);
+  g_assert_no_error (error);
+  g_clear_object (&link);
+
+  /* A bad secret, a bad link, or a link with a secret of its own. */
+  link = lk_share_link_parse_with_secret (BASE "?v=h", "AAAA", &error);
+  g_assert_error (error, LK_LINK_ERROR, LK_LINK_ERROR_SECRET_SHORT);
+  g_clear_error (&error);
+  link = lk_share_link_parse_with_secret (BASE "?v=h", "", &error);
+  g_assert_error (error, LK_LINK_ERROR, LK_LINK_ERROR_SECRET_MISSING);
+  g_clear_error (&error);
+  link = lk_share_link_parse_with_secret ("https://relay.example/v2/m/" MAILBOX, SECRET, &error);
+  g_assert_error (error, LK_LINK_ERROR, LK_LINK_ERROR_VERSION);
+  g_clear_error (&error);
+  link = lk_share_link_parse_with_secret (BASE "?v=h#" SECRET, SECRET, &error);
+  g_assert_error (error, LK_LINK_ERROR, LK_LINK_ERROR_MALFORMED);
+  g_assert_null (strstr (error->message, SECRET));
+  g_assert_null (link);
 }
 
 static void
@@ -277,6 +356,8 @@ main (int   argc,
   g_test_add_func ("/share-link/format/ports-and-hosts", test_format_ports_and_hosts);
   g_test_add_func ("/share-link/parse/accepts", test_parse_accepts);
   g_test_add_func ("/share-link/parse/rejects", test_parse_rejects);
+  g_test_add_func ("/share-link/parse/unknown-parameters", test_parse_unknown_parameters);
+  g_test_add_func ("/share-link/parse/secret-separate", test_parse_secret_separate);
   g_test_add_func ("/share-link/new/rejects", test_new_rejects);
   g_test_add_func ("/share-link/server-url", test_server_url);
 

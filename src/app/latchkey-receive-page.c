@@ -14,6 +14,7 @@
 
 #include <glib/gi18n.h>
 
+#include "lk-error.h"
 #include "lk-crypto.h"
 #include "lk-share-link.h"
 #include "latchkey-receive-page.h"
@@ -36,6 +37,7 @@ struct _LatchkeyReceivePage
   GtkWidget       *clipboard_button;
   AdwEntryRow     *link_entry;
   GtkLabel        *link_error;
+  AdwPasswordEntryRow *secret_entry;
   GtkSpinner      *busy_spinner;
   GtkLabel        *busy_label;
   GtkWidget       *busy_cancel;
@@ -322,8 +324,23 @@ take_link (LatchkeyReceivePage *self,
   g_autoptr(GError) error = NULL;
   g_autoptr(LkShareLink) link = NULL;
   g_autoptr(LkSecureString) trimmed = g_strstrip (g_strdup (text ? text : ""));
+  const char *secret = gtk_editable_get_text (GTK_EDITABLE (self->secret_entry));
 
-  link = lk_share_link_parse (trimmed, &error);
+  /* The draft recommends sending the secret apart from the link: a link
+   * without one gets a field for it. */
+  if (gtk_widget_get_visible (GTK_WIDGET (self->secret_entry)) && *secret != '\0')
+    link = lk_share_link_parse_with_secret (trimmed, secret, &error);
+  else
+    link = lk_share_link_parse (trimmed, &error);
+  if (g_error_matches (error, LK_LINK_ERROR, LK_LINK_ERROR_SECRET_MISSING))
+    {
+      gtk_widget_set_visible (GTK_WIDGET (self->secret_entry), TRUE);
+      gtk_label_set_text (self->link_error, _("This link has no secret. Enter the secret the sender gave you "
+                                              "separately."));
+      gtk_widget_set_visible (GTK_WIDGET (self->link_error), TRUE);
+      gtk_widget_grab_focus (GTK_WIDGET (self->secret_entry));
+      return FALSE;
+    }
   if (link == NULL)
     {
       LatchkeyProblem problem = latchkey_classify_error (error);
@@ -335,6 +352,9 @@ take_link (LatchkeyReceivePage *self,
       return FALSE;
     }
 
+  /* The link holds the secret now; the field need not. */
+  gtk_editable_set_text (GTK_EDITABLE (self->secret_entry), "");
+  gtk_widget_set_visible (GTK_WIDGET (self->secret_entry), FALSE);
   g_set_object (&self->link, link);
   return TRUE;
 }
@@ -642,6 +662,7 @@ latchkey_receive_page_class_init (LatchkeyReceivePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, clipboard_button);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, link_entry);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, link_error);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, secret_entry);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, busy_spinner);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, busy_label);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, busy_cancel);

@@ -17,6 +17,7 @@
 #include <glib/gi18n.h>
 #include <libportal-gtk4/portal-gtk4.h>
 
+#include "lk-error.h"
 #include "lk-crypto.h"
 #include "lk-qr-decoder.h"
 #include "lk-share-link.h"
@@ -50,6 +51,7 @@ G_DEFINE_FINAL_TYPE (LatchkeyScanPage, latchkey_scan_page, ADW_TYPE_BIN)
 
 enum {
   SIGNAL_LINK_FOUND,
+  SIGNAL_SECRETLESS_LINK_FOUND,
   N_SIGNALS
 };
 
@@ -90,6 +92,13 @@ take_text (LatchkeyScanPage *self,
   g_autoptr(GError) error = NULL;
 
   link = lk_share_link_parse (text, &error);
+  /* A link whose secret the sender sent apart (PROTOCOL.md §2.1): the
+   * receive page asks for it. */
+  if (g_error_matches (error, LK_LINK_ERROR, LK_LINK_ERROR_SECRET_MISSING))
+    {
+      g_signal_emit (self, signals[SIGNAL_SECRETLESS_LINK_FOUND], 0, text);
+      return;
+    }
   if (link == NULL)
     {
       g_autofree char *description = g_strdup_printf (_("This QR code holds something other than a Latchkey "
@@ -610,6 +619,10 @@ latchkey_scan_page_class_init (LatchkeyScanPageClass *klass)
    */
   signals[SIGNAL_LINK_FOUND] = g_signal_new ("link-found", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                                              NULL, NULL, NULL, G_TYPE_NONE, 1, LK_TYPE_SHARE_LINK);
+  /* A link without its secret, as text: nothing else in it is checked yet. */
+  signals[SIGNAL_SECRETLESS_LINK_FOUND] = g_signal_new ("secretless-link-found", G_TYPE_FROM_CLASS (klass),
+                                                        G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1,
+                                                        G_TYPE_STRING);
 }
 
 static void

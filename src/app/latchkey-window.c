@@ -10,7 +10,8 @@
  * it was given. A page asks for what it cannot do itself through the
  * window's actions (win.back, win.reload, win.toast) or a signal of its
  * own that the window connects to (a credential page's "share", a scan
- * page's "link-found"); no page knows the window.
+ * page's "link-found" and "secretless-link-found"); no page knows the
+ * window.
  */
 
 #define G_LOG_DOMAIN "latchkey-window"
@@ -444,6 +445,23 @@ on_link_found (LatchkeyScanPage *scan,
     self->prune_source = g_idle_add (prune_idle, self);
 }
 
+/* The same for a link whose secret came apart: the receive page asks. */
+static void
+on_secretless_link_found (LatchkeyScanPage *scan,
+                          const char       *text,
+                          LatchkeyWindow   *self)
+{
+  LatchkeyReceivePage *page;
+
+  adw_leaflet_page_set_navigatable (adw_leaflet_get_page (self->leaflet, GTK_WIDGET (scan)), FALSE);
+  page = latchkey_receive_page_new (self->engine, self->trackers);
+  push (self, GTK_WIDGET (page));
+  latchkey_receive_page_open_link (page, text);
+  g_ptr_array_add (self->replaced, g_object_ref (scan));
+  if (self->prune_source == 0)
+    self->prune_source = g_idle_add (prune_idle, self);
+}
+
 /**
  * latchkey_window_scan:
  *
@@ -460,6 +478,7 @@ latchkey_window_scan (LatchkeyWindow *self)
     return;
   page = latchkey_scan_page_new ();
   g_signal_connect_object (page, "link-found", G_CALLBACK (on_link_found), self, 0);
+  g_signal_connect_object (page, "secretless-link-found", G_CALLBACK (on_secretless_link_found), self, 0);
   push (self, GTK_WIDGET (page));
 }
 

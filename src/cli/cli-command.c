@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include <glib/gi18n.h>
 #include <qrencode.h>
@@ -77,6 +78,48 @@ cli_read_line (CliContext  *cli,
     }
 
   return g_strstrip (line);
+}
+
+/**
+ * cli_read_link:
+ *
+ * A share link from the next line of standard input. The draft recommends
+ * sending the secret another way than the link: a link without one is
+ * taken with the secret from the line after it (asked for on a terminal).
+ *
+ * Returns: (transfer full) (nullable): the link
+ */
+LkShareLink *
+cli_read_link (CliContext  *cli,
+               GError     **error)
+{
+  g_autoptr(LkSecureString) line = NULL;
+  g_autoptr(LkSecureString) secret = NULL;
+  g_autoptr(GError) local_error = NULL;
+  LkShareLink *link;
+
+  line = cli_read_line (cli, LK_SHARE_LINK_MAX_LENGTH, error);
+  if (line == NULL)
+    return NULL;
+
+  link = lk_share_link_parse (line, &local_error);
+  if (link != NULL || !g_error_matches (local_error, LK_LINK_ERROR, LK_LINK_ERROR_SECRET_MISSING))
+    {
+      if (link == NULL)
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      return link;
+    }
+
+  if (isatty (STDIN_FILENO))
+    cli_print (cli->errors, _("The link has no secret. Enter the secret the sender gave you separately: "));
+  secret = cli_read_line (cli, LK_SHARE_LINK_MAX_LENGTH, NULL);
+  if (secret == NULL || *secret == '\0')
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+
+  return lk_share_link_parse_with_secret (line, secret, error);
 }
 
 void
@@ -323,18 +366,16 @@ inspect_link (CliContext  *cli,
               char       **argv)
 {
   g_autoptr(LkShareLink) link = NULL;
-  g_autoptr(LkSecureString) line = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *relay = NULL;
 
-  if (!cli_parse_options (cli, NULL, _("Reads a share link from standard input and checks it.\n"
+  if (!cli_parse_options (cli, NULL, _("Reads a share link from standard input and checks it; a link without its\n"
+                                       "secret takes the secret from the next line.\n"
                                        "Prints the relay, the mailbox and the kind of key; never the secret."),
                           NULL, &argc, &argv, 0, 0))
     return CLI_EXIT_USAGE;
 
-  line = cli_read_line (cli, LK_SHARE_LINK_MAX_LENGTH, &error);
-  if (line != NULL)
-    link = lk_share_link_parse (line, &error);
+  link = cli_read_link (cli, &error);
   if (link == NULL)
     {
       cli_print (cli->errors, _("Invalid link: %s\n"), error->message);

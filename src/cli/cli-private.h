@@ -30,6 +30,8 @@ void          cli_print          (GOutputStream  *stream,
 char         *cli_read_line      (CliContext     *cli,
                                   gsize           max_len,
                                   GError        **error);
+LkShareLink  *cli_read_link      (CliContext     *cli,
+                                  GError        **error);
 GAsyncResult *cli_wait           (CliContext     *cli,
                                   GAsyncResult  **slot);
 void          cli_on_done        (GObject        *source,

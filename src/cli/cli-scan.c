@@ -62,6 +62,15 @@ cli_scan (CliContext  *cli,
     }
 
   link = lk_share_link_parse (text, &error);
+  /* A link whose secret the sender sent apart is still one: `receive` takes
+   * the secret on the line after it. */
+  if (g_error_matches (error, LK_LINK_ERROR, LK_LINK_ERROR_SECRET_MISSING))
+    {
+      cli_print (cli->errors, _("latchkey-cli: the link has no secret; give the one the sender sent you on the "
+                                "line after the link\n"));
+      cli_print (cli->output, "%s\n", text);
+      return CLI_EXIT_OK;
+    }
   if (link == NULL)
     {
       cli_print (cli->errors, _("latchkey-cli: the QR code holds something other than a Latchkey link (%s)\n"),

@@ -269,7 +269,6 @@ cli_receive (CliContext  *cli,
              int          argc,
              char       **argv)
 {
-  g_autoptr(LkSecureString) line = NULL;
   g_autoptr(LkShareLink) link = NULL;
   g_autoptr(LkTransfer) transfer = NULL;
   g_autoptr(GAsyncResult) result = NULL;
@@ -284,13 +283,12 @@ cli_receive (CliContext  *cli,
   };
 
   if (!cli_parse_options (cli, NULL, _("Receives a key. Reads the link from the first line of standard input,\n"
+                                       "its secret from the next if the sender sent it apart from the link,\n"
                                        "and activation codes, if the sender requires one, from the next lines."),
                           entries, &argc, &argv, 0, 0))
     return CLI_EXIT_USAGE;
 
-  line = cli_read_line (cli, LK_SHARE_LINK_MAX_LENGTH, &error);
-  if (line != NULL)
-    link = lk_share_link_parse (line, &error);
+  link = cli_read_link (cli, &error);
   if (link == NULL)
     {
       cli_print (cli->errors, _("latchkey-cli: invalid link: %s\n"), error->message);

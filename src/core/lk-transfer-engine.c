@@ -311,6 +311,25 @@ check_offer_servers (JsonObject  *offer,
   return TRUE;
 }
 
+/* A plain draft peer's offer (PROTOCOL.md §3.5) is taken only where the
+ * chain adds nothing against a hostile relay: one message, read once. A car
+ * key, or a generic key that waits for a code, takes several messages, which
+ * such a relay could replay or reorder unseen. */
+static gboolean
+plain_offer_allowed (LkTransfer *t)
+{
+  switch (t->vertical)
+    {
+    case LK_VERTICAL_HOME:
+      return TRUE;
+    case LK_VERTICAL_GENERIC:
+      return lk_json_get_string (t->offer, "accessToken", LK_CREDENTIAL_MAX_TOKEN, FALSE, 0, 0, NULL) != NULL;
+    case LK_VERTICAL_CAR:
+    default:
+      return FALSE;
+    }
+}
+
 static LkTransfer *
 do_receive (LkWorker       *w,
             LkShareLink  *link,
@@ -367,6 +386,23 @@ do_receive (LkWorker       *w,
     if (shared_by != NULL)
       t->shared_by = g_utf8_make_valid (shared_by, -1);
   }
+
+  if (lk_channel_is_plain (t->channel) && !plain_offer_allowed (t))
+    {
+      g_autoptr(GError) cancel_error = NULL;
+
+      if (!lk_transfer_send_typed (w, t, "ReceiverCancel", "unprotected", &cancel_error))
+        g_debug ("Could not tell the sender: %s", cancel_error->message);
+      g_clear_pointer (&t->offer, json_object_unref);
+      if (!lk_transfer_finish (w, t, LK_TRANSFER_STATE_FAILED,
+                               _("The sender’s wallet does not protect its messages against a misbehaving relay. "
+                                 "This key takes several messages, which such a relay could replay or reorder, "
+                                 "so Latchkey did not take it. Ask the sender to share it from Latchkey or another "
+                                 "wallet that chains its messages, or without an activation code."),
+                               error))
+        return NULL;
+      return g_steal_pointer (&t);
+    }
 
   if (!check_offer_servers (t->offer, &local_error))
     {
@@ -430,6 +466,13 @@ do_step (LkWorker      *w,
         return lk_transfer_finish (w, t, LK_TRANSFER_STATE_EXPIRED, NULL, error);
       if (t->role == LK_ROLE_RECIPIENT)
         return lk_transfer_finish (w, t, LK_TRANSFER_STATE_CANCELLED, _("The sender cancelled the share."), error);
+      /* A wallet that follows the draft alone ends a one-way share by
+       * deleting the mailbox once it has read it (PROTOCOL.md §3.5); ours
+       * answer ReceiverDone instead. The offer held all it needed. */
+      if (t->bound && (t->vertical == LK_VERTICAL_HOME || (t->vertical == LK_VERTICAL_GENERIC && t->code == NULL)))
+        return lk_transfer_finish (w, t, LK_TRANSFER_STATE_DONE,
+                                   _("The receiver’s wallet took the invitation and removed it, as wallets "
+                                     "following the TIGRESS draft do."), error);
       return lk_transfer_finish (w, t, LK_TRANSFER_STATE_FAILED,
                                  _("The invitation disappeared from the relay before it was completed."), error);
     }

@@ -186,10 +186,13 @@ lk_transfer_send_typed (LkWorker    *w,
                         GError     **error)
 {
   g_autoptr(JsonObject) content = lk_transfer_typed_content (type);
+  const LkTransferFlow *flow = lk_transfer_flow_for (t->vertical);
 
   if (reason != NULL)
     json_object_set_string_member (content, "reason", reason);
-  return lk_transfer_send (w, t, lk_transfer_flow_for (t->vertical)->reply_format, content, error);
+  /* A plain draft peer knows the format it sent, not ours (PROTOCOL.md §3.5). */
+  return lk_transfer_send (w, t, lk_channel_is_plain (t->channel) ? flow->offer_format : flow->reply_format,
+                           content, error);
 }
 
 /* Ending. The sender removes the mailbox once the exchange is over,
@@ -386,6 +389,25 @@ lk_transfer_store_received (LkWorker      *w,
   t->credential_id = g_strdup (lk_credential_get_id (credential));
   g_free (t->title);
   t->title = g_strdup (lk_credential_get_title (credential));
+
+  if (lk_channel_is_plain (t->channel))
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      /* A plain draft peer may have made the mailbox `RD`, as the draft's
+       * one-way flow does: then the draft's end instead, Delete. */
+      if (!lk_transfer_send_typed (w, t, "ReceiverDone", NULL, &local_error))
+        {
+          if (!g_error_matches (local_error, LK_MAILBOX_ERROR, LK_MAILBOX_ERROR_CLAIMED))
+            {
+              g_propagate_error (error, g_steal_pointer (&local_error));
+              return FALSE;
+            }
+          g_clear_pointer (&t->outbox, json_object_unref);
+          delete_mailbox (w, t);
+        }
+      return lk_transfer_finish (w, t, LK_TRANSFER_STATE_DONE, NULL, error);
+    }
 
   if (!lk_transfer_send_typed (w, t, "ReceiverDone", NULL, error))
     return FALSE;

@@ -11,7 +11,9 @@
  *             once, before its body is read: the connection then closes,
  *             which is what an oversized or abusive upload deserves.
  *   body      copied out as it arrives, never beyond its declared length,
- *             which the guard reserved from the body budget.
+ *             which the guard reserved from the body budget (for a
+ *             chunked body, the largest allowed; more is answered 413
+ *             once it is in).
  *   answer    dispatch(): queued at once, or the request is suspended and
  *             resume() answers it later (the relay's writes and waits).
  *   end       completed: the guard, the counters, the request freed.
@@ -312,11 +314,22 @@ check_body (HttpdServer           *self,
 
   if (httpd_request_header (req, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL)
     {
-      /* A body of unknown length could only be refused half-read, which
-       * means a hard close: ask for a Content-Length instead. */
-      refuse_at_limit (req, HTTPD_REFUSED_SIZE, MHD_HTTP_CONTENT_TOO_LARGE, "length_required",
-                       "Send the body with a Content-Length, not chunked");
+      /* A chunked body (RFC 9112) has no length up front: the largest a body
+       * may be is reserved instead. One that turns out larger is refused
+       * once it is in, as libmicrohttpd cannot answer in mid-upload. */
       has_body = TRUE;
+      if (req->early_status == 0 && !httpd_guard_reserve_body (self->guard, connection, self->config.max_body))
+        {
+          httpd_request_refuse (req, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
+                                "Too many uploads at once; try again shortly");
+          if (self->handlers->refused != NULL)
+            self->handlers->refused (req, HTTPD_REFUSED_BODY_MEMORY);
+        }
+      else if (req->early_status == 0)
+        {
+          req->body_length = self->config.max_body;
+          req->chunked = TRUE;
+        }
     }
   else if (length != NULL)
     {
@@ -424,9 +437,24 @@ access_handler (void                  *cls,
 
   if (*upload_data_size > 0)
     {
+      /* A chunked body found too large: the rest is dropped as it comes (the
+       * request's deadline bounds it), and the answer is 413 once it is in. */
+      if (req->early_status != 0)
+        {
+          *upload_data_size = 0;
+          return MHD_YES;
+        }
       /* Never more than the declared length, which the budget reserved. */
       if (req->body->len + *upload_data_size > req->body_length)
-        return MHD_NO;
+        {
+          if (!req->chunked)
+            return MHD_NO;
+          g_byte_array_set_size (req->body, 0);
+          refuse_at_limit (req, HTTPD_REFUSED_SIZE, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+                           self->config.too_large_message);
+          *upload_data_size = 0;
+          return MHD_YES;
+        }
       g_byte_array_append (req->body, (const guint8 *) upload_data, *upload_data_size);
       *upload_data_size = 0;
       return MHD_YES;

@@ -42,7 +42,7 @@ typedef enum
 typedef enum
 {
   HTTPD_REFUSED_RATE,       /* 429 rate_limited */
-  HTTPD_REFUSED_SIZE,       /* 413: too large, or chunked */
+  HTTPD_REFUSED_SIZE,       /* 413: too large */
   HTTPD_REFUSED_BODY_MEMORY,/* 503 busy: the body budget is spent */
 } HttpdRefusal;
 
@@ -55,6 +55,7 @@ typedef struct
   HttpdKey               client;       /* its address group, keyed */
   GByteArray            *body;
   gsize                  body_length;  /* declared, and reserved */
+  gboolean               chunked;      /* no length declared: the largest allowed is reserved */
   HttpdRequestState      state;
   gboolean               dispatched;   /* an answer is being decided or sent */
   gboolean               answered;

@@ -8,6 +8,13 @@
  * mailboxes that share a secret. Each plaintext therefore carries the mailbox
  * identifier, a transcript sequence number, the sender's role and the SHA-256
  * of the previous plaintext. PROTOCOL.md describes the rules.
+ *
+ * A peer written from the draft alone sends none of that (PROTOCOL.md §3.5).
+ * Its first message is taken as it is, and only as the first message a
+ * recipient reads: the transfer is then "plain", our own messages are the
+ * draft's {format, content}, and no later message without the chain is
+ * accepted (it could be a replay). A transfer that began with the chain
+ * never accepts a message without it.
  */
 
 #define G_LOG_DOMAIN "lk-channel"
@@ -42,6 +49,8 @@ struct _LkChannel
   guint    last_revision;
   guint8   last_digest[LK_SHA256_LENGTH];
   guint8   before_last_digest[LK_SHA256_LENGTH];
+  /* The other side is a plain draft peer: no chain either way. */
+  gboolean plain;
 };
 
 G_DEFINE_FINAL_TYPE (LkChannel, lk_channel, G_TYPE_OBJECT)
@@ -159,6 +168,19 @@ lk_channel_new_from_state (GBytes      *key,
   self->n_messages = n_messages;
   self->last_revision = revision;
 
+  if (json_object_has_member (state, "plain"))
+    {
+      JsonNode *plain = json_object_get_member (state, "plain");
+
+      if (!JSON_NODE_HOLDS_VALUE (plain) || json_node_get_value_type (plain) != G_TYPE_BOOLEAN)
+        {
+          g_set_error (error, LK_MESSAGE_ERROR, LK_MESSAGE_ERROR_MALFORMED,
+                       _("The saved transfer state is damaged"));
+          return NULL;
+        }
+      self->plain = json_node_get_boolean (plain);
+    }
+
   return g_steal_pointer (&self);
 }
 
@@ -190,6 +212,8 @@ lk_channel_save_state (LkChannel *self)
   json_object_set_int_member (state, "lastRevision", self->last_revision);
   set_digest_member (state, "lastDigest", self->last_digest);
   set_digest_member (state, "previousDigest", self->before_last_digest);
+  if (self->plain)
+    json_object_set_boolean_member (state, "plain", TRUE);
 
   return state;
 }
@@ -218,6 +242,20 @@ lk_channel_get_n_messages (LkChannel *self)
 {
   g_return_val_if_fail (LK_IS_CHANNEL (self), 0);
   return self->n_messages;
+}
+
+/**
+ * lk_channel_is_plain:
+ *
+ * Returns: whether the other side is a plain draft peer, whose first message
+ *   carried no chain (PROTOCOL.md §3.5): the transfer has the draft's
+ *   protection only
+ */
+gboolean
+lk_channel_is_plain (LkChannel *self)
+{
+  g_return_val_if_fail (LK_IS_CHANNEL (self), FALSE);
+  return self->plain;
 }
 
 /**
@@ -291,11 +329,15 @@ _lk_channel_seal_with_iv (LkChannel     *self,
   plaintext = json_object_new ();
   json_object_set_string_member (plaintext, "format", format);
   json_object_set_object_member (plaintext, "content", json_object_ref (content));
-  json_object_set_string_member (plaintext, "mailboxIdentifier", self->mailbox_id);
-  json_object_set_int_member (plaintext, "sequenceNumber", sequence);
-  json_object_set_int_member (plaintext, "revision", revision);
-  json_object_set_string_member (plaintext, "senderRole", lk_role_to_string (self->role));
-  set_digest_member (plaintext, "previousDigest", prev);
+  /* To a plain draft peer, the draft's form: it may know no other keys. */
+  if (!self->plain)
+    {
+      json_object_set_string_member (plaintext, "mailboxIdentifier", self->mailbox_id);
+      json_object_set_int_member (plaintext, "sequenceNumber", sequence);
+      json_object_set_int_member (plaintext, "revision", revision);
+      json_object_set_string_member (plaintext, "senderRole", lk_role_to_string (self->role));
+      set_digest_member (plaintext, "previousDigest", prev);
+    }
 
   root = json_node_init_object (json_node_alloc (), plaintext);
   text = lk_json_to_string (root);
@@ -369,6 +411,66 @@ lk_channel_seal (LkChannel    *self,
   return _lk_channel_seal_with_iv (self, format, content, flags, NULL, error);
 }
 
+/* None of our chain's members: the draft's {format, content} alone. Some
+ * of them is a damaged message of ours, not a plain one. */
+static gboolean
+is_plain (JsonObject *plaintext)
+{
+  static const char * const chain[] = {
+    "mailboxIdentifier", "sequenceNumber", "revision", "senderRole", "previousDigest",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (chain); i++)
+    if (json_object_has_member (plaintext, chain[i]))
+      return FALSE;
+  return TRUE;
+}
+
+static JsonObject *
+open_plain (LkChannel   *self,
+            const char  *format,
+            JsonObject  *content,
+            const char  *text,
+            gsize        len,
+            char       **format_out,
+            GError     **error)
+{
+  if (*format == '\0')
+    {
+      g_set_error (error, LK_MESSAGE_ERROR, LK_MESSAGE_ERROR_MALFORMED, _("The message lacks its format"));
+      return NULL;
+    }
+
+  /* Nothing tells a second plain message from a replay of the first. */
+  if (self->plain)
+    {
+      g_set_error (error, LK_MESSAGE_ERROR, LK_MESSAGE_ERROR_REPLAYED,
+                   _("A second message from a wallet that does not chain its messages cannot be told from a "
+                     "replay"));
+      return NULL;
+    }
+
+  /* Never a silent downgrade: a transfer whose messages carried the chain
+   * (ours included) keeps it to the end; and only a recipient's first
+   * message may come without it. */
+  if (self->n_messages > 0 || self->role != LK_ROLE_RECIPIENT)
+    {
+      g_set_error (error, LK_MESSAGE_ERROR, LK_MESSAGE_ERROR_BROKEN_CHAIN,
+                   _("The message lacks the chain the exchange began with"));
+      return NULL;
+    }
+
+  self->plain = TRUE;
+  self->n_messages = 1;
+  self->last_role = LK_ROLE_INITIATOR;
+  self->last_revision = 0;
+  lk_crypto_sha256 (text, len, self->last_digest);
+
+  if (format_out != NULL)
+    *format_out = g_strdup (format);
+  return json_object_ref (content);
+}
+
 JsonObject *
 _lk_channel_open_plaintext (LkChannel   *self,
                             const char  *text,
@@ -394,6 +496,8 @@ _lk_channel_open_plaintext (LkChannel   *self,
                                         LK_MESSAGE_ERROR, LK_MESSAGE_ERROR_MALFORMED, error));
   REQUIRE (content = lk_json_get_object (plaintext, "content", TRUE,
                                          LK_MESSAGE_ERROR, LK_MESSAGE_ERROR_MALFORMED, error));
+  if (is_plain (plaintext))
+    return open_plain (self, format, content, text, len, format_out, error);
   REQUIRE (mailbox_id = lk_json_get_string (plaintext, "mailboxIdentifier", 64, TRUE,
                                             LK_MESSAGE_ERROR, LK_MESSAGE_ERROR_MALFORMED, error));
   REQUIRE (lk_json_get_int (plaintext, "sequenceNumber", 0, LK_MESSAGE_MAX_SEQUENCE, &sequence,

@@ -47,6 +47,7 @@ const char *lk_channel_get_mailbox_id  (LkChannel    *self);
 LkRole      lk_channel_get_role        (LkChannel    *self);
 guint       lk_channel_get_n_messages  (LkChannel    *self);
 gboolean    lk_channel_last_is_own     (LkChannel    *self);
+gboolean    lk_channel_is_plain        (LkChannel    *self);
 JsonObject *lk_channel_seal            (LkChannel    *self,
                                         const char   *format,
                                         JsonObject   *content,

@@ -226,14 +226,10 @@ parse_query (LkShareLink  *self,
       const char *eq = strchr (params[i], '=');
       g_autofree char *name = eq ? g_strndup (params[i], eq - params[i]) : g_strdup (params[i]);
 
+      /* Messengers and mail add their own (fbclid, utm_*); a link that
+       * arrived through one must still open. Only v means anything to us. */
       if (strcmp (name, "v") != 0)
-        {
-          g_autofree char *shown = g_utf8_make_valid (name, MIN (strlen (name), 32));
-
-          g_set_error (error, LK_LINK_ERROR, LK_LINK_ERROR_PARAMETER,
-                       _("The link has an unknown parameter “%s”"), shown);
-          return FALSE;
-        }
+        continue;
 
       if (seen_vertical)
         {
@@ -367,6 +363,57 @@ parse_link (const char  *text,
       if (self->secret == NULL)
         return NULL;
     }
+
+  return g_steal_pointer (&self);
+}
+
+/**
+ * lk_share_link_parse_with_secret:
+ * @text: a share link without its secret (no fragment, or an empty one)
+ * @secret: the secret, given separately as the draft recommends: base64 or
+ *   base64url, as in a link's fragment
+ *
+ * For a link whose secret came another way. Call it when
+ * lk_share_link_parse() fails with %LK_LINK_ERROR_SECRET_MISSING.
+ *
+ * Returns: (transfer full) (nullable): the link, or %NULL with an
+ *   #LK_LINK_ERROR
+ */
+LkShareLink *
+lk_share_link_parse_with_secret (const char  *text,
+                                 const char  *secret,
+                                 GError     **error)
+{
+  g_autoptr(LkShareLink) self = NULL;
+  g_autoptr(LkSecureString) trimmed = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  g_return_val_if_fail (text != NULL, NULL);
+  g_return_val_if_fail (secret != NULL, NULL);
+
+  /* The link must not carry a secret of its own: which one would count? */
+  self = parse_link (text, TRUE, &local_error);
+  if (self != NULL)
+    {
+      g_set_error (error, LK_LINK_ERROR, LK_LINK_ERROR_MALFORMED,
+                   _("The link already holds its secret; give only the link"));
+      return NULL;
+    }
+  if (!g_error_matches (local_error, LK_LINK_ERROR, LK_LINK_ERROR_SECRET_MISSING))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+
+  self = parse_link (text, FALSE, error);
+  if (self == NULL)
+    return NULL;
+
+  trimmed = g_strstrip (g_strndup (secret, LK_SHARE_LINK_MAX_LENGTH));
+  /* A secret pasted with its '#' is the fragment all the same. */
+  self->secret = decode_secret (trimmed[0] == '#' ? trimmed + 1 : trimmed, error);
+  if (self->secret == NULL)
+    return NULL;
 
   return g_steal_pointer (&self);
 }

@@ -33,6 +33,9 @@ LkShareLink *lk_share_link_new_for_mailbox   (const char   *mailbox_url,
                                               GError      **error);
 LkShareLink *lk_share_link_parse             (const char   *text,
                                               GError      **error);
+LkShareLink *lk_share_link_parse_with_secret (const char   *text,
+                                              const char   *secret,
+                                              GError      **error);
 gboolean     lk_share_link_looks_like_link   (const char   *text);
 gboolean     lk_share_link_check_server_url  (const char   *url,
                                               GError      **error);

@@ -87,13 +87,30 @@ lk_time_parse_exact (const char *text,
  * lk_time_parse:
  * @text: (nullable): an ISO 8601 time with a time zone
  *
- * What the wallet reads from servers and offers: any ISO 8601 spelling,
- * as long as the zone is given.
+ * What the wallet reads from servers and offers, and the relay from
+ * clients: any RFC 3339 or ISO 8601 spelling, as long as the zone is given.
  *
  * Returns: (nullable): the time, or %NULL for %NULL or anything else
  */
 GDateTime *
 lk_time_parse (const char *text)
 {
-  return text != NULL ? g_date_time_new_from_iso8601 (text, NULL) : NULL;
+  g_autofree char *upper = NULL;
+  gsize len;
+
+  if (text == NULL)
+    return NULL;
+
+  /* RFC 3339 (§5.6) lets the separator and the UTC zone be lower case, and
+   * GLib reads only upper case; no other spelling changes meaning. */
+  len = strlen (text);
+  if (len < 11 || len > LK_TIME_MAX_TEXT || (text[10] != 't' && text[len - 1] != 'z'))
+    return g_date_time_new_from_iso8601 (text, NULL);
+
+  upper = g_strdup (text);
+  if (upper[10] == 't')
+    upper[10] = 'T';
+  if (upper[len - 1] == 'z')
+    upper[len - 1] = 'Z';
+  return g_date_time_new_from_iso8601 (upper, NULL);
 }

@@ -28,7 +28,7 @@ typedef enum
 #define RELAY_MAX_IMAGE_URL    2048
 #define RELAY_MAX_TOKEN_TYPE   128
 #define RELAY_MAX_TOKEN_DATA   4096
-#define RELAY_MAX_ATTESTATION  8192
+#define RELAY_MAX_ATTESTATION  12288  /* an 8 KiB chain in base64, with room */
 #define RELAY_MAX_WAIT_SECONDS 30
 
 typedef struct

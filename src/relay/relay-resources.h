@@ -12,7 +12,7 @@
 G_BEGIN_DECLS
 
 /* libmicrohttpd's pool per connection: the request line and headers (an
- * attestation of 8 KiB with room to spare, PROTOCOL.md §6.2) and the
+ * attestation of 12 KiB with the other headers, PROTOCOL.md §6.2) and the
  * daemon's buffers. libmicrohttpd writes all of it after every request. */
 #define RELAY_CONNECTION_POOL      (16 * 1024)
 /* The rest of a connection: libmicrohttpd's state, ours, allocator slack. */

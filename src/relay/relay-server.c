@@ -76,6 +76,12 @@ typedef struct
   char                  *claim;
   char                  *request_id;
 
+  /* A create or update body that was refused: the answer unless the
+   * request id shows a retry (the draft's 201 ignores the retry's body). */
+  guint                  invalid_status;
+  const char            *invalid_error;
+  char                  *invalid_message;
+
   /* Filled by the store's callback, queued once resumed. */
   RelayOp               *op;
   struct MHD_Response   *response;
@@ -93,6 +99,7 @@ request_clear (HttpdRequest *base)
 
   g_free (req->claim);
   g_free (req->request_id);
+  g_free (req->invalid_message);
   g_clear_pointer (&req->op, relay_op_free);
   if (req->response != NULL)
     MHD_destroy_response (req->response);
@@ -113,7 +120,7 @@ decorate (HttpdRequest        *base,
   if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
     MHD_add_response_header (response, "Allow",
                              req->route == ROUTE_MAILBOXES ? "POST" :
-                             req->route == ROUTE_MAILBOX ? "GET, POST, PUT, DELETE, PATCH" : "GET");
+                             req->route == ROUTE_MAILBOX ? "GET, HEAD, POST, PUT, DELETE, PATCH" : "GET");
 }
 
 static void
@@ -318,7 +325,9 @@ op_response (Request *req,
             g_autofree char *expiration = lk_time_format_unix (op->result->expires);
 
             json_object_set_string_member (object, "urlLink", url);
-            json_object_set_boolean_member (object, "isPushNotificationSupported", TRUE);
+            /* The relay sends no push (PROTOCOL.md §6.2): a client that
+             * believed it would wait for one that never comes. */
+            json_object_set_boolean_member (object, "isPushNotificationSupported", FALSE);
             /* Ours: the sender learns the expiration the relay granted. */
             json_object_set_string_member (object, "expiration", expiration);
             response = httpd_request_json_response (&req->base, *status, object, 0);
@@ -331,7 +340,9 @@ op_response (Request *req,
             g_autofree char *etag = op->result ? relay_format_etag (op->result->version) : NULL;
             struct MHD_Response *response;
 
-            json_object_set_boolean_member (object, "isPushNotificationSupported", TRUE);
+            /* The relay sends no push (PROTOCOL.md §6.2): a client that
+             * believed it would wait for one that never comes. */
+            json_object_set_boolean_member (object, "isPushNotificationSupported", FALSE);
             response = httpd_request_json_response (&req->base, *status, object, 0);
             if (etag != NULL)
               MHD_add_response_header (response, "ETag", etag);
@@ -347,6 +358,10 @@ op_response (Request *req,
         default:
           return httpd_request_json_response (&req->base, *status, object, 0);
         }
+
+    case RELAY_STATUS_INVALID:
+      *status = req->invalid_status;
+      return error_response (req, *status, req->invalid_error, req->invalid_message, 0);
 
     case RELAY_STATUS_NOT_FOUND:
       *status = MHD_HTTP_NOT_FOUND;
@@ -469,13 +484,48 @@ now_seconds (void)
   return g_get_real_time () / G_USEC_PER_SEC;
 }
 
+/* A create's or an update's body. When it is refused and the request has
+ * an id, the store is still asked: a retry of a request it has done is
+ * answered 201 whatever its body (the draft's rule), and only a new one gets
+ * the refusal. */
+static gboolean
+parse_body (Request   *req,
+            gboolean   create,
+            RelayBody *body)
+{
+  g_autoptr(GError) error = NULL;
+  const char *data = (const char *) req->base.body->data;
+  gsize len = req->base.body->len;
+
+  if (!httpd_is_json_content_type (header (req, MHD_HTTP_HEADER_CONTENT_TYPE)))
+    {
+      req->invalid_status = MHD_HTTP_UNSUPPORTED_MEDIA_TYPE;
+      req->invalid_error = "unsupported_media_type";
+      req->invalid_message = g_strdup ("The body must be application/json");
+      return FALSE;
+    }
+
+  if (create ? relay_parse_create_body (data, len, body, &error) : relay_parse_update_body (data, len, body, &error))
+    return TRUE;
+
+  req->invalid_status = MHD_HTTP_BAD_REQUEST;
+  req->invalid_error = "bad_request";
+  req->invalid_message = g_strdup (error->message);
+  return FALSE;
+}
+
+static enum MHD_Result
+queue_invalid (Request *req)
+{
+  return queue_error (req, req->invalid_status, req->invalid_error, req->invalid_message);
+}
+
 static enum MHD_Result
 handle_create (Request *req)
 {
   RelayServer *self = req->server;
   const RelayConfig *config = self->config;
   g_auto(RelayBody) body = { 0 };
-  g_autoptr(GError) error = NULL;
   RelayMailbox *mailbox;
   RelayOp *op;
   gint64 now = now_seconds ();
@@ -490,8 +540,17 @@ handle_create (Request *req)
     return queue_error (req, MHD_HTTP_UNAUTHORIZED, "bad_attestation",
                         "Mailbox-Device-Attestation is too long");
 
-  if (!relay_parse_create_body ((const char *) req->base.body->data, req->base.body->len, &body, &error))
-    return queue_error (req, MHD_HTTP_BAD_REQUEST, "bad_request", error->message);
+  if (!parse_body (req, TRUE, &body))
+    {
+      if (req->request_id == NULL)
+        return queue_invalid (req);
+      /* Without a mailbox: the store answers a retry, or RELAY_STATUS_INVALID. */
+      op = relay_op_new (RELAY_OP_CREATE, now);
+      op->claim = g_strdup (req->claim);
+      op->request_id = g_strdup (req->request_id);
+      submit (req, op);
+      return MHD_YES;
+    }
 
   if (body.expiration != 0 && body.expiration <= now)
     return queue_error (req, MHD_HTTP_BAD_REQUEST, "bad_request",
@@ -749,10 +808,10 @@ static enum MHD_Result
 handle_update (Request *req)
 {
   g_auto(RelayBody) body = { 0 };
-  g_autoptr(GError) error = NULL;
   const char *if_match;
   const char *attestation;
   RelayOp *op;
+  gboolean valid;
 
   if (!take_claim (req))
     return queue_error (req, MHD_HTTP_UNAUTHORIZED, "bad_claim", "Mailbox-Device-Claim must be a UUID");
@@ -761,8 +820,9 @@ handle_update (Request *req)
   if (attestation != NULL && strlen (attestation) > RELAY_MAX_ATTESTATION)
     return queue_error (req, MHD_HTTP_UNAUTHORIZED, "bad_attestation", "Mailbox-Device-Attestation is too long");
 
-  if (!relay_parse_update_body ((const char *) req->base.body->data, req->base.body->len, &body, &error))
-    return queue_error (req, MHD_HTTP_BAD_REQUEST, "bad_request", error->message);
+  valid = parse_body (req, FALSE, &body);
+  if (!valid && req->request_id == NULL)
+    return queue_invalid (req);
 
   op = relay_op_new (RELAY_OP_UPDATE, now_seconds ());
   if_match = header (req, MHD_HTTP_HEADER_IF_MATCH);
@@ -775,9 +835,14 @@ handle_update (Request *req)
   op->mailbox_id = g_strdup (req->mailbox_id);
   op->claim = g_strdup (req->claim);
   op->request_id = g_strdup (req->request_id);
-  op->payload_type = g_steal_pointer (&body.payload_type);
-  op->payload_data = g_steal_pointer (&body.payload_data);
-  op->token = g_steal_pointer (&body.token);
+  /* Without a payload when the body was refused: the store answers a
+   * retry, or RELAY_STATUS_INVALID. */
+  if (valid)
+    {
+      op->payload_type = g_steal_pointer (&body.payload_type);
+      op->payload_data = g_steal_pointer (&body.payload_data);
+      op->token = g_steal_pointer (&body.token);
+    }
 
   submit (req, op);
   return MHD_YES;
@@ -856,7 +921,8 @@ dispatch (HttpdRequest *base)
       break;
 
     case ROUTE_MAILBOX:
-      if (strcmp (method, "GET") == 0)
+      /* HEAD as GET without the body (RFC 9110), which libmicrohttpd leaves out. */
+      if (strcmp (method, "GET") == 0 || strcmp (method, "HEAD") == 0)
         return handle_display (req);
       if (strcmp (method, "POST") == 0)
         return handle_read (req);
@@ -910,7 +976,7 @@ metric_for (Route       route,
     return RELAY_METRIC_CREATE;
   if (route != ROUTE_MAILBOX)
     return RELAY_METRIC_OTHER;
-  if (strcmp (method, "GET") == 0)
+  if (strcmp (method, "GET") == 0 || strcmp (method, "HEAD") == 0)
     return RELAY_METRIC_DISPLAY;
   if (strcmp (method, "POST") == 0)
     return RELAY_METRIC_READ;
@@ -947,8 +1013,10 @@ begin (HttpdRequest *base,
     }
 
   route->rate_limited = req->route == ROUTE_MAILBOX || req->route == ROUTE_MAILBOXES;
-  route->body = strcmp (method, "PUT") == 0 || (strcmp (method, "POST") == 0 && req->route == ROUTE_MAILBOXES)
-                ? HTTPD_BODY_JSON : HTTPD_BODY_ANY;
+  /* With a request id the handler checks the type itself, after the store
+   * has had the chance to recognise a retry. */
+  route->body = (strcmp (method, "PUT") == 0 || (strcmp (method, "POST") == 0 && req->route == ROUTE_MAILBOXES)) &&
+                req->request_id == NULL ? HTTPD_BODY_JSON : HTTPD_BODY_ANY;
 }
 
 /* A request the store answered, or a wait that ended. */

@@ -439,6 +439,12 @@ apply_create (RelayStoreSqlite  *self,
         return FALSE;
     }
 
+  if (m == NULL)
+    {
+      op->status = RELAY_STATUS_INVALID;
+      return TRUE;
+    }
+
   m->size = relay_mailbox_get_size (m);
   if (!fits (self, op, m, 1, m->size, &fit, error))
     return FALSE;
@@ -521,6 +527,8 @@ apply_update (RelayStoreSqlite  *self,
     op->status = RELAY_STATUS_FORBIDDEN;
   else if (is_duplicate (m, side, op->request_id))
     op->status = RELAY_STATUS_DUPLICATE;
+  else if (op->payload_data == NULL)
+    op->status = RELAY_STATUS_INVALID;
   else if (op->if_match >= 0 && op->if_match != m->version)
     op->status = RELAY_STATUS_CONFLICT;
   else

@@ -38,6 +38,8 @@ typedef enum
   RELAY_STATUS_STORE_FULL,    /* the relay stores as many mailboxes or bytes as allowed */
   RELAY_STATUS_NO_SPACE,      /* the disk is full */
   RELAY_STATUS_FAILED,        /* the store failed; see error */
+  RELAY_STATUS_INVALID,       /* a create without a mailbox or an update without a payload
+                               * (its body was refused) that retries nothing */
 } RelayStatus;
 
 /* Bounds the store keeps atomically with each write; 0: no bound. */
@@ -70,9 +72,10 @@ struct _RelayOp
   char          *claim;
   char          *request_id;       /* nullable */
 
-  /* CREATE: the mailbox to insert (id, claims, expiry, payload, display) */
+  /* CREATE: the mailbox to insert (id, claims, expiry, payload, display);
+   * NULL when the body was refused, to answer only a retry */
   RelayMailbox  *mailbox;
-  /* UPDATE */
+  /* UPDATE; payload NULL when the body was refused, to answer only a retry */
   char          *payload_type;
   char          *payload_data;
   char          *token;            /* nullable notificationToken JSON */

@@ -41,5 +41,19 @@ LLVMFuzzerTestOneInput (const guint8 *data,
   else
     g_assert (error->domain == LK_LINK_ERROR);
 
+  /* The same text as a link whose secret came separately, and as that secret. */
+  {
+    g_autoptr(GError) separate_error = NULL;
+    g_autoptr(LkShareLink) separate = lk_share_link_parse_with_secret (text, "AAECAwQFBgcICQoLDA0ODw",
+                                                                       &separate_error);
+    g_autoptr(LkShareLink) as_secret = lk_share_link_parse_with_secret ("https://relay.example/v1/m/"
+                                                                        "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+                                                                        text, NULL);
+
+    g_assert ((separate == NULL) == (separate_error != NULL));
+    g_assert (separate == NULL || g_bytes_get_size (lk_share_link_get_secret (separate)) == 16);
+    g_assert (as_secret == NULL || lk_share_link_get_secret (as_secret) != NULL);
+  }
+
   return 0;
 }
