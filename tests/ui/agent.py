@@ -136,7 +136,15 @@ class Device:
         item = wait_for(lambda: find(menu, A().ROLE_MENU_ITEM, re.compile(r'^Scan'), shown=False),
                         'the Scan menu item (the app has no scan view yet?)', timeout=5)
         click(item)
-        return self.wait_preview()
+        try:
+            return self.wait_preview()
+        except lkui.Timeout as e:
+            # What the receiver showed instead: the pages and their words,
+            # and a picture, so that a failure says why.
+            shot = self.screenshot('scan-timeout')
+            seen = {kind: [name(n) for n in lkui.find_all(page, A().ROLE_LABEL) if name(n)][:12]
+                    for kind, page in self.app.pages().items()}
+            raise lkui.Timeout(f'{e}; pages shown: {seen}; screenshot: {shot}') from e
 
     def wait_preview(self):
         def shown():
