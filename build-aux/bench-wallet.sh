@@ -16,7 +16,8 @@
 # before the fork and times the first frame with X DAMAGE. Then the wallet is
 # topped up to 1,000 keys (tests/bench/bench-fill-wallet.c: copies of the
 # three under new ids and titles, written through LkStore) and the same is
-# measured again. "Wallet shown": with LATCHKEY_BENCH_WALLET set, the app
+# measured again, and so are "latchkey-cli list" and "latchkey-cli status
+# --porcelain" (whole process, wall clock). "Wallet shown": with LATCHKEY_BENCH_WALLET set, the app
 # prints CLOCK_MONOTONIC at the first frame painted after its wallet list was
 # filled (latchkey-window.c); minus the launch time.
 
@@ -83,6 +84,19 @@ if [[ -n ${_BENCH_WALLET_INNER:-} ]]; then
     if ((keys > 3)); then
       "$BUILDDIR/tests/bench/bench-fill-wallet" "$keys" || die "could not fill the wallet"
     fi
+    # latchkey-cli list and status --porcelain over the same wallet.
+    for ((run = 0; run <= RUNS; run++)); do
+      for cmd in list status; do
+        start=$(date +%s%N)
+        if [[ $cmd == list ]]; then
+          "$BUILDDIR/src/cli/latchkey-cli" list </dev/null >/dev/null 2>&1 || die "latchkey-cli list failed"
+        else
+          "$BUILDDIR/src/cli/latchkey-cli" status --porcelain </dev/null >/dev/null 2>&1 || die "latchkey-cli status failed"
+        fi
+        ((run == 0)) || printf 'cli-%s %s %s ms=%s\n' "$cmd" "$keys" "$run" \
+          "$(awk -v a="$start" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')" >>"$TMP/results"
+      done
+    done
     log "The app with $keys keys: 1 warm-up, $RUNS runs"
     for ((run = 0; run <= RUNS; run++)); do
       measure "$keys" "$run"
@@ -152,6 +166,13 @@ r_ff=$(ratio "$ff1k" "$ff3")
 r_sh=$(ratio "$sh1k" "$sh3")
 printf '%-22s %8.1f %7.1f   %8.1f %7.1f        %s  %s\n' "first frame (ms)" "$ff3" "$ff3p" "$ff1k" "$ff1kp" "$r_ff" "$(verdict "$r_ff")"
 printf '%-22s %8.1f %7.1f   %8.1f %7.1f        %s  %s\n' "wallet shown (ms)" "$sh3" "$sh3p" "$sh1k" "$sh1kp" "$r_sh" "$(verdict "$r_sh")"
+cli() { awk -v c="cli-$1" -v k="$2" '$1 == c && $2 == k' "$TMP/results" | field ms; }
+read -r l3 l3p < <(cli list 3 | stats)
+read -r l1k l1kp < <(cli list 1000 | stats)
+read -r s3 s3p < <(cli status 3 | stats)
+read -r s1k s1kp < <(cli status 1000 | stats)
+printf '%-22s %8.1f %7.1f   %8.1f %7.1f        %s\n' "latchkey-cli list" "$l3" "$l3p" "$l1k" "$l1kp" "$(ratio "$l1k" "$l3")"
+printf '%-22s %8.1f %7.1f   %8.1f %7.1f        %s\n' "… status --porcelain" "$s3" "$s3p" "$s1k" "$s1kp" "$(ratio "$s1k" "$s3")"
 n3=$(never 3)
 n1k=$(never 1000)
 if ((n3 + n1k > 0)); then

@@ -161,8 +161,10 @@ create_key_row (gpointer item,
   return row;
 }
 
-/* Rows are built a page at a time, as the list is scrolled to its end. */
-#define PAGE_ROWS 50
+/* Rows are built a page at a time, as the list is scrolled to its end: a
+ * page fills a phone or a 640 px window (a taller window gets more at once,
+ * see on_scroll_range_changed()). */
+#define PAGE_ROWS 12
 
 static void
 grow_page (GtkSliceListModel *page)
