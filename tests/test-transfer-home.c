@@ -158,6 +158,7 @@ test_retention (void)
   LkTransfer *listed;
   guint before;
 
+  g_assert_cmpint (lk_transfer_get_state (first_receipt), ==, LK_TRANSFER_STATE_DONE);
   lk_test_step (wallets->sender, first);
   g_assert_cmpint (lk_transfer_get_state (first), ==, LK_TRANSFER_STATE_DONE);
   template = lk_transfer_to_json (first);
