@@ -5,6 +5,9 @@
 #
 #   build-aux/bench-transfer.sh [ROUNDS]
 #
+# With BENCH_SIZES_ONLY=1, only the keyring-size sweep: share → stored (home)
+# with 10, 100 and 1,000 items in the keyring, in the same run.
+#
 # A release build in _build-bench; a relay and a partner on loopback; the
 # sender and receiver inside a private session with a real gnome-keyring.
 set -euo pipefail
@@ -52,4 +55,4 @@ echo "latchkey transfer benchmark: $(nproc) CPUs, $(uname -r), release build, re
 echo "relay $relay, partner $partner; keyring: gnome-keyring in a private session"
 echo
 LATCHKEY_RELAY_URL=$relay LATCHKEY_PARTNER_URL=$partner GIO_USE_PROXY_RESOLVER=dummy \
-  build-aux/headless-session.sh _build-bench/tests/bench/bench-transfer "$rounds" 2> >(grep -v "fd limit" >&2)
+  build-aux/headless-session.sh _build-bench/tests/bench/bench-transfer "$rounds" ${BENCH_SIZES_ONLY:+--sizes-only} 2> >(grep -v "fd limit" >&2)

@@ -278,13 +278,14 @@ lk_test_actor_run (LkTestActor *self,
 /**
  * lk_test_actor_keyring_secrets:
  *
- * Returns: every Latchkey secret in this device's keyring, as secret-tool
- *   prints them (for tests that look for secrets where they must not be)
+ * Returns: every item of this device's wallet (sealed in a file under a
+ *   key in its keyring), one "secret = JSON" a line (for tests that look
+ *   for secrets where they must not be)
  */
 char *
 lk_test_actor_keyring_secrets (LkTestActor *self)
 {
-  const char *argv[] = { "secret-tool", "search", "--all", "--unlock", "xdg:schema", "io.github.latchkey.Latchkey", NULL };
+  const char *argv[] = { g_getenv ("LATCHKEY_TEST_WALLET_DUMP"), NULL };
   g_autoptr(GSubprocess) process = NULL;
   g_autoptr(GError) error = NULL;
   char *out = NULL;

@@ -18,6 +18,7 @@
 
 #include <libsecret/secret.h>
 
+#include "lk-crypto.h"
 #include "lk-credential.h"
 #include "lk-store.h"
 #include "latchkey-application.h"
@@ -1042,6 +1043,90 @@ test_receive_keyring_locked (void)
   g_assert_cmpint (taken->status, ==, 0);
 }
 
+/* More rows than the wallet had before the 120 keys, fewer than it has. */
+static gboolean
+has_a_page (gpointer data)
+{
+  guint n = count_rows (keys_list ());
+
+  return n > GPOINTER_TO_UINT (data) && n < GPOINTER_TO_UINT (data) + 120;
+}
+
+/* A host's wallet: rows are built a page at a time as the list is scrolled
+ * to its end, and the search finds a key among them all. */
+static void
+test_host_many_keys (void)
+{
+  g_autoptr(LkStore) store = lk_store_new ();
+  g_autoptr(GPtrArray) secrets = NULL;
+  g_autoptr(GPtrArray) added = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  GtkWidget *scroller, *search;
+  guint before, page_rows;
+
+  lk_store_load_all_async (store, LK_STORE_KIND_CREDENTIAL, NULL, on_loaded, &result);
+  latchkey_test_wait_until (is_set, &result, "the keyring");
+  secrets = lk_store_load_all_finish (store, result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (secrets->len, >, 0);
+  g_clear_object (&result);
+  before = secrets->len;
+
+  for (guint i = 0; i < 120; i++)
+    {
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      g_autoptr(JsonGenerator) generator = json_generator_new ();
+      g_autofree char *id = lk_uuid_new_random ();
+      g_autofree char *title = g_strdup_printf ("Guest Room %03u", i + 1);
+      g_autofree char *copy = NULL;
+      JsonObject *object;
+
+      /* A copy of a key already there, under a new id and title. */
+      g_assert_true (json_parser_load_from_data (parser, g_ptr_array_index (secrets, 0), -1, NULL));
+      object = json_node_get_object (json_parser_get_root (parser));
+      json_object_set_string_member (object, "id", id);
+      json_object_set_string_member (object, "title", title);
+      json_generator_set_root (generator, json_parser_get_root (parser));
+      copy = json_generator_to_data (generator, NULL);
+      lk_store_save_async (store, LK_STORE_KIND_CREDENTIAL, id, "Latchkey test key", copy, NULL, on_loaded, &result);
+      latchkey_test_wait_until (is_set, &result, "a key saved");
+      g_assert_true (lk_store_save_finish (store, result, &error));
+      g_clear_object (&result);
+      g_ptr_array_add (added, g_steal_pointer (&id));
+    }
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (world.window), "win.reload", NULL));
+  /* A page of rows, not a row a key. */
+  g_assert_cmpuint (before, <, 10);
+  latchkey_test_wait_until (has_a_page, GUINT_TO_POINTER (before), "the first page of keys");
+  page_rows = count_rows (keys_list ());
+
+  /* Scrolled to the end: the next page. */
+  scroller = gtk_widget_get_ancestor (keys_list (), GTK_TYPE_SCROLLED_WINDOW);
+  g_signal_emit_by_name (scroller, "edge-reached", GTK_POS_BOTTOM);
+  latchkey_test_wait_until (has_rows, GUINT_TO_POINTER (2 * page_rows), "the second page of keys");
+
+  /* The search looks at every key, not only those with a row. */
+  search = latchkey_test_find_named (GTK_WIDGET (world.window), "keys-search");
+  g_assert_nonnull (search);
+  gtk_editable_set_text (GTK_EDITABLE (search), "guest room 117");
+  latchkey_test_wait_until (has_rows, GUINT_TO_POINTER (1), "the key searched for");
+  g_assert_nonnull (row_titled ("Guest Room 117"));
+  gtk_editable_set_text (GTK_EDITABLE (search), "");
+  latchkey_test_wait_until (has_rows, GUINT_TO_POINTER (page_rows), "the first page again");
+
+  for (guint i = 0; i < added->len; i++)
+    {
+      lk_store_delete_async (store, LK_STORE_KIND_CREDENTIAL, g_ptr_array_index (added, i), NULL, on_loaded, &result);
+      latchkey_test_wait_until (is_set, &result, "a key deleted");
+      g_assert_true (lk_store_delete_finish (store, result, &error));
+      g_clear_object (&result);
+    }
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (world.window), "win.reload", NULL));
+  latchkey_test_wait_until (has_rows, GUINT_TO_POINTER (MIN (before, page_rows)), "the wallet as it was");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1082,6 +1167,7 @@ main (int   argc,
   g_test_add_func ("/app/receive/secret-apart", test_receive_secret_apart);
   g_test_add_func ("/app/shares/resume-and-confirm", test_shares_resume_and_confirm);
   g_test_add_func ("/app/settings/preferences", test_preferences);
+  g_test_add_func ("/app/host/many-keys", test_host_many_keys);
   /* Last (GTest runs suites in the order they first appear): it leaves
    * the keyring locked. */
   g_test_add_func ("/app/last/keyring-locked", test_receive_keyring_locked);

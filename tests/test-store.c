@@ -63,6 +63,20 @@ delete (LkStore     *store,
   return lk_store_delete_finish (store, lk_test_wait_for (&result), error);
 }
 
+/* Whether @needle is anywhere in binary @data. */
+static gboolean
+contains (const char *data,
+          gsize       len,
+          const char *needle)
+{
+  gsize n = strlen (needle);
+
+  for (gsize i = 0; i + n <= len; i++)
+    if (memcmp (data + i, needle, n) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 static void
 test_round_trip (void)
 {
@@ -85,7 +99,8 @@ test_round_trip (void)
   g_assert_true (g_strcmp0 (g_ptr_array_index (items, 0), "{\"secret\":\"two\"}") == 0 ||
                  g_strcmp0 (g_ptr_array_index (items, 1), "{\"secret\":\"two\"}") == 0);
 
-  /* Found by the schema, and its attributes are the kind and the id only. */
+  /* The keyring holds one item of ours, the wallet key, and none of the
+   * items: its attributes are the kind and the id only. */
   {
     g_autoptr(GAsyncResult) result = NULL;
 
@@ -93,7 +108,7 @@ test_round_trip (void)
     found = secret_password_search_finish (lk_test_wait_for (&result), &error);
   }
   g_assert_no_error (error);
-  g_assert_cmpuint (g_list_length (found), ==, 2);
+  g_assert_cmpuint (g_list_length (found), ==, 1);
   for (GList *l = found; l != NULL; l = l->next)
     {
       g_autoptr(GHashTable) attributes = secret_retrievable_get_attributes (l->data);
@@ -104,8 +119,34 @@ test_round_trip (void)
       while (g_hash_table_iter_next (&iter, &key, NULL))
         g_assert_true (g_strv_contains ((const char * const[]) { "kind", "id", "xdg:schema", NULL }, key));
       g_assert_cmpstr (g_hash_table_lookup (attributes, "xdg:schema"), ==, LK_STORE_SCHEMA_NAME);
+      g_assert_cmpstr (g_hash_table_lookup (attributes, "kind"), ==, "key");
+      g_assert_cmpstr (g_hash_table_lookup (attributes, "id"), ==, "wallet");
     }
   g_list_free_full (found, g_object_unref);
+
+  /* The file (and its write-ahead log) holds the items sealed: no secret
+   * in clear; the user alone may read it. */
+  {
+    g_autofree char *path = g_build_filename (g_get_user_data_dir (), "latchkey", "wallet.db", NULL);
+    const char *suffixes[] = { "", "-wal" };
+    GStatBuf st;
+
+    for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+      {
+        g_autofree char *file = g_strconcat (path, suffixes[i], NULL);
+        g_autofree char *contents = NULL;
+        gsize len = 0;
+
+        if (!g_file_test (file, G_FILE_TEST_EXISTS))
+          continue;
+        g_assert_true (g_file_get_contents (file, &contents, &len, &error));
+        g_assert_no_error (error);
+        g_assert_false (contains (contents, len, "\"secret\""));
+        g_assert_false (contains (contents, len, "other"));
+        g_assert_cmpint (g_stat (file, &st), ==, 0);
+        g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+      }
+  }
 
   g_assert_true (delete (store, id, &error));
   g_assert_no_error (error);

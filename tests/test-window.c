@@ -11,6 +11,12 @@
 #include "latchkey-test-utils.h"
 #include "latchkey-window.h"
 
+static gboolean
+is_mapped (gpointer data)
+{
+  return gtk_widget_get_mapped (data);
+}
+
 static void
 test_empty_state (void)
 {
@@ -27,7 +33,8 @@ test_empty_state (void)
 
   status = latchkey_test_find_widget (GTK_WIDGET (window), ADW_TYPE_STATUS_PAGE);
   g_assert_nonnull (status);
-  g_assert_true (gtk_widget_get_mapped (status));
+  /* The wallet is read in a thread: the first frame shows it loading. */
+  latchkey_test_wait_until (is_mapped, status, "the empty wallet");
   g_assert_cmpstr (adw_status_page_get_title (ADW_STATUS_PAGE (status)), ==, "No Keys Yet");
 
   shot = latchkey_test_save_settled_screenshot (GTK_WIDGET (window), "window-empty");

@@ -17,11 +17,13 @@
  *   --log=FILE        the program's stdout and stderr go there (else /dev/null)
  *   --shot-cmd=CMD    run "sh -c CMD" once the memory is read, before the
  *                     program is stopped (e.g. a screenshot)
+ *   --wait-log=TEXT   and not settled before the --log file holds TEXT
  *
  * Prints one line on stdout:
  *   pid=N map_ms=M first_frame_ms=F rss_kb=R pss_kb=P idle_ms=I settled=0|1
- *     window=0xW width=W height=H blank_damage=B
- * (B: damage reports passed over because the window was still one colour)
+ *     window=0xW width=W height=H blank_damage=B launch_ms=L
+ * (B: damage reports passed over because the window was still one colour;
+ * L: CLOCK_MONOTONIC just before the fork, for times the program reports)
  * (pss_kb=-1 when /proc/PID/smaps_rollup is missing) and exits 0; exits 1
  * with a message on stderr when the program exits early, nothing appears
  * within --timeout, or X fails.  The program is always stopped (SIGTERM,
@@ -86,6 +88,25 @@ now_ms (void)
 
   clock_gettime (CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Whether the file at @path holds @text (always, for no @text). */
+static int
+log_has (const char *path,
+         const char *text)
+{
+  char buf[65536];
+  size_t len;
+  FILE *f;
+
+  if (text == NULL)
+    return 1;
+  if (path == NULL || (f = fopen (path, "r")) == NULL)
+    return 0;
+  len = fread (buf, 1, sizeof buf - 1, f);
+  fclose (f);
+  buf[len] = '\0';
+  return strstr (buf, text) != NULL;
 }
 
 static void
@@ -238,6 +259,7 @@ main (int argc, char **argv)
   long timeout = 20000, min_idle = 1500, stable = 500, tolerance = 64, max_idle = 10000;
   const char *log_path = "/dev/null";
   const char *shot_cmd = NULL;
+  const char *wait_log = NULL;
   Display *dpy;
   Window root;
   Atom net_wm_pid;
@@ -274,6 +296,8 @@ main (int argc, char **argv)
         log_path = a + 6;
       else if (strncmp (a, "--shot-cmd=", 11) == 0)
         shot_cmd = a + 11;
+      else if (strncmp (a, "--wait-log=", 11) == 0)
+        wait_log = a + 11;
       else
         die ("unknown option %s (usage: app-firstframe [OPTION…] -- PROGRAM [ARG…])", a);
     }
@@ -453,7 +477,7 @@ main (int argc, char **argv)
                 if (rss[j] > hi) hi = rss[j];
               }
             /* j < 0 would mean the window is not yet covered by samples. */
-            if (j >= 0 && hi - lo <= tolerance)
+            if (j >= 0 && hi - lo <= tolerance && log_has (log_path, wait_log))
               {
                 settled = 1;
                 break;
@@ -467,9 +491,9 @@ main (int argc, char **argv)
     rss_kb = proc_kb (status_path, "VmRSS");
     pss_kb = proc_kb (rollup_path, "Pss");
     printf ("pid=%d map_ms=%.1f first_frame_ms=%.1f rss_kb=%ld pss_kb=%ld idle_ms=%.0f "
-            "settled=%d window=0x%lx width=%d height=%d blank_damage=%d\n",
+            "settled=%d window=0x%lx width=%d height=%d blank_damage=%d launch_ms=%.3f\n",
             (int) child, t_map - t0, t_frame - t0, rss_kb, pss_kb, now_ms () - t_frame,
-            settled, (unsigned long) target, width, height, blank_damage);
+            settled, (unsigned long) target, width, height, blank_damage, t0);
     fflush (stdout);
   }
 

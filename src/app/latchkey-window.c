@@ -6,6 +6,13 @@
  * side in a view stack, and the details, share and receive views pushed on
  * a leaflet that never unfolds, so it fits 360 px as well as a desktop.
  *
+ * A host may hold a thousand keys and shares: both lists show a page of
+ * rows (a slice of a filtered, sorted model) and grow a page at a time as
+ * they are scrolled to the end, so no row is built before it can be seen;
+ * the wallet is read off the main loop (LkTransferEngine's thread), so the
+ * first frame never waits for it. Both can be searched; the shares can be
+ * filtered by state and are grouped by key.
+ *
  * The window makes its pages and gives them the engine and the tracker list
  * it was given. A page asks for what it cannot do itself through the
  * window's actions (win.back, win.reload, win.toast) or a signal of its
@@ -17,6 +24,8 @@
 #define G_LOG_DOMAIN "latchkey-window"
 
 #include "config.h"
+
+#include <stdio.h>
 
 #include <glib/gi18n.h>
 
@@ -36,9 +45,14 @@ struct _LatchkeyWindow
   GtkWidget            *main_page;
   AdwViewStack         *view_stack;
   GtkStack             *keys_stack;
+  GtkScrolledWindow    *keys_scroller;
+  GtkSearchEntry       *keys_search;
   GtkListBox           *keys_list;
   AdwStatusPage        *keys_error_page;
   GtkStack             *shares_stack;
+  GtkScrolledWindow    *shares_scroller;
+  GtkSearchEntry       *shares_search;
+  GtkMenuButton        *shares_state;
   GtkListBox           *shares_list;
   AdwStatusPage        *empty_page;
 
@@ -46,7 +60,12 @@ struct _LatchkeyWindow
   LatchkeyTrackerList  *trackers;
   GSettings            *settings;
   GListStore           *credentials;
-  GtkFilterListModel   *shares;
+  GtkCustomFilter      *keys_filter;
+  GtkSliceListModel    *keys_page;
+  GtkFilterListModel   *shares;         /* the outgoing ones */
+  GtkCustomFilter      *shares_filter;  /* search and state */
+  GtkSliceListModel    *shares_page;
+  int                   shares_shown;   /* SHOW_* */
   GCancellable         *cancellable;
   GPtrArray            *toasts;
   GPtrArray            *replaced;       /* pages to remove once out of sight */
@@ -143,6 +162,75 @@ create_key_row (gpointer item,
   return row;
 }
 
+/* Rows are built a page at a time, as the list is scrolled to its end: a
+ * page fills a phone or a 640 px window (a taller window gets more at once,
+ * see on_scroll_range_changed()). */
+#define PAGE_ROWS 12
+
+static void
+grow_page (GtkSliceListModel *page)
+{
+  gtk_slice_list_model_set_size (page, gtk_slice_list_model_get_size (page) + PAGE_ROWS);
+}
+
+/* A window tall enough to show a whole page cannot be scrolled to its end:
+ * then the next page comes at once. */
+static void
+on_scroll_range_changed (GtkAdjustment     *adjustment,
+                         GtkSliceListModel *page)
+{
+  GListModel *all = gtk_slice_list_model_get_model (page);
+
+  if (gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment) < 1 &&
+      gtk_slice_list_model_get_size (page) < g_list_model_get_n_items (all))
+    grow_page (page);
+}
+
+static void
+on_keys_edge_reached (LatchkeyWindow  *self,
+                      GtkPositionType  position)
+{
+  if (position == GTK_POS_BOTTOM)
+    grow_page (self->keys_page);
+}
+
+/* Case- and accent-insensitive enough for names: casefolded substrings. */
+static gboolean
+text_matches (const char *haystack,
+              const char *folded_needle)
+{
+  g_autofree char *folded = NULL;
+
+  if (haystack == NULL)
+    return FALSE;
+  folded = g_utf8_casefold (haystack, -1);
+  return strstr (folded, folded_needle) != NULL;
+}
+
+static gboolean
+key_matches (gpointer item,
+             gpointer user_data)
+{
+  LatchkeyWindow *self = user_data;
+  LkCredential *credential = item;
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (self->keys_search));
+  g_autofree char *needle = NULL;
+
+  if (text == NULL || *text == '\0')
+    return TRUE;
+  needle = g_utf8_casefold (text, -1);
+  return text_matches (lk_credential_get_title (credential), needle) ||
+         text_matches (lk_credential_get_issuer (credential), needle) ||
+         text_matches (lk_credential_get_shared_by (credential), needle);
+}
+
+static void
+on_keys_search_changed (LatchkeyWindow *self)
+{
+  gtk_slice_list_model_set_size (self->keys_page, PAGE_ROWS);
+  gtk_filter_changed (GTK_FILTER (self->keys_filter), GTK_FILTER_CHANGE_DIFFERENT);
+}
+
 static void
 on_key_activated (LatchkeyWindow *self,
                   GtkListBoxRow  *row)
@@ -162,6 +250,31 @@ compare_titles (gconstpointer a,
   g_autofree char *kb = g_utf8_collate_key (lk_credential_get_title (cb), -1);
 
   return strcmp (ka, kb);
+}
+
+/* For build-aux/bench-wallet.sh: when the wallet's first frame with its
+ * keys has been painted, on CLOCK_MONOTONIC like the benchmark's launch. */
+static void
+on_painted_populated (GdkFrameClock  *clock,
+                      LatchkeyWindow *self)
+{
+  g_signal_handlers_disconnect_by_func (clock, on_painted_populated, self);
+  g_print ("latchkey-bench: wallet shown keys=%u at_ms=%.3f\n",
+           g_list_model_get_n_items (G_LIST_MODEL (self->credentials)), g_get_monotonic_time () / 1000.0);
+  fflush (stdout);
+}
+
+static void
+report_populated (LatchkeyWindow *self)
+{
+  static gboolean reported;
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (self));
+
+  if (reported || clock == NULL || g_getenv ("LATCHKEY_BENCH_WALLET") == NULL)
+    return;
+  reported = TRUE;
+  g_signal_connect (clock, "after-paint", G_CALLBACK (on_painted_populated), self);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
 static void
@@ -203,6 +316,7 @@ on_credentials_listed (GObject      *source,
   g_list_store_splice (self->credentials, 0, g_list_model_get_n_items (G_LIST_MODEL (self->credentials)),
                        credentials->pdata, credentials->len);
   gtk_stack_set_visible_child_name (self->keys_stack, credentials->len > 0 ? "list" : "empty");
+  report_populated (self);
 }
 
 /* Lists the keyring's credentials again. */
@@ -283,6 +397,138 @@ is_outgoing (gpointer item,
   return latchkey_tracker_get_role (item) == LK_ROLE_INITIATOR;
 }
 
+/* The state filter's choices: the shares.state action's targets. */
+enum
+{
+  SHOW_ALL,
+  SHOW_IN_PROGRESS,
+  SHOW_DONE,
+  SHOW_ENDED,
+};
+
+static const char * const show_targets[] = { "all", "in-progress", "done", "ended" };
+
+static gboolean
+share_matches (gpointer item,
+               gpointer user_data)
+{
+  LatchkeyWindow *self = user_data;
+  LatchkeyTracker *tracker = item;
+  LkTransferState state = latchkey_tracker_get_state (tracker);
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (self->shares_search));
+  g_autofree char *needle = NULL;
+  g_autofree char *described = NULL;
+
+  switch (self->shares_shown)
+    {
+    case SHOW_IN_PROGRESS:
+      if (lk_transfer_state_is_final (state))
+        return FALSE;
+      break;
+    case SHOW_DONE:
+      if (state != LK_TRANSFER_STATE_DONE)
+        return FALSE;
+      break;
+    case SHOW_ENDED:
+      if (!lk_transfer_state_is_final (state) || state == LK_TRANSFER_STATE_DONE)
+        return FALSE;
+      break;
+    case SHOW_ALL:
+    default:
+      break;
+    }
+
+  if (text == NULL || *text == '\0')
+    return TRUE;
+  needle = g_utf8_casefold (text, -1);
+  described = latchkey_tracker_describe_state (tracker);
+  return text_matches (latchkey_tracker_get_title (tracker), needle) ||
+         text_matches (latchkey_tracker_get_detail (tracker), needle) ||
+         text_matches (described, needle) ||
+         text_matches (lk_transfer_state_to_string (state), needle);
+}
+
+static void
+on_shares_search_changed (LatchkeyWindow *self)
+{
+  gtk_slice_list_model_set_size (self->shares_page, PAGE_ROWS);
+  gtk_filter_changed (GTK_FILTER (self->shares_filter), GTK_FILTER_CHANGE_DIFFERENT);
+}
+
+static void
+on_shares_state (GSimpleAction *action,
+                 GVariant      *state,
+                 gpointer       user_data)
+{
+  LatchkeyWindow *self = user_data;
+  const char *target = g_variant_get_string (state, NULL);
+  const char * const labels[] = { N_("All"), N_("In Progress"), N_("Done"), N_("Ended") };
+
+  for (guint i = 0; i < G_N_ELEMENTS (show_targets); i++)
+    if (g_str_equal (target, show_targets[i]))
+      {
+        self->shares_shown = i;
+        g_simple_action_set_state (action, state);
+        gtk_menu_button_set_label (self->shares_state, _(labels[i]));
+        on_shares_search_changed (self);
+        return;
+      }
+}
+
+static void
+on_shares_edge_reached (LatchkeyWindow  *self,
+                        GtkPositionType  position)
+{
+  if (position == GTK_POS_BOTTOM)
+    grow_page (self->shares_page);
+}
+
+/* Grouped by key: by the key's title, then its id; newest share first. */
+static int
+compare_shares (gconstpointer a,
+                gconstpointer b,
+                gpointer      user_data)
+{
+  LatchkeyTracker *ta = (LatchkeyTracker *) a, *tb = (LatchkeyTracker *) b;
+  g_autofree char *ka = g_utf8_collate_key (latchkey_tracker_get_title (ta) ? latchkey_tracker_get_title (ta) : "", -1);
+  g_autofree char *kb = g_utf8_collate_key (latchkey_tracker_get_title (tb) ? latchkey_tracker_get_title (tb) : "", -1);
+  GDateTime *ca = latchkey_tracker_get_created (ta), *cb = latchkey_tracker_get_created (tb);
+  int order = strcmp (ka, kb);
+
+  if (order == 0)
+    order = g_strcmp0 (latchkey_tracker_get_credential_id (ta), latchkey_tracker_get_credential_id (tb));
+  if (order == 0 && ca != NULL && cb != NULL)
+    order = -g_date_time_compare (ca, cb);
+  return order;
+}
+
+static void
+update_share_header (GtkListBoxRow *row,
+                     GtkListBoxRow *before,
+                     gpointer       user_data)
+{
+  LatchkeyTracker *tracker = g_object_get_data (G_OBJECT (row), "tracker");
+  LatchkeyTracker *previous = before ? g_object_get_data (G_OBJECT (before), "tracker") : NULL;
+  GtkWidget *header;
+
+  if (tracker == NULL ||
+      (previous != NULL &&
+       g_strcmp0 (latchkey_tracker_get_credential_id (previous), latchkey_tracker_get_credential_id (tracker)) == 0))
+    {
+      gtk_list_box_row_set_header (row, NULL);
+      return;
+    }
+
+  header = gtk_label_new (latchkey_tracker_get_title (tracker));
+  gtk_label_set_xalign (GTK_LABEL (header), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (header), PANGO_ELLIPSIZE_END);
+  gtk_widget_set_margin_top (header, 12);
+  gtk_widget_set_margin_bottom (header, 6);
+  gtk_widget_set_margin_start (header, 12);
+  gtk_widget_add_css_class (header, "heading");
+  gtk_list_box_row_set_header (row, header);
+}
+
 static void
 update_shares_stack (LatchkeyWindow *self)
 {
@@ -291,13 +537,20 @@ update_shares_stack (LatchkeyWindow *self)
   gtk_stack_set_visible_child_name (self->shares_stack, any ? "list" : "empty");
 }
 
-/* A key received in the background lands in the wallet. */
+/* A key received in the background lands in the wallet; a share whose
+ * state changed may enter or leave what the shares list shows. */
 static void
 on_tracker_changed (LatchkeyTrackerList *trackers,
                     LatchkeyTracker     *tracker,
                     int                  previous,
                     LatchkeyWindow      *self)
 {
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (self->shares_search));
+
+  if (previous != (int) latchkey_tracker_get_state (tracker) &&
+      (self->shares_shown != SHOW_ALL || (text != NULL && *text != '\0')))
+    gtk_filter_changed (GTK_FILTER (self->shares_filter), GTK_FILTER_CHANGE_DIFFERENT);
+
   if (latchkey_tracker_get_state (tracker) == LK_TRANSFER_STATE_DONE &&
       previous != LK_TRANSFER_STATE_DONE &&
       latchkey_tracker_get_role (tracker) == LK_ROLE_RECIPIENT)
@@ -634,9 +887,30 @@ setup (LatchkeyWindow *self)
 {
   GListModel *trackers = G_LIST_MODEL (self->trackers);
 
+  GtkFilterListModel *searched;
+  GtkSortListModel *sorted;
+
   self->shares = gtk_filter_list_model_new (g_object_ref (trackers),
                                             GTK_FILTER (gtk_custom_filter_new (is_outgoing, NULL, NULL)));
-  gtk_list_box_bind_model (self->shares_list, G_LIST_MODEL (self->shares), create_share_row, self, NULL);
+  {
+    g_autoptr(GSimpleActionGroup) group = g_simple_action_group_new ();
+    g_autoptr(GSimpleAction) state = g_simple_action_new_stateful ("state", G_VARIANT_TYPE_STRING,
+                                                                   g_variant_new_string (show_targets[SHOW_ALL]));
+
+    g_signal_connect_object (state, "change-state", G_CALLBACK (on_shares_state), self, 0);
+    g_action_map_add_action (G_ACTION_MAP (group), G_ACTION (state));
+    gtk_widget_insert_action_group (GTK_WIDGET (self), "shares", G_ACTION_GROUP (group));
+  }
+  self->shares_filter = gtk_custom_filter_new (share_matches, self, NULL);
+  searched = gtk_filter_list_model_new (g_object_ref (G_LIST_MODEL (self->shares)),
+                                        GTK_FILTER (g_object_ref (self->shares_filter)));
+  sorted = gtk_sort_list_model_new (G_LIST_MODEL (searched),
+                                    GTK_SORTER (gtk_custom_sorter_new (compare_shares, NULL, NULL)));
+  self->shares_page = gtk_slice_list_model_new (G_LIST_MODEL (sorted), 0, PAGE_ROWS);
+  gtk_list_box_set_header_func (self->shares_list, update_share_header, NULL, NULL);
+  gtk_list_box_bind_model (self->shares_list, G_LIST_MODEL (self->shares_page), create_share_row, self, NULL);
+  g_signal_connect_object (gtk_scrolled_window_get_vadjustment (self->shares_scroller), "changed",
+                           G_CALLBACK (on_scroll_range_changed), self->shares_page, 0);
   g_signal_connect_object (self->shares, "items-changed", G_CALLBACK (update_shares_stack), self,
                            G_CONNECT_SWAPPED);
   update_shares_stack (self);
@@ -686,7 +960,11 @@ latchkey_window_finalize (GObject *object)
   g_clear_object (&self->trackers);
   g_clear_object (&self->settings);
   g_clear_object (&self->credentials);
+  g_clear_object (&self->keys_filter);
+  g_clear_object (&self->keys_page);
   g_clear_object (&self->shares);
+  g_clear_object (&self->shares_filter);
+  g_clear_object (&self->shares_page);
   g_clear_pointer (&self->toasts, g_ptr_array_unref);
   g_clear_pointer (&self->replaced, g_ptr_array_unref);
 
@@ -710,12 +988,21 @@ latchkey_window_class_init (LatchkeyWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LatchkeyWindow, main_page);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyWindow, view_stack);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyWindow, keys_stack);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyWindow, keys_scroller);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyWindow, keys_search);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyWindow, keys_list);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyWindow, keys_error_page);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyWindow, shares_stack);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyWindow, shares_scroller);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyWindow, shares_search);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyWindow, shares_state);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyWindow, shares_list);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyWindow, empty_page);
   gtk_widget_class_bind_template_callback (widget_class, on_key_activated);
+  gtk_widget_class_bind_template_callback (widget_class, on_keys_edge_reached);
+  gtk_widget_class_bind_template_callback (widget_class, on_keys_search_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_shares_edge_reached);
+  gtk_widget_class_bind_template_callback (widget_class, on_shares_search_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_share_activated);
   gtk_widget_class_bind_template_callback (widget_class, on_transition_running);
 
@@ -744,7 +1031,14 @@ latchkey_window_init (LatchkeyWindow *self)
   self->cancellable = g_cancellable_new ();
   self->toasts = g_ptr_array_new_with_free_func (g_object_unref);
   self->replaced = g_ptr_array_new_with_free_func (g_object_unref);
-  gtk_list_box_bind_model (self->keys_list, G_LIST_MODEL (self->credentials), create_key_row, self, NULL);
+  self->keys_filter = gtk_custom_filter_new (key_matches, self, NULL);
+  self->keys_page = gtk_slice_list_model_new (
+    G_LIST_MODEL (gtk_filter_list_model_new (g_object_ref (G_LIST_MODEL (self->credentials)),
+                                             GTK_FILTER (g_object_ref (self->keys_filter)))),
+    0, PAGE_ROWS);
+  gtk_list_box_bind_model (self->keys_list, G_LIST_MODEL (self->keys_page), create_key_row, self, NULL);
+  g_signal_connect_object (gtk_scrolled_window_get_vadjustment (self->keys_scroller), "changed",
+                           G_CALLBACK (on_scroll_range_changed), self->keys_page, 0);
 
   gtk_window_set_default_size (GTK_WINDOW (self),
                                g_settings_get_int (self->settings, "window-width"),

@@ -2,12 +2,19 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * One libsecret schema. Each item's secret is the JSON of a credential or a
- * transfer; its attributes hold only the kind and the id, which are not
- * secret, for lookup. Before any operation the default collection is checked
- * without unlocking it: a locked keyring is reported at once instead of
- * raising a password prompt (which, in a headless session, would never be
- * answered). Every operation is cut off after LK_STORE_TIMEOUT_SECONDS.
+ * The keyring holds one item of ours: the wallet key, 32 random bytes
+ * (kind "key", id "wallet"). Credentials and transfers live in a local file
+ * sealed with it (lk-store-db.c): gnome-keyring rewrites and re-encrypts its
+ * whole file on every write, which made each step of a share cost time in
+ * proportion to the wallet. Items an older Latchkey kept in the keyring
+ * (kind "credential" or "transfer", the JSON as the secret) are moved into
+ * the file the first time a process opens it.
+ *
+ * Before any operation the default collection is checked without unlocking
+ * it: a locked keyring is reported at once instead of raising a password
+ * prompt (which, in a headless session, would never be answered); so the
+ * wallet is exactly as locked as the keyring. Every operation is cut off
+ * after LK_STORE_TIMEOUT_SECONDS. The file's work runs in a thread.
  */
 
 #define G_LOG_DOMAIN "lk-store"
@@ -17,9 +24,11 @@
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
+#include <gnutls/gnutls.h>
 
 #include "lk-crypto.h"
 #include "lk-store.h"
+#include "lk-store-db.h"
 
 struct _LkStore
 {
@@ -32,6 +41,10 @@ G_DEFINE_FINAL_TYPE (LkStore, lk_store, G_TYPE_OBJECT)
 G_DEFINE_QUARK (lk-store-error-quark, lk_store_error)
 
 static const char * const kind_names[] = { "credential", "transfer" };
+
+/* Deleting a legacy item costs the keyring daemon a rewrite of its file:
+ * a process spends at most this on it, and the next goes on. */
+#define LEGACY_DELETE_BUDGET_US (2 * G_USEC_PER_SEC)
 
 const SecretSchema *
 lk_store_get_schema (void)
@@ -86,8 +99,6 @@ typedef struct
   GCancellable *caller;
   GSource      *timeout;
   gboolean      timed_out;
-  GList        *items;           /* OP_LOAD_ALL: what is left to read */
-  GPtrArray    *results;
 } Call;
 
 static void
@@ -105,8 +116,6 @@ call_free (Call *call)
   g_free (call->id);
   g_free (call->label);
   lk_secure_clear_str (&call->secret);
-  g_list_free_full (call->items, g_object_unref);
-  g_clear_pointer (&call->results, g_ptr_array_unref);
   g_free (call);
 }
 
@@ -165,124 +174,240 @@ attributes_for (LkStoreKind  kind,
   return attributes;
 }
 
-static void read_next (GTask *task);
-
-static void
-on_secret_read (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
+static GHashTable *
+key_attributes (void)
 {
-  GTask *task = user_data;
-  Call *call = g_task_get_task_data (task);
-  g_autoptr(SecretValue) value = NULL;
-  g_autoptr(GError) error = NULL;
+  GHashTable *attributes = g_hash_table_new (g_str_hash, g_str_equal);
 
-  value = secret_retrievable_retrieve_secret_finish (SECRET_RETRIEVABLE (source), result, &error);
-  if (value == NULL && error != NULL)
-    {
-      return_error (task, error);
-      g_object_unref (task);
-      return;
-    }
-
-  if (value != NULL && secret_value_get_text (value) != NULL)
-    g_ptr_array_add (call->results, g_strdup (secret_value_get_text (value)));
-  read_next (task);
+  g_hash_table_insert (attributes, (gpointer) "kind", (gpointer) "key");
+  g_hash_table_insert (attributes, (gpointer) "id", (gpointer) "wallet");
+  return attributes;
 }
 
-static void
-read_next (GTask *task)
+static GBytes *
+decode_key (const char *text)
 {
-  Call *call = g_task_get_task_data (task);
-  SecretRetrievable *item;
-  GList *link = call->items;
+  gsize len = 0;
+  guint8 *raw = text != NULL ? lk_base64_decode_strict (text, strlen (text), &len) : NULL;
 
-  if (link == NULL)
-    {
-      g_task_return_pointer (task, g_steal_pointer (&call->results), (GDestroyNotify) g_ptr_array_unref);
-      g_object_unref (task);
-      return;
-    }
-
-  call->items = g_list_remove_link (call->items, link);
-  item = link->data;
-  g_list_free (link);
-
-  secret_retrievable_retrieve_secret (item, call->cancellable, on_secret_read, task);
-  g_object_unref (item);
+  if (raw == NULL)
+    return NULL;
+  return lk_secure_bytes_take (raw, len);
 }
 
-static void
-on_searched (GObject      *source,
-             GAsyncResult *result,
-             gpointer      user_data)
+/* The wallet key from the keyring; made (once, whoever comes first, under
+ * the file's write lock) if the keyring has none. */
+static GBytes *
+wallet_key (Call       *call,
+            LkStoreDb  *db,
+            GError    **error)
 {
-  GTask *task = user_data;
-  Call *call = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) attributes = key_attributes ();
+  g_autoptr(LkSecureString) text = NULL;
+  g_autoptr(GBytes) key = NULL;
+  guint8 raw[LK_STORE_DB_KEY_LENGTH];
 
-  call->items = secret_password_search_finish (result, &error);
-  if (error != NULL)
+  text = secret_password_lookupv_sync (lk_store_get_schema (), attributes, call->cancellable, error);
+  if (text != NULL)
     {
-      return_error (task, error);
-      g_object_unref (task);
-      return;
+      key = decode_key (text);
+      if (key == NULL)
+        g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_FAILED, _("The wallet key in the keyring is damaged"));
+      if (key == NULL || !lk_store_db_set_key (db, key, error))
+        return NULL;
+      return g_steal_pointer (&key);
     }
+  if (error != NULL && *error != NULL)
+    return NULL;
 
-  call->results = g_ptr_array_new_with_free_func ((GDestroyNotify) lk_secure_str_free);
-  read_next (task);
-}
-
-static void
-on_stored (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!secret_password_store_finish (result, &error))
-    return_error (task, error);
+  if (!lk_store_db_begin (db, error))
+    return NULL;
+  text = secret_password_lookupv_sync (lk_store_get_schema (), attributes, call->cancellable, error);
+  if (text != NULL)
+    {
+      key = decode_key (text);
+    }
+  else if (error != NULL && *error != NULL)
+    {
+      return NULL;
+    }
+  else if (lk_store_db_has_key (db))
+    {
+      g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_FAILED,
+                   _("The wallet key is missing from the keyring, so the wallet file cannot be read. Restore "
+                     "the keyring, or move the wallet file away to start an empty wallet."));
+      return NULL;
+    }
   else
-    g_task_return_boolean (task, TRUE);
-}
-
-static void
-on_looked_up (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  g_autoptr(GError) error = NULL;
-  char *secret = secret_password_lookup_finish (result, &error);
-
-  if (error != NULL)
-    return_error (task, error);
-  else if (secret == NULL)
-    g_task_return_new_error (task, LK_STORE_ERROR, LK_STORE_ERROR_NOT_FOUND,
-                             _("The keyring holds no such item"));
-  else
-    g_task_return_pointer (task, secret, (GDestroyNotify) secret_password_free);
-}
-
-static void
-on_cleared (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!secret_password_clear_finish (result, &error))
     {
+      if (!lk_crypto_random (raw, sizeof raw, error))
+        return NULL;
+      text = g_base64_encode (raw, sizeof raw);
+      key = lk_secure_bytes_take (g_memdup2 (raw, sizeof raw), sizeof raw);
+      gnutls_memset (raw, 0, sizeof raw);
+      if (!secret_password_storev_sync (lk_store_get_schema (), attributes, SECRET_COLLECTION_DEFAULT,
+                                        _("Latchkey wallet key"), text, call->cancellable, error))
+        return NULL;
+    }
+  if (key == NULL || !lk_store_db_set_key (db, key, error) || !lk_store_db_commit (db, error))
+    {
+      if (key == NULL)
+        g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_FAILED, _("The wallet key in the keyring is damaged"));
+      return NULL;
+    }
+  return g_steal_pointer (&key);
+}
+
+/* Moves the items an older Latchkey kept in the keyring into the file, once
+ * a process. Taken in first, then deleted from the keyring: nothing is lost
+ * if this stops half way. */
+static void
+migrate (LkStore   *self,
+         Call      *call,
+         LkStoreDb *db)
+{
+  static GMutex lock;
+  static gboolean done;
+  g_autoptr(SecretService) service = NULL;
+  gint64 deadline;
+
+  g_mutex_lock (&lock);
+  if (done)
+    {
+      g_mutex_unlock (&lock);
+      return;
+    }
+  deadline = g_get_monotonic_time () + LEGACY_DELETE_BUDGET_US;
+  if (!self->sandboxed)
+    service = secret_service_get_sync (SECRET_SERVICE_NONE, call->cancellable, NULL);
+  for (guint k = 0; k < G_N_ELEMENTS (kind_names); k++)
+    {
+      g_autoptr(GHashTable) attributes = attributes_for (k, NULL);
+      g_autoptr(GError) error = NULL;
+      GList *items;
+
+      /* Without SECRET_SEARCH_UNLOCK: never prompt. Through the service
+       * where there is one: libsecret 0.20's secret_password_searchv_sync()
+       * leaks (LeakSanitizer, in the migration test). */
+      if (service != NULL)
+        items = secret_service_search_sync (service, lk_store_get_schema (), attributes, SECRET_SEARCH_ALL,
+                                            call->cancellable, &error);
+      else
+        items = secret_password_searchv_sync (lk_store_get_schema (), attributes,
+                                              SECRET_SEARCH_ALL, call->cancellable, &error);
       if (error != NULL)
+        {
+          g_warning ("Could not look for keyring items to move into the wallet file: %s", error->message);
+          break;
+        }
+      for (GList *l = items; l != NULL; l = l->next)
+        {
+          g_autoptr(GHashTable) found = secret_retrievable_get_attributes (l->data);
+          /* One by one: this happens once per item, ever. */
+          g_autoptr(SecretValue) value = secret_retrievable_retrieve_secret_sync (l->data, call->cancellable, NULL);
+          const char *id = g_hash_table_lookup (found, "id");
+          const char *json = value != NULL ? secret_value_get_text (value) : NULL;
+
+          if (id == NULL || json == NULL)
+            continue;
+          if (!lk_store_db_import (db, k, id, json, &error))
+            {
+              g_warning ("Could not move a keyring item into the wallet file: %s", error->message);
+              break;
+            }
+        }
+      for (GList *l = items; l != NULL && error == NULL && g_get_monotonic_time () < deadline; l = l->next)
+        {
+          if (SECRET_IS_ITEM (l->data))
+            {
+              secret_item_delete_sync (l->data, NULL, NULL);
+            }
+          else
+            {
+              g_autoptr(GHashTable) found = secret_retrievable_get_attributes (l->data);
+              g_autoptr(GHashTable) one = attributes_for (k, g_hash_table_lookup (found, "id"));
+
+              if (g_hash_table_lookup (found, "id") != NULL)
+                secret_password_clearv_sync (lk_store_get_schema (), one, NULL, NULL);
+            }
+        }
+      g_list_free_full (items, g_object_unref);
+    }
+  done = TRUE;
+  g_mutex_unlock (&lock);
+}
+
+/* In a thread: the keyring has answered and is unlocked. */
+static void
+work (GTask        *task,
+      gpointer      source_object,
+      gpointer      task_data,
+      GCancellable *cancellable)
+{
+  Call *call = task_data;
+  g_autofree char *path = lk_store_db_default_path ();
+  g_autoptr(LkStoreDb) db = NULL;
+  g_autoptr(GBytes) key = NULL;
+  g_autoptr(GError) error = NULL;
+
+  db = lk_store_db_open (path, &error);
+  if (db != NULL)
+    key = wallet_key (call, db, &error);
+  if (key == NULL)
+    {
+      if (error != NULL && error->domain == LK_STORE_ERROR)
+        g_task_return_error (task, g_steal_pointer (&error));
+      else if (error != NULL)
         return_error (task, error);
       else
-        g_task_return_new_error (task, LK_STORE_ERROR, LK_STORE_ERROR_NOT_FOUND,
-                                 _("The keyring holds no such item"));
+        g_task_return_new_error (task, LK_STORE_ERROR, LK_STORE_ERROR_FAILED, _("The wallet key is damaged"));
+      return;
     }
-  else
-    g_task_return_boolean (task, TRUE);
+
+  migrate (source_object, call, db);
+
+  switch (call->op)
+    {
+    case OP_SAVE:
+      if (lk_store_db_put (db, call->kind, call->id, call->secret, TRUE, &error))
+        g_task_return_boolean (task, TRUE);
+      else
+        g_task_return_error (task, g_steal_pointer (&error));
+      break;
+
+    case OP_LOAD:
+      {
+        char *json = lk_store_db_get (db, call->kind, call->id, &error);
+
+        if (json != NULL)
+          g_task_return_pointer (task, json, (GDestroyNotify) lk_secure_str_free);
+        else
+          g_task_return_error (task, g_steal_pointer (&error));
+      }
+      break;
+
+    case OP_LOAD_ALL:
+      {
+        GPtrArray *all = lk_store_db_get_all (db, call->kind, &error);
+
+        if (all != NULL)
+          g_task_return_pointer (task, all, (GDestroyNotify) g_ptr_array_unref);
+        else
+          g_task_return_error (task, g_steal_pointer (&error));
+      }
+      break;
+
+    case OP_DELETE:
+      if (lk_store_db_remove (db, call->kind, call->id, &error))
+        g_task_return_boolean (task, TRUE);
+      else
+        g_task_return_error (task, g_steal_pointer (&error));
+      break;
+
+    case OP_CHECK:
+    default:
+      g_assert_not_reached ();
+    }
 }
 
 /* The keyring is usable: do the operation itself. */
@@ -290,38 +415,19 @@ static void
 run (GTask *task)
 {
   Call *call = g_task_get_task_data (task);
-  g_autoptr(GHashTable) attributes = attributes_for (call->kind, call->id);
 
-  switch (call->op)
-    {
-    case OP_SAVE:
-      secret_password_storev (lk_store_get_schema (), attributes, SECRET_COLLECTION_DEFAULT,
-                              call->label, call->secret, call->cancellable, on_stored, task);
-      break;
-
-    case OP_LOAD:
-      secret_password_lookupv (lk_store_get_schema (), attributes, call->cancellable, on_looked_up, task);
-      break;
-
-    case OP_LOAD_ALL:
-      /* Without SECRET_SEARCH_UNLOCK: never prompt. */
-      secret_password_searchv (lk_store_get_schema (), attributes, SECRET_SEARCH_ALL,
-                               call->cancellable, on_searched, task);
-      break;
-
-    case OP_DELETE:
-      secret_password_clearv (lk_store_get_schema (), attributes, call->cancellable, on_cleared, task);
-      break;
-
-    case OP_CHECK:
-      /* Reaching here means a keyring answered and is unlocked. */
-      g_task_return_boolean (task, TRUE);
-      g_object_unref (task);
-      break;
-
-    default:
-      g_assert_not_reached ();
-    }
+  if (call->op == OP_CHECK)
+    /* Reaching here means a keyring answered and is unlocked. */
+    g_task_return_boolean (task, TRUE);
+  else if (g_main_context_is_owner (g_main_context_default ()))
+    /* The main loop (the app's) never waits on the file. */
+    g_task_run_in_thread (task, work);
+  else
+    /* Already off the main loop (a transfer engine's job): a thread of
+     * GTask's pool waiting on another could starve the pool. GTask still
+     * calls back from the caller's context, later. */
+    work (task, g_task_get_source_object (task), call, g_task_get_cancellable (task));
+  g_object_unref (task);
 }
 
 static void
@@ -512,7 +618,7 @@ lk_store_load_async (LkStore             *self,
 /**
  * lk_store_load_finish:
  *
- * Returns: the secret; free it with secret_password_free(), which wipes it
+ * Returns: the secret; free it with lk_secure_str_free(), which wipes it
  */
 char *
 lk_store_load_finish (LkStore       *self,

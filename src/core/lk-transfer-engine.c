@@ -31,6 +31,7 @@
 #include "lk-json.h"
 #include "lk-transfer-engine.h"
 #include "lk-transfer-flow.h"
+#include "lk-transfer-retention.h"
 
 /* A new mailbox holds this much random filler until the offer replaces it. */
 #define FILLER_LENGTH 16
@@ -47,6 +48,7 @@ struct _LkTransferEngine
   char    *ca_file;
   guint    max_attempts;
   guint    base_delay_ms;
+  guint    retention_days;
 };
 
 G_DEFINE_FINAL_TYPE (LkTransferEngine, lk_transfer_engine, G_TYPE_OBJECT)
@@ -100,7 +102,26 @@ lk_transfer_engine_new (const char *relay_url)
   LkTransferEngine *self = g_object_new (LK_TYPE_TRANSFER_ENGINE, NULL);
 
   self->relay_url = g_strdup (relay_url);
+  self->retention_days = lk_transfer_retention_days_from_env ();
   return self;
+}
+
+/**
+ * lk_transfer_engine_set_retention_days:
+ * @days: how long finished transfers are kept after they were made; 0 keeps
+ *   them for ever. A share that gave a key still valid and not revoked is
+ *   kept while it can be revoked, whatever @days.
+ *
+ * The default is LATCHKEY_RETENTION_DAYS, or LK_RETENTION_DEFAULT_DAYS.
+ * Applied when transfers are listed.
+ */
+void
+lk_transfer_engine_set_retention_days (LkTransferEngine *self,
+                                       guint             days)
+{
+  g_mutex_lock (&self->lock);
+  self->retention_days = MIN (days, LK_RETENTION_MAX_DAYS);
+  g_mutex_unlock (&self->lock);
 }
 
 /**
@@ -737,6 +758,15 @@ run_job (GTask        *task,
     case JOB_LIST:
       result = lk_worker_load_all (&w, job->store_kind, &error);
       destroy = (GDestroyNotify) g_ptr_array_unref;
+      if (result != NULL && job->store_kind == LK_STORE_KIND_TRANSFER)
+        {
+          guint days;
+
+          g_mutex_lock (&self->lock);
+          days = self->retention_days;
+          g_mutex_unlock (&self->lock);
+          lk_transfer_retention_apply (&w, result, days);
+        }
       break;
 
     case JOB_DELETE:

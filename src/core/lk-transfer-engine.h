@@ -59,6 +59,8 @@ gboolean          lk_transfer_engine_set_ca_file       (LkTransferEngine    *sel
 void              lk_transfer_engine_set_retry_policy  (LkTransferEngine    *self,
                                                         guint                max_attempts,
                                                         guint                base_delay_ms);
+void              lk_transfer_engine_set_retention_days (LkTransferEngine   *self,
+                                                        guint                days);
 
 void              lk_transfer_engine_share_async       (LkTransferEngine    *self,
                                                         LkCredential        *credential,

@@ -173,7 +173,7 @@ lk_worker_load_credential (LkWorker    *w,
     }
 
   credential = lk_credential_new_from_json (json, strlen (json), error);
-  secret_password_free (json);
+  lk_secure_str_free (json);
   return credential;
 }
 

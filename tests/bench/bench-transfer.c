@@ -78,10 +78,11 @@ report (const char *what,
 
 /* From share to the credential stored on the receiving side. */
 static double
-one_share (LkTransferEngine *sender,
-           LkTransferEngine *receiver,
-           LkCredential     *credential,
-           gboolean          code)
+one_share_made (LkTransferEngine *sender,
+                LkTransferEngine *receiver,
+                LkCredential     *credential,
+                gboolean          code,
+                GPtrArray        *made)
 {
   g_auto(LkShareOptions) options = { 0 };
   g_autoptr(GAsyncResult) result = NULL;
@@ -119,7 +120,22 @@ one_share (LkTransferEngine *sender,
       b = finish (receiver, &result);
     }
 
+  if (made != NULL)
+    {
+      g_ptr_array_add (made, g_strconcat ("t", lk_transfer_get_id (shared), NULL));
+      g_ptr_array_add (made, g_strconcat ("t", lk_transfer_get_id (received), NULL));
+      g_ptr_array_add (made, g_strconcat ("c", lk_transfer_get_credential_id (received), NULL));
+    }
   return (g_get_monotonic_time () - started) / 1000.0;
+}
+
+static double
+one_share (LkTransferEngine *sender,
+           LkTransferEngine *receiver,
+           LkCredential     *credential,
+           gboolean          code)
+{
+  return one_share_made (sender, receiver, credential, code, NULL);
 }
 
 /* From one side's write to the other side's waiting read returning. */
@@ -216,6 +232,137 @@ measure_wake (const char *relay_url,
     }
 }
 
+
+/* Keyring size sweep: the keyring is topped up with copies of a real
+ * credential and of a real finished share, each under a new id, so that the
+ * hot path meets as many items as a busy host's keyring holds. */
+static char *
+with_new_id (const char *json,
+             const char *id)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  JsonObject *object;
+
+  if (!json_parser_load_from_data (parser, json, -1, NULL))
+    g_error ("Cannot parse a keyring item");
+  object = json_node_get_object (json_parser_get_root (parser));
+  json_object_set_string_member (object, "id", id);
+  json_generator_set_root (generator, json_parser_get_root (parser));
+  return json_generator_to_data (generator, NULL);
+}
+
+static void
+fill (LkStore    *store,
+      LkStoreKind kind,
+      const char *json,
+      guint       count)
+{
+  for (guint i = 0; i < count; i++)
+    {
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *id = lk_uuid_new_random ();
+      g_autofree char *copy = with_new_id (json, id);
+
+      lk_store_save_async (store, kind, id, "Latchkey bench filler", copy, NULL, on_done, &result);
+      if (!lk_store_save_finish (store, wait_for (&result), &error))
+        g_error ("%s", error->message);
+    }
+}
+
+static guint
+count_items (LkStore    *store,
+             LkStoreKind kind)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) all = NULL;
+
+  lk_store_load_all_async (store, kind, NULL, on_done, &result);
+  all = lk_store_load_all_finish (store, wait_for (&result), &error);
+  if (all == NULL)
+    g_error ("%s", error->message);
+  return all->len;
+}
+
+static void
+sweep (LkTransferEngine *sender,
+       LkTransferEngine *receiver,
+       const char       *partner,
+       guint             rounds)
+{
+  g_autoptr(LkStore) store = lk_store_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(LkCredential) credential = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LkTransfer) shared = NULL;
+  g_autofree char *credential_json = NULL;
+  g_autofree char *transfer_json = NULL;
+  g_auto(LkShareOptions) options = { 0 };
+  const guint sizes[] = { 10, 100, 1000 };
+  double p90[G_N_ELEMENTS (sizes)];
+
+  lk_transfer_engine_enroll_async (sender, partner, LK_VERTICAL_HOME, NULL, NULL, on_done, &result);
+  credential = lk_transfer_engine_enroll_finish (sender, wait_for (&result), &error);
+  g_clear_object (&result);
+  if (credential == NULL)
+    g_error ("%s", error->message);
+  credential_json = lk_credential_to_json (credential, LK_CREDENTIAL_JSON_PRIVATE, &error);
+
+  options.auto_confirm = TRUE;
+  lk_transfer_engine_share_async (sender, credential, &options, NULL, on_done, &result);
+  shared = finish (sender, &result);
+  lk_transfer_engine_cancel_async (sender, shared, NULL, on_done, &result);
+  g_clear_object (&shared);
+  shared = finish (sender, &result);
+  transfer_json = lk_transfer_to_json (shared);
+
+  printf ("\n%-34s %6s  %11s  %11s  %11s\n", "share → stored, by keyring size", "runs", "median", "p90",
+          "target");
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
+    {
+      g_autoptr(GArray) ms = g_array_new (FALSE, FALSE, sizeof (double));
+      guint credentials = count_items (store, LK_STORE_KIND_CREDENTIAL);
+      guint transfers = count_items (store, LK_STORE_KIND_TRANSFER);
+      g_autofree char *name = NULL;
+
+      /* Half credentials, half finished transfers. */
+      if (credentials < sizes[s] / 2)
+        fill (store, LK_STORE_KIND_CREDENTIAL, credential_json, sizes[s] / 2 - credentials);
+      if (transfers < sizes[s] - sizes[s] / 2)
+        fill (store, LK_STORE_KIND_TRANSFER, transfer_json, sizes[s] - sizes[s] / 2 - transfers);
+      credentials = count_items (store, LK_STORE_KIND_CREDENTIAL);
+      transfers = count_items (store, LK_STORE_KIND_TRANSFER);
+
+      /* One warm-up; after each share its three items are deleted again
+       * (not timed), so that every share meets the same keyring. */
+      for (guint i = 0; i <= rounds; i++)
+        {
+          g_autoptr(GPtrArray) made = g_ptr_array_new_with_free_func (g_free);
+          double t = one_share_made (sender, receiver, credential, FALSE, made);
+
+          if (i > 0)
+            g_array_append_val (ms, t);
+          for (guint m = 0; m < made->len; m++)
+            {
+              const char *item = g_ptr_array_index (made, m);
+
+              lk_store_delete_async (store, item[0] == 'c' ? LK_STORE_KIND_CREDENTIAL : LK_STORE_KIND_TRANSFER,
+                                     item + 1, NULL, on_done, &result);
+              lk_store_delete_finish (store, wait_for (&result), NULL);
+              g_clear_object (&result);
+            }
+        }
+      name = g_strdup_printf ("home, %u items (%u keys, %u shares)", credentials + transfers, credentials,
+                              transfers);
+      report (name, ms, 0);
+      p90[s] = g_array_index (ms, double, MIN (ms->len - 1, ms->len * 9 / 10));
+    }
+  printf ("%-34s %.2f× (target ≤ 2.00×: %s)\n", "p90 at 1,000 / p90 at 10", p90[2] / p90[0],
+          p90[2] <= 2 * p90[0] ? "PASS" : "MISS");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -223,6 +370,7 @@ main (int   argc,
   const char *relay = g_getenv ("LATCHKEY_RELAY_URL");
   const char *partner = g_getenv ("LATCHKEY_PARTNER_URL");
   guint rounds = argc > 1 ? atoi (argv[1]) : 20;
+  gboolean sizes_only = argc > 2 && g_str_equal (argv[2], "--sizes-only");
   g_autoptr(LkTransferEngine) sender = NULL;
   g_autoptr(LkTransferEngine) receiver = NULL;
   const struct {
@@ -243,6 +391,12 @@ main (int   argc,
 
   sender = lk_transfer_engine_new (relay);
   receiver = lk_transfer_engine_new (relay);
+
+  /* First, while the keyring holds only what the sweep puts there. */
+  sweep (sender, receiver, partner, rounds);
+  if (sizes_only)
+    return 0;
+  printf ("\n");
 
   printf ("%-34s %6s  %11s  %11s  %11s\n", "share → credential stored", "runs", "median", "p90", "target");
   for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
