@@ -12,6 +12,7 @@
 
 #include "config.h"
 
+#include "lk-test-async.h"
 #include "lk-test-transfer.h"
 
 static void
@@ -64,6 +65,46 @@ test_confirm (void)
   lk_test_step (wallets->sender, share);
   g_assert_cmpint (lk_transfer_get_state (share), ==, LK_TRANSFER_STATE_DONE);
   lk_test_revoke (wallets->sender, share);
+  g_assert_false (lk_test_access (wallets->receiver, received, "open"));
+  g_assert_true (lk_test_access (wallets->sender, owner, "open"));
+}
+
+/* Once the owner has signed, the friend's key is revocable at once, not
+ * only after the receiver's acknowledgement has been read; before
+ * signing there is nothing to revoke (cancel instead). */
+static void
+test_revoke_when_signed (void)
+{
+  g_autoptr(LkTestWallets) wallets = lk_test_wallets_new ();
+  g_autoptr(LkCredential) owner = lk_test_enroll (wallets, LK_VERTICAL_CAR, "The truck");
+  g_auto(LkShareOptions) options = { 0 };
+  g_autoptr(LkTransfer) share = NULL;
+  g_autoptr(LkTransfer) receipt = NULL;
+  g_autoptr(LkCredential) received = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LkTransfer) refused = NULL;
+
+  car_options (&options, FALSE);
+  share = lk_test_share (wallets, owner, &options);
+  receipt = lk_test_receive (wallets, share, NULL);
+  lk_test_step (wallets->sender, share);
+  g_assert_cmpint (lk_transfer_get_state (share), ==, LK_TRANSFER_STATE_AWAITING_CONFIRMATION);
+
+  lk_transfer_engine_revoke_async (wallets->sender, share, NULL, lk_test_on_done, &result);
+  refused = lk_transfer_engine_transfer_finish (wallets->sender, lk_test_wait_for (&result), &error);
+  g_assert_error (error, LK_TRANSFER_ERROR, LK_TRANSFER_ERROR_INVALID_STATE);
+  g_assert_null (refused);
+
+  lk_test_confirm (wallets->sender, share);
+  g_assert_cmpint (lk_transfer_get_state (share), ==, LK_TRANSFER_STATE_OPENED);
+  lk_test_revoke (wallets->sender, share);
+  g_assert_true (lk_transfer_get_revoked (share));
+
+  lk_test_step (wallets->receiver, receipt);
+  g_assert_cmpint (lk_transfer_get_state (receipt), ==, LK_TRANSFER_STATE_DONE);
+  received = lk_test_find_credential (wallets->receiver, lk_transfer_get_credential_id (receipt));
+  g_assert_nonnull (received);
   g_assert_false (lk_test_access (wallets->receiver, received, "open"));
   g_assert_true (lk_test_access (wallets->sender, owner, "open"));
 }
@@ -136,6 +177,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/transfer/car/confirm", test_confirm);
+  g_test_add_func ("/transfer/car/revoke-when-signed", test_revoke_when_signed);
   g_test_add_func ("/transfer/car/wrong-codes", test_wrong_codes);
   g_test_add_func ("/transfer/car/auto-confirm", test_auto_confirm);
 

@@ -177,6 +177,9 @@ confirm (LkWorker    *w,
   json_object_set_string_member (content, "validUntil", until);
   json_object_set_string_member (content, "accessPointId", lk_credential_get_access_point_id (credential));
 
+  /* From here the friend's key can open the car: the owner can revoke it
+   * whatever the receiver has acknowledged. */
+  t->key_signed = TRUE;
   return lk_transfer_send_and_wait (w, t, LK_FORMAT_CAR, content, error);
 }
 
@@ -193,8 +196,8 @@ code_accepted (LkWorker    *w,
   return t->auto_confirm ? confirm (w, t, error) : TRUE;
 }
 
-/* A friend key the owner signed is revoked by its fingerprint; nothing of
- * a pending share can be used yet. */
+/* A friend key the owner signed is revoked by its fingerprint, from the
+ * moment it was signed; nothing of a share not yet signed can be used. */
 static gboolean
 revoke_target (LkWorker      *w,
                LkTransfer    *t,
@@ -207,7 +210,7 @@ revoke_target (LkWorker      *w,
   g_autoptr(LkKeyPair) friend_key = NULL;
   g_autofree char *fingerprint = NULL;
 
-  if (pending || t->friend_key == NULL)
+  if (t->friend_key == NULL || !(t->key_signed || t->state == LK_TRANSFER_STATE_DONE))
     return TRUE;
 
   der = lk_base64_decode_bytes (t->friend_key);

@@ -536,10 +536,15 @@ do_revoke (LkWorker      *w,
   g_autofree char *target = NULL;
   g_auto(LkWait) wait = { NULL };
 
-  if (t->role != LK_ROLE_INITIATOR || t->state != LK_TRANSFER_STATE_DONE)
+  gboolean pending = !lk_transfer_state_is_final (t->state);
+
+  /* A share is revocable from the moment something usable left this
+   * device (a signed car key, an issued token), whatever the receiver has
+   * acknowledged since. */
+  if (t->role != LK_ROLE_INITIATOR || (!pending && t->state != LK_TRANSFER_STATE_DONE))
     {
       g_set_error (error, LK_TRANSFER_ERROR, LK_TRANSFER_ERROR_INVALID_STATE,
-                   _("Only a completed share can be revoked; cancel a pending one"));
+                   _("Only a key you shared can be revoked"));
       return FALSE;
     }
 
@@ -547,8 +552,14 @@ do_revoke (LkWorker      *w,
   if (credential == NULL)
     return FALSE;
 
-  if (!lk_transfer_flow_for (t->vertical)->revoke_target (w, t, credential, FALSE, &target, error))
+  if (!lk_transfer_flow_for (t->vertical)->revoke_target (w, t, credential, pending, &target, error))
     return FALSE;
+  if (target == NULL)
+    {
+      g_set_error (error, LK_TRANSFER_ERROR, LK_TRANSFER_ERROR_INVALID_STATE,
+                   _("Nothing was handed over yet; cancel the share instead"));
+      return FALSE;
+    }
 
   lk_partner_client_revoke_async (w->partner, credential, target, w->cancellable, lk_worker_done, &wait);
   if (!lk_partner_client_revoke_finish (w->partner, lk_worker_wait (w, &wait), error))

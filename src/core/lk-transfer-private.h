@@ -52,6 +52,7 @@ struct _LkTransfer
   char            *share_id;          /* generic: the share's credential at the partner */
   char            *friend_key;        /* car: the friend's public key, base64 */
   gboolean         auto_confirm;
+  gboolean         key_signed;        /* car: the owner signed the friend's key */
   gboolean         revoked;
 
   /* Receiver */

@@ -191,6 +191,7 @@ lk_transfer_to_json (LkTransfer *self)
   set_string (object, "shareId", self->share_id);
   set_string (object, "friendKey", self->friend_key);
   json_object_set_boolean_member (object, "autoConfirm", self->auto_confirm);
+  json_object_set_boolean_member (object, "keySigned", self->key_signed);
   json_object_set_boolean_member (object, "revoked", self->revoked);
 
   if (self->offer != NULL)
@@ -334,6 +335,7 @@ lk_transfer_new_from_json (const char  *json,
     self->outbox_if_match = number;
   self->bound = get_bool (object, "bound");
   self->auto_confirm = get_bool (object, "autoConfirm");
+  self->key_signed = get_bool (object, "keySigned");
   self->revoked = get_bool (object, "revoked");
 
   if (secret != NULL)
@@ -487,6 +489,51 @@ lk_transfer_get_revoked (LkTransfer *self)
 {
   g_return_val_if_fail (LK_IS_TRANSFER (self), FALSE);
   return self->revoked;
+}
+
+/**
+ * lk_transfer_get_revocable:
+ *
+ * Returns: whether the sender can revoke what this share handed over:
+ *   from the moment the owner signed the friend's car key, or a token or a
+ *   credential of the share's own was issued, until it is revoked, whatever
+ *   the receiver has acknowledged
+ */
+gboolean
+lk_transfer_get_revocable (LkTransfer *self)
+{
+  g_return_val_if_fail (LK_IS_TRANSFER (self), FALSE);
+
+  if (self->role != LK_ROLE_INITIATOR || self->revoked)
+    return FALSE;
+  if (self->state == LK_TRANSFER_STATE_DONE)
+    return TRUE;
+  if (lk_transfer_state_is_final (self->state))
+    return FALSE;
+
+  switch (self->vertical)
+    {
+    case LK_VERTICAL_CAR:
+      return self->key_signed && self->friend_key != NULL;
+    case LK_VERTICAL_HOME:
+      return self->token != NULL;
+    case LK_VERTICAL_GENERIC:
+      return self->share_id != NULL;
+    default:
+      return FALSE;
+    }
+}
+
+/**
+ * lk_transfer_get_valid_until:
+ *
+ * Returns: (nullable): until when the shared key works
+ */
+GDateTime *
+lk_transfer_get_valid_until (LkTransfer *self)
+{
+  g_return_val_if_fail (LK_IS_TRANSFER (self), NULL);
+  return self->valid_until;
 }
 
 /**

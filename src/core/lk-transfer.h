@@ -33,6 +33,8 @@ const char      *lk_transfer_get_credential_id   (LkTransfer    *self);
 const char      *lk_transfer_get_activation_code (LkTransfer    *self);
 guint            lk_transfer_get_attempts_left   (LkTransfer    *self);
 gboolean         lk_transfer_get_revoked         (LkTransfer    *self);
+gboolean         lk_transfer_get_revocable       (LkTransfer    *self);
+GDateTime       *lk_transfer_get_valid_until     (LkTransfer    *self);
 char            *lk_transfer_dup_provider_host   (LkTransfer    *self);
 LkShareLink     *lk_transfer_get_link            (LkTransfer    *self);
 
