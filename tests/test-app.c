@@ -25,6 +25,7 @@
 #include "latchkey-receive-page.h"
 #include "latchkey-share-page.h"
 #include "latchkey-test-utils.h"
+#include "latchkey-utils.h"
 #include "latchkey-window.h"
 #include "lk-test-actor.h"
 #include "lk-test-server.h"
@@ -848,11 +849,14 @@ test_shares_resume_and_confirm (void)
   g_autofree char *text = NULL;
   g_autofree char *input = NULL;
   const char *receive_args[] = { "receive", "--wait", "60", NULL };
+  const char * const entitlements[] = { "open", "start", NULL };
+  g_autofree char *shown_fingerprint = NULL;
   LatchkeyTracker *tracker;
   Background *ben;
 
   g_assert_nonnull (credential);
   options.valid_until = g_date_time_add_days (now, 1);
+  options.entitlements = g_strdupv ((char **) entitlements);
   lk_transfer_engine_share_async (engine, credential, &options, NULL, on_loaded, &result);
   latchkey_test_wait_until (is_set, &result, "the share");
   transfer = lk_transfer_engine_transfer_finish (engine, result, &error);
@@ -883,6 +887,32 @@ test_shares_resume_and_confirm (void)
   latchkey_test_wait_until (transition_over, NULL, "the share page");
   g_assert_true (LATCHKEY_IS_SHARE_PAGE (page ()));
   g_assert_true (gtk_widget_get_visible (latchkey_test_find_named (page (), "share-confirm")));
+
+  /* The owner sees what they sign (issue 15): the new key's short
+   * fingerprint, what it may do, when, the code's state; and Enter signs
+   * nothing by itself (no default widget). */
+  {
+    GtkWidget *request = latchkey_test_find_named (page (), "share-request");
+    const char *key = adw_action_row_get_subtitle (ADW_ACTION_ROW (latchkey_test_find_named (page (),
+                                                                                           "share-request-key")));
+    const char *may = adw_action_row_get_subtitle (ADW_ACTION_ROW (latchkey_test_find_named (page (),
+                                                                                           "share-request-may")));
+    const char *when = adw_action_row_get_subtitle (ADW_ACTION_ROW (latchkey_test_find_named (page (),
+                                                                                            "share-request-valid")));
+    const char *code = adw_action_row_get_subtitle (ADW_ACTION_ROW (latchkey_test_find_named (page (),
+                                                                                            "share-request-code")));
+    g_assert_true (gtk_widget_get_visible (request));
+    g_assert_cmpuint (strlen (key), ==, 19);
+    g_assert_true (key[4] == ' ' && key[9] == ' ' && key[14] == ' ');
+    g_assert_cmpstr (key, ==, latchkey_tracker_get_friend_fingerprint (tracker));
+    shown_fingerprint = g_strdup (key);
+    g_assert_nonnull (strstr (may, latchkey_entitlement_label ("open")));
+    g_assert_nonnull (strstr (may, latchkey_entitlement_label ("start")));
+    g_assert_true (g_str_has_prefix (when, "Valid until "));
+    g_assert_cmpstr (code, ==, "Not asked for");
+    g_assert_null (gtk_window_get_default_widget (GTK_WINDOW (world.window)));
+    g_assert_false (gtk_widget_get_receives_default (latchkey_test_find_named (page (), "share-confirm")));
+  }
   g_free (screenshot ("share-confirm"));
 
   g_assert_true (gtk_widget_activate_action (page (), "page.confirm", NULL));
@@ -890,6 +920,21 @@ test_shares_resume_and_confirm (void)
   received = actor_finish (ben);
   g_assert_cmpint (received->status, ==, 0);
   g_assert_false (gtk_widget_get_visible (latchkey_test_find_named (page (), "share-confirm")));
+  g_assert_false (gtk_widget_get_visible (latchkey_test_find_named (page (), "share-request")));
+
+  /* The fingerprint the owner saw is the one of the key Ben now holds. */
+  {
+    g_autofree char *key_id = g_strdup (strstr (received->out, "Key: ") + strlen ("Key: "));
+    g_autoptr(LkTestRun) shown = NULL;
+    g_auto(GStrv) groups = g_strsplit (shown_fingerprint, " ", -1);
+    g_autofree char *prefix = g_strjoinv ("", groups);
+    g_autofree char *expected = NULL;
+
+    g_strchomp (key_id);
+    shown = lk_test_actor_run (world.ben, NULL, "show", key_id, NULL);
+    expected = g_strconcat ("SHA-256 ", prefix, NULL);
+    g_assert_nonnull (strstr (shown->out, expected));
+  }
 
   back_to_wallet ();
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (world.window), "win.show-view", "s", "keys"));

@@ -47,6 +47,11 @@ struct _LatchkeySharePage
   GtkWidget       *confirm_button;
   GtkWidget       *cancel_button;
   GtkWidget       *revoke_button;
+  GtkWidget       *request_group;
+  AdwActionRow    *request_key_row;
+  AdwActionRow    *request_may_row;
+  AdwActionRow    *request_valid_row;
+  AdwActionRow    *request_code_row;
 
   LkTransferEngine *engine;
   LatchkeyTrackerList *trackers;
@@ -89,6 +94,41 @@ format_code (const char *code)
     }
 
   return g_string_free (text, FALSE);
+}
+
+/* What the owner signs, shown before Confirm and Sign: the receiver's new
+ * key (a short fingerprint both apps show), what it may do, when, and
+ * whether the activation code was given right. */
+static void
+update_request (LatchkeySharePage *self,
+                LatchkeyTracker   *tracker)
+{
+  const char * const *entitlements = latchkey_tracker_get_entitlements (tracker);
+  const char *fingerprint = latchkey_tracker_get_friend_fingerprint (tracker);
+  gboolean asked = latchkey_tracker_get_state (tracker) == LK_TRANSFER_STATE_AWAITING_CONFIRMATION &&
+                   latchkey_tracker_get_vertical (tracker) == LK_VERTICAL_CAR;
+  g_autoptr(GString) may = g_string_new (NULL);
+  g_autofree char *valid = NULL;
+
+  gtk_widget_set_visible (self->request_group, asked);
+  if (!asked)
+    return;
+
+  for (guint i = 0; entitlements != NULL && entitlements[i] != NULL; i++)
+    {
+      if (i > 0)
+        g_string_append (may, ", ");
+      g_string_append (may, latchkey_entitlement_label (entitlements[i]));
+    }
+  valid = latchkey_format_validity (latchkey_tracker_get_valid_from (tracker),
+                                    latchkey_tracker_get_valid_until (tracker));
+
+  adw_action_row_set_subtitle (self->request_key_row, fingerprint ? fingerprint : _("Unknown"));
+  adw_action_row_set_subtitle (self->request_may_row, may->len > 0 ? may->str : _("Open"));
+  adw_action_row_set_subtitle (self->request_valid_row, valid);
+  adw_action_row_set_subtitle (self->request_code_row, latchkey_tracker_get_code_required (tracker)
+                                                       ? _("Entered correctly")
+                                                       : _("Not asked for"));
 }
 
 static void
@@ -176,10 +216,12 @@ update (LatchkeySharePage *self)
     gtk_image_set_from_icon_name (self->status_icon, icon);
   gtk_stack_set_visible_child_name (self->status_icon_stack, icon == NULL ? "spinner" : "icon");
 
+  update_request (self, tracker);
   gtk_widget_set_visible (self->confirm_button, state == LK_TRANSFER_STATE_AWAITING_CONFIRMATION);
   gtk_widget_set_visible (self->cancel_button, !final);
-  gtk_widget_set_visible (self->revoke_button,
-                          state == LK_TRANSFER_STATE_DONE && !latchkey_tracker_get_revoked (tracker));
+  /* Revocable from the moment the key was signed or the token issued,
+   * whatever the receiver has acknowledged. */
+  gtk_widget_set_visible (self->revoke_button, latchkey_tracker_get_revocable (tracker));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "page.confirm", !busy);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "page.cancel", !busy);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "page.revoke", !busy);
@@ -593,6 +635,11 @@ latchkey_share_page_class_init (LatchkeySharePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, confirm_button);
   gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, cancel_button);
   gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, revoke_button);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, request_group);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, request_key_row);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, request_may_row);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, request_valid_row);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, request_code_row);
   gtk_widget_class_bind_template_callback (widget_class, on_qr_activate);
 
   gtk_widget_class_install_action (widget_class, "page.create", NULL, create_action);

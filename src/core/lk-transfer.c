@@ -525,6 +525,76 @@ lk_transfer_get_revocable (LkTransfer *self)
 }
 
 /**
+ * lk_transfer_get_valid_from:
+ *
+ * Returns: (nullable): from when the shared key works
+ */
+GDateTime *
+lk_transfer_get_valid_from (LkTransfer *self)
+{
+  g_return_val_if_fail (LK_IS_TRANSFER (self), NULL);
+  return self->valid_from;
+}
+
+/**
+ * lk_transfer_get_entitlements:
+ *
+ * Returns: (nullable): what the shared key may do (a car: open, start, drive)
+ */
+const char * const *
+lk_transfer_get_entitlements (LkTransfer *self)
+{
+  g_return_val_if_fail (LK_IS_TRANSFER (self), NULL);
+  return (const char * const *) self->entitlements;
+}
+
+/**
+ * lk_transfer_get_code_required:
+ *
+ * Returns: whether the sender set an activation code
+ */
+gboolean
+lk_transfer_get_code_required (LkTransfer *self)
+{
+  g_return_val_if_fail (LK_IS_TRANSFER (self), FALSE);
+  return self->code != NULL;
+}
+
+/**
+ * lk_transfer_dup_friend_fingerprint:
+ *
+ * Returns: (nullable): for a car share, a short fingerprint of the
+ *   receiver's new key (the first 16 characters of its SHA-256, base64url,
+ *   in groups of four), for the owner to see before signing it
+ */
+char *
+lk_transfer_dup_friend_fingerprint (LkTransfer *self)
+{
+  g_autoptr(GBytes) der = NULL;
+  g_autoptr(LkKeyPair) key = NULL;
+  g_autofree char *full = NULL;
+  GString *shown;
+
+  g_return_val_if_fail (LK_IS_TRANSFER (self), NULL);
+
+  if (self->friend_key == NULL)
+    return NULL;
+  der = lk_base64_decode_bytes (self->friend_key);
+  key = der ? lk_key_pair_new_from_public (der, NULL) : NULL;
+  if (key == NULL)
+    return NULL;
+  full = lk_key_pair_get_fingerprint (key);
+  shown = g_string_new (NULL);
+  for (guint i = 0; i < 16 && full[i] != '\0'; i++)
+    {
+      if (i > 0 && i % 4 == 0)
+        g_string_append_c (shown, ' ');
+      g_string_append_c (shown, full[i]);
+    }
+  return g_string_free (shown, FALSE);
+}
+
+/**
  * lk_transfer_get_valid_until:
  *
  * Returns: (nullable): until when the shared key works
