@@ -833,6 +833,28 @@ share_row_titled (const char *title)
   return NULL;
 }
 
+static gboolean
+tracker_revoked (gpointer data)
+{
+  return latchkey_tracker_get_revoked (data) && !latchkey_tracker_get_busy (data);
+}
+
+/* The message dialog on screen, if any. */
+static GtkWindow *
+message_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();   /* transfer none */
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
+        return window;
+    }
+  return NULL;
+}
+
 /* A car share made while the app was not running is picked up from the
  * keyring, listed, followed, and waits for the owner's confirmation. */
 static void
@@ -851,6 +873,7 @@ test_shares_resume_and_confirm (void)
   const char *receive_args[] = { "receive", "--wait", "60", NULL };
   const char * const entitlements[] = { "open", "start", NULL };
   g_autofree char *shown_fingerprint = NULL;
+  g_autofree char *key_id = NULL;
   LatchkeyTracker *tracker;
   Background *ben;
 
@@ -923,14 +946,14 @@ test_shares_resume_and_confirm (void)
   g_assert_false (gtk_widget_get_visible (latchkey_test_find_named (page (), "share-request")));
 
   /* The fingerprint the owner saw is the one of the key Ben now holds. */
+  key_id = g_strdup (strstr (received->out, "Key: ") + strlen ("Key: "));
+  g_strchomp (key_id);
   {
-    g_autofree char *key_id = g_strdup (strstr (received->out, "Key: ") + strlen ("Key: "));
     g_autoptr(LkTestRun) shown = NULL;
     g_auto(GStrv) groups = g_strsplit (shown_fingerprint, " ", -1);
     g_autofree char *prefix = g_strjoinv ("", groups);
     g_autofree char *expected = NULL;
 
-    g_strchomp (key_id);
     shown = lk_test_actor_run (world.ben, NULL, "show", key_id, NULL);
     expected = g_strconcat ("SHA-256 ", prefix, NULL);
     g_assert_nonnull (strstr (shown->out, expected));
@@ -938,6 +961,44 @@ test_shares_resume_and_confirm (void)
 
   back_to_wallet ();
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (world.window), "win.show-view", "s", "keys"));
+
+  /* Who holds a copy of my car key: the key's page lists Ben's share,
+   * with Revoke; revoking there stops Ben's key at once. */
+  open_key ("My Car");
+  {
+    GtkWidget *row = latchkey_test_find_named (page (), "credential-share");
+    GtkWidget *revoke;
+    GtkWindow *dialog;
+    g_autoptr(LkTestRun) denied = NULL;
+
+    g_assert_true (gtk_widget_get_visible (latchkey_test_find_named (page (), "credential-shares")));
+    g_assert_nonnull (row);
+    revoke = g_object_get_data (G_OBJECT (row), "revoke");
+    g_assert_true (gtk_widget_get_visible (revoke));
+    g_assert_cmpstr (gtk_actionable_get_action_name (GTK_ACTIONABLE (revoke)), ==, "page.revoke-share");
+    g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), "Done"));
+    {
+      /* The list is below the details: scrolled to, as a user would. */
+      GtkScrolledWindow *scrolled = GTK_SCROLLED_WINDOW (gtk_widget_get_ancestor (row, GTK_TYPE_SCROLLED_WINDOW));
+      GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (scrolled);
+
+      gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) -
+                                            gtk_adjustment_get_page_size (adjustment));
+    }
+    g_free (screenshot ("credential-shares"));
+
+    g_assert_true (gtk_widget_activate_action (page (), "page.revoke-share", "s", lk_transfer_get_id (transfer)));
+    dialog = message_dialog ();
+    g_assert_nonnull (dialog);
+    adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "revoke");
+    latchkey_test_wait_until (tracker_revoked, tracker, "the revocation");
+    g_assert_false (gtk_widget_get_visible (revoke));
+    g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), "Revoked"));
+
+    denied = lk_test_actor_run (world.ben, NULL, "access", key_id, NULL);
+    g_assert_cmpint (denied->status, ==, 6);
+  }
+  back_to_wallet ();
 }
 
 /* Preferences */

@@ -407,7 +407,7 @@ static void
 show_credential (LatchkeyWindow *self,
                  LkCredential   *credential)
 {
-  LatchkeyCredentialPage *page = latchkey_credential_page_new (self->engine, credential);
+  LatchkeyCredentialPage *page = latchkey_credential_page_new (self->engine, self->trackers, credential);
 
   g_signal_connect_object (page, "share", G_CALLBACK (on_share_requested), self, 0);
   push (self, GTK_WIDGET (page));
