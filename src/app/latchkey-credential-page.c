@@ -36,6 +36,7 @@ struct _LatchkeyCredentialPage
   LkTransferEngine *engine;
   LatchkeyTrackerList *trackers;
   GtkFilterListModel *shares;      /* the trackers of shares made from this key */
+  guint           clock_id;        /* refreshes "expires in …" */
   LkCredential   *credential;
   GCancellable   *cancellable;
 };
@@ -110,8 +111,8 @@ update_share_row (LatchkeyTracker *tracker,
   GtkWidget *revoke = g_object_get_data (G_OBJECT (row), "revoke");
   g_autofree char *state = latchkey_tracker_describe_state (tracker);
   g_autofree char *created = latchkey_format_date (latchkey_tracker_get_created (tracker));
-  g_autofree char *until = latchkey_format_validity (latchkey_tracker_get_valid_from (tracker),
-                                                     latchkey_tracker_get_valid_until (tracker));
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *until = latchkey_format_expiry (latchkey_tracker_get_valid_until (tracker), now);
   g_autofree char *title = NULL;
   g_autofree char *subtitle = NULL;
   g_autofree char *revoke_label = NULL;
@@ -218,6 +219,23 @@ revoke_share_action (GtkWidget  *widget,
   g_object_set_data_full (G_OBJECT (dialog), "share-id", g_strdup (id), g_free);
   g_signal_connect_object (dialog, "response", G_CALLBACK (on_revoke_response), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* "expires in 5 minutes" must not go stale while the page is open. */
+static gboolean
+on_clock (gpointer data)
+{
+  LatchkeyCredentialPage *self = data;
+
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->shares_list)); row != NULL;
+       row = gtk_widget_get_next_sibling (row))
+    {
+      LatchkeyTracker *tracker = g_object_get_data (G_OBJECT (row), "tracker");
+
+      if (tracker != NULL)
+        update_share_row (tracker, 0, ADW_ACTION_ROW (row));
+    }
+  return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -340,6 +358,7 @@ latchkey_credential_page_dispose (GObject *object)
 {
   LatchkeyCredentialPage *self = LATCHKEY_CREDENTIAL_PAGE (object);
 
+  g_clear_handle_id (&self->clock_id, g_source_remove);
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
@@ -399,6 +418,7 @@ latchkey_credential_page_init (LatchkeyCredentialPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
+  self->clock_id = g_timeout_add_seconds (30, on_clock, self);
 }
 
 /**

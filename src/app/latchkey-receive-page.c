@@ -298,7 +298,11 @@ on_preview (GObject      *source,
   adw_action_row_set_subtitle (self->preview_relay_row, lk_share_link_get_host (self->link));
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->preview_relay_row), relay);
   gtk_widget_set_visible (GTK_WIDGET (self->preview_expires_row), reply->expiration != NULL);
-  expires = latchkey_format_date (reply->expiration);
+  {
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+
+    expires = latchkey_format_expiry (reply->expiration, now);
+  }
   adw_action_row_set_subtitle (self->preview_expires_row, expires);
   show (self, "preview");
 }

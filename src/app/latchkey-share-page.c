@@ -59,6 +59,7 @@ struct _LatchkeySharePage
   GPtrArray       *entitlement_switches;   /* GtkSwitch, with "entitlement" data */
   LatchkeyTracker *tracker;
   GCancellable    *cancellable;
+  guint            clock_id;     /* refreshes "expires in …" */
 };
 
 G_DEFINE_FINAL_TYPE (LatchkeySharePage, latchkey_share_page, ADW_TYPE_BIN)
@@ -143,7 +144,9 @@ update (LatchkeySharePage *self)
   gboolean open = state == LK_TRANSFER_STATE_WAITING;
   gboolean busy = latchkey_tracker_get_busy (tracker);
   g_autofree char *status = latchkey_tracker_describe_state (tracker);
-  g_autofree char *expires = latchkey_format_date (latchkey_tracker_get_expires (tracker));
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *expires = latchkey_format_expiry (latchkey_tracker_get_expires (tracker), now);
+  g_autofree char *expires_date = latchkey_format_date (latchkey_tracker_get_expires (tracker));
   g_autofree char *title = NULL;
   const char *icon = NULL;
 
@@ -161,6 +164,7 @@ update (LatchkeySharePage *self)
   gtk_widget_set_visible (self->link_group, open);
   adw_action_row_set_subtitle (self->link_row, link ? link : "");
   adw_action_row_set_subtitle (self->expires_info_row, expires);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->expires_info_row), expires_date);
 
   if (code != NULL && !final)
     {
@@ -581,11 +585,23 @@ revoke_action (GtkWidget  *widget,
   ask_to_stop (LATCHKEY_SHARE_PAGE (widget), TRUE);
 }
 
+/* "expires in 5 minutes" must not go stale while the page is open. */
+static gboolean
+on_clock (gpointer data)
+{
+  LatchkeySharePage *self = data;
+
+  if (self->tracker != NULL)
+    update (self);
+  return G_SOURCE_CONTINUE;
+}
+
 static void
 latchkey_share_page_dispose (GObject *object)
 {
   LatchkeySharePage *self = LATCHKEY_SHARE_PAGE (object);
 
+  g_clear_handle_id (&self->clock_id, g_source_remove);
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
@@ -658,6 +674,7 @@ latchkey_share_page_init (LatchkeySharePage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
   self->entitlement_switches = g_ptr_array_new ();
+  self->clock_id = g_timeout_add_seconds (30, on_clock, self);
 }
 
 static LatchkeySharePage *

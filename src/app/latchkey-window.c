@@ -230,14 +230,15 @@ update_share_row (LatchkeyTracker *tracker,
                   AdwActionRow    *row)
 {
   g_autofree char *state = latchkey_tracker_describe_state (tracker);
-  g_autofree char *expires = latchkey_format_date (latchkey_tracker_get_expires (tracker));
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *expires = latchkey_format_expiry (latchkey_tracker_get_expires (tracker), now);
   g_autofree char *subtitle = NULL;
 
   if (lk_transfer_state_is_final (latchkey_tracker_get_state (tracker)) || latchkey_tracker_get_expires (tracker) == NULL)
     subtitle = g_strdup (state);
   else
-    /* Translators: a share's state, then when its invitation expires */
-    subtitle = g_strdup_printf (_("%s\nInvitation expires %s"), state, expires);
+    /* Translators: a share's state, then when its invitation expires: “expires in 2 days, Friday 18:00” */
+    subtitle = g_strdup_printf (_("%s\nInvitation %s"), state, expires);
   adw_action_row_set_subtitle (row, subtitle);
 }
 
