@@ -129,9 +129,14 @@ test_wrong_codes (void)
 
   for (guint left = 2; left > 0; left--)
     {
+      g_autofree char *told = NULL;
+
       lk_test_provide_code (wallets->receiver, receipt, wrong);
       lk_test_step (wallets->sender, share);
       g_assert_cmpint (lk_transfer_get_state (share), ==, LK_TRANSFER_STATE_OPENED);
+      /* The owner is told of each wrong code, with the attempts left. */
+      told = g_strdup_printf ("A wrong activation code was entered; %u attempt%s left.", left, left == 1 ? "" : "s");
+      g_assert_cmpstr (lk_transfer_get_state_detail (share), ==, told);
       lk_test_step (wallets->receiver, receipt);
       g_assert_cmpint (lk_transfer_get_state (receipt), ==, LK_TRANSFER_STATE_AWAITING_CODE);
       g_assert_cmpuint (lk_transfer_get_attempts_left (receipt), ==, left);

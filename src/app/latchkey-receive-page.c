@@ -76,6 +76,17 @@ show (LatchkeyReceivePage *self,
     gtk_widget_grab_focus (GTK_WIDGET (self->link_entry));
 }
 
+/* What a screen reader says of each step: GTK 4.8 has no announcements
+ * (gtk_accessible_announce() is 4.14), so every step sets the page's
+ * accessible description, which emits a change event to assistive
+ * technologies that have read the page (tests/test-screen-reader.py). */
+static void
+announce (LatchkeyReceivePage *self,
+          const char          *text)
+{
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, text, -1);
+}
+
 static void
 show_busy (LatchkeyReceivePage *self,
            const char          *text,
@@ -83,6 +94,7 @@ show_busy (LatchkeyReceivePage *self,
 {
   gtk_label_set_text (self->busy_label, text);
   gtk_widget_set_visible (self->busy_cancel, can_cancel);
+  announce (self, text);
   show (self, "busy");
 }
 
@@ -127,6 +139,12 @@ show_problem (LatchkeyReceivePage *self,
   adw_status_page_set_description (self->error_page, escaped);
   gtk_widget_set_visible (self->retry_button, can_retry);
   gtk_widget_set_visible (self->other_link_button, !can_retry || problem == LATCHKEY_PROBLEM_OTHER);
+  {
+    /* Translators: a problem's title, then what happened */
+    g_autofree char *spoken = g_strdup_printf (_("%s: %s"), title ? title : latchkey_problem_title (problem),
+                                               description);
+    announce (self, spoken);
+  }
   show (self, "error");
   gtk_widget_grab_focus (can_retry ? self->retry_button : self->other_link_button);
 }
@@ -177,6 +195,7 @@ route (LatchkeyReceivePage *self)
           else
             text = g_strdup (_("The code is wrong. Check it with the sender."));
           gtk_label_set_text (self->code_error, text);
+          announce (self, text);
           gtk_widget_set_visible (GTK_WIDGET (self->code_error), TRUE);
           gtk_widget_add_css_class (GTK_WIDGET (self->code_entry), "error");
         }
@@ -198,6 +217,8 @@ route (LatchkeyReceivePage *self)
       else
         adw_status_page_set_description (self->code_page, _("The sender has a code for this key, which they give "
                                                             "you apart from the link. Ask them for it."));
+      if (!gtk_widget_get_visible (GTK_WIDGET (self->code_error)))
+        announce (self, _("Enter the activation code the sender gave you."));
       show (self, "code");
       break;
 
@@ -208,6 +229,7 @@ route (LatchkeyReceivePage *self)
         g_autofree char *escaped = g_markup_escape_text (text, -1);
 
         adw_status_page_set_description (self->done_page, escaped);
+        announce (self, text);
         show (self, "done");
       }
       break;
@@ -304,6 +326,13 @@ on_preview (GObject      *source,
     expires = latchkey_format_expiry (reply->expiration, now);
   }
   adw_action_row_set_subtitle (self->preview_expires_row, expires);
+  {
+    /* Translators: %s is the title of the key offered */
+    g_autofree char *spoken = g_strdup_printf (_("Invitation opened: %s. Nothing is taken until you accept."),
+                                               reply->title && *reply->title ? reply->title
+                                                                             : latchkey_vertical_label (vertical));
+    announce (self, spoken);
+  }
   show (self, "preview");
 }
 

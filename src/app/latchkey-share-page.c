@@ -60,6 +60,7 @@ struct _LatchkeySharePage
   LatchkeyTracker *tracker;
   GCancellable    *cancellable;
   guint            clock_id;     /* refreshes "expires in …" */
+  char            *spoken;       /* the state last told to screen readers */
 };
 
 G_DEFINE_FINAL_TYPE (LatchkeySharePage, latchkey_share_page, ADW_TYPE_BIN)
@@ -176,6 +177,23 @@ update (LatchkeySharePage *self)
                           state != LK_TRANSFER_STATE_AWAITING_CONFIRMATION);
 
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->status_row), status);
+  {
+    /* What a screen reader says of each change: GTK 4.8 has no
+     * announcements (gtk_accessible_announce() is 4.14); the page's
+     * description changes, which emits an event to assistive technologies
+     * that have read the page (tests/test-screen-reader.py). */
+    const char *said = error != NULL ? NULL : latchkey_tracker_get_detail (tracker);
+    g_autofree char *spoken = said != NULL && *said != '\0' ? g_strdup_printf ("%s. %s", status, said)
+                                                          : g_strdup (status);
+
+    /* Only changes: the clock refreshes the page every 30 s. */
+    if (g_strcmp0 (spoken, self->spoken) != 0)
+      {
+        gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, spoken, -1);
+        g_free (self->spoken);
+        self->spoken = g_steal_pointer (&spoken);
+      }
+  }
   if (error != NULL)
     {
       LatchkeyProblem problem = latchkey_classify_error (error);
@@ -602,6 +620,7 @@ latchkey_share_page_dispose (GObject *object)
   LatchkeySharePage *self = LATCHKEY_SHARE_PAGE (object);
 
   g_clear_handle_id (&self->clock_id, g_source_remove);
+  g_clear_pointer (&self->spoken, g_free);
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
