@@ -703,11 +703,37 @@ latchkey_receive_page_class_init (LatchkeyReceivePageClass *klass)
   gtk_widget_class_install_action (widget_class, "page.show-wallet", NULL, show_wallet_action);
 }
 
+/* Made before it is in a window, the page focuses its entry once shown
+ * (after the window has placed the focus on it): the receive view is
+ * opened by its accelerator to paste into at once. */
+static gboolean
+focus_entry (gpointer data)
+{
+  g_autoptr(LatchkeyReceivePage) self = data;
+  const char *view = gtk_stack_get_visible_child_name (self->stack);
+
+  if (!gtk_widget_get_mapped (GTK_WIDGET (self)))
+    return G_SOURCE_REMOVE;
+  if (g_strcmp0 (view, "link") == 0)
+    gtk_widget_grab_focus (GTK_WIDGET (self->link_entry));
+  else if (g_strcmp0 (view, "code") == 0)
+    gtk_widget_grab_focus (GTK_WIDGET (self->code_entry));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_map (GtkWidget *widget,
+        gpointer   user_data)
+{
+  g_idle_add (focus_entry, g_object_ref (widget));
+}
+
 static void
 latchkey_receive_page_init (LatchkeyReceivePage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
+  g_signal_connect (self, "map", G_CALLBACK (on_map), NULL);
 }
 
 /**

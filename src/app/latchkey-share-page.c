@@ -133,6 +133,27 @@ update_request (LatchkeySharePage *self,
                                                        : _("Not asked for"));
 }
 
+/* A button that hides as the share moves on (Create Invitation, Confirm
+ * and Sign) takes the keyboard focus with it: GTK leaves it nowhere. The
+ * focus goes to what now matters: the invitation's code (activating it
+ * copies the link), or the status. */
+static void
+keep_focus (LatchkeySharePage *self,
+            gboolean           open)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *focus;
+
+  if (root == NULL || !gtk_widget_get_mapped (GTK_WIDGET (self)))
+    return;
+  focus = gtk_root_get_focus (root);
+  if (focus != NULL && gtk_widget_is_visible (focus))
+    return;
+
+  if (!(open && gtk_widget_grab_focus (GTK_WIDGET (self->qr_code))))
+    gtk_widget_grab_focus (GTK_WIDGET (self->status_row));
+}
+
 static void
 update (LatchkeySharePage *self)
 {
@@ -250,6 +271,8 @@ update (LatchkeySharePage *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "page.present", open && link != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "page.send", open && link != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "page.copy-link", open && link != NULL);
+
+  keep_focus (self, open);
 }
 
 static void

@@ -36,6 +36,7 @@ struct _LatchkeyWindow
   AdwViewStack         *view_stack;
   GtkStack             *keys_stack;
   GtkListBox           *keys_list;
+  char                 *focus_key;     /* the key to focus once listed (just enrolled) */
   AdwStatusPage        *keys_error_page;
   GtkStack             *shares_stack;
   GtkListBox           *shares_list;
@@ -202,6 +203,20 @@ on_credentials_listed (GObject      *source,
   g_list_store_splice (self->credentials, 0, g_list_model_get_n_items (G_LIST_MODEL (self->credentials)),
                        credentials->pdata, credentials->len);
   gtk_stack_set_visible_child_name (self->keys_stack, credentials->len > 0 ? "list" : "empty");
+
+  /* A key just enrolled gets the focus: the menu that enrolled it is
+   * gone, and the rows were made anew, so the keyboard would otherwise be
+   * left nowhere. */
+  for (guint i = 0; self->focus_key != NULL && i < credentials->len; i++)
+    if (g_strcmp0 (lk_credential_get_id (g_ptr_array_index (credentials, i)), self->focus_key) == 0)
+      {
+        GtkListBoxRow *row = gtk_list_box_get_row_at_index (self->keys_list, (int) i);
+
+        if (row != NULL && adw_leaflet_get_visible_child (self->leaflet) == self->main_page)
+          gtk_widget_grab_focus (GTK_WIDGET (row));
+        break;
+      }
+  g_clear_pointer (&self->focus_key, g_free);
 }
 
 /* Lists the keyring's credentials again. */
@@ -312,9 +327,18 @@ static void
 push (LatchkeyWindow *self,
       GtkWidget      *page)
 {
+  GtkWidget *focus;
+
   prune (self);
   adw_leaflet_append (self->leaflet, page);
   adw_leaflet_set_visible_child (self->leaflet, page);
+
+  /* The keyboard goes with the eyes: focus left on the page underneath
+   * would be invisible, and Tab would start from there. A page that
+   * focused a control of its own keeps it. */
+  focus = gtk_root_get_focus (GTK_ROOT (self));
+  if (focus == NULL || !gtk_widget_is_ancestor (focus, page))
+    gtk_widget_child_focus (page, GTK_DIR_TAB_FORWARD);
 }
 
 
@@ -563,6 +587,8 @@ on_enrolled (GObject      *source,
     {
       /* Translators: %s is the title of a key */
       message = g_strdup_printf (_("“%s” was added"), lk_credential_get_title (credential));
+      g_free (self->focus_key);
+      self->focus_key = g_strdup (lk_credential_get_id (credential));
       reload (self);
     }
 
@@ -666,6 +692,7 @@ latchkey_window_finalize (GObject *object)
 
   g_clear_object (&self->engine);
   g_clear_object (&self->trackers);
+  g_clear_pointer (&self->focus_key, g_free);
   g_clear_object (&self->settings);
   g_clear_object (&self->credentials);
   g_clear_object (&self->shares);
