@@ -834,6 +834,42 @@ share_row_titled (const char *title)
 }
 
 static gboolean
+narrow_at_rest (gpointer data)
+{
+  return latchkey_test_leaflet_at_rest (data);
+}
+
+/* A new page in the light and the dark style; with a tracker, its page
+ * also at a phone's 360 px, in a window of its own made at that size. */
+static void
+screenshots_of_page (const char      *name,
+                     LatchkeyTracker *tracker)
+{
+  g_autofree char *dark = g_strconcat (name, "-dark", NULL);
+  g_autofree char *narrow_name = g_strconcat (name, "-narrow", NULL);
+  LatchkeyWindow *narrow;
+
+  g_free (screenshot (name));
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_DARK);
+  g_free (screenshot (dark));
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_DEFAULT);
+  if (tracker == NULL)
+    return;
+
+  narrow = latchkey_window_new (GTK_APPLICATION (world.app), latchkey_application_get_engine (world.app),
+                                latchkey_application_get_trackers (world.app));
+  g_object_add_weak_pointer (G_OBJECT (narrow), (gpointer *) &narrow);
+  gtk_window_set_default_size (GTK_WINDOW (narrow), 360, 720);
+  latchkey_test_show_window (GTK_WINDOW (narrow));
+  latchkey_window_show_tracker (narrow, tracker);
+  latchkey_test_wait_until (narrow_at_rest, narrow, "the narrow page");
+  g_free (screenshot_of (GTK_WIDGET (narrow), narrow_name));
+  gtk_window_destroy (GTK_WINDOW (narrow));
+  while (narrow != NULL)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static gboolean
 tracker_revoked (gpointer data)
 {
   return latchkey_tracker_get_revoked (data) && !latchkey_tracker_get_busy (data);
@@ -936,7 +972,7 @@ test_shares_resume_and_confirm (void)
     g_assert_null (gtk_window_get_default_widget (GTK_WINDOW (world.window)));
     g_assert_false (gtk_widget_get_receives_default (latchkey_test_find_named (page (), "share-confirm")));
   }
-  g_free (screenshot ("share-confirm"));
+  screenshots_of_page ("share-confirm", tracker);
 
   g_assert_true (gtk_widget_activate_action (page (), "page.confirm", NULL));
   latchkey_test_wait_until (tracker_reaches, GINT_TO_POINTER (LK_TRANSFER_STATE_DONE), "the signed key");
@@ -985,7 +1021,7 @@ test_shares_resume_and_confirm (void)
       gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) -
                                             gtk_adjustment_get_page_size (adjustment));
     }
-    g_free (screenshot ("credential-shares"));
+    screenshots_of_page ("credential-shares", NULL);
 
     g_assert_true (gtk_widget_activate_action (page (), "page.revoke-share", "s", lk_transfer_get_id (transfer)));
     dialog = message_dialog ();
