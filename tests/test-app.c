@@ -906,7 +906,7 @@ test_shares_resume_and_confirm (void)
   g_autoptr(LkTestRun) received = NULL;
   g_autofree char *text = NULL;
   g_autofree char *input = NULL;
-  const char *receive_args[] = { "receive", "--wait", "60", NULL };
+  const char *receive_args[] = { "receive", "--name", "Ben", "--wait", "60", NULL };
   const char * const entitlements[] = { "open", "start", NULL };
   g_autofree char *shown_fingerprint = NULL;
   g_autofree char *key_id = NULL;
@@ -938,7 +938,8 @@ test_shares_resume_and_confirm (void)
   gtk_widget_hide (GTK_WIDGET (world.window));
   ben = actor_start (world.ben, input, receive_args);
   latchkey_test_wait_until (tracker_reaches, GINT_TO_POINTER (LK_TRANSFER_STATE_AWAITING_CONFIRMATION), "the confirmation step");
-  latchkey_test_wait_until (notified_about, (gpointer) "Share of “My Car”\nWaiting for your confirmation", "the notification");
+  latchkey_test_wait_until (notified_about, (gpointer) "Share of “My Car”\nBen asks for the key: waiting for your confirmation",
+                            "the notification, saying who is asking");
   latchkey_test_show_window (GTK_WINDOW (world.window));
 
   g_signal_emit_by_name (latchkey_test_find_named (GTK_WIDGET (world.window), "shares-list"), "row-activated",
@@ -961,6 +962,9 @@ test_shares_resume_and_confirm (void)
     const char *code = adw_action_row_get_subtitle (ADW_ACTION_ROW (latchkey_test_find_named (page (),
                                                                                             "share-request-code")));
     g_assert_true (gtk_widget_get_visible (request));
+    g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (latchkey_test_find_named (page (),
+                                                                                        "share-request-who"))),
+                     ==, "Ben");
     g_assert_cmpuint (strlen (key), ==, 19);
     g_assert_true (key[4] == ' ' && key[9] == ' ' && key[14] == ' ');
     g_assert_cmpstr (key, ==, latchkey_tracker_get_friend_fingerprint (tracker));
@@ -1013,6 +1017,7 @@ test_shares_resume_and_confirm (void)
     g_assert_true (gtk_widget_get_visible (revoke));
     g_assert_cmpstr (gtk_actionable_get_action_name (GTK_ACTIONABLE (revoke)), ==, "page.revoke-share");
     g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), "Done"));
+    g_assert_true (g_str_has_prefix (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), "Ben, shared "));
     {
       /* The list is below the details: scrolled to, as a user would. */
       GtkScrolledWindow *scrolled = GTK_SCROLLED_WINDOW (gtk_widget_get_ancestor (row, GTK_TYPE_SCROLLED_WINDOW));

@@ -263,7 +263,7 @@ test_owner_control (void)
   g_autoptr(LkTestShare) s = share_as_ben (w->sender, car, NULL);
   g_autoptr(LkTestShare) other = NULL;
   g_autofree char *input = g_strdup_printf ("%s\n", s->link);
-  g_autoptr(LkTestRun) received = lk_test_actor_run (w->receiver, input, "receive", NULL);
+  g_autoptr(LkTestRun) received = lk_test_actor_run (w->receiver, input, "receive", "--name", "Ann", NULL);
   g_autofree char *receipt = received_id (received);
   g_autoptr(LkTestRun) waiting = NULL;
   g_autoptr(LkTestRun) confirmed = NULL;
@@ -283,6 +283,7 @@ test_owner_control (void)
   g_assert_cmpint (waiting->status, ==, 4);
   g_assert_nonnull (strstr (waiting->out, s->id));
   g_assert_nonnull (strstr (waiting->out, "awaiting-confirmation"));
+  g_assert_nonnull (strstr (waiting->out, "asked by Ann"));
 
   confirmed = lk_test_actor_run (w->sender, NULL, "confirm", s->id, NULL);
   g_assert_cmpint (confirmed->status, ==, 0);
@@ -292,6 +293,7 @@ test_owner_control (void)
   g_assert_nonnull (strstr (shown->out, "Shared with:"));
   g_assert_nonnull (strstr (shown->out, s->id));
   g_assert_nonnull (strstr (shown->out, "revocable"));
+  g_assert_nonnull (strstr (shown->out, "  Ann  opened"));
 
   /* Signed, not yet acknowledged: revocable now. */
   revoked = lk_test_actor_run (w->sender, NULL, "revoke", s->id, NULL);

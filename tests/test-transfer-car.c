@@ -109,6 +109,44 @@ test_revoke_when_signed (void)
   g_assert_true (lk_test_access (wallets->sender, owner, "open"));
 }
 
+/* Who is asking: the receiver's name travels (encrypted) with its signing
+ * request, cleaned to text; none is fine, the draft needs no identity. */
+static void
+test_receiver_name (void)
+{
+  g_autoptr(LkTestWallets) wallets = lk_test_wallets_new ();
+  g_autoptr(LkCredential) owner = lk_test_enroll (wallets, LK_VERTICAL_CAR, "The minibus");
+  g_auto(LkShareOptions) options = { 0 };
+  g_autoptr(LkTransfer) share = NULL;
+  g_autoptr(LkTransfer) receipt = NULL;
+  g_autoptr(LkTransfer) anonymous_share = NULL;
+  g_autoptr(LkTransfer) anonymous = NULL;
+  g_autofree char *long_name = g_strnfill (200, 'x');
+  g_autofree char *cleaned = NULL;
+
+  car_options (&options, FALSE);
+  lk_transfer_engine_set_receiver_name (wallets->receiver, "  Ben\x01 Example\n ");
+  share = lk_test_share (wallets, owner, &options);
+  receipt = lk_test_receive (wallets, share, NULL);
+  g_assert_cmpstr (lk_transfer_get_receiver_name (receipt), ==, "Ben  Example");
+  lk_test_step (wallets->sender, share);
+  g_assert_cmpint (lk_transfer_get_state (share), ==, LK_TRANSFER_STATE_AWAITING_CONFIRMATION);
+  g_assert_cmpstr (lk_transfer_get_receiver_name (share), ==, "Ben  Example");
+
+  /* Bounded, and empty is none. */
+  cleaned = lk_transfer_clean_name (long_name);
+  g_assert_cmpuint (g_utf8_strlen (cleaned, -1), ==, LK_TRANSFER_MAX_NAME);
+  g_assert_null (lk_transfer_clean_name (" \t\n"));
+  g_assert_null (lk_transfer_clean_name (NULL));
+
+  lk_transfer_engine_set_receiver_name (wallets->receiver, "");
+  anonymous_share = lk_test_share (wallets, owner, &options);
+  anonymous = lk_test_receive (wallets, anonymous_share, NULL);
+  lk_test_step (wallets->sender, anonymous_share);
+  g_assert_cmpint (lk_transfer_get_state (anonymous_share), ==, LK_TRANSFER_STATE_AWAITING_CONFIRMATION);
+  g_assert_null (lk_transfer_get_receiver_name (anonymous_share));
+}
+
 /* The code goes to the owner's device with the signing request; three
  * wrong ones cancel the share on both sides. */
 static void
@@ -183,6 +221,7 @@ main (int   argc,
 
   g_test_add_func ("/transfer/car/confirm", test_confirm);
   g_test_add_func ("/transfer/car/revoke-when-signed", test_revoke_when_signed);
+  g_test_add_func ("/transfer/car/receiver-name", test_receiver_name);
   g_test_add_func ("/transfer/car/wrong-codes", test_wrong_codes);
   g_test_add_func ("/transfer/car/auto-confirm", test_auto_confirm);
 

@@ -117,8 +117,12 @@ update_share_row (LatchkeyTracker *tracker,
   g_autofree char *subtitle = NULL;
   g_autofree char *revoke_label = NULL;
 
-  /* Translators: %s is when a share was made */
-  title = g_strdup_printf (_("Shared %s"), created);
+  if (latchkey_tracker_get_receiver_name (tracker) != NULL)
+    /* Translators: the first %s is a person's name, the second when the share was made */
+    title = g_strdup_printf (_("%s, shared %s"), latchkey_tracker_get_receiver_name (tracker), created);
+  else
+    /* Translators: %s is when a share was made */
+    title = g_strdup_printf (_("Shared %s"), created);
   /* Translators: a share's state, then until when the shared key works */
   subtitle = g_strdup_printf (_("%s · %s"), state, until);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);

@@ -43,6 +43,7 @@ struct _LatchkeyReceivePage
   AdwActionRow    *preview_kind_row;
   AdwActionRow    *preview_relay_row;
   AdwActionRow    *preview_expires_row;
+  AdwEntryRow     *preview_name_row;
   AdwStatusPage   *code_page;
   AdwEntryRow     *code_entry;
   GtkLabel        *code_error;
@@ -495,6 +496,8 @@ accept_action (GtkWidget  *widget,
 
   g_set_object (&self->cancellable, g_cancellable_new ());
   show_busy (self, _("Receiving the key…"), FALSE);
+  /* Who is asking, for a car owner to see before signing; may be empty. */
+  lk_transfer_engine_set_receiver_name (self->engine, gtk_editable_get_text (GTK_EDITABLE (self->preview_name_row)));
   lk_transfer_engine_receive_async (self->engine, self->link, NULL, self->cancellable, on_received, g_object_ref (self));
 }
 
@@ -682,6 +685,7 @@ latchkey_receive_page_class_init (LatchkeyReceivePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, preview_kind_row);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, preview_relay_row);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, preview_expires_row);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, preview_name_row);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, code_page);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, code_entry);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, code_error);
@@ -734,6 +738,9 @@ latchkey_receive_page_init (LatchkeyReceivePage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
   g_signal_connect (self, "map", G_CALLBACK (on_map), NULL);
+  /* Suggested, editable, may be left empty. */
+  if (g_strcmp0 (g_get_real_name (), "Unknown") != 0)
+    gtk_editable_set_text (GTK_EDITABLE (self->preview_name_row), g_get_real_name ());
 }
 
 /**

@@ -48,6 +48,7 @@ struct _LatchkeySharePage
   GtkWidget       *cancel_button;
   GtkWidget       *revoke_button;
   GtkWidget       *request_group;
+  AdwActionRow    *request_who_row;
   AdwActionRow    *request_key_row;
   AdwActionRow    *request_may_row;
   AdwActionRow    *request_valid_row;
@@ -125,6 +126,9 @@ update_request (LatchkeySharePage *self,
   valid = latchkey_format_validity (latchkey_tracker_get_valid_from (tracker),
                                     latchkey_tracker_get_valid_until (tracker));
 
+  adw_action_row_set_subtitle (self->request_who_row, latchkey_tracker_get_receiver_name (tracker)
+                                                      ? latchkey_tracker_get_receiver_name (tracker)
+                                                      : _("No name given"));
   adw_action_row_set_subtitle (self->request_key_row, fingerprint ? fingerprint : _("Unknown"));
   adw_action_row_set_subtitle (self->request_may_row, may->len > 0 ? may->str : _("Open"));
   adw_action_row_set_subtitle (self->request_valid_row, valid);
@@ -694,6 +698,7 @@ latchkey_share_page_class_init (LatchkeySharePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, cancel_button);
   gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, revoke_button);
   gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, request_group);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, request_who_row);
   gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, request_key_row);
   gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, request_may_row);
   gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, request_valid_row);

@@ -60,6 +60,7 @@ struct _LatchkeyTracker
   GDateTime             *valid_from;
   GDateTime             *valid_until;
   char                  *friend_fingerprint;
+  char                  *receiver_name;
   gboolean               code_required;
   GError                *error;
 };
@@ -113,6 +114,8 @@ take_copy (LatchkeyTracker *self)
     self->valid_until = g_date_time_ref (lk_transfer_get_valid_until (t));
   g_free (self->friend_fingerprint);
   self->friend_fingerprint = lk_transfer_dup_friend_fingerprint (t);
+  g_free (self->receiver_name);
+  self->receiver_name = g_strdup (lk_transfer_get_receiver_name (t));
   self->code_required = lk_transfer_get_code_required (t);
   g_free (self->provider_host);
   self->provider_host = lk_transfer_dup_provider_host (t);
@@ -146,6 +149,7 @@ latchkey_tracker_finalize (GObject *object)
   g_clear_pointer (&self->valid_from, g_date_time_unref);
   g_clear_pointer (&self->valid_until, g_date_time_unref);
   g_free (self->friend_fingerprint);
+  g_free (self->receiver_name);
   g_clear_pointer (&self->expires, g_date_time_unref);
   g_clear_pointer (&self->created, g_date_time_unref);
   g_clear_pointer (&self->link, lk_secure_str_free);
@@ -494,6 +498,13 @@ latchkey_tracker_get_friend_fingerprint (LatchkeyTracker *self)
 {
   g_return_val_if_fail (LATCHKEY_IS_TRACKER (self), NULL);
   return self->friend_fingerprint;
+}
+
+const char *
+latchkey_tracker_get_receiver_name (LatchkeyTracker *self)
+{
+  g_return_val_if_fail (LATCHKEY_IS_TRACKER (self), NULL);
+  return self->receiver_name;
 }
 
 gboolean

@@ -45,6 +45,7 @@ GDateTime       *latchkey_tracker_get_valid_from      (LatchkeyTracker        *s
 GDateTime       *latchkey_tracker_get_valid_until     (LatchkeyTracker        *self);
 const char      *latchkey_tracker_get_friend_fingerprint (LatchkeyTracker     *self);
 gboolean         latchkey_tracker_get_code_required   (LatchkeyTracker        *self);
+const char      *latchkey_tracker_get_receiver_name   (LatchkeyTracker        *self);
 gboolean         latchkey_tracker_get_busy            (LatchkeyTracker        *self);
 const GError    *latchkey_tracker_get_error           (LatchkeyTracker        *self);
 char            *latchkey_tracker_describe_state      (LatchkeyTracker        *self);

@@ -317,11 +317,14 @@ cli_receive (CliContext  *cli,
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   gboolean preview = FALSE;
+  g_autofree char *name = NULL;
   int wait = 0;
   const GOptionEntry entries[] = {
     { "preview", 'p', 0, G_OPTION_ARG_NONE, &preview, N_("Only show what the invitation is; claim nothing"), NULL },
     { "wait", 'w', 0, G_OPTION_ARG_INT, &wait, N_("Follow the receipt for up to SECONDS (a car key needs the owner)"),
       N_("SECONDS") },
+    { "name", 'n', 0, G_OPTION_ARG_STRING, &name, N_("Your name, as a car key’s owner will see it before signing"),
+      N_("NAME") },
     { NULL }
   };
 
@@ -351,6 +354,7 @@ cli_receive (CliContext  *cli,
       return CLI_EXIT_OK;
     }
 
+  lk_transfer_engine_set_receiver_name (cli->engine, name);
   lk_transfer_engine_receive_async (cli->engine, link, NULL, NULL, cli_on_done, &result);
   transfer = finish_transfer (cli, &result, &error);
   if (transfer == NULL)

@@ -104,6 +104,7 @@ print_shares (CliContext *cli,
     {
       LkTransfer *transfer = g_ptr_array_index (transfers, i);
       g_autofree char *until = NULL;
+      g_autofree char *who = NULL;
 
       if (lk_transfer_get_role (transfer) != LK_ROLE_INITIATOR ||
           g_strcmp0 (lk_transfer_get_credential_id (transfer), credential_id) != 0)
@@ -112,7 +113,9 @@ print_shares (CliContext *cli,
       if (shown++ == 0)
         cli_print (cli->output, _("Shared with:\n"));
       until = cli_format_time (lk_transfer_get_valid_until (transfer));
-      cli_print (cli->output, _("  %s  %s%s  until %s%s\n"), lk_transfer_get_id (transfer),
+      who = lk_transfer_get_receiver_name (transfer) ? g_strconcat (lk_transfer_get_receiver_name (transfer), "  ", NULL)
+                                                     : g_strdup ("");
+      cli_print (cli->output, _("  %s  %s%s%s  until %s%s\n"), lk_transfer_get_id (transfer), who,
                  lk_transfer_state_to_string (lk_transfer_get_state (transfer)),
                  lk_transfer_get_revoked (transfer) ? _(" (revoked)") : "", until,
                  lk_transfer_get_revocable (transfer) ? _("  revocable") : "");

@@ -7,7 +7,7 @@
  * it, with what it may do and when; the car checks the owner's signature.
  *
  *   sender   → KeyCreationRequest {credential, ownerPublicKey, codeRequired, sharedBy?}
- *   receiver → KeySigningRequest {publicKey, keyAttestation, activationCode?}
+ *   receiver → KeySigningRequest {publicKey, keyAttestation, activationCode?, receiverName?}
  *   sender   → KeyImportRequest {ownerSignature, entitlements, validFrom?, validUntil, accessPointId}
  *              (after the owner confirms; PinReEntryRequest after a wrong code)
  *   receiver → ReceiverDone
@@ -116,6 +116,13 @@ take_signing_request (LkWorker    *w,
     }
 
   t->friend_key = g_strdup (public_key);
+  /* Who is asking, if they said: shown to the owner before signing. */
+  {
+    const char *asking = lk_json_get_string (content, "receiverName", LK_TRANSFER_MAX_NAME * 4, FALSE, 0, 0, NULL);
+
+    g_free (t->receiver_name);
+    t->receiver_name = lk_transfer_clean_name (asking);
+  }
   return lk_transfer_check_code (w, t, content, error);
 }
 
@@ -252,6 +259,8 @@ send_signing_request (LkWorker    *w,
   json_object_set_string_member (content, "keyAttestation", proof_text);
   if (code != NULL)
     json_object_set_string_member (content, "activationCode", code);
+  if (t->receiver_name != NULL)
+    json_object_set_string_member (content, "receiverName", t->receiver_name);
 
   return lk_transfer_send_and_wait (w, t, LK_FORMAT_CAR, content, error);
 }

@@ -45,6 +45,7 @@ struct _LkTransferEngine
   GMutex   lock;
   char    *relay_url;
   char    *ca_file;
+  char    *receiver_name;     /* sent with this device's receipts (car) */
   guint    max_attempts;
   guint    base_delay_ms;
 };
@@ -69,6 +70,7 @@ lk_transfer_engine_finalize (GObject *object)
 
   g_free (self->relay_url);
   g_free (self->ca_file);
+  g_free (self->receiver_name);
   g_mutex_clear (&self->lock);
 
   G_OBJECT_CLASS (lk_transfer_engine_parent_class)->finalize (object);
@@ -155,6 +157,24 @@ lk_transfer_engine_set_ca_file (LkTransferEngine  *self,
   self->ca_file = g_strdup (path);
   g_mutex_unlock (&self->lock);
   return TRUE;
+}
+
+/**
+ * lk_transfer_engine_set_receiver_name:
+ * @name: (nullable): how this device's user is named to a sender, who
+ *   sees it before signing a car key; %NULL or empty: no name (the draft
+ *   requires no identity). It travels encrypted, like the rest.
+ */
+void
+lk_transfer_engine_set_receiver_name (LkTransferEngine *self,
+                                      const char       *name)
+{
+  g_return_if_fail (LK_IS_TRANSFER_ENGINE (self));
+
+  g_mutex_lock (&self->lock);
+  g_free (self->receiver_name);
+  self->receiver_name = lk_transfer_clean_name (name);
+  g_mutex_unlock (&self->lock);
 }
 
 void
@@ -315,6 +335,7 @@ static LkTransfer *
 do_receive (LkWorker       *w,
             LkShareLink  *link,
             const char   *code,
+            const char   *receiver_name,
             GError      **error)
 {
   g_autoptr(LkTransfer) t = _lk_transfer_new (LK_ROLE_RECIPIENT, lk_share_link_get_vertical (link));
@@ -324,6 +345,7 @@ do_receive (LkWorker       *w,
   g_auto(LkWait) wait = { NULL };
 
   t->mailbox_url = lk_share_link_get_mailbox_url (link);
+  t->receiver_name = g_strdup (receiver_name);
   t->secret = g_bytes_ref (lk_share_link_get_secret (link));
   t->channel = lk_channel_new (t->secret, lk_share_link_get_mailbox_id (link), LK_ROLE_RECIPIENT);
 
@@ -638,7 +660,7 @@ run_job (GTask        *task,
       break;
 
     case JOB_RECEIVE:
-      result = do_receive (&w, job->link, job->code, &error);
+      result = do_receive (&w, job->link, job->code, job->title, &error);
       break;
 
     case JOB_PREVIEW:
@@ -847,6 +869,9 @@ lk_transfer_engine_receive_async (LkTransferEngine    *self,
 
   job->link = g_object_ref (link);
   job->code = g_strdup (activation_code);
+  g_mutex_lock (&self->lock);
+  job->title = g_strdup (self->receiver_name);   /* the name, for a receipt */
+  g_mutex_unlock (&self->lock);
   start_job (self, job, cancellable, callback, user_data);
 }
 

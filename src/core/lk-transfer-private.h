@@ -43,6 +43,7 @@ struct _LkTransfer
   GDateTime       *valid_from;
   GDateTime       *valid_until;
   char            *shared_by;
+  char            *receiver_name;     /* receiver: sent; sender: as received (car) */
 
   /* Sender */
   char            *code;              /* the activation code: secret */

@@ -51,6 +51,7 @@ lk_transfer_finalize (GObject *object)
   g_clear_pointer (&self->valid_from, g_date_time_unref);
   g_clear_pointer (&self->valid_until, g_date_time_unref);
   g_free (self->shared_by);
+  g_free (self->receiver_name);
   lk_secure_clear_str (&self->code);
   lk_secure_clear_str (&self->token);
   g_free (self->share_id);
@@ -184,6 +185,7 @@ lk_transfer_to_json (LkTransfer *self)
   set_time (object, "validFrom", self->valid_from);
   set_time (object, "validUntil", self->valid_until);
   set_string (object, "sharedBy", self->shared_by);
+  set_string (object, "receiverName", self->receiver_name);
 
   set_string (object, "activationCode", self->code);
   json_object_set_int_member (object, "attemptsLeft", self->attempts_left);
@@ -310,6 +312,7 @@ lk_transfer_new_from_json (const char  *json,
       !get_time (object, "validFrom", &self->valid_from, error) ||
       !get_time (object, "validUntil", &self->valid_until, error) ||
       !get_string (object, "sharedBy", FALSE, &self->shared_by, error) ||
+      !get_string (object, "receiverName", FALSE, &self->receiver_name, error) ||
       !get_string (object, "activationCode", FALSE, &self->code, error) ||
       !get_string (object, "token", FALSE, &self->token, error) ||
       !get_string (object, "shareId", FALSE, &self->share_id, error) ||
@@ -489,6 +492,53 @@ lk_transfer_get_revoked (LkTransfer *self)
 {
   g_return_val_if_fail (LK_IS_TRANSFER (self), FALSE);
   return self->revoked;
+}
+
+/**
+ * lk_transfer_get_receiver_name:
+ *
+ * Returns: (nullable): a car share: the name the receiver gave, checked
+ *   text only; a receipt: the name this device sent
+ */
+const char *
+lk_transfer_get_receiver_name (LkTransfer *self)
+{
+  g_return_val_if_fail (LK_IS_TRANSFER (self), NULL);
+  return self->receiver_name;
+}
+
+/**
+ * lk_transfer_clean_name:
+ * @name: (nullable): a person's name from the user or from the other side
+ *
+ * Returns: (nullable): @name as text to show: valid UTF-8, no control
+ *   characters, spaces trimmed, at most %LK_TRANSFER_MAX_NAME characters;
+ *   %NULL if nothing is left
+ */
+char *
+lk_transfer_clean_name (const char *name)
+{
+  g_autofree char *valid = NULL;
+  GString *clean;
+
+  if (name == NULL)
+    return NULL;
+  valid = g_utf8_make_valid (name, MIN (strlen (name), (gsize) LK_TRANSFER_MAX_NAME * 4));
+  clean = g_string_new (NULL);
+  for (const char *p = valid; *p != '\0' && g_utf8_strlen (clean->str, -1) < LK_TRANSFER_MAX_NAME;
+       p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      g_string_append_unichar (clean, g_unichar_iscntrl (c) || g_unichar_type (c) == G_UNICODE_FORMAT ? ' ' : c);
+    }
+  g_strstrip (clean->str);
+  if (clean->str[0] == '\0')
+    {
+      g_string_free (clean, TRUE);
+      return NULL;
+    }
+  return g_string_free (clean, FALSE);
 }
 
 /**
