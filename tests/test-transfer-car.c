@@ -134,10 +134,10 @@ test_receiver_name (void)
   g_assert_cmpstr (lk_transfer_get_receiver_name (share), ==, "Ben  Example");
 
   /* Bounded, and empty is none. */
-  cleaned = lk_transfer_clean_name (long_name);
-  g_assert_cmpuint (g_utf8_strlen (cleaned, -1), ==, LK_TRANSFER_MAX_NAME);
-  g_assert_null (lk_transfer_clean_name (" \t\n"));
-  g_assert_null (lk_transfer_clean_name (NULL));
+  cleaned = lk_text_clean_name (long_name);
+  g_assert_cmpuint (g_utf8_strlen (cleaned, -1), ==, LK_TEXT_MAX_NAME);
+  g_assert_null (lk_text_clean_name (" \t\n"));
+  g_assert_null (lk_text_clean_name (NULL));
 
   lk_transfer_engine_set_receiver_name (wallets->receiver, "");
   anonymous_share = lk_test_share (wallets, owner, &options);

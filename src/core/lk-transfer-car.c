@@ -25,6 +25,7 @@
 #include "lk-error.h"
 #include "lk-json.h"
 #include "lk-signing.h"
+#include "lk-text.h"
 #include "lk-time.h"
 #include "lk-transfer-engine.h"
 #include "lk-transfer-flow.h"
@@ -118,10 +119,10 @@ take_signing_request (LkWorker    *w,
   t->friend_key = g_strdup (public_key);
   /* Who is asking, if they said: shown to the owner before signing. */
   {
-    const char *asking = lk_json_get_string (content, "receiverName", LK_TRANSFER_MAX_NAME * 4, FALSE, 0, 0, NULL);
+    const char *asking = lk_json_get_string (content, "receiverName", LK_TEXT_MAX_NAME * 4, FALSE, 0, 0, NULL);
 
     g_free (t->receiver_name);
-    t->receiver_name = lk_transfer_clean_name (asking);
+    t->receiver_name = lk_text_clean_name (asking);
   }
   return lk_transfer_check_code (w, t, content, error);
 }

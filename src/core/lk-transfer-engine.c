@@ -29,6 +29,7 @@
 #include "lk-crypto.h"
 #include "lk-error.h"
 #include "lk-json.h"
+#include "lk-text.h"
 #include "lk-transfer-engine.h"
 #include "lk-transfer-flow.h"
 
@@ -173,7 +174,7 @@ lk_transfer_engine_set_receiver_name (LkTransferEngine *self,
 
   g_mutex_lock (&self->lock);
   g_free (self->receiver_name);
-  self->receiver_name = lk_transfer_clean_name (name);
+  self->receiver_name = lk_text_clean_name (name);
   g_mutex_unlock (&self->lock);
 }
 

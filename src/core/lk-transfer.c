@@ -508,40 +508,6 @@ lk_transfer_get_receiver_name (LkTransfer *self)
 }
 
 /**
- * lk_transfer_clean_name:
- * @name: (nullable): a person's name from the user or from the other side
- *
- * Returns: (nullable): @name as text to show: valid UTF-8, no control
- *   characters, spaces trimmed, at most %LK_TRANSFER_MAX_NAME characters;
- *   %NULL if nothing is left
- */
-char *
-lk_transfer_clean_name (const char *name)
-{
-  g_autofree char *valid = NULL;
-  GString *clean;
-
-  if (name == NULL)
-    return NULL;
-  valid = g_utf8_make_valid (name, MIN (strlen (name), (gsize) LK_TRANSFER_MAX_NAME * 4));
-  clean = g_string_new (NULL);
-  for (const char *p = valid; *p != '\0' && g_utf8_strlen (clean->str, -1) < LK_TRANSFER_MAX_NAME;
-       p = g_utf8_next_char (p))
-    {
-      gunichar c = g_utf8_get_char (p);
-
-      g_string_append_unichar (clean, g_unichar_iscntrl (c) || g_unichar_type (c) == G_UNICODE_FORMAT ? ' ' : c);
-    }
-  g_strstrip (clean->str);
-  if (clean->str[0] == '\0')
-    {
-      g_string_free (clean, TRUE);
-      return NULL;
-    }
-  return g_string_free (clean, FALSE);
-}
-
-/**
  * lk_transfer_get_revocable:
  *
  * Returns: whether the sender can revoke what this share handed over:

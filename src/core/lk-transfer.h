@@ -16,9 +16,6 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (LkTransfer, lk_transfer, LK, TRANSFER, GObject)
 
-/* A person's name as shown to the other side: at most this many characters. */
-#define LK_TRANSFER_MAX_NAME 64
-
 LkTransfer      *lk_transfer_new_from_json       (const char    *json,
                                                   gsize          len,
                                                   GError       **error);
@@ -38,7 +35,6 @@ guint            lk_transfer_get_attempts_left   (LkTransfer    *self);
 gboolean         lk_transfer_get_revoked         (LkTransfer    *self);
 gboolean         lk_transfer_get_revocable       (LkTransfer    *self);
 const char      *lk_transfer_get_receiver_name   (LkTransfer    *self);
-char            *lk_transfer_clean_name          (const char    *name);
 GDateTime       *lk_transfer_get_valid_until     (LkTransfer    *self);
 GDateTime       *lk_transfer_get_valid_from      (LkTransfer    *self);
 const char * const *lk_transfer_get_entitlements (LkTransfer    *self);
