@@ -48,6 +48,7 @@ struct _LatchkeySharePage
   GtkWidget       *cancel_button;
   GtkWidget       *revoke_button;
   GtkWidget       *request_group;
+  GtkWidget       *copy_link_button;
   AdwActionRow    *request_who_row;
   AdwActionRow    *request_key_row;
   AdwActionRow    *request_may_row;
@@ -139,8 +140,7 @@ update_request (LatchkeySharePage *self,
 
 /* A button that hides as the share moves on (Create Invitation, Confirm
  * and Sign) takes the keyboard focus with it: GTK leaves it nowhere. The
- * focus goes to what now matters: the invitation's code (activating it
- * copies the link), or the status. */
+ * focus goes to what now matters: Copy Link, or the status. */
 static void
 keep_focus (LatchkeySharePage *self,
             gboolean           open)
@@ -148,13 +148,16 @@ keep_focus (LatchkeySharePage *self,
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
   GtkWidget *focus;
 
-  if (root == NULL || !gtk_widget_get_mapped (GTK_WIDGET (self)))
+  /* Only for keyboard users (focus shown): a pointer user's focus is
+   * where they click. */
+  if (root == NULL || !gtk_widget_get_mapped (GTK_WIDGET (self)) || !GTK_IS_WINDOW (root) ||
+      !gtk_window_get_focus_visible (GTK_WINDOW (root)))
     return;
   focus = gtk_root_get_focus (root);
   if (focus != NULL && gtk_widget_is_visible (focus))
     return;
 
-  if (!(open && gtk_widget_grab_focus (GTK_WIDGET (self->qr_code))))
+  if (!(open && gtk_widget_grab_focus (self->copy_link_button)))
     gtk_widget_grab_focus (GTK_WIDGET (self->status_row));
 }
 
@@ -517,7 +520,7 @@ present_action (GtkWidget  *widget,
   gtk_widget_set_margin_start (qr, 12);
   gtk_widget_set_margin_end (qr, 12);
   gtk_widget_set_margin_bottom (qr, 12);
-  gtk_widget_set_tooltip_text (qr, _("Click to copy the link"));
+  /* No tooltip: it would cover the code for a camera. */
   gtk_accessible_update_property (GTK_ACCESSIBLE (qr), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("QR code of the invitation link"), -1);
   g_signal_connect_object (qr, "activate", G_CALLBACK (on_qr_activate), self, G_CONNECT_SWAPPED);
@@ -698,6 +701,7 @@ latchkey_share_page_class_init (LatchkeySharePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, cancel_button);
   gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, revoke_button);
   gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, request_group);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, copy_link_button);
   gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, request_who_row);
   gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, request_key_row);
   gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, request_may_row);
