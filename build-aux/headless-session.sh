@@ -45,26 +45,37 @@ if [ -z "${_LATCHKEY_HEADLESS_INNER:-}" ]; then
   fi
 
   # -displayfd lets the server pick a free display itself; xvfb-run -a races
-  # when tests start in parallel.
-  exec {fd}<> <(:)
-  Xvfb -displayfd "$fd" -screen 0 1280x1024x24 -nolisten tcp -nolisten unix \
-       -auth /dev/null >"$tmp/xvfb.log" 2>&1 &
-  display_pid=$!
-  display= buf= part=
-  # Generous: a loaded machine (parallel sanitizer builds) can take seconds.
-  # A read that times out between the digits and the newline keeps what it
-  # read in part: carry it over, or the display number is lost.
-  for _ in $(seq 1200); do
-    if read -r -t 0.05 -u "$fd" part 2>/dev/null; then
-      display=$buf$part
-      [ -n "$display" ] && break
-    fi
-    buf+=$part
-    part=
-    kill -0 "$display_pid" 2>/dev/null || { cat "$tmp/xvfb.log" >&2; exit 1; }
+  # when tests start in parallel. Even so, with many servers starting at
+  # once Xvfb has been seen to hang on a display another one took ("server
+  # already running"), never printing its number: then it is stopped and
+  # started again, up to three times.
+  display=
+  for attempt in 1 2 3; do
+    exec {fd}<> <(:)
+    Xvfb -displayfd "$fd" -screen 0 1280x1024x24 -nolisten tcp -nolisten unix \
+         -auth /dev/null >"$tmp/xvfb.log" 2>&1 &
+    display_pid=$!
+    buf= part=
+    # Generous: a loaded machine (parallel sanitizer builds) can take seconds.
+    # A read that times out between the digits and the newline keeps what it
+    # read in part: carry it over, or the display number is lost.
+    for _ in $(seq 400); do
+      if read -r -t 0.05 -u "$fd" part 2>/dev/null; then
+        display=$buf$part
+        [ -n "$display" ] && break
+      fi
+      buf+=$part
+      part=
+      kill -0 "$display_pid" 2>/dev/null || break
+    done
+    exec {fd}<&-
+    [ -n "$display" ] && break
+    echo "headless-session: Xvfb did not start (attempt $attempt):" >&2
+    cat "$tmp/xvfb.log" >&2
+    { kill "$display_pid" && wait "$display_pid"; } 2>/dev/null || true
+    display_pid=
   done
-  exec {fd}<&-
-  [ -n "$display" ] || { echo "Xvfb did not start" >&2; cat "$tmp/xvfb.log" >&2; exit 1; }
+  [ -n "$display" ] || { echo "Xvfb did not start" >&2; exit 1; }
 
   # Exported before dbus-run-session so that D-Bus-activated services (the
   # keyring, AT-SPI, dconf) see the same private directories.
