@@ -5,40 +5,77 @@
 #
 #   build-aux/headless-session.sh COMMAND [ARG…]
 #
+# With LATCHKEY_HEADLESS_DISPLAY=wayland the display is a headless Weston
+# compositor instead of Xvfb (GNOME runs on Wayland): GDK_BACKEND=wayland,
+# no DISPLAY, so nothing can fall back to X11.
+#
 # The exit status is the command's. Nothing is left running afterwards.
 set -euo pipefail
 
 if [ -z "${_LATCHKEY_HEADLESS_INNER:-}" ]; then
   tmp=$(mktemp -d "${TMPDIR:-/tmp}/latchkey-headless.XXXXXX")
-  xvfb_pid=
+  display_pid=
   cleanup() {
-    [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null && wait "$xvfb_pid" 2>/dev/null
+    [ -n "$display_pid" ] && kill "$display_pid" 2>/dev/null && wait "$display_pid" 2>/dev/null
     rm -rf "$tmp"
   }
   trap cleanup EXIT
   mkdir -m 700 "$tmp/run" "$tmp/data" "$tmp/config" "$tmp/cache"
 
+  if [ "${LATCHKEY_HEADLESS_DISPLAY:-x11}" = wayland ]; then
+    # Weston 10's headless backend, software rendering; the socket lives
+    # in the session's own runtime directory, so parallel sessions never
+    # meet. --idle-time=0: no screen blanking in a long test.
+    XDG_RUNTIME_DIR="$tmp/run" weston --backend=headless-backend.so --socket=wayland-latchkey \
+      --use-pixman --idle-time=0 --width=1280 --height=1024 >"$tmp/weston.log" 2>&1 &
+    display_pid=$!
+    for _ in $(seq 1200); do
+      [ -S "$tmp/run/wayland-latchkey" ] && break
+      kill -0 "$display_pid" 2>/dev/null || { cat "$tmp/weston.log" >&2; exit 1; }
+      sleep 0.025
+    done
+    [ -S "$tmp/run/wayland-latchkey" ] || { echo "weston did not start" >&2; cat "$tmp/weston.log" >&2; exit 1; }
+    export WAYLAND_DISPLAY=wayland-latchkey XDG_RUNTIME_DIR="$tmp/run" XDG_DATA_HOME="$tmp/data" \
+           XDG_CONFIG_HOME="$tmp/config" XDG_CACHE_HOME="$tmp/cache" \
+           GDK_BACKEND=wayland _LATCHKEY_HEADLESS_INNER=1
+    unset DISPLAY DBUS_SESSION_BUS_ADDRESS
+    rc=0
+    dbus-run-session -- "$0" "$@" || rc=$?
+    exit $rc
+  fi
+
   # -displayfd lets the server pick a free display itself; xvfb-run -a races
-  # when tests start in parallel.
-  exec {fd}<> <(:)
-  Xvfb -displayfd "$fd" -screen 0 1280x1024x24 -nolisten tcp -nolisten unix \
-       -auth /dev/null >"$tmp/xvfb.log" 2>&1 &
-  xvfb_pid=$!
-  display= buf= part=
-  # Generous: a loaded machine (parallel sanitizer builds) can take seconds.
-  # A read that times out between the digits and the newline keeps what it
-  # read in part: carry it over, or the display number is lost.
-  for _ in $(seq 1200); do
-    if read -r -t 0.05 -u "$fd" part 2>/dev/null; then
-      display=$buf$part
-      [ -n "$display" ] && break
-    fi
-    buf+=$part
-    part=
-    kill -0 "$xvfb_pid" 2>/dev/null || { cat "$tmp/xvfb.log" >&2; exit 1; }
+  # when tests start in parallel. Even so, with many servers starting at
+  # once Xvfb has been seen to hang on a display another one took ("server
+  # already running"), never printing its number: then it is stopped and
+  # started again, up to three times.
+  display=
+  for attempt in 1 2 3; do
+    exec {fd}<> <(:)
+    Xvfb -displayfd "$fd" -screen 0 1280x1024x24 -nolisten tcp -nolisten unix \
+         -auth /dev/null >"$tmp/xvfb.log" 2>&1 &
+    display_pid=$!
+    buf= part=
+    # Generous: a loaded machine (parallel sanitizer builds) can take seconds.
+    # A read that times out between the digits and the newline keeps what it
+    # read in part: carry it over, or the display number is lost.
+    for _ in $(seq 400); do
+      if read -r -t 0.05 -u "$fd" part 2>/dev/null; then
+        display=$buf$part
+        [ -n "$display" ] && break
+      fi
+      buf+=$part
+      part=
+      kill -0 "$display_pid" 2>/dev/null || break
+    done
+    exec {fd}<&-
+    [ -n "$display" ] && break
+    echo "headless-session: Xvfb did not start (attempt $attempt):" >&2
+    cat "$tmp/xvfb.log" >&2
+    { kill "$display_pid" && wait "$display_pid"; } 2>/dev/null || true
+    display_pid=
   done
-  exec {fd}<&-
-  [ -n "$display" ] || { echo "Xvfb did not start" >&2; cat "$tmp/xvfb.log" >&2; exit 1; }
+  [ -n "$display" ] || { echo "Xvfb did not start" >&2; exit 1; }
 
   # Exported before dbus-run-session so that D-Bus-activated services (the
   # keyring, AT-SPI, dconf) see the same private directories.

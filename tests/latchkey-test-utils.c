@@ -78,9 +78,21 @@ is_mapped (gpointer data)
  *
  * Presents @window and returns once it has been painted.
  */
+/* The session promised a Wayland or an X11 display: hold it to that, so
+ * a Wayland run can never pass on a silent fallback to X11. */
+static void
+check_backend (GtkWindow *window)
+{
+  const char *want = g_strcmp0 (g_getenv ("LATCHKEY_HEADLESS_DISPLAY"), "wayland") == 0
+                     ? "GdkWaylandDisplay" : "GdkX11Display";
+
+  g_assert_cmpstr (G_OBJECT_TYPE_NAME (gtk_widget_get_display (GTK_WIDGET (window))), ==, want);
+}
+
 void
 latchkey_test_show_window (GtkWindow *window)
 {
+  check_backend (window);
   gtk_window_present (window);
   latchkey_test_wait_until (is_mapped, window, "the window to be mapped");
   latchkey_test_wait_for_frame (GTK_WIDGET (window));
@@ -214,7 +226,14 @@ latchkey_test_save_screenshot (GtkWidget  *widget,
                           "artifacts", NULL);
   g_assert_no_errno (g_mkdir_with_parents (dir, 0755));
   file = g_strconcat (name, ".png", NULL);
-  artifact = g_build_filename (dir, file, NULL);
+  /* The Wayland run of the same test keeps its pictures apart. */
+  if (g_strcmp0 (g_getenv ("LATCHKEY_HEADLESS_DISPLAY"), "wayland") == 0)
+    {
+      g_autofree char *wayland = g_strconcat (name, "-wayland.png", NULL);
+      artifact = g_build_filename (dir, wayland, NULL);
+    }
+  else
+    artifact = g_build_filename (dir, file, NULL);
   g_file_set_contents (artifact, g_bytes_get_data (png, NULL), g_bytes_get_size (png), &error);
   g_assert_no_error (error);
   g_test_message ("screenshot: %s", artifact);

@@ -26,6 +26,7 @@
 #include "latchkey-receive-page.h"
 #include "latchkey-share-page.h"
 #include "latchkey-test-utils.h"
+#include "latchkey-utils.h"
 #include "latchkey-window.h"
 #include "lk-test-actor.h"
 #include "lk-test-server.h"
@@ -872,6 +873,64 @@ share_row_titled (const char *title)
   return NULL;
 }
 
+static gboolean
+narrow_at_rest (gpointer data)
+{
+  return latchkey_test_leaflet_at_rest (data);
+}
+
+/* A new page in the light and the dark style; with a tracker, its page
+ * also at a phone's 360 px, in a window of its own made at that size. */
+static void
+screenshots_of_page (const char      *name,
+                     LatchkeyTracker *tracker)
+{
+  g_autofree char *dark = g_strconcat (name, "-dark", NULL);
+  g_autofree char *narrow_name = g_strconcat (name, "-narrow", NULL);
+  LatchkeyWindow *narrow;
+
+  g_free (screenshot (name));
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_DARK);
+  g_free (screenshot (dark));
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_DEFAULT);
+  if (tracker == NULL)
+    return;
+
+  narrow = latchkey_window_new (GTK_APPLICATION (world.app), latchkey_application_get_engine (world.app),
+                                latchkey_application_get_trackers (world.app));
+  g_object_add_weak_pointer (G_OBJECT (narrow), (gpointer *) &narrow);
+  gtk_window_set_default_size (GTK_WINDOW (narrow), 360, 720);
+  latchkey_test_show_window (GTK_WINDOW (narrow));
+  latchkey_window_show_tracker (narrow, tracker);
+  latchkey_test_wait_until (narrow_at_rest, narrow, "the narrow page");
+  g_free (screenshot_of (GTK_WIDGET (narrow), narrow_name));
+  gtk_window_destroy (GTK_WINDOW (narrow));
+  while (narrow != NULL)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static gboolean
+tracker_revoked (gpointer data)
+{
+  return latchkey_tracker_get_revoked (data) && !latchkey_tracker_get_busy (data);
+}
+
+/* The message dialog on screen, if any. */
+static GtkWindow *
+message_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();   /* transfer none */
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
+        return window;
+    }
+  return NULL;
+}
+
 /* A car share made while the app was not running is picked up from the
  * keyring, listed, followed, and waits for the owner's confirmation. */
 static void
@@ -887,12 +946,16 @@ test_shares_resume_and_confirm (void)
   g_autoptr(LkTestRun) received = NULL;
   g_autofree char *text = NULL;
   g_autofree char *input = NULL;
-  const char *receive_args[] = { "receive", "--wait", "60", NULL };
+  const char *receive_args[] = { "receive", "--name", "Ben", "--wait", "60", NULL };
+  const char * const entitlements[] = { "open", "start", NULL };
+  g_autofree char *shown_fingerprint = NULL;
+  g_autofree char *key_id = NULL;
   LatchkeyTracker *tracker;
   Background *ben;
 
   g_assert_nonnull (credential);
   options.valid_until = g_date_time_add_days (now, 1);
+  options.entitlements = g_strdupv ((char **) entitlements);
   lk_transfer_engine_share_async (engine, credential, &options, NULL, on_loaded, &result);
   latchkey_test_wait_until (is_set, &result, "the share");
   transfer = lk_transfer_engine_transfer_finish (engine, result, &error);
@@ -915,7 +978,8 @@ test_shares_resume_and_confirm (void)
   gtk_widget_hide (GTK_WIDGET (world.window));
   ben = actor_start (world.ben, input, receive_args);
   latchkey_test_wait_until (tracker_reaches, GINT_TO_POINTER (LK_TRANSFER_STATE_AWAITING_CONFIRMATION), "the confirmation step");
-  latchkey_test_wait_until (notified_about, (gpointer) "Share of “My Car”\nWaiting for your confirmation", "the notification");
+  latchkey_test_wait_until (notified_about, (gpointer) "Share of “My Car”\nBen asks for the key: waiting for your confirmation",
+                            "the notification, saying who is asking");
   latchkey_test_show_window (GTK_WINDOW (world.window));
 
   g_signal_emit_by_name (latchkey_test_find_named (GTK_WIDGET (world.window), "shares-list"), "row-activated",
@@ -923,16 +987,99 @@ test_shares_resume_and_confirm (void)
   latchkey_test_wait_until (transition_over, NULL, "the share page");
   g_assert_true (LATCHKEY_IS_SHARE_PAGE (page ()));
   g_assert_true (gtk_widget_get_visible (latchkey_test_find_named (page (), "share-confirm")));
-  g_free (screenshot ("share-confirm"));
+
+  /* The owner sees what they sign (issue 15): the new key's short
+   * fingerprint, what it may do, when, the code's state; and Enter signs
+   * nothing by itself (no default widget). */
+  {
+    GtkWidget *request = latchkey_test_find_named (page (), "share-request");
+    const char *key = adw_action_row_get_subtitle (ADW_ACTION_ROW (latchkey_test_find_named (page (),
+                                                                                           "share-request-key")));
+    const char *may = adw_action_row_get_subtitle (ADW_ACTION_ROW (latchkey_test_find_named (page (),
+                                                                                           "share-request-may")));
+    const char *when = adw_action_row_get_subtitle (ADW_ACTION_ROW (latchkey_test_find_named (page (),
+                                                                                            "share-request-valid")));
+    const char *code = adw_action_row_get_subtitle (ADW_ACTION_ROW (latchkey_test_find_named (page (),
+                                                                                            "share-request-code")));
+    g_assert_true (gtk_widget_get_visible (request));
+    g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (latchkey_test_find_named (page (),
+                                                                                        "share-request-who"))),
+                     ==, "Ben");
+    g_assert_cmpuint (strlen (key), ==, 19);
+    g_assert_true (key[4] == ' ' && key[9] == ' ' && key[14] == ' ');
+    g_assert_cmpstr (key, ==, latchkey_tracker_get_friend_fingerprint (tracker));
+    shown_fingerprint = g_strdup (key);
+    g_assert_nonnull (strstr (may, latchkey_entitlement_label ("open")));
+    g_assert_nonnull (strstr (may, latchkey_entitlement_label ("start")));
+    g_assert_true (g_str_has_prefix (when, "Valid until "));
+    g_assert_cmpstr (code, ==, "Not asked for");
+    g_assert_null (gtk_window_get_default_widget (GTK_WINDOW (world.window)));
+    g_assert_false (gtk_widget_get_receives_default (latchkey_test_find_named (page (), "share-confirm")));
+  }
+  screenshots_of_page ("share-confirm", tracker);
 
   g_assert_true (gtk_widget_activate_action (page (), "page.confirm", NULL));
   latchkey_test_wait_until (tracker_reaches, GINT_TO_POINTER (LK_TRANSFER_STATE_DONE), "the signed key");
   received = actor_finish (ben);
   g_assert_cmpint (received->status, ==, 0);
   g_assert_false (gtk_widget_get_visible (latchkey_test_find_named (page (), "share-confirm")));
+  g_assert_false (gtk_widget_get_visible (latchkey_test_find_named (page (), "share-request")));
+
+  /* The fingerprint the owner saw is the one of the key Ben now holds. */
+  key_id = g_strdup (strstr (received->out, "Key: ") + strlen ("Key: "));
+  g_strchomp (key_id);
+  {
+    g_autoptr(LkTestRun) shown = NULL;
+    g_auto(GStrv) groups = g_strsplit (shown_fingerprint, " ", -1);
+    g_autofree char *prefix = g_strjoinv ("", groups);
+    g_autofree char *expected = NULL;
+
+    shown = lk_test_actor_run (world.ben, NULL, "show", key_id, NULL);
+    expected = g_strconcat ("SHA-256 ", prefix, NULL);
+    g_assert_nonnull (strstr (shown->out, expected));
+  }
 
   back_to_wallet ();
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (world.window), "win.show-view", "s", "keys"));
+
+  /* Who holds a copy of my car key: the key's page lists Ben's share,
+   * with Revoke; revoking there stops Ben's key at once. */
+  open_key ("My Car");
+  {
+    GtkWidget *row = latchkey_test_find_named (page (), "credential-share");
+    GtkWidget *revoke;
+    GtkWindow *dialog;
+    g_autoptr(LkTestRun) denied = NULL;
+
+    g_assert_true (gtk_widget_get_visible (latchkey_test_find_named (page (), "credential-shares")));
+    g_assert_nonnull (row);
+    revoke = g_object_get_data (G_OBJECT (row), "revoke");
+    g_assert_true (gtk_widget_get_visible (revoke));
+    g_assert_cmpstr (gtk_actionable_get_action_name (GTK_ACTIONABLE (revoke)), ==, "page.revoke-share");
+    g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), "Done"));
+    g_assert_true (g_str_has_prefix (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), "Ben, shared "));
+    {
+      /* The list is below the details: scrolled to, as a user would. */
+      GtkScrolledWindow *scrolled = GTK_SCROLLED_WINDOW (gtk_widget_get_ancestor (row, GTK_TYPE_SCROLLED_WINDOW));
+      GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (scrolled);
+
+      gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) -
+                                            gtk_adjustment_get_page_size (adjustment));
+    }
+    screenshots_of_page ("credential-shares", NULL);
+
+    g_assert_true (gtk_widget_activate_action (page (), "page.revoke-share", "s", lk_transfer_get_id (transfer)));
+    dialog = message_dialog ();
+    g_assert_nonnull (dialog);
+    adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "revoke");
+    latchkey_test_wait_until (tracker_revoked, tracker, "the revocation");
+    g_assert_false (gtk_widget_get_visible (revoke));
+    g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), "Revoked"));
+
+    denied = lk_test_actor_run (world.ben, NULL, "access", key_id, NULL);
+    g_assert_cmpint (denied->status, ==, 6);
+  }
+  back_to_wallet ();
 }
 
 /* Preferences */

@@ -103,9 +103,10 @@ status_fields (LkTestActor *actor,
   if (status != NULL)
     *status = run->status;
 
-  lines = g_strsplit (run->out, "\n", -1);
+  /* status prints each change it sees: the last line is where it ended. */
+  lines = g_strsplit (g_strchomp (run->out), "\n", -1);
   g_assert_nonnull (lines[0]);
-  return g_strsplit (lines[0], "\t", -1);
+  return g_strsplit (lines[g_strv_length (lines) - 1], "\t", -1);
 }
 
 static char *
@@ -248,6 +249,125 @@ test_flow (gconstpointer data)
     g_autoptr(LkTestRun) own = lk_test_actor_run (w->sender, NULL, "access", credential, "--action", action, NULL);
     g_assert_cmpint (own->status, ==, 0);
   }
+}
+
+/* The owner stays in control (issue 15): a signed car key is revocable at
+ * once, before the receiver's acknowledgement is read; `show` lists who the
+ * key was shared with; `status --wait` prints every change it observed,
+ * "done" and "declined" included, also without an ID and with --porcelain. */
+static void
+test_owner_control (void)
+{
+  g_autoptr(World) w = world_new ();
+  g_autofree char *car = lk_test_actor_enroll (w->sender, "car", NULL);
+  g_autoptr(LkTestShare) s = share_as_ben (w->sender, car, NULL);
+  g_autoptr(LkTestShare) other = NULL;
+  g_autofree char *input = g_strdup_printf ("%s\n", s->link);
+  g_autoptr(LkTestRun) received = lk_test_actor_run (w->receiver, input, "receive", "--name", "Ann", NULL);
+  g_autofree char *receipt = received_id (received);
+  g_autoptr(LkTestRun) waiting = NULL;
+  g_autoptr(LkTestRun) confirmed = NULL;
+  g_autoptr(LkTestRun) shown = NULL;
+  g_autoptr(LkTestRun) revoked = NULL;
+  g_autoptr(LkTestRun) shown_revoked = NULL;
+  g_autoptr(LkTestRun) seen = NULL;
+  g_autoptr(LkTestRun) declined = NULL;
+  g_autoptr(LkTestRun) denied = NULL;
+  g_autofree char *done = NULL;
+  g_autofree char *key = NULL;
+  g_autofree char *declined_input = NULL;
+  g_autofree char *other_receipt = NULL;
+
+  /* Without an ID: the change to awaiting-confirmation is printed. */
+  waiting = lk_test_actor_run (w->sender, NULL, "status", "--wait", WAIT, NULL);
+  g_assert_cmpint (waiting->status, ==, 4);
+  g_assert_nonnull (strstr (waiting->out, s->id));
+  g_assert_nonnull (strstr (waiting->out, "awaiting-confirmation"));
+  g_assert_nonnull (strstr (waiting->out, "asked by Ann"));
+
+  confirmed = lk_test_actor_run (w->sender, NULL, "confirm", s->id, NULL);
+  g_assert_cmpint (confirmed->status, ==, 0);
+
+  shown = lk_test_actor_run (w->sender, NULL, "show", car, NULL);
+  g_assert_cmpint (shown->status, ==, 0);
+  g_assert_nonnull (strstr (shown->out, "Shared with:"));
+  g_assert_nonnull (strstr (shown->out, s->id));
+  g_assert_nonnull (strstr (shown->out, "revocable"));
+  g_assert_nonnull (strstr (shown->out, "  Ann  opened"));
+
+  /* Signed, not yet acknowledged: revocable now. */
+  revoked = lk_test_actor_run (w->sender, NULL, "revoke", s->id, NULL);
+  g_assert_cmpint (revoked->status, ==, 0);
+  g_assert_nonnull (strstr (revoked->out, "(revoked)"));
+  shown_revoked = lk_test_actor_run (w->sender, NULL, "show", car, NULL);
+  g_assert_nonnull (strstr (shown_revoked->out, "(revoked)"));
+  g_assert_null (strstr (shown_revoked->out, "revocable"));
+
+  done = state_of (w->receiver, receipt, WAIT);
+  g_assert_cmpstr (done, ==, "done");
+  {
+    g_auto(GStrv) fields = status_fields (w->receiver, receipt, NULL, NULL);
+    key = g_strdup (fields[4]);
+  }
+  denied = lk_test_actor_run (w->receiver, NULL, "access", key, "--action", "open", NULL);
+  g_assert_cmpint (denied->status, ==, 6);
+
+  /* A second share the receiver declines. */
+  other = share_as_ben (w->sender, car, NULL);
+  declined_input = g_strdup_printf ("%s\n", other->link);
+  {
+    g_autoptr(LkTestRun) got = lk_test_actor_run (w->receiver, declined_input, "receive", NULL);
+    g_autoptr(LkTestRun) decline = NULL;
+
+    other_receipt = received_id (got);
+    decline = lk_test_actor_run (w->receiver, NULL, "cancel", other_receipt, NULL);
+    g_assert_cmpint (decline->status, ==, 0);
+  }
+
+  /* The sender comes back: without an ID, both ends are printed as they
+   * happen, a script needs no second call. */
+  seen = lk_test_actor_run (w->sender, NULL, "status", "--wait", WAIT, NULL);
+  g_assert_cmpint (seen->status, ==, 0);
+  {
+    g_autofree char *done_line = g_strdup_printf ("%s", s->id);
+    const char *at = strstr (seen->out, done_line);
+
+    g_assert_nonnull (at);
+    g_assert_nonnull (strstr (at, "done"));
+    at = strstr (seen->out, other->id);
+    g_assert_nonnull (at);
+    g_assert_nonnull (strstr (at, "declined"));
+  }
+
+  /* Nothing changed since: finished ones are not printed again… */
+  {
+    g_autoptr(LkTestRun) quiet = lk_test_actor_run (w->sender, NULL, "status", "--wait", WAIT, NULL);
+    g_assert_cmpstr (quiet->out, ==, "");
+  }
+
+  /* …and --porcelain prints them all, as before. */
+  declined = lk_test_actor_run (w->sender, NULL, "status", "--porcelain", NULL);
+  g_assert_nonnull (strstr (declined->out, "\tdone\t"));
+  g_assert_nonnull (strstr (declined->out, "\tdeclined\t"));
+}
+
+/* `status --porcelain --wait` prints every change as a line of its own. */
+static void
+test_status_porcelain_changes (void)
+{
+  g_autoptr(World) w = world_new ();
+  g_autofree char *home = lk_test_actor_enroll (w->sender, "home", NULL);
+  g_autoptr(LkTestShare) s = share_as_ben (w->sender, home, NULL);
+  g_autofree char *input = g_strdup_printf ("%s\n", s->link);
+  g_autoptr(LkTestRun) received = lk_test_actor_run (w->receiver, input, "receive", NULL);
+  g_autoptr(LkTestRun) seen = NULL;
+  g_autofree char *expected = NULL;
+
+  g_assert_cmpint (received->status, ==, 0);
+  seen = lk_test_actor_run (w->sender, NULL, "status", "--porcelain", "--wait", WAIT, NULL);
+  g_assert_cmpint (seen->status, ==, 0);
+  expected = g_strdup_printf ("%s\tdone\tinitiator\thome\t%s\n", s->id, home);
+  g_assert_nonnull (strstr (seen->out, expected));
 }
 
 /* A generic share keeps its limits, and the receiver cannot take the pass
@@ -1153,6 +1273,8 @@ main (int   argc,
   g_test_add_data_func ("/e2e/generic/wrong-codes", "generic", test_wrong_codes_checked_by_sender);
   g_test_add_func ("/e2e/car/one-wrong-code", test_car_one_wrong_code);
   g_test_add_func ("/e2e/cancel-and-decline", test_cancel_and_decline);
+  g_test_add_func ("/e2e/owner-control", test_owner_control);
+  g_test_add_func ("/e2e/status-porcelain-changes", test_status_porcelain_changes);
   g_test_add_func ("/e2e/expiry", test_expiry);
   g_test_add_func ("/e2e/hostile/replay", test_hostile_replay);
   g_test_add_func ("/e2e/hostile/swap", test_hostile_swap);

@@ -44,6 +44,33 @@ test_plain (void)
   g_assert_true (lk_test_access (wallets->sender, owner, "open"));
 }
 
+/* The token is revocable from the moment it is issued: before the sender
+ * has read the receiver's acknowledgement, the receiver's key stops
+ * opening, and the share then ends done and revoked. */
+static void
+test_revoke_unacknowledged (void)
+{
+  g_autoptr(LkTestWallets) wallets = lk_test_wallets_new ();
+  g_autoptr(LkCredential) owner = lk_test_enroll (wallets, LK_VERTICAL_HOME, "Back door");
+  g_autoptr(LkTransfer) share = lk_test_share (wallets, owner, NULL);
+  g_autoptr(LkTransfer) receipt = lk_test_receive (wallets, share, NULL);
+  g_autoptr(LkCredential) received = NULL;
+
+  g_assert_cmpint (lk_transfer_get_state (receipt), ==, LK_TRANSFER_STATE_DONE);
+  received = lk_test_find_credential (wallets->receiver, lk_transfer_get_credential_id (receipt));
+  g_assert_true (lk_test_access (wallets->receiver, received, "open"));
+
+  g_assert_false (lk_transfer_state_is_final (lk_transfer_get_state (share)));
+  lk_test_revoke (wallets->sender, share);
+  g_assert_true (lk_transfer_get_revoked (share));
+  g_assert_false (lk_test_access (wallets->receiver, received, "open"));
+  g_assert_true (lk_test_access (wallets->sender, owner, "open"));
+
+  lk_test_step (wallets->sender, share);
+  g_assert_cmpint (lk_transfer_get_state (share), ==, LK_TRANSFER_STATE_DONE);
+  g_assert_true (lk_transfer_get_revoked (share));
+}
+
 /* The partner counts wrong codes; the receiver can try again. */
 static void
 test_code (void)
@@ -241,6 +268,7 @@ main (int   argc,
 
   g_test_add_func ("/transfer/home/plain", test_plain);
   g_test_add_func ("/transfer/home/code", test_code);
+  g_test_add_func ("/transfer/home/revoke-unacknowledged", test_revoke_unacknowledged);
   g_test_add_func ("/transfer/home/decline", test_decline);
   g_test_add_func ("/transfer/home/retention", test_retention);
 

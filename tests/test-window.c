@@ -9,12 +9,42 @@
 
 #include "latchkey-application.h"
 #include "latchkey-test-utils.h"
+#include "latchkey-utils.h"
 #include "latchkey-window.h"
 
 static gboolean
 is_mapped (gpointer data)
 {
   return gtk_widget_get_mapped (data);
+}
+
+/* Expiry in words (issue 15), counted from a fixed Wednesday noon, UTC. */
+static void
+test_expiry_in_words (void)
+{
+  g_autoptr(GTimeZone) utc = g_time_zone_new_utc ();
+  g_autoptr(GDateTime) now = g_date_time_new (utc, 2026, 12, 2, 12, 0, 0);
+  const struct { GTimeSpan after; const char *expected; } cases[] = {
+    { -1, "expired" },
+    { 0, "expired" },
+    { 30 * G_TIME_SPAN_SECOND, "expires in 1 minute" },
+    { 45 * G_TIME_SPAN_MINUTE, "expires in 45 minutes" },
+    { 60 * G_TIME_SPAN_MINUTE, "expires in 1 hour" },
+    { 5 * G_TIME_SPAN_HOUR + 10 * G_TIME_SPAN_MINUTE, "expires in 5 hours" },
+    { 2 * G_TIME_SPAN_DAY + 6 * G_TIME_SPAN_HOUR, "expires in 2 days, Friday 18:00" },
+    { G_TIME_SPAN_DAY, "expires in 1 day, Thursday 12:00" },
+    { 10 * G_TIME_SPAN_DAY, "expires on 12 Dec 2026, 12:00" },
+  };
+  g_autofree char *never = latchkey_format_expiry (NULL, now);
+
+  g_assert_cmpstr (never, ==, "never expires");
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GDateTime) when = g_date_time_add (now, cases[i].after);
+      g_autofree char *text = latchkey_format_expiry (when, now);
+
+      g_assert_cmpstr (text, ==, cases[i].expected);
+    }
 }
 
 static void
@@ -48,10 +78,13 @@ int
 main (int   argc,
       char *argv[])
 {
+  /* Local time is UTC here, for the expiry's weekday and hour. */
+  g_setenv ("TZ", "UTC", TRUE);
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
 
   g_test_add_func ("/window/empty-state", test_empty_state);
+  g_test_add_func ("/window/expiry-in-words", test_expiry_in_words);
 
   return g_test_run ();
 }

@@ -107,7 +107,12 @@ on_tracker_changed (LatchkeyTrackerList *trackers,
   else
     /* Translators: %s is the title of a key being received */
     title = g_strdup_printf (_("Receiving “%s”"), latchkey_tracker_get_title (tracker));
-  body = latchkey_tracker_describe_state (tracker);
+  if (state == LK_TRANSFER_STATE_AWAITING_CONFIRMATION && latchkey_tracker_get_receiver_name (tracker) != NULL)
+    /* Translators: %s is the name of the person asking for the key */
+    body = g_strdup_printf (_("%s asks for the key: waiting for your confirmation"),
+                            latchkey_tracker_get_receiver_name (tracker));
+  else
+    body = latchkey_tracker_describe_state (tracker);
 
   notification = g_notification_new (title);
   g_notification_set_body (notification, body);

@@ -8,6 +8,7 @@
 #include <adwaita.h>
 
 #include "lk-transfer-engine.h"
+#include "latchkey-tracker-list.h"
 
 G_BEGIN_DECLS
 
@@ -16,6 +17,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (LatchkeyCredentialPage, latchkey_credential_page, LATCHKEY, CREDENTIAL_PAGE, AdwBin)
 
 LatchkeyCredentialPage *latchkey_credential_page_new            (LkTransferEngine       *engine,
+                                                                 LatchkeyTrackerList    *trackers,
                                                                  LkCredential           *credential);
 LkCredential           *latchkey_credential_page_get_credential (LatchkeyCredentialPage *self);
 

@@ -45,6 +45,7 @@ struct _LatchkeyReceivePage
   AdwActionRow    *preview_kind_row;
   AdwActionRow    *preview_relay_row;
   AdwActionRow    *preview_expires_row;
+  AdwEntryRow     *preview_name_row;
   AdwStatusPage   *code_page;
   AdwEntryRow     *code_entry;
   GtkLabel        *code_error;
@@ -78,6 +79,17 @@ show (LatchkeyReceivePage *self,
     gtk_widget_grab_focus (GTK_WIDGET (self->link_entry));
 }
 
+/* What a screen reader says of each step: GTK 4.8 has no announcements
+ * (gtk_accessible_announce() is 4.14), so every step sets the page's
+ * accessible description, which emits a change event to assistive
+ * technologies that have read the page (tests/test-screen-reader.py). */
+static void
+announce (LatchkeyReceivePage *self,
+          const char          *text)
+{
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, text, -1);
+}
+
 static void
 show_busy (LatchkeyReceivePage *self,
            const char          *text,
@@ -85,6 +97,7 @@ show_busy (LatchkeyReceivePage *self,
 {
   gtk_label_set_text (self->busy_label, text);
   gtk_widget_set_visible (self->busy_cancel, can_cancel);
+  announce (self, text);
   show (self, "busy");
 }
 
@@ -129,6 +142,12 @@ show_problem (LatchkeyReceivePage *self,
   adw_status_page_set_description (self->error_page, escaped);
   gtk_widget_set_visible (self->retry_button, can_retry);
   gtk_widget_set_visible (self->other_link_button, !can_retry || problem == LATCHKEY_PROBLEM_OTHER);
+  {
+    /* Translators: a problem's title, then what happened */
+    g_autofree char *spoken = g_strdup_printf (_("%s: %s"), title ? title : latchkey_problem_title (problem),
+                                               description);
+    announce (self, spoken);
+  }
   show (self, "error");
   gtk_widget_grab_focus (can_retry ? self->retry_button : self->other_link_button);
 }
@@ -179,6 +198,7 @@ route (LatchkeyReceivePage *self)
           else
             text = g_strdup (_("The code is wrong. Check it with the sender."));
           gtk_label_set_text (self->code_error, text);
+          announce (self, text);
           gtk_widget_set_visible (GTK_WIDGET (self->code_error), TRUE);
           gtk_widget_add_css_class (GTK_WIDGET (self->code_entry), "error");
         }
@@ -200,6 +220,8 @@ route (LatchkeyReceivePage *self)
       else
         adw_status_page_set_description (self->code_page, _("The sender has a code for this key, which they give "
                                                             "you apart from the link. Ask them for it."));
+      if (!gtk_widget_get_visible (GTK_WIDGET (self->code_error)))
+        announce (self, _("Enter the activation code the sender gave you."));
       show (self, "code");
       break;
 
@@ -210,6 +232,7 @@ route (LatchkeyReceivePage *self)
         g_autofree char *escaped = g_markup_escape_text (text, -1);
 
         adw_status_page_set_description (self->done_page, escaped);
+        announce (self, text);
         show (self, "done");
       }
       break;
@@ -300,8 +323,19 @@ on_preview (GObject      *source,
   adw_action_row_set_subtitle (self->preview_relay_row, lk_share_link_get_host (self->link));
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->preview_relay_row), relay);
   gtk_widget_set_visible (GTK_WIDGET (self->preview_expires_row), reply->expiration != NULL);
-  expires = latchkey_format_date (reply->expiration);
+  {
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+
+    expires = latchkey_format_expiry (reply->expiration, now);
+  }
   adw_action_row_set_subtitle (self->preview_expires_row, expires);
+  {
+    /* Translators: %s is the title of the key offered */
+    g_autofree char *spoken = g_strdup_printf (_("Invitation opened: %s. Nothing is taken until you accept."),
+                                               reply->title && *reply->title ? reply->title
+                                                                             : latchkey_vertical_label (vertical));
+    announce (self, spoken);
+  }
   show (self, "preview");
 }
 
@@ -482,6 +516,8 @@ accept_action (GtkWidget  *widget,
 
   g_set_object (&self->cancellable, g_cancellable_new ());
   show_busy (self, _("Receiving the key…"), FALSE);
+  /* Who is asking, for a car owner to see before signing; may be empty. */
+  lk_transfer_engine_set_receiver_name (self->engine, gtk_editable_get_text (GTK_EDITABLE (self->preview_name_row)));
   lk_transfer_engine_receive_async (self->engine, self->link, NULL, self->cancellable, on_received, g_object_ref (self));
 }
 
@@ -670,6 +706,7 @@ latchkey_receive_page_class_init (LatchkeyReceivePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, preview_kind_row);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, preview_relay_row);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, preview_expires_row);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, preview_name_row);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, code_page);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, code_entry);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, code_error);
@@ -691,11 +728,40 @@ latchkey_receive_page_class_init (LatchkeyReceivePageClass *klass)
   gtk_widget_class_install_action (widget_class, "page.show-wallet", NULL, show_wallet_action);
 }
 
+/* Made before it is in a window, the page focuses its entry once shown
+ * (after the window has placed the focus on it): the receive view is
+ * opened by its accelerator to paste into at once. */
+static gboolean
+focus_entry (gpointer data)
+{
+  g_autoptr(LatchkeyReceivePage) self = data;
+  const char *view = gtk_stack_get_visible_child_name (self->stack);
+
+  if (!gtk_widget_get_mapped (GTK_WIDGET (self)))
+    return G_SOURCE_REMOVE;
+  if (g_strcmp0 (view, "link") == 0)
+    gtk_widget_grab_focus (GTK_WIDGET (self->link_entry));
+  else if (g_strcmp0 (view, "code") == 0)
+    gtk_widget_grab_focus (GTK_WIDGET (self->code_entry));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_map (GtkWidget *widget,
+        gpointer   user_data)
+{
+  g_idle_add (focus_entry, g_object_ref (widget));
+}
+
 static void
 latchkey_receive_page_init (LatchkeyReceivePage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
+  g_signal_connect (self, "map", G_CALLBACK (on_map), NULL);
+  /* Suggested, editable, may be left empty. */
+  if (g_strcmp0 (g_get_real_name (), "Unknown") != 0)
+    gtk_editable_set_text (GTK_EDITABLE (self->preview_name_row), g_get_real_name ());
 }
 
 /**

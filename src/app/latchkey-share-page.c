@@ -47,6 +47,13 @@ struct _LatchkeySharePage
   GtkWidget       *confirm_button;
   GtkWidget       *cancel_button;
   GtkWidget       *revoke_button;
+  GtkWidget       *request_group;
+  GtkWidget       *copy_link_button;
+  AdwActionRow    *request_who_row;
+  AdwActionRow    *request_key_row;
+  AdwActionRow    *request_may_row;
+  AdwActionRow    *request_valid_row;
+  AdwActionRow    *request_code_row;
 
   LkTransferEngine *engine;
   LatchkeyTrackerList *trackers;
@@ -54,6 +61,8 @@ struct _LatchkeySharePage
   GPtrArray       *entitlement_switches;   /* GtkSwitch, with "entitlement" data */
   LatchkeyTracker *tracker;
   GCancellable    *cancellable;
+  guint            clock_id;     /* refreshes "expires in …" */
+  char            *spoken;       /* the state last told to screen readers */
 };
 
 G_DEFINE_FINAL_TYPE (LatchkeySharePage, latchkey_share_page, ADW_TYPE_BIN)
@@ -91,6 +100,67 @@ format_code (const char *code)
   return g_string_free (text, FALSE);
 }
 
+/* What the owner signs, shown before Confirm and Sign: the receiver's new
+ * key (a short fingerprint both apps show), what it may do, when, and
+ * whether the activation code was given right. */
+static void
+update_request (LatchkeySharePage *self,
+                LatchkeyTracker   *tracker)
+{
+  const char * const *entitlements = latchkey_tracker_get_entitlements (tracker);
+  const char *fingerprint = latchkey_tracker_get_friend_fingerprint (tracker);
+  gboolean asked = latchkey_tracker_get_state (tracker) == LK_TRANSFER_STATE_AWAITING_CONFIRMATION &&
+                   latchkey_tracker_get_vertical (tracker) == LK_VERTICAL_CAR;
+  g_autoptr(GString) may = g_string_new (NULL);
+  g_autofree char *valid = NULL;
+
+  gtk_widget_set_visible (self->request_group, asked);
+  if (!asked)
+    return;
+
+  for (guint i = 0; entitlements != NULL && entitlements[i] != NULL; i++)
+    {
+      if (i > 0)
+        g_string_append (may, ", ");
+      g_string_append (may, latchkey_entitlement_label (entitlements[i]));
+    }
+  valid = latchkey_format_validity (latchkey_tracker_get_valid_from (tracker),
+                                    latchkey_tracker_get_valid_until (tracker));
+
+  adw_action_row_set_subtitle (self->request_who_row, latchkey_tracker_get_receiver_name (tracker)
+                                                      ? latchkey_tracker_get_receiver_name (tracker)
+                                                      : _("No name given"));
+  adw_action_row_set_subtitle (self->request_key_row, fingerprint ? fingerprint : _("Unknown"));
+  adw_action_row_set_subtitle (self->request_may_row, may->len > 0 ? may->str : _("Open"));
+  adw_action_row_set_subtitle (self->request_valid_row, valid);
+  adw_action_row_set_subtitle (self->request_code_row, latchkey_tracker_get_code_required (tracker)
+                                                       ? _("Entered correctly")
+                                                       : _("Not asked for"));
+}
+
+/* A button that hides as the share moves on (Create Invitation, Confirm
+ * and Sign) takes the keyboard focus with it: GTK leaves it nowhere. The
+ * focus goes to what now matters: Copy Link, or the status. */
+static void
+keep_focus (LatchkeySharePage *self,
+            gboolean           open)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *focus;
+
+  /* Only for keyboard users (focus shown): a pointer user's focus is
+   * where they click. */
+  if (root == NULL || !gtk_widget_get_mapped (GTK_WIDGET (self)) || !GTK_IS_WINDOW (root) ||
+      !gtk_window_get_focus_visible (GTK_WINDOW (root)))
+    return;
+  focus = gtk_root_get_focus (root);
+  if (focus != NULL && gtk_widget_is_visible (focus))
+    return;
+
+  if (!(open && gtk_widget_grab_focus (self->copy_link_button)))
+    gtk_widget_grab_focus (GTK_WIDGET (self->status_row));
+}
+
 static void
 update (LatchkeySharePage *self)
 {
@@ -103,7 +173,9 @@ update (LatchkeySharePage *self)
   gboolean open = state == LK_TRANSFER_STATE_WAITING;
   gboolean busy = latchkey_tracker_get_busy (tracker);
   g_autofree char *status = latchkey_tracker_describe_state (tracker);
-  g_autofree char *expires = latchkey_format_date (latchkey_tracker_get_expires (tracker));
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *expires = latchkey_format_expiry (latchkey_tracker_get_expires (tracker), now);
+  g_autofree char *expires_date = latchkey_format_date (latchkey_tracker_get_expires (tracker));
   g_autofree char *title = NULL;
   const char *icon = NULL;
 
@@ -121,6 +193,7 @@ update (LatchkeySharePage *self)
   gtk_widget_set_visible (self->link_group, open);
   adw_action_row_set_subtitle (self->link_row, link ? link : "");
   adw_action_row_set_subtitle (self->expires_info_row, expires);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->expires_info_row), expires_date);
 
   if (code != NULL && !final)
     {
@@ -132,6 +205,23 @@ update (LatchkeySharePage *self)
                           state != LK_TRANSFER_STATE_AWAITING_CONFIRMATION);
 
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->status_row), status);
+  {
+    /* What a screen reader says of each change: GTK 4.8 has no
+     * announcements (gtk_accessible_announce() is 4.14); the page's
+     * description changes, which emits an event to assistive technologies
+     * that have read the page (tests/test-screen-reader.py). */
+    const char *said = error != NULL ? NULL : latchkey_tracker_get_detail (tracker);
+    g_autofree char *spoken = said != NULL && *said != '\0' ? g_strdup_printf ("%s. %s", status, said)
+                                                          : g_strdup (status);
+
+    /* Only changes: the clock refreshes the page every 30 s. */
+    if (g_strcmp0 (spoken, self->spoken) != 0)
+      {
+        gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, spoken, -1);
+        g_free (self->spoken);
+        self->spoken = g_steal_pointer (&spoken);
+      }
+  }
   if (error != NULL)
     {
       LatchkeyProblem problem = latchkey_classify_error (error);
@@ -176,16 +266,20 @@ update (LatchkeySharePage *self)
     gtk_image_set_from_icon_name (self->status_icon, icon);
   gtk_stack_set_visible_child_name (self->status_icon_stack, icon == NULL ? "spinner" : "icon");
 
+  update_request (self, tracker);
   gtk_widget_set_visible (self->confirm_button, state == LK_TRANSFER_STATE_AWAITING_CONFIRMATION);
   gtk_widget_set_visible (self->cancel_button, !final);
-  gtk_widget_set_visible (self->revoke_button,
-                          state == LK_TRANSFER_STATE_DONE && !latchkey_tracker_get_revoked (tracker));
+  /* Revocable from the moment the key was signed or the token issued,
+   * whatever the receiver has acknowledged. */
+  gtk_widget_set_visible (self->revoke_button, latchkey_tracker_get_revocable (tracker));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "page.confirm", !busy);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "page.cancel", !busy);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "page.revoke", !busy);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "page.present", open && link != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "page.send", open && link != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "page.copy-link", open && link != NULL);
+
+  keep_focus (self, open);
 }
 
 static void
@@ -426,7 +520,7 @@ present_action (GtkWidget  *widget,
   gtk_widget_set_margin_start (qr, 12);
   gtk_widget_set_margin_end (qr, 12);
   gtk_widget_set_margin_bottom (qr, 12);
-  gtk_widget_set_tooltip_text (qr, _("Click to copy the link"));
+  /* No tooltip: it would cover the code for a camera. */
   gtk_accessible_update_property (GTK_ACCESSIBLE (qr), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("QR code of the invitation link"), -1);
   g_signal_connect_object (qr, "activate", G_CALLBACK (on_qr_activate), self, G_CONNECT_SWAPPED);
@@ -539,11 +633,24 @@ revoke_action (GtkWidget  *widget,
   ask_to_stop (LATCHKEY_SHARE_PAGE (widget), TRUE);
 }
 
+/* "expires in 5 minutes" must not go stale while the page is open. */
+static gboolean
+on_clock (gpointer data)
+{
+  LatchkeySharePage *self = data;
+
+  if (self->tracker != NULL)
+    update (self);
+  return G_SOURCE_CONTINUE;
+}
+
 static void
 latchkey_share_page_dispose (GObject *object)
 {
   LatchkeySharePage *self = LATCHKEY_SHARE_PAGE (object);
 
+  g_clear_handle_id (&self->clock_id, g_source_remove);
+  g_clear_pointer (&self->spoken, g_free);
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
@@ -593,6 +700,13 @@ latchkey_share_page_class_init (LatchkeySharePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, confirm_button);
   gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, cancel_button);
   gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, revoke_button);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, request_group);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, copy_link_button);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, request_who_row);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, request_key_row);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, request_may_row);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, request_valid_row);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, request_code_row);
   gtk_widget_class_bind_template_callback (widget_class, on_qr_activate);
 
   gtk_widget_class_install_action (widget_class, "page.create", NULL, create_action);
@@ -611,6 +725,7 @@ latchkey_share_page_init (LatchkeySharePage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
   self->entitlement_switches = g_ptr_array_new ();
+  self->clock_id = g_timeout_add_seconds (30, on_clock, self);
 }
 
 static LatchkeySharePage *

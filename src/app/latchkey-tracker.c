@@ -54,6 +54,14 @@ struct _LatchkeyTracker
   guint                  attempts_left;
   char                  *provider_host;
   gboolean               revoked;
+  gboolean               revocable;
+  /* What the owner is asked to sign (car) */
+  GStrv                  entitlements;
+  GDateTime             *valid_from;
+  GDateTime             *valid_until;
+  char                  *friend_fingerprint;
+  char                  *receiver_name;
+  gboolean               code_required;
   GError                *error;
 };
 
@@ -95,6 +103,20 @@ take_copy (LatchkeyTracker *self)
     self->code = g_strdup (lk_transfer_get_activation_code (t));
   self->attempts_left = lk_transfer_get_attempts_left (t);
   self->revoked = lk_transfer_get_revoked (t);
+  self->revocable = lk_transfer_get_revocable (t);
+  g_strfreev (self->entitlements);
+  self->entitlements = g_strdupv ((char **) lk_transfer_get_entitlements (t));
+  g_clear_pointer (&self->valid_from, g_date_time_unref);
+  if (lk_transfer_get_valid_from (t) != NULL)
+    self->valid_from = g_date_time_ref (lk_transfer_get_valid_from (t));
+  g_clear_pointer (&self->valid_until, g_date_time_unref);
+  if (lk_transfer_get_valid_until (t) != NULL)
+    self->valid_until = g_date_time_ref (lk_transfer_get_valid_until (t));
+  g_free (self->friend_fingerprint);
+  self->friend_fingerprint = lk_transfer_dup_friend_fingerprint (t);
+  g_free (self->receiver_name);
+  self->receiver_name = g_strdup (lk_transfer_get_receiver_name (t));
+  self->code_required = lk_transfer_get_code_required (t);
   g_free (self->provider_host);
   self->provider_host = lk_transfer_dup_provider_host (t);
 }
@@ -123,6 +145,11 @@ latchkey_tracker_finalize (GObject *object)
   g_free (self->title);
   g_free (self->credential_id);
   g_free (self->provider_host);
+  g_strfreev (self->entitlements);
+  g_clear_pointer (&self->valid_from, g_date_time_unref);
+  g_clear_pointer (&self->valid_until, g_date_time_unref);
+  g_free (self->friend_fingerprint);
+  g_free (self->receiver_name);
   g_clear_pointer (&self->expires, g_date_time_unref);
   g_clear_pointer (&self->created, g_date_time_unref);
   g_clear_pointer (&self->link, lk_secure_str_free);
@@ -436,6 +463,55 @@ latchkey_tracker_get_attempts_left (LatchkeyTracker *self)
 {
   g_return_val_if_fail (LATCHKEY_IS_TRACKER (self), 0);
   return self->attempts_left;
+}
+
+gboolean
+latchkey_tracker_get_revocable (LatchkeyTracker *self)
+{
+  g_return_val_if_fail (LATCHKEY_IS_TRACKER (self), FALSE);
+  return self->revocable;
+}
+
+const char * const *
+latchkey_tracker_get_entitlements (LatchkeyTracker *self)
+{
+  g_return_val_if_fail (LATCHKEY_IS_TRACKER (self), NULL);
+  return (const char * const *) self->entitlements;
+}
+
+GDateTime *
+latchkey_tracker_get_valid_from (LatchkeyTracker *self)
+{
+  g_return_val_if_fail (LATCHKEY_IS_TRACKER (self), NULL);
+  return self->valid_from;
+}
+
+GDateTime *
+latchkey_tracker_get_valid_until (LatchkeyTracker *self)
+{
+  g_return_val_if_fail (LATCHKEY_IS_TRACKER (self), NULL);
+  return self->valid_until;
+}
+
+const char *
+latchkey_tracker_get_friend_fingerprint (LatchkeyTracker *self)
+{
+  g_return_val_if_fail (LATCHKEY_IS_TRACKER (self), NULL);
+  return self->friend_fingerprint;
+}
+
+const char *
+latchkey_tracker_get_receiver_name (LatchkeyTracker *self)
+{
+  g_return_val_if_fail (LATCHKEY_IS_TRACKER (self), NULL);
+  return self->receiver_name;
+}
+
+gboolean
+latchkey_tracker_get_code_required (LatchkeyTracker *self)
+{
+  g_return_val_if_fail (LATCHKEY_IS_TRACKER (self), FALSE);
+  return self->code_required;
 }
 
 gboolean

@@ -39,6 +39,13 @@ const char      *latchkey_tracker_get_activation_code (LatchkeyTracker        *s
 guint            latchkey_tracker_get_attempts_left   (LatchkeyTracker        *self);
 const char      *latchkey_tracker_get_provider_host   (LatchkeyTracker        *self);
 gboolean         latchkey_tracker_get_revoked         (LatchkeyTracker        *self);
+gboolean         latchkey_tracker_get_revocable       (LatchkeyTracker        *self);
+const char * const *latchkey_tracker_get_entitlements (LatchkeyTracker        *self);
+GDateTime       *latchkey_tracker_get_valid_from      (LatchkeyTracker        *self);
+GDateTime       *latchkey_tracker_get_valid_until     (LatchkeyTracker        *self);
+const char      *latchkey_tracker_get_friend_fingerprint (LatchkeyTracker     *self);
+gboolean         latchkey_tracker_get_code_required   (LatchkeyTracker        *self);
+const char      *latchkey_tracker_get_receiver_name   (LatchkeyTracker        *self);
 gboolean         latchkey_tracker_get_busy            (LatchkeyTracker        *self);
 const GError    *latchkey_tracker_get_error           (LatchkeyTracker        *self);
 char            *latchkey_tracker_describe_state      (LatchkeyTracker        *self);

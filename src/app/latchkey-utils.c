@@ -124,6 +124,61 @@ latchkey_format_date (GDateTime *date)
   return g_date_time_format (local, _("%-d %b %Y, %H:%M"));
 }
 
+/**
+ * latchkey_format_expiry:
+ * @when: (nullable): when an invitation or a shared key expires
+ * @now: the time to count from (the tests pass one)
+ *
+ * Returns: when @when is, in words and in the user's locale: "expires in
+ *   45 minutes", "expires in 5 hours", "expires in 2 days, Friday 18:00",
+ *   later "expires on 3 Dec 2026, 18:00", or "expired"; %NULL @when:
+ *   "never expires". Pages that show it refresh it every 30 s.
+ */
+char *
+latchkey_format_expiry (GDateTime *when,
+                        GDateTime *now)
+{
+  g_autoptr(GDateTime) local = NULL;
+  GTimeSpan left;
+  gint64 minutes, hours, days;
+
+  if (when == NULL)
+    return g_strdup (_("never expires"));
+
+  left = g_date_time_difference (when, now);
+  if (left <= 0)
+    return g_strdup (_("expired"));
+
+  /* Rounded up: "in 1 minute" until it has gone, never "in 0 minutes". */
+  minutes = (left + G_TIME_SPAN_MINUTE - 1) / G_TIME_SPAN_MINUTE;
+  hours = minutes / 60;
+  days = hours / 24;
+  if (minutes < 60)
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "expires in %d minute", "expires in %d minutes",
+                                         (gulong) minutes), (int) minutes);
+  if (hours < 24)
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "expires in %d hour", "expires in %d hours",
+                                         (gulong) hours), (int) hours);
+
+  local = g_date_time_to_local (when);
+  if (days < 7)
+    {
+      /* Translators: a weekday and a time, see g_date_time_format(); for example “Friday 18:00” */
+      g_autofree char *day = g_date_time_format (local, _("%A %H:%M"));
+
+      /* Translators: %d is a number of days, %s a weekday and a time, “Friday 18:00” */
+      return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "expires in %d day, %s", "expires in %d days, %s",
+                                           (gulong) days), (int) days, day);
+    }
+
+  {
+    g_autofree char *date = latchkey_format_date (when);
+
+    /* Translators: %s is a date */
+    return g_strdup_printf (_("expires on %s"), date);
+  }
+}
+
 char *
 latchkey_format_validity (GDateTime *valid_from,
                           GDateTime *valid_until)

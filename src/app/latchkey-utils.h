@@ -41,6 +41,8 @@ const char      *latchkey_vertical_icon_name   (LkVertical    vertical);
 const char      *latchkey_vertical_label       (LkVertical    vertical);
 const char      *latchkey_entitlement_label    (const char   *entitlement);
 char            *latchkey_format_date          (GDateTime    *date);
+char            *latchkey_format_expiry        (GDateTime    *when,
+                                                GDateTime    *now);
 char            *latchkey_format_validity      (GDateTime    *valid_from,
                                                 GDateTime    *valid_until);
 LatchkeyProblem  latchkey_classify_error       (const GError *error);

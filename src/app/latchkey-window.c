@@ -48,6 +48,7 @@ struct _LatchkeyWindow
   GtkScrolledWindow    *keys_scroller;
   GtkSearchEntry       *keys_search;
   GtkListBox           *keys_list;
+  char                 *focus_key;     /* the key to focus once listed (just enrolled) */
   AdwStatusPage        *keys_error_page;
   GtkStack             *shares_stack;
   GtkScrolledWindow    *shares_scroller;
@@ -316,6 +317,20 @@ on_credentials_listed (GObject      *source,
   g_list_store_splice (self->credentials, 0, g_list_model_get_n_items (G_LIST_MODEL (self->credentials)),
                        credentials->pdata, credentials->len);
   gtk_stack_set_visible_child_name (self->keys_stack, credentials->len > 0 ? "list" : "empty");
+
+  /* A key just enrolled gets the focus: the menu that enrolled it is
+   * gone, and the rows were made anew, so the keyboard would otherwise be
+   * left nowhere. */
+  for (guint i = 0; self->focus_key != NULL && i < credentials->len; i++)
+    if (g_strcmp0 (lk_credential_get_id (g_ptr_array_index (credentials, i)), self->focus_key) == 0)
+      {
+        GtkListBoxRow *row = gtk_list_box_get_row_at_index (self->keys_list, (int) i);
+
+        if (row != NULL && adw_leaflet_get_visible_child (self->leaflet) == self->main_page)
+          gtk_widget_grab_focus (GTK_WIDGET (row));
+        break;
+      }
+  g_clear_pointer (&self->focus_key, g_free);
   report_populated (self);
 }
 
@@ -345,14 +360,15 @@ update_share_row (LatchkeyTracker *tracker,
                   AdwActionRow    *row)
 {
   g_autofree char *state = latchkey_tracker_describe_state (tracker);
-  g_autofree char *expires = latchkey_format_date (latchkey_tracker_get_expires (tracker));
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *expires = latchkey_format_expiry (latchkey_tracker_get_expires (tracker), now);
   g_autofree char *subtitle = NULL;
 
   if (lk_transfer_state_is_final (latchkey_tracker_get_state (tracker)) || latchkey_tracker_get_expires (tracker) == NULL)
     subtitle = g_strdup (state);
   else
-    /* Translators: a share's state, then when its invitation expires */
-    subtitle = g_strdup_printf (_("%s\nInvitation expires %s"), state, expires);
+    /* Translators: a share's state, then when its invitation expires: “expires in 2 days, Friday 18:00” */
+    subtitle = g_strdup_printf (_("%s\nInvitation %s"), state, expires);
   adw_action_row_set_subtitle (row, subtitle);
 }
 
@@ -565,9 +581,18 @@ static void
 push (LatchkeyWindow *self,
       GtkWidget      *page)
 {
+  GtkWidget *focus;
+
   prune (self);
   adw_leaflet_append (self->leaflet, page);
   adw_leaflet_set_visible_child (self->leaflet, page);
+
+  /* The keyboard goes with the eyes: focus left on the page underneath
+   * would be invisible, and Tab would start from there. A page that
+   * focused a control of its own keeps it. */
+  focus = gtk_root_get_focus (GTK_ROOT (self));
+  if (focus == NULL || !gtk_widget_is_ancestor (focus, page))
+    gtk_widget_child_focus (page, GTK_DIR_TAB_FORWARD);
 }
 
 
@@ -661,7 +686,7 @@ static void
 show_credential (LatchkeyWindow *self,
                  LkCredential   *credential)
 {
-  LatchkeyCredentialPage *page = latchkey_credential_page_new (self->engine, credential);
+  LatchkeyCredentialPage *page = latchkey_credential_page_new (self->engine, self->trackers, credential);
 
   g_signal_connect_object (page, "share", G_CALLBACK (on_share_requested), self, 0);
   push (self, GTK_WIDGET (page));
@@ -834,6 +859,8 @@ on_enrolled (GObject      *source,
     {
       /* Translators: %s is the title of a key */
       message = g_strdup_printf (_("“%s” was added"), lk_credential_get_title (credential));
+      g_free (self->focus_key);
+      self->focus_key = g_strdup (lk_credential_get_id (credential));
       reload (self);
     }
 
@@ -958,6 +985,7 @@ latchkey_window_finalize (GObject *object)
 
   g_clear_object (&self->engine);
   g_clear_object (&self->trackers);
+  g_clear_pointer (&self->focus_key, g_free);
   g_clear_object (&self->settings);
   g_clear_object (&self->credentials);
   g_clear_object (&self->keys_filter);

@@ -358,6 +358,9 @@ cli_print_transfer (CliContext *cli,
              lk_transfer_get_state_detail (transfer) ? lk_transfer_get_state_detail (transfer) : "");
   if (!lk_transfer_state_is_final (lk_transfer_get_state (transfer)))
     cli_print (cli->output, "    %s; expires %s\n", state_text (transfer), expires);
+  if (lk_transfer_get_role (transfer) == LK_ROLE_INITIATOR && lk_transfer_get_receiver_name (transfer) != NULL &&
+      lk_transfer_get_state (transfer) == LK_TRANSFER_STATE_AWAITING_CONFIRMATION)
+    cli_print (cli->output, _("    asked by %s\n"), lk_transfer_get_receiver_name (transfer));
 }
 
 static int

@@ -100,16 +100,39 @@ confirm (CliContext  *cli,
   return finish_transfer (cli, &result, error);
 }
 
+/* One line per transfer: the human one, or the porcelain one. */
+static void
+print_line (CliContext *cli,
+            LkTransfer *transfer,
+            gboolean    porcelain)
+{
+  if (porcelain)
+    cli_print (cli->output, "%s\t%s\t%s\t%s\t%s\n", lk_transfer_get_id (transfer),
+               lk_transfer_state_to_string (lk_transfer_get_state (transfer)),
+               lk_role_to_string (lk_transfer_get_role (transfer)),
+               lk_vertical_to_string (lk_transfer_get_vertical (transfer)),
+               lk_transfer_get_credential_id (transfer) ? lk_transfer_get_credential_id (transfer) : "-");
+  else
+    cli_print_transfer (cli, transfer);
+}
+
 /* Moves @transfer on until it ends, needs the user, or @seconds pass.
- * Each step is a waiting read at the relay: no polling loop. */
+ * Each step is a waiting read at the relay: no polling loop. With
+ * @report, every change of state observed is printed as it happens (a
+ * script learns "done" or "declined" without a second call); @printed
+ * then says whether the transfer's last state was printed. */
 static gboolean
-follow (CliContext  *cli,
-        LkTransfer  *transfer,
-        guint        seconds,
-        gboolean     auto_confirm,
-        GError     **error)
+follow_reporting (CliContext  *cli,
+                  LkTransfer  *transfer,
+                  guint        seconds,
+                  gboolean     auto_confirm,
+                  gboolean     report,
+                  gboolean     porcelain,
+                  gboolean    *printed,
+                  GError     **error)
 {
   gint64 deadline = g_get_monotonic_time () + (gint64) seconds * G_USEC_PER_SEC;
+  LkTransferState last = lk_transfer_get_state (transfer);
 
   do
     {
@@ -123,20 +146,39 @@ follow (CliContext  *cli,
 
           if (confirmed == NULL)
             return FALSE;
-          continue;
+        }
+      else
+        {
+          if (lk_transfer_state_is_final (lk_transfer_get_state (transfer)) || needs_user (transfer))
+            break;
+
+          lk_transfer_engine_step_async (cli->engine, transfer, (guint) CLAMP (left, 0, 30), NULL,
+                                         cli_on_done, &result);
+          stepped = finish_transfer (cli, &result, error);
+          if (stepped == NULL)
+            return FALSE;
         }
 
-      if (lk_transfer_state_is_final (lk_transfer_get_state (transfer)) || needs_user (transfer))
-        break;
-
-      lk_transfer_engine_step_async (cli->engine, transfer, (guint) CLAMP (left, 0, 30), NULL, cli_on_done, &result);
-      stepped = finish_transfer (cli, &result, error);
-      if (stepped == NULL)
-        return FALSE;
+      if (report && lk_transfer_get_state (transfer) != last)
+        {
+          last = lk_transfer_get_state (transfer);
+          print_line (cli, transfer, porcelain);
+          *printed = TRUE;
+        }
     }
   while (g_get_monotonic_time () < deadline);
 
   return TRUE;
+}
+
+static gboolean
+follow (CliContext  *cli,
+        LkTransfer  *transfer,
+        guint        seconds,
+        gboolean     auto_confirm,
+        GError     **error)
+{
+  return follow_reporting (cli, transfer, seconds, auto_confirm, FALSE, FALSE, NULL, error);
 }
 
 int
@@ -274,11 +316,14 @@ cli_receive (CliContext  *cli,
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   gboolean preview = FALSE;
+  g_autofree char *name = NULL;
   int wait = 0;
   const GOptionEntry entries[] = {
     { "preview", 'p', 0, G_OPTION_ARG_NONE, &preview, N_("Only show what the invitation is; claim nothing"), NULL },
     { "wait", 'w', 0, G_OPTION_ARG_INT, &wait, N_("Follow the receipt for up to SECONDS (a car key needs the owner)"),
       N_("SECONDS") },
+    { "name", 'n', 0, G_OPTION_ARG_STRING, &name, N_("Your name, as a car key’s owner will see it before signing"),
+      N_("NAME") },
     { NULL }
   };
 
@@ -307,6 +352,7 @@ cli_receive (CliContext  *cli,
       return CLI_EXIT_OK;
     }
 
+  lk_transfer_engine_set_receiver_name (cli->engine, name);
   lk_transfer_engine_receive_async (cli->engine, link, NULL, NULL, cli_on_done, &result);
   transfer = finish_transfer (cli, &result, &error);
   if (transfer == NULL)
@@ -366,22 +412,19 @@ cli_status (CliContext  *cli,
   for (guint i = 0; i < transfers->len; i++)
     {
       LkTransfer *transfer = g_ptr_array_index (transfers, i);
+      gboolean printed = FALSE;
 
+      /* Every change is printed as it is seen; a transfer that did not
+       * change is printed once, as before (finished ones with --all). */
       if (!lk_transfer_state_is_final (lk_transfer_get_state (transfer)) &&
-          !follow (cli, transfer, wait, auto_confirm, &error))
+          !follow_reporting (cli, transfer, wait, auto_confirm, TRUE, porcelain, &printed, &error))
         {
           cli_print (cli->errors, "latchkey-cli: %s: %s\n", lk_transfer_get_id (transfer), error->message);
           g_clear_error (&error);
         }
 
-      if (porcelain)
-        cli_print (cli->output, "%s\t%s\t%s\t%s\t%s\n", lk_transfer_get_id (transfer),
-                   lk_transfer_state_to_string (lk_transfer_get_state (transfer)),
-                   lk_role_to_string (lk_transfer_get_role (transfer)),
-                   lk_vertical_to_string (lk_transfer_get_vertical (transfer)),
-                   lk_transfer_get_credential_id (transfer) ? lk_transfer_get_credential_id (transfer) : "-");
-      else if (all || !lk_transfer_state_is_final (lk_transfer_get_state (transfer)))
-        cli_print_transfer (cli, transfer);
+      if (!printed && (porcelain || all || !lk_transfer_state_is_final (lk_transfer_get_state (transfer))))
+        print_line (cli, transfer, porcelain);
     }
 
   return transfers->len == 1 ? exit_for_state (g_ptr_array_index (transfers, 0)) : CLI_EXIT_OK;

@@ -86,6 +86,46 @@ cli_list_command (CliContext  *cli,
   return CLI_EXIT_OK;
 }
 
+/* Who holds a copy of this key: every share made from it, with what
+ * `latchkey-cli revoke` takes. */
+static int
+print_shares (CliContext *cli,
+              const char *credential_id)
+{
+  g_autoptr(GPtrArray) transfers = NULL;
+  g_autoptr(GError) error = NULL;
+  guint shown = 0;
+
+  transfers = cli_list (cli, LK_STORE_KIND_TRANSFER, &error);
+  if (transfers == NULL)
+    return cli_fail (cli, error);
+
+  for (guint i = 0; i < transfers->len; i++)
+    {
+      LkTransfer *transfer = g_ptr_array_index (transfers, i);
+      g_autofree char *until = NULL;
+      g_autofree char *who = NULL;
+
+      if (lk_transfer_get_role (transfer) != LK_ROLE_INITIATOR ||
+          g_strcmp0 (lk_transfer_get_credential_id (transfer), credential_id) != 0)
+        continue;
+
+      if (shown++ == 0)
+        cli_print (cli->output, _("Shared with:\n"));
+      until = cli_format_time (lk_transfer_get_valid_until (transfer));
+      who = lk_transfer_get_receiver_name (transfer) ? g_strconcat (lk_transfer_get_receiver_name (transfer), "  ", NULL)
+                                                     : g_strdup ("");
+      cli_print (cli->output, _("  %s  %s%s%s  until %s%s\n"), lk_transfer_get_id (transfer), who,
+                 lk_transfer_state_to_string (lk_transfer_get_state (transfer)),
+                 lk_transfer_get_revoked (transfer) ? _(" (revoked)") : "", until,
+                 lk_transfer_get_revocable (transfer) ? _("  revocable") : "");
+    }
+  if (shown == 0)
+    cli_print (cli->output, _("Shared with:  nobody\n"));
+
+  return CLI_EXIT_OK;
+}
+
 int
 cli_show (CliContext  *cli,
           int          argc,
@@ -129,7 +169,7 @@ cli_show (CliContext  *cli,
       cli_print (cli->output, _("Key:          ECDSA P-256, SHA-256 %s\n"), fingerprint);
     }
 
-  return CLI_EXIT_OK;
+  return print_shares (cli, lk_credential_get_id (credential));
 }
 
 int

@@ -7,7 +7,7 @@
  * it, with what it may do and when; the car checks the owner's signature.
  *
  *   sender   → KeyCreationRequest {credential, ownerPublicKey, codeRequired, sharedBy?}
- *   receiver → KeySigningRequest {publicKey, keyAttestation, activationCode?}
+ *   receiver → KeySigningRequest {publicKey, keyAttestation, activationCode?, receiverName?}
  *   sender   → KeyImportRequest {ownerSignature, entitlements, validFrom?, validUntil, accessPointId}
  *              (after the owner confirms; PinReEntryRequest after a wrong code)
  *   receiver → ReceiverDone
@@ -25,6 +25,7 @@
 #include "lk-error.h"
 #include "lk-json.h"
 #include "lk-signing.h"
+#include "lk-text.h"
 #include "lk-time.h"
 #include "lk-transfer-engine.h"
 #include "lk-transfer-flow.h"
@@ -116,6 +117,13 @@ take_signing_request (LkWorker    *w,
     }
 
   t->friend_key = g_strdup (public_key);
+  /* Who is asking, if they said: shown to the owner before signing. */
+  {
+    const char *asking = lk_json_get_string (content, "receiverName", LK_TEXT_MAX_NAME * 4, FALSE, 0, 0, NULL);
+
+    g_free (t->receiver_name);
+    t->receiver_name = lk_text_clean_name (asking);
+  }
   return lk_transfer_check_code (w, t, content, error);
 }
 
@@ -177,6 +185,9 @@ confirm (LkWorker    *w,
   json_object_set_string_member (content, "validUntil", until);
   json_object_set_string_member (content, "accessPointId", lk_credential_get_access_point_id (credential));
 
+  /* From here the friend's key can open the car: the owner can revoke it
+   * whatever the receiver has acknowledged. */
+  t->key_signed = TRUE;
   return lk_transfer_send_and_wait (w, t, LK_FORMAT_CAR, content, error);
 }
 
@@ -193,8 +204,8 @@ code_accepted (LkWorker    *w,
   return t->auto_confirm ? confirm (w, t, error) : TRUE;
 }
 
-/* A friend key the owner signed is revoked by its fingerprint; nothing of
- * a pending share can be used yet. */
+/* A friend key the owner signed is revoked by its fingerprint, from the
+ * moment it was signed; nothing of a share not yet signed can be used. */
 static gboolean
 revoke_target (LkWorker      *w,
                LkTransfer    *t,
@@ -207,7 +218,7 @@ revoke_target (LkWorker      *w,
   g_autoptr(LkKeyPair) friend_key = NULL;
   g_autofree char *fingerprint = NULL;
 
-  if (pending || t->friend_key == NULL)
+  if (t->friend_key == NULL || !(t->key_signed || t->state == LK_TRANSFER_STATE_DONE))
     return TRUE;
 
   der = lk_base64_decode_bytes (t->friend_key);
@@ -249,6 +260,8 @@ send_signing_request (LkWorker    *w,
   json_object_set_string_member (content, "keyAttestation", proof_text);
   if (code != NULL)
     json_object_set_string_member (content, "activationCode", code);
+  if (t->receiver_name != NULL)
+    json_object_set_string_member (content, "receiverName", t->receiver_name);
 
   return lk_transfer_send_and_wait (w, t, LK_FORMAT_CAR, content, error);
 }

@@ -29,6 +29,7 @@
 #include "lk-crypto.h"
 #include "lk-error.h"
 #include "lk-json.h"
+#include "lk-text.h"
 #include "lk-transfer-engine.h"
 #include "lk-transfer-flow.h"
 #include "lk-transfer-retention.h"
@@ -46,6 +47,7 @@ struct _LkTransferEngine
   GMutex   lock;
   char    *relay_url;
   char    *ca_file;
+  char    *receiver_name;     /* sent with this device's receipts (car) */
   guint    max_attempts;
   guint    base_delay_ms;
   guint    retention_days;
@@ -71,6 +73,7 @@ lk_transfer_engine_finalize (GObject *object)
 
   g_free (self->relay_url);
   g_free (self->ca_file);
+  g_free (self->receiver_name);
   g_mutex_clear (&self->lock);
 
   G_OBJECT_CLASS (lk_transfer_engine_parent_class)->finalize (object);
@@ -176,6 +179,24 @@ lk_transfer_engine_set_ca_file (LkTransferEngine  *self,
   self->ca_file = g_strdup (path);
   g_mutex_unlock (&self->lock);
   return TRUE;
+}
+
+/**
+ * lk_transfer_engine_set_receiver_name:
+ * @name: (nullable): how this device's user is named to a sender, who
+ *   sees it before signing a car key; %NULL or empty: no name (the draft
+ *   requires no identity). It travels encrypted, like the rest.
+ */
+void
+lk_transfer_engine_set_receiver_name (LkTransferEngine *self,
+                                      const char       *name)
+{
+  g_return_if_fail (LK_IS_TRANSFER_ENGINE (self));
+
+  g_mutex_lock (&self->lock);
+  g_free (self->receiver_name);
+  self->receiver_name = lk_text_clean_name (name);
+  g_mutex_unlock (&self->lock);
 }
 
 void
@@ -355,6 +376,7 @@ static LkTransfer *
 do_receive (LkWorker       *w,
             LkShareLink  *link,
             const char   *code,
+            const char   *receiver_name,
             GError      **error)
 {
   g_autoptr(LkTransfer) t = _lk_transfer_new (LK_ROLE_RECIPIENT, lk_share_link_get_vertical (link));
@@ -364,6 +386,7 @@ do_receive (LkWorker       *w,
   g_auto(LkWait) wait = { NULL };
 
   t->mailbox_url = lk_share_link_get_mailbox_url (link);
+  t->receiver_name = g_strdup (receiver_name);
   t->secret = g_bytes_ref (lk_share_link_get_secret (link));
   t->channel = lk_channel_new (t->secret, lk_share_link_get_mailbox_id (link), LK_ROLE_RECIPIENT);
 
@@ -600,10 +623,15 @@ do_revoke (LkWorker      *w,
   g_autofree char *target = NULL;
   g_auto(LkWait) wait = { NULL };
 
-  if (t->role != LK_ROLE_INITIATOR || t->state != LK_TRANSFER_STATE_DONE)
+  gboolean pending = !lk_transfer_state_is_final (t->state);
+
+  /* A share is revocable from the moment something usable left this
+   * device (a signed car key, an issued token), whatever the receiver has
+   * acknowledged since. */
+  if (t->role != LK_ROLE_INITIATOR || (!pending && t->state != LK_TRANSFER_STATE_DONE))
     {
       g_set_error (error, LK_TRANSFER_ERROR, LK_TRANSFER_ERROR_INVALID_STATE,
-                   _("Only a completed share can be revoked; cancel a pending one"));
+                   _("Only a key you shared can be revoked"));
       return FALSE;
     }
 
@@ -611,8 +639,14 @@ do_revoke (LkWorker      *w,
   if (credential == NULL)
     return FALSE;
 
-  if (!lk_transfer_flow_for (t->vertical)->revoke_target (w, t, credential, FALSE, &target, error))
+  if (!lk_transfer_flow_for (t->vertical)->revoke_target (w, t, credential, pending, &target, error))
     return FALSE;
+  if (target == NULL)
+    {
+      g_set_error (error, LK_TRANSFER_ERROR, LK_TRANSFER_ERROR_INVALID_STATE,
+                   _("Nothing was handed over yet; cancel the share instead"));
+      return FALSE;
+    }
 
   lk_partner_client_revoke_async (w->partner, credential, target, w->cancellable, lk_worker_done, &wait);
   if (!lk_partner_client_revoke_finish (w->partner, lk_worker_wait (w, &wait), error))
@@ -691,7 +725,7 @@ run_job (GTask        *task,
       break;
 
     case JOB_RECEIVE:
-      result = do_receive (&w, job->link, job->code, &error);
+      result = do_receive (&w, job->link, job->code, job->title, &error);
       break;
 
     case JOB_PREVIEW:
@@ -909,6 +943,9 @@ lk_transfer_engine_receive_async (LkTransferEngine    *self,
 
   job->link = g_object_ref (link);
   job->code = g_strdup (activation_code);
+  g_mutex_lock (&self->lock);
+  job->title = g_strdup (self->receiver_name);   /* the name, for a receipt */
+  g_mutex_unlock (&self->lock);
   start_job (self, job, cancellable, callback, user_data);
 }
 

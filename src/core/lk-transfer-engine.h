@@ -56,6 +56,8 @@ char             *lk_transfer_engine_dup_relay_url     (LkTransferEngine    *sel
 gboolean          lk_transfer_engine_set_ca_file       (LkTransferEngine    *self,
                                                         const char          *path,
                                                         GError             **error);
+void              lk_transfer_engine_set_receiver_name (LkTransferEngine    *self,
+                                                        const char          *name);
 void              lk_transfer_engine_set_retry_policy  (LkTransferEngine    *self,
                                                         guint                max_attempts,
                                                         guint                base_delay_ms);

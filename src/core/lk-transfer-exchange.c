@@ -367,7 +367,21 @@ lk_transfer_check_code (LkWorker    *w,
 
       request = lk_transfer_typed_content ("PinReEntryRequest");
       json_object_set_int_member (request, "attemptsLeft", t->attempts_left);
-      return lk_transfer_send_and_wait (w, t, lk_transfer_flow_for (t->vertical)->reply_format, request, error);
+      if (!lk_transfer_send (w, t, lk_transfer_flow_for (t->vertical)->reply_format, request, error))
+        return FALSE;
+
+      /* The owner is told too: someone holding the link is guessing, or
+       * the code was mistyped. */
+      {
+        g_autofree char *detail = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                                "A wrong activation code was entered; %u attempt left.",
+                                                                "A wrong activation code was entered; %u attempts left.",
+                                                                t->attempts_left),
+                                                   t->attempts_left);
+
+        _lk_transfer_set_state (t, LK_TRANSFER_STATE_OPENED, detail);
+      }
+      return lk_worker_save_transfer (w, t, error);
     }
 
   return lk_transfer_flow_for (t->vertical)->code_accepted (w, t, error);

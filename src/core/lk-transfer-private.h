@@ -43,6 +43,7 @@ struct _LkTransfer
   GDateTime       *valid_from;
   GDateTime       *valid_until;
   char            *shared_by;
+  char            *receiver_name;     /* receiver: sent; sender: as received (car) */
 
   /* Sender */
   char            *code;              /* the activation code: secret */
@@ -52,6 +53,7 @@ struct _LkTransfer
   char            *share_id;          /* generic: the share's credential at the partner */
   char            *friend_key;        /* car: the friend's public key, base64 */
   gboolean         auto_confirm;
+  gboolean         key_signed;        /* car: the owner signed the friend's key */
   gboolean         revoked;
 
   /* Receiver */

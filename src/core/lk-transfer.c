@@ -51,6 +51,7 @@ lk_transfer_finalize (GObject *object)
   g_clear_pointer (&self->valid_from, g_date_time_unref);
   g_clear_pointer (&self->valid_until, g_date_time_unref);
   g_free (self->shared_by);
+  g_free (self->receiver_name);
   lk_secure_clear_str (&self->code);
   lk_secure_clear_str (&self->token);
   g_free (self->share_id);
@@ -184,6 +185,7 @@ lk_transfer_to_json (LkTransfer *self)
   set_time (object, "validFrom", self->valid_from);
   set_time (object, "validUntil", self->valid_until);
   set_string (object, "sharedBy", self->shared_by);
+  set_string (object, "receiverName", self->receiver_name);
 
   set_string (object, "activationCode", self->code);
   json_object_set_int_member (object, "attemptsLeft", self->attempts_left);
@@ -191,6 +193,7 @@ lk_transfer_to_json (LkTransfer *self)
   set_string (object, "shareId", self->share_id);
   set_string (object, "friendKey", self->friend_key);
   json_object_set_boolean_member (object, "autoConfirm", self->auto_confirm);
+  json_object_set_boolean_member (object, "keySigned", self->key_signed);
   json_object_set_boolean_member (object, "revoked", self->revoked);
 
   if (self->offer != NULL)
@@ -309,6 +312,7 @@ lk_transfer_new_from_json (const char  *json,
       !get_time (object, "validFrom", &self->valid_from, error) ||
       !get_time (object, "validUntil", &self->valid_until, error) ||
       !get_string (object, "sharedBy", FALSE, &self->shared_by, error) ||
+      !get_string (object, "receiverName", FALSE, &self->receiver_name, error) ||
       !get_string (object, "activationCode", FALSE, &self->code, error) ||
       !get_string (object, "token", FALSE, &self->token, error) ||
       !get_string (object, "shareId", FALSE, &self->share_id, error) ||
@@ -334,6 +338,7 @@ lk_transfer_new_from_json (const char  *json,
     self->outbox_if_match = number;
   self->bound = get_bool (object, "bound");
   self->auto_confirm = get_bool (object, "autoConfirm");
+  self->key_signed = get_bool (object, "keySigned");
   self->revoked = get_bool (object, "revoked");
 
   if (secret != NULL)
@@ -487,6 +492,134 @@ lk_transfer_get_revoked (LkTransfer *self)
 {
   g_return_val_if_fail (LK_IS_TRANSFER (self), FALSE);
   return self->revoked;
+}
+
+/**
+ * lk_transfer_get_receiver_name:
+ *
+ * Returns: (nullable): a car share: the name the receiver gave, checked
+ *   text only; a receipt: the name this device sent
+ */
+const char *
+lk_transfer_get_receiver_name (LkTransfer *self)
+{
+  g_return_val_if_fail (LK_IS_TRANSFER (self), NULL);
+  return self->receiver_name;
+}
+
+/**
+ * lk_transfer_get_revocable:
+ *
+ * Returns: whether the sender can revoke what this share handed over:
+ *   from the moment the owner signed the friend's car key, or a token or a
+ *   credential of the share's own was issued, until it is revoked, whatever
+ *   the receiver has acknowledged
+ */
+gboolean
+lk_transfer_get_revocable (LkTransfer *self)
+{
+  g_return_val_if_fail (LK_IS_TRANSFER (self), FALSE);
+
+  if (self->role != LK_ROLE_INITIATOR || self->revoked)
+    return FALSE;
+  if (self->state == LK_TRANSFER_STATE_DONE)
+    return TRUE;
+  if (lk_transfer_state_is_final (self->state))
+    return FALSE;
+
+  switch (self->vertical)
+    {
+    case LK_VERTICAL_CAR:
+      return self->key_signed && self->friend_key != NULL;
+    case LK_VERTICAL_HOME:
+      return self->token != NULL;
+    case LK_VERTICAL_GENERIC:
+      return self->share_id != NULL;
+    default:
+      return FALSE;
+    }
+}
+
+/**
+ * lk_transfer_get_valid_from:
+ *
+ * Returns: (nullable): from when the shared key works
+ */
+GDateTime *
+lk_transfer_get_valid_from (LkTransfer *self)
+{
+  g_return_val_if_fail (LK_IS_TRANSFER (self), NULL);
+  return self->valid_from;
+}
+
+/**
+ * lk_transfer_get_entitlements:
+ *
+ * Returns: (nullable): what the shared key may do (a car: open, start, drive)
+ */
+const char * const *
+lk_transfer_get_entitlements (LkTransfer *self)
+{
+  g_return_val_if_fail (LK_IS_TRANSFER (self), NULL);
+  return (const char * const *) self->entitlements;
+}
+
+/**
+ * lk_transfer_get_code_required:
+ *
+ * Returns: whether the sender set an activation code
+ */
+gboolean
+lk_transfer_get_code_required (LkTransfer *self)
+{
+  g_return_val_if_fail (LK_IS_TRANSFER (self), FALSE);
+  return self->code != NULL;
+}
+
+/**
+ * lk_transfer_dup_friend_fingerprint:
+ *
+ * Returns: (nullable): for a car share, a short fingerprint of the
+ *   receiver's new key (the first 16 characters of its SHA-256, base64url,
+ *   in groups of four), for the owner to see before signing it
+ */
+char *
+lk_transfer_dup_friend_fingerprint (LkTransfer *self)
+{
+  g_autoptr(GBytes) der = NULL;
+  g_autoptr(LkKeyPair) key = NULL;
+  g_autofree char *full = NULL;
+  GString *shown;
+
+  g_return_val_if_fail (LK_IS_TRANSFER (self), NULL);
+
+  if (self->friend_key == NULL)
+    return NULL;
+  der = lk_base64_decode_bytes (self->friend_key);
+  key = der ? lk_key_pair_new_from_public (der, NULL) : NULL;
+  if (key == NULL)
+    return NULL;
+  full = lk_key_pair_get_fingerprint (key);
+  shown = g_string_new (NULL);
+  for (guint i = 0; i < 16 && full[i] != '\0'; i++)
+    {
+      if (i > 0 && i % 4 == 0)
+        g_string_append_c (shown, ' ');
+      g_string_append_c (shown, full[i]);
+    }
+  return g_string_free (shown, FALSE);
+}
+
+/**
+ * lk_transfer_get_valid_until:
+ *
+ * Returns: (nullable): until when the shared key works
+ */
+GDateTime *
+lk_transfer_get_valid_until (LkTransfer *self)
+{
+  g_return_val_if_fail (LK_IS_TRANSFER (self), NULL);
+  return self->valid_until;
 }
 
 /**

@@ -33,6 +33,13 @@ const char      *lk_transfer_get_credential_id   (LkTransfer    *self);
 const char      *lk_transfer_get_activation_code (LkTransfer    *self);
 guint            lk_transfer_get_attempts_left   (LkTransfer    *self);
 gboolean         lk_transfer_get_revoked         (LkTransfer    *self);
+gboolean         lk_transfer_get_revocable       (LkTransfer    *self);
+const char      *lk_transfer_get_receiver_name   (LkTransfer    *self);
+GDateTime       *lk_transfer_get_valid_until     (LkTransfer    *self);
+GDateTime       *lk_transfer_get_valid_from      (LkTransfer    *self);
+const char * const *lk_transfer_get_entitlements (LkTransfer    *self);
+gboolean         lk_transfer_get_code_required   (LkTransfer    *self);
+char            *lk_transfer_dup_friend_fingerprint (LkTransfer *self);
 char            *lk_transfer_dup_provider_host   (LkTransfer    *self);
 LkShareLink     *lk_transfer_get_link            (LkTransfer    *self);
 

@@ -19,5 +19,6 @@
 #include "lk-key-pair.h"
 #include "lk-share-link.h"
 #include "lk-signing.h"
+#include "lk-text.h"
 #include "lk-time.h"
 #include "lk-types.h"

@@ -7,7 +7,9 @@
  *   0: the rest is a payload document ({type, data}) opened as received;
  *   1: the rest is a plaintext, encrypted with the right key, then opened,
  *      by a fresh channel and by one a message into its transcript;
- *   2: the rest is a stored credential (JSON) to load.
+ *   2: the rest is a stored credential (JSON) to load;
+ *   3: the rest is a receiver's name (KeySigningRequest receiverName), to
+ *      be shown to a car's owner: it must come out as bounded text.
  */
 
 #define G_LOG_DOMAIN "fuzz-message"
@@ -114,6 +116,22 @@ fuzz_credential (const char *text,
     }
 }
 
+static void
+fuzz_name (const char *text,
+           gsize       len)
+{
+  g_autofree char *name = g_strndup (text, len);
+  g_autofree char *clean = lk_text_clean_name (name);
+
+  if (clean == NULL)
+    return;
+  g_assert (g_utf8_validate (clean, -1, NULL));
+  g_assert (g_utf8_strlen (clean, -1) <= LK_TEXT_MAX_NAME);
+  g_assert (clean[0] != '\0' && !g_ascii_isspace (clean[0]) && !g_ascii_isspace (clean[strlen (clean) - 1]));
+  for (const char *p = clean; *p != '\0'; p = g_utf8_next_char (p))
+    g_assert (!g_unichar_iscntrl (g_utf8_get_char (p)) && g_unichar_type (g_utf8_get_char (p)) != G_UNICODE_FORMAT);
+}
+
 int
 LLVMFuzzerTestOneInput (const guint8 *data,
                         size_t        size)
@@ -123,7 +141,7 @@ LLVMFuzzerTestOneInput (const guint8 *data,
   if (size < 1)
     return 0;
 
-  switch (data[0] % 3)
+  switch (data[0] % 4)
     {
     case 0:
       fuzz_payload (text, size - 1);
@@ -131,8 +149,11 @@ LLVMFuzzerTestOneInput (const guint8 *data,
     case 1:
       fuzz_plaintext (text, size - 1);
       break;
-    default:
+    case 2:
       fuzz_credential (text, size - 1);
+      break;
+    default:
+      fuzz_name (text, size - 1);
       break;
     }
 

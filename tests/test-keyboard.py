@@ -1,0 +1,314 @@
+#!/usr/bin/python3
+# test-keyboard.py: the whole app with the keyboard alone
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Runs itself inside build-aux/headless-session.sh (its own display, bus and
+# keyring) with accessibility on. Only key events reach the app (XTest,
+# through AT-SPI's generate_keyboard_event): no pointer, no AT-SPI actions.
+# After every key the focused widget (the AT-SPI object with the focused
+# state) must be named and on screen; the test reads it the way Orca does.
+#
+# The owner enrols a demo car key from the main menu (F10), opens it, shares
+# it with an activation code, copies the link; then receives it in the same
+# app, as another device would: the receive view by its accelerator
+# (Ctrl+O), paste, Accept, the code typed; the owner confirms and signs
+# from the Shares view (Alt+2). Both sides end done.
+#
+# Every focus it saw goes to $G_TEST_BUILDDIR/artifacts/keyboard-focus.txt,
+# with screenshots keyboard-NN-STEP.png.
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, 'ui'))
+
+import lkui  # noqa: E402
+from lkui import A, log, name, role_name, wait_for  # noqa: E402
+
+# X keysyms
+KEYSYMS = {'Tab': 0xff09, 'Return': 0xff0d, 'Escape': 0xff1b, 'Down': 0xff54, 'Up': 0xff52, 'Right': 0xff53,
+           'Left': 0xff51, 'F10': 0xffc7, 'space': 0x20, 'Control_L': 0xffe3, 'Alt_L': 0xffe9,
+           'Shift_L': 0xffe1, 'Home': 0xff50}
+
+
+class Keyboard:
+    def __init__(self, app, tap, artifacts):
+        self.app = app
+        self.tap = tap
+        self.artifacts = artifacts
+        self.Atspi = lkui._dogtail['Atspi']
+        self.log = []
+        self.shots = 0
+        self.bad = []
+        self.unreported = []
+
+    MODIFIERS = {'Shift_L': 1 << 0, 'Control_L': 1 << 2, 'Alt_L': 1 << 3}
+
+    def press(self, combo):
+        """A key or a combination: 'Tab', 'Control_L+o', 'Shift_L+Tab'. The
+        modifiers are latched around the key (AT-SPI's key synthesis types
+        are not flags: a modifier cannot be held by its keysym)."""
+        parts = combo.split('+')
+        key = KEYSYMS.get(parts[-1], ord(parts[-1]) if len(parts[-1]) == 1 else None)
+        mask = 0
+        for modifier in parts[:-1]:
+            mask |= self.MODIFIERS[modifier]
+        if key is None:
+            raise AssertionError(f'unknown key in {combo!r}')
+        kinds = self.Atspi.KeySynthType
+        if mask:
+            self.Atspi.generate_keyboard_event(mask, None, kinds.LOCKMODIFIERS)
+        try:
+            self.Atspi.generate_keyboard_event(key, None, kinds.SYM)
+        finally:
+            if mask:
+                self.Atspi.generate_keyboard_event(mask, None, kinds.UNLOCKMODIFIERS)
+
+    def type(self, text):
+        for ch in text:
+            self.press(ch)
+
+    def focused(self):
+        """The focused object of the app's windows, or None."""
+        for window in self.app.windows():
+            for node in lkui.walk(window, prune_unsized=False):
+                try:
+                    if A().STATE_FOCUSED in lkui.states(node):
+                        return node
+                except Exception:
+                    continue
+        return None
+
+    def wait_focus(self, step, entry=True):
+        """The focused object after a key; None, logged, when GTK 4.8 does
+        not report it: the text inside an AdwEntryRow never gets the
+        focused state on the accessibility bus (a toolkit defect; the
+        screenshot shows the ring). Such steps are listed, not failed."""
+        try:
+            return wait_for(lambda: self.focused(), f'a focus ({step})', timeout=3)
+        except lkui.Timeout:
+            if not entry:
+                self.bad.append(f'{step}: the focus is nowhere')
+                self.log.append(f'{step}\tNOWHERE')
+                return None
+            self.unreported.append(step)
+            self.log.append(f'{step}\tUNREPORTED (GTK 4.8: an entry row\'s focus)')
+            return None
+
+    def check_focus(self, step, expect=None, entry=False):
+        """The focus is on something named and on screen (and matching
+        expect, a regex on its name, if given)."""
+        def good():
+            node = self.focused()
+            if node is None:
+                return None
+            box = lkui.extents(node)
+            text = name(node)
+            if expect is not None and not re.search(expect, text or ''):
+                return None
+            return node, text, role_name(node), box
+        if self.wait_focus(step, entry) is None:
+            return None
+        try:
+            node, text, role, box = wait_for(good, f'the focus after {step}', timeout=10)
+        except lkui.Timeout:
+            node = self.focused()
+            what = f'{role_name(node)} {name(node)!r} {lkui.extents(node)}' if node is not None else 'nothing'
+            self.bad.append(f'{step}: focus on {what}' + (f', expected {expect!r}' if expect else ''))
+            self.log.append(f'{step}\tFAILED\t{what}')
+            return None
+        window = lkui.extents(self.app.frame)
+        visible = box is not None and box[2] > 0 and box[3] > 0 and window is not None and \
+            box[0] + box[2] > 0 and box[1] + box[3] > 0 and box[0] < window[2] and box[1] < window[3]
+        named = bool(text) and not re.match(r'^Gtk[A-Z]|^Adw[A-Z]', text)
+        self.log.append(f'{step}\t{role}\t{text!r}\t{box}')
+        if not (visible and named):
+            self.bad.append(f'{step}: focus on {role} {text!r} at {box} is not ' +
+                            ('named' if not named else 'visible'))
+        return node
+
+    def tab_to(self, pattern, step, role=None, limit=60, backwards=False):
+        """Tabs until the focus is on a control whose name matches."""
+        regex = re.compile(pattern)
+        for _ in range(limit):
+            self.press('Shift_L+Tab' if backwards else 'Tab')
+            node = self.wait_focus(f'{step} (tab)')
+            if node is None:
+                continue
+            text = name(node)
+            self.log.append(f'{step} (tab)\t{role_name(node)}\t{text!r}\t{lkui.extents(node)}')
+            if not text or re.match(r'^Gtk[A-Z]|^Adw[A-Z]', text):
+                self.bad.append(f'{step}: tabbing passed an unnamed {role_name(node)} at {lkui.extents(node)}')
+            if regex.search(text or '') and (role is None or role_name(node) == role):
+                return node
+        raise AssertionError(f'{step}: no control matching {pattern!r} within {limit} tabs')
+
+    def shot(self, step):
+        self.shots += 1
+        lkui.screenshot(os.path.join(self.artifacts, f'keyboard-{self.shots:02d}-{step}.png'))
+
+
+def scenario(app, tap, artifacts):
+    kb = Keyboard(app, tap, artifacts)
+    try:
+        steps(app, tap, artifacts, kb)
+    finally:
+        with open(os.path.join(artifacts, 'keyboard-focus.txt'), 'w') as f:
+            f.write('\n'.join(kb.log) + '\n')
+
+
+def steps(app, tap, artifacts, kb):
+    frame = app.frame
+    lkui.wait_find(app.main_page(), A().ROLE_PUSH_BUTTON, 'Receive a Key…', what='the empty wallet')
+
+    # Enrol a demo car key: F10 opens the main menu.
+    kb.press('F10')
+    kb.check_focus('main menu (F10)')
+    for _ in range(12):
+        node = kb.focused()
+        if node is not None and name(node).startswith('Enrol a Demo Key'):
+            break
+        kb.press('Down')
+    kb.press('Return')
+    for _ in range(12):
+        node = kb.focused()
+        if node is not None and name(node) == 'Car Key':
+            break
+        kb.press('Down')
+    kb.check_focus('enrol menu: Car Key', r'^Car Key$')
+    kb.press('Return')
+    wait_for(lambda: app.key_row('My Car'), 'the car key in the wallet')
+    # The new key has the focus (before the fix: nothing had, the menu and
+    # the rows it was in being gone).
+    kb.check_focus('the key just enrolled', r'^My Car$')
+    kb.shot('enrolled')
+    tap.ok(True, 'enrolled a demo car key from the main menu (F10, arrows, Enter)')
+
+    # Open it: Enter on its row.
+    kb.press('Return')
+    page = app.wait_page('credential')
+    kb.check_focus('the key details')
+    kb.shot('key-details')
+    kb.tab_to(r'Share', 'Share…', role='push button')
+    kb.press('Return')
+    page = app.wait_page('share')
+    kb.check_focus('the share options')
+    kb.shot('share-options')
+    kb.tab_to(r'Create Invitation', 'Create Invitation', role='push button')
+    kb.press('Return')
+    lkui.wait_find(page, A().ROLE_PUSH_BUTTON, 'Copy Link', what='the invitation')
+    kb.check_focus('the invitation')
+    code = wait_for(lambda: next((re.sub(r'\D', '', name(n)) for n in lkui.walk(page)
+                                  if role_name(n) == 'label' and re.fullmatch(r'\d{3} \d{3}', name(n))), None),
+                    'the activation code')
+    kb.tab_to(r'^Copy Link$', 'Copy Link', role='push button')
+    kb.press('Return')
+    wait_for(lambda: app.toast(r'[Cc]opied'), 'the link copied')
+    kb.shot('invitation')
+    tap.ok(True, 'opened the key, shared it with a code, copied the link (Tab, Enter)')
+
+    # Receive it, as another device: Ctrl+O, paste, Accept, the code.
+    kb.press('Control_L+o')
+    page = app.wait_page('receive')
+    kb.check_focus('the receive view (Ctrl+O)', r'Link', entry=True)
+    kb.press('Control_L+v')
+    kb.press('Return')
+    lkui.wait_find(page, A().ROLE_PUSH_BUTTON, 'Accept', what='the preview')
+    kb.check_focus('the preview')
+    kb.shot('receive-preview')
+    kb.tab_to(r'(^| )Accept$', 'Accept', role='push button')
+    kb.press('Return')
+    lkui.wait_find(page, A().ROLE_TEXT, 'Activation Code', what='the code page')
+    kb.check_focus('the code page', r'Activation Code', entry=True)
+    kb.type(code)
+    kb.press('Return')
+    tap.ok(True, 'received with the keyboard: Ctrl+O, Ctrl+V, Enter, Accept, the code, Enter')
+    kb.shot('receive-code-given')
+
+    # The owner confirms: the Shares view (Alt+2), the share, Confirm and Sign.
+    for _ in range(5):   # Alt+Left: back, page by page
+        if not app.pages():
+            break
+        before = set(app.pages())
+        kb.press('Alt_L+Left')
+        wait_for(lambda: set(app.pages()) != before, 'the previous page (Alt+Left)')
+        kb.check_focus('back (Alt+Left)')
+    app.wait_main_page()
+    kb.press('Alt_L+2')
+    shares = lkui.wait_find(app.main_page(), A().ROLE_LIST, 'Shares', what='the Shares list')
+    wait_for(lambda: any(re.search(r'confirmation', lkui.label(r) or '') or 'confirmation' in
+                         ' '.join(name(n) for n in lkui.walk(r)) for r in lkui.children(shares)),
+             'the share waiting for confirmation')
+    kb.tab_to(r'My Car', 'the share in the list')
+    kb.press('Return')
+    page = app.wait_page('share')
+    kb.tab_to(r'Confirm and Sign', 'Confirm and Sign', role='push button')
+    kb.shot('share-confirm')
+    kb.press('Return')
+    lkui.wait_find(page, A().ROLE_LABEL, 'Done: the key was received', what='the share done')
+    kb.check_focus('the share done')
+    kb.shot('share-done')
+    tap.ok(True, 'confirmed and signed from the Shares view (Alt+2, Tab, Enter)')
+
+    tap.ok(not kb.bad, f'at every step the focus was named and on screen ({len(kb.log)} focus checks, '
+           f'{len(kb.unreported)} in entry rows that GTK 4.8 does not report)',
+           '\n'.join(kb.bad + [f'unreported: {u}' for u in kb.unreported]))
+
+
+def run_in_session(tap_path):
+    lkui.terminate_on_signals()
+    tap = lkui.Tap(open(tap_path, 'w', buffering=1))
+    workdir = tempfile.mkdtemp(prefix='latchkey-kb-')
+    artifacts = os.path.join(os.environ.get('G_TEST_BUILDDIR', workdir), 'artifacts')
+    os.makedirs(artifacts, exist_ok=True)
+    relay = partner = app = None
+    try:
+        lkui.import_dogtail()
+        relay, partner = lkui.start_services(workdir)
+        app = lkui.App(workdir, relay.url, partner.url).ready()
+        scenario(app, tap, artifacts)
+        app, quitting = None, app
+        quitting.quit()
+        tap.ok(True, 'the app quit cleanly')
+        status = tap.done()
+    except BaseException as error:
+        if app is not None:
+            log('app output:\n' + app.output()[-20000:])
+        tap.bail(error)
+        status = 1
+    finally:
+        for process in (app, relay, partner):
+            if process is not None:
+                process.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return status
+
+
+def main():
+    if os.environ.get('_LATCHKEY_KB_TAP'):
+        return run_in_session(os.environ['_LATCHKEY_KB_TAP'])
+    lkui.terminate_on_signals()
+    with tempfile.NamedTemporaryFile(prefix='latchkey-kb-', suffix='.tap') as tap_file:
+        env = dict(os.environ, _LATCHKEY_KB_TAP=tap_file.name)
+        session = subprocess.Popen([os.environ['HEADLESS_SESSION'], sys.executable, os.path.abspath(__file__)],
+                                   env=env, stdin=subprocess.DEVNULL, stdout=sys.stderr.fileno(),
+                                   preexec_fn=lkui.die_with_parent)
+        try:
+            status = session.wait()
+        finally:
+            lkui.kill_tree(session)
+        with open(tap_file.name) as f:
+            sys.stdout.write(f.read())
+    return status
+
+
+if __name__ == '__main__':
+    sys.exit(main())
