@@ -213,6 +213,75 @@ test_camera_finds_link (void)
   back_to_wallet ();
 }
 
+typedef struct
+{
+  char *text;
+  gboolean timed_out;
+} Found;
+
+static void
+on_found (LatchkeyCamera *camera,
+          const char     *text,
+          Found          *found)
+{
+  g_free (found->text);
+  found->text = g_strdup (text);
+}
+
+static gboolean
+found_or_late (gpointer data)
+{
+  Found *found = data;
+
+  return found->text != NULL || found->timed_out;
+}
+
+static gboolean
+on_late (gpointer data)
+{
+  ((Found *) data)->timed_out = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* A camera whose frames come at once (a file, as the scripted test's fake
+ * camera): the first frame can be read before the main loop has heard
+ * that the pipeline plays. That code was dropped, and with it every later
+ * frame (the camera reports one code), so the scan never ended: seen as a
+ * scripted test that timed out now and then. Each round starts the camera
+ * afresh; every one must report the code. */
+static void
+test_camera_code_in_first_frame (void)
+{
+  g_autoptr(LkTestShare) share = ben_shares ("generic");
+  g_autofree char *png = qr_png (share->link, FALSE, "first-frame.png");
+  g_autofree char *description = g_strdup_printf ("multifilesrc location=\"%s\" loop=true "
+                                                  "caps=image/png,framerate=30/1 ! pngdec ! videoconvert", png);
+  g_autoptr(LatchkeyCamera) camera = latchkey_camera_new ();
+  Found found = { NULL, FALSE };
+
+  g_setenv (LATCHKEY_CAMERA_PIPELINE_ENV, description, TRUE);
+  g_signal_connect (camera, "found", G_CALLBACK (on_found), &found);
+  for (int round = 0; round < 60; round++)
+    {
+      guint late;
+
+      found.timed_out = FALSE;
+      g_clear_pointer (&found.text, g_free);
+      late = g_timeout_add_seconds (10, on_late, &found);
+      latchkey_camera_start (camera, NULL);
+      latchkey_test_wait_until (found_or_late, &found, "the code or ten seconds");
+      if (!found.timed_out)
+        g_source_remove (late);
+      if (found.text == NULL)
+        g_error ("Round %d: the camera read the code and never reported it (state %d)", round,
+                 latchkey_camera_get_state (camera));
+      g_assert_cmpstr (found.text, ==, share->link);
+      g_assert_cmpint (latchkey_camera_get_state (camera), ==, LATCHKEY_CAMERA_FOUND);
+      latchkey_camera_stop (camera);
+    }
+  g_clear_pointer (&found.text, g_free);
+}
+
 static gboolean
 hint_shows (gpointer data)
 {
@@ -420,6 +489,7 @@ main (int   argc,
 
   g_test_add_func ("/scan/viewfinder-and-stop", test_viewfinder_and_stop);
   g_test_add_func ("/scan/camera-finds-link", test_camera_finds_link);
+  g_test_add_func ("/scan/camera-code-in-first-frame", test_camera_code_in_first_frame);
   g_test_add_func ("/scan/camera-hint", test_camera_hint);
   g_test_add_func ("/scan/inverted-image", test_inverted_image);
   g_test_add_func ("/scan/clipboard-image", test_clipboard_image);

@@ -104,6 +104,7 @@ teardown (LatchkeyCamera *self)
   g_clear_handle_id (&self->bus_watch, g_source_remove);
   g_clear_handle_id (&self->texture_source, g_source_remove);
   g_clear_object (&self->next_texture);
+  g_clear_pointer (&self->found_text, g_free);
 }
 
 /* Streaming threads */
@@ -172,7 +173,11 @@ report_found (gpointer user_data)
   text = g_steal_pointer (&self->found_text);
   g_mutex_unlock (&self->lock);
 
-  if (text == NULL || self->state != LATCHKEY_CAMERA_SCANNING)
+  /* Only a stopped camera drops a code (teardown and run_pipeline clear
+   * found_text). Not the state: the first frame can be read before the
+   * bus says the pipeline plays, and the camera reports one code only,
+   * so a code dropped then was a scan that never ended. */
+  if (text == NULL || self->pipeline == NULL)
     return G_SOURCE_REMOVE;
 
   teardown (self);
