@@ -1401,6 +1401,131 @@ test_draft_only_json (Fixture       *f,
     }
 }
 
+/* Issue 13: one invitation, several receivers (PROTOCOL.md §6.5). */
+#define CREATE_SEVERAL_BODY(n) \
+  "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\"}," \
+  "\"displayInformation\":{\"title\":\"Room 404\"}," \
+  "\"mailboxConfiguration\":{\"maxRecipients\":" n "}}"
+
+static void
+assert_counts (Fixture    *f,
+               const char *url,
+               gint64      bound,
+               gint64      done)
+{
+  g_autoptr(LkTestReply) reply = read_as (f, url, f->initiator);
+  g_autoptr(JsonObject) object = NULL;
+
+  g_assert_cmpuint (reply->status, ==, 200);
+  object = lk_test_reply_json (reply);
+  g_assert_cmpint (json_object_get_int_member (object, "maxRecipients"), ==, 3);
+  g_assert_cmpint (json_object_get_int_member (object, "recipientsBound"), ==, bound);
+  g_assert_cmpint (json_object_get_int_member (object, "recipientsDone"), ==, done);
+  g_assert_true (json_object_get_boolean_member (object, "recipientBound") == (bound > 0));
+}
+
+static void
+test_several_recipients (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autofree char *url = create (f, CREATE_SEVERAL_BODY ("3"), NULL);
+  g_autofree char *one = create (f, CREATE_BODY, NULL);
+  g_autofree char *second = lk_uuid_new_random ();
+  g_autofree char *third = lk_uuid_new_random ();
+  g_autoptr(LkTestReply) plain = read_as (f, one, f->initiator);
+
+  /* A mailbox that did not ask answers as the draft does, without our counts. */
+  g_assert_cmpuint (plain->status, ==, 200);
+  g_assert_null (strstr (plain->body, "maxRecipients"));
+  g_assert_null (strstr (plain->body, "recipientsBound"));
+
+  assert_counts (f, url, 0, 0);
+
+  /* Each of the first three devices binds its own claim; a fourth is refused. */
+  {
+    g_autoptr(LkTestReply) a = read_as (f, url, f->recipient);
+    g_autoptr(LkTestReply) a_again = read_as (f, url, f->recipient);
+    g_autoptr(LkTestReply) b = read_as (f, url, second);
+    g_autoptr(LkTestReply) c = read_as (f, url, third);
+    g_autoptr(LkTestReply) d = read_as (f, url, f->stranger);
+
+    g_assert_cmpuint (a->status, ==, 200);
+    g_assert_cmpuint (a_again->status, ==, 200);
+    g_assert_cmpuint (b->status, ==, 200);
+    g_assert_cmpuint (c->status, ==, 200);
+    assert_error_reply (d, 401, "unauthorized");
+  }
+  assert_counts (f, url, 3, 0);
+
+  /* A receiver's delete is its own acknowledgement: the others go on. */
+  {
+    g_autoptr(LkTestReply) del = lk_test_send (f->session, "DELETE", url, NULL, NULL,
+                                               "Mailbox-Device-Claim", f->recipient, NULL);
+    g_autoptr(LkTestReply) gone = read_as (f, url, f->recipient);
+    g_autoptr(LkTestReply) again = lk_test_send (f->session, "DELETE", url, NULL, NULL,
+                                                 "Mailbox-Device-Claim", f->recipient, NULL);
+    g_autoptr(LkTestReply) b = read_as (f, url, second);
+    g_autoptr(LkTestReply) d = read_as (f, url, f->stranger);
+
+    g_assert_cmpuint (del->status, ==, 200);
+    assert_error_reply (gone, 404, "not_found");
+    assert_error_reply (again, 404, "not_found");
+    g_assert_cmpuint (b->status, ==, 200);
+    /* Its place is not given to another device. */
+    assert_error_reply (d, 401, "unauthorized");
+  }
+  assert_counts (f, url, 3, 1);
+
+  {
+    g_autoptr(LkTestReply) b = lk_test_send (f->session, "DELETE", url, NULL, NULL,
+                                             "Mailbox-Device-Claim", second, NULL);
+    g_autoptr(LkTestReply) c = NULL;
+    g_autoptr(LkTestReply) initiator = NULL;
+
+    g_assert_cmpuint (b->status, ==, 200);
+    assert_counts (f, url, 3, 2);
+    /* The last one removes the mailbox, as one receiver's delete does today. */
+    c = lk_test_send (f->session, "DELETE", url, NULL, NULL, "Mailbox-Device-Claim", third, NULL);
+    g_assert_cmpuint (c->status, ==, 200);
+    initiator = read_as (f, url, f->initiator);
+    assert_error_reply (initiator, 404, "not_found");
+  }
+}
+
+static void
+test_several_recipients_bounds (Fixture       *f,
+                                gconstpointer  data)
+{
+  g_autofree char *create_url = url_for (f, "/v1/m");
+  static const char * const bad[] = {
+    CREATE_SEVERAL_BODY ("0"),
+    CREATE_SEVERAL_BODY ("11"),
+    CREATE_SEVERAL_BODY ("-1"),
+    CREATE_SEVERAL_BODY ("2.5"),
+    CREATE_SEVERAL_BODY ("\"3\""),
+    CREATE_SEVERAL_BODY ("true"),
+    CREATE_SEVERAL_BODY ("99999999999999999999"),
+    /* Several receivers of a two-way mailbox (a car key is signed per device). */
+    "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\"},"
+    "\"displayInformation\":{\"title\":\"t\"},\"mailboxConfiguration\":{\"accessRights\":\"RWD\",\"maxRecipients\":2}}",
+  };
+  g_autofree char *ten = create (f, CREATE_SEVERAL_BODY ("10"), NULL);
+  g_autofree char *one_rwd = create (f, "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\"},"
+                                        "\"displayInformation\":{\"title\":\"t\"},"
+                                        "\"mailboxConfiguration\":{\"accessRights\":\"RWD\",\"maxRecipients\":1}}", NULL);
+
+  g_assert_nonnull (ten);
+  g_assert_nonnull (one_rwd);
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", create_url, "application/json", bad[i],
+                                                   "Mailbox-Device-Claim", f->initiator, NULL);
+
+      g_test_message ("body %u", i);
+      assert_error_reply (reply, 400, "bad_request");
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1436,6 +1561,8 @@ main (int   argc,
   ADD ("draft/chunked", test_draft_chunked, default_args);
   ADD ("draft/rfc3339", test_draft_rfc3339, default_args);
   ADD ("draft/only-json", test_draft_only_json, default_args);
+  ADD ("several-recipients", test_several_recipients, default_args);
+  ADD ("several-recipients-bounds", test_several_recipients_bounds, default_args);
 #undef ADD
 
   return g_test_run ();
