@@ -960,7 +960,7 @@ offer_by_hand (World      *w,
 
   json_object_set_string_member (placeholder, "type", "AEAD_AES_256_GCM");
   json_object_set_string_member (placeholder, "data", filler_data);
-  lk_mailbox_client_create_async (client, w->relay->url, claim, placeholder, "A key shared with you", NULL, "RWD",
+  lk_mailbox_client_create_async (client, w->relay->url, claim, placeholder, "A key shared with you", NULL, "RWD", 0,
                                   NULL, NULL, NULL, lk_test_on_done, &result);
   created = lk_mailbox_client_finish (client, lk_test_wait_for (&result), &error);
   g_assert_no_error (error);

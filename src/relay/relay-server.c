@@ -337,6 +337,10 @@ op_response (Request *req,
             json_object_set_boolean_member (object, "isPushNotificationSupported", FALSE);
             /* Ours: the sender learns the expiration the relay granted. */
             json_object_set_string_member (object, "expiration", expiration);
+            /* Ours too (PROTOCOL.md §6.5): the sender learns that several
+             * may read; a relay without the extension leaves it out. */
+            if (op->result->max_recipients > 1)
+              json_object_set_int_member (object, "maxRecipients", op->result->max_recipients);
             response = httpd_request_json_response (&req->base, *status, object, 0);
             MHD_add_response_header (response, "ETag", etag);
             return response;
