@@ -257,6 +257,7 @@ create_mailbox (LkWorker    *w,
   reply = lk_worker_mailbox_finish (w, &wait, error);
   if (reply == NULL)
     return FALSE;
+  t->one_way = t->receivers > 1;
 
   /* Only a well-formed mailbox URL of the relay we asked is accepted: a
    * relay that named another host would steer the first message, and the
@@ -587,15 +588,16 @@ do_step (LkWorker      *w,
         }
       /* Several receivers: the relay removes the mailbox once the last has
        * acknowledged, or when it expires; whoever received it, received it. */
-      if (t->role == LK_ROLE_INITIATOR && t->receivers > 1 && (!expired || t->received > 0))
+      if (t->role == LK_ROLE_INITIATOR && t->one_way && (!expired || t->received > 0))
         {
           g_autofree char *detail = NULL;
 
           if (!expired)
             t->received = t->receivers;
-          detail = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u of %u device received the key.",
-                                                 "%u of %u devices received the key.", t->receivers),
-                                    t->received, t->receivers);
+          if (t->receivers > 1)
+            detail = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u of %u device received the key.",
+                                                   "%u of %u devices received the key.", t->receivers),
+                                      t->received, t->receivers);
           return lk_transfer_finish (w, t, LK_TRANSFER_STATE_DONE, detail, error);
         }
       if (expired)

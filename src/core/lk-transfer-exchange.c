@@ -425,27 +425,24 @@ lk_transfer_store_received (LkWorker      *w,
       return lk_transfer_finish (w, t, LK_TRANSFER_STATE_DONE, NULL, error);
     }
 
-  if (lk_channel_is_plain (t->channel))
-    {
-      g_autoptr(GError) local_error = NULL;
+  /* A plain draft peer may have made the mailbox `RD`, as the draft's
+   * one-way flow does, and so does our sender that asked for several
+   * receivers of a relay that let only one: then the draft's end instead,
+   * Delete. */
+  {
+    g_autoptr(GError) local_error = NULL;
 
-      /* A plain draft peer may have made the mailbox `RD`, as the draft's
-       * one-way flow does: then the draft's end instead, Delete. */
-      if (!lk_transfer_send_typed (w, t, "ReceiverDone", NULL, &local_error))
-        {
-          if (!g_error_matches (local_error, LK_MAILBOX_ERROR, LK_MAILBOX_ERROR_CLAIMED))
-            {
-              g_propagate_error (error, g_steal_pointer (&local_error));
-              return FALSE;
-            }
-          g_clear_pointer (&t->outbox, json_object_unref);
-          delete_mailbox (w, t);
-        }
-      return lk_transfer_finish (w, t, LK_TRANSFER_STATE_DONE, NULL, error);
-    }
-
-  if (!lk_transfer_send_typed (w, t, "ReceiverDone", NULL, error))
-    return FALSE;
+    if (!lk_transfer_send_typed (w, t, "ReceiverDone", NULL, &local_error))
+      {
+        if (!g_error_matches (local_error, LK_MAILBOX_ERROR, LK_MAILBOX_ERROR_CLAIMED))
+          {
+            g_propagate_error (error, g_steal_pointer (&local_error));
+            return FALSE;
+          }
+        g_clear_pointer (&t->outbox, json_object_unref);
+        delete_mailbox (w, t);
+      }
+  }
   return lk_transfer_finish (w, t, LK_TRANSFER_STATE_DONE, NULL, error);
 }
 

@@ -62,6 +62,8 @@ struct _LkTransfer
   guint            receivers;
   guint            received;
   guint            revoked_receivers;
+  gboolean         one_way;           /* the mailbox is RD: receivers acknowledge
+                                       * by deleting it (for themselves) */
 
   /* Receiver */
   JsonObject      *offer;             /* the first message's content */

@@ -196,6 +196,8 @@ lk_transfer_to_json (LkTransfer *self)
   json_object_set_boolean_member (object, "autoConfirm", self->auto_confirm);
   json_object_set_boolean_member (object, "keySigned", self->key_signed);
   json_object_set_boolean_member (object, "revoked", self->revoked);
+  if (self->one_way)
+    json_object_set_boolean_member (object, "oneWay", TRUE);
   if (self->receivers > 1)
     {
       json_object_set_int_member (object, "receivers", self->receivers);
@@ -347,6 +349,7 @@ lk_transfer_new_from_json (const char  *json,
   self->auto_confirm = get_bool (object, "autoConfirm");
   self->key_signed = get_bool (object, "keySigned");
   self->revoked = get_bool (object, "revoked");
+  self->one_way = get_bool (object, "oneWay");
   if (lk_json_get_int (object, "receivers", 1, LK_TRANSFER_MAX_RECEIVERS, &number, 0, 0, NULL))
     self->receivers = number;
   if (lk_json_get_int (object, "received", 0, self->receivers, &number, 0, 0, NULL))
