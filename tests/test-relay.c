@@ -1516,6 +1516,21 @@ test_several_recipients_bounds (Fixture       *f,
 
   g_assert_nonnull (ten);
   g_assert_nonnull (one_rwd);
+
+  /* The create answer says how many may read; without asking, nothing. */
+  {
+    g_autoptr(LkTestReply) several = lk_test_send (f->session, "POST", create_url, "application/json",
+                                                   CREATE_SEVERAL_BODY ("4"), "Mailbox-Device-Claim", f->initiator, NULL);
+    g_autoptr(LkTestReply) one = lk_test_send (f->session, "POST", create_url, "application/json", CREATE_BODY,
+                                               "Mailbox-Device-Claim", f->initiator, NULL);
+    g_autoptr(JsonObject) object = NULL;
+
+    g_assert_cmpuint (several->status, ==, 200);
+    object = lk_test_reply_json (several);
+    g_assert_cmpint (json_object_get_int_member (object, "maxRecipients"), ==, 4);
+    g_assert_cmpuint (one->status, ==, 200);
+    g_assert_null (strstr (one->body, "maxRecipients"));
+  }
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", create_url, "application/json", bad[i],
