@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <libsoup/soup.h>
+#include <sqlite3.h>
 
 #include "latchkey-core.h"
 #include "lk-test-http.h"
@@ -1541,6 +1542,58 @@ test_several_recipients_bounds (Fixture       *f,
     }
 }
 
+/* A database from before several recipients (issue 13) is migrated: its
+ * mailboxes keep their one recipient. */
+static void
+test_several_recipients_migration (void)
+{
+  static const char * const args[] = { "--rate", "0", NULL };
+  g_autoptr(LkTestServer) relay = lk_test_server_new ("LATCHKEY_RELAY", args);
+  g_autoptr(SoupSession) session = new_session ();
+  g_autofree char *dir = g_build_filename (relay->data_dir, "db", NULL);
+  g_autofree char *path = g_build_filename (dir, "relay.sqlite", NULL);
+  g_autofree char *initiator = lk_uuid_new_random ();
+  g_autofree char *recipient = lk_uuid_new_random ();
+  g_autofree char *stranger = lk_uuid_new_random ();
+  g_autofree char *insert = NULL;
+  g_autofree char *url = NULL;
+  sqlite3 *db = NULL;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  insert = g_strdup_printf ("CREATE TABLE mailbox (id TEXT NOT NULL UNIQUE, version INTEGER NOT NULL, "
+                            "initiator_claim TEXT NOT NULL, recipient_claim TEXT, access INTEGER NOT NULL, "
+                            "created INTEGER NOT NULL, expires INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, "
+                            "payload_type TEXT, payload_data TEXT, title TEXT, description TEXT, image_url TEXT, "
+                            "initiator_token TEXT, recipient_token TEXT, initiator_request_id TEXT, "
+                            "recipient_request_id TEXT, relinquished_claim TEXT, size INTEGER NOT NULL DEFAULT 0, "
+                            "creator BLOB);"
+                            "INSERT INTO mailbox (id, version, initiator_claim, access, created, expires, payload_type, "
+                            "payload_data, title, size) VALUES ('0f8fad5b-d9cb-469f-a165-70867728950e', 1, '%s', 5, "
+                            "%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ", 'AEAD_AES_256_GCM', '" PAYLOAD_DATA "', "
+                            "'Room 404', 80);", initiator, now, now + 3600);
+  g_assert_cmpint (sqlite3_exec (db, insert, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  lk_test_server_start (relay);
+  url = g_strconcat (relay->url, "/v1/m/0f8fad5b-d9cb-469f-a165-70867728950e", NULL);
+  {
+    g_autoptr(LkTestReply) bind = lk_test_send (session, "POST", url, NULL, NULL, "Mailbox-Device-Claim", recipient, NULL);
+    g_autoptr(LkTestReply) second = lk_test_send (session, "POST", url, NULL, NULL, "Mailbox-Device-Claim", stranger, NULL);
+    g_autoptr(LkTestReply) sender = lk_test_send (session, "POST", url, NULL, NULL, "Mailbox-Device-Claim", initiator, NULL);
+    g_autofree char *create_url = g_strconcat (relay->url, "/v1/m", NULL);
+    g_autoptr(LkTestReply) several = lk_test_send (session, "POST", create_url, "application/json",
+                                                   CREATE_SEVERAL_BODY ("2"), "Mailbox-Device-Claim", initiator, NULL);
+
+    g_assert_cmpuint (bind->status, ==, 200);
+    assert_error_reply (second, 401, "unauthorized");
+    g_assert_cmpuint (sender->status, ==, 200);
+    g_assert_null (strstr (sender->body, "maxRecipients"));
+    g_assert_cmpuint (several->status, ==, 200);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1549,6 +1602,7 @@ main (int   argc,
 
   g_test_add_func ("/relay/tls", test_tls);
   g_test_add_func ("/relay/forwarded-for", test_forwarded_for);
+  g_test_add_func ("/relay/several-recipients-migration", test_several_recipients_migration);
 
 #define ADD(path, func, args) \
   g_test_add ("/relay/" path, Fixture, args, fixture_set_up, func, fixture_tear_down)
