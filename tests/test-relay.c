@@ -1402,7 +1402,7 @@ test_draft_only_json (Fixture       *f,
     }
 }
 
-/* Issue 13: one invitation, several receivers (PROTOCOL.md §6.5). */
+/* Issue 13: one invitation, several receivers (PROTOCOL.md §6.9). */
 #define CREATE_SEVERAL_BODY(n) \
   "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\"}," \
   "\"displayInformation\":{\"title\":\"Room 404\"}," \

@@ -451,7 +451,7 @@ claim_headers (const char *claim,
  * @payload: the draft's `payload` object
  * @access_rights: (nullable): such as "RWD"
  * @max_recipients: how many devices may read it (our extension, PROTOCOL.md
- *   §6.5); 0 or 1 asks nothing, the draft's one recipient
+ *   §6.9); 0 or 1 asks nothing, the draft's one recipient
  * @expiration: (nullable): when the mailbox should expire
  * @request_id: a Mailbox-Request-ID, kept by the caller so that a retry after
  *   a restart is recognised

@@ -32,7 +32,7 @@ typedef enum
   LK_MAILBOX_ERROR_PROTOCOL,
 } LkMailboxError;
 
-/* mailboxConfiguration.maxRecipients, our extension (PROTOCOL.md §6.5). */
+/* mailboxConfiguration.maxRecipients, our extension (PROTOCOL.md §6.9). */
 #define LK_MAILBOX_MAX_RECIPIENTS 10
 
 typedef struct
@@ -45,7 +45,7 @@ typedef struct
   char       *description;
   GDateTime  *expiration;       /* read */
   gboolean    recipient_bound;  /* read (our extension) */
-  /* Our extension for several recipients (PROTOCOL.md §6.5): create and
+  /* Our extension for several recipients (PROTOCOL.md §6.9): create and
    * read; 0 when the relay did not answer it (one recipient). */
   guint       max_recipients;
   guint       recipients_bound; /* read */

@@ -248,7 +248,7 @@ create_mailbox (LkWorker    *w,
   json_object_set_string_member (placeholder, "data", placeholder_data);
 
   /* Several receivers read a mailbox they cannot write to (the relay
-   * refuses several writers, PROTOCOL.md §6.5): each deletes it for itself. */
+   * refuses several writers, PROTOCOL.md §6.9): each deletes it for itself. */
   lk_mailbox_client_create_async (w->mailbox, w->relay_url, t->claim, placeholder, t->description,
                                   /* Translators: shown by the relay to whoever opens the link (see above) */
                                   _("Open this link with Latchkey or another TIGRESS wallet to add the key."),

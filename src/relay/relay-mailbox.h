@@ -45,7 +45,7 @@ typedef struct
   char        *recipient_request_id;
   char        *relinquished_claim; /* who relinquished last, for retries */
   gint64       size;               /* bytes it stores, for the limits (relay_mailbox_get_size()) */
-  /* Ours (PROTOCOL.md §6.5): up to max_recipients devices bind a claim each.
+  /* Ours (PROTOCOL.md §6.9): up to max_recipients devices bind a claim each.
    * recipient_claim is the first; the others are kept in order in
    * more_recipients. A recipient whose delete acknowledged the offer is
    * in done_recipients too: still bound (its place is not given away),

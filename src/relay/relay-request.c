@@ -251,7 +251,7 @@ parse_configuration (const LkJsonValue  *root,
       body->expiration = g_date_time_to_unix (when);
     }
 
-  /* Ours (PROTOCOL.md §6.5): several receivers read one offer. A mailbox a
+  /* Ours (PROTOCOL.md §6.9): several receivers read one offer. A mailbox a
    * recipient writes to is a conversation with one device (a car key is
    * signed for one key), so the two do not go together. */
   body->max_recipients = (guint) max_recipients;

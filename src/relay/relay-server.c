@@ -280,7 +280,7 @@ content_response (Request      *req,
   g_string_append (out, relay_mailbox_count_bound (mailbox) > 0 ? "\",\"recipientBound\":true"
                                                                 : "\",\"recipientBound\":false");
   /* Ours too, and only for a mailbox that asked for several recipients
-   * (PROTOCOL.md §6.5): a client that did not ask sees the answer it knows. */
+   * (PROTOCOL.md §6.9): a client that did not ask sees the answer it knows. */
   if (mailbox->max_recipients > 1)
     g_string_append_printf (out, ",\"maxRecipients\":%u,\"recipientsBound\":%u,\"recipientsDone\":%u",
                             mailbox->max_recipients, relay_mailbox_count_bound (mailbox),
@@ -337,7 +337,7 @@ op_response (Request *req,
             json_object_set_boolean_member (object, "isPushNotificationSupported", FALSE);
             /* Ours: the sender learns the expiration the relay granted. */
             json_object_set_string_member (object, "expiration", expiration);
-            /* Ours too (PROTOCOL.md §6.5): the sender learns that several
+            /* Ours too (PROTOCOL.md §6.9): the sender learns that several
              * may read; a relay without the extension leaves it out. */
             if (op->result->max_recipients > 1)
               json_object_set_int_member (object, "maxRecipients", op->result->max_recipients);
