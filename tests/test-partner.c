@@ -16,6 +16,7 @@
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 #include <libsoup/soup.h>
+#include <sqlite3.h>
 
 #include "latchkey-core.h"
 #include "lk-test-http.h"
@@ -2075,6 +2076,44 @@ test_several_receivers_bounds (Fixture       *f,
   }
 }
 
+/* A database of schema 1 (single-use tokens) is migrated: its tokens are
+ * one receiver's each, and tokens for several work from then on. */
+static void
+test_several_receivers_migration (Fixture       *f,
+                                  gconstpointer  data)
+{
+  g_autoptr(Holder) owner = enrol (f, "home", NULL, NULL);
+  g_autofree char *old = share (f, owner, open_only, NULL, NULL, NULL);
+  g_autofree char *db_path = g_build_filename (f->partner->data_dir, "db", "partner.sqlite", NULL);
+  g_autofree char *several = NULL;
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (lk_test_server_terminate (f->partner), ==, 0);
+  /* Back to what schema 1 wrote. */
+  g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "DROP TABLE redemption; ALTER TABLE token DROP COLUMN receivers; "
+                                     "PRAGMA user_version = 1;", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+  lk_test_server_start (f->partner);
+
+  {
+    g_autoptr(Holder) first = redeem_ok (f, owner, old, NULL);
+    g_autoptr(LkKeyPair) key = new_key (f);
+    g_autoptr(LkTestReply) again = redeem (f, old, key, NULL);
+
+    g_assert_nonnull (first);
+    assert_error_reply (again, 410, "token_used");
+  }
+
+  several = share_for (f, owner, 2, NULL, 201);
+  {
+    g_autoptr(Holder) a = redeem_ok (f, owner, several, NULL);
+    g_autoptr(Holder) b = redeem_ok (f, owner, several, NULL);
+
+    g_assert_cmpstr (a->credential_id, !=, b->credential_id);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2087,6 +2126,7 @@ main (int   argc,
   ADD ("several-receivers", test_several_receivers, NULL);
   ADD ("several-receivers-code", test_several_receivers_code, NULL);
   ADD ("several-receivers-bounds", test_several_receivers_bounds, NULL);
+  ADD ("several-receivers-migration", test_several_receivers_migration, NULL);
   ADD ("share-home", test_share_home, NULL);
   ADD ("activation-code", test_activation_code, NULL);
   ADD ("access-denials", test_access_denials, NULL);
