@@ -205,6 +205,7 @@ tamper_read (LkTestProxy *self,
     case LK_TEST_PROXY_REORDER:
     case LK_TEST_PROXY_DEEP:
     case LK_TEST_PROXY_ELSEWHERE:
+    case LK_TEST_PROXY_LEGACY:
     default:
       return g_bytes_ref (body);
     }
@@ -386,6 +387,21 @@ handle (SoupServer        *server,
 
           if (held != NULL)
             held->waiting_for_read = FALSE;
+        }
+    }
+
+  /* A relay that does not know the extension ignores it: one recipient. */
+  if (g_atomic_int_get ((int *) &self->mode) == LK_TEST_PROXY_LEGACY && strcmp (path, "/v1/m") == 0)
+    {
+      g_autoptr(JsonObject) create = parse (body);
+      JsonObject *config = create ? lk_json_get_object (create, "mailboxConfiguration", FALSE, 0, 0, NULL) : NULL;
+
+      if (config != NULL && json_object_has_member (config, "maxRecipients"))
+        {
+          json_object_remove_member (config, "maxRecipients");
+          g_bytes_unref (body);
+          body = serialize (create);
+          self->tampered++;
         }
     }
 

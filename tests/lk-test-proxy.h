@@ -19,6 +19,8 @@ typedef enum
   LK_TEST_PROXY_DEEP,      /* answers reads with a comment that hides 250,000 brackets */
   LK_TEST_PROXY_BAD_TEXT,  /* answers reads with a lone surrogate in the title */
   LK_TEST_PROXY_ELSEWHERE, /* answers a create with a urlLink on another host */
+  LK_TEST_PROXY_LEGACY,    /* a relay from before several recipients: drops the
+                            * create's mailboxConfiguration.maxRecipients */
 } LkTestProxyMode;
 
 typedef struct _LkTestProxy LkTestProxy;

@@ -565,6 +565,67 @@ test_share_qr_code (void)
   back_to_wallet ();
 }
 
+/* Issue 13: one invitation for several devices; the view counts them. */
+static gboolean
+share_received (gpointer data)
+{
+  LatchkeyTracker *tracker = latchkey_share_page_get_tracker (LATCHKEY_SHARE_PAGE (page ()));
+
+  return latchkey_tracker_get_received (tracker) == GPOINTER_TO_UINT (data) && !latchkey_tracker_get_busy (tracker);
+}
+
+static void
+test_share_several_devices (void)
+{
+  const char *receive_args[] = { "receive", NULL };
+  g_autofree char *ben_input = NULL;
+  g_autoptr(LkTestRun) by_ben = NULL;
+  g_autoptr(LkTestRun) by_carol = NULL;
+  LatchkeyTracker *tracker;
+  GtkWidget *devices, *spin, *received;
+  const char *link;
+
+  /* Not for a car key: it is signed for one device. */
+  open_key ("My Car");
+  g_assert_true (gtk_widget_activate_action (page (), "page.share", NULL));
+  latchkey_test_wait_until (transition_over, NULL, "the share options");
+  g_assert_false (gtk_widget_get_visible (latchkey_test_find_named (page (), "share-devices")));
+  back_to_wallet ();
+
+  open_key ("Hotel Room");
+  g_assert_true (gtk_widget_activate_action (page (), "page.share", NULL));
+  latchkey_test_wait_until (transition_over, NULL, "the share options");
+  devices = latchkey_test_find_named (page (), "share-devices");
+  g_assert_true (gtk_widget_get_visible (devices));
+  spin = latchkey_test_find_widget (devices, GTK_TYPE_SPIN_BUTTON);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (spin), 4);
+  g_free (screenshot ("share-options-devices"));
+
+  g_assert_true (gtk_widget_activate_action (page (), "page.create", NULL));
+  latchkey_test_wait_until (share_has_link, NULL, "the invitation");
+  tracker = latchkey_share_page_get_tracker (LATCHKEY_SHARE_PAGE (page ()));
+  g_assert_cmpuint (latchkey_tracker_get_receivers (tracker), ==, 4);
+  link = latchkey_tracker_get_link (tracker);
+  received = latchkey_test_find_named (page (), "share-received");
+  g_assert_true (gtk_widget_get_visible (received));
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (received)), ==, "0 of 4 received");
+
+  /* Two devices take it, each with the same link and the room's code. */
+  ben_input = g_strdup_printf ("%s\n%s\n", link, latchkey_tracker_get_activation_code (tracker));
+  by_ben = run_actor_in_background (world.ben, ben_input, receive_args);
+  g_assert_cmpint (by_ben->status, ==, 0);
+  by_carol = run_actor_in_background (world.carol, ben_input, receive_args);
+  g_assert_cmpint (by_carol->status, ==, 0);
+  latchkey_test_wait_until (share_received, GUINT_TO_POINTER (2), "two devices to have received it");
+
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (received)), ==, "2 of 4 received");
+  /* The invitation stays open to the other two. */
+  g_assert_true (gtk_widget_get_visible (latchkey_test_find_named (page (), "share-qr-code")));
+  g_free (screenshot ("share-several"));
+
+  back_to_wallet ();
+}
+
 /* Receiving */
 
 static LatchkeyReceivePage *
@@ -1305,6 +1366,7 @@ main (int   argc,
   g_test_add_func ("/app/wallet/lists-keyring", test_wallet_lists_keyring);
   g_test_add_func ("/app/wallet/narrow", test_wallet_narrow);
   g_test_add_func ("/app/share/qr-code", test_share_qr_code);
+  g_test_add_func ("/app/share/several-devices", test_share_several_devices);
   g_test_add_func ("/app/receive/with-code", test_receive_with_code);
   g_test_add_func ("/app/receive/expired", test_receive_expired);
   g_test_add_func ("/app/receive/claimed", test_receive_claimed);

@@ -86,7 +86,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (World, world_free)
 #define share_as_ben(actor, credential, ...) \
   lk_test_actor_share ((actor), (credential), "--name", "Ben", __VA_ARGS__)
 
-/* A transfer's porcelain status line: id, state, role, vertical, credential. */
+/* A transfer's porcelain status line: id, state, role, vertical, credential,
+ * received/receivers. */
 static GStrv
 status_fields (LkTestActor *actor,
                const char  *transfer,
@@ -116,7 +117,8 @@ state_of (LkTestActor *actor,
 {
   g_auto(GStrv) fields = status_fields (actor, transfer, wait, NULL);
 
-  g_assert_cmpuint (g_strv_length (fields), ==, 5);
+  /* Fields are only added at the end: the sixth is received/receivers. */
+  g_assert_cmpuint (g_strv_length (fields), ==, 6);
   return g_strdup (fields[1]);
 }
 
@@ -366,7 +368,8 @@ test_status_porcelain_changes (void)
   g_assert_cmpint (received->status, ==, 0);
   seen = lk_test_actor_run (w->sender, NULL, "status", "--porcelain", "--wait", WAIT, NULL);
   g_assert_cmpint (seen->status, ==, 0);
-  expected = g_strdup_printf ("%s\tdone\tinitiator\thome\t%s\n", s->id, home);
+  /* The fields scripts read, in their places; issue 13 added a sixth. */
+  expected = g_strdup_printf ("%s\tdone\tinitiator\thome\t%s\t1/1\n", s->id, home);
   g_assert_nonnull (strstr (seen->out, expected));
 }
 
@@ -960,7 +963,7 @@ offer_by_hand (World      *w,
 
   json_object_set_string_member (placeholder, "type", "AEAD_AES_256_GCM");
   json_object_set_string_member (placeholder, "data", filler_data);
-  lk_mailbox_client_create_async (client, w->relay->url, claim, placeholder, "A key shared with you", NULL, "RWD",
+  lk_mailbox_client_create_async (client, w->relay->url, claim, placeholder, "A key shared with you", NULL, "RWD", 0,
                                   NULL, NULL, NULL, lk_test_on_done, &result);
   created = lk_mailbox_client_finish (client, lk_test_wait_for (&result), &error);
   g_assert_no_error (error);
@@ -1246,6 +1249,176 @@ test_no_secrets_at_rest (void)
                   secrets->len, relay_files->len, files->len);
 }
 
+/* Issue 13: one invitation, several receivers. */
+
+/* The sender's "k of N received" line, after one read. */
+static void
+assert_received (LkTestActor *sender,
+                 const char  *share,
+                 const char  *expected)
+{
+  g_autoptr(LkTestRun) run = lk_test_actor_run (sender, NULL, "status", share, "--wait", WAIT, NULL);
+
+  if (strstr (run->out, expected) == NULL)
+    g_test_message ("status: %s", run->out);
+  g_assert_nonnull (strstr (run->out, expected));
+}
+
+/* Receives @link on @actor; returns the key's id. */
+static char *
+receive_key (LkTestActor *actor,
+             const char  *link)
+{
+  g_autofree char *input = g_strdup_printf ("%s\n", link);
+  g_autoptr(LkTestRun) run = lk_test_actor_run (actor, input, "receive", NULL);
+  g_autofree char *receipt = NULL;
+  g_auto(GStrv) fields = NULL;
+
+  if (run->status != 0)
+    g_test_message ("receive: %s %s", run->out, run->err);
+  g_assert_cmpint (run->status, ==, 0);
+  receipt = received_id (run);
+  fields = status_fields (actor, receipt, NULL, NULL);
+  g_assert_cmpstr (fields[1], ==, "done");
+  return g_strdup (fields[4]);
+}
+
+static void
+assert_access (LkTestActor *actor,
+               const char  *key,
+               int          status)
+{
+  g_autoptr(LkTestRun) run = lk_test_actor_run (actor, NULL, "access", key, "--action", "open", NULL);
+
+  g_assert_cmpint (run->status, ==, status);
+}
+
+static void
+test_several_receivers (gconstpointer data)
+{
+  const char *vertical = data;
+  g_autoptr(World) w = world_new ();
+  g_autoptr(LkTestActor) fourth = lk_test_actor_new ("fourth", w->relay->url, w->partner->url);
+  g_autofree char *credential = lk_test_actor_enroll (w->sender, vertical, NULL);
+  g_autoptr(LkTestShare) s = share_as_ben (w->sender, credential, "--receivers", "3", NULL);
+  g_autofree char *a = NULL;
+  g_autofree char *b = NULL;
+  g_autofree char *c = NULL;
+
+  /* One link for all three; each device binds its own claim and redeems
+   * its own key, and the sender sees how many have. */
+  assert_received (w->sender, s->id, "0 of 3 received");
+  a = receive_key (w->receiver, s->link);
+  assert_received (w->sender, s->id, "1 of 3 received");
+  b = receive_key (w->third, s->link);
+  assert_received (w->sender, s->id, "2 of 3 received");
+  c = receive_key (fourth, s->link);
+  g_assert_cmpstr (a, !=, b);
+  g_assert_cmpstr (b, !=, c);
+
+  /* A fourth device is refused, as a second one is for one receiver. */
+  {
+    g_autofree char *input = g_strdup_printf ("%s\n", s->link);
+    g_autoptr(LkTestRun) run = lk_test_actor_run (w->sender, input, "receive", NULL);
+
+    g_assert_cmpint (run->status, !=, 0);
+  }
+
+  /* The relay removed the mailbox after the last: the share is done. */
+  {
+    g_auto(GStrv) fields = status_fields (w->sender, s->id, WAIT, NULL);
+
+    g_assert_cmpuint (g_strv_length (fields), ==, 6);
+    g_assert_cmpstr (fields[1], ==, "done");
+    g_assert_cmpstr (fields[5], ==, "3/3");
+  }
+  assert_received (w->sender, s->id, "3 of 3 received");
+
+  assert_access (w->receiver, a, 0);
+  assert_access (w->third, b, 0);
+  assert_access (fourth, c, 0);
+
+  /* The second to receive is revoked alone. */
+  {
+    g_autoptr(LkTestRun) revoked = lk_test_actor_run (w->sender, NULL, "revoke", s->id, "--receiver", "2", NULL);
+    g_autoptr(LkTestRun) status = NULL;
+
+    g_assert_cmpint (revoked->status, ==, 0);
+    status = lk_test_actor_run (w->sender, NULL, "status", s->id, NULL);
+    g_assert_nonnull (strstr (status->out, "revoked receivers: 2"));
+  }
+  assert_access (w->receiver, a, 0);
+  assert_access (w->third, b, 6);
+  assert_access (fourth, c, 0);
+
+  /* The whole share takes the others. */
+  {
+    g_autoptr(LkTestRun) revoked = lk_test_actor_run (w->sender, NULL, "revoke", s->id, NULL);
+
+    g_assert_cmpint (revoked->status, ==, 0);
+  }
+  assert_access (w->receiver, a, 6);
+  assert_access (fourth, c, 6);
+}
+
+/* A car key is signed for one device; a generic pass with a code needs the
+ * sender's device for each receiver. */
+static void
+test_several_receivers_refused (void)
+{
+  g_autoptr(World) w = world_new ();
+  g_autofree char *car = lk_test_actor_enroll (w->sender, "car", NULL);
+  g_autofree char *generic = lk_test_actor_enroll (w->sender, "generic", NULL);
+  g_autoptr(LkTestRun) by_car = lk_test_actor_run (w->sender, NULL, "share", car, "--no-qr", "--receivers", "2", NULL);
+  g_autoptr(LkTestRun) coded = lk_test_actor_run (w->sender, NULL, "share", generic, "--no-qr", "--code",
+                                                  "--receivers", "2", NULL);
+  g_autoptr(LkTestRun) eleven = lk_test_actor_run (w->sender, NULL, "share", generic, "--no-qr",
+                                                   "--receivers", "11", NULL);
+  g_autoptr(LkTestRun) status = lk_test_actor_run (w->sender, NULL, "status", "--porcelain", NULL);
+
+  g_assert_cmpint (by_car->status, !=, 0);
+  g_assert_nonnull (strstr (by_car->err, "A car key is signed for one device"));
+  g_assert_cmpint (coded->status, !=, 0);
+  g_assert_nonnull (strstr (coded->err, "activation code"));
+  g_assert_cmpint (eleven->status, ==, 2);
+  /* Nothing was shared. */
+  g_assert_cmpstr (status->out, ==, "");
+}
+
+/* A relay from before the extension ignores it: the share goes on for one
+ * receiver, and the sender is told. */
+static void
+test_several_receivers_old_relay (gconstpointer data)
+{
+  const char *vertical = data;
+  g_autoptr(World) w = world_new_full (NULL, TRUE, LK_TEST_PROXY_LEGACY);
+  g_autofree char *credential = lk_test_actor_enroll (w->sender, vertical, NULL);
+  g_autoptr(LkTestShare) s = share_as_ben (w->sender, credential, "--receivers", "3", NULL);
+  g_autofree char *a = NULL;
+
+  g_assert_cmpuint (lk_test_proxy_get_tampered (w->proxy), ==, 1);
+  {
+    g_autoptr(LkTestRun) status = lk_test_actor_run (w->sender, NULL, "status", s->id, NULL);
+
+    g_assert_nonnull (strstr (status->out, "The relay lets only 1 device receive this invitation"));
+  }
+
+  a = receive_key (w->receiver, s->link);
+  {
+    g_autofree char *input = g_strdup_printf ("%s\n", s->link);
+    g_autoptr(LkTestRun) second = lk_test_actor_run (w->third, input, "receive", NULL);
+
+    g_assert_cmpint (second->status, !=, 0);
+  }
+  {
+    g_auto(GStrv) fields = status_fields (w->sender, s->id, WAIT, NULL);
+
+    g_assert_cmpstr (fields[1], ==, "done");
+    g_assert_cmpstr (fields[5], ==, "1/1");
+  }
+  assert_access (w->receiver, a, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1285,6 +1458,11 @@ main (int   argc,
   g_test_add_func ("/e2e/hostile/elsewhere", test_hostile_elsewhere);
   g_test_add_func ("/e2e/hostile/offer-partner", test_hostile_offer);
   g_test_add_func ("/e2e/no-secrets-at-rest", test_no_secrets_at_rest);
+  g_test_add_data_func ("/e2e/several-receivers/home", "home", test_several_receivers);
+  g_test_add_data_func ("/e2e/several-receivers/generic", "generic", test_several_receivers);
+  g_test_add_func ("/e2e/several-receivers/refused", test_several_receivers_refused);
+  g_test_add_data_func ("/e2e/several-receivers/old-relay-home", "home", test_several_receivers_old_relay);
+  g_test_add_data_func ("/e2e/several-receivers/old-relay-generic", "generic", test_several_receivers_old_relay);
 
   return g_test_run ();
 }

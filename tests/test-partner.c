@@ -16,6 +16,7 @@
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 #include <libsoup/soup.h>
+#include <sqlite3.h>
 
 #include "latchkey-core.h"
 #include "lk-test-http.h"
@@ -1890,6 +1891,229 @@ test_strict_json (Fixture       *f,
   }
 }
 
+/* Issue 13: a token for several receivers. */
+static char *
+share_for (Fixture    *f,
+           Holder     *sharer,
+           guint       receivers,
+           const char *code,
+           guint       expect_status)
+{
+  g_autofree char *challenge = new_challenge (f);
+  g_autoptr(JsonObject) body = json_object_new ();
+  g_autoptr(LkSecureString) verifier = code != NULL ? lk_signing_code_verifier (challenge, code) : NULL;
+  g_autoptr(GBytes) statement = lk_signing_token_request_for (sharer->credential_id, challenge, open_only,
+                                                              NULL, NULL, verifier, receivers);
+  g_autofree char *signature = sign (f, sharer->key, statement);
+  g_autoptr(LkTestReply) reply = NULL;
+  g_autoptr(JsonObject) object = NULL;
+
+  json_object_set_string_member (body, "credentialId", sharer->credential_id);
+  json_object_set_string_member (body, "challenge", challenge);
+  json_object_set_string_member (body, "signature", signature);
+  json_object_set_array_member (body, "entitlements", strv_array (open_only));
+  json_object_set_int_member (body, "receivers", receivers);
+  if (code != NULL)
+    json_object_set_string_member (body, "activationCode", code);
+  reply = post (f, "/v1/tokens", body);
+  lk_test_assert_status (reply, expect_status);
+  if (expect_status != 201)
+    return NULL;
+
+  object = lk_test_reply_json (reply);
+  g_assert_cmpint (json_object_get_int_member (object, "receivers"), ==, receivers);
+  keep_secret (f, json_object_get_string_member (object, "token"));
+  return g_strdup (json_object_get_string_member (object, "token"));
+}
+
+static void
+test_several_receivers (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(Holder) owner = enrol (f, "home", NULL, NULL);
+  g_autofree char *token = share_for (f, owner, 3, NULL, 201);
+  g_autoptr(Holder) a = NULL;
+  g_autoptr(Holder) b = NULL;
+  g_autoptr(Holder) c = NULL;
+  g_autoptr(LkKeyPair) fourth = new_key (f);
+  g_autofree char *second = g_strdup_printf ("redemption:2:%s", token);
+  g_autofree char *whole = g_strdup_printf ("token:%s", token);
+
+  /* Three redemptions, each a credential of its own; a fourth is refused. */
+  a = redeem_ok (f, owner, token, NULL);
+  b = redeem_ok (f, owner, token, NULL);
+  c = redeem_ok (f, owner, token, NULL);
+  g_assert_cmpstr (a->credential_id, !=, b->credential_id);
+  g_assert_cmpstr (b->credential_id, !=, c->credential_id);
+  {
+    g_autoptr(LkTestReply) reply = redeem (f, token, fourth, NULL);
+    assert_error_reply (reply, 410, "token_used");
+  }
+
+  /* Each is revoked alone: the second receiver, and nobody else. */
+  {
+    g_autoptr(LkTestReply) reply = revoke_as (f, owner, second);
+    assert_revoked_count (reply, 1);
+  }
+  {
+    g_autoptr(LkTestReply) ra = open_with (f, a, "open");
+    g_autoptr(LkTestReply) rb = open_with (f, b, "open");
+    g_autoptr(LkTestReply) rc = open_with (f, c, "open");
+
+    lk_test_assert_status (ra, 200);
+    lk_test_assert_status (rb, 403);
+    lk_test_assert_status (rc, 200);
+  }
+  /* A redemption that never happened, or a position out of range. */
+  {
+    g_autofree char *none = g_strdup_printf ("redemption:4:%s", token);
+    g_autofree char *zero = g_strdup_printf ("redemption:0:%s", token);
+    g_autoptr(LkTestReply) r4 = revoke_as (f, owner, none);
+    g_autoptr(LkTestReply) r0 = revoke_as (f, owner, zero);
+
+    assert_error_reply (r4, 404, "redemption_unknown");
+    assert_error_reply (r0, 400, "bad_request");
+  }
+  /* The whole token takes every receiver's credential. */
+  {
+    g_autoptr(LkTestReply) reply = revoke_as (f, owner, whole);
+    g_autoptr(LkTestReply) ra = NULL;
+    g_autoptr(LkTestReply) rc = NULL;
+
+    lk_test_assert_status (reply, 200);
+    ra = open_with (f, a, "open");
+    rc = open_with (f, c, "open");
+    lk_test_assert_status (ra, 403);
+    lk_test_assert_status (rc, 403);
+  }
+}
+
+static void
+test_several_receivers_code (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(Holder) owner = enrol (f, "home", NULL, NULL);
+  g_autofree char *token = share_for (f, owner, 2, "482915", 201);
+  g_autoptr(Holder) a = redeem_ok (f, owner, token, "482915");
+  g_autoptr(LkKeyPair) key = new_key (f);
+
+  /* Wrong codes count against the whole token, not per receiver. */
+  {
+    g_autoptr(LkTestReply) r1 = redeem (f, token, key, "000000");
+    g_autoptr(LkTestReply) r2 = redeem (f, token, key, "000001");
+    g_autoptr(LkTestReply) r3 = redeem (f, token, key, "000002");
+    g_autoptr(LkTestReply) ok = redeem (f, token, key, "482915");
+
+    assert_error_reply (r1, 403, "wrong_code");
+    assert_error_reply (r2, 403, "wrong_code");
+    assert_error_reply (r3, 410, "too_many_attempts");
+    assert_error_reply (ok, 410, "too_many_attempts");
+  }
+  g_assert_nonnull (a);
+}
+
+static void
+test_several_receivers_bounds (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autoptr(Holder) owner = enrol (f, "home", NULL, NULL);
+  g_autoptr(Holder) generic = enrol (f, "generic", NULL, NULL);
+  g_autofree char *zero = share_for (f, owner, 0, NULL, 400);
+  g_autofree char *eleven = share_for (f, owner, 11, NULL, 400);
+  g_autofree char *ten = share_for (f, owner, 10, NULL, 201);
+
+  g_assert_null (zero);
+  g_assert_null (eleven);
+  g_assert_nonnull (ten);
+
+  /* The count is signed: a request raised on the way no longer verifies. */
+  {
+    g_autofree char *challenge = new_challenge (f);
+    g_autoptr(JsonObject) body = json_object_new ();
+    g_autoptr(GBytes) statement = lk_signing_token_request_for (owner->credential_id, challenge, open_only,
+                                                                NULL, NULL, NULL, 2);
+    g_autofree char *signature = sign (f, owner->key, statement);
+    g_autoptr(LkTestReply) reply = NULL;
+
+    json_object_set_string_member (body, "credentialId", owner->credential_id);
+    json_object_set_string_member (body, "challenge", challenge);
+    json_object_set_string_member (body, "signature", signature);
+    json_object_set_array_member (body, "entitlements", strv_array (open_only));
+    json_object_set_int_member (body, "receivers", 5);
+    reply = post (f, "/v1/tokens", body);
+    assert_error_reply (reply, 403, "bad_signature");
+  }
+
+  /* A generic share for several receivers is a token too: each redemption
+   * is a share of its own, opened by its own access token. */
+  {
+    g_autofree char *token = share_for (f, generic, 2, NULL, 201);
+    g_autoptr(LkKeyPair) k1 = new_key (f);
+    g_autoptr(LkKeyPair) k2 = new_key (f);
+    g_autoptr(LkTestReply) r1 = redeem (f, token, k1, NULL);
+    g_autoptr(LkTestReply) r2 = redeem (f, token, k2, NULL);
+    g_autoptr(JsonObject) o1 = NULL;
+    g_autoptr(JsonObject) o2 = NULL;
+    g_autoptr(LkTestReply) revoke = NULL;
+    g_autoptr(LkTestReply) a1 = NULL;
+    g_autoptr(LkTestReply) a2 = NULL;
+    g_autofree char *first = g_strdup_printf ("redemption:1:%s", token);
+
+    lk_test_assert_status (r1, 201);
+    lk_test_assert_status (r2, 201);
+    o1 = lk_test_reply_json (r1);
+    o2 = lk_test_reply_json (r2);
+    keep_secret (f, json_object_get_string_member (o1, "accessToken"));
+    keep_secret (f, json_object_get_string_member (o2, "accessToken"));
+    g_assert_cmpstr (json_object_get_string_member (o1, "accessToken"), !=,
+                     json_object_get_string_member (o2, "accessToken"));
+    revoke = revoke_as (f, generic, first);
+    lk_test_assert_status (revoke, 200);
+    a1 = access_with_token (f, generic->access_point_id, json_object_get_string_member (o1, "accessToken"), "open");
+    a2 = access_with_token (f, generic->access_point_id, json_object_get_string_member (o2, "accessToken"), "open");
+    lk_test_assert_status (a1, 403);
+    lk_test_assert_status (a2, 200);
+  }
+}
+
+/* A database of schema 1 (single-use tokens) is migrated: its tokens are
+ * one receiver's each, and tokens for several work from then on. */
+static void
+test_several_receivers_migration (Fixture       *f,
+                                  gconstpointer  data)
+{
+  g_autoptr(Holder) owner = enrol (f, "home", NULL, NULL);
+  g_autofree char *old = share (f, owner, open_only, NULL, NULL, NULL);
+  g_autofree char *db_path = g_build_filename (f->partner->data_dir, "db", "partner.sqlite", NULL);
+  g_autofree char *several = NULL;
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (lk_test_server_terminate (f->partner), ==, 0);
+  /* Back to what schema 1 wrote. */
+  g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "DROP TABLE redemption; ALTER TABLE token DROP COLUMN receivers; "
+                                     "PRAGMA user_version = 1;", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+  lk_test_server_start (f->partner);
+
+  {
+    g_autoptr(Holder) first = redeem_ok (f, owner, old, NULL);
+    g_autoptr(LkKeyPair) key = new_key (f);
+    g_autoptr(LkTestReply) again = redeem (f, old, key, NULL);
+
+    g_assert_nonnull (first);
+    assert_error_reply (again, 410, "token_used");
+  }
+
+  several = share_for (f, owner, 2, NULL, 201);
+  {
+    g_autoptr(Holder) a = redeem_ok (f, owner, several, NULL);
+    g_autoptr(Holder) b = redeem_ok (f, owner, several, NULL);
+
+    g_assert_cmpstr (a->credential_id, !=, b->credential_id);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1899,6 +2123,10 @@ main (int   argc,
 #define ADD(path, func, args) \
   g_test_add ("/partner/" path, Fixture, args, fixture_set_up, func, fixture_tear_down)
   ADD ("enrol", test_enrol, NULL);
+  ADD ("several-receivers", test_several_receivers, NULL);
+  ADD ("several-receivers-code", test_several_receivers_code, NULL);
+  ADD ("several-receivers-bounds", test_several_receivers_bounds, NULL);
+  ADD ("several-receivers-migration", test_several_receivers_migration, NULL);
   ADD ("share-home", test_share_home, NULL);
   ADD ("activation-code", test_activation_code, NULL);
   ADD ("access-denials", test_access_denials, NULL);

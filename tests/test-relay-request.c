@@ -40,6 +40,52 @@ test_create_body (void)
   g_assert_cmpstr (body.token, ==, "{\"type\":\"com.apple.apns\",\"tokenData\":\"abc\"}");
   g_assert_cmpint (body.access, ==, RELAY_ACCESS_READ | RELAY_ACCESS_WRITE | RELAY_ACCESS_DELETE);
   g_assert_cmpint (body.expiration, ==, 1893456000);
+  /* Not asked: the draft's one recipient. */
+  g_assert_cmpuint (body.max_recipients, ==, 1);
+}
+
+/* Issue 13: mailboxConfiguration.maxRecipients, 1 to 10, not with W. */
+static void
+test_max_recipients (void)
+{
+#define WITH(config) \
+  "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" DATA "\"},\"displayInformation\":{\"title\":\"t\"}," \
+  "\"mailboxConfiguration\":{" config "}}"
+  static const struct { const char *body; guint expected; } cases[] = {
+    { WITH ("\"maxRecipients\":1"), 1 },
+    { WITH ("\"maxRecipients\":4"), 4 },
+    { WITH ("\"maxRecipients\":10,\"accessRights\":\"RD\""), 10 },
+    { WITH ("\"maxRecipients\":1,\"accessRights\":\"RWD\""), 1 },
+    { WITH ("\"maxRecipients\":0"), 0 },
+    { WITH ("\"maxRecipients\":11"), 0 },
+    { WITH ("\"maxRecipients\":-3"), 0 },
+    { WITH ("\"maxRecipients\":2.0"), 0 },
+    { WITH ("\"maxRecipients\":\"2\""), 0 },
+    { WITH ("\"maxRecipients\":null"), 1 },
+    { WITH ("\"maxRecipients\":[2]"), 0 },
+    { WITH ("\"maxRecipients\":2,\"accessRights\":\"RWD\""), 0 },
+    { WITH ("\"maxRecipients\":2,\"accessRights\":\"W\""), 0 },
+  };
+#undef WITH
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_auto(RelayBody) body = { 0 };
+      g_autoptr(GError) error = NULL;
+      gboolean ok = relay_parse_create_body (cases[i].body, strlen (cases[i].body), &body, &error);
+
+      g_test_message ("case %u", i);
+      if (cases[i].expected == 0)
+        {
+          g_assert_false (ok);
+          g_assert_error (error, RELAY_REQUEST_ERROR, RELAY_REQUEST_ERROR_BAD_FIELD);
+        }
+      else
+        {
+          g_assert_no_error (error);
+          g_assert_cmpuint (body.max_recipients, ==, cases[i].expected);
+        }
+    }
 }
 
 static void
@@ -233,6 +279,7 @@ main (int   argc,
 
   g_test_add_func ("/relay-request/create-body", test_create_body);
   g_test_add_func ("/relay-request/body-rejects", test_body_rejects);
+  g_test_add_func ("/relay-request/max-recipients", test_max_recipients);
   g_test_add_func ("/relay-request/headers", test_headers);
   g_test_add_func ("/relay-request/access-strings", test_access_strings);
   g_test_add_func ("/relay-request/durations", test_durations);

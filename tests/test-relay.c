@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <libsoup/soup.h>
+#include <sqlite3.h>
 
 #include "latchkey-core.h"
 #include "lk-test-http.h"
@@ -1401,6 +1402,198 @@ test_draft_only_json (Fixture       *f,
     }
 }
 
+/* Issue 13: one invitation, several receivers (PROTOCOL.md §6.9). */
+#define CREATE_SEVERAL_BODY(n) \
+  "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\"}," \
+  "\"displayInformation\":{\"title\":\"Room 404\"}," \
+  "\"mailboxConfiguration\":{\"maxRecipients\":" n "}}"
+
+static void
+assert_counts (Fixture    *f,
+               const char *url,
+               gint64      bound,
+               gint64      done)
+{
+  g_autoptr(LkTestReply) reply = read_as (f, url, f->initiator);
+  g_autoptr(JsonObject) object = NULL;
+
+  g_assert_cmpuint (reply->status, ==, 200);
+  object = lk_test_reply_json (reply);
+  g_assert_cmpint (json_object_get_int_member (object, "maxRecipients"), ==, 3);
+  g_assert_cmpint (json_object_get_int_member (object, "recipientsBound"), ==, bound);
+  g_assert_cmpint (json_object_get_int_member (object, "recipientsDone"), ==, done);
+  g_assert_true (json_object_get_boolean_member (object, "recipientBound") == (bound > 0));
+}
+
+static void
+test_several_recipients (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autofree char *url = create (f, CREATE_SEVERAL_BODY ("3"), NULL);
+  g_autofree char *one = create (f, CREATE_BODY, NULL);
+  g_autofree char *second = lk_uuid_new_random ();
+  g_autofree char *third = lk_uuid_new_random ();
+  g_autoptr(LkTestReply) plain = read_as (f, one, f->initiator);
+
+  /* A mailbox that did not ask answers as the draft does, without our counts. */
+  g_assert_cmpuint (plain->status, ==, 200);
+  g_assert_null (strstr (plain->body, "maxRecipients"));
+  g_assert_null (strstr (plain->body, "recipientsBound"));
+
+  assert_counts (f, url, 0, 0);
+
+  /* Each of the first three devices binds its own claim; a fourth is refused. */
+  {
+    g_autoptr(LkTestReply) a = read_as (f, url, f->recipient);
+    g_autoptr(LkTestReply) a_again = read_as (f, url, f->recipient);
+    g_autoptr(LkTestReply) b = read_as (f, url, second);
+    g_autoptr(LkTestReply) c = read_as (f, url, third);
+    g_autoptr(LkTestReply) d = read_as (f, url, f->stranger);
+
+    g_assert_cmpuint (a->status, ==, 200);
+    g_assert_cmpuint (a_again->status, ==, 200);
+    g_assert_cmpuint (b->status, ==, 200);
+    g_assert_cmpuint (c->status, ==, 200);
+    assert_error_reply (d, 401, "unauthorized");
+  }
+  assert_counts (f, url, 3, 0);
+
+  /* A receiver's delete is its own acknowledgement: the others go on. */
+  {
+    g_autoptr(LkTestReply) del = lk_test_send (f->session, "DELETE", url, NULL, NULL,
+                                               "Mailbox-Device-Claim", f->recipient, NULL);
+    g_autoptr(LkTestReply) gone = read_as (f, url, f->recipient);
+    g_autoptr(LkTestReply) again = lk_test_send (f->session, "DELETE", url, NULL, NULL,
+                                                 "Mailbox-Device-Claim", f->recipient, NULL);
+    g_autoptr(LkTestReply) b = read_as (f, url, second);
+    g_autoptr(LkTestReply) d = read_as (f, url, f->stranger);
+
+    g_assert_cmpuint (del->status, ==, 200);
+    assert_error_reply (gone, 404, "not_found");
+    assert_error_reply (again, 404, "not_found");
+    g_assert_cmpuint (b->status, ==, 200);
+    /* Its place is not given to another device. */
+    assert_error_reply (d, 401, "unauthorized");
+  }
+  assert_counts (f, url, 3, 1);
+
+  {
+    g_autoptr(LkTestReply) b = lk_test_send (f->session, "DELETE", url, NULL, NULL,
+                                             "Mailbox-Device-Claim", second, NULL);
+    g_autoptr(LkTestReply) c = NULL;
+    g_autoptr(LkTestReply) initiator = NULL;
+
+    g_assert_cmpuint (b->status, ==, 200);
+    assert_counts (f, url, 3, 2);
+    /* The last one removes the mailbox, as one receiver's delete does today. */
+    c = lk_test_send (f->session, "DELETE", url, NULL, NULL, "Mailbox-Device-Claim", third, NULL);
+    g_assert_cmpuint (c->status, ==, 200);
+    initiator = read_as (f, url, f->initiator);
+    assert_error_reply (initiator, 404, "not_found");
+  }
+}
+
+static void
+test_several_recipients_bounds (Fixture       *f,
+                                gconstpointer  data)
+{
+  g_autofree char *create_url = url_for (f, "/v1/m");
+  static const char * const bad[] = {
+    CREATE_SEVERAL_BODY ("0"),
+    CREATE_SEVERAL_BODY ("11"),
+    CREATE_SEVERAL_BODY ("-1"),
+    CREATE_SEVERAL_BODY ("2.5"),
+    CREATE_SEVERAL_BODY ("\"3\""),
+    CREATE_SEVERAL_BODY ("true"),
+    CREATE_SEVERAL_BODY ("99999999999999999999"),
+    /* Several receivers of a two-way mailbox (a car key is signed per device). */
+    "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\"},"
+    "\"displayInformation\":{\"title\":\"t\"},\"mailboxConfiguration\":{\"accessRights\":\"RWD\",\"maxRecipients\":2}}",
+  };
+  g_autofree char *ten = create (f, CREATE_SEVERAL_BODY ("10"), NULL);
+  g_autofree char *one_rwd = create (f, "{\"payload\":{\"type\":\"AEAD_AES_256_GCM\",\"data\":\"" PAYLOAD_DATA "\"},"
+                                        "\"displayInformation\":{\"title\":\"t\"},"
+                                        "\"mailboxConfiguration\":{\"accessRights\":\"RWD\",\"maxRecipients\":1}}", NULL);
+
+  g_assert_nonnull (ten);
+  g_assert_nonnull (one_rwd);
+
+  /* The create answer says how many may read; without asking, nothing. */
+  {
+    g_autoptr(LkTestReply) several = lk_test_send (f->session, "POST", create_url, "application/json",
+                                                   CREATE_SEVERAL_BODY ("4"), "Mailbox-Device-Claim", f->initiator, NULL);
+    g_autoptr(LkTestReply) one = lk_test_send (f->session, "POST", create_url, "application/json", CREATE_BODY,
+                                               "Mailbox-Device-Claim", f->initiator, NULL);
+    g_autoptr(JsonObject) object = NULL;
+
+    g_assert_cmpuint (several->status, ==, 200);
+    object = lk_test_reply_json (several);
+    g_assert_cmpint (json_object_get_int_member (object, "maxRecipients"), ==, 4);
+    g_assert_cmpuint (one->status, ==, 200);
+    g_assert_null (strstr (one->body, "maxRecipients"));
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(LkTestReply) reply = lk_test_send (f->session, "POST", create_url, "application/json", bad[i],
+                                                   "Mailbox-Device-Claim", f->initiator, NULL);
+
+      g_test_message ("body %u", i);
+      assert_error_reply (reply, 400, "bad_request");
+    }
+}
+
+/* A database from before several recipients (issue 13) is migrated: its
+ * mailboxes keep their one recipient. */
+static void
+test_several_recipients_migration (void)
+{
+  static const char * const args[] = { "--rate", "0", NULL };
+  g_autoptr(LkTestServer) relay = lk_test_server_new ("LATCHKEY_RELAY", args);
+  g_autoptr(SoupSession) session = new_session ();
+  g_autofree char *dir = g_build_filename (relay->data_dir, "db", NULL);
+  g_autofree char *path = g_build_filename (dir, "relay.sqlite", NULL);
+  g_autofree char *initiator = lk_uuid_new_random ();
+  g_autofree char *recipient = lk_uuid_new_random ();
+  g_autofree char *stranger = lk_uuid_new_random ();
+  g_autofree char *insert = NULL;
+  g_autofree char *url = NULL;
+  sqlite3 *db = NULL;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  insert = g_strdup_printf ("CREATE TABLE mailbox (id TEXT NOT NULL UNIQUE, version INTEGER NOT NULL, "
+                            "initiator_claim TEXT NOT NULL, recipient_claim TEXT, access INTEGER NOT NULL, "
+                            "created INTEGER NOT NULL, expires INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, "
+                            "payload_type TEXT, payload_data TEXT, title TEXT, description TEXT, image_url TEXT, "
+                            "initiator_token TEXT, recipient_token TEXT, initiator_request_id TEXT, "
+                            "recipient_request_id TEXT, relinquished_claim TEXT, size INTEGER NOT NULL DEFAULT 0, "
+                            "creator BLOB);"
+                            "INSERT INTO mailbox (id, version, initiator_claim, access, created, expires, payload_type, "
+                            "payload_data, title, size) VALUES ('0f8fad5b-d9cb-469f-a165-70867728950e', 1, '%s', 5, "
+                            "%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ", 'AEAD_AES_256_GCM', '" PAYLOAD_DATA "', "
+                            "'Room 404', 80);", initiator, now, now + 3600);
+  g_assert_cmpint (sqlite3_exec (db, insert, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  lk_test_server_start (relay);
+  url = g_strconcat (relay->url, "/v1/m/0f8fad5b-d9cb-469f-a165-70867728950e", NULL);
+  {
+    g_autoptr(LkTestReply) bind = lk_test_send (session, "POST", url, NULL, NULL, "Mailbox-Device-Claim", recipient, NULL);
+    g_autoptr(LkTestReply) second = lk_test_send (session, "POST", url, NULL, NULL, "Mailbox-Device-Claim", stranger, NULL);
+    g_autoptr(LkTestReply) sender = lk_test_send (session, "POST", url, NULL, NULL, "Mailbox-Device-Claim", initiator, NULL);
+    g_autofree char *create_url = g_strconcat (relay->url, "/v1/m", NULL);
+    g_autoptr(LkTestReply) several = lk_test_send (session, "POST", create_url, "application/json",
+                                                   CREATE_SEVERAL_BODY ("2"), "Mailbox-Device-Claim", initiator, NULL);
+
+    g_assert_cmpuint (bind->status, ==, 200);
+    assert_error_reply (second, 401, "unauthorized");
+    g_assert_cmpuint (sender->status, ==, 200);
+    g_assert_null (strstr (sender->body, "maxRecipients"));
+    g_assert_cmpuint (several->status, ==, 200);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1409,6 +1602,7 @@ main (int   argc,
 
   g_test_add_func ("/relay/tls", test_tls);
   g_test_add_func ("/relay/forwarded-for", test_forwarded_for);
+  g_test_add_func ("/relay/several-recipients-migration", test_several_recipients_migration);
 
 #define ADD(path, func, args) \
   g_test_add ("/relay/" path, Fixture, args, fixture_set_up, func, fixture_tear_down)
@@ -1436,6 +1630,8 @@ main (int   argc,
   ADD ("draft/chunked", test_draft_chunked, default_args);
   ADD ("draft/rfc3339", test_draft_rfc3339, default_args);
   ADD ("draft/only-json", test_draft_only_json, default_args);
+  ADD ("several-recipients", test_several_recipients, default_args);
+  ADD ("several-recipients-bounds", test_several_recipients_bounds, default_args);
 #undef ADD
 
   return g_test_run ();

@@ -39,6 +39,20 @@ test_token_request (void)
   assert_statement (open, "latchkey/v1/token-request\nc-1\nchallenge\n\n\n\n");
 }
 
+/* Issue 13: the receivers' count is a seventh line, only above one. */
+static void
+test_token_request_receivers (void)
+{
+  g_autoptr(GBytes) one = lk_signing_token_request ("c-1", "challenge", NULL, NULL, NULL, NULL);
+  g_autoptr(GBytes) one_for = lk_signing_token_request_for ("c-1", "challenge", NULL, NULL, NULL, NULL, 1);
+  g_autoptr(GBytes) three = lk_signing_token_request_for ("c-1", "challenge", NULL, NULL, NULL, NULL, 3);
+  g_autoptr(GBytes) four = lk_signing_token_request_for ("c-1", "challenge", NULL, NULL, NULL, NULL, 4);
+
+  g_assert_true (g_bytes_equal (one, one_for));
+  assert_statement (three, "latchkey/v1/token-request\nc-1\nchallenge\n\n\n\n\nreceivers=3");
+  g_assert_false (g_bytes_equal (three, four));
+}
+
 static void
 test_access (void)
 {
@@ -120,6 +134,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/signing/token-request", test_token_request);
+  g_test_add_func ("/signing/token-request-receivers", test_token_request_receivers);
   g_test_add_func ("/signing/access", test_access);
   g_test_add_func ("/signing/friend-key", test_friend_key);
   g_test_add_func ("/signing/revocation-and-possession", test_revocation_and_possession);

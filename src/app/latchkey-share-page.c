@@ -29,6 +29,9 @@ struct _LatchkeySharePage
   AdwPreferencesGroup *entitlements_group;
   AdwComboRow     *expires_row;
   GtkSwitch       *code_switch;
+  AdwActionRow    *devices_row;
+  GtkSpinButton   *devices_spin;
+  AdwActionRow    *received_row;
   AdwEntryRow     *name_row;
   GtkWidget       *create_button;
   GtkSpinner      *create_spinner;
@@ -170,7 +173,9 @@ update (LatchkeySharePage *self)
   const char *link = latchkey_tracker_get_link (tracker);
   const char *code = latchkey_tracker_get_activation_code (tracker);
   gboolean final = lk_transfer_state_is_final (state);
-  gboolean open = state == LK_TRANSFER_STATE_WAITING;
+  guint receivers = latchkey_tracker_get_receivers (tracker);
+  /* A share for several devices stays open to the others after the first. */
+  gboolean open = state == LK_TRANSFER_STATE_WAITING || (receivers > 1 && !final);
   gboolean busy = latchkey_tracker_get_busy (tracker);
   g_autofree char *status = latchkey_tracker_describe_state (tracker);
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
@@ -205,6 +210,17 @@ update (LatchkeySharePage *self)
                           state != LK_TRANSFER_STATE_AWAITING_CONFIRMATION);
 
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->status_row), status);
+  gtk_widget_set_visible (GTK_WIDGET (self->received_row), receivers > 1);
+  if (receivers > 1)
+    {
+      /* Translators: devices that took the key, of those the invitation was
+       * for: "2 of 4 received"; the plural follows the second number */
+      g_autofree char *received = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u of %u received",
+                                                                "%u of %u received", receivers),
+                                                   latchkey_tracker_get_received (tracker), receivers);
+
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->received_row), received);
+    }
   {
     /* What a screen reader says of each change: GTK 4.8 has no
      * announcements (gtk_accessible_announce() is 4.14); the page's
@@ -346,6 +362,27 @@ fill_options (LatchkeySharePage *self)
 
   if (real_name != NULL && g_strcmp0 (real_name, "Unknown") != 0)
     gtk_editable_set_text (GTK_EDITABLE (self->name_row), real_name);
+
+  /* A car key is signed for one device's key (issue 13). */
+  gtk_widget_set_visible (GTK_WIDGET (self->devices_row), !car);
+  gtk_spin_button_set_value (self->devices_spin, 1);
+}
+
+/* A pass for several devices cannot wait for a code: the owner's device
+ * would have to check each one (PROTOCOL.md §7.7). A room or door key's
+ * code is checked by its provider, and stays. */
+static void
+on_devices_changed (GtkSpinButton     *spin,
+                    LatchkeySharePage *self)
+{
+  gboolean several = gtk_spin_button_get_value_as_int (spin) > 1;
+  gboolean generic = self->credential != NULL &&
+                     lk_credential_get_vertical (self->credential) == LK_VERTICAL_GENERIC;
+
+  if (generic && several)
+    gtk_switch_set_active (self->code_switch, FALSE);
+  gtk_widget_set_sensitive (gtk_widget_get_ancestor (GTK_WIDGET (self->code_switch), ADW_TYPE_ACTION_ROW),
+                            !(generic && several));
 }
 
 static void
@@ -414,6 +451,8 @@ create_action (GtkWidget  *widget,
     }
 
   options.activation_code = gtk_switch_get_active (self->code_switch);
+  options.receivers = car ? 1 : (guint) CLAMP (gtk_spin_button_get_value_as_int (self->devices_spin), 1,
+                                               LK_TRANSFER_MAX_RECEIVERS);
   options.valid_from = g_date_time_add_hours (now, start_hours[MIN (start, G_N_ELEMENTS (start_hours) - 1)]);
   hours = car ? car_durations[MIN (duration, G_N_ELEMENTS (car_durations) - 1)].hours
               : other_durations[MIN (duration, G_N_ELEMENTS (other_durations) - 1)].hours;
@@ -682,6 +721,9 @@ latchkey_share_page_class_init (LatchkeySharePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, entitlements_group);
   gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, expires_row);
   gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, code_switch);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, devices_row);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, devices_spin);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, received_row);
   gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, name_row);
   gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, create_button);
   gtk_widget_class_bind_template_child (widget_class, LatchkeySharePage, create_spinner);
@@ -726,6 +768,7 @@ latchkey_share_page_init (LatchkeySharePage *self)
   self->cancellable = g_cancellable_new ();
   self->entitlement_switches = g_ptr_array_new ();
   self->clock_id = g_timeout_add_seconds (30, on_clock, self);
+  g_signal_connect_object (self->devices_spin, "value-changed", G_CALLBACK (on_devices_changed), self, 0);
 }
 
 static LatchkeySharePage *

@@ -55,6 +55,8 @@ struct _LatchkeyTracker
   char                  *provider_host;
   gboolean               revoked;
   gboolean               revocable;
+  guint                  receivers;
+  guint                  received;
   /* What the owner is asked to sign (car) */
   GStrv                  entitlements;
   GDateTime             *valid_from;
@@ -104,6 +106,8 @@ take_copy (LatchkeyTracker *self)
   self->attempts_left = lk_transfer_get_attempts_left (t);
   self->revoked = lk_transfer_get_revoked (t);
   self->revocable = lk_transfer_get_revocable (t);
+  self->receivers = lk_transfer_get_receivers (t);
+  self->received = lk_transfer_get_received (t);
   g_strfreev (self->entitlements);
   self->entitlements = g_strdupv ((char **) lk_transfer_get_entitlements (t));
   g_clear_pointer (&self->valid_from, g_date_time_unref);
@@ -470,6 +474,22 @@ latchkey_tracker_get_revocable (LatchkeyTracker *self)
 {
   g_return_val_if_fail (LATCHKEY_IS_TRACKER (self), FALSE);
   return self->revocable;
+}
+
+/* How many devices the share may go to (1, or up to 10), and how many have
+ * received it (issue 13). */
+guint
+latchkey_tracker_get_receivers (LatchkeyTracker *self)
+{
+  g_return_val_if_fail (LATCHKEY_IS_TRACKER (self), 1);
+  return MAX (self->receivers, 1);
+}
+
+guint
+latchkey_tracker_get_received (LatchkeyTracker *self)
+{
+  g_return_val_if_fail (LATCHKEY_IS_TRACKER (self), 0);
+  return self->received;
 }
 
 const char * const *

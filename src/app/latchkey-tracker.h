@@ -40,6 +40,8 @@ guint            latchkey_tracker_get_attempts_left   (LatchkeyTracker        *s
 const char      *latchkey_tracker_get_provider_host   (LatchkeyTracker        *self);
 gboolean         latchkey_tracker_get_revoked         (LatchkeyTracker        *self);
 gboolean         latchkey_tracker_get_revocable       (LatchkeyTracker        *self);
+guint            latchkey_tracker_get_receivers       (LatchkeyTracker        *self);
+guint            latchkey_tracker_get_received        (LatchkeyTracker        *self);
 const char * const *latchkey_tracker_get_entitlements (LatchkeyTracker        *self);
 GDateTime       *latchkey_tracker_get_valid_from      (LatchkeyTracker        *self);
 GDateTime       *latchkey_tracker_get_valid_until     (LatchkeyTracker        *self);

@@ -358,6 +358,22 @@ cli_print_transfer (CliContext *cli,
              lk_transfer_get_state_detail (transfer) ? lk_transfer_get_state_detail (transfer) : "");
   if (!lk_transfer_state_is_final (lk_transfer_get_state (transfer)))
     cli_print (cli->output, "    %s; expires %s\n", state_text (transfer), expires);
+  /* A share for several devices (issue 13): how far it got. */
+  if (lk_transfer_get_role (transfer) == LK_ROLE_INITIATOR && lk_transfer_get_receivers (transfer) > 1)
+    {
+      guint received = lk_transfer_get_received (transfer), receivers = lk_transfer_get_receivers (transfer);
+      g_autoptr(GString) revoked = g_string_new (NULL);
+
+      for (guint k = 1; !lk_transfer_get_revoked (transfer) && k <= receivers; k++)
+        if (lk_transfer_get_receiver_revoked (transfer, k))
+          g_string_append_printf (revoked, "%s%u", revoked->len > 0 ? ", " : "", k);
+      /* Translators: "2 of 4 received": devices that took a shared key, of those it was shared with */
+      cli_print (cli->output, g_dngettext (GETTEXT_PACKAGE, "    %u of %u received\n", "    %u of %u received\n",
+                                           receivers), received, receivers);
+      if (revoked->len > 0)
+        /* Translators: %s is a list of numbers such as "1, 3" */
+        cli_print (cli->output, _("    revoked receivers: %s\n"), revoked->str);
+    }
   if (lk_transfer_get_role (transfer) == LK_ROLE_INITIATOR && lk_transfer_get_receiver_name (transfer) != NULL &&
       lk_transfer_get_state (transfer) == LK_TRANSFER_STATE_AWAITING_CONFIRMATION)
     cli_print (cli->output, _("    asked by %s\n"), lk_transfer_get_receiver_name (transfer));

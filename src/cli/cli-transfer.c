@@ -106,12 +106,15 @@ print_line (CliContext *cli,
             LkTransfer *transfer,
             gboolean    porcelain)
 {
+  /* Fields are only ever added at the end: scripts split on tabs. The last,
+   * received/receivers, is "1/1" once a one-receiver share is done. */
   if (porcelain)
-    cli_print (cli->output, "%s\t%s\t%s\t%s\t%s\n", lk_transfer_get_id (transfer),
+    cli_print (cli->output, "%s\t%s\t%s\t%s\t%s\t%u/%u\n", lk_transfer_get_id (transfer),
                lk_transfer_state_to_string (lk_transfer_get_state (transfer)),
                lk_role_to_string (lk_transfer_get_role (transfer)),
                lk_vertical_to_string (lk_transfer_get_vertical (transfer)),
-               lk_transfer_get_credential_id (transfer) ? lk_transfer_get_credential_id (transfer) : "-");
+               lk_transfer_get_credential_id (transfer) ? lk_transfer_get_credential_id (transfer) : "-",
+               lk_transfer_get_received (transfer), lk_transfer_get_receivers (transfer));
   else
     cli_print_transfer (cli, transfer);
 }
@@ -198,7 +201,7 @@ cli_share (CliContext  *cli,
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   gboolean no_qr = FALSE;
-  int wait = 0;
+  int wait = 0, receivers = 1;
   const GOptionEntry entries[] = {
     { "code", 'c', 0, G_OPTION_ARG_NONE, &options.activation_code,
       N_("Require an activation code, printed apart from the link"), NULL },
@@ -213,6 +216,8 @@ cli_share (CliContext  *cli,
     { "name", 'n', 0, G_OPTION_ARG_STRING, &options.sender_name, N_("Your name, as the receiver will see it"), N_("NAME") },
     { "wait", 'w', 0, G_OPTION_ARG_INT, &wait, N_("Then follow the share for up to SECONDS"), N_("SECONDS") },
     { "no-qr", 0, 0, G_OPTION_ARG_NONE, &no_qr, N_("Do not draw the QR code"), NULL },
+    { "receivers", 'r', 0, G_OPTION_ARG_INT, &receivers,
+      N_("How many devices may receive it with this one link, 1 to 10 (room, door and pass keys)"), N_("N") },
     { NULL }
   };
 
@@ -234,6 +239,12 @@ cli_share (CliContext  *cli,
     return cli_fail (cli, error);
   if (entitlements != NULL)
     options.entitlements = g_strsplit (entitlements, ",", LK_CREDENTIAL_MAX_ENTITLEMENTS);
+  if (receivers < 1 || receivers > LK_TRANSFER_MAX_RECEIVERS)
+    {
+      cli_print (cli->errors, _("latchkey-cli: --receivers must be from 1 to %d\n"), LK_TRANSFER_MAX_RECEIVERS);
+      return CLI_EXIT_USAGE;
+    }
+  options.receivers = (guint) receivers;
 
   credential = cli_find (cli, LK_STORE_KIND_CREDENTIAL, argv[1], &error);
   if (credential == NULL)
@@ -442,14 +453,25 @@ act_on (CliContext  *cli,
   g_autoptr(LkTransfer) updated = NULL;
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
-  int wait = 0;
+  int wait = 0, receiver = 0;
   const GOptionEntry entries[] = {
     { "wait", 'w', 0, G_OPTION_ARG_INT, &wait, N_("Then follow the transfer for up to SECONDS"), N_("SECONDS") },
     { NULL }
   };
+  const GOptionEntry revoke_entries[] = {
+    { "wait", 'w', 0, G_OPTION_ARG_INT, &wait, N_("Then follow the transfer for up to SECONDS"), N_("SECONDS") },
+    { "receiver", 'r', 0, G_OPTION_ARG_INT, &receiver,
+      N_("Only the Kth device to receive a share for several (1 is the first)"), N_("K") },
+    { NULL }
+  };
 
-  if (!cli_parse_options (cli, "ID", summary, entries, &argc, &argv, 1, 1))
+  if (!cli_parse_options (cli, "ID", summary, action == 'r' ? revoke_entries : entries, &argc, &argv, 1, 1))
     return CLI_EXIT_USAGE;
+  if (receiver < 0 || receiver > LK_TRANSFER_MAX_RECEIVERS)
+    {
+      cli_print (cli->errors, _("latchkey-cli: --receiver must be from 1 to %d\n"), LK_TRANSFER_MAX_RECEIVERS);
+      return CLI_EXIT_USAGE;
+    }
 
   transfer = cli_find (cli, LK_STORE_KIND_TRANSFER, argv[1], &error);
   if (transfer == NULL)
@@ -474,7 +496,10 @@ act_on (CliContext  *cli,
       break;
     case 'r':
     default:
-      lk_transfer_engine_revoke_async (cli->engine, transfer, NULL, cli_on_done, &result);
+      if (receiver > 0)
+        lk_transfer_engine_revoke_receiver_async (cli->engine, transfer, (guint) receiver, NULL, cli_on_done, &result);
+      else
+        lk_transfer_engine_revoke_async (cli->engine, transfer, NULL, cli_on_done, &result);
       break;
     }
 

@@ -193,6 +193,23 @@ set_status_error (LkHttpResponse  *response,
     }
 }
 
+/* Our several-recipients extension; a relay without it says nothing, and a
+ * count out of bounds is taken as nothing said. */
+static void
+parse_recipients (JsonObject     *object,
+                  LkMailboxReply *reply)
+{
+  gint64 max = 0, bound = 0, done = 0;
+
+  if (!lk_json_get_int (object, "maxRecipients", 1, LK_MAILBOX_MAX_RECIPIENTS, &max, 0, 0, NULL))
+    return;
+  reply->max_recipients = (guint) max;
+  if (lk_json_get_int (object, "recipientsBound", 0, max, &bound, 0, 0, NULL))
+    reply->recipients_bound = (guint) bound;
+  if (lk_json_get_int (object, "recipientsDone", 0, max, &done, 0, 0, NULL))
+    reply->recipients_done = (guint) done;
+}
+
 static gboolean
 parse_read (LkHttpResponse  *response,
             LkMailboxReply  *reply,
@@ -223,6 +240,7 @@ parse_read (LkHttpResponse  *response,
   bound = json_object_get_member (object, "recipientBound");
   reply->recipient_bound = bound != NULL && JSON_NODE_HOLDS_VALUE (bound) &&
                            json_node_get_value_type (bound) == G_TYPE_BOOLEAN && json_node_get_boolean (bound);
+  parse_recipients (object, reply);
   return TRUE;
 }
 
@@ -340,6 +358,8 @@ on_response (GObject      *source,
         reply->url_link = g_strdup (link);
         /* Our relay says which expiration it granted; others may not. */
         reply->expiration = lk_json_get_time (object, "expiration");
+        /* And how many recipients it will let read, if we asked for several. */
+        parse_recipients (object, reply);
       }
       break;
 
@@ -430,6 +450,8 @@ claim_headers (const char *claim,
  * @relay_url: the relay's origin
  * @payload: the draft's `payload` object
  * @access_rights: (nullable): such as "RWD"
+ * @max_recipients: how many devices may read it (our extension, PROTOCOL.md
+ *   §6.9); 0 or 1 asks nothing, the draft's one recipient
  * @expiration: (nullable): when the mailbox should expire
  * @request_id: a Mailbox-Request-ID, kept by the caller so that a retry after
  *   a restart is recognised
@@ -442,6 +464,7 @@ lk_mailbox_client_create_async (LkMailboxClient     *self,
                                 const char          *title,
                                 const char          *description,
                                 const char          *access_rights,
+                                guint                max_recipients,
                                 GDateTime           *expiration,
                                 const char          *request_id,
                                 GCancellable        *cancellable,
@@ -459,10 +482,13 @@ lk_mailbox_client_create_async (LkMailboxClient     *self,
     json_object_set_string_member (display, "description", description);
   json_object_set_object_member (body, "displayInformation", display);
 
-  if (access_rights != NULL || expiration != NULL)
+  if (access_rights != NULL || expiration != NULL || max_recipients > 1)
     {
       JsonObject *config = json_object_new ();
 
+      /* A relay that does not know it ignores it, and lets one read. */
+      if (max_recipients > 1)
+        json_object_set_int_member (config, "maxRecipients", max_recipients);
       if (access_rights != NULL)
         json_object_set_string_member (config, "accessRights", access_rights);
       if (expiration != NULL)

@@ -32,6 +32,9 @@ typedef enum
   LK_MAILBOX_ERROR_PROTOCOL,
 } LkMailboxError;
 
+/* mailboxConfiguration.maxRecipients, our extension (PROTOCOL.md §6.9). */
+#define LK_MAILBOX_MAX_RECIPIENTS 10
+
 typedef struct
 {
   gint64      version;          /* the ETag, or -1 */
@@ -42,6 +45,11 @@ typedef struct
   char       *description;
   GDateTime  *expiration;       /* read */
   gboolean    recipient_bound;  /* read (our extension) */
+  /* Our extension for several recipients (PROTOCOL.md §6.9): create and
+   * read; 0 when the relay did not answer it (one recipient). */
+  guint       max_recipients;
+  guint       recipients_bound; /* read */
+  guint       recipients_done;  /* read */
 } LkMailboxReply;
 
 void lk_mailbox_reply_free (LkMailboxReply *reply);
@@ -61,6 +69,7 @@ void             lk_mailbox_client_create_async     (LkMailboxClient      *self,
                                                      const char           *title,
                                                      const char           *description,
                                                      const char           *access_rights,
+                                                     guint                 max_recipients,
                                                      GDateTime            *expiration,
                                                      const char           *request_id,
                                                      GCancellable         *cancellable,

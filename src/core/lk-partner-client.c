@@ -63,6 +63,7 @@ typedef struct
   LkKeyPair    *new_key;
   guint         attempts_left;
   char         *share_id;      /* CALL_SHARE: the share's own credential */
+  guint         receivers;     /* CALL_TOKEN: how many may redeem it */
 } Call;
 
 static void
@@ -477,9 +478,10 @@ signed_body (Call        *call,
          * the owner's device checks its code. */
         g_autoptr(LkSecureString) verifier = call->code ? lk_signing_code_verifier (challenge, call->code) : NULL;
 
-        statement = lk_signing_token_request (lk_credential_get_id (credential), challenge,
-                                              (const char * const *) call->entitlements,
-                                              call->valid_from, call->valid_until, verifier);
+        statement = lk_signing_token_request_for (lk_credential_get_id (credential), challenge,
+                                                  (const char * const *) call->entitlements,
+                                                  call->valid_from, call->valid_until, verifier,
+                                                  MAX (call->receivers, 1));
       }
       json_object_set_string_member (body, "credentialId", lk_credential_get_id (credential));
       {
@@ -495,6 +497,8 @@ signed_body (Call        *call,
         json_object_set_string_member (body, "validUntil", call->valid_until);
       if (call->code != NULL)
         json_object_set_string_member (body, "activationCode", call->code);
+      if (call->receivers > 1)
+        json_object_set_int_member (body, "receivers", call->receivers);
       break;
 
     case CALL_REVOKE:
@@ -708,8 +712,10 @@ start_signed_call (LkPartnerClient *self,
  * lk_partner_client_request_token_async:
  * @credential: the sharer's credential, which signs the request
  * @activation_code: (nullable): a code the receiver must give to redeem
+ * @receivers: how many devices may redeem it (1 to 10; 0 is 1)
  *
- * Asks for a single-use provisioning token for a share of @credential.
+ * Asks for a provisioning token for a share of @credential: single-use,
+ * or redeemable by @receivers devices, each for a credential of its own.
  */
 void
 lk_partner_client_request_token_async (LkPartnerClient     *self,
@@ -718,6 +724,7 @@ lk_partner_client_request_token_async (LkPartnerClient     *self,
                                        GDateTime           *valid_from,
                                        GDateTime           *valid_until,
                                        const char          *activation_code,
+                                       guint                receivers,
                                        GCancellable        *cancellable,
                                        GAsyncReadyCallback  callback,
                                        gpointer             user_data)
@@ -733,6 +740,7 @@ lk_partner_client_request_token_async (LkPartnerClient     *self,
   call->valid_from = lk_time_format (valid_from);
   call->valid_until = lk_time_format (valid_until);
   call->code = g_strdup (activation_code);
+  call->receivers = receivers;
   start_signed_call (self, task);
 }
 

@@ -70,6 +70,7 @@ void             lk_partner_client_request_token_async (LkPartnerClient    *self
                                                         GDateTime          *valid_from,
                                                         GDateTime          *valid_until,
                                                         const char         *activation_code,
+                                                        guint               receivers,
                                                         GCancellable       *cancellable,
                                                         GAsyncReadyCallback callback,
                                                         gpointer            user_data);

@@ -222,6 +222,99 @@ worker_init (LkWorker         *w,
 
 /* Sharing */
 
+/* Creates the mailbox (with filler: the relay names the mailbox only when
+ * it creates it, and the first message names its mailbox) and the channel. */
+static gboolean
+create_mailbox (LkWorker    *w,
+                LkTransfer  *t,
+                GError     **error)
+{
+  g_autoptr(GBytes) sealed = NULL;
+  g_autoptr(LkMailboxReply) reply = NULL;
+  g_autoptr(LkShareLink) link = NULL;
+  g_autoptr(JsonObject) placeholder = json_object_new ();
+  g_autofree char *placeholder_data = NULL;
+  g_autofree char *request_id = lk_uuid_new_random ();
+  guint8 filler[FILLER_LENGTH];
+  LkWait wait = { NULL };
+
+  if (!lk_crypto_random (filler, sizeof filler, error))
+    return FALSE;
+  sealed = lk_aead_seal (t->secret, NULL, filler, sizeof filler, error);
+  if (sealed == NULL)
+    return FALSE;
+  placeholder_data = lk_base64_encode_bytes (sealed);
+  json_object_set_string_member (placeholder, "type", lk_aead_type_for_key (g_bytes_get_size (t->secret)));
+  json_object_set_string_member (placeholder, "data", placeholder_data);
+
+  /* Several receivers read a mailbox they cannot write to (the relay
+   * refuses several writers, PROTOCOL.md §6.9): each deletes it for itself. */
+  lk_mailbox_client_create_async (w->mailbox, w->relay_url, t->claim, placeholder, t->description,
+                                  /* Translators: shown by the relay to whoever opens the link (see above) */
+                                  _("Open this link with Latchkey or another TIGRESS wallet to add the key."),
+                                  t->receivers > 1 ? "RD" : "RWD", t->receivers, t->expires, request_id,
+                                  w->cancellable, lk_worker_done, &wait);
+  reply = lk_worker_mailbox_finish (w, &wait, error);
+  if (reply == NULL)
+    return FALSE;
+  t->one_way = t->receivers > 1;
+
+  /* Only a well-formed mailbox URL of the relay we asked is accepted: a
+   * relay that named another host would steer the first message, and the
+   * link, there. */
+  link = lk_share_link_new_for_mailbox (reply->url_link, t->vertical, t->secret, error);
+  if (link == NULL)
+    return FALSE;
+  if (!lk_share_link_is_on_server (link, w->relay_url))
+    {
+      g_set_error (error, LK_MAILBOX_ERROR, LK_MAILBOX_ERROR_PROTOCOL,
+                   _("The relay answered with an invitation on another server; no share was made"));
+      return FALSE;
+    }
+  t->mailbox_url = lk_share_link_get_mailbox_url (link);
+  t->version = reply->version >= 0 ? reply->version : 1;
+  if (reply->expiration != NULL)
+    {
+      g_clear_pointer (&t->expires, g_date_time_unref);
+      t->expires = g_date_time_ref (reply->expiration);
+    }
+  t->channel = lk_channel_new (t->secret, lk_share_link_get_mailbox_id (link), LK_ROLE_INITIATOR);
+
+  /* A relay without the extension ignored it and lets one device read:
+   * the share goes on for one, and the sender is told. */
+  if (t->receivers > 1)
+    {
+      guint granted = MIN (reply->max_recipients, t->receivers);
+
+      if (granted < t->receivers)
+        {
+          g_autofree char *detail = NULL;
+
+          t->receivers = MAX (granted, 1);
+          detail = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                 "The relay lets only %u device receive this invitation.",
+                                                 "The relay lets only %u devices receive this invitation.",
+                                                 t->receivers),
+                                    t->receivers);
+          _lk_transfer_set_state (t, LK_TRANSFER_STATE_WAITING, detail);
+        }
+    }
+  return TRUE;
+}
+
+/* Deletes a mailbox whose share could not be made; best effort. */
+static void
+abandon_mailbox (LkWorker   *w,
+                 LkTransfer *t)
+{
+  g_autoptr(LkMailboxReply) reply = NULL;
+  g_autofree char *request_id = lk_uuid_new_random ();
+  LkWait wait = { NULL };
+
+  lk_mailbox_client_delete_async (w->mailbox, t->mailbox_url, t->claim, request_id, NULL, lk_worker_done, &wait);
+  reply = lk_worker_mailbox_finish (w, &wait, NULL);
+}
+
 static LkTransfer *
 do_share (LkWorker              *w,
           LkCredential          *credential,
@@ -230,16 +323,9 @@ do_share (LkWorker              *w,
 {
   g_autoptr(LkTransfer) t = _lk_transfer_new (LK_ROLE_INITIATOR, lk_credential_get_vertical (credential));
   g_autoptr(JsonObject) content = NULL;
-  g_autoptr(JsonObject) placeholder = json_object_new ();
-  g_autoptr(GBytes) sealed = NULL;
-  g_autoptr(LkMailboxReply) reply = NULL;
-  g_autoptr(LkShareLink) link = NULL;
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
-  g_autofree char *placeholder_data = NULL;
-  g_autofree char *request_id = lk_uuid_new_random ();
   const LkTransferFlow *flow = lk_transfer_flow_for (lk_credential_get_vertical (credential));
-  guint8 filler[FILLER_LENGTH];
-  LkWait wait = { NULL };
+  guint receivers = MAX (options->receivers, 1);
 
   if (w->relay_url == NULL)
     {
@@ -248,6 +334,28 @@ do_share (LkWorker              *w,
     }
   if (!lk_share_link_check_server_url (w->relay_url, error))
     return NULL;
+
+  /* Several receivers of one invitation (issue 13): the one-way flows only. */
+  if (receivers > LK_TRANSFER_MAX_RECEIVERS)
+    {
+      g_set_error (error, LK_TRANSFER_ERROR, LK_TRANSFER_ERROR_UNSUPPORTED,
+                   _("An invitation can go to at most %u devices"), LK_TRANSFER_MAX_RECEIVERS);
+      return NULL;
+    }
+  if (receivers > 1 && t->vertical == LK_VERTICAL_CAR)
+    {
+      g_set_error (error, LK_TRANSFER_ERROR, LK_TRANSFER_ERROR_UNSUPPORTED,
+                   _("A car key is signed for one device: share it with one receiver at a time"));
+      return NULL;
+    }
+  if (receivers > 1 && t->vertical == LK_VERTICAL_GENERIC && options->activation_code)
+    {
+      g_set_error (error, LK_TRANSFER_ERROR, LK_TRANSFER_ERROR_UNSUPPORTED,
+                   _("A pass for several devices cannot wait for an activation code: your device would have to "
+                     "check each one. Share it without a code, or with one device at a time"));
+      return NULL;
+    }
+  t->receivers = receivers;
 
   t->title = g_strdup (lk_credential_get_title (credential));
   t->description = g_strdup (lk_transfer_display_title (t->vertical));
@@ -267,52 +375,24 @@ do_share (LkWorker              *w,
   if (options->activation_code && (t->code = lk_transfer_new_activation_code (error)) == NULL)
     return NULL;
 
+  /* Several receivers: the mailbox first, so that the partner's token is
+   * for as many as the relay lets read. One: the partner first, so that a
+   * refused share leaves nothing on the relay. */
+  if (t->receivers > 1 && !create_mailbox (w, t, error))
+    return NULL;
+
   content = flow->build_offer (w, t, credential, error);
   if (content == NULL)
-    return NULL;
+    {
+      if (t->mailbox_url != NULL)
+        abandon_mailbox (w, t);
+      return NULL;
+    }
   if (t->shared_by != NULL)
     json_object_set_string_member (content, "sharedBy", t->shared_by);
 
-  /* The relay names the mailbox only when it creates it, and the first
-   * message names its mailbox: create with filler that opens to nothing of
-   * the transcript, then put the first message. */
-  if (!lk_crypto_random (filler, sizeof filler, error))
+  if (t->mailbox_url == NULL && !create_mailbox (w, t, error))
     return NULL;
-  sealed = lk_aead_seal (t->secret, NULL, filler, sizeof filler, error);
-  if (sealed == NULL)
-    return NULL;
-  placeholder_data = lk_base64_encode_bytes (sealed);
-  json_object_set_string_member (placeholder, "type", lk_aead_type_for_key (g_bytes_get_size (t->secret)));
-  json_object_set_string_member (placeholder, "data", placeholder_data);
-
-  lk_mailbox_client_create_async (w->mailbox, w->relay_url, t->claim, placeholder, t->description,
-                                  /* Translators: shown by the relay to whoever opens the link (see above) */
-                                  _("Open this link with Latchkey or another TIGRESS wallet to add the key."),
-                                  "RWD", t->expires, request_id, w->cancellable, lk_worker_done, &wait);
-  reply = lk_worker_mailbox_finish (w, &wait, error);
-  if (reply == NULL)
-    return NULL;
-
-  /* Only a well-formed mailbox URL of the relay we asked is accepted: a
-   * relay that named another host would steer the first message, and the
-   * link, there. */
-  link = lk_share_link_new_for_mailbox (reply->url_link, t->vertical, t->secret, error);
-  if (link == NULL)
-    return NULL;
-  if (!lk_share_link_is_on_server (link, w->relay_url))
-    {
-      g_set_error (error, LK_MAILBOX_ERROR, LK_MAILBOX_ERROR_PROTOCOL,
-                   _("The relay answered with an invitation on another server; no share was made"));
-      return NULL;
-    }
-  t->mailbox_url = lk_share_link_get_mailbox_url (link);
-  t->version = reply->version >= 0 ? reply->version : 1;
-  if (reply->expiration != NULL)
-    {
-      g_clear_pointer (&t->expires, g_date_time_unref);
-      t->expires = g_date_time_ref (reply->expiration);
-    }
-  t->channel = lk_channel_new (t->secret, lk_share_link_get_mailbox_id (link), LK_ROLE_INITIATOR);
 
   if (!lk_transfer_send (w, t, flow->offer_format, content, error) || !lk_worker_save_transfer (w, t, error))
     return NULL;
@@ -506,6 +586,20 @@ do_step (LkWorker      *w,
           g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;
         }
+      /* Several receivers: the relay removes the mailbox once the last has
+       * acknowledged, or when it expires; whoever received it, received it. */
+      if (t->role == LK_ROLE_INITIATOR && t->one_way && (!expired || t->received > 0))
+        {
+          g_autofree char *detail = NULL;
+
+          if (!expired)
+            t->received = t->receivers;
+          if (t->receivers > 1)
+            detail = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u of %u device received the key.",
+                                                   "%u of %u devices received the key.", t->receivers),
+                                      t->received, t->receivers);
+          return lk_transfer_finish (w, t, LK_TRANSFER_STATE_DONE, detail, error);
+        }
       if (expired)
         return lk_transfer_finish (w, t, LK_TRANSFER_STATE_EXPIRED, NULL, error);
       if (t->role == LK_ROLE_RECIPIENT)
@@ -535,6 +629,9 @@ do_step (LkWorker      *w,
       t->bound = TRUE;
       _lk_transfer_set_state (t, LK_TRANSFER_STATE_OPENED, NULL);
     }
+  /* Several receivers: each one's delete is counted by the relay. */
+  if (t->role == LK_ROLE_INITIATOR && t->receivers > 1 && reply->max_recipients > 1)
+    t->received = MIN (reply->recipients_done, t->receivers);
 
   /* Our own message, unread or read and not yet answered. */
   data = lk_json_get_string (reply->payload, "data", G_MAXSIZE, FALSE, 0, 0, NULL);
@@ -614,6 +711,44 @@ do_cancel (LkWorker      *w,
   return lk_transfer_finish (w, t, LK_TRANSFER_STATE_DECLINED, NULL, error);
 }
 
+/* One receiver of several (issue 13): the credential of the @receiver'th
+ * redemption of the share's token, and what it shared on. */
+static gboolean
+do_revoke_receiver (LkWorker    *w,
+                    LkTransfer  *t,
+                    guint        receiver,
+                    GError     **error)
+{
+  g_autoptr(LkCredential) credential = NULL;
+  g_autofree char *target = NULL;
+  g_auto(LkWait) wait = { NULL };
+
+  if (t->role != LK_ROLE_INITIATOR || t->receivers < 2 || t->token == NULL)
+    {
+      g_set_error (error, LK_TRANSFER_ERROR, LK_TRANSFER_ERROR_INVALID_STATE,
+                   _("This share went to one device; revoke the whole share instead"));
+      return FALSE;
+    }
+  if (receiver < 1 || receiver > t->receivers)
+    {
+      g_set_error (error, LK_TRANSFER_ERROR, LK_TRANSFER_ERROR_INVALID_STATE,
+                   _("This share has receivers 1 to %u"), t->receivers);
+      return FALSE;
+    }
+
+  credential = lk_worker_load_credential (w, t->credential_id, error);
+  if (credential == NULL)
+    return FALSE;
+
+  target = g_strdup_printf ("redemption:%u:%s", receiver, t->token);
+  lk_partner_client_revoke_async (w->partner, credential, target, w->cancellable, lk_worker_done, &wait);
+  if (!lk_partner_client_revoke_finish (w->partner, lk_worker_wait (w, &wait), error))
+    return FALSE;
+
+  t->revoked_receivers |= 1u << (receiver - 1);
+  return lk_worker_save_transfer (w, t, error);
+}
+
 static gboolean
 do_revoke (LkWorker      *w,
            LkTransfer  *t,
@@ -687,6 +822,7 @@ typedef struct
   LkVertical      vertical;
   LkStoreKind     store_kind;
   guint           wait_seconds;
+  guint           receiver;    /* revoke: one of several receivers; 0: all */
 } Job;
 
 static void
@@ -764,7 +900,8 @@ run_job (GTask        *task,
       break;
 
     case JOB_REVOKE:
-      ok = do_revoke (&w, job->transfer, &error);
+      ok = job->receiver > 0 ? do_revoke_receiver (&w, job->transfer, job->receiver, &error)
+                             : do_revoke (&w, job->transfer, &error);
       break;
 
     case JOB_ENROLL:
@@ -893,6 +1030,7 @@ lk_transfer_engine_share_async (LkTransferEngine     *self,
       job->options.expires = options->expires ? g_date_time_ref (options->expires) : NULL;
       job->options.auto_confirm = options->auto_confirm;
       job->options.sender_name = g_strdup (options->sender_name);
+      job->options.receivers = options->receivers;
     }
   start_job (self, job, cancellable, callback, user_data);
 }
@@ -1037,6 +1175,28 @@ lk_transfer_engine_revoke_async (LkTransferEngine    *self,
   Job *job = job_new (JOB_REVOKE);
 
   job->transfer = g_object_ref (transfer);
+  start_job (self, job, cancellable, callback, user_data);
+}
+
+/**
+ * lk_transfer_engine_revoke_receiver_async:
+ * @receiver: 1 for the first device to redeem the share, and so on
+ *
+ * Revokes, at the partner, what one receiver of a share for several got;
+ * the others keep theirs. Finish with lk_transfer_engine_transfer_finish().
+ */
+void
+lk_transfer_engine_revoke_receiver_async (LkTransferEngine    *self,
+                                          LkTransfer          *transfer,
+                                          guint                receiver,
+                                          GCancellable        *cancellable,
+                                          GAsyncReadyCallback  callback,
+                                          gpointer             user_data)
+{
+  Job *job = job_new (JOB_REVOKE);
+
+  job->transfer = g_object_ref (transfer);
+  job->receiver = MAX (receiver, 1);
   start_job (self, job, cancellable, callback, user_data);
 }
 

@@ -38,6 +38,8 @@ typedef struct
   GDateTime  *expires;           /* the invitation's; NULL: 48 hours */
   gboolean    auto_confirm;      /* car: sign the friend's key without asking */
   char       *sender_name;       /* shown to the receiver; NULL: none */
+  guint       receivers;         /* devices that may receive it, 1..10 (home and
+                                  * generic without a code); 0: one */
 } LkShareOptions;
 
 void lk_share_options_clear (LkShareOptions *options);
@@ -105,6 +107,12 @@ void              lk_transfer_engine_cancel_async      (LkTransferEngine    *sel
                                                         gpointer             user_data);
 void              lk_transfer_engine_revoke_async      (LkTransferEngine    *self,
                                                         LkTransfer          *transfer,
+                                                        GCancellable        *cancellable,
+                                                        GAsyncReadyCallback  callback,
+                                                        gpointer             user_data);
+void              lk_transfer_engine_revoke_receiver_async (LkTransferEngine *self,
+                                                        LkTransfer          *transfer,
+                                                        guint                receiver,
                                                         GCancellable        *cancellable,
                                                         GAsyncReadyCallback  callback,
                                                         gpointer             user_data);

@@ -387,6 +387,18 @@ lk_transfer_check_code (LkWorker    *w,
   return lk_transfer_flow_for (t->vertical)->code_accepted (w, t, error);
 }
 
+/* Receiver: how many receivers the offer says it has (ours; 1 if none). */
+guint
+lk_transfer_offer_receivers (LkTransfer *t)
+{
+  gint64 receivers = 1;
+
+  if (t->offer == NULL ||
+      !lk_json_get_int (t->offer, "receivers", 1, LK_TRANSFER_MAX_RECEIVERS, &receivers, 0, 0, NULL))
+    return 1;
+  return (guint) receivers;
+}
+
 /* The receiver's end of every flow: the credential is kept, the sender
  * told (ReceiverDone), and the sender removes the mailbox. */
 gboolean
@@ -404,27 +416,33 @@ lk_transfer_store_received (LkWorker      *w,
   g_free (t->title);
   t->title = g_strdup (lk_credential_get_title (credential));
 
-  if (lk_channel_is_plain (t->channel))
+  /* One of several receivers (issue 13): the mailbox is theirs to read,
+   * not to write; deleting it is this receiver's acknowledgement, and the
+   * relay keeps it for the others. */
+  if (lk_transfer_offer_receivers (t) > 1)
     {
-      g_autoptr(GError) local_error = NULL;
-
-      /* A plain draft peer may have made the mailbox `RD`, as the draft's
-       * one-way flow does: then the draft's end instead, Delete. */
-      if (!lk_transfer_send_typed (w, t, "ReceiverDone", NULL, &local_error))
-        {
-          if (!g_error_matches (local_error, LK_MAILBOX_ERROR, LK_MAILBOX_ERROR_CLAIMED))
-            {
-              g_propagate_error (error, g_steal_pointer (&local_error));
-              return FALSE;
-            }
-          g_clear_pointer (&t->outbox, json_object_unref);
-          delete_mailbox (w, t);
-        }
+      delete_mailbox (w, t);
       return lk_transfer_finish (w, t, LK_TRANSFER_STATE_DONE, NULL, error);
     }
 
-  if (!lk_transfer_send_typed (w, t, "ReceiverDone", NULL, error))
-    return FALSE;
+  /* A plain draft peer may have made the mailbox `RD`, as the draft's
+   * one-way flow does, and so does our sender that asked for several
+   * receivers of a relay that let only one: then the draft's end instead,
+   * Delete. */
+  {
+    g_autoptr(GError) local_error = NULL;
+
+    if (!lk_transfer_send_typed (w, t, "ReceiverDone", NULL, &local_error))
+      {
+        if (!g_error_matches (local_error, LK_MAILBOX_ERROR, LK_MAILBOX_ERROR_CLAIMED))
+          {
+            g_propagate_error (error, g_steal_pointer (&local_error));
+            return FALSE;
+          }
+        g_clear_pointer (&t->outbox, json_object_unref);
+        delete_mailbox (w, t);
+      }
+  }
   return lk_transfer_finish (w, t, LK_TRANSFER_STATE_DONE, NULL, error);
 }
 

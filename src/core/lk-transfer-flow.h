@@ -102,6 +102,7 @@ JsonObject   *lk_transfer_typed_content          (const char    *type);
 gboolean      lk_transfer_flush_outbox           (LkWorker      *w,
                                                   LkTransfer    *t,
                                                   GError       **error);
+guint         lk_transfer_offer_receivers        (LkTransfer    *t);
 gboolean      lk_transfer_send                   (LkWorker      *w,
                                                   LkTransfer    *t,
                                                   const char    *format,

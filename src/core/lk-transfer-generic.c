@@ -9,6 +9,12 @@
  *   sender   → {credential, accessToken, sharedBy?}
  *   receiver → ReceiverDone
  *
+ * For several receivers (issue 13) the partner issues a token each of them
+ * redeems for a share of its own, as for a home key; each receiver deletes
+ * the mailbox for itself instead of answering:
+ *
+ *   sender   → {credential, partnerUrl, token, receivers, sharedBy?}
+ *
  * With an activation code the token waits on the sender's device until the
  * receiver has given the code (as a car's PinReEntry):
  *
@@ -88,6 +94,29 @@ build_offer (LkWorker      *w,
 {
   JsonObject *content;
 
+  if (t->receivers > 1)
+    {
+      g_auto(LkWait) wait = { NULL };
+
+      if (!ensure_owner_key (w, credential, error))
+        return NULL;
+      lk_partner_client_request_token_async (w->partner, credential, (const char * const *) t->entitlements,
+                                             t->valid_from, t->valid_until, NULL, t->receivers, w->cancellable,
+                                             lk_worker_done, &wait);
+      t->token = lk_partner_client_request_token_finish (w->partner, lk_worker_wait (w, &wait), error);
+      if (t->token == NULL)
+        return NULL;
+
+      content = json_object_new ();
+      json_object_set_object_member (content, "credential",
+                                     lk_credential_describe (credential, (const char * const *) t->entitlements,
+                                                             t->valid_from, t->valid_until));
+      json_object_set_string_member (content, "partnerUrl", lk_credential_get_partner_url (credential));
+      json_object_set_string_member (content, "token", t->token);
+      json_object_set_int_member (content, "receivers", t->receivers);
+      return content;
+    }
+
   /* The receiver gets a token of the share's own, never the owner's. */
   if (!request_share (w, t, credential, error))
     return NULL;
@@ -147,6 +176,13 @@ revoke_target (LkWorker      *w,
       *target = g_strconcat ("credential:", t->share_id, NULL);
       return TRUE;
     }
+  /* Several receivers: the token, and every share redeemed from it. */
+  if (t->receivers > 1)
+    {
+      if (t->token != NULL)
+        *target = g_strconcat ("token:", t->token, NULL);
+      return TRUE;
+    }
   if (pending)
     return TRUE;
 
@@ -179,6 +215,45 @@ store (LkWorker    *w,
   return lk_transfer_store_received (w, t, credential, error);
 }
 
+/* One of several receivers: a share of its own, redeemed from the token. */
+static gboolean
+redeem (LkWorker    *w,
+        LkTransfer  *t,
+        const char  *token,
+        GError     **error)
+{
+  const char *partner_url = lk_json_get_string (t->offer, "partnerUrl", LK_CREDENTIAL_MAX_URL, TRUE,
+                                                LK_MESSAGE_ERROR, LK_MESSAGE_ERROR_MALFORMED, error);
+  JsonObject *description = partner_url ? lk_json_get_object (t->offer, "credential", TRUE, LK_MESSAGE_ERROR,
+                                                               LK_MESSAGE_ERROR_MALFORMED, error) : NULL;
+  g_autoptr(LkCredential) credential = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_auto(LkWait) wait = { NULL };
+  const char *description_text;
+  guint attempts_left = 0;
+
+  if (description == NULL)
+    return FALSE;
+
+  lk_partner_client_redeem_async (w->partner, partner_url, token, NULL, w->cancellable, lk_worker_done, &wait);
+  credential = lk_partner_client_redeem_finish (w->partner, lk_worker_wait (w, &wait), &attempts_left,
+                                                &local_error);
+  if (credential == NULL)
+    {
+      if (g_error_matches (local_error, LK_PARTNER_ERROR, LK_PARTNER_ERROR_TOKEN_GONE) ||
+          g_error_matches (local_error, LK_PARTNER_ERROR, LK_PARTNER_ERROR_NOT_FOUND))
+        return lk_transfer_finish (w, t, LK_TRANSFER_STATE_FAILED, local_error->message, error);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  description_text = lk_json_get_string (description, "description", LK_CREDENTIAL_MAX_DESCRIPTION,
+                                         FALSE, 0, 0, NULL);
+  if (description_text != NULL)
+    lk_credential_set_description (credential, description_text);
+  return lk_transfer_store_received (w, t, credential, error);
+}
+
 static gboolean
 accept_offer (LkWorker    *w,
               LkTransfer  *t,
@@ -186,9 +261,12 @@ accept_offer (LkWorker    *w,
               GError     **error)
 {
   const char *token = lk_json_get_string (t->offer, "accessToken", LK_CREDENTIAL_MAX_TOKEN, FALSE, 0, 0, NULL);
+  const char *provisioning = lk_json_get_string (t->offer, "token", LK_CREDENTIAL_MAX_TOKEN, FALSE, 0, 0, NULL);
 
   if (token != NULL)
     return store (w, t, token, error);
+  if (provisioning != NULL)
+    return redeem (w, t, provisioning, error);
 
   /* The sender wants the code first. */
   if (code == NULL)

@@ -35,7 +35,7 @@ build_offer (LkWorker      *w,
   JsonObject *content;
 
   lk_partner_client_request_token_async (w->partner, credential, (const char * const *) t->entitlements,
-                                         t->valid_from, t->valid_until, t->code, w->cancellable,
+                                         t->valid_from, t->valid_until, t->code, t->receivers, w->cancellable,
                                          lk_worker_done, &wait);
   t->token = lk_partner_client_request_token_finish (w->partner, lk_worker_wait (w, &wait), error);
   if (t->token == NULL)
@@ -48,6 +48,10 @@ build_offer (LkWorker      *w,
   json_object_set_string_member (content, "partnerUrl", lk_credential_get_partner_url (credential));
   json_object_set_string_member (content, "token", t->token);
   json_object_set_boolean_member (content, "codeRequired", t->code != NULL);
+  /* Ours (issue 13): each receiver acknowledges by deleting the mailbox
+   * for itself, which it cannot write to. */
+  if (t->receivers > 1)
+    json_object_set_int_member (content, "receivers", t->receivers);
   return content;
 }
 

@@ -55,6 +55,15 @@ struct _LkTransfer
   gboolean         auto_confirm;
   gboolean         key_signed;        /* car: the owner signed the friend's key */
   gboolean         revoked;
+  /* Several receivers of one invitation (issue 13; home and generic only):
+   * how many may receive it (1 unless the relay agreed to more), how many
+   * have (the relay's recipientsDone), and which of them (bit K-1 for the
+   * Kth redemption) the sender revoked alone. */
+  guint            receivers;
+  guint            received;
+  guint            revoked_receivers;
+  gboolean         one_way;           /* the mailbox is RD: receivers acknowledge
+                                       * by deleting it (for themselves) */
 
   /* Receiver */
   JsonObject      *offer;             /* the first message's content */

@@ -82,6 +82,7 @@ lk_transfer_init (LkTransfer *self)
   self->version = -1;
   self->outbox_if_match = -1;
   self->attempts_left = LK_ACTIVATION_CODE_ATTEMPTS;
+  self->receivers = 1;
 }
 
 LkTransfer *
@@ -195,6 +196,14 @@ lk_transfer_to_json (LkTransfer *self)
   json_object_set_boolean_member (object, "autoConfirm", self->auto_confirm);
   json_object_set_boolean_member (object, "keySigned", self->key_signed);
   json_object_set_boolean_member (object, "revoked", self->revoked);
+  if (self->one_way)
+    json_object_set_boolean_member (object, "oneWay", TRUE);
+  if (self->receivers > 1)
+    {
+      json_object_set_int_member (object, "receivers", self->receivers);
+      json_object_set_int_member (object, "received", self->received);
+      json_object_set_int_member (object, "revokedReceivers", self->revoked_receivers);
+    }
 
   if (self->offer != NULL)
     json_object_set_object_member (object, "offer", json_object_ref (self->offer));
@@ -340,6 +349,13 @@ lk_transfer_new_from_json (const char  *json,
   self->auto_confirm = get_bool (object, "autoConfirm");
   self->key_signed = get_bool (object, "keySigned");
   self->revoked = get_bool (object, "revoked");
+  self->one_way = get_bool (object, "oneWay");
+  if (lk_json_get_int (object, "receivers", 1, LK_TRANSFER_MAX_RECEIVERS, &number, 0, 0, NULL))
+    self->receivers = number;
+  if (lk_json_get_int (object, "received", 0, self->receivers, &number, 0, 0, NULL))
+    self->received = number;
+  if (lk_json_get_int (object, "revokedReceivers", 0, (1 << LK_TRANSFER_MAX_RECEIVERS) - 1, &number, 0, 0, NULL))
+    self->revoked_receivers = number;
 
   if (secret != NULL)
     {
@@ -534,10 +550,56 @@ lk_transfer_get_revocable (LkTransfer *self)
     case LK_VERTICAL_HOME:
       return self->token != NULL;
     case LK_VERTICAL_GENERIC:
-      return self->share_id != NULL;
+      /* Several receivers: a token they redeem, as for a home share. */
+      return self->share_id != NULL || (self->receivers > 1 && self->token != NULL);
     default:
       return FALSE;
     }
+}
+
+/**
+ * lk_transfer_get_receivers:
+ *
+ * Returns: how many devices may receive this share: 1, or up to
+ *   %LK_TRANSFER_MAX_RECEIVERS for a home or generic share whose relay
+ *   agreed (issue 13)
+ */
+guint
+lk_transfer_get_receivers (LkTransfer *self)
+{
+  g_return_val_if_fail (LK_IS_TRANSFER (self), 1);
+  return MAX (self->receivers, 1);
+}
+
+/**
+ * lk_transfer_get_received:
+ *
+ * Returns: sender, several receivers: how many have received the share so
+ *   far, as the relay counts them; otherwise 1 once done, or 0
+ */
+guint
+lk_transfer_get_received (LkTransfer *self)
+{
+  g_return_val_if_fail (LK_IS_TRANSFER (self), 0);
+  if (self->receivers > 1)
+    return self->received;
+  return self->state == LK_TRANSFER_STATE_DONE ? 1 : 0;
+}
+
+/**
+ * lk_transfer_get_receiver_revoked:
+ * @receiver: 1 for the first to redeem, up to lk_transfer_get_receivers()
+ *
+ * Returns: whether the sender revoked that receiver alone (or the whole share)
+ */
+gboolean
+lk_transfer_get_receiver_revoked (LkTransfer *self,
+                                  guint       receiver)
+{
+  g_return_val_if_fail (LK_IS_TRANSFER (self), FALSE);
+  if (self->revoked)
+    return TRUE;
+  return receiver >= 1 && receiver <= LK_TRANSFER_MAX_RECEIVERS && (self->revoked_receivers & (1u << (receiver - 1)));
 }
 
 /**

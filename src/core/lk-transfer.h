@@ -12,6 +12,9 @@
 
 G_BEGIN_DECLS
 
+/* The most devices one invitation may go to (issue 13). */
+#define LK_TRANSFER_MAX_RECEIVERS 10
+
 #define LK_TYPE_TRANSFER (lk_transfer_get_type ())
 
 G_DECLARE_FINAL_TYPE (LkTransfer, lk_transfer, LK, TRANSFER, GObject)
@@ -34,6 +37,10 @@ const char      *lk_transfer_get_activation_code (LkTransfer    *self);
 guint            lk_transfer_get_attempts_left   (LkTransfer    *self);
 gboolean         lk_transfer_get_revoked         (LkTransfer    *self);
 gboolean         lk_transfer_get_revocable       (LkTransfer    *self);
+guint            lk_transfer_get_receivers       (LkTransfer    *self);
+guint            lk_transfer_get_received        (LkTransfer    *self);
+gboolean         lk_transfer_get_receiver_revoked (LkTransfer   *self,
+                                                  guint         receiver);
 const char      *lk_transfer_get_receiver_name   (LkTransfer    *self);
 GDateTime       *lk_transfer_get_valid_until     (LkTransfer    *self);
 GDateTime       *lk_transfer_get_valid_from      (LkTransfer    *self);

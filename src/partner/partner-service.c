@@ -383,7 +383,15 @@ partner_service_issue_token (PartnerService  *self,
   g_autofree char *expires = NULL;
   const char *credential_id, *challenge, *from_text, *until_text, *code;
   gint64 from, until, now = now_seconds ();
+  gint64 receivers = 1;
   gboolean revoked;
+
+  /* Issue 13: a token several devices redeem, each for a credential of its
+   * own. Inside the signed statement, so that nobody on the way raises it. */
+  if (has_member (request, "receivers") &&
+      !lk_json_get_int (request, "receivers", 1, PARTNER_MAX_RECEIVERS, &receivers,
+                        PARTNER_REQUEST_ERROR, PARTNER_REQUEST_ERROR_BAD_FIELD, &error))
+    return bad_request (reply, error);
 
   if (!partner_get_uuid (request, "credentialId", &credential_id, &error) ||
       !partner_get_nonce (request, "challenge", &challenge, &error) ||
@@ -433,8 +441,8 @@ partner_service_issue_token (PartnerService  *self,
    * challenge, the one secret-free value both sides know already. */
   if (code != NULL)
     signed_verifier = lk_signing_code_verifier (challenge, code);
-  statement = lk_signing_token_request (credential_id, challenge, (const char * const *) entitlements,
-                                        from_text, until_text, signed_verifier);
+  statement = lk_signing_token_request_for (credential_id, challenge, (const char * const *) entitlements,
+                                            from_text, until_text, signed_verifier, (guint) receivers);
   if (!verify (key, statement, signature))
     return fail (reply, MHD_HTTP_FORBIDDEN, "bad_signature", "The signature does not match the credential's key");
 
@@ -454,7 +462,9 @@ partner_service_issue_token (PartnerService  *self,
     return fail (reply, MHD_HTTP_BAD_REQUEST, "bad_window",
                  "A credential can share only within its own validity window");
 
-  if (credential->vertical == LK_VERTICAL_GENERIC)
+  /* One receiver of a generic share gets its credential at once; several
+   * redeem a token, as for a home share, each for a share of its own. */
+  if (credential->vertical == LK_VERTICAL_GENERIC && receivers == 1)
     return issue_share (self, credential, g_steal_pointer (&entitlements), from, until, reply);
 
   secret = new_secret (&error);
@@ -472,16 +482,20 @@ partner_service_issue_token (PartnerService  *self,
   token->code_verifier = code != NULL ? lk_signing_code_verifier (secret, code) : NULL;
   token->created = now;
   token->expires = now + self->token_lifetime;
+  token->receivers = (guint) receivers;
 
   if (!partner_store_add_token (self->store, token, &error))
     return unavailable (reply, error);
 
-  g_info ("Issued a token for credential %.8s%s", credential->id, code != NULL ? " with a code" : "");
+  g_info ("Issued a token for credential %.8s%s, for %u", credential->id, code != NULL ? " with a code" : "",
+          token->receivers);
 
   expires = lk_time_format_unix (token->expires);
   *reply = json_object_new ();
   json_object_set_string_member (*reply, "token", secret);
   json_object_set_string_member (*reply, "expires", expires);
+  if (token->receivers > 1)
+    json_object_set_int_member (*reply, "receivers", token->receivers);
   return MHD_HTTP_CREATED;
 }
 
@@ -522,8 +536,11 @@ partner_service_redeem (PartnerService  *self,
   g_autoptr(PartnerToken) token = NULL;
   g_autoptr(PartnerCredential) issuer = NULL;
   g_autoptr(PartnerCredential) credential = NULL;
+  g_autoptr(LkSecureString) access_token = NULL;
   const char *secret, *key_text, *code;
   guint8 hash[LK_SHA256_LENGTH];
+  guint8 access_hash[LK_SHA256_LENGTH];
+  guint position;
   gint64 now = now_seconds ();
   gboolean revoked;
 
@@ -585,33 +602,61 @@ partner_service_redeem (PartnerService  *self,
   credential->entitlements = g_strdupv (token->entitlements);
   credential->valid_from = token->valid_from;
   credential->valid_until = token->valid_until;
-  credential->public_key = partner_encode_key (key);
+  /* A generic share has no key: it opens with an access token of its own. */
+  if (issuer->vertical != LK_VERTICAL_GENERIC)
+    credential->public_key = partner_encode_key (key);
   credential->created = now;
 
-  token->state = PARTNER_TOKEN_REDEEMED;
-  token->redeemed_id = g_strdup (credential->id);
+  position = (token->redemptions != NULL ? g_strv_length (token->redemptions) : 0) + 1;
+  /* The last of its redemptions uses the token up. */
+  if (position >= token->receivers)
+    token->state = PARTNER_TOKEN_REDEEMED;
+  if (token->redeemed_id == NULL)
+    token->redeemed_id = g_strdup (credential->id);
+
+  if (issuer->vertical == LK_VERTICAL_GENERIC)
+    {
+      access_token = new_secret (&error);
+      if (access_token == NULL)
+        return unavailable (reply, error);
+      partner_hash_secret (access_token, access_hash);
+    }
 
   if (!partner_store_begin (self->store, &error) ||
       !partner_store_add_credential (self->store, credential, &error) ||
+      (access_token != NULL &&
+       !partner_store_add_access_token (self->store, access_hash, credential->id, now, &error)) ||
       !partner_store_update_token (self->store, token, &error) ||
+      !partner_store_add_redemption (self->store, token, position, credential->id, &error) ||
       !partner_store_commit (self->store, &error))
     {
       partner_store_rollback (self->store);
       return unavailable (reply, error);
     }
 
-  g_info ("Redeemed a token of credential %.8s as %.8s", issuer->id, credential->id);
+  g_info ("Redeemed a token of credential %.8s as %.8s (%u of %u)", issuer->id, credential->id,
+          position, token->receivers);
 
   *reply = partner_credential_to_json (credential, self->issuer);
+  if (access_token != NULL)
+    json_object_set_string_member (*reply, "accessToken", access_token);
+  if (token->receivers > 1)
+    {
+      json_object_set_int_member (*reply, "redemption", position);
+      json_object_set_int_member (*reply, "receivers", token->receivers);
+    }
   return MHD_HTTP_CREATED;
 }
 
 /* POST /v1/revocations */
 
+/* @position: 0 for the token and every credential redeemed from it; K for
+ * only the Kth redemption's (redemption:K:TOKEN). */
 static guint
 revoke_token (PartnerService     *self,
               PartnerCredential  *actor,
               const char         *secret,
+              guint               position,
               gint64             *count,
               JsonObject        **reply)
 {
@@ -637,20 +682,50 @@ revoke_token (PartnerService     *self,
   *count = 0;
   if (!partner_store_begin (self->store, &error))
     return unavailable (reply, error);
-  if (token->state == PARTNER_TOKEN_ISSUED)
+  /* Revoking one receiver leaves the token to the others. */
+  if (token->state == PARTNER_TOKEN_ISSUED && position == 0)
     {
       token->state = PARTNER_TOKEN_REVOKED;
       if (!partner_store_update_token (self->store, token, &error))
         goto failed;
       *count += 1;
     }
-  if (token->redeemed_id != NULL)
+  if (position > 0)
     {
-      gint64 n = partner_store_revoke_tree (self->store, token->redeemed_id, now_seconds (), &error);
+      /* One receiver of several: its own credential, and what it shared on. */
+      gint64 n;
 
+      if (token->redemptions == NULL || position > g_strv_length (token->redemptions))
+        {
+          partner_store_rollback (self->store);
+          return fail (reply, MHD_HTTP_NOT_FOUND, "redemption_unknown", "The token was not redeemed that often");
+        }
+      n = partner_store_revoke_tree (self->store, token->redemptions[position - 1], now_seconds (), &error);
       if (n < 0)
         goto failed;
       *count += n;
+    }
+  else
+    {
+      if (token->redeemed_id != NULL)
+        {
+          gint64 n = partner_store_revoke_tree (self->store, token->redeemed_id, now_seconds (), &error);
+
+          if (n < 0)
+            goto failed;
+          *count += n;
+        }
+      for (guint i = 0; token->redemptions != NULL && token->redemptions[i] != NULL; i++)
+        {
+          gint64 n;
+
+          if (g_strcmp0 (token->redemptions[i], token->redeemed_id) == 0)
+            continue;
+          n = partner_store_revoke_tree (self->store, token->redemptions[i], now_seconds (), &error);
+          if (n < 0)
+            goto failed;
+          *count += n;
+        }
     }
   if (!partner_store_commit (self->store, &error))
     goto failed;
@@ -677,6 +752,7 @@ partner_service_revoke (PartnerService  *self,
   gboolean revoked;
   guint status;
   enum { TARGET_CREDENTIAL, TARGET_TOKEN, TARGET_KEY, TARGET_ACCESS_TOKENS } kind = TARGET_CREDENTIAL;
+  guint64 position = 0;
 
   /* Holding an access token is not owning it: a receiver holds a copy.
    * Only an owner's signature revokes. */
@@ -702,6 +778,19 @@ partner_service_revoke (PartnerService  *self,
       kind = TARGET_TOKEN;
       subject = target + strlen ("token:");
     }
+  else if (g_str_has_prefix (target, "redemption:"))
+    {
+      /* redemption:K:TOKEN, K from 1 to 10: one receiver of several. */
+      const char *rest = target + strlen ("redemption:");
+      const char *colon = strchr (rest, ':');
+      g_autofree char *number = colon != NULL ? g_strndup (rest, colon - rest) : NULL;
+
+      kind = TARGET_TOKEN;
+      subject = NULL;
+      if (number != NULL &&
+          g_ascii_string_to_unsigned (number, 10, 1, PARTNER_MAX_RECEIVERS, &position, NULL))
+        subject = colon + 1;
+    }
   else if (g_str_has_prefix (target, "key:"))
     {
       kind = TARGET_KEY;
@@ -720,7 +809,8 @@ partner_service_revoke (PartnerService  *self,
       ((kind == TARGET_CREDENTIAL || kind == TARGET_ACCESS_TOKENS) && !g_uuid_string_is_valid (subject)) ||
       ((kind == TARGET_TOKEN || kind == TARGET_KEY) && !partner_is_nonce (subject)))
     return fail (reply, MHD_HTTP_BAD_REQUEST, "bad_request",
-                 "“target” must be credential:ID, token:TOKEN, key:FINGERPRINT or access-tokens:ID");
+                 "“target” must be credential:ID, token:TOKEN, redemption:K:TOKEN, key:FINGERPRINT "
+                 "or access-tokens:ID");
 
   if (!partner_challenges_consume (self->challenges, challenge, g_get_monotonic_time ()))
     return fail (reply, MHD_HTTP_FORBIDDEN, "bad_challenge", "The challenge is unknown, used or expired");
@@ -772,7 +862,7 @@ partner_service_revoke (PartnerService  *self,
       break;
 
     case TARGET_TOKEN:
-      status = revoke_token (self, actor, subject, &count, reply);
+      status = revoke_token (self, actor, subject, (guint) position, &count, reply);
       if (status != MHD_HTTP_OK)
         return status;
       g_info ("Credential %.8s revoked a token (%" G_GINT64_FORMAT ")", actor->id, count);

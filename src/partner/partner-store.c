@@ -23,7 +23,7 @@
 #include "partner-request.h"
 #include "partner-store.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 /* Parent chains are short in practice; the bound keeps a corrupt database
  * with a cycle from looping. */
@@ -35,7 +35,7 @@
 
 #define TOKEN_COLUMNS \
   "hash, issuer_id, entitlements, valid_from, valid_until, code_verifier, " \
-  "attempts_left, state, redeemed_id, created, expires"
+  "attempts_left, state, redeemed_id, created, expires, receivers"
 
 struct _PartnerStore
 {
@@ -90,7 +90,15 @@ static const char schema[] =
   "  state TEXT NOT NULL,"
   "  redeemed_id TEXT REFERENCES credential (id),"
   "  created INTEGER NOT NULL,"
-  "  expires INTEGER NOT NULL"
+  "  expires INTEGER NOT NULL,"
+  "  receivers INTEGER NOT NULL DEFAULT 1"
+  ") WITHOUT ROWID;"
+  /* Each redemption of a token for several receivers (issue 13), 1-based. */
+  "CREATE TABLE IF NOT EXISTS redemption ("
+  "  token_hash BLOB NOT NULL REFERENCES token (hash),"
+  "  position INTEGER NOT NULL,"
+  "  credential_id TEXT NOT NULL REFERENCES credential (id),"
+  "  PRIMARY KEY (token_hash, position)"
   ") WITHOUT ROWID;"
   "CREATE TABLE IF NOT EXISTS friend_key_revocation ("
   "  access_point_id TEXT NOT NULL REFERENCES access_point (id),"
@@ -230,6 +238,10 @@ partner_store_new (const char  *path,
     }
 
   rc = sqlite3_exec (self->db, schema, NULL, NULL, NULL);
+  /* Schema 1 had single-use tokens only: each is one receiver's. */
+  if (rc == SQLITE_OK &&
+      sqlite3_table_column_metadata (self->db, NULL, "token", "receivers", NULL, NULL, NULL, NULL, NULL) != SQLITE_OK)
+    rc = sqlite3_exec (self->db, "ALTER TABLE token ADD COLUMN receivers INTEGER NOT NULL DEFAULT 1", NULL, NULL, NULL);
   if (rc == SQLITE_OK)
     rc = sqlite3_exec (self->db, "PRAGMA user_version = " G_STRINGIFY (SCHEMA_VERSION), NULL, NULL, NULL);
   if (!httpd_sqlite_check (self->db, rc, "Could not create the tables", error))
@@ -645,6 +657,10 @@ partner_store_revoke_access_tokens (PartnerStore  *self,
 
 /* Provisioning tokens */
 
+static gboolean load_redemptions (PartnerStore  *self,
+                                  PartnerToken  *token,
+                                  GError       **error);
+
 static void
 bind_token (sqlite3_stmt       *stmt,
             const PartnerToken *token,
@@ -661,6 +677,7 @@ bind_token (sqlite3_stmt       *stmt,
   httpd_sqlite_bind_text (stmt, 9, token->redeemed_id);
   sqlite3_bind_int64 (stmt, 10, token->created);
   sqlite3_bind_int64 (stmt, 11, token->expires);
+  sqlite3_bind_int (stmt, 12, (int) MAX (token->receivers, 1));
 }
 
 gboolean
@@ -670,7 +687,7 @@ partner_store_add_token (PartnerStore        *self,
 {
   g_autoptr(sqlite3_stmt) stmt = prepare (self,
                                           "INSERT INTO token (" TOKEN_COLUMNS ") "
-                                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
+                                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
   g_autofree char *entitlements = join_entitlements (token->entitlements);
 
   if (stmt == NULL)
@@ -728,8 +745,57 @@ partner_store_get_token (PartnerStore  *self,
   token->redeemed_id = httpd_sqlite_column_text (stmt, 8);
   token->created = sqlite3_column_int64 (stmt, 9);
   token->expires = sqlite3_column_int64 (stmt, 10);
+  token->receivers = (guint) CLAMP (sqlite3_column_int (stmt, 11), 1, PARTNER_MAX_RECEIVERS);
+  if (!load_redemptions (self, token, error))
+    return NULL;
 
   return g_steal_pointer (&token);
+}
+
+/* A token's redemptions, in order. */
+static gboolean
+load_redemptions (PartnerStore  *self,
+                  PartnerToken  *token,
+                  GError       **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = prepare (self, "SELECT credential_id FROM redemption WHERE token_hash = ? "
+                                                "ORDER BY position LIMIT " G_STRINGIFY (PARTNER_MAX_RECEIVERS), error);
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+
+  sqlite3_bind_blob (stmt, 1, token->hash, LK_SHA256_LENGTH, SQLITE_STATIC);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_strv_builder_add (builder, (const char *) sqlite3_column_text (stmt, 0));
+  if (!httpd_sqlite_check (self->db, rc, "select", error))
+    return FALSE;
+
+  g_strfreev (token->redemptions);
+  token->redemptions = g_strv_builder_end (builder);
+  return TRUE;
+}
+
+/* Records the @position'th (1-based) redemption of @token. */
+gboolean
+partner_store_add_redemption (PartnerStore        *self,
+                              const PartnerToken  *token,
+                              guint                position,
+                              const char          *credential_id,
+                              GError             **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = prepare (self,
+                                          "INSERT INTO redemption (token_hash, position, credential_id) "
+                                          "VALUES (?, ?, ?)", error);
+
+  if (stmt == NULL)
+    return FALSE;
+
+  sqlite3_bind_blob (stmt, 1, token->hash, LK_SHA256_LENGTH, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 2, (int) position);
+  httpd_sqlite_bind_text (stmt, 3, credential_id);
+  return step_done (self, stmt, error);
 }
 
 /* Writes back what changes in a token's life: its state, attempts and the

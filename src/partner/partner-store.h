@@ -84,6 +84,11 @@ PartnerToken       *partner_store_get_token             (PartnerStore           
 gboolean            partner_store_update_token          (PartnerStore              *self,
                                                          const PartnerToken        *token,
                                                          GError                   **error);
+gboolean            partner_store_add_redemption        (PartnerStore              *self,
+                                                         const PartnerToken        *token,
+                                                         guint                      position,
+                                                         const char                *credential_id,
+                                                         GError                   **error);
 
 gboolean            partner_store_revoke_key            (PartnerStore              *self,
                                                          const char                *access_point_id,

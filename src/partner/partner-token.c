@@ -25,6 +25,7 @@ partner_token_new (void)
   self->valid_until = PARTNER_OPEN_END;
   self->attempts_left = PARTNER_TOKEN_ATTEMPTS;
   self->state = PARTNER_TOKEN_ISSUED;
+  self->receivers = 1;
 
   return self;
 }
@@ -42,6 +43,7 @@ partner_token_free (PartnerToken *self)
     gnutls_memset (self->code_verifier, 0, strlen (self->code_verifier));
   g_free (self->code_verifier);
   g_free (self->redeemed_id);
+  g_strfreev (self->redemptions);
   g_free (self);
 }
 

@@ -10,6 +10,7 @@
 G_BEGIN_DECLS
 
 #define PARTNER_TOKEN_ATTEMPTS 3
+#define PARTNER_MAX_RECEIVERS  10
 
 typedef enum
 {
@@ -29,7 +30,9 @@ typedef struct
   char              *code_verifier;            /* lk_signing_code_verifier (token, code), or NULL */
   gint               attempts_left;
   PartnerTokenState  state;
-  char              *redeemed_id;              /* the credential made from it */
+  char              *redeemed_id;              /* the (first) credential made from it */
+  guint              receivers;                /* how many redemptions it allows, 1..10 */
+  GStrv              redemptions;              /* the credential of each redemption, in order */
   gint64             created;
   gint64             expires;                  /* Unix seconds */
 } PartnerToken;

@@ -654,3 +654,54 @@ lk_json_value_get_string (const LkJsonValue  *object,
   /* simdjson ends each string with a NUL, and check_value() found none in it. */
   return text.data ();
 }
+
+/**
+ * lk_json_value_get_int:
+ * @object: an object of a document
+ * @value: (out): the member's value, left alone when it is absent
+ *
+ * lk_json_get_int() for a document read in place: an integer (not 2.0, not
+ * "2") from @min to @max.
+ *
+ * Returns: %FALSE with @error set if it is mistyped or out of range, or
+ *   missing and @required; %TRUE otherwise
+ */
+gboolean
+lk_json_value_get_int (const LkJsonValue  *object,
+                       const char         *member,
+                       gint64              min,
+                       gint64              max,
+                       gboolean            required,
+                       gint64             *value,
+                       GQuark              domain,
+                       int                 code,
+                       GError            **error)
+{
+  dom::element found;
+  int64_t v;
+
+  if (!find_member (object, member, &found))
+    {
+      if (required)
+        {
+          g_set_error (error, domain, code, _("“%s” is missing"), member);
+          return FALSE;
+        }
+      return TRUE;
+    }
+
+  if (!found.is_int64 () || found.get_int64 ().get (v) != simdjson::SUCCESS)
+    {
+      g_set_error (error, domain, code, _("“%s” must be an integer"), member);
+      return FALSE;
+    }
+
+  if (v < min || v > max)
+    {
+      g_set_error (error, domain, code, _("“%s” is out of range"), member);
+      return FALSE;
+    }
+
+  *value = v;
+  return TRUE;
+}

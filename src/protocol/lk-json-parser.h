@@ -69,6 +69,15 @@ const char     *lk_json_value_get_string      (const LkJsonValue  *object,
                                                GQuark              domain,
                                                int                 code,
                                                GError            **error);
+gboolean        lk_json_value_get_int         (const LkJsonValue  *object,
+                                               const char         *member,
+                                               gint64              min,
+                                               gint64              max,
+                                               gboolean            required,
+                                               gint64             *value,
+                                               GQuark              domain,
+                                               int                 code,
+                                               GError            **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkJsonDocument, lk_json_document_free)
 

@@ -64,6 +64,28 @@ lk_signing_token_request (const char         *credential_id,
                           const char         *valid_until,
                           const char         *code_verifier)
 {
+  return lk_signing_token_request_for (credential_id, challenge, entitlements, valid_from, valid_until,
+                                       code_verifier, 1);
+}
+
+/**
+ * lk_signing_token_request_for:
+ * @receivers: how many devices may redeem the token, 1 to 10 (issue 13)
+ *
+ * lk_signing_token_request() for a share to several receivers. The count
+ * is a seventh field, written only above 1: a one-receiver statement is the
+ * one every partner knows, and a statement with the count can never read
+ * as one without it (it has a field more).
+ */
+GBytes *
+lk_signing_token_request_for (const char         *credential_id,
+                              const char         *challenge,
+                              const char * const *entitlements,
+                              const char         *valid_from,
+                              const char         *valid_until,
+                              const char         *code_verifier,
+                              guint               receivers)
+{
   GString *text = g_string_new ("latchkey/v1/token-request");
 
   append_field (text, credential_id);
@@ -72,6 +94,13 @@ lk_signing_token_request (const char         *credential_id,
   append_field (text, valid_from);
   append_field (text, valid_until);
   append_field (text, code_verifier);
+  if (receivers > 1)
+    {
+      char count[16];
+
+      g_snprintf (count, sizeof count, "receivers=%u", receivers);
+      append_field (text, count);
+    }
   return finish (text);
 }
 

@@ -19,6 +19,13 @@ GBytes *lk_signing_token_request    (const char         *credential_id,
                                      const char         *valid_from,
                                      const char         *valid_until,
                                      const char         *code_verifier);
+GBytes *lk_signing_token_request_for (const char        *credential_id,
+                                      const char         *challenge,
+                                      const char * const *entitlements,
+                                      const char         *valid_from,
+                                      const char         *valid_until,
+                                      const char         *code_verifier,
+                                      guint               receivers);
 GBytes *lk_signing_access           (const char         *access_point_id,
                                      const char         *subject,
                                      const char         *action,

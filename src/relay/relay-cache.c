@@ -167,7 +167,10 @@ relay_cache_store (RelayCache          *self,
   entry->version = mailbox->version;
   entry->expires = mailbox->expires;
   entry->initiator_claim = g_strdup (mailbox->initiator_claim);
-  if (mailbox->access & RELAY_ACCESS_READ)
+  /* Only the first recipient's reads are served from here, and not once it
+   * acknowledged (one of several, PROTOCOL.md §6.9); the others are looked up. */
+  if ((mailbox->access & RELAY_ACCESS_READ) &&
+      relay_mailbox_find_recipient (mailbox, mailbox->recipient_claim) == RELAY_RECIPIENT_ACTIVE)
     entry->recipient_claim = g_strdup (mailbox->recipient_claim);
   entry->response = response;
   g_hash_table_insert (self->entries, g_strdup (mailbox->id), entry);

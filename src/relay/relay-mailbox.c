@@ -29,6 +29,8 @@ relay_mailbox_clear (RelayMailbox *self)
   g_free (self->initiator_request_id);
   g_free (self->recipient_request_id);
   g_free (self->relinquished_claim);
+  g_strfreev (self->more_recipients);
+  g_strfreev (self->done_recipients);
 }
 
 RelayMailbox *
@@ -37,6 +39,7 @@ relay_mailbox_new (void)
   RelayMailbox *self = g_atomic_rc_box_new0 (RelayMailbox);
 
   self->access = RELAY_ACCESS_DEFAULT;
+  self->max_recipients = 1;
   return self;
 }
 
@@ -77,6 +80,50 @@ relay_mailbox_get_size (const RelayMailbox *self)
   return length_of (self->payload_type) + length_of (self->payload_data) + length_of (self->title) +
          length_of (self->description) + length_of (self->image_url) + length_of (self->initiator_token) +
          length_of (self->recipient_token);
+}
+
+static gboolean
+strv_has (GStrv       strv,
+          const char *claim)
+{
+  return strv != NULL && claim != NULL && g_strv_contains ((const char * const *) strv, claim);
+}
+
+/**
+ * relay_mailbox_find_recipient:
+ *
+ * Returns: whether @claim is one of the mailbox's recipients, and whether it
+ *   acknowledged the offer already
+ */
+RelayRecipient
+relay_mailbox_find_recipient (const RelayMailbox *self,
+                              const char         *claim)
+{
+  if (claim == NULL)
+    return RELAY_RECIPIENT_NONE;
+  if (g_strcmp0 (claim, self->recipient_claim) != 0 && !strv_has (self->more_recipients, claim))
+    return RELAY_RECIPIENT_NONE;
+  return strv_has (self->done_recipients, claim) ? RELAY_RECIPIENT_DONE : RELAY_RECIPIENT_ACTIVE;
+}
+
+guint
+relay_mailbox_count_bound (const RelayMailbox *self)
+{
+  return (self->recipient_claim != NULL ? 1 : 0) +
+         (self->more_recipients != NULL ? g_strv_length (self->more_recipients) : 0);
+}
+
+guint
+relay_mailbox_count_done (const RelayMailbox *self)
+{
+  return self->done_recipients != NULL ? g_strv_length (self->done_recipients) : 0;
+}
+
+/* Whether another device may still bind a claim. */
+gboolean
+relay_mailbox_is_full (const RelayMailbox *self)
+{
+  return relay_mailbox_count_bound (self) >= MAX (self->max_recipients, 1);
 }
 
 char *

@@ -45,6 +45,14 @@ typedef struct
   char        *recipient_request_id;
   char        *relinquished_claim; /* who relinquished last, for retries */
   gint64       size;               /* bytes it stores, for the limits (relay_mailbox_get_size()) */
+  /* Ours (PROTOCOL.md §6.9): up to max_recipients devices bind a claim each.
+   * recipient_claim is the first; the others are kept in order in
+   * more_recipients. A recipient whose delete acknowledged the offer is
+   * in done_recipients too: still bound (its place is not given away),
+   * but the mailbox is gone for it. */
+  guint        max_recipients;     /* 1..10; 1 is the draft's one recipient */
+  GStrv        more_recipients;    /* nullable */
+  GStrv        done_recipients;    /* nullable */
   gboolean     has_creator;
   HttpdKey     creator;            /* the creating client's keyed hash, while it is live */
 } RelayMailbox;
@@ -56,6 +64,18 @@ void          relay_mailbox_unref         (RelayMailbox *self);
 gboolean      relay_mailbox_is_live       (const RelayMailbox *self,
                                            gint64              now);
 gint64        relay_mailbox_get_size      (const RelayMailbox *self);
+typedef enum
+{
+  RELAY_RECIPIENT_NONE,     /* not a recipient of this mailbox */
+  RELAY_RECIPIENT_ACTIVE,   /* bound, and has not acknowledged */
+  RELAY_RECIPIENT_DONE,     /* bound, and deleted the mailbox for itself */
+} RelayRecipient;
+
+RelayRecipient relay_mailbox_find_recipient (const RelayMailbox *self,
+                                             const char         *claim);
+guint         relay_mailbox_count_bound   (const RelayMailbox *self);
+guint         relay_mailbox_count_done    (const RelayMailbox *self);
+gboolean      relay_mailbox_is_full       (const RelayMailbox *self);
 char         *relay_access_to_string      (RelayAccess         access);
 gboolean      relay_access_from_string    (const char         *text,
                                            RelayAccess        *access);

@@ -213,8 +213,10 @@ parse_configuration (const LkJsonValue  *root,
   g_autofree char *rights = NULL;
   g_autofree char *expiration = NULL;
   LkJsonValue config;
+  gint64 max_recipients = 1;
 
   body->access = RELAY_ACCESS_DEFAULT;
+  body->max_recipients = 1;
 
   if (!lk_json_value_get_object (root, "mailboxConfiguration", FALSE, &config, FIELD_ERROR, &local_error))
     {
@@ -225,7 +227,9 @@ parse_configuration (const LkJsonValue  *root,
     }
 
   if (!get_optional_string (&config, "accessRights", 8, &rights, error) ||
-      !get_optional_string (&config, "expiration", LK_TIME_MAX_TEXT, &expiration, error))
+      !get_optional_string (&config, "expiration", LK_TIME_MAX_TEXT, &expiration, error) ||
+      !lk_json_value_get_int (&config, "maxRecipients", 1, RELAY_MAX_RECIPIENTS, FALSE, &max_recipients,
+                              FIELD_ERROR, error))
     return FALSE;
 
   if (rights != NULL && !relay_access_from_string (rights, &body->access))
@@ -245,6 +249,17 @@ parse_configuration (const LkJsonValue  *root,
           return FALSE;
         }
       body->expiration = g_date_time_to_unix (when);
+    }
+
+  /* Ours (PROTOCOL.md §6.9): several receivers read one offer. A mailbox a
+   * recipient writes to is a conversation with one device (a car key is
+   * signed for one key), so the two do not go together. */
+  body->max_recipients = (guint) max_recipients;
+  if (body->max_recipients > 1 && (body->access & RELAY_ACCESS_WRITE))
+    {
+      g_set_error (error, FIELD_ERROR,
+                   "“mailboxConfiguration.maxRecipients” above 1 needs a mailbox the recipients cannot write to");
+      return FALSE;
     }
 
   return TRUE;

@@ -30,6 +30,7 @@ typedef enum
 #define RELAY_MAX_TOKEN_DATA   4096
 #define RELAY_MAX_ATTESTATION  12288  /* an 8 KiB chain in base64, with room */
 #define RELAY_MAX_WAIT_SECONDS 30
+#define RELAY_MAX_RECIPIENTS   10     /* mailboxConfiguration.maxRecipients, ours */
 
 typedef struct
 {
@@ -41,6 +42,7 @@ typedef struct
   char        *token;          /* notificationToken, re-serialised */
   RelayAccess  access;
   gint64       expiration;     /* Unix seconds; 0 when not given */
+  guint        max_recipients; /* 1 when not given */
 } RelayBody;
 
 GQuark    relay_request_error_quark   (void);

@@ -277,8 +277,15 @@ content_response (Request      *req,
   g_string_append (out, "},\"expiration\":\"");
   g_string_append (out, expiration);
   /* Ours: lets the initiator see that the invitation was opened. */
-  g_string_append (out, mailbox->recipient_claim != NULL ? "\",\"recipientBound\":true}"
-                                                         : "\",\"recipientBound\":false}");
+  g_string_append (out, relay_mailbox_count_bound (mailbox) > 0 ? "\",\"recipientBound\":true"
+                                                                : "\",\"recipientBound\":false");
+  /* Ours too, and only for a mailbox that asked for several recipients
+   * (PROTOCOL.md §6.9): a client that did not ask sees the answer it knows. */
+  if (mailbox->max_recipients > 1)
+    g_string_append_printf (out, ",\"maxRecipients\":%u,\"recipientsBound\":%u,\"recipientsDone\":%u",
+                            mailbox->max_recipients, relay_mailbox_count_bound (mailbox),
+                            relay_mailbox_count_done (mailbox));
+  g_string_append_c (out, '}');
 
   response = httpd_response_new_text (g_string_free (out, FALSE));
   MHD_add_response_header (response, "Content-Type", "application/json");
@@ -330,6 +337,10 @@ op_response (Request *req,
             json_object_set_boolean_member (object, "isPushNotificationSupported", FALSE);
             /* Ours: the sender learns the expiration the relay granted. */
             json_object_set_string_member (object, "expiration", expiration);
+            /* Ours too (PROTOCOL.md §6.9): the sender learns that several
+             * may read; a relay without the extension leaves it out. */
+            if (op->result->max_recipients > 1)
+              json_object_set_int_member (object, "maxRecipients", op->result->max_recipients);
             response = httpd_request_json_response (&req->base, *status, object, 0);
             MHD_add_response_header (response, "ETag", etag);
             return response;
@@ -418,7 +429,8 @@ on_op_done (RelayOp  *op,
   Request *req = user_data;
   RelayServer *self = req->server;
   gboolean changed = op->status == RELAY_STATUS_OK && op->kind != RELAY_OP_CREATE &&
-                     (op->kind != RELAY_OP_READ || g_strcmp0 (op->result->recipient_claim, op->claim) == 0);
+                     (op->kind != RELAY_OP_READ ||
+                      relay_mailbox_find_recipient (op->result, op->claim) == RELAY_RECIPIENT_ACTIVE);
 
   if (op->status == RELAY_STATUS_CLIENT_FULL)
     g_atomic_int_inc (&self->metrics.rejected_mailboxes);
@@ -563,6 +575,7 @@ handle_create (Request *req)
   mailbox->id = lk_uuid_new_random ();
   mailbox->initiator_claim = g_strdup (req->claim);
   mailbox->access = body.access;
+  mailbox->max_recipients = body.max_recipients;
   mailbox->created = now;
   /* Longer than allowed is shortened, not refused: the Read answer tells the
    * client the expiration it got. */
@@ -693,15 +706,28 @@ handle_read (Request *req)
     return queue_error (req, MHD_HTTP_NOT_FOUND, "not_found", "There is no such mailbox, or it has expired");
 
   initiator = g_strcmp0 (req->claim, mailbox->initiator_claim) == 0;
-  recipient = g_strcmp0 (req->claim, mailbox->recipient_claim) == 0;
+  switch (relay_mailbox_find_recipient (mailbox, req->claim))
+    {
+    case RELAY_RECIPIENT_DONE:
+      /* One of several recipients that deleted it for itself. */
+      return queue_error (req, MHD_HTTP_NOT_FOUND, "not_found", "There is no such mailbox, or it has expired");
+    case RELAY_RECIPIENT_ACTIVE:
+      recipient = TRUE;
+      break;
+    case RELAY_RECIPIENT_NONE:
+    default:
+      recipient = FALSE;
+      break;
+    }
 
   if (!initiator && !recipient)
     {
       RelayOp *op;
 
-      if (mailbox->recipient_claim != NULL)
+      if (relay_mailbox_is_full (mailbox))
         return queue_error (req, MHD_HTTP_UNAUTHORIZED, "unauthorized",
-                            "This mailbox was already claimed by another device");
+                            mailbox->max_recipients > 1 ? "This mailbox was already claimed by as many devices as it may"
+                                                        : "This mailbox was already claimed by another device");
 
       /* The first recipient read binds the claim: a durable write. */
       op = relay_op_new (RELAY_OP_READ, now_seconds ());

@@ -54,7 +54,8 @@
 #define MAILBOX_COLUMNS \
   "id, version, initiator_claim, recipient_claim, access, created, expires, deleted, " \
   "payload_type, payload_data, title, description, image_url, initiator_token, " \
-  "recipient_token, initiator_request_id, recipient_request_id, relinquished_claim, size, creator"
+  "recipient_token, initiator_request_id, recipient_request_id, relinquished_claim, size, creator, " \
+  "max_recipients, more_recipients, done_recipients"
 
 typedef struct
 {
@@ -71,6 +72,9 @@ typedef enum
   STMT_UPDATE_INITIATOR,
   STMT_UPDATE_RECIPIENT,
   STMT_BIND,
+  STMT_BIND_MORE,
+  STMT_DONE,
+  STMT_RELINQUISH_MORE,
   STMT_DELETE_INITIATOR,
   STMT_DELETE_RECIPIENT,
   STMT_RELINQUISH,
@@ -87,13 +91,17 @@ static const char * const stmt_sql[N_STMTS] = {
   "SELECT " MAILBOX_COLUMNS " FROM mailbox WHERE initiator_claim = ? AND initiator_request_id = ? "
     "AND deleted = 0 AND expires > ?",
   "INSERT INTO mailbox (id, version, initiator_claim, access, created, expires, payload_type, payload_data, "
-    "title, description, image_url, initiator_token, initiator_request_id, size, creator) "
-    "VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "title, description, image_url, initiator_token, initiator_request_id, size, creator, max_recipients) "
+    "VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
   "UPDATE mailbox SET payload_type = ?, payload_data = ?, version = version + 1, "
     "initiator_token = coalesce(?, initiator_token), initiator_request_id = ?, size = ? WHERE id = ?",
   "UPDATE mailbox SET payload_type = ?, payload_data = ?, version = version + 1, "
     "recipient_token = coalesce(?, recipient_token), recipient_request_id = ?, size = ? WHERE id = ?",
   "UPDATE mailbox SET recipient_claim = ?, version = version + 1 WHERE id = ? AND recipient_claim IS NULL",
+  "UPDATE mailbox SET more_recipients = ?, version = version + 1 WHERE id = ?",
+  "UPDATE mailbox SET done_recipients = ?, recipient_request_id = ?, version = version + 1 WHERE id = ?",
+  "UPDATE mailbox SET more_recipients = ?, relinquished_claim = ?, recipient_request_id = ?, "
+    "version = version + 1 WHERE id = ?",
   "UPDATE mailbox SET deleted = 1, version = version + 1, payload_type = NULL, payload_data = NULL, "
     "title = NULL, description = NULL, image_url = NULL, initiator_token = NULL, recipient_token = NULL, "
     "size = 0, creator = NULL, initiator_request_id = ? WHERE id = ?",
@@ -176,7 +184,10 @@ static const char schema[] =
   "  recipient_request_id TEXT,"
   "  relinquished_claim TEXT,"
   "  size INTEGER NOT NULL DEFAULT 0,"
-  "  creator BLOB"
+  "  creator BLOB,"
+  "  max_recipients INTEGER NOT NULL DEFAULT 1,"
+  "  more_recipients TEXT,"
+  "  done_recipients TEXT"
   ");"
   "CREATE INDEX IF NOT EXISTS mailbox_expires ON mailbox (expires);"
   "CREATE INDEX IF NOT EXISTS mailbox_initiator ON mailbox (initiator_claim, initiator_request_id);";
@@ -192,26 +203,45 @@ static const char migrate_creator[] =
   "  coalesce(length(CAST(initiator_token AS BLOB)), 0) + coalesce(length(CAST(recipient_token AS BLOB)), 0) "
   "  WHERE deleted = 0;";
 
+/* Databases from before several recipients (issue 13): every mailbox has
+ * the draft's one. The claims are UUIDs, kept space-separated. */
+static const char migrate_recipients[] =
+  "ALTER TABLE mailbox ADD COLUMN max_recipients INTEGER NOT NULL DEFAULT 1;"
+  "ALTER TABLE mailbox ADD COLUMN more_recipients TEXT;"
+  "ALTER TABLE mailbox ADD COLUMN done_recipients TEXT;";
+
 /* A creator's live mailboxes, counted for every create. */
 static const char creator_index[] =
   "CREATE INDEX IF NOT EXISTS mailbox_creator ON mailbox (creator, expires, size) "
   "  WHERE deleted = 0 AND creator IS NOT NULL;";
 
 static int
-migrate (sqlite3 *db)
+migrate_step (sqlite3    *db,
+              const char *column,
+              const char *sql)
 {
   int rc;
 
-  if (sqlite3_table_column_metadata (db, NULL, "mailbox", "creator", NULL, NULL, NULL, NULL, NULL) == SQLITE_OK)
+  if (sqlite3_table_column_metadata (db, NULL, "mailbox", column, NULL, NULL, NULL, NULL, NULL) == SQLITE_OK)
     return SQLITE_OK;
 
   rc = sqlite3_exec (db, "BEGIN IMMEDIATE;", NULL, NULL, NULL);
   if (rc == SQLITE_OK)
-    rc = sqlite3_exec (db, migrate_creator, NULL, NULL, NULL);
+    rc = sqlite3_exec (db, sql, NULL, NULL, NULL);
   if (rc == SQLITE_OK)
     return sqlite3_exec (db, "COMMIT;", NULL, NULL, NULL);
 
   sqlite3_exec (db, "ROLLBACK;", NULL, NULL, NULL);
+  return rc;
+}
+
+static int
+migrate (sqlite3 *db)
+{
+  int rc = migrate_step (db, "creator", migrate_creator);
+
+  if (rc == SQLITE_OK)
+    rc = migrate_step (db, "max_recipients", migrate_recipients);
   return rc;
 }
 
@@ -251,6 +281,52 @@ open_db (const char  *path,
   return db;
 }
 
+static GStrv
+claims_from_column (sqlite3_stmt *stmt,
+                    int           column)
+{
+  const char *text = (const char *) sqlite3_column_text (stmt, column);
+
+  if (text == NULL || *text == '\0')
+    return NULL;
+  return g_strsplit (text, " ", -1);
+}
+
+/* Adds @claim to @claims; returns the list as its column holds it. */
+static char *
+claims_add (GStrv      *claims,
+            const char *claim)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  if (*claims != NULL)
+    g_strv_builder_addv (builder, (const char **) *claims);
+  g_strv_builder_add (builder, claim);
+  g_strfreev (*claims);
+  *claims = g_strv_builder_end (builder);
+  return g_strjoinv (" ", *claims);
+}
+
+/* Removes @claim from @claims; returns the column's value (NULL if empty). */
+static char *
+claims_remove (GStrv      *claims,
+               const char *claim)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  for (guint i = 0; *claims != NULL && (*claims)[i] != NULL; i++)
+    if (g_strcmp0 ((*claims)[i], claim) != 0)
+      g_strv_builder_add (builder, (*claims)[i]);
+  g_strfreev (*claims);
+  *claims = g_strv_builder_end (builder);
+  if ((*claims)[0] == NULL)
+    {
+      g_clear_pointer (claims, g_strfreev);
+      return NULL;
+    }
+  return g_strjoinv (" ", *claims);
+}
+
 static RelayMailbox *
 mailbox_from_row (sqlite3_stmt *stmt)
 {
@@ -278,6 +354,9 @@ mailbox_from_row (sqlite3_stmt *stmt)
   mailbox->has_creator = sqlite3_column_bytes (stmt, 19) == sizeof mailbox->creator;
   if (mailbox->has_creator)
     memcpy (mailbox->creator.bytes, sqlite3_column_blob (stmt, 19), sizeof mailbox->creator);
+  mailbox->max_recipients = (guint) CLAMP (sqlite3_column_int (stmt, 20), 1, 10);
+  mailbox->more_recipients = claims_from_column (stmt, 21);
+  mailbox->done_recipients = claims_from_column (stmt, 22);
 
   return mailbox;
 }
@@ -467,6 +546,7 @@ apply_create (RelayStoreSqlite  *self,
   sqlite3_bind_int64 (stmt, 13, m->size);
   if (m->has_creator)
     sqlite3_bind_blob (stmt, 14, m->creator.bytes, sizeof m->creator.bytes, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 15, (int) MAX (m->max_recipients, 1));
   if (!exec_stmt (self, stmt, error))
     return FALSE;
 
@@ -479,7 +559,9 @@ apply_create (RelayStoreSqlite  *self,
   return TRUE;
 }
 
-typedef enum { SIDE_NONE, SIDE_INITIATOR, SIDE_RECIPIENT } Side;
+/* SIDE_DONE: a recipient of several that acknowledged; the mailbox is gone
+ * for it. */
+typedef enum { SIDE_NONE, SIDE_INITIATOR, SIDE_RECIPIENT, SIDE_DONE } Side;
 
 static Side
 side_of (RelayMailbox *m,
@@ -487,9 +569,16 @@ side_of (RelayMailbox *m,
 {
   if (g_strcmp0 (claim, m->initiator_claim) == 0)
     return SIDE_INITIATOR;
-  if (m->recipient_claim != NULL && g_strcmp0 (claim, m->recipient_claim) == 0)
-    return SIDE_RECIPIENT;
-  return SIDE_NONE;
+  switch (relay_mailbox_find_recipient (m, claim))
+    {
+    case RELAY_RECIPIENT_ACTIVE:
+      return SIDE_RECIPIENT;
+    case RELAY_RECIPIENT_DONE:
+      return SIDE_DONE;
+    case RELAY_RECIPIENT_NONE:
+    default:
+      return SIDE_NONE;
+    }
 }
 
 static gboolean
@@ -523,6 +612,8 @@ apply_update (RelayStoreSqlite  *self,
   side = side_of (m, op->claim);
   if (side == SIDE_NONE)
     op->status = RELAY_STATUS_UNAUTHORIZED;
+  else if (side == SIDE_DONE)
+    op->status = RELAY_STATUS_NOT_FOUND;
   else if (side == SIDE_RECIPIENT && !(m->access & RELAY_ACCESS_WRITE))
     op->status = RELAY_STATUS_FORBIDDEN;
   else if (is_duplicate (m, side, op->request_id))
@@ -605,13 +696,17 @@ apply_read (RelayStoreSqlite  *self,
       op->status = (m->access & RELAY_ACCESS_READ) ? RELAY_STATUS_OK : RELAY_STATUS_FORBIDDEN;
       break;
 
+    case SIDE_DONE:
+      op->status = RELAY_STATUS_NOT_FOUND;
+      break;
+
     case SIDE_NONE:
     default:
-      if (m->recipient_claim != NULL)
+      if (relay_mailbox_is_full (m))
         op->status = RELAY_STATUS_UNAUTHORIZED;
       else if (!(m->access & RELAY_ACCESS_READ))
         op->status = RELAY_STATUS_FORBIDDEN;
-      else
+      else if (m->recipient_claim == NULL)
         {
           /* Trust on first use: the first recipient claim binds the mailbox. */
           stmt = writer_stmt (self, STMT_BIND);
@@ -621,6 +716,20 @@ apply_read (RelayStoreSqlite  *self,
             return FALSE;
 
           m->recipient_claim = g_strdup (op->claim);
+          m->version++;
+          op->status = RELAY_STATUS_OK;
+        }
+      else
+        {
+          /* One of several recipients: each of the first devices binds its own. */
+          g_autofree char *column = claims_add (&m->more_recipients, op->claim);
+
+          stmt = writer_stmt (self, STMT_BIND_MORE);
+          httpd_sqlite_bind_text (stmt, 1, column);
+          httpd_sqlite_bind_text (stmt, 2, m->id);
+          if (!exec_stmt (self, stmt, error))
+            return FALSE;
+
           m->version++;
           op->status = RELAY_STATUS_OK;
         }
@@ -652,12 +761,34 @@ apply_delete (RelayStoreSqlite  *self,
   side = side_of (m, op->claim);
   if (side == SIDE_NONE)
     op->status = m->deleted ? RELAY_STATUS_NOT_FOUND : RELAY_STATUS_UNAUTHORIZED;
+  else if (side == SIDE_DONE)
+    /* Its own acknowledgement, retried; otherwise gone for it, as a delete makes a mailbox. */
+    op->status = is_duplicate (m, SIDE_RECIPIENT, op->request_id) ? RELAY_STATUS_DUPLICATE
+                                                                   : RELAY_STATUS_NOT_FOUND;
   else if (m->deleted)
     /* A retry of the delete that made this tombstone is answered as such;
      * any other delete of a deleted mailbox is a 404, as the draft says. */
     op->status = is_duplicate (m, side, op->request_id) ? RELAY_STATUS_DUPLICATE : RELAY_STATUS_NOT_FOUND;
   else if (side == SIDE_RECIPIENT && !(m->access & RELAY_ACCESS_DELETE))
     op->status = RELAY_STATUS_FORBIDDEN;
+  else if (side == SIDE_RECIPIENT && m->max_recipients > 1 &&
+           relay_mailbox_count_done (m) + 1 < m->max_recipients)
+    {
+      /* One of several: its delete says it is done, and the others go on. */
+      g_autofree char *column = claims_add (&m->done_recipients, op->claim);
+
+      stmt = writer_stmt (self, STMT_DONE);
+      httpd_sqlite_bind_text (stmt, 1, column);
+      httpd_sqlite_bind_text (stmt, 2, op->request_id);
+      httpd_sqlite_bind_text (stmt, 3, m->id);
+      if (!exec_stmt (self, stmt, error))
+        return FALSE;
+
+      g_free (m->recipient_request_id);
+      m->recipient_request_id = g_strdup (op->request_id);
+      m->version++;
+      op->status = RELAY_STATUS_OK;
+    }
   else
     {
       /* Keep claims, request ids and the expiry: only what a retry needs. */
@@ -702,6 +833,26 @@ apply_relinquish (RelayStoreSqlite  *self,
     op->status = RELAY_STATUS_DUPLICATE;
   else if (side_of (m, op->claim) != SIDE_RECIPIENT)
     op->status = RELAY_STATUS_UNAUTHORIZED;
+  else if (g_strcmp0 (op->claim, m->recipient_claim) != 0)
+    {
+      /* One of the later recipients gives its place back. */
+      g_autofree char *column = claims_remove (&m->more_recipients, op->claim);
+
+      stmt = writer_stmt (self, STMT_RELINQUISH_MORE);
+      httpd_sqlite_bind_text (stmt, 1, column);
+      httpd_sqlite_bind_text (stmt, 2, op->claim);
+      httpd_sqlite_bind_text (stmt, 3, op->request_id);
+      httpd_sqlite_bind_text (stmt, 4, m->id);
+      if (!exec_stmt (self, stmt, error))
+        return FALSE;
+
+      g_free (m->relinquished_claim);
+      m->relinquished_claim = g_strdup (op->claim);
+      g_free (m->recipient_request_id);
+      m->recipient_request_id = g_strdup (op->request_id);
+      m->version++;
+      op->status = RELAY_STATUS_OK;
+    }
   else
     {
       stmt = writer_stmt (self, STMT_RELINQUISH);

@@ -177,7 +177,7 @@ measure_wake (const char *relay_url,
   json_object_set_string_member (payload, "type", "AEAD_AES_256_GCM");
   json_object_set_string_member (payload, "data", "oKGio6SlpqeoqaqrnToaQjemY8tAX6W3bh2pqhHALnH+2ycYsmlD6BrZ");
 
-  lk_mailbox_client_create_async (writer, relay_url, initiator, payload, "Bench", NULL, "RWD", NULL, NULL,
+  lk_mailbox_client_create_async (writer, relay_url, initiator, payload, "Bench", NULL, "RWD", 0, NULL, NULL,
                                   NULL, on_done, &result);
   created = lk_mailbox_client_finish (writer, wait_for (&result), &error);
   g_clear_object (&result);
