@@ -621,6 +621,78 @@ test_waiters_per_client (Fixture       *f,
     }
 }
 
+/* Issue 13: the default per-address limits fit a public relay, where a
+ * mobile network's carrier-grade NAT or a privacy relay puts many people
+ * behind one address. With nothing but the defaults, 96 people behind one
+ * address each create an invitation and wait on it at once (two requests
+ * each: within the default burst of 200 whatever the timing), and none is
+ * refused (with the first defaults, 20 requests a second and a burst of
+ * 100, 38 of the 96 were). The bounds themselves are tested with small
+ * limits in the other tests. */
+
+#define SHARED_ADDRESS_PEOPLE 96
+
+static const char * const shared_address_args[] = { "--trust-forwarded-for", NULL };
+
+static gint shared_address_answered;
+
+/* A waiter answered before its mailbox changed was refused. */
+static gpointer
+counted_wait_thread (gpointer data)
+{
+  wait_thread (data);
+  g_atomic_int_inc (&shared_address_answered);
+  return NULL;
+}
+
+static void
+test_shared_address (Fixture       *f,
+                     gconstpointer  data)
+{
+  Waiter waiters[SHARED_ADDRESS_PEOPLE];
+  GThread *threads[SHARED_ADDRESS_PEOPLE];
+  g_autoptr(GPtrArray) created = g_ptr_array_new_with_free_func ((GDestroyNotify) lk_test_reply_free);
+
+  for (guint i = 0; i < SHARED_ADDRESS_PEOPLE; i++)
+    {
+      LkTestReply *reply = create_as (f, "198.51.100.7", CREATE_BODY);
+
+      lk_test_assert_status (reply, 200);
+      g_ptr_array_add (created, reply);
+      waiters[i] = (Waiter) { f, NULL, soup_message_headers_get_one (reply->headers, "ETag"), "198.51.100.7", NULL };
+      g_assert_nonnull (waiters[i].etag);
+      {
+        g_autofree char *path = mailbox_path (reply);
+
+        waiters[i].url = url_for (f, path);
+      }
+    }
+
+  g_atomic_int_set (&shared_address_answered, 0);
+  for (guint i = 0; i < SHARED_ADDRESS_PEOPLE; i++)
+    threads[i] = g_thread_new ("waiter", counted_wait_thread, &waiters[i]);
+  while (metric (f->relay, "latchkey_relay_waiters") < SHARED_ADDRESS_PEOPLE &&
+         g_atomic_int_get (&shared_address_answered) == 0)
+    g_usleep (1000);
+  g_assert_cmpint (g_atomic_int_get (&shared_address_answered), ==, 0);
+
+  /* Each answer comes (from another address), and wakes its reader. */
+  for (guint i = 0; i < SHARED_ADDRESS_PEOPLE; i++)
+    {
+      g_autoptr(LkTestReply) update = lk_test_send (f->session, "PUT", waiters[i].url, "application/json", UPDATE_BODY,
+                                                    "Mailbox-Device-Claim", f->claim, NULL);
+
+      lk_test_assert_status (update, 200);
+    }
+  for (guint i = 0; i < SHARED_ADDRESS_PEOPLE; i++)
+    {
+      g_thread_join (threads[i]);
+      lk_test_assert_status (waiters[i].reply, 200);
+      lk_test_reply_free (waiters[i].reply);
+      g_free (waiters[i].url);
+    }
+}
+
 /* Finding 4: bodies in memory are bounded by the configuration. */
 
 static const char * const body_memory_args[] = { "--rate", "0", "--max-body-bytes", "16384", "--max-body-memory", "64K", NULL };
@@ -1220,6 +1292,7 @@ main (int   argc,
   RELAY ("connections-per-client", test_connections_per_client, connections_args);
   RELAY ("request-deadline", test_request_deadline, deadline_args);
   RELAY ("waiters-per-client", test_waiters_per_client, waiters_args);
+  RELAY ("shared-address", test_shared_address, shared_address_args);
   RELAY ("body-memory", test_body_memory, body_memory_args);
   g_test_add_func ("/abuse/relay/check-config-memory", test_check_config_memory);
   RELAY ("attestation", test_attestation, NULL);
