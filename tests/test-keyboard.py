@@ -5,7 +5,8 @@
 #
 # Runs itself inside build-aux/headless-session.sh (its own display, bus and
 # keyring) with accessibility on. Only key events reach the app (XTest,
-# through AT-SPI's generate_keyboard_event): no pointer, no AT-SPI actions.
+# through AT-SPI's generate_keyboard_event; under Wayland, Mutter's
+# RemoteDesktop virtual keyboard: lkui.Keys): no pointer, no AT-SPI actions.
 # After every key the focused widget (the AT-SPI object with the focused
 # state) must be named and on screen; the test reads it the way Orca does.
 #
@@ -33,12 +34,6 @@ sys.path.insert(0, os.path.join(HERE, 'ui'))
 import lkui  # noqa: E402
 from lkui import A, log, name, role_name, wait_for  # noqa: E402
 
-# X keysyms
-KEYSYMS = {'Tab': 0xff09, 'Return': 0xff0d, 'Escape': 0xff1b, 'Down': 0xff54, 'Up': 0xff52, 'Right': 0xff53,
-           'Left': 0xff51, 'F10': 0xffc7, 'space': 0x20, 'Control_L': 0xffe3, 'Alt_L': 0xffe9,
-           'Shift_L': 0xffe1, 'Home': 0xff50}
-
-
 class Keyboard:
     def __init__(self, app, tap, artifacts):
         self.app = app
@@ -50,27 +45,10 @@ class Keyboard:
         self.bad = []
         self.unreported = []
 
-    MODIFIERS = {'Shift_L': 1 << 0, 'Control_L': 1 << 2, 'Alt_L': 1 << 3}
-
     def press(self, combo):
-        """A key or a combination: 'Tab', 'Control_L+o', 'Shift_L+Tab'. The
-        modifiers are latched around the key (AT-SPI's key synthesis types
-        are not flags: a modifier cannot be held by its keysym)."""
-        parts = combo.split('+')
-        key = KEYSYMS.get(parts[-1], ord(parts[-1]) if len(parts[-1]) == 1 else None)
-        mask = 0
-        for modifier in parts[:-1]:
-            mask |= self.MODIFIERS[modifier]
-        if key is None:
-            raise AssertionError(f'unknown key in {combo!r}')
-        kinds = self.Atspi.KeySynthType
-        if mask:
-            self.Atspi.generate_keyboard_event(mask, None, kinds.LOCKMODIFIERS)
-        try:
-            self.Atspi.generate_keyboard_event(key, None, kinds.SYM)
-        finally:
-            if mask:
-                self.Atspi.generate_keyboard_event(mask, None, kinds.UNLOCKMODIFIERS)
+        """A key or a combination: 'Tab', 'Control_L+o', 'Shift_L+Tab'
+        (lkui.Keys: XTest under X11, Mutter's RemoteDesktop under Wayland)."""
+        self.app.keys().press(combo)
 
     def type(self, text):
         for ch in text:
@@ -153,7 +131,7 @@ class Keyboard:
 
     def shot(self, step):
         self.shots += 1
-        lkui.screenshot(os.path.join(self.artifacts, f'keyboard-{self.shots:02d}-{step}.png'))
+        lkui.screenshot(os.path.join(self.artifacts, f'keyboard-{self.shots:02d}-{step}.png'), app=self.app)
 
 
 def scenario(app, tap, artifacts):
@@ -161,7 +139,7 @@ def scenario(app, tap, artifacts):
     try:
         steps(app, tap, artifacts, kb)
     finally:
-        with open(os.path.join(artifacts, 'keyboard-focus.txt'), 'w') as f:
+        with open(lkui.artifact(artifacts, 'keyboard-focus.txt'), 'w') as f:
             f.write('\n'.join(kb.log) + '\n')
 
 
