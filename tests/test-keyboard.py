@@ -170,6 +170,26 @@ def steps(app, tap, artifacts, kb):
     kb.shot('enrolled')
     tap.ok(True, 'enrolled a demo car key from the main menu (F10, arrows, Enter)')
 
+    # The scan view from the main menu, and back: the focus comes back to
+    # something shown, from where Tab goes on (before the fix it stayed on
+    # the closed menu's item, reported nowhere, and Tab moved nothing).
+    kb.press('F10')
+    kb.check_focus('main menu again (F10)')
+    for _ in range(12):
+        node = kb.focused()
+        if node is not None and name(node).startswith('Scan'):
+            break
+        kb.press('Down')
+    kb.check_focus('main menu: Scan', r'^Scan')
+    kb.press('Return')
+    app.wait_page('scan')
+    kb.check_focus('the scan view')
+    kb.press('Alt_L+Left')
+    app.wait_main_page()
+    kb.check_focus('back from the scan view (Alt+Left)')
+    kb.tab_to(r'^My Car$', 'the key again', role='list item')
+    tap.ok(True, 'the scan view from the main menu and back (F10, Enter, Alt+Left), then Tab to the key')
+
     # Open it: Enter on its row.
     kb.press('Return')
     page = app.wait_page('credential')

@@ -695,6 +695,8 @@ class App:
         self.node = wait_for(lookup, 'the app on the accessibility bus')
         self.frame = wait_for(lambda: self.window('frame'), 'the app window')
         self.check_display()
+        if wayland():
+            self.keys()
         return self
 
     def display(self):
@@ -864,7 +866,30 @@ class App:
         """Key events for this app's session (made once)."""
         if self._keys is None:
             self._keys = Keys()
+            if wayland():
+                self.keyboard_ready()
         return self._keys
+
+    def keyboard_ready(self):
+        """Mutter 43 loses the first keys of a new virtual keyboard while
+        the app learns its keymap, how many depends on timing (a Return on a
+        row went missing): F10 until the main menu takes the focus, the
+        first key seen to arrive, then Escape. Called when the app is ready,
+        on its main window."""
+        def in_menu():
+            focus = self.focused()
+            return focus is not None and role(focus) == A().ROLE_MENU_ITEM
+        for _ in range(10):
+            self._keys.press('F10')
+            try:
+                wait_for(in_menu, 'the main menu (F10)', timeout=2)
+                break
+            except Timeout:
+                continue
+        else:
+            raise AssertionError('no key reached the app: F10 never opened the main menu')
+        self._keys.press('Escape')
+        wait_for(lambda: not in_menu(), 'the main menu to close (Escape)')
 
     def focused(self):
         """The focused object of the app's windows, or None. (A focused
@@ -896,12 +921,25 @@ class App:
         rows = parent(row)
         target = row.getIndexInParent()
         focus = self.focused()
-        for _ in range(80):
+        seen, stuck = [], 0
+        for _ in range(40):
             if focus is not None and role(focus) == A().ROLE_LIST_ITEM and parent(focus) == rows:
                 break
-            focus = self.key_to_focus('Tab', focus, 'the focus to move (Tab)') or self.focused()
+            moved = self.key_to_focus('Tab', focus, 'the focus to move (Tab)')
+            stuck = 0 if moved is not None else stuck + 1
+            focus = moved or self.focused()
+            seen.append(path(focus) if focus is not None else 'nothing')
+            if stuck >= 3:
+                active = [f'{name(w)}: {"active" if A().STATE_ACTIVE in states(w) else "not active"}'
+                          for w in self.windows()]
+                hidden = [path(n) for w in self.windows() for n in walk(w, prune_unsized=False)
+                          if A().STATE_FOCUSED in states(n)]
+                raise AssertionError(f'Tab does not move the focus (windows: {active}; focused, shown or '
+                                     f'not: {hidden}); it is on:\n  ' +
+                                     '\n  '.join(seen))
         else:
-            raise AssertionError(f'Tab never reached the list of {path(row)}')
+            raise AssertionError(f'Tab never reached the list of {path(row)}; the focus went to:\n  ' +
+                                 '\n  '.join(seen))
         for _ in range(200):
             if focus == row:
                 break
@@ -959,7 +997,8 @@ class Keys:
         self._call('Start', None)
         # Mutter 43 loses the first key of a new virtual keyboard (it is
         # what makes the keyboard's keymap known to the clients): a Shift
-        # press and release goes first, which no widget acts on.
+        # press and release goes first, which no widget acts on. (More can
+        # be lost: App.keyboard_ready.)
         self._keysym(KEYSYMS['Shift_L'], True)
         self._keysym(KEYSYMS['Shift_L'], False)
 
