@@ -8,9 +8,10 @@
  * screen as they do from Xvfb: the app renders its own window instead.
  * The hooks exist only when the environment sets LATCHKEY_TEST_HOOKS=1:
  *
- * - app.test-snapshot (a file path): the active window, drawn by its own
- *   renderer at its own size (a QR code comes out pixel for pixel), saved
- *   as a PNG there;
+ * - app.test-snapshot (a file path): the active window (the most recently
+ *   focused of those shown), drawn by its own
+ *   renderer at its own size (a QR code comes out pixel for pixel) after
+ *   its next paint, saved as a PNG there (the file appears whole);
  * - at startup, a message naming the GdkDisplay type in use, so that a
  *   test that meant to run under Wayland can tell that it did, and did not
  *   fall back to X11.
@@ -19,6 +20,8 @@
 #define G_LOG_DOMAIN "latchkey-test-hooks"
 
 #include "config.h"
+
+#include <glib/gstdio.h>
 
 #include "latchkey-test-hooks.h"
 
@@ -43,31 +46,77 @@ render (GtkWidget *widget)
   return gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
 }
 
+/* A snapshot asked for, drawn after the window's next paint. */
+typedef struct
+{
+  GtkWidget *window;
+  char      *path;
+  gulong     handler;
+  guint      tries;
+} Pending;
+
+static void
+pending_free (Pending *pending)
+{
+  g_object_unref (pending->window);
+  g_free (pending->path);
+  g_free (pending);
+}
+
+/* Right after a paint the window's render nodes are all fresh. Asked at
+ * any other time, GTK 4.8's widget paintable draws nothing while a part
+ * of the window waits to be redrawn (the camera's viewfinder, every
+ * frame). Written to a side file and renamed: the test waits for the
+ * file, and must never read half of one. */
+static void
+on_after_paint (GdkFrameClock *clock,
+                Pending       *pending)
+{
+  g_autoptr(GdkTexture) texture = render (pending->window);
+  g_autofree char *partial = NULL;
+
+  if (texture == NULL && ++pending->tries < 20)
+    {
+      gtk_widget_queue_draw (pending->window);
+      return;
+    }
+  g_signal_handler_disconnect (clock, pending->handler);
+  partial = g_strconcat (pending->path, ".part", NULL);
+  if (texture == NULL)
+    g_warning ("test-snapshot: the window drew nothing");
+  else if (!gdk_texture_save_to_png (texture, partial) || g_rename (partial, pending->path) != 0)
+    g_warning ("test-snapshot: could not write %s", pending->path);
+  pending_free (pending);
+}
+
 static void
 snapshot_action (GSimpleAction *action,
                  GVariant      *parameter,
                  gpointer       user_data)
 {
-  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (user_data));
-  const char *path = g_variant_get_string (parameter, NULL);
-  g_autoptr(GdkTexture) texture = NULL;
+  GtkWidget *window = NULL;
+  GdkFrameClock *clock;
+  Pending *pending;
 
-  if (window == NULL)
+  /* The windows, most recently focused first; one just closed may still
+   * be listed, unmapped, with nothing to draw. */
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (user_data)); l != NULL; l = l->next)
+    if (gtk_widget_get_mapped (l->data))
+      {
+        window = l->data;
+        break;
+      }
+  clock = window != NULL ? gtk_widget_get_frame_clock (window) : NULL;
+  if (clock == NULL)
     {
-      GList *windows = gtk_application_get_windows (GTK_APPLICATION (user_data));
-
-      window = windows != NULL ? windows->data : NULL;
-    }
-  if (window != NULL)
-    texture = render (GTK_WIDGET (window));
-  /* The test waits for the file: none tells it that nothing was drawn. */
-  if (texture == NULL)
-    {
-      g_warning ("test-snapshot: nothing to draw");
+      g_warning ("test-snapshot: no window shown");
       return;
     }
-  if (!gdk_texture_save_to_png (texture, path))
-    g_warning ("test-snapshot: could not write %s", path);
+  pending = g_new0 (Pending, 1);
+  pending->window = g_object_ref (window);
+  pending->path = g_variant_dup_string (parameter, NULL);
+  pending->handler = g_signal_connect (clock, "after-paint", G_CALLBACK (on_after_paint), pending);
+  gtk_widget_queue_draw (window);
 }
 
 static void

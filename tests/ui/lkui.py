@@ -777,10 +777,13 @@ class App:
     def main_page(self):
         """The leaflet's first page (the wallet and the shares): the one that
         is not a Latchkey*Page."""
-        for page in children(self.leaflet()):
-            if not re.match(r'^Latchkey[A-Za-z]+Page$', name(page)):
-                return page
-        raise AssertionError('no main page in the leaflet')
+        def lookup():
+            for page in children(self.leaflet()):
+                if not re.match(r'^Latchkey[A-Za-z]+Page$', name(page)):
+                    return page
+            return None
+        # A read of the tree can fail while it changes: then again.
+        return wait_for(lookup, 'the main page in the leaflet')
 
     def pages(self):
         """The pages pushed on the main one, by kind: 'credential', 'share',
@@ -1073,10 +1076,12 @@ def snapshot(app):
     os.close(fd)
     os.unlink(file_path)
     try:
-        # The action runs before the bus call returns: the file is written.
+        # Drawn after the window's next paint; the file appears whole.
         app.activate('test-snapshot', _dogtail['GLib'].Variant('s', file_path))
-        if not os.path.exists(file_path):
-            raise AssertionError(f'app.test-snapshot wrote nothing:\n{app.output()[-3000:]}')
+        try:
+            wait_for(lambda: os.path.exists(file_path), 'the picture app.test-snapshot draws')
+        except Timeout as error:
+            raise AssertionError(f'{error}:\n{app.output()[-3000:]}') from error
         return GdkPixbuf.Pixbuf.new_from_file(file_path)
     finally:
         if os.path.exists(file_path):
