@@ -7,7 +7,11 @@
 #
 # With LATCHKEY_HEADLESS_DISPLAY=wayland the display is a headless Weston
 # compositor instead of Xvfb (GNOME runs on Wayland): GDK_BACKEND=wayland,
-# no DISPLAY, so nothing can fall back to X11.
+# no DISPLAY, so nothing can fall back to X11. With, in addition,
+# LATCHKEY_HEADLESS_COMPOSITOR=mutter it is GNOME's own compositor, Mutter
+# (`mutter --headless --wayland --no-x11`), started on the session's bus:
+# tests that type keys without X (XTest) do it through its
+# org.gnome.Mutter.RemoteDesktop interface (tests/ui/lkui.py).
 #
 # The exit status is the command's. Nothing is left running afterwards.
 set -euo pipefail
@@ -22,7 +26,17 @@ if [ -z "${_LATCHKEY_HEADLESS_INNER:-}" ]; then
   trap cleanup EXIT
   mkdir -m 700 "$tmp/run" "$tmp/data" "$tmp/config" "$tmp/cache"
 
-  if [ "${LATCHKEY_HEADLESS_DISPLAY:-x11}" = wayland ]; then
+  if [ "${LATCHKEY_HEADLESS_DISPLAY:-x11}" = wayland ] && [ "${LATCHKEY_HEADLESS_COMPOSITOR:-weston}" = mutter ]; then
+    # Mutter needs the session bus (its RemoteDesktop and DisplayConfig
+    # services live there), so it starts inside it, below.
+    export XDG_RUNTIME_DIR="$tmp/run" XDG_DATA_HOME="$tmp/data" XDG_CONFIG_HOME="$tmp/config" \
+           XDG_CACHE_HOME="$tmp/cache" GDK_BACKEND=wayland _LATCHKEY_HEADLESS_INNER=1 \
+           _LATCHKEY_HEADLESS_MUTTER_LOG="$tmp/mutter.log"
+    unset DISPLAY WAYLAND_DISPLAY DBUS_SESSION_BUS_ADDRESS
+    rc=0
+    dbus-run-session -- "$0" "$@" || rc=$?
+    exit $rc
+  elif [ "${LATCHKEY_HEADLESS_DISPLAY:-x11}" = wayland ]; then
     # Weston 10's headless backend, software rendering; the socket lives
     # in the session's own runtime directory, so parallel sessions never
     # meet. --idle-time=0: no screen blanking in a long test.
@@ -104,4 +118,26 @@ gdbus call --session --dest org.freedesktop.secrets \
   --method org.freedesktop.DBus.Properties.Get org.freedesktop.Secret.Collection Locked |
   grep -q false || { echo "headless-session: the login keyring is not unlocked" >&2; exit 1; }
 
-exec "$@"
+if [ -z "${_LATCHKEY_HEADLESS_MUTTER_LOG:-}" ]; then
+  exec "$@"
+fi
+
+# Mutter, headless, one virtual monitor, no Xwayland. Its socket is the
+# event that it is up; its RemoteDesktop name the one that it takes input.
+mutter --headless --wayland --no-x11 --virtual-monitor 1280x800 --wayland-display=wayland-latchkey \
+  >"$_LATCHKEY_HEADLESS_MUTTER_LOG" 2>&1 &
+mutter_pid=$!
+stop_mutter() { kill "$mutter_pid" 2>/dev/null && wait "$mutter_pid" 2>/dev/null; true; }
+trap stop_mutter EXIT
+for _ in $(seq 1200); do
+  [ -S "$XDG_RUNTIME_DIR/wayland-latchkey" ] && owned org.gnome.Mutter.RemoteDesktop && break
+  kill -0 "$mutter_pid" 2>/dev/null || { cat "$_LATCHKEY_HEADLESS_MUTTER_LOG" >&2; exit 1; }
+  sleep 0.025
+done
+[ -S "$XDG_RUNTIME_DIR/wayland-latchkey" ] ||
+  { echo "mutter did not start" >&2; cat "$_LATCHKEY_HEADLESS_MUTTER_LOG" >&2; exit 1; }
+export WAYLAND_DISPLAY=wayland-latchkey
+unset _LATCHKEY_HEADLESS_MUTTER_LOG
+rc=0
+"$@" || rc=$?
+exit $rc

@@ -28,7 +28,7 @@ run_packages=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-pipewire
 )
 test_packages=(
-  xvfb xauth weston dbus gnome-keyring libsecret-tools glib-networking libgl1-mesa-dri
+  xvfb xauth weston mutter dbus gnome-keyring libsecret-tools glib-networking libgl1-mesa-dri
   librsvg2-common openssl curl zbar-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   python3-gi python3-dogtail python3-pyatspi gir1.2-atspi-2.0 at-spi2-core x11-utils
   flatpak-builder nginx

@@ -126,7 +126,7 @@ class Walk:
         self.seen = seen
         self.findings += found
         audited = time.monotonic()
-        lkui.screenshot(os.path.join(self.artifacts, f'a11y-{self.views:02d}-{view}.png'))
+        lkui.screenshot(os.path.join(self.artifacts, f'a11y-{self.views:02d}-{view}.png'), app=self.app)
         problems = ''.join(f'\nwent away while being read: {g}' for g in gone) + \
             ''.join(f'\naudited while shown (not settled): {t}' for t in toasts)
         self.tap.ok(not gone and not toasts, f'{view}: {checked} controls checked (audit {audited - started:.1f} s, '
@@ -269,7 +269,7 @@ class Walk:
         self.view('wallet')
 
         # A key's details, and the delete dialog.
-        app.pointer_click(app.key_row('My Car'))
+        app.activate_row(app.key_row('My Car'))
         page = app.wait_page('credential')
         wait_find(page, A().ROLE_PUSH_BUTTON, 'Try It')
         self.view('key-details')
@@ -306,7 +306,7 @@ class Walk:
         shares = wait_find(main, A().ROLE_LIST, 'Shares', what='the Shares list')
         row = wait_for(lambda: find(shares, A().ROLE_LIST_ITEM), 'a share in the list')
         self.view('shares')
-        app.pointer_click(row)
+        app.activate_row(row)
         app.wait_page('share')
         self.view('share-from-list')
         app.back_to_main()
@@ -362,7 +362,7 @@ class Walk:
         app.wait_main_page()
         row = self.wait_key('Seaside Hotel, Room 12')
         wait_for(lambda: laid_out(row), 'the received key in the wallet')
-        app.pointer_click(row)
+        app.activate_row(row)
         page = app.wait_page('credential')
         wait_find(page, A().ROLE_PUSH_BUTTON, 'Try It')
         self.view('key-details-shared')

@@ -22,6 +22,7 @@
 #include "lk-credential.h"
 #include "lk-store.h"
 #include "latchkey-application.h"
+#include "latchkey-credential-page.h"
 #include "latchkey-preferences-window.h"
 #include "latchkey-receive-page.h"
 #include "latchkey-share-page.h"
@@ -518,14 +519,24 @@ test_share_qr_code (void)
   GtkWidget *link_row, *status_row;
   const char *link, *code;
   const char *receive_args[] = { "receive", "--wait", "30", NULL };
+  g_autoptr(GtkWidget) credential_page = NULL;
+  g_autoptr(GtkWidget) share_page = NULL;
 
   open_key ("Office Pass");
   g_free (screenshot ("credential"));
+  /* Expiry in words is refreshed by a clock while a page is on screen,
+   * and only then. */
+  credential_page = g_object_ref (page ());
+  g_assert_true (latchkey_credential_page_get_clock_running (LATCHKEY_CREDENTIAL_PAGE (credential_page)));
 
   g_assert_true (gtk_widget_activate_action (page (), "page.share", NULL));
   latchkey_test_wait_until (transition_over, NULL, "the share options");
   g_assert_true (LATCHKEY_IS_SHARE_PAGE (page ()));
   g_free (screenshot ("share-options"));
+  share_page = g_object_ref (page ());
+  g_assert_true (latchkey_share_page_get_clock_running (LATCHKEY_SHARE_PAGE (share_page)));
+  g_assert_false (gtk_widget_get_mapped (credential_page));
+  g_assert_false (latchkey_credential_page_get_clock_running (LATCHKEY_CREDENTIAL_PAGE (credential_page)));
 
   g_assert_true (gtk_widget_activate_action (page (), "page.create", NULL));
   latchkey_test_wait_until (share_has_link, NULL, "the invitation");
@@ -563,6 +574,9 @@ test_share_qr_code (void)
   g_free (screenshot ("share-done"));
 
   back_to_wallet ();
+  /* Gone from the window (still referenced here): no clock left running. */
+  g_assert_false (latchkey_share_page_get_clock_running (LATCHKEY_SHARE_PAGE (share_page)));
+  g_assert_false (latchkey_credential_page_get_clock_running (LATCHKEY_CREDENTIAL_PAGE (credential_page)));
 }
 
 /* Issue 13: one invitation for several devices; the view counts them. */
@@ -719,6 +733,55 @@ test_receive_with_code (void)
   g_assert_nonnull (row_titled ("Seaside Hotel, Room 12"));
   g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row_titled ("Seaside Hotel, Room 12"))),
                             "Shared by Ben"));
+  back_to_wallet ();
+}
+
+static gboolean
+fingerprint_shown (gpointer data)
+{
+  GtkWidget *label = LATCHKEY_IS_RECEIVE_PAGE (page ()) ? latchkey_test_find_named (page (), "receive-fingerprint")
+                                                       : NULL;
+
+  return receive_shows ((gpointer) "busy") && label != NULL && gtk_widget_get_visible (label);
+}
+
+/* Who holds the new key: while the owner has not signed it, the receiving
+ * app shows the short fingerprint of its new car key, and the owner's
+ * device (latchkey-cli, as the app's share page does) shows the same. */
+static void
+test_receive_car_fingerprint (void)
+{
+  g_autofree char *credential = ben_enrolls ("car", "Ben's Van");
+  g_autoptr(LkTestShare) share = ben_shares (credential, FALSE);
+  g_autofree char *fingerprint = NULL;
+  g_autofree char *theirs = NULL;
+  GtkWidget *label;
+  const char *text;
+
+  latchkey_window_receive (world.window, share->link);
+  latchkey_test_wait_until (receive_shows, (gpointer) "preview", "the preview");
+  g_assert_true (gtk_widget_activate_action (page (), "page.accept", NULL));
+  latchkey_test_wait_until (fingerprint_shown, NULL, "the fingerprint of the new key");
+  label = latchkey_test_find_named (page (), "receive-fingerprint");
+  text = gtk_label_get_text (GTK_LABEL (label));
+  g_assert_true (g_str_has_prefix (text, "Your new key: "));
+  fingerprint = g_strndup (text + strlen ("Your new key: "), 19);
+  g_assert_true (g_regex_match_simple ("^[A-Za-z0-9_-]{4}( [A-Za-z0-9_-]{4}){3}$", fingerprint, 0, 0));
+  g_free (screenshot ("receive-car-fingerprint"));
+
+  /* The owner reads the request (each status moves the share on; it
+   * exits non-zero while a share waits for the owner). */
+  theirs = g_strdup_printf ("their new key %s\n", fingerprint);
+  for (guint i = 0; i < 50; i++)
+    {
+      g_autoptr(LkTestRun) status = lk_test_actor_run (world.ben, NULL, "status", NULL);
+
+      if (strstr (status->out, theirs) != NULL)
+        break;
+      g_assert_cmpuint (i, <, 49);
+    }
+
+  g_assert_true (gtk_widget_activate_action (page (), "page.decline", NULL));
   back_to_wallet ();
 }
 
@@ -1368,6 +1431,7 @@ main (int   argc,
   g_test_add_func ("/app/share/qr-code", test_share_qr_code);
   g_test_add_func ("/app/share/several-devices", test_share_several_devices);
   g_test_add_func ("/app/receive/with-code", test_receive_with_code);
+  g_test_add_func ("/app/receive/car-fingerprint", test_receive_car_fingerprint);
   g_test_add_func ("/app/receive/expired", test_receive_expired);
   g_test_add_func ("/app/receive/claimed", test_receive_claimed);
   g_test_add_func ("/app/receive/from-stdin", test_receive_from_stdin);

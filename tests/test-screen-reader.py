@@ -140,7 +140,7 @@ def scenario(app, tap, workdir, relay, partner, artifacts):
     click(wait_for(lambda: find(menu, A().ROLE_MENU_ITEM, 'Car Key', shown=False), 'Car Key'))
     row = wait_for(lambda: app.key_row('My Car'), 'the car key')
     wait_for(lambda: lkui.laid_out(row), 'the car key laid out')
-    app.pointer_click(row)
+    app.activate_row(row)
     page = app.wait_page('credential')
     click(wait_find(page, A().ROLE_PUSH_BUTTON, 'Share…'))
     page = app.wait_page('share')
@@ -217,7 +217,7 @@ def scenario(app, tap, workdir, relay, partner, artifacts):
     wait_find(page, A().ROLE_PUSH_BUTTON, 'Try Again', what='the error page')
     expect('receipt: failed', r'Cannot Reach the Server: ', since)
 
-    listener.dump(os.path.join(artifacts, 'screen-reader-events.txt'))
+    listener.dump(lkui.artifact(artifacts, 'screen-reader-events.txt'))
     return results
 
 

@@ -147,6 +147,44 @@ test_receiver_name (void)
   g_assert_null (lk_transfer_get_receiver_name (anonymous_share));
 }
 
+/* The receiver's app shows the same short fingerprint of its new key as
+ * the owner's shows with the request, so that the two can compare before
+ * the owner signs; another receipt, another key, another fingerprint. */
+static void
+test_fingerprints_match (void)
+{
+  g_autoptr(LkTestWallets) wallets = lk_test_wallets_new ();
+  g_autoptr(LkCredential) owner = lk_test_enroll (wallets, LK_VERTICAL_CAR, "The camper");
+  g_auto(LkShareOptions) options = { 0 };
+  g_autoptr(LkTransfer) share = NULL;
+  g_autoptr(LkTransfer) receipt = NULL;
+  g_autoptr(LkTransfer) other_share = NULL;
+  g_autoptr(LkTransfer) other_receipt = NULL;
+  g_autofree char *theirs = NULL;
+  g_autofree char *ours = NULL;
+  g_autofree char *other = NULL;
+
+  car_options (&options, FALSE);
+  share = lk_test_share (wallets, owner, &options);
+  g_assert_null (lk_transfer_dup_own_fingerprint (share));
+  receipt = lk_test_receive (wallets, share, NULL);
+  lk_test_step (wallets->sender, share);
+  g_assert_cmpint (lk_transfer_get_state (share), ==, LK_TRANSFER_STATE_AWAITING_CONFIRMATION);
+
+  theirs = lk_transfer_dup_friend_fingerprint (share);
+  ours = lk_transfer_dup_own_fingerprint (receipt);
+  g_assert_nonnull (theirs);
+  g_assert_cmpstr (ours, ==, theirs);
+  g_assert_true (g_regex_match_simple ("^[A-Za-z0-9_-]{4}( [A-Za-z0-9_-]{4}){3}$", ours, 0, 0));
+  g_assert_null (lk_transfer_dup_friend_fingerprint (receipt));
+
+  other_share = lk_test_share (wallets, owner, &options);
+  other_receipt = lk_test_receive (wallets, other_share, NULL);
+  other = lk_transfer_dup_own_fingerprint (other_receipt);
+  g_assert_nonnull (other);
+  g_assert_cmpstr (other, !=, ours);
+}
+
 /* The code goes to the owner's device with the signing request; three
  * wrong ones cancel the share on both sides. */
 static void
@@ -222,6 +260,7 @@ main (int   argc,
   g_test_add_func ("/transfer/car/confirm", test_confirm);
   g_test_add_func ("/transfer/car/revoke-when-signed", test_revoke_when_signed);
   g_test_add_func ("/transfer/car/receiver-name", test_receiver_name);
+  g_test_add_func ("/transfer/car/fingerprints-match", test_fingerprints_match);
   g_test_add_func ("/transfer/car/wrong-codes", test_wrong_codes);
   g_test_add_func ("/transfer/car/auto-confirm", test_auto_confirm);
 

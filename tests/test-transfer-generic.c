@@ -22,10 +22,14 @@ test_plain (void)
   g_autoptr(LkTestWallets) wallets = lk_test_wallets_new ();
   g_autoptr(LkCredential) owner = lk_test_enroll (wallets, LK_VERTICAL_GENERIC, "Gym pass");
   g_auto(LkShareOptions) options = { .sender_name = g_strdup ("Ben") };
-  g_autoptr(LkTransfer) share = lk_test_share (wallets, owner, &options);
-  g_autoptr(LkTransfer) receipt = lk_test_receive (wallets, share, NULL);
+  g_autoptr(LkTransfer) share = NULL;
+  g_autoptr(LkTransfer) receipt = NULL;
   g_autoptr(LkCredential) received = NULL;
 
+  /* Who received it: in the sender's list of who holds a copy. */
+  lk_transfer_engine_set_receiver_name (wallets->receiver, "Carol");
+  share = lk_test_share (wallets, owner, &options);
+  receipt = lk_test_receive (wallets, share, NULL);
   g_assert_cmpint (lk_transfer_get_state (receipt), ==, LK_TRANSFER_STATE_DONE);
   received = lk_test_find_credential (wallets->receiver, lk_transfer_get_credential_id (receipt));
   g_assert_nonnull (received);
@@ -38,6 +42,7 @@ test_plain (void)
 
   lk_test_step (wallets->sender, share);
   g_assert_cmpint (lk_transfer_get_state (share), ==, LK_TRANSFER_STATE_DONE);
+  g_assert_cmpstr (lk_transfer_get_receiver_name (share), ==, "Carol");
 
   lk_test_revoke (wallets->sender, share);
   g_assert_true (lk_transfer_get_revoked (share));

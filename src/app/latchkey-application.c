@@ -21,6 +21,7 @@
 #include "lk-share-link.h"
 #include "latchkey-application.h"
 #include "latchkey-preferences-window.h"
+#include "latchkey-test-hooks.h"
 #include "latchkey-utils.h"
 #include "latchkey-window.h"
 
@@ -460,4 +461,5 @@ latchkey_application_init (LatchkeyApplication *self)
                                    G_N_ELEMENTS (app_actions), self);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", quit_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.preferences", preferences_accels);
+  latchkey_test_hooks_install (GTK_APPLICATION (self));
 }

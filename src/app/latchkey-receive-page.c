@@ -40,6 +40,7 @@ struct _LatchkeyReceivePage
   AdwPasswordEntryRow *secret_entry;
   GtkSpinner      *busy_spinner;
   GtkLabel        *busy_label;
+  GtkLabel        *busy_fingerprint;
   GtkWidget       *busy_cancel;
   AdwStatusPage   *preview_page;
   AdwActionRow    *preview_kind_row;
@@ -96,6 +97,7 @@ show_busy (LatchkeyReceivePage *self,
            gboolean             can_cancel)
 {
   gtk_label_set_text (self->busy_label, text);
+  gtk_widget_set_visible (GTK_WIDGET (self->busy_fingerprint), FALSE);
   gtk_widget_set_visible (self->busy_cancel, can_cancel);
   announce (self, text);
   show (self, "busy");
@@ -266,6 +268,17 @@ route (LatchkeyReceivePage *self)
     default:
       status = latchkey_tracker_describe_state (tracker);
       show_busy (self, status, TRUE);
+      /* A car key: the owner's app shows this with the request, so that
+       * the two can compare before the owner signs. */
+      if (latchkey_tracker_get_own_fingerprint (tracker) != NULL)
+        {
+          /* Translators: %s is a short fingerprint such as “eGpk N133 _Du_ HwOS” */
+          g_autofree char *text = g_strdup_printf (_("Your new key: %s\nThe owner’s screen shows the same."),
+                                                   latchkey_tracker_get_own_fingerprint (tracker));
+
+          gtk_label_set_text (self->busy_fingerprint, text);
+          gtk_widget_set_visible (GTK_WIDGET (self->busy_fingerprint), TRUE);
+        }
       break;
     }
 }
@@ -701,6 +714,7 @@ latchkey_receive_page_class_init (LatchkeyReceivePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, secret_entry);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, busy_spinner);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, busy_label);
+  gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, busy_fingerprint);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, busy_cancel);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, preview_page);
   gtk_widget_class_bind_template_child (widget_class, LatchkeyReceivePage, preview_kind_row);

@@ -62,6 +62,7 @@ struct _LatchkeyTracker
   GDateTime             *valid_from;
   GDateTime             *valid_until;
   char                  *friend_fingerprint;
+  char                  *own_fingerprint;   /* receiver, car: of our new key */
   char                  *receiver_name;
   gboolean               code_required;
   GError                *error;
@@ -118,6 +119,8 @@ take_copy (LatchkeyTracker *self)
     self->valid_until = g_date_time_ref (lk_transfer_get_valid_until (t));
   g_free (self->friend_fingerprint);
   self->friend_fingerprint = lk_transfer_dup_friend_fingerprint (t);
+  g_free (self->own_fingerprint);
+  self->own_fingerprint = lk_transfer_dup_own_fingerprint (t);
   g_free (self->receiver_name);
   self->receiver_name = g_strdup (lk_transfer_get_receiver_name (t));
   self->code_required = lk_transfer_get_code_required (t);
@@ -152,6 +155,7 @@ latchkey_tracker_finalize (GObject *object)
   g_strfreev (self->entitlements);
   g_clear_pointer (&self->valid_from, g_date_time_unref);
   g_clear_pointer (&self->valid_until, g_date_time_unref);
+  g_free (self->own_fingerprint);
   g_free (self->friend_fingerprint);
   g_free (self->receiver_name);
   g_clear_pointer (&self->expires, g_date_time_unref);
@@ -518,6 +522,19 @@ latchkey_tracker_get_friend_fingerprint (LatchkeyTracker *self)
 {
   g_return_val_if_fail (LATCHKEY_IS_TRACKER (self), NULL);
   return self->friend_fingerprint;
+}
+
+/**
+ * latchkey_tracker_get_own_fingerprint:
+ *
+ * Returns: (nullable): receiving a car key, the short fingerprint of this
+ *   device's new key, the same the owner's app shows with the request
+ */
+const char *
+latchkey_tracker_get_own_fingerprint (LatchkeyTracker *self)
+{
+  g_return_val_if_fail (LATCHKEY_IS_TRACKER (self), NULL);
+  return self->own_fingerprint;
 }
 
 const char *

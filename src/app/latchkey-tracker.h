@@ -46,6 +46,7 @@ const char * const *latchkey_tracker_get_entitlements (LatchkeyTracker        *s
 GDateTime       *latchkey_tracker_get_valid_from      (LatchkeyTracker        *self);
 GDateTime       *latchkey_tracker_get_valid_until     (LatchkeyTracker        *self);
 const char      *latchkey_tracker_get_friend_fingerprint (LatchkeyTracker     *self);
+const char      *latchkey_tracker_get_own_fingerprint (LatchkeyTracker     *self);
 gboolean         latchkey_tracker_get_code_required   (LatchkeyTracker        *self);
 const char      *latchkey_tracker_get_receiver_name   (LatchkeyTracker        *self);
 gboolean         latchkey_tracker_get_busy            (LatchkeyTracker        *self);

@@ -577,6 +577,15 @@ on_tracker_changed (LatchkeyTrackerList *trackers,
 
 static void prune (LatchkeyWindow *self);
 
+/* Whether @focus is a control the user can see on @page: a closed
+ * popover's items are @page's descendants too, but not mapped. */
+static gboolean
+focus_within (GtkWidget *focus,
+              GtkWidget *page)
+{
+  return focus != NULL && gtk_widget_is_ancestor (focus, page) && gtk_widget_get_mapped (focus);
+}
+
 static void
 push (LatchkeyWindow *self,
       GtkWidget      *page)
@@ -591,7 +600,7 @@ push (LatchkeyWindow *self,
    * would be invisible, and Tab would start from there. A page that
    * focused a control of its own keeps it. */
   focus = gtk_root_get_focus (GTK_ROOT (self));
-  if (focus == NULL || !gtk_widget_is_ancestor (focus, page))
+  if (!focus_within (focus, page))
     gtk_widget_child_focus (page, GTK_DIR_TAB_FORWARD);
 }
 
@@ -643,12 +652,27 @@ remove_replaced (LatchkeyWindow *self)
     }
 }
 
+/* The keyboard goes with the eyes here too, when the user went back: the
+ * focus may be on the page left behind, or (GTK 4.8, once that page is
+ * hidden) back on the item of the closed menu that opened it, where Tab
+ * moves nothing at all (seen after the scan page's Back). */
+static void
+focus_visible_page (LatchkeyWindow *self)
+{
+  GtkWidget *visible = adw_leaflet_get_visible_child (self->leaflet);
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
+
+  if (visible != NULL && !focus_within (focus, visible))
+    gtk_widget_child_focus (visible, GTK_DIR_TAB_FORWARD);
+}
+
 static gboolean
 prune_idle (gpointer user_data)
 {
   LatchkeyWindow *self = user_data;
 
   self->prune_source = 0;
+  focus_visible_page (self);
   prune (self);
   remove_replaced (self);
   return G_SOURCE_REMOVE;

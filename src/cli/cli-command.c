@@ -377,6 +377,18 @@ cli_print_transfer (CliContext *cli,
   if (lk_transfer_get_role (transfer) == LK_ROLE_INITIATOR && lk_transfer_get_receiver_name (transfer) != NULL &&
       lk_transfer_get_state (transfer) == LK_TRANSFER_STATE_AWAITING_CONFIRMATION)
     cli_print (cli->output, _("    asked by %s\n"), lk_transfer_get_receiver_name (transfer));
+  /* The short fingerprint of the receiver's new car key, on both sides,
+   * for the two to compare before the owner signs. */
+  if (!lk_transfer_state_is_final (lk_transfer_get_state (transfer)))
+    {
+      g_autofree char *theirs = lk_transfer_dup_friend_fingerprint (transfer);
+      g_autofree char *ours = lk_transfer_dup_own_fingerprint (transfer);
+
+      if (theirs != NULL)
+        cli_print (cli->output, _("    their new key %s\n"), theirs);
+      if (ours != NULL)
+        cli_print (cli->output, _("    your new key %s (the owner sees the same)\n"), ours);
+    }
 }
 
 static int

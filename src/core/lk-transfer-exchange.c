@@ -20,6 +20,7 @@
 #include "lk-crypto.h"
 #include "lk-error.h"
 #include "lk-json.h"
+#include "lk-text.h"
 #include "lk-transfer-engine.h"
 #include "lk-transfer-flow.h"
 
@@ -190,6 +191,12 @@ lk_transfer_send_typed (LkWorker    *w,
 
   if (reason != NULL)
     json_object_set_string_member (content, "reason", reason);
+  /* Who received it, for the sender's list of who holds a copy: every
+   * flow's receiver says it with its answer (a car's, with its signing
+   * request too). Not to a plain draft peer, which expects no more. */
+  if (g_strcmp0 (type, "ReceiverDone") == 0 && t->role == LK_ROLE_RECIPIENT && t->receiver_name != NULL &&
+      !lk_channel_is_plain (t->channel))
+    json_object_set_string_member (content, "receiverName", t->receiver_name);
   /* A plain draft peer knows the format it sent, not ours (PROTOCOL.md §3.5). */
   return lk_transfer_send (w, t, lk_channel_is_plain (t->channel) ? flow->offer_format : flow->reply_format,
                            content, error);
@@ -269,6 +276,11 @@ lk_transfer_handle_common (LkWorker    *w,
   *handled = TRUE;
   if (t->role == LK_ROLE_INITIATOR)
     {
+      /* The receiver's name, from whichever of its messages carries it
+       * first (cleaned to bounded text, as the car flow's). */
+      if (t->receiver_name == NULL)
+        t->receiver_name = lk_text_clean_name (lk_json_get_string (content, "receiverName", LK_TEXT_MAX_NAME * 4,
+                                                                   FALSE, 0, 0, NULL));
       if (g_strcmp0 (type, "ReceiverDone") == 0)
         return lk_transfer_finish (w, t, LK_TRANSFER_STATE_DONE, NULL, error);
 

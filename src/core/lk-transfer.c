@@ -638,6 +638,24 @@ lk_transfer_get_code_required (LkTransfer *self)
   return self->code != NULL;
 }
 
+/* The short form both apps show of a car share's new key: the first 16
+ * characters of its SHA-256, base64url, in groups of four. Short enough
+ * to read out, long enough that a key made to match is out of reach. */
+static char *
+short_fingerprint (LkKeyPair *key)
+{
+  g_autofree char *full = lk_key_pair_get_fingerprint (key);
+  GString *shown = g_string_new (NULL);
+
+  for (guint i = 0; i < 16 && full[i] != '\0'; i++)
+    {
+      if (i > 0 && i % 4 == 0)
+        g_string_append_c (shown, ' ');
+      g_string_append_c (shown, full[i]);
+    }
+  return g_string_free (shown, FALSE);
+}
+
 /**
  * lk_transfer_dup_friend_fingerprint:
  *
@@ -650,8 +668,6 @@ lk_transfer_dup_friend_fingerprint (LkTransfer *self)
 {
   g_autoptr(GBytes) der = NULL;
   g_autoptr(LkKeyPair) key = NULL;
-  g_autofree char *full = NULL;
-  GString *shown;
 
   g_return_val_if_fail (LK_IS_TRANSFER (self), NULL);
 
@@ -661,15 +677,38 @@ lk_transfer_dup_friend_fingerprint (LkTransfer *self)
   key = der ? lk_key_pair_new_from_public (der, NULL) : NULL;
   if (key == NULL)
     return NULL;
-  full = lk_key_pair_get_fingerprint (key);
-  shown = g_string_new (NULL);
-  for (guint i = 0; i < 16 && full[i] != '\0'; i++)
-    {
-      if (i > 0 && i % 4 == 0)
-        g_string_append_c (shown, ' ');
-      g_string_append_c (shown, full[i]);
-    }
-  return g_string_free (shown, FALSE);
+  return short_fingerprint (key);
+}
+
+/**
+ * lk_transfer_dup_own_fingerprint:
+ *
+ * Returns: (nullable): for a car key being received, the same short
+ *   fingerprint of this device's new key that the owner's app shows with
+ *   the request (lk_transfer_dup_friend_fingerprint()), so that the two can
+ *   compare; %NULL before the key is made and once the transfer no longer
+ *   holds it
+ */
+char *
+lk_transfer_dup_own_fingerprint (LkTransfer *self)
+{
+  g_autoptr(GBytes) der = NULL;
+  g_autoptr(LkKeyPair) key = NULL;
+  guint8 *raw;
+  gsize len;
+
+  g_return_val_if_fail (LK_IS_TRANSFER (self), NULL);
+
+  if (self->role != LK_ROLE_RECIPIENT || self->private_key == NULL)
+    return NULL;
+  raw = lk_base64_decode_strict (self->private_key, strlen (self->private_key), &len);
+  if (raw == NULL)
+    return NULL;
+  der = lk_secure_bytes_take (raw, len);
+  key = lk_key_pair_new_from_private (der, NULL);
+  if (key == NULL)
+    return NULL;
+  return short_fingerprint (key);
 }
 
 /**

@@ -47,6 +47,7 @@ GDateTime       *lk_transfer_get_valid_from      (LkTransfer    *self);
 const char * const *lk_transfer_get_entitlements (LkTransfer    *self);
 gboolean         lk_transfer_get_code_required   (LkTransfer    *self);
 char            *lk_transfer_dup_friend_fingerprint (LkTransfer *self);
+char            *lk_transfer_dup_own_fingerprint (LkTransfer    *self);
 char            *lk_transfer_dup_provider_host   (LkTransfer    *self);
 LkShareLink     *lk_transfer_get_link            (LkTransfer    *self);
 

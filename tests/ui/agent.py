@@ -52,7 +52,7 @@ class Device:
         if not toasts:
             for window in self.app.windows():
                 lkui.dismiss_toasts(window)
-        return lkui.screenshot(os.path.join(self.artifacts, f'{shot}.png'), private_dir=self.workdir)
+        return lkui.screenshot(os.path.join(self.artifacts, f"{shot}.png"), private_dir=self.workdir, app=self.app)
 
     def enrol(self, vertical):
         """Enrols a demo key from the main menu, as a user would; returns its
@@ -72,7 +72,7 @@ class Device:
         click(wait_find(main, A().ROLE_PAGE_TAB, 'Keys'))
         row = wait_for(lambda: (lambda r: r if r is not None and laid_out(r) else None)(self.app.key_row(title)),
                        f'the key {title!r} in the wallet')
-        self.app.pointer_click(row)
+        self.app.activate_row(row)
         page = self.app.wait_page('credential')
         wait_find(page, A().ROLE_PUSH_BUTTON, 'Try It', what='the key details')
         return True

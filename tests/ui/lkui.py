@@ -41,6 +41,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -54,6 +55,26 @@ POLL = 0.05
 # message. Xvfbs that start together make it likelier. The tests start such
 # a session once more when they see it.
 XVFB_RACE = 'Xvfb did not start'
+
+
+def wayland():
+    """Whether this session's display is Wayland: build-aux/headless-session.sh
+    with LATCHKEY_HEADLESS_DISPLAY=wayland sets GDK_BACKEND=wayland and no
+    DISPLAY. Then there is no XTest and no screen to grab: keys go through
+    Mutter's RemoteDesktop interface (Keys), pictures are drawn by the app
+    itself (its test hooks, src/app/latchkey-test-hooks.c), and rows are
+    activated with the keyboard (App.activate_row)."""
+    return os.environ.get('GDK_BACKEND') == 'wayland' and not os.environ.get('DISPLAY')
+
+
+def artifact(directory, file_name):
+    """Where an artifact goes: the Wayland run of a test keeps its files
+    apart from the X11 run's (the two may run at once), as the widget tests'
+    -wayland.png do."""
+    if wayland():
+        stem, dot, ext = file_name.rpartition('.')
+        file_name = f'{stem}-wayland.{ext}' if dot else f'{file_name}-wayland'
+    return os.path.join(directory, file_name)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 PR_SET_PDEATHSIG = 1
@@ -639,6 +660,8 @@ class App:
             'GTK_A11Y': 'atspi',
             'LATCHKEY_RELAY_URL': relay_url,
             'LATCHKEY_PARTNER_URL': partner_url,
+            # app.test-snapshot, and the display named in the log.
+            'LATCHKEY_TEST_HOOKS': '1',
         })
         env.pop('NO_AT_BRIDGE', None)
         env.update(extra_env or {})
@@ -647,6 +670,7 @@ class App:
                                      stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
         self.node = None
         self.frame = None
+        self._keys = None
         _watched.append((self.proc, f'the app ({tag})', self.output))
 
     def unwatch(self):
@@ -670,7 +694,24 @@ class App:
             return None
         self.node = wait_for(lookup, 'the app on the accessibility bus')
         self.frame = wait_for(lambda: self.window('frame'), 'the app window')
+        self.check_display()
+        if wayland():
+            self.keys()
         return self
+
+    def display(self):
+        """The GdkDisplay type the app opened, as its test hooks log it."""
+        match = re.search(r'test hooks on; display: (\w+)', self.output())
+        return match.group(1) if match else None
+
+    def check_display(self):
+        """The session promised Wayland or X11: hold the app to it, so that
+        a Wayland run can never pass on a silent fallback to X11."""
+        want = 'GdkWaylandDisplay' if wayland() else 'GdkX11Display'
+        got = wait_for(self.display, 'the display the app opened (its test hooks)')
+        if got != want:
+            raise AssertionError(f'the app opened a {got}, not a {want}')
+        return got
 
     def windows(self):
         """The app's toplevels. Not while one is closing: see close_window."""
@@ -736,10 +777,13 @@ class App:
     def main_page(self):
         """The leaflet's first page (the wallet and the shares): the one that
         is not a Latchkey*Page."""
-        for page in children(self.leaflet()):
-            if not re.match(r'^Latchkey[A-Za-z]+Page$', name(page)):
-                return page
-        raise AssertionError('no main page in the leaflet')
+        def lookup():
+            for page in children(self.leaflet()):
+                if not re.match(r'^Latchkey[A-Za-z]+Page$', name(page)):
+                    return page
+            return None
+        # A read of the tree can fail while it changes: then again.
+        return wait_for(lookup, 'the main page in the leaflet')
 
     def pages(self):
         """The pages pushed on the main one, by kind: 'credential', 'share',
@@ -821,6 +865,96 @@ class App:
                 return x + (width - box[2]) // 2, y + (height - box[3]) // 2
         raise AssertionError('the app window is not on the X server')
 
+    def keys(self):
+        """Key events for this app's session (made once)."""
+        if self._keys is None:
+            self._keys = Keys()
+            if wayland():
+                self.keyboard_ready()
+        return self._keys
+
+    def keyboard_ready(self):
+        """Mutter 43 loses the first keys of a new virtual keyboard while
+        the app learns its keymap, how many depends on timing (a Return on a
+        row went missing): F10 until the main menu takes the focus, the
+        first key seen to arrive, then Escape. Called when the app is ready,
+        on its main window."""
+        def in_menu():
+            focus = self.focused()
+            return focus is not None and role(focus) == A().ROLE_MENU_ITEM
+        for _ in range(10):
+            self._keys.press('F10')
+            try:
+                wait_for(in_menu, 'the main menu (F10)', timeout=2)
+                break
+            except Timeout:
+                continue
+        else:
+            raise AssertionError('no key reached the app: F10 never opened the main menu')
+        self._keys.press('Escape')
+        wait_for(lambda: not in_menu(), 'the main menu to close (Escape)')
+
+    def focused(self):
+        """The focused object of the app's windows, or None. (A focused
+        widget is laid out, so pages never shown are not searched.)"""
+        for window in self.windows():
+            for node in walk(window):
+                if A().STATE_FOCUSED in states(node):
+                    return node
+        return None
+
+    def key_to_focus(self, key, before, what):
+        """Presses a key and returns the focus once it has moved from
+        `before` (None if it stays, after a short wait: the end of a list)."""
+        self.keys().press(key)
+        try:
+            return wait_for(lambda: (lambda n: n if n is not None and n != before else None)(self.focused()),
+                            what, timeout=3)
+        except Timeout:
+            return None
+
+    def activate_row(self, row):
+        """Activates a list row as a user would: a pointer click at its
+        centre under X11 (XTest); under Wayland, where no client can move
+        the pointer, the keyboard: Tab until the focus is in the row's list,
+        the arrows to the row, Enter. (Rows have no AT-SPI action and
+        GrabFocus fails on them in GTK 4.8.)"""
+        if not wayland():
+            return self.pointer_click(row)
+        rows = parent(row)
+        target = row.getIndexInParent()
+        focus = self.focused()
+        seen, stuck = [], 0
+        for _ in range(40):
+            if focus is not None and role(focus) == A().ROLE_LIST_ITEM and parent(focus) == rows:
+                break
+            moved = self.key_to_focus('Tab', focus, 'the focus to move (Tab)')
+            stuck = 0 if moved is not None else stuck + 1
+            focus = moved or self.focused()
+            seen.append(path(focus) if focus is not None else 'nothing')
+            if stuck >= 3:
+                active = [f'{name(w)}: {"active" if A().STATE_ACTIVE in states(w) else "not active"}'
+                          for w in self.windows()]
+                hidden = [path(n) for w in self.windows() for n in walk(w, prune_unsized=False)
+                          if A().STATE_FOCUSED in states(n)]
+                raise AssertionError(f'Tab does not move the focus (windows: {active}; focused, shown or '
+                                     f'not: {hidden}); it is on:\n  ' +
+                                     '\n  '.join(seen))
+        else:
+            raise AssertionError(f'Tab never reached the list of {path(row)}; the focus went to:\n  ' +
+                                 '\n  '.join(seen))
+        for _ in range(200):
+            if focus == row:
+                break
+            here = focus.getIndexInParent()
+            moved = self.key_to_focus('Down' if here < target else 'Up', focus, 'the focus to move in the list')
+            if moved is None or parent(moved) != rows:
+                raise AssertionError(f'the arrows did not reach {path(row)} (stuck on {path(focus)})')
+            focus = moved
+        else:
+            raise AssertionError(f'the arrows did not reach {path(row)}')
+        self.keys().press('Return')
+
     def pointer_click(self, node):
         """A left click at the centre of the node (list rows have no action)."""
         box = extents(node)
@@ -828,6 +962,87 @@ class App:
             raise AssertionError(f'{path(node)} has no extents to click')
         ox, oy = self.window_origin()
         A().Registry.generateMouseEvent(ox + box[0] + box[2] // 2, oy + box[1] + box[3] // 2, 'b1c')
+
+
+# Keys
+
+# X keysyms
+KEYSYMS = {'Tab': 0xff09, 'Return': 0xff0d, 'Escape': 0xff1b, 'Down': 0xff54, 'Up': 0xff52, 'Right': 0xff53,
+           'Left': 0xff51, 'F10': 0xffc7, 'space': 0x20, 'Control_L': 0xffe3, 'Alt_L': 0xffe9,
+           'Shift_L': 0xffe1, 'Home': 0xff50}
+MODIFIER_MASKS = {'Shift_L': 1 << 0, 'Control_L': 1 << 2, 'Alt_L': 1 << 3}
+
+
+def keysym(key):
+    sym = KEYSYMS.get(key, ord(key) if len(key) == 1 else None)
+    if sym is None:
+        raise AssertionError(f'unknown key {key!r}')
+    return sym
+
+
+class Keys:
+    """Key events to whatever window has the keyboard focus: under X11,
+    XTest through AT-SPI (generate_keyboard_event); under Wayland, Mutter's
+    org.gnome.Mutter.RemoteDesktop (a session of its own, whose virtual
+    keyboard types keysyms), which is why Wayland runs of the tests that type
+    use Mutter, not Weston."""
+
+    BUS_NAME = 'org.gnome.Mutter.RemoteDesktop'
+
+    def __init__(self):
+        self.session = None
+        if not wayland():
+            return
+        Gio, GLib = _dogtail['Gio'], _dogtail['GLib']
+        reply = bus_call(Gio, GLib, self.BUS_NAME, '/org/gnome/Mutter/RemoteDesktop', self.BUS_NAME,
+                         'CreateSession', None, '(o)')
+        self.session = reply.unpack()[0]
+        self._call('Start', None)
+        # Mutter 43 loses the first key of a new virtual keyboard (it is
+        # what makes the keyboard's keymap known to the clients): a Shift
+        # press and release goes first, which no widget acts on. (More can
+        # be lost: App.keyboard_ready.)
+        self._keysym(KEYSYMS['Shift_L'], True)
+        self._keysym(KEYSYMS['Shift_L'], False)
+
+    def _call(self, method, args):
+        Gio, GLib = _dogtail['Gio'], _dogtail['GLib']
+        return bus_call(Gio, GLib, self.BUS_NAME, self.session, self.BUS_NAME + '.Session', method, args)
+
+    def _keysym(self, sym, down):
+        self._call('NotifyKeyboardKeysym', _dogtail['GLib'].Variant('(ub)', (sym, down)))
+
+    def press(self, combo):
+        """A key or a combination: 'Tab', 'Control_L+o', 'Shift_L+Tab'."""
+        parts = combo.split('+')
+        key, modifiers = keysym(parts[-1]), parts[:-1]
+        if self.session is not None:
+            for modifier in modifiers:
+                self._keysym(keysym(modifier), True)
+            self._keysym(key, True)
+            self._keysym(key, False)
+            for modifier in reversed(modifiers):
+                self._keysym(keysym(modifier), False)
+            return
+        # AT-SPI's key synthesis types are not flags (PRESS | SYM is SYM): a
+        # modifier cannot be held by its keysym, so it is latched around
+        # the key.
+        Atspi = _dogtail['Atspi']
+        kinds = Atspi.KeySynthType
+        mask = 0
+        for modifier in modifiers:
+            mask |= MODIFIER_MASKS[modifier]
+        if mask:
+            Atspi.generate_keyboard_event(mask, None, kinds.LOCKMODIFIERS)
+        try:
+            Atspi.generate_keyboard_event(key, None, kinds.SYM)
+        finally:
+            if mask:
+                Atspi.generate_keyboard_event(mask, None, kinds.UNLOCKMODIFIERS)
+
+    def type(self, text):
+        for ch in text:
+            self.press(ch)
 
 
 # Screenshots
@@ -853,8 +1068,29 @@ def crop_to_content(pixbuf):
     return pixbuf.new_subpixbuf(left, used[0], max(1, right - left), used[-1] - used[0] + 1)
 
 
-def screenshot(file_path, private_dir=None, settle=0.15, limit=1.5):
-    """Saves the screen once it has not changed for `settle` seconds (no
+def snapshot(app):
+    """The app's active window as it draws it (app.test-snapshot), for
+    Wayland, where no client can read the screen."""
+    GdkPixbuf = _dogtail['GdkPixbuf']
+    fd, file_path = tempfile.mkstemp(prefix='latchkey-snapshot-', suffix='.png')
+    os.close(fd)
+    os.unlink(file_path)
+    try:
+        # Drawn after the window's next paint; the file appears whole.
+        app.activate('test-snapshot', _dogtail['GLib'].Variant('s', file_path))
+        try:
+            wait_for(lambda: os.path.exists(file_path), 'the picture app.test-snapshot draws')
+        except Timeout as error:
+            raise AssertionError(f'{error}:\n{app.output()[-3000:]}') from error
+        return GdkPixbuf.Pixbuf.new_from_file(file_path)
+    finally:
+        if os.path.exists(file_path):
+            os.unlink(file_path)
+
+
+def screenshot(file_path, private_dir=None, settle=0.15, limit=1.5, app=None):
+    """Saves the screen (under Wayland: app's active window, drawn by the
+    app) once it has not changed for `settle` seconds (no
     frame of a transition), or after `limit` (a spinner never rests). The
     file is replaced whole (a rename): the same test may run twice at once
     (meson test --repeat). With private_dir, the picture is also saved
@@ -862,8 +1098,12 @@ def screenshot(file_path, private_dir=None, settle=0.15, limit=1.5):
     may be the other run's by then."""
     start = time.monotonic()
     previous, since = None, start
+    if wayland():
+        if app is None:
+            raise AssertionError('under Wayland a screenshot needs the app to draw it')
+        file_path = artifact(os.path.dirname(file_path), os.path.basename(file_path))
     while True:
-        shot = grab()
+        shot = snapshot(app) if wayland() else grab()
         pixels = shot.get_pixels()
         now = time.monotonic()
         if pixels != previous:
@@ -873,7 +1113,7 @@ def screenshot(file_path, private_dir=None, settle=0.15, limit=1.5):
         if now - start >= limit:
             break
         time.sleep(0.04)
-    picture = crop_to_content(shot)
+    picture = shot if wayland() else crop_to_content(shot)
     os.makedirs(os.path.dirname(file_path), exist_ok=True)
     partial = f'{file_path}.{os.getpid()}.part'
     picture.savev(partial, 'png', [], [])

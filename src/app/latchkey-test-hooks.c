@@ -1,0 +1,145 @@
+/* latchkey-test-hooks.c: what the AT-SPI tests need of the app where no X
+ * server can give it
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Under Wayland no client can read another's pixels, so the tests in
+ * tests/ui/ (which drive the app from another process) cannot grab the
+ * screen as they do from Xvfb: the app renders its own window instead.
+ * The hooks exist only when the environment sets LATCHKEY_TEST_HOOKS=1:
+ *
+ * - app.test-snapshot (a file path): the active window (the most recently
+ *   focused of those shown), drawn by its own
+ *   renderer at its own size (a QR code comes out pixel for pixel) after
+ *   its next paint, saved as a PNG there (the file appears whole);
+ * - at startup, a message naming the GdkDisplay type in use, so that a
+ *   test that meant to run under Wayland can tell that it did, and did not
+ *   fall back to X11.
+ */
+
+#define G_LOG_DOMAIN "latchkey-test-hooks"
+
+#include "config.h"
+
+#include <glib/gstdio.h>
+
+#include "latchkey-test-hooks.h"
+
+/* @widget as its own renderer draws it (see tests/latchkey-test-utils.c). */
+static GdkTexture *
+render (GtkWidget *widget)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  int width = gdk_paintable_get_intrinsic_width (paintable);
+  int height = gdk_paintable_get_intrinsic_height (paintable);
+  GtkNative *native = gtk_widget_get_native (widget);
+  GskRenderer *renderer = native != NULL ? gtk_native_get_renderer (native) : NULL;
+
+  if (renderer == NULL || width <= 0 || height <= 0)
+    return NULL;
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  if (node == NULL)
+    return NULL;
+  return gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+}
+
+/* A snapshot asked for, drawn after the window's next paint. */
+typedef struct
+{
+  GtkWidget *window;
+  char      *path;
+  gulong     handler;
+  guint      tries;
+} Pending;
+
+static void
+pending_free (Pending *pending)
+{
+  g_object_unref (pending->window);
+  g_free (pending->path);
+  g_free (pending);
+}
+
+/* Right after a paint the window's render nodes are all fresh. Asked at
+ * any other time, GTK 4.8's widget paintable draws nothing while a part
+ * of the window waits to be redrawn (the camera's viewfinder, every
+ * frame). Written to a side file and renamed: the test waits for the
+ * file, and must never read half of one. */
+static void
+on_after_paint (GdkFrameClock *clock,
+                Pending       *pending)
+{
+  g_autoptr(GdkTexture) texture = render (pending->window);
+  g_autofree char *partial = NULL;
+
+  if (texture == NULL && ++pending->tries < 20)
+    {
+      gtk_widget_queue_draw (pending->window);
+      return;
+    }
+  g_signal_handler_disconnect (clock, pending->handler);
+  partial = g_strconcat (pending->path, ".part", NULL);
+  if (texture == NULL)
+    g_warning ("test-snapshot: the window drew nothing");
+  else if (!gdk_texture_save_to_png (texture, partial) || g_rename (partial, pending->path) != 0)
+    g_warning ("test-snapshot: could not write %s", pending->path);
+  pending_free (pending);
+}
+
+static void
+snapshot_action (GSimpleAction *action,
+                 GVariant      *parameter,
+                 gpointer       user_data)
+{
+  GtkWidget *window = NULL;
+  GdkFrameClock *clock;
+  Pending *pending;
+
+  /* The windows, most recently focused first; one just closed may still
+   * be listed, unmapped, with nothing to draw. */
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (user_data)); l != NULL; l = l->next)
+    if (gtk_widget_get_mapped (l->data))
+      {
+        window = l->data;
+        break;
+      }
+  clock = window != NULL ? gtk_widget_get_frame_clock (window) : NULL;
+  if (clock == NULL)
+    {
+      g_warning ("test-snapshot: no window shown");
+      return;
+    }
+  pending = g_new0 (Pending, 1);
+  pending->window = g_object_ref (window);
+  pending->path = g_variant_dup_string (parameter, NULL);
+  pending->handler = g_signal_connect (clock, "after-paint", G_CALLBACK (on_after_paint), pending);
+  gtk_widget_queue_draw (window);
+}
+
+static void
+on_startup (GApplication *app)
+{
+  g_message ("test hooks on; display: %s", G_OBJECT_TYPE_NAME (gdk_display_get_default ()));
+}
+
+/**
+ * latchkey_test_hooks_install:
+ *
+ * Adds the test hooks to @app if LATCHKEY_TEST_HOOKS=1, and does nothing
+ * otherwise. Call before the application starts up.
+ */
+void
+latchkey_test_hooks_install (GtkApplication *app)
+{
+  static const GActionEntry actions[] = {
+    { "test-snapshot", snapshot_action, "s" },
+  };
+
+  if (g_strcmp0 (g_getenv ("LATCHKEY_TEST_HOOKS"), "1") != 0)
+    return;
+  g_action_map_add_action_entries (G_ACTION_MAP (app), actions, G_N_ELEMENTS (actions), app);
+  g_signal_connect_after (app, "startup", G_CALLBACK (on_startup), NULL);
+}
