@@ -9,6 +9,8 @@
 
 #include "latchkey-test-utils.h"
 
+#include "latchkey-test-hooks.h"
+
 #include <glib/gstdio.h>
 #include <stdlib.h>
 
@@ -159,26 +161,6 @@ latchkey_test_leaflet_at_rest (GtkWidget *root)
   return leaflet == NULL || !adw_leaflet_get_child_transition_running (ADW_LEAFLET (leaflet));
 }
 
-/* @widget as its own renderer draws it, at the paintable's own size (a
- * window's includes its frame), so that nothing is rescaled: a QR code
- * must come out pixel for pixel. */
-static GdkTexture *
-render (GtkWidget *widget)
-{
-  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
-  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
-  g_autoptr(GskRenderNode) node = NULL;
-  int width = gdk_paintable_get_intrinsic_width (paintable);
-  int height = gdk_paintable_get_intrinsic_height (paintable);
-  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
-
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  if (node == NULL)
-    return NULL;
-  return gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-}
-
 static char *private_dir;
 
 static void
@@ -212,7 +194,7 @@ char *
 latchkey_test_save_screenshot (GtkWidget  *widget,
                                const char *name)
 {
-  g_autoptr(GdkTexture) texture = render (widget);
+  g_autoptr(GdkTexture) texture = latchkey_test_hooks_render (widget);
   g_autoptr(GBytes) png = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = NULL;
@@ -254,7 +236,7 @@ latchkey_test_save_screenshot (GtkWidget  *widget,
 static GBytes *
 render_pixels (GtkWidget *widget)
 {
-  g_autoptr(GdkTexture) texture = render (widget);
+  g_autoptr(GdkTexture) texture = latchkey_test_hooks_render (widget);
   gsize size;
   guchar *pixels;
 

@@ -220,6 +220,178 @@ test_cancel_during_backoff (void)
   g_assert_cmpint (g_get_monotonic_time () - started, <, 10 * G_USEC_PER_SEC);
 }
 
+/* A server in a thread of its own that never answers: every request is
+ * in flight until its caller cancels it. */
+typedef struct
+{
+  GMainContext *context;
+  GMainLoop    *loop;
+  GAsyncQueue  *url;
+  GThread      *thread;
+} SilentServer;
+
+static void
+hold (SoupServer        *server,
+      SoupServerMessage *msg,
+      const char        *path,
+      GHashTable        *query,
+      gpointer           user_data)
+{
+  soup_server_message_pause (msg);
+}
+
+static gpointer
+silent_server_run (gpointer data)
+{
+  SilentServer *s = data;
+  g_autoptr(SoupServer) server = NULL;
+  g_autoptr(GError) error = NULL;
+  GSList *uris;
+
+  g_main_context_push_thread_default (s->context);
+  server = soup_server_new (NULL, NULL);
+  soup_server_add_handler (server, NULL, hold, s, NULL);
+  soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (server);
+  g_async_queue_push (s->url, g_uri_to_string (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  g_main_loop_run (s->loop);
+  soup_server_disconnect (server);
+  g_main_context_pop_thread_default (s->context);
+  return NULL;
+}
+
+/* The cancellables lk-http makes for itself (one per attempt, which soup's
+ * sockets hold) must be cancelled in the request's own thread, whatever
+ * thread the caller cancels from: GLib 2.74 leaks a GCancellableSource
+ * cancelled in one thread while it is disposed in another. Watched with
+ * an emission hook on every cancellable's "cancelled". */
+typedef struct
+{
+  GHashTable   *callers;        /* the test's own cancellables (read only) */
+  GThread      *requester;
+  gint          inner;          /* lk-http's own, cancelled */
+  gint          inner_elsewhere;/* …in another thread than the request's */
+} CancelWatch;
+
+static gboolean
+on_any_cancelled (GSignalInvocationHint *hint,
+                  guint                  n_params,
+                  const GValue          *params,
+                  gpointer               user_data)
+{
+  CancelWatch *watch = user_data;
+  GObject *cancellable = g_value_get_object (&params[0]);
+
+  if (!g_hash_table_contains (watch->callers, cancellable))
+    {
+      g_atomic_int_inc (&watch->inner);
+      if (g_thread_self () != watch->requester)
+        g_atomic_int_inc (&watch->inner_elsewhere);
+    }
+  return TRUE;
+}
+
+#define CROSS_THREAD_REQUESTS 200
+
+typedef struct
+{
+  const char    *url;
+  GCancellable **cancellables;
+  GAsyncQueue   *started;      /* the index of each request sent */
+  guint          cancelled;    /* answers that were "cancelled" */
+} Requester;
+
+static gpointer
+requester_run (gpointer data)
+{
+  Requester *r = data;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(LkHttp) http = NULL;
+
+  g_main_context_push_thread_default (context);
+  http = lk_http_new ();
+  for (guint i = 0; i < CROSS_THREAD_REQUESTS; i++)
+    {
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(LkHttpResponse) response = NULL;
+      g_autoptr(GError) error = NULL;
+
+      lk_http_request_async (http, "GET", r->url, NULL, NULL, 0, r->cancellables[i], lk_test_on_done, &result);
+      g_async_queue_push (r->started, GUINT_TO_POINTER (i + 1));
+      while (result == NULL)
+        g_main_context_iteration (context, TRUE);
+      response = lk_http_request_finish (http, result, &error);
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        r->cancelled++;
+    }
+  g_clear_object (&http);
+  g_main_context_pop_thread_default (context);
+  return NULL;
+}
+
+static void
+test_cancel_from_another_thread (void)
+{
+  SilentServer server = { 0 };
+  Requester requester = { 0 };
+  CancelWatch watch = { 0 };
+  g_autofree char *url = NULL;
+  g_autoptr(GRand) rand = g_rand_new ();
+  GCancellable *cancellables[CROSS_THREAD_REQUESTS];
+  guint hook;
+
+  server.context = g_main_context_new ();
+  server.loop = g_main_loop_new (server.context, FALSE);
+  server.url = g_async_queue_new ();
+  server.thread = g_thread_new ("silent-server", silent_server_run, &server);
+  url = g_async_queue_pop (server.url);
+
+  watch.callers = g_hash_table_new (NULL, NULL);
+  for (guint i = 0; i < CROSS_THREAD_REQUESTS; i++)
+    {
+      cancellables[i] = g_cancellable_new ();
+      g_hash_table_add (watch.callers, cancellables[i]);
+    }
+  hook = g_signal_add_emission_hook (g_signal_lookup ("cancelled", G_TYPE_CANCELLABLE), 0,
+                                     on_any_cancelled, &watch, NULL);
+
+  requester.url = url;
+  requester.cancellables = cancellables;
+  requester.started = g_async_queue_new ();
+  watch.requester = g_thread_new ("requester", requester_run, &requester);
+
+  /* Each request cancelled from here as soon as it is sent, or a little
+   * later (up to 2 ms), so that the cancel meets it at every stage. */
+  for (guint i = 0; i < CROSS_THREAD_REQUESTS; i++)
+    {
+      guint started = GPOINTER_TO_UINT (g_async_queue_pop (requester.started));
+
+      g_assert_cmpuint (started, ==, i + 1);
+      g_usleep (g_rand_int_range (rand, 0, 2000));
+      g_cancellable_cancel (cancellables[i]);
+    }
+  g_thread_join (watch.requester);
+  g_signal_remove_emission_hook (g_signal_lookup ("cancelled", G_TYPE_CANCELLABLE), hook);
+
+  /* Every request ended cancelled (the server never answers), and every
+   * cancel of lk-http's own happened in the requester's thread. */
+  g_assert_cmpuint (requester.cancelled, ==, CROSS_THREAD_REQUESTS);
+  g_assert_cmpint (watch.inner, >, 0);
+  g_assert_cmpint (watch.inner_elsewhere, ==, 0);
+
+  for (guint i = 0; i < CROSS_THREAD_REQUESTS; i++)
+    g_object_unref (cancellables[i]);
+  g_hash_table_unref (watch.callers);
+  g_async_queue_unref (requester.started);
+  g_main_loop_quit (server.loop);
+  g_thread_join (server.thread);
+  g_main_loop_unref (server.loop);
+  g_main_context_unref (server.context);
+  g_async_queue_unref (server.url);
+}
+
 static void
 test_never_sends_fragment (void)
 {
@@ -566,6 +738,7 @@ main (int   argc,
   g_test_add_func ("/client/retry-after", test_retry_after);
   g_test_add_func ("/client/gives-up", test_gives_up);
   g_test_add_func ("/client/cancel-during-backoff", test_cancel_during_backoff);
+  g_test_add_func ("/client/cancel-from-another-thread", test_cancel_from_another_thread);
   g_test_add_func ("/client/never-sends-fragment", test_never_sends_fragment);
   g_test_add_func ("/client/tls-trust", test_tls_trust);
   g_test_add_func ("/client/server-url-policy", test_server_url_policy);

@@ -25,9 +25,20 @@
 
 #include "latchkey-test-hooks.h"
 
-/* @widget as its own renderer draws it (see tests/latchkey-test-utils.c). */
-static GdkTexture *
-render (GtkWidget *widget)
+/**
+ * latchkey_test_hooks_render:
+ * @widget: a widget in a realized window
+ *
+ * Draws @widget with its own window's renderer at the paintable's own size
+ * (a window's includes its frame), so that nothing is rescaled: a QR code
+ * comes out pixel for pixel. The hooks and the in-process GUI tests
+ * (tests/latchkey-test-utils.c) take their pictures this one way.
+ *
+ * Returns: (transfer full) (nullable): the picture, or %NULL when the
+ *   widget has no renderer or no size, or drew nothing
+ */
+GdkTexture *
+latchkey_test_hooks_render (GtkWidget *widget)
 {
   g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
   g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
@@ -72,7 +83,7 @@ static void
 on_after_paint (GdkFrameClock *clock,
                 Pending       *pending)
 {
-  g_autoptr(GdkTexture) texture = render (pending->window);
+  g_autoptr(GdkTexture) texture = latchkey_test_hooks_render (pending->window);
   g_autofree char *partial = NULL;
 
   if (texture == NULL && ++pending->tries < 20)

@@ -10,6 +10,7 @@
 
 G_BEGIN_DECLS
 
-void latchkey_test_hooks_install (GtkApplication *app);
+void        latchkey_test_hooks_install (GtkApplication *app);
+GdkTexture *latchkey_test_hooks_render  (GtkWidget      *widget);
 
 G_END_DECLS

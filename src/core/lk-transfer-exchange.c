@@ -458,6 +458,39 @@ lk_transfer_store_received (LkWorker      *w,
   return lk_transfer_finish (w, t, LK_TRANSFER_STATE_DONE, NULL, error);
 }
 
+/* The receiver's end of a flow that redeems a partner's token (home, and
+ * the generic flow's several receivers), the same in both: the credential
+ * kept with the sender's words for it (@description's "description"), or,
+ * when the partner no longer has the token (used, expired, revoked, never
+ * made), the transfer failed with the partner's reason. Any other error
+ * is the worker's, which tries again. Takes @redeem_error. */
+gboolean
+lk_transfer_take_redeemed (LkWorker      *w,
+                           LkTransfer    *t,
+                           LkCredential  *credential,
+                           GError        *redeem_error,
+                           JsonObject    *description,
+                           GError       **error)
+{
+  g_autoptr(GError) local_error = redeem_error;
+  const char *description_text;
+
+  if (credential == NULL)
+    {
+      if (g_error_matches (local_error, LK_PARTNER_ERROR, LK_PARTNER_ERROR_TOKEN_GONE) ||
+          g_error_matches (local_error, LK_PARTNER_ERROR, LK_PARTNER_ERROR_NOT_FOUND))
+        return lk_transfer_finish (w, t, LK_TRANSFER_STATE_FAILED, local_error->message, error);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  description_text = lk_json_get_string (description, "description", LK_CREDENTIAL_MAX_DESCRIPTION,
+                                         FALSE, 0, 0, NULL);
+  if (description_text != NULL)
+    lk_credential_set_description (credential, description_text);
+  return lk_transfer_store_received (w, t, credential, error);
+}
+
 /* The receiver's credential as the offer describes it, named for what it
  * is if the sender gave no title. */
 LkCredential *

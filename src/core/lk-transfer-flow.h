@@ -156,6 +156,12 @@ gboolean      lk_transfer_store_received         (LkWorker      *w,
                                                   LkTransfer    *t,
                                                   LkCredential  *credential,
                                                   GError       **error);
+gboolean      lk_transfer_take_redeemed          (LkWorker      *w,
+                                                  LkTransfer    *t,
+                                                  LkCredential  *credential,
+                                                  GError        *redeem_error,
+                                                  JsonObject    *description,
+                                                  GError       **error);
 LkCredential *lk_transfer_credential_from_offer  (LkTransfer    *t,
                                                   JsonObject    *description);
 gboolean      lk_transfer_offer_wants_code       (LkTransfer    *t);

@@ -229,7 +229,6 @@ redeem (LkWorker    *w,
   g_autoptr(LkCredential) credential = NULL;
   g_autoptr(GError) local_error = NULL;
   g_auto(LkWait) wait = { NULL };
-  const char *description_text;
   guint attempts_left = 0;
 
   if (description == NULL)
@@ -238,20 +237,7 @@ redeem (LkWorker    *w,
   lk_partner_client_redeem_async (w->partner, partner_url, token, NULL, w->cancellable, lk_worker_done, &wait);
   credential = lk_partner_client_redeem_finish (w->partner, lk_worker_wait (w, &wait), &attempts_left,
                                                 &local_error);
-  if (credential == NULL)
-    {
-      if (g_error_matches (local_error, LK_PARTNER_ERROR, LK_PARTNER_ERROR_TOKEN_GONE) ||
-          g_error_matches (local_error, LK_PARTNER_ERROR, LK_PARTNER_ERROR_NOT_FOUND))
-        return lk_transfer_finish (w, t, LK_TRANSFER_STATE_FAILED, local_error->message, error);
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
-
-  description_text = lk_json_get_string (description, "description", LK_CREDENTIAL_MAX_DESCRIPTION,
-                                         FALSE, 0, 0, NULL);
-  if (description_text != NULL)
-    lk_credential_set_description (credential, description_text);
-  return lk_transfer_store_received (w, t, credential, error);
+  return lk_transfer_take_redeemed (w, t, credential, g_steal_pointer (&local_error), description, error);
 }
 
 static gboolean

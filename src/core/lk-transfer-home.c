@@ -95,7 +95,6 @@ accept_offer (LkWorker    *w,
                                                 LK_MESSAGE_ERROR, LK_MESSAGE_ERROR_MALFORMED, error);
   const char *token = lk_json_get_string (t->offer, "token", LK_CREDENTIAL_MAX_TOKEN, TRUE, LK_MESSAGE_ERROR,
                                           LK_MESSAGE_ERROR_MALFORMED, error);
-  const char *description_text;
   g_autoptr(LkCredential) credential = NULL;
   g_autoptr(GError) local_error = NULL;
   g_auto(LkWait) wait = { NULL };
@@ -126,20 +125,8 @@ accept_offer (LkWorker    *w,
             return FALSE;
           return lk_transfer_finish (w, t, LK_TRANSFER_STATE_CANCELLED, local_error->message, error);
         }
-      if (g_error_matches (local_error, LK_PARTNER_ERROR, LK_PARTNER_ERROR_TOKEN_GONE) ||
-          g_error_matches (local_error, LK_PARTNER_ERROR, LK_PARTNER_ERROR_NOT_FOUND))
-        return lk_transfer_finish (w, t, LK_TRANSFER_STATE_FAILED, local_error->message, error);
-
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
     }
-
-  /* The sender's words for it, the partner's facts about it. */
-  description_text = lk_json_get_string (description, "description", LK_CREDENTIAL_MAX_DESCRIPTION,
-                                         FALSE, 0, 0, NULL);
-  if (description_text != NULL)
-    lk_credential_set_description (credential, description_text);
-  return lk_transfer_store_received (w, t, credential, error);
+  return lk_transfer_take_redeemed (w, t, credential, g_steal_pointer (&local_error), description, error);
 }
 
 static gboolean

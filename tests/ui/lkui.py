@@ -35,6 +35,7 @@
 import ctypes
 import json
 import os
+import queue
 import re
 import select
 import shutil
@@ -70,10 +71,12 @@ def wayland():
 def artifact(directory, file_name):
     """Where an artifact goes: the Wayland run of a test keeps its files
     apart from the X11 run's (the two may run at once), as the widget tests'
-    -wayland.png do."""
-    if wayland():
+    -wayland.png do; so does a run with late keys (Keys)."""
+    suffix = ('-wayland' if wayland() else '') + \
+        ('-late-keys' if float(os.environ.get('LATCHKEY_UI_KEY_LAG', '0')) > 0 else '')
+    if suffix:
         stem, dot, ext = file_name.rpartition('.')
-        file_name = f'{stem}-wayland.{ext}' if dot else f'{file_name}-wayland'
+        file_name = f'{stem}{suffix}.{ext}' if dot else f'{file_name}{suffix}'
     return os.path.join(directory, file_name)
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -991,6 +994,7 @@ class Keys:
 
     def __init__(self):
         self.session = None
+        self.queue = None
         if not wayland():
             return
         Gio, GLib = _dogtail['Gio'], _dogtail['GLib']
@@ -1004,6 +1008,21 @@ class Keys:
         # be lost: App.keyboard_ready.)
         self._keysym(KEYSYMS['Shift_L'], True)
         self._keysym(KEYSYMS['Shift_L'], False)
+        # LATCHKEY_UI_KEY_LAG=MS: each key reaches the compositor that much
+        # later, in order, from a thread of its own, while the test goes on
+        # as it would: a slow compositor, made certain. A test that acts on
+        # what it reads before its key has arrived fails with it (the
+        # keyboard test's stale focus). Off by default.
+        self.lag = float(os.environ.get('LATCHKEY_UI_KEY_LAG', '0')) / 1000
+        if self.lag > 0:
+            self.queue = queue.Queue()
+            threading.Thread(target=self._deliver, daemon=True).start()
+
+    def _deliver(self):
+        while True:
+            combo = self.queue.get()
+            time.sleep(self.lag)
+            self._send(combo)
 
     def _call(self, method, args):
         Gio, GLib = _dogtail['Gio'], _dogtail['GLib']
@@ -1014,6 +1033,12 @@ class Keys:
 
     def press(self, combo):
         """A key or a combination: 'Tab', 'Control_L+o', 'Shift_L+Tab'."""
+        if self.queue is not None:
+            self.queue.put(combo)
+            return
+        self._send(combo)
+
+    def _send(self, combo):
         parts = combo.split('+')
         key, modifiers = keysym(parts[-1]), parts[:-1]
         if self.session is not None:
