@@ -16,11 +16,28 @@
 # The exit status is the command's. Nothing is left running afterwards.
 set -euo pipefail
 
+# Stops a display server or compositor at the end of the session; never
+# fails (see cleanup).
+stop_server() {
+  local pid=$1 status=0
+  [ -n "$pid" ] || return 0
+  kill "$pid" 2>/dev/null || return 0
+  wait "$pid" 2>/dev/null || status=$?
+  # 143: ended by the SIGTERM just sent, as it should.
+  if [ "$status" -ne 0 ] && [ "$status" -ne 143 ]; then
+    echo "headless-session: the display server ended with status $status when stopped (ignored)" >&2
+  fi
+  return 0
+}
+
 if [ -z "${_LATCHKEY_HEADLESS_INNER:-}" ]; then
   tmp=$(mktemp -d "${TMPDIR:-/tmp}/latchkey-headless.XXXXXX")
   display_pid=
+  # How the display server ends is not the command's result: one that
+  # dies badly on SIGTERM (seen of Mutter: status 134) must neither change
+  # the exit status nor, through set -e in this trap, skip the rm.
   cleanup() {
-    [ -n "$display_pid" ] && kill "$display_pid" 2>/dev/null && wait "$display_pid" 2>/dev/null
+    stop_server "$display_pid"
     rm -rf "$tmp"
   }
   trap cleanup EXIT
@@ -127,7 +144,7 @@ fi
 mutter --headless --wayland --no-x11 --virtual-monitor 1280x800 --wayland-display=wayland-latchkey \
   >"$_LATCHKEY_HEADLESS_MUTTER_LOG" 2>&1 &
 mutter_pid=$!
-stop_mutter() { kill "$mutter_pid" 2>/dev/null && wait "$mutter_pid" 2>/dev/null; true; }
+stop_mutter() { stop_server "$mutter_pid"; }
 trap stop_mutter EXIT
 for _ in $(seq 1200); do
   [ -S "$XDG_RUNTIME_DIR/wayland-latchkey" ] && owned org.gnome.Mutter.RemoteDesktop && break

@@ -88,8 +88,11 @@ class Keyboard:
         inside an AdwEntryRow never gets the focused state on the
         accessibility bus (a toolkit defect; the screenshot shows the
         ring). Such steps are listed, not failed."""
+        # Where a focus is due (no entry row), it gets longer: a button
+        # that starts work (Confirm and Sign) loses the focus while the work
+        # runs, and under ASan that outlasted 3 s.
         try:
-            return wait_for(self.moved_focus, f'a focus ({step})', timeout=3)
+            return wait_for(self.moved_focus, f'a focus ({step})', timeout=3 if entry else 15)
         except lkui.Timeout:
             if self.pressed_from is not None and self.focused() == self.pressed_from:
                 return self.pressed_from   # it stayed: judged as it is

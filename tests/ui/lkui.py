@@ -335,6 +335,8 @@ def import_dogtail():
     global _dogtail
     if _dogtail is not None:
         return _dogtail
+    import faulthandler
+    faulthandler.enable()   # an abort in a library shows where Python was
     os.environ['NO_AT_BRIDGE'] = '1'   # our own GTK 3 (dogtail's) stays off the bus
     saved = os.environ.get('LOGNAME')
     logname = f'latchkey-test-{os.getpid()}'
