@@ -38,12 +38,14 @@ while pid > 1:
 for entry in os.listdir('/proc'):
     if entry.isdigit():
         try:
-            if ppid(int(entry)) in ancestors and comm(int(entry)) in %r:
-                os.kill(int(entry), signal.SIGABRT)
-                print('aborted', comm(int(entry)), flush=True)
-                sys.exit(7)
+            name = comm(int(entry))
+            if ppid(int(entry)) not in ancestors or name not in %r:
+                continue
+            os.kill(int(entry), signal.SIGABRT)
         except (FileNotFoundError, ProcessLookupError):
             continue
+        print('aborted', name, flush=True)
+        sys.exit(7)
 sys.exit(9)
 ''' % (SERVERS,)
 
