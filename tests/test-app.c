@@ -23,6 +23,7 @@
 #include "lk-store.h"
 #include "latchkey-application.h"
 #include "latchkey-credential-page.h"
+#include "latchkey-page-clock.h"
 #include "latchkey-preferences-window.h"
 #include "latchkey-receive-page.h"
 #include "latchkey-share-page.h"
@@ -527,16 +528,16 @@ test_share_qr_code (void)
   /* Expiry in words is refreshed by a clock while a page is on screen,
    * and only then. */
   credential_page = g_object_ref (page ());
-  g_assert_true (latchkey_credential_page_get_clock_running (LATCHKEY_CREDENTIAL_PAGE (credential_page)));
+  g_assert_true (latchkey_page_clock_is_running (credential_page));
 
   g_assert_true (gtk_widget_activate_action (page (), "page.share", NULL));
   latchkey_test_wait_until (transition_over, NULL, "the share options");
   g_assert_true (LATCHKEY_IS_SHARE_PAGE (page ()));
   g_free (screenshot ("share-options"));
   share_page = g_object_ref (page ());
-  g_assert_true (latchkey_share_page_get_clock_running (LATCHKEY_SHARE_PAGE (share_page)));
+  g_assert_true (latchkey_page_clock_is_running (share_page));
   g_assert_false (gtk_widget_get_mapped (credential_page));
-  g_assert_false (latchkey_credential_page_get_clock_running (LATCHKEY_CREDENTIAL_PAGE (credential_page)));
+  g_assert_false (latchkey_page_clock_is_running (credential_page));
 
   g_assert_true (gtk_widget_activate_action (page (), "page.create", NULL));
   latchkey_test_wait_until (share_has_link, NULL, "the invitation");
@@ -575,8 +576,8 @@ test_share_qr_code (void)
 
   back_to_wallet ();
   /* Gone from the window (still referenced here): no clock left running. */
-  g_assert_false (latchkey_share_page_get_clock_running (LATCHKEY_SHARE_PAGE (share_page)));
-  g_assert_false (latchkey_credential_page_get_clock_running (LATCHKEY_CREDENTIAL_PAGE (credential_page)));
+  g_assert_false (latchkey_page_clock_is_running (share_page));
+  g_assert_false (latchkey_page_clock_is_running (credential_page));
 }
 
 /* Issue 13: one invitation for several devices; the view counts them. */

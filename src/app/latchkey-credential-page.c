@@ -13,6 +13,7 @@
 #include <glib/gi18n.h>
 
 #include "latchkey-credential-page.h"
+#include "latchkey-page-clock.h"
 #include "latchkey-tracker.h"
 #include "latchkey-utils.h"
 
@@ -36,7 +37,6 @@ struct _LatchkeyCredentialPage
   LkTransferEngine *engine;
   LatchkeyTrackerList *trackers;
   GtkFilterListModel *shares;      /* the trackers of shares made from this key */
-  guint           clock_id;        /* refreshes "expires in …" */
   LkCredential   *credential;
   GCancellable   *cancellable;
 };
@@ -357,49 +357,11 @@ delete_action (GtkWidget  *widget,
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
-/* The clock runs while the page is on screen, and only then: a page
- * hidden (another on top of it, or gone from the leaflet but still
- * referenced) has nothing to refresh. On map the words are brought up to
- * date at once. */
-static void
-latchkey_credential_page_map (GtkWidget *widget)
-{
-  LatchkeyCredentialPage *self = LATCHKEY_CREDENTIAL_PAGE (widget);
-
-  GTK_WIDGET_CLASS (latchkey_credential_page_parent_class)->map (widget);
-  on_clock (self);
-  if (self->clock_id == 0)
-    self->clock_id = g_timeout_add_seconds (30, on_clock, self);
-}
-
-static void
-latchkey_credential_page_unmap (GtkWidget *widget)
-{
-  LatchkeyCredentialPage *self = LATCHKEY_CREDENTIAL_PAGE (widget);
-
-  g_clear_handle_id (&self->clock_id, g_source_remove);
-  GTK_WIDGET_CLASS (latchkey_credential_page_parent_class)->unmap (widget);
-}
-
-/**
- * latchkey_credential_page_get_clock_running:
- *
- * Returns: whether the page refreshes its expiry words (while mapped);
- *   for tests
- */
-gboolean
-latchkey_credential_page_get_clock_running (LatchkeyCredentialPage *self)
-{
-  g_return_val_if_fail (G_TYPE_CHECK_INSTANCE_TYPE (self, latchkey_credential_page_get_type ()), FALSE);
-  return self->clock_id != 0;
-}
-
 static void
 latchkey_credential_page_dispose (GObject *object)
 {
   LatchkeyCredentialPage *self = LATCHKEY_CREDENTIAL_PAGE (object);
 
-  g_clear_handle_id (&self->clock_id, g_source_remove);
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
@@ -420,8 +382,6 @@ latchkey_credential_page_class_init (LatchkeyCredentialPageClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
-  widget_class->map = latchkey_credential_page_map;
-  widget_class->unmap = latchkey_credential_page_unmap;
 
   object_class->dispose = latchkey_credential_page_dispose;
 
@@ -462,6 +422,7 @@ latchkey_credential_page_init (LatchkeyCredentialPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
+  latchkey_page_clock_attach (GTK_WIDGET (self), 30, on_clock);
 }
 
 /**

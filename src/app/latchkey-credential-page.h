@@ -21,6 +21,5 @@ LatchkeyCredentialPage *latchkey_credential_page_new            (LkTransferEngin
                                                                  LkCredential           *credential);
 LkCredential           *latchkey_credential_page_get_credential (LatchkeyCredentialPage *self);
 
-gboolean latchkey_credential_page_get_clock_running (LatchkeyCredentialPage *self);
 
 G_END_DECLS

@@ -14,6 +14,7 @@
 #include <glib/gi18n.h>
 
 #include "lk-crypto.h"
+#include "latchkey-page-clock.h"
 #include "latchkey-qr-code.h"
 #include "latchkey-share-page.h"
 #include "latchkey-utils.h"
@@ -64,7 +65,6 @@ struct _LatchkeySharePage
   GPtrArray       *entitlement_switches;   /* GtkSwitch, with "entitlement" data */
   LatchkeyTracker *tracker;
   GCancellable    *cancellable;
-  guint            clock_id;     /* refreshes "expires in …" */
   char            *spoken;       /* the state last told to screen readers */
 };
 
@@ -683,49 +683,11 @@ on_clock (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-/* The clock runs while the page is on screen, and only then: a page
- * hidden (another on top of it, or gone from the leaflet but still
- * referenced) has nothing to refresh. On map the words are brought up to
- * date at once. */
-static void
-latchkey_share_page_map (GtkWidget *widget)
-{
-  LatchkeySharePage *self = LATCHKEY_SHARE_PAGE (widget);
-
-  GTK_WIDGET_CLASS (latchkey_share_page_parent_class)->map (widget);
-  on_clock (self);
-  if (self->clock_id == 0)
-    self->clock_id = g_timeout_add_seconds (30, on_clock, self);
-}
-
-static void
-latchkey_share_page_unmap (GtkWidget *widget)
-{
-  LatchkeySharePage *self = LATCHKEY_SHARE_PAGE (widget);
-
-  g_clear_handle_id (&self->clock_id, g_source_remove);
-  GTK_WIDGET_CLASS (latchkey_share_page_parent_class)->unmap (widget);
-}
-
-/**
- * latchkey_share_page_get_clock_running:
- *
- * Returns: whether the page refreshes its expiry words (while mapped);
- *   for tests
- */
-gboolean
-latchkey_share_page_get_clock_running (LatchkeySharePage *self)
-{
-  g_return_val_if_fail (G_TYPE_CHECK_INSTANCE_TYPE (self, latchkey_share_page_get_type ()), FALSE);
-  return self->clock_id != 0;
-}
-
 static void
 latchkey_share_page_dispose (GObject *object)
 {
   LatchkeySharePage *self = LATCHKEY_SHARE_PAGE (object);
 
-  g_clear_handle_id (&self->clock_id, g_source_remove);
   g_clear_pointer (&self->spoken, g_free);
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
@@ -746,8 +708,6 @@ latchkey_share_page_class_init (LatchkeySharePageClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
-  widget_class->map = latchkey_share_page_map;
-  widget_class->unmap = latchkey_share_page_unmap;
 
   object_class->dispose = latchkey_share_page_dispose;
 
@@ -808,6 +768,7 @@ latchkey_share_page_init (LatchkeySharePage *self)
   self->cancellable = g_cancellable_new ();
   self->entitlement_switches = g_ptr_array_new ();
   g_signal_connect_object (self->devices_spin, "value-changed", G_CALLBACK (on_devices_changed), self, 0);
+  latchkey_page_clock_attach (GTK_WIDGET (self), 30, on_clock);
 }
 
 static LatchkeySharePage *

@@ -24,6 +24,5 @@ LatchkeySharePage *latchkey_share_page_new_for_tracker (LkTransferEngine    *eng
                                                         LatchkeyTracker     *tracker);
 LatchkeyTracker   *latchkey_share_page_get_tracker     (LatchkeySharePage *self);
 
-gboolean latchkey_share_page_get_clock_running (LatchkeySharePage *self);
 
 G_END_DECLS
