@@ -11,7 +11,8 @@
  * - app.test-snapshot (a file path): the active window (the most recently
  *   focused of those shown), drawn by its own
  *   renderer at its own size (a QR code comes out pixel for pixel) after
- *   its next paint, saved as a PNG there (the file appears whole);
+ *   a paint, saved as a PNG there (the file appears whole); or, when no
+ *   paint leaves the window whole in time, PATH.failed saying why;
  * - at startup, a message naming the GdkDisplay type in use, so that a
  *   test that meant to run under Wayland can tell that it did, and did not
  *   fall back to X11.
@@ -57,47 +58,97 @@ latchkey_test_hooks_render (GtkWidget *widget)
   return gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
 }
 
-/* A snapshot asked for, drawn after the window's next paint. */
+/* A snapshot asked for, drawn after the first paint that leaves the
+ * window whole, or given up at a deadline. */
 typedef struct
 {
-  GtkWidget *window;
-  char      *path;
-  gulong     handler;
-  guint      tries;
+  GtkWidget     *window;
+  GdkFrameClock *clock;
+  char          *path;
+  gulong         handler;
+  guint          deadline_id;
+  guint          paints;
 } Pending;
 
 static void
 pending_free (Pending *pending)
 {
+  g_clear_signal_handler (&pending->handler, pending->clock);
+  g_clear_handle_id (&pending->deadline_id, g_source_remove);
+  g_object_unref (pending->clock);
   g_object_unref (pending->window);
   g_free (pending->path);
   g_free (pending);
 }
 
-/* Right after a paint the window's render nodes are all fresh. Asked at
- * any other time, GTK 4.8's widget paintable draws nothing while a part
- * of the window waits to be redrawn (the camera's viewfinder, every
- * frame). Written to a side file and renamed: the test waits for the
- * file, and must never read half of one. */
+/* Written to a side file and renamed: the test waits for the file, and
+ * must never read half of one. */
+static void
+write_whole (const char *path,
+             GdkTexture *texture,
+             const char *failure)
+{
+  g_autofree char *partial = g_strconcat (path, ".part", NULL);
+  g_autoptr(GError) error = NULL;
+  gboolean written;
+
+  if (texture != NULL)
+    written = gdk_texture_save_to_png (texture, partial);
+  else
+    written = g_file_set_contents (partial, failure, -1, &error);
+  if (!written || g_rename (partial, path) != 0)
+    g_warning ("test-snapshot: could not write %s", path);
+}
+
+/* The test is told at once, in PATH.failed, rather than left waiting for
+ * a picture that will not come. */
+static gboolean
+on_deadline (gpointer data)
+{
+  Pending *pending = data;
+  g_autofree char *failed = g_strconcat (pending->path, ".failed", NULL);
+  g_autofree char *why = g_strdup_printf ("the window drew nothing in %u paints", pending->paints);
+
+  pending->deadline_id = 0;
+  /* A message, not a warning: the test that asked is the one to fail. */
+  g_message ("test-snapshot: %s", why);
+  write_whole (failed, NULL, why);
+  pending_free (pending);
+  return G_SOURCE_REMOVE;
+}
+
+/* Right after a paint the window's render nodes are all fresh, unless a
+ * part of it asked to be redrawn in the meantime (the camera's viewfinder,
+ * every frame) or the paint was another surface's on the same clock (a
+ * popover's): GTK 4.8's widget paintable then draws nothing, and the next
+ * paint is tried, however many it takes, until the deadline. */
 static void
 on_after_paint (GdkFrameClock *clock,
                 Pending       *pending)
 {
   g_autoptr(GdkTexture) texture = latchkey_test_hooks_render (pending->window);
-  g_autofree char *partial = NULL;
 
-  if (texture == NULL && ++pending->tries < 20)
+  pending->paints++;
+  if (texture == NULL)
     {
       gtk_widget_queue_draw (pending->window);
       return;
     }
-  g_signal_handler_disconnect (clock, pending->handler);
-  partial = g_strconcat (pending->path, ".part", NULL);
-  if (texture == NULL)
-    g_warning ("test-snapshot: the window drew nothing");
-  else if (!gdk_texture_save_to_png (texture, partial) || g_rename (partial, pending->path) != 0)
-    g_warning ("test-snapshot: could not write %s", pending->path);
+  write_whole (pending->path, texture, NULL);
   pending_free (pending);
+}
+
+/* LATCHKEY_TEST_SNAPSHOT_SECONDS bounds the wait for a whole paint
+ * (default 20 s, short of the AT-SPI tests' 30 s for the file). */
+static guint
+snapshot_deadline (void)
+{
+  const char *text = g_getenv ("LATCHKEY_TEST_SNAPSHOT_SECONDS");
+  guint64 seconds = 20;
+
+  if (text != NULL && !g_ascii_string_to_unsigned (text, 10, 1, 600, &seconds, NULL))
+    g_warning ("test-snapshot: LATCHKEY_TEST_SNAPSHOT_SECONDS=%s is not 1 to 600; using 20", text);
+  return (guint) seconds;
 }
 
 static void
@@ -120,13 +171,18 @@ snapshot_action (GSimpleAction *action,
   clock = window != NULL ? gtk_widget_get_frame_clock (window) : NULL;
   if (clock == NULL)
     {
-      g_warning ("test-snapshot: no window shown");
+      g_autofree char *failed = g_strconcat (g_variant_get_string (parameter, NULL), ".failed", NULL);
+
+      g_message ("test-snapshot: no window shown");
+      write_whole (failed, NULL, "no window shown");
       return;
     }
   pending = g_new0 (Pending, 1);
   pending->window = g_object_ref (window);
+  pending->clock = g_object_ref (clock);
   pending->path = g_variant_dup_string (parameter, NULL);
   pending->handler = g_signal_connect (clock, "after-paint", G_CALLBACK (on_after_paint), pending);
+  pending->deadline_id = g_timeout_add_seconds (snapshot_deadline (), on_deadline, pending);
   gtk_widget_queue_draw (window);
 }
 

@@ -1102,17 +1102,25 @@ def snapshot(app):
     fd, file_path = tempfile.mkstemp(prefix='latchkey-snapshot-', suffix='.png')
     os.close(fd)
     os.unlink(file_path)
+    failed = f'{file_path}.failed'
     try:
-        # Drawn after the window's next paint; the file appears whole.
+        # Drawn after a paint that leaves the window whole; the file
+        # appears whole. The app gives up before our deadline, and says
+        # why in PATH.failed.
         app.activate('test-snapshot', _dogtail['GLib'].Variant('s', file_path))
         try:
-            wait_for(lambda: os.path.exists(file_path), 'the picture app.test-snapshot draws')
+            wait_for(lambda: os.path.exists(file_path) or os.path.exists(failed),
+                     'the picture app.test-snapshot draws')
         except Timeout as error:
             raise AssertionError(f'{error}:\n{app.output()[-3000:]}') from error
+        if not os.path.exists(file_path):
+            with open(failed, encoding='utf-8') as why:
+                raise AssertionError(f'app.test-snapshot failed: {why.read()}:\n{app.output()[-3000:]}')
         return GdkPixbuf.Pixbuf.new_from_file(file_path)
     finally:
-        if os.path.exists(file_path):
-            os.unlink(file_path)
+        for path in (file_path, failed):
+            if os.path.exists(path):
+                os.unlink(path)
 
 
 def screenshot(file_path, private_dir=None, settle=0.15, limit=1.5, app=None):
