@@ -18,6 +18,12 @@
 # pinned to the last CPU with taskset), as another job on the machine
 # would: timing that holds only on an idle machine shows up.
 #
+# A test that crashes leaves a core file (core dumps are turned on for the
+# runs, where the kernel writes them as plain files in the crashing
+# process's directory); after a failing run, each new core's backtrace
+# (gdb, all threads) is added to that run's log and the core is kept
+# beside it as BUILDDIR/meson-logs/repeat-RUN.core.N.
+#
 # The sanitizer options are those of `build-aux/latchkey-dev.sh test`
 # (unless set already).
 set -euo pipefail
@@ -70,9 +76,30 @@ if grep -q '^No suitable tests defined' <<<"$listed"; then
   exit 2
 fi
 
+ulimit -c unlimited 2>/dev/null || true
+marker="$builddir/meson-logs/repeat-marker"
+
+# Backtraces of the cores a failing run left, into its log.
+keep_cores() {
+  local run=$1 log=$2 n=0 core exe
+  while IFS= read -r core; do
+    n=$((n + 1))
+    exe=$(file -b "$core" | sed -n "s/.*execfn: '\([^']*\)'.*/\1/p")
+    {
+      echo "=== core $core (from ${exe:-an unknown program}) ==="
+      if command -v gdb >/dev/null && [ -n "$exe" ]; then
+        gdb -batch -nx -ex 'thread apply all bt' "$exe" "$core" 2>&1 | tail -n 400
+      fi
+    } >>"$log"
+    mv "$core" "$builddir/meson-logs/repeat-$run.core.$n"
+    echo "  core: $builddir/meson-logs/repeat-$run.core.$n (${exe:-?}), backtrace in the log" >&2
+  done < <(find "$builddir" /tmp -maxdepth 4 -newer "$marker" -type f \( -name core -o -name 'core.[0-9]*' \) 2>/dev/null)
+}
+
 passed=0 failed=0 failing_runs=()
 for run in $(seq "$runs"); do
   start=$SECONDS
+  touch "$marker"
   rm -f "$builddir/meson-logs/testlog.txt"   # so that a run that logs nothing keeps no stale log
   if meson test -C "$builddir" --print-errorlogs "$@" >"$builddir/meson-logs/repeat-current.out" 2>&1; then
     passed=$((passed + 1))
@@ -89,10 +116,11 @@ for run in $(seq "$runs"); do
     grep -E '^ *[0-9]+/[0-9]+ .* (FAIL|ERROR|TIMEOUT)' "$builddir/meson-logs/repeat-current.out" |
       awk '!seen[$0]++' >&2 || true
     echo "  log: $builddir/meson-logs/repeat-$run.txt" >&2
+    keep_cores "$run" "$builddir/meson-logs/repeat-$run.txt"
     [ $keep_going -eq 1 ] || break
   fi
 done
-rm -f "$builddir/meson-logs/repeat-current.out"
+rm -f "$builddir/meson-logs/repeat-current.out" "$marker"
 
 echo "repeat-tests: $((passed + failed)) runs, $passed passed, $failed failed${failing_runs:+ (runs ${failing_runs[*]})}" >&2
 [ $failed -eq 0 ]
