@@ -19,6 +19,8 @@
 #include "httpd-limiter.h"
 #include "relay-resources.h"
 #include "relay-server.h"
+#include "relay-redis-cluster.h"
+#include "relay-store-redis.h"
 #include "relay-store-sqlite.h"
 
 static gboolean
@@ -40,7 +42,9 @@ main (int   argc,
       char *argv[])
 {
   g_autoptr(RelayConfig) config = relay_config_new ();
-  g_autoptr(RelayStoreSqlite) store = NULL;
+  g_autoptr(RelayStoreSqlite) sqlite_store = NULL;
+  g_autoptr(RelayStoreRedis) redis_store = NULL;
+  RelayStore *store;
   g_autoptr(RelayServer) server = NULL;
   g_autoptr(HttpdLimiter) limiter = NULL;
   g_autoptr(GMainLoop) loop = NULL;
@@ -118,15 +122,30 @@ main (int   argc,
     .max_bytes_per_creator = config->max_bytes_per_client,
     .disk_reserve = config->disk_reserve,
   };
-  db_path = g_build_filename (config->data_dir, "relay.sqlite", NULL);
-  store = relay_store_sqlite_new (db_path, &limits, &error);
+  if (config->store == RELAY_STORE_KIND_REDIS)
+    {
+      g_auto(GStrv) nodes = NULL;
+
+      /* Validated with the configuration. The limiter's key must be the
+       * same file on every instance, or one client counts as another on
+       * each (docs: copy DATA_DIR/limiter.key). */
+      if (relay_redis_parse_nodes (config->redis_nodes, &nodes, &error))
+        redis_store = relay_store_redis_new ((const char * const *) nodes, &limits, &error);
+      store = RELAY_STORE (redis_store);
+    }
+  else
+    {
+      db_path = g_build_filename (config->data_dir, "relay.sqlite", NULL);
+      sqlite_store = relay_store_sqlite_new (db_path, &limits, &error);
+      store = RELAY_STORE (sqlite_store);
+    }
   if (store == NULL)
     {
       g_printerr ("latchkey-relay: %s\n", error->message);
       return 1;
     }
 
-  server = relay_server_new (config, RELAY_STORE (store), g_steal_pointer (&limiter));
+  server = relay_server_new (config, store, g_steal_pointer (&limiter));
   if (!relay_server_start (server, &error))
     {
       g_printerr ("latchkey-relay: %s\n", error->message);
@@ -151,7 +170,10 @@ main (int   argc,
 
   g_message ("Shutting down");
   relay_server_stop (server);
-  relay_store_sqlite_close (store);
+  if (sqlite_store != NULL)
+    relay_store_sqlite_close (sqlite_store);
+  if (redis_store != NULL)
+    relay_store_redis_close (redis_store);
 
   return 0;
 }

@@ -13,6 +13,7 @@
 
 #include "httpd-config.h"
 #include "relay-config.h"
+#include "relay-redis-cluster.h"
 
 #define GROUP "relay"
 
@@ -61,7 +62,25 @@ relay_config_free (RelayConfig *self)
   g_free (self->public_url);
   g_free (self->tls_certificate);
   g_free (self->tls_key);
+  g_free (self->redis_nodes);
   g_free (self);
+}
+
+static gboolean
+parse_store (const char      *text,
+             RelayStoreKind  *kind,
+             GError         **error)
+{
+  if (g_str_equal (text, "sqlite"))
+    *kind = RELAY_STORE_KIND_SQLITE;
+  else if (g_str_equal (text, "redis"))
+    *kind = RELAY_STORE_KIND_REDIS;
+  else
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "store must be sqlite or redis, not “%s”", text);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /**
@@ -78,6 +97,7 @@ relay_config_load_key_file (RelayConfig  *self,
   guint64 v;
   gboolean found;
   double d;
+  g_autofree char *store = NULL;
 
   if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, error))
     return FALSE;
@@ -86,7 +106,11 @@ relay_config_load_key_file (RelayConfig  *self,
       !httpd_key_file_get_string (file, GROUP, "data-dir", &self->data_dir, error) ||
       !httpd_key_file_get_string (file, GROUP, "public-url", &self->public_url, error) ||
       !httpd_key_file_get_string (file, GROUP, "tls-certificate", &self->tls_certificate, error) ||
-      !httpd_key_file_get_string (file, GROUP, "tls-key", &self->tls_key, error))
+      !httpd_key_file_get_string (file, GROUP, "tls-key", &self->tls_key, error) ||
+      !httpd_key_file_get_string (file, GROUP, "store", &store, error) ||
+      !httpd_key_file_get_string (file, GROUP, "redis-nodes", &self->redis_nodes, error))
+    return FALSE;
+  if (store != NULL && !parse_store (store, &self->store, error))
     return FALSE;
 
 #define NUMBER(key, kind, max, field) \
@@ -175,6 +199,8 @@ relay_config_parse_args (RelayConfig   *self,
   g_autofree char *disk_reserve = NULL;
   g_autofree char *body_memory = NULL;
   g_autofree char *memory_limit = NULL;
+  g_autofree char *store = NULL;
+  g_autofree char *redis_nodes = NULL;
   int port = -1, max_body = -1, per_client = -1, connections = -1, waiters = -1, timeout = -1;
   int mailboxes = -1, connections_per_client = -1, waiters_per_client = -1, request_timeout = -1;
   int ipv6_prefix = -1, rate_clients = -1;
@@ -210,6 +236,8 @@ relay_config_parse_args (RelayConfig   *self,
     { "default-expiration", 0, 0, G_OPTION_ARG_STRING, &default_expiration, "Mailbox lifetime when none is asked (default 48h)", "DURATION" },
     { "max-expiration", 0, 0, G_OPTION_ARG_STRING, &max_expiration, "Longest mailbox lifetime (default 7d)", "DURATION" },
     { "sweep-interval", 0, 0, G_OPTION_ARG_STRING, &sweep, "Purge expired mailboxes this often (default 60s)", "DURATION" },
+    { "store", 0, 0, G_OPTION_ARG_STRING, &store, "Where mailboxes live: sqlite (in DIR, default) or redis (shared by many instances)", "KIND" },
+    { "redis-nodes", 0, 0, G_OPTION_ARG_STRING, &redis_nodes, "Redis Cluster nodes to start from, for --store redis", "HOST:PORT,…" },
     { "check-config", 0, 0, G_OPTION_ARG_NONE, &self->check_only, "Check the settings and exit", NULL },
     { NULL }
   };
@@ -235,6 +263,9 @@ relay_config_parse_args (RelayConfig   *self,
   httpd_config_take_string (&self->public_url, &public_url);
   httpd_config_take_string (&self->tls_certificate, &cert);
   httpd_config_take_string (&self->tls_key, &key);
+  httpd_config_take_string (&self->redis_nodes, &redis_nodes);
+  if (store != NULL && !parse_store (store, &self->store, error))
+    return FALSE;
 
   if (port >= 0) self->port = port;
   if (max_body >= 0) self->max_body = max_body;
@@ -328,6 +359,24 @@ relay_config_validate (RelayConfig  *self,
   if (self->ipv6_prefix < 16 || self->ipv6_prefix > 128)
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "ipv6-prefix must be between 16 and 128");
+      return FALSE;
+    }
+  if (self->store == RELAY_STORE_KIND_REDIS)
+    {
+      g_auto(GStrv) nodes = NULL;
+
+      if (self->redis_nodes == NULL)
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "store=redis needs redis-nodes (host:port of one or more cluster nodes)");
+          return FALSE;
+        }
+      if (!relay_redis_parse_nodes (self->redis_nodes, &nodes, error))
+        return FALSE;
+    }
+  else if (self->redis_nodes != NULL)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "redis-nodes is only for store=redis");
       return FALSE;
     }
   if (self->public_url != NULL)

@@ -9,6 +9,12 @@
 
 G_BEGIN_DECLS
 
+typedef enum
+{
+  RELAY_STORE_KIND_SQLITE,         /* one instance, SQLite in DATA_DIR */
+  RELAY_STORE_KIND_REDIS,          /* any number of instances on one Redis Cluster */
+} RelayStoreKind;
+
 typedef struct
 {
   char    *listen_address;         /* 127.0.0.1 unless told otherwise */
@@ -42,6 +48,9 @@ typedef struct
   guint    sweep_interval;         /* seconds */
 
   gboolean check_only;             /* --check-config: validate and exit */
+
+  RelayStoreKind store;            /* sqlite (the default) or redis */
+  char    *redis_nodes;            /* host:port,… of the cluster, for store=redis */
 } RelayConfig;
 
 RelayConfig *relay_config_new             (void);

@@ -1168,7 +1168,12 @@ relay_server_new (const RelayConfig *config,
   self->config = config;
   self->store = g_object_ref (store);
   self->waiters = relay_waiters_new (config->max_waiters, config->max_waiters_per_client, on_waiter_woken);
-  self->cache = relay_cache_new (RELAY_CACHE_MAX_ENTRIES, RELAY_CACHE_MAX_BYTES);
+  /* Kept answers are dropped by this instance's writes only: with a store
+   * other instances write to as well, one could be served after another
+   * instance changed the mailbox. None are kept then. */
+  self->cache = config->store == RELAY_STORE_KIND_SQLITE
+                  ? relay_cache_new (RELAY_CACHE_MAX_ENTRIES, RELAY_CACHE_MAX_BYTES)
+                  : relay_cache_new (0, 0);
   self->httpd = httpd_server_new (&server, &handlers, limiter, self);
   self->log_requests = !g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN);
 

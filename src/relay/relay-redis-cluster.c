@@ -1,0 +1,715 @@
+/* relay-redis-cluster.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * hiredis speaks to one server; a cluster client must route each key to the
+ * primary that owns its slot (CRC16 of the key, or of its {hash tag}, mod
+ * 16384), follow MOVED (the slot lives elsewhere now: update the map, retry)
+ * and ASK (the slot is being migrated: ASKING, then retry there once), and
+ * learn the map from CLUSTER SLOTS. This is that, synchronously, for one
+ * thread: each store worker has its own client, so no locks are needed.
+ *
+ * The store's answers are untrusted input. Every reply is type-checked
+ * before use, and a reply of the wrong shape is an error, never a crash.
+ * Every connection has a timeout for connecting and for each command, so a
+ * node that hangs costs one timeout, and a node that failed is not tried
+ * again before its back-off (doubling, at most a second) has passed.
+ */
+
+#define G_LOG_DOMAIN "relay-redis-cluster"
+
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "relay-redis-cluster.h"
+
+/* Redirections and reconnections one command may take: a failover or a
+ * migration needs two or three; more means the cluster is unsettled and the
+ * caller should be told (503) rather than kept waiting. */
+#define MAX_ATTEMPTS        6
+#define BACKOFF_MIN_USEC    (10 * 1000)
+#define BACKOFF_MAX_USEC    (1000 * 1000)
+/* CLUSTER SLOTS of a sane cluster has one entry per slot range; more than
+ * one per slot is not a cluster. */
+#define MAX_SLOT_RANGES     RELAY_REDIS_SLOTS
+#define MAX_HOST_LENGTH     255
+
+G_DEFINE_QUARK (relay-redis-error-quark, relay_redis_error)
+
+typedef struct
+{
+  char         *host;
+  int           port;
+  char         *address;      /* host:port, the table's key */
+  redisContext *ctx;          /* NULL while disconnected */
+  gint64        retry_after;  /* monotonic; no connection attempt before */
+  gint64        backoff;      /* usec, doubled by each failure in a row */
+} Node;
+
+struct _RelayRedisCluster
+{
+  GObject     parent_instance;
+
+  GStrv       seeds;
+  guint       timeout_ms;
+  GHashTable *nodes;                       /* address → Node, never removed while alive */
+  Node       *slots[RELAY_REDIS_SLOTS];    /* NULL: unknown */
+  gboolean    stale;                       /* refresh the map before the next command */
+  guint       max_attempts;
+  Node       *last_node;                   /* where the last command ran, for WAIT */
+  redisContext *last_ctx;                  /* on which connection */
+  guint64     redirects;
+};
+
+G_DEFINE_FINAL_TYPE (RelayRedisCluster, relay_redis_cluster, G_TYPE_OBJECT)
+
+static void
+node_free (Node *node)
+{
+  g_clear_pointer (&node->ctx, redisFree);
+  g_free (node->host);
+  g_free (node->address);
+  g_free (node);
+}
+
+/* CRC16-CCITT (XMODEM: polynomial 0x1021, initial 0), as Redis Cluster's
+ * key slots use it. Bitwise: a command costs far more than this loop. */
+static guint16
+crc16 (const char *data,
+       gsize       length)
+{
+  guint16 crc = 0;
+
+  for (gsize i = 0; i < length; i++)
+    {
+      crc ^= (guint16) ((guint8) data[i] << 8);
+      for (int bit = 0; bit < 8; bit++)
+        crc = (crc & 0x8000) ? (guint16) ((crc << 1) ^ 0x1021) : (guint16) (crc << 1);
+    }
+  return crc;
+}
+
+/**
+ * relay_redis_key_slot:
+ *
+ * Returns: the cluster slot of @key: of the part between the first `{` and
+ *   the next `}` if that part is not empty, else of the whole key
+ */
+guint
+relay_redis_key_slot (const char *key,
+                      gsize       length)
+{
+  const char *open = memchr (key, '{', length);
+
+  if (open != NULL)
+    {
+      gsize start = (gsize) (open - key) + 1;
+      const char *close = memchr (open + 1, '}', length - start);
+
+      if (close != NULL && close > open + 1)
+        return crc16 (open + 1, (gsize) (close - open - 1)) & (RELAY_REDIS_SLOTS - 1);
+    }
+  return crc16 (key, length) & (RELAY_REDIS_SLOTS - 1);
+}
+
+static gboolean
+split_address (const char  *address,
+               char       **host,
+               int         *port)
+{
+  const char *colon = strrchr (address, ':');
+  guint64 value;
+
+  if (colon == NULL || colon == address || (gsize) (colon - address) > MAX_HOST_LENGTH)
+    return FALSE;
+  if (!g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &value, NULL))
+    return FALSE;
+  /* Bracketed IPv6 ([::1]:7000) or a name or IPv4 address without spaces. */
+  for (const char *p = address; p < colon; p++)
+    if (g_ascii_isspace (*p) || *p == ',' || *p == '/')
+      return FALSE;
+
+  if (host != NULL)
+    {
+      if (address[0] == '[' && colon[-1] == ']')
+        *host = g_strndup (address + 1, (gsize) (colon - address) - 2);
+      else
+        *host = g_strndup (address, (gsize) (colon - address));
+    }
+  if (port != NULL)
+    *port = (int) value;
+  return TRUE;
+}
+
+/**
+ * relay_redis_parse_nodes:
+ * @text: `host:port,host:port,…` (spaces around the commas are allowed)
+ *
+ * Returns: whether @text names at least one node, each as host:port
+ */
+gboolean
+relay_redis_parse_nodes (const char  *text,
+                         GStrv       *nodes,
+                         GError     **error)
+{
+  g_auto(GStrv) parts = NULL;
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  guint n = 0;
+
+  if (text == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           "redis-nodes is empty: name at least one node as host:port");
+      return FALSE;
+    }
+
+  parts = g_strsplit (text, ",", -1);
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      char *part = g_strstrip (parts[i]);
+
+      if (!split_address (part, NULL, NULL))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "redis-nodes: “%s” is not host:port", part);
+          return FALSE;
+        }
+      g_strv_builder_add (builder, part);
+      n++;
+    }
+
+  if (n == 0)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           "redis-nodes is empty: name at least one node as host:port");
+      return FALSE;
+    }
+  if (nodes != NULL)
+    *nodes = g_strv_builder_end (builder);
+  return TRUE;
+}
+
+static Node *
+node_get (RelayRedisCluster *self,
+          const char        *host,
+          int                port)
+{
+  g_autofree char *address = strchr (host, ':') != NULL ? g_strdup_printf ("[%s]:%d", host, port)
+                                                        : g_strdup_printf ("%s:%d", host, port);
+  Node *node = g_hash_table_lookup (self->nodes, address);
+
+  if (node != NULL)
+    return node;
+
+  node = g_new0 (Node, 1);
+  node->host = g_strdup (host);
+  node->port = port;
+  node->address = g_steal_pointer (&address);
+  g_hash_table_insert (self->nodes, node->address, node);
+  return node;
+}
+
+static Node *
+node_get_address (RelayRedisCluster *self,
+                  const char        *address)
+{
+  g_autofree char *host = NULL;
+  int port;
+
+  if (!split_address (address, &host, &port))
+    return NULL;
+  return node_get (self, host, port);
+}
+
+static void
+node_failed (RelayRedisCluster *self,
+             Node              *node)
+{
+  g_clear_pointer (&node->ctx, redisFree);
+  node->backoff = CLAMP (node->backoff * 2, BACKOFF_MIN_USEC, BACKOFF_MAX_USEC);
+  node->retry_after = g_get_monotonic_time () + node->backoff;
+  self->stale = TRUE;
+}
+
+static redisContext *
+node_connect (RelayRedisCluster  *self,
+              Node               *node,
+              GError            **error)
+{
+  struct timeval tv = { self->timeout_ms / 1000, (self->timeout_ms % 1000) * 1000 };
+  redisContext *ctx;
+
+  if (node->ctx != NULL)
+    return node->ctx;
+
+  if (g_get_monotonic_time () < node->retry_after)
+    {
+      g_set_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE,
+                   "Redis node %s is backing off after a failure", node->address);
+      return NULL;
+    }
+
+  ctx = redisConnectWithTimeout (node->host, node->port, tv);
+  if (ctx == NULL || ctx->err != 0 || redisSetTimeout (ctx, tv) != REDIS_OK)
+    {
+      g_set_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE, "Cannot connect to Redis node %s: %s",
+                   node->address, ctx != NULL ? ctx->errstr : "out of memory");
+      g_clear_pointer (&ctx, redisFree);
+      node_failed (self, node);
+      return NULL;
+    }
+
+  node->ctx = ctx;
+  node->backoff = 0;
+  return ctx;
+}
+
+static gboolean
+reply_is_string (const redisReply *reply)
+{
+  return reply != NULL && reply->type == REDIS_REPLY_STRING && reply->str != NULL;
+}
+
+/* One CLUSTER SLOTS entry: [start, end, [host, port, id, …], replicas…]. */
+static gboolean
+apply_slot_range (RelayRedisCluster *self,
+                  Node              *asked,
+                  const redisReply  *entry,
+                  Node             **map)
+{
+  const redisReply *primary;
+  const char *host;
+  Node *node;
+
+  if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 3 ||
+      entry->element[0]->type != REDIS_REPLY_INTEGER || entry->element[1]->type != REDIS_REPLY_INTEGER)
+    return FALSE;
+  if (entry->element[0]->integer < 0 || entry->element[1]->integer >= RELAY_REDIS_SLOTS ||
+      entry->element[0]->integer > entry->element[1]->integer)
+    return FALSE;
+
+  primary = entry->element[2];
+  if (primary->type != REDIS_REPLY_ARRAY || primary->elements < 2 || !reply_is_string (primary->element[0]) ||
+      primary->element[0]->len > MAX_HOST_LENGTH || primary->element[1]->type != REDIS_REPLY_INTEGER ||
+      primary->element[1]->integer < 1 || primary->element[1]->integer > 65535)
+    return FALSE;
+
+  /* An empty or "?" host means: the address you asked. */
+  host = primary->element[0]->str;
+  if (*host == '\0' || g_str_equal (host, "?"))
+    host = asked->host;
+  if (strlen (host) != primary->element[0]->len && host == primary->element[0]->str)
+    return FALSE;   /* a NUL inside */
+
+  node = node_get (self, host, (int) primary->element[1]->integer);
+  for (long long slot = entry->element[0]->integer; slot <= entry->element[1]->integer; slot++)
+    map[slot] = node;
+  return TRUE;
+}
+
+static gboolean
+refresh_from (RelayRedisCluster  *self,
+              Node               *node,
+              GError            **error)
+{
+  g_autoptr(redisReply) reply = NULL;
+  g_autofree Node **map = g_new0 (Node *, RELAY_REDIS_SLOTS);
+  redisContext *ctx = node_connect (self, node, error);
+
+  if (ctx == NULL)
+    return FALSE;
+
+  reply = redisCommand (ctx, "CLUSTER SLOTS");
+  if (reply == NULL)
+    {
+      g_set_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE, "Redis node %s: %s", node->address,
+                   ctx->errstr);
+      node_failed (self, node);
+      return FALSE;
+    }
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0 || reply->elements > MAX_SLOT_RANGES)
+    {
+      g_set_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_PROTOCOL,
+                   "Redis node %s gave no slot map (is it a cluster node?)", node->address);
+      return FALSE;
+    }
+
+  for (size_t i = 0; i < reply->elements; i++)
+    if (!apply_slot_range (self, node, reply->element[i], map))
+      {
+        g_set_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_PROTOCOL,
+                     "Redis node %s gave a malformed slot map", node->address);
+        return FALSE;
+      }
+
+  memcpy (self->slots, map, sizeof self->slots);
+  self->stale = FALSE;
+  return TRUE;
+}
+
+/**
+ * relay_redis_cluster_refresh:
+ *
+ * Asks the nodes, the configured ones first, for the slot map until one
+ * answers.
+ */
+gboolean
+relay_redis_cluster_refresh (RelayRedisCluster  *self,
+                             GError            **error)
+{
+  g_autoptr(GPtrArray) candidates = g_ptr_array_new ();
+  g_autoptr(GError) last = NULL;
+  GHashTableIter iter;
+  Node *node;
+
+  for (guint i = 0; self->seeds[i] != NULL; i++)
+    if ((node = node_get_address (self, self->seeds[i])) != NULL)
+      g_ptr_array_add (candidates, node);
+  g_hash_table_iter_init (&iter, self->nodes);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &node))
+    if (!g_ptr_array_find (candidates, node, NULL))
+      g_ptr_array_add (candidates, node);
+
+  for (guint i = 0; i < candidates->len; i++)
+    {
+      g_clear_error (&last);
+      if (refresh_from (self, g_ptr_array_index (candidates, i), &last))
+        return TRUE;
+    }
+
+  if (last != NULL)
+    g_propagate_error (error, g_steal_pointer (&last));
+  else
+    g_set_error_literal (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE, "No Redis node is configured");
+  return FALSE;
+}
+
+/* MOVED 3999 127.0.0.1:6381 / ASK 3999 127.0.0.1:6381 */
+static Node *
+parse_redirect (RelayRedisCluster *self,
+                const redisReply  *reply,
+                guint              slot)
+{
+  g_auto(GStrv) words = g_strsplit (reply->str, " ", 4);
+  guint64 moved_slot;
+
+  if (g_strv_length (words) != 3 ||
+      !g_ascii_string_to_unsigned (words[1], 10, 0, RELAY_REDIS_SLOTS - 1, &moved_slot, NULL) ||
+      moved_slot != slot)
+    return NULL;
+  return node_get_address (self, words[2]);
+}
+
+static redisReply *
+run (RelayRedisCluster  *self,
+     Node               *fixed,
+     guint               slot,
+     int                 argc,
+     const char        **argv,
+     const size_t       *argvlen,
+     GError            **error)
+{
+  g_autoptr(GError) last = NULL;
+  Node *asking = NULL;
+  gint64 pause = BACKOFF_MIN_USEC;
+
+  self->last_node = NULL;
+  self->last_ctx = NULL;
+
+  for (guint attempt = 0; attempt < self->max_attempts; attempt++)
+    {
+      redisReply *reply;
+      redisContext *ctx;
+      Node *node = fixed;
+
+      if (node == NULL)
+        {
+          if (self->stale || self->slots[slot] == NULL)
+            {
+              g_clear_error (&last);
+              if (!relay_redis_cluster_refresh (self, &last) && self->slots[slot] == NULL)
+                {
+                  g_usleep ((gulong) pause);
+                  pause = MIN (pause * 2, BACKOFF_MAX_USEC / 4);
+                  continue;
+                }
+            }
+          node = asking != NULL ? asking : self->slots[slot];
+        }
+
+      g_clear_error (&last);
+      ctx = node_connect (self, node, &last);
+      if (ctx == NULL)
+        {
+          self->stale = TRUE;
+          g_usleep ((gulong) pause);
+          pause = MIN (pause * 2, BACKOFF_MAX_USEC / 4);
+          continue;
+        }
+
+      if (asking != NULL)
+        {
+          g_autoptr(redisReply) ok = redisCommand (ctx, "ASKING");
+
+          asking = NULL;
+          if (ok == NULL)
+            {
+              g_set_error (&last, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE, "Redis node %s: %s",
+                           node->address, ctx->errstr);
+              node_failed (self, node);
+              continue;
+            }
+        }
+
+      reply = redisCommandArgv (ctx, argc, argv, argvlen);
+      if (reply == NULL)
+        {
+          /* A timeout or a closed connection: the command may or may not
+           * have run. Callers only retry what is safe to retry (scripts
+           * that are idempotent by their request ids, or reads). */
+          g_set_error (&last, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE, "Redis node %s: %s",
+                       node->address, ctx->errstr);
+          node_failed (self, node);
+          break;
+        }
+
+      if (reply->type == REDIS_REPLY_ERROR && reply->str != NULL && fixed == NULL)
+        {
+          if (g_str_has_prefix (reply->str, "MOVED "))
+            {
+              Node *target = parse_redirect (self, reply, slot);
+
+              self->redirects++;
+              freeReplyObject (reply);
+              if (target == NULL)
+                {
+                  g_set_error_literal (&last, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_PROTOCOL,
+                                       "Redis gave a malformed MOVED redirection");
+                  break;
+                }
+              /* This slot now; the others may have moved with it. */
+              self->slots[slot] = target;
+              self->stale = TRUE;
+              continue;
+            }
+          if (g_str_has_prefix (reply->str, "ASK "))
+            {
+              self->redirects++;
+              asking = parse_redirect (self, reply, slot);
+              freeReplyObject (reply);
+              if (asking == NULL)
+                {
+                  g_set_error_literal (&last, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_PROTOCOL,
+                                       "Redis gave a malformed ASK redirection");
+                  break;
+                }
+              continue;
+            }
+          if (g_str_has_prefix (reply->str, "TRYAGAIN") || g_str_has_prefix (reply->str, "CLUSTERDOWN"))
+            {
+              g_set_error (&last, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE, "Redis: %s", reply->str);
+              freeReplyObject (reply);
+              self->stale = TRUE;
+              g_usleep ((gulong) pause);
+              pause = MIN (pause * 2, BACKOFF_MAX_USEC / 4);
+              continue;
+            }
+        }
+
+      self->last_node = node;
+      self->last_ctx = ctx;
+      return reply;
+    }
+
+  if (last == NULL)
+    g_set_error_literal (&last, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE,
+                         "The Redis cluster did not settle");
+  g_propagate_error (error, g_steal_pointer (&last));
+  return NULL;
+}
+
+/**
+ * relay_redis_cluster_command:
+ * @key: the key whose slot the command runs on
+ *
+ * Runs one command on the primary of @key's slot, following redirections.
+ *
+ * Returns: (transfer full) (nullable): the reply, which may be an error
+ *   reply of the command's own (not a redirection); %NULL and @error if no
+ *   node could run it
+ */
+redisReply *
+relay_redis_cluster_command (RelayRedisCluster  *self,
+                             const char         *key,
+                             int                 argc,
+                             const char        **argv,
+                             const size_t       *argvlen,
+                             GError            **error)
+{
+  return run (self, NULL, relay_redis_key_slot (key, strlen (key)), argc, argv, argvlen, error);
+}
+
+/**
+ * relay_redis_cluster_command_at:
+ * @address: host:port of one node
+ *
+ * Runs one command on that node, without redirections (administration and
+ * tests: FLUSHALL, INFO).
+ */
+redisReply *
+relay_redis_cluster_command_at (RelayRedisCluster  *self,
+                                const char         *address,
+                                int                 argc,
+                                const char        **argv,
+                                const size_t       *argvlen,
+                                GError            **error)
+{
+  Node *node = node_get_address (self, address);
+
+  if (node == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "“%s” is not host:port", address);
+      return NULL;
+    }
+  return run (self, node, 0, argc, argv, argvlen, error);
+}
+
+/**
+ * relay_redis_cluster_wait:
+ * @key: the key of the last command; only checked against it
+ *
+ * WAIT on the connection the last command ran on: whether at least
+ * @replicas replicas acknowledged every write this connection made, within
+ * @timeout_ms. If that connection is gone, nothing can be said, and the
+ * answer is an error.
+ */
+gboolean
+relay_redis_cluster_wait (RelayRedisCluster  *self,
+                          const char         *key,
+                          guint               replicas,
+                          guint               timeout_ms,
+                          GError            **error)
+{
+  g_autoptr(redisReply) reply = NULL;
+  Node *node = self->last_node;
+
+  if (node == NULL || node->ctx == NULL || node->ctx != self->last_ctx)
+    {
+      g_set_error_literal (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE,
+                           "The connection of the write is gone; its replication is unknown");
+      return FALSE;
+    }
+
+  reply = redisCommand (node->ctx, "WAIT %u %u", replicas, timeout_ms);
+  if (reply == NULL)
+    {
+      g_set_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE, "Redis node %s: %s", node->address,
+                   node->ctx->errstr);
+      node_failed (self, node);
+      return FALSE;
+    }
+  if (reply->type != REDIS_REPLY_INTEGER)
+    {
+      g_set_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_PROTOCOL, "Redis node %s: WAIT gave no number",
+                   node->address);
+      return FALSE;
+    }
+  if (reply->integer < (long long) replicas)
+    {
+      g_set_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_NOT_REPLICATED,
+                   "Redis node %s: %lld of %u replicas acknowledged the write in %u ms", node->address,
+                   reply->integer, replicas, timeout_ms);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * relay_redis_cluster_primaries:
+ *
+ * Returns: (transfer full) (element-type utf8): host:port of every primary
+ *   in the slot map as last seen (empty before the first command)
+ */
+GPtrArray *
+relay_redis_cluster_primaries (RelayRedisCluster *self)
+{
+  GPtrArray *result = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint slot = 0; slot < RELAY_REDIS_SLOTS; slot++)
+    {
+      Node *node = self->slots[slot];
+      gboolean seen = FALSE;
+
+      if (node == NULL)
+        continue;
+      for (guint i = 0; i < result->len && !seen; i++)
+        seen = g_str_equal (g_ptr_array_index (result, i), node->address);
+      if (!seen)
+        g_ptr_array_add (result, g_strdup (node->address));
+    }
+  return result;
+}
+
+guint64
+relay_redis_cluster_get_redirects (RelayRedisCluster *self)
+{
+  return self->redirects;
+}
+
+static void
+relay_redis_cluster_finalize (GObject *object)
+{
+  RelayRedisCluster *self = (RelayRedisCluster *) object;
+
+  g_hash_table_unref (self->nodes);
+  g_strfreev (self->seeds);
+
+  G_OBJECT_CLASS (relay_redis_cluster_parent_class)->finalize (object);
+}
+
+static void
+relay_redis_cluster_class_init (RelayRedisClusterClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = relay_redis_cluster_finalize;
+}
+
+static void
+relay_redis_cluster_init (RelayRedisCluster *self)
+{
+  self->nodes = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) node_free);
+  self->stale = TRUE;
+  self->max_attempts = MAX_ATTEMPTS;
+}
+
+/**
+ * relay_redis_cluster_set_max_attempts:
+ *
+ * How many tries (redirections, reconnections, pauses) one command may take:
+ * fewer for a caller that must not wait long, such as the HTTP thread.
+ */
+void
+relay_redis_cluster_set_max_attempts (RelayRedisCluster *self,
+                                      guint              attempts)
+{
+  self->max_attempts = CLAMP (attempts, 1, MAX_ATTEMPTS);
+}
+
+/**
+ * relay_redis_cluster_new:
+ * @nodes: host:port of one or more nodes, to learn the cluster from
+ * @timeout_ms: for connecting, and for each command's answer
+ *
+ * Connects lazily, at the first command.
+ */
+RelayRedisCluster *
+relay_redis_cluster_new (const char * const *nodes,
+                         guint               timeout_ms)
+{
+  RelayRedisCluster *self = g_object_new (RELAY_TYPE_REDIS_CLUSTER, NULL);
+
+  self->seeds = g_strdupv ((char **) nodes);
+  self->timeout_ms = MAX (timeout_ms, 1);
+  return self;
+}

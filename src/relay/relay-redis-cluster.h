@@ -1,0 +1,65 @@
+/* relay-redis-cluster.h: a small synchronous Redis Cluster client over hiredis
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+#include <hiredis/hiredis.h>
+
+G_BEGIN_DECLS
+
+#define RELAY_REDIS_SLOTS 16384
+
+#define RELAY_REDIS_ERROR (relay_redis_error_quark ())
+
+typedef enum
+{
+  RELAY_REDIS_ERROR_UNAVAILABLE,   /* no node answered, or the cluster is down */
+  RELAY_REDIS_ERROR_PROTOCOL,      /* an answer of the wrong type or size */
+  RELAY_REDIS_ERROR_REPLY,         /* the command itself failed (an error reply) */
+  RELAY_REDIS_ERROR_NOT_REPLICATED /* stored on the primary, no replica acknowledged in time */
+} RelayRedisError;
+
+GQuark relay_redis_error_quark (void);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (redisReply, freeReplyObject)
+
+#define RELAY_TYPE_REDIS_CLUSTER (relay_redis_cluster_get_type ())
+
+G_DECLARE_FINAL_TYPE (RelayRedisCluster, relay_redis_cluster, RELAY, REDIS_CLUSTER, GObject)
+
+guint              relay_redis_key_slot          (const char         *key,
+                                                  gsize               length);
+gboolean           relay_redis_parse_nodes       (const char         *text,
+                                                  GStrv              *nodes,
+                                                  GError            **error);
+
+RelayRedisCluster *relay_redis_cluster_new       (const char * const *nodes,
+                                                  guint               timeout_ms);
+void               relay_redis_cluster_set_max_attempts (RelayRedisCluster *self,
+                                                  guint               attempts);
+gboolean           relay_redis_cluster_refresh   (RelayRedisCluster  *self,
+                                                  GError            **error);
+redisReply        *relay_redis_cluster_command   (RelayRedisCluster  *self,
+                                                  const char         *key,
+                                                  int                 argc,
+                                                  const char        **argv,
+                                                  const size_t       *argvlen,
+                                                  GError            **error);
+gboolean           relay_redis_cluster_wait      (RelayRedisCluster  *self,
+                                                  const char         *key,
+                                                  guint               replicas,
+                                                  guint               timeout_ms,
+                                                  GError            **error);
+GPtrArray         *relay_redis_cluster_primaries (RelayRedisCluster  *self);
+redisReply        *relay_redis_cluster_command_at (RelayRedisCluster *self,
+                                                  const char         *address,
+                                                  int                 argc,
+                                                  const char        **argv,
+                                                  const size_t       *argvlen,
+                                                  GError            **error);
+guint64            relay_redis_cluster_get_redirects (RelayRedisCluster *self);
+
+G_END_DECLS

@@ -1,0 +1,1509 @@
+/* relay-store-redis.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The store for several relay instances: every mailbox is one Redis hash,
+ * `{m:ID}`, and every operation on it is one Lua script run on its slot, so
+ * that its conditions and its write are atomic exactly as one SQLite
+ * transaction makes relay-store-sqlite.c's apply_* functions: the first
+ * claim binds (two instances racing to bind run one script after the other
+ * on the slot's primary, and the second sees the first's claim), versions,
+ * retried Mailbox-Request-IDs, recipients, relinquish and delete. The
+ * scripts below follow those functions branch by branch.
+ *
+ * Expiry: each hash has PEXPIREAT at its expiration, and every script
+ * checks the expiration against the relay's clock too, so nothing expired
+ * is served even in the moment before Redis removes it. A deleted mailbox
+ * is a tombstone (claims and request ids only) until its expiration, as in
+ * SQLite.
+ *
+ * Durability: a write is answered once the script ran on the primary
+ * (which, with appendfsync always, has it in its AOF on disk before it
+ * replies) and WAIT saw at least one replica acknowledge it. If no replica
+ * did within WAIT_TIMEOUT_MS, the answer is RELAY_STATUS_FAILED (503, try
+ * again): the write is on the primary's disk but a failover now could lose
+ * it (PROTOCOL.md §6.10).
+ *
+ * A create retried on another instance: the instance that gets the retry
+ * makes a new mailbox id, in another slot, so the retry cannot be found by
+ * the mailbox's key. A reservation `{q:HASH(claim, request id)}` names the
+ * mailbox the request made; it is set before the create and looked up by a
+ * retry. See create_with_request_id().
+ *
+ * Limits are keyed by creator (`{c:KEY}`) and for everyone (`{g}`): other
+ * slots than the mailbox's, so they cannot be in its script. Each scope
+ * keeps the live mailboxes it counted (a sorted set by expiration, and
+ * their sizes), and a create first reserves its place there (a script that
+ * checks and counts atomically), then creates, and gives the place back if
+ * the create did not happen. Deletes give it back; expired ones are dropped
+ * from the count by the next script that looks. The counts never let two
+ * instances race past a limit. They are an upper bound: a relay that dies
+ * between the reservation and the create, or a create whose answer was
+ * lost, keeps its place until that mailbox's expiration.
+ */
+
+#define G_LOG_DOMAIN "relay-store-redis"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "httpd-log.h"
+#include "relay-redis-cluster.h"
+#include "relay-store-redis.h"
+
+#define N_WORKERS              4
+#define TIMEOUT_MS             2000
+/* How long a replica may take to acknowledge a write. Well under the
+ * socket timeout, so that WAIT answers before the connection gives up. */
+#define WAIT_TIMEOUT_MS        500
+#define WAIT_REPLICAS          1
+/* A create whose reservation was taken over is refused for this long. */
+#define ABANDON_MS             600000
+#define MAX_FIELDS             64
+#define MAX_VALUE_BYTES        (16 * 1024 * 1024)
+#define LOG_INTERVAL_SECONDS   60
+#define GLOBAL_KEY             "{g}"
+
+/* Shared by the mailbox scripts: ARGV[1] now (Unix seconds), ARGV[2] the
+ * claim, ARGV[3] the request id ("" for none). Absent fields are nil: a
+ * NULL column is a field that is not there. Answers are strings: status,
+ * bytes and mailboxes the operation added (negative: freed), the creator
+ * whose count they change, then the hash as HGETALL gives it. */
+static const char script_common[] =
+  "local now = tonumber(ARGV[1])\n"
+  "local claim = ARGV[2]\n"
+  "local rqid = ARGV[3]\n"
+  "local m = nil\n"
+  "local function load()\n"
+  "  local raw = redis.call('HGETALL', KEYS[1])\n"
+  "  if #raw == 0 then return false end\n"
+  "  m = {}\n"
+  "  for i = 1, #raw, 2 do m[raw[i]] = raw[i + 1] end\n"
+  "  return true\n"
+  "end\n"
+  "local function live() return m.del ~= '1' and tonumber(m.ex) > now end\n"
+  "local function has(list, c)\n"
+  "  if list == nil then return false end\n"
+  "  for w in string.gmatch(list, '%S+') do if w == c then return true end end\n"
+  "  return false\n"
+  "end\n"
+  "local function count(list)\n"
+  "  local n = 0\n"
+  "  if list ~= nil then for _ in string.gmatch(list, '%S+') do n = n + 1 end end\n"
+  "  return n\n"
+  "end\n"
+  "local function side()\n"
+  "  if claim == m.ic then return 'I' end\n"
+  "  if claim == m.rc or has(m.more, claim) then\n"
+  "    if has(m.done, claim) then return 'D' end\n"
+  "    return 'R'\n"
+  "  end\n"
+  "  return 'N'\n"
+  "end\n"
+  "local function can(bit) return math.floor(tonumber(m.acc) / bit) % 2 == 1 end\n"
+  "local function full()\n"
+  "  return (m.rc and 1 or 0) + count(m.more) >= math.max(tonumber(m.mr or '1'), 1)\n"
+  "end\n"
+  "local function size()\n"
+  "  local n = 0\n"
+  "  for _, f in ipairs({'pt', 'pd', 'ti', 'de', 'im', 'it', 'rt'}) do\n"
+  "    if m[f] then n = n + #m[f] end\n"
+  "  end\n"
+  "  return n\n"
+  "end\n"
+  "local function answer(status, dbytes, dmail, creator)\n"
+  "  local out = {status, tostring(dbytes or 0), tostring(dmail or 0), creator or ''}\n"
+  "  local raw = redis.call('HGETALL', KEYS[1])\n"
+  "  for i = 1, #raw do out[#out + 1] = raw[i] end\n"
+  "  return out\n"
+  "end\n"
+  "local function set_or_clear(field, value)\n"
+  "  if value == nil or value == '' then redis.call('HDEL', KEYS[1], field)\n"
+  "  else redis.call('HSET', KEYS[1], field, value) end\n"
+  "end\n"
+  "local function bump() redis.call('HINCRBY', KEYS[1], 'v', 1) end\n"
+  "local function dup(s)\n"
+  "  local last = m.rrq\n"
+  "  if s == 'I' then last = m.irq end\n"
+  "  return rqid ~= '' and rqid == last\n"
+  "end\n";
+
+/* KEYS[1] the mailbox, KEYS[2] its abandoned mark; ARGV[4] the expiration
+ * in ms, ARGV[5…] its fields and values. A hash that exists already is this
+ * create's own, from an attempt whose answer was lost (the id is new). */
+static const char script_create[] =
+  "if redis.call('EXISTS', KEYS[2]) == 1 then return {'ABANDONED', '0', '0', ''} end\n"
+  "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
+  "  redis.call('HSET', KEYS[1], unpack(ARGV, 5))\n"
+  "  redis.call('PEXPIREAT', KEYS[1], ARGV[4])\n"
+  "end\n"
+  "return answer('OK')\n";
+
+/* Whether the mailbox a reservation names is what a retried create is
+ * answered with (SQLite's STMT_SELECT_RETRY). If it was never created, its
+ * create may still be on its way: mark it abandoned, so that it can never
+ * be created after this retry makes another (ARGV[4]: the mark's life). */
+static const char script_retry[] =
+  "if load() then\n"
+  "  if live() and m.ic == claim and m.irq == rqid then return answer('DUP') end\n"
+  "  return {'STALE', '0', '0', ''}\n"
+  "end\n"
+  "redis.call('SET', KEYS[2], '1', 'PX', ARGV[4])\n"
+  "return {'GONE', '0', '0', ''}\n";
+
+/* apply_read(). */
+static const char script_read[] =
+  "if not load() or not live() then return answer('NF') end\n"
+  "local s = side()\n"
+  "if s == 'I' then return answer('OK') end\n"
+  "if s == 'R' then if can(1) then return answer('OK') end return answer('FORBID') end\n"
+  "if s == 'D' then return answer('NF') end\n"
+  "if full() then return answer('UNAUTH') end\n"
+  "if not can(1) then return answer('FORBID') end\n"
+  "if m.rc == nil then redis.call('HSET', KEYS[1], 'rc', claim)\n"
+  "elseif m.more == nil then redis.call('HSET', KEYS[1], 'more', claim)\n"
+  "else redis.call('HSET', KEYS[1], 'more', m.more .. ' ' .. claim) end\n"
+  "bump()\n"
+  "return answer('OK')\n";
+
+/* apply_update(). ARGV[4] If-Match (-1: none), ARGV[5] "1" with a payload,
+ * ARGV[6] and [7] its type and data, ARGV[8] the token, ARGV[9] "1" with a
+ * token, ARGV[10] the bytes reserved for growing. Growing more than that
+ * changes nothing and answers GROW with the growth, to reserve it first. */
+static const char script_update[] =
+  "if not load() or not live() then return answer('NF') end\n"
+  "local s = side()\n"
+  "if s == 'N' then return answer('UNAUTH') end\n"
+  "if s == 'D' then return answer('NF') end\n"
+  "if s == 'R' and not can(2) then return answer('FORBID') end\n"
+  "if dup(s) then return answer('DUP') end\n"
+  "if ARGV[5] ~= '1' then return answer('INVALID') end\n"
+  "local want = tonumber(ARGV[4])\n"
+  "if want >= 0 and want ~= tonumber(m.v) then return answer('CONFLICT') end\n"
+  "local old = tonumber(m.sz or '0')\n"
+  "local tf = 'rt'\n"
+  "if s == 'I' then tf = 'it' end\n"
+  "m.pt = ARGV[6]\n"
+  "m.pd = ARGV[7]\n"
+  "if ARGV[9] == '1' then m[tf] = ARGV[8] end\n"
+  "local new = size()\n"
+  "if new - old > tonumber(ARGV[10]) then return answer('GROW', new - old, 0, m.cre) end\n"
+  "redis.call('HSET', KEYS[1], 'pt', m.pt, 'pd', m.pd, 'sz', new)\n"
+  "if ARGV[9] == '1' then redis.call('HSET', KEYS[1], tf, ARGV[8]) end\n"
+  "if s == 'I' then set_or_clear('irq', rqid) else set_or_clear('rrq', rqid) end\n"
+  "bump()\n"
+  "return answer('OK', new - old, 0, m.cre)\n";
+
+/* apply_delete(). */
+static const char script_delete[] =
+  "if not load() or tonumber(m.ex) <= now then return answer('NF') end\n"
+  "local s = side()\n"
+  "if s == 'N' then if m.del == '1' then return answer('NF') end return answer('UNAUTH') end\n"
+  "if s == 'D' then if dup('R') then return answer('DUP') end return answer('NF') end\n"
+  "if m.del == '1' then if dup(s) then return answer('DUP') end return answer('NF') end\n"
+  "if s == 'R' and not can(4) then return answer('FORBID') end\n"
+  "local mr = tonumber(m.mr or '1')\n"
+  "if s == 'R' and mr > 1 and count(m.done) + 1 < mr then\n"
+  "  if m.done == nil then redis.call('HSET', KEYS[1], 'done', claim)\n"
+  "  else redis.call('HSET', KEYS[1], 'done', m.done .. ' ' .. claim) end\n"
+  "  set_or_clear('rrq', rqid)\n"
+  "  bump()\n"
+  "  return answer('OK')\n"
+  "end\n"
+  "local sz = tonumber(m.sz or '0')\n"
+  "local cre = m.cre\n"
+  "redis.call('HDEL', KEYS[1], 'pt', 'pd', 'ti', 'de', 'im', 'it', 'rt', 'cre')\n"
+  "redis.call('HSET', KEYS[1], 'del', '1', 'sz', '0')\n"
+  "if s == 'I' then set_or_clear('irq', rqid) else set_or_clear('rrq', rqid) end\n"
+  "bump()\n"
+  "return answer('OK', -sz, -1, cre)\n";
+
+/* apply_relinquish(). */
+static const char script_relinquish[] =
+  "if not load() or not live() then return answer('NF') end\n"
+  "if rqid ~= '' and claim == m.rel and rqid == m.rrq then return answer('DUP') end\n"
+  "if side() ~= 'R' then return answer('UNAUTH') end\n"
+  "if claim ~= m.rc then\n"
+  "  local rest = {}\n"
+  "  for w in string.gmatch(m.more, '%S+') do if w ~= claim then rest[#rest + 1] = w end end\n"
+  "  set_or_clear('more', table.concat(rest, ' '))\n"
+  "  redis.call('HSET', KEYS[1], 'rel', claim)\n"
+  "else\n"
+  "  redis.call('HSET', KEYS[1], 'rel', m.rc)\n"
+  "  redis.call('HDEL', KEYS[1], 'rc', 'rt')\n"
+  "end\n"
+  "set_or_clear('rrq', rqid)\n"
+  "bump()\n"
+  "return answer('OK')\n";
+
+/* A create's reservation, KEYS[1] = {q:…}: ARGV[1] the new mailbox's id,
+ * ARGV[2] its expiration in ms, ARGV[3] the id it may replace ("": none).
+ * Answers "" once reserved, or the id another attempt reserved. */
+static const char script_reserve[] =
+  "local cur = redis.call('GET', KEYS[1])\n"
+  "if cur and cur ~= ARGV[3] then return cur end\n"
+  "redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])\n"
+  "return ''\n";
+
+/* Drops the reservation if it is still @ARGV[1]'s. */
+static const char script_unreserve[] =
+  "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end\n"
+  "return ''\n";
+
+/* One scope's count (a creator's, or everyone's): KEYS[1] the totals
+ * (n, b), KEYS[2] the counted mailboxes by expiration, KEYS[3] their sizes.
+ * ARGV: now, the mailbox id ("": only forget what expired), the change in
+ * mailboxes (1 counts it, -1 gives its place back, 0 changes its bytes),
+ * the change in bytes, its expiration, the bounds (0: none). Growing is
+ * refused beyond a bound; every change is idempotent by mailbox id.
+ * Answers {admitted, mailboxes, bytes, forgotten}. */
+static const char script_limits[] =
+  "local now = tonumber(ARGV[1])\n"
+  "local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1000)\n"
+  "for _, id in ipairs(gone) do\n"
+  "  local sz = tonumber(redis.call('HGET', KEYS[3], id) or '0')\n"
+  "  redis.call('HINCRBY', KEYS[1], 'b', -sz)\n"
+  "  redis.call('HINCRBY', KEYS[1], 'n', -1)\n"
+  "  redis.call('HDEL', KEYS[3], id)\n"
+  "  redis.call('ZREM', KEYS[2], id)\n"
+  "end\n"
+  "local n = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')\n"
+  "local b = tonumber(redis.call('HGET', KEYS[1], 'b') or '0')\n"
+  "local id = ARGV[2]\n"
+  "local dn = tonumber(ARGV[3])\n"
+  "local db = tonumber(ARGV[4])\n"
+  "local maxn = tonumber(ARGV[6])\n"
+  "local maxb = tonumber(ARGV[7])\n"
+  "if id == '' then return {1, n, b, #gone} end\n"
+  "if (dn > 0 or db > 0) and ((maxn > 0 and n + dn > maxn) or (maxb > 0 and b + db > maxb)) then\n"
+  "  if dn <= 0 or redis.call('ZSCORE', KEYS[2], id) == false then return {0, n, b, #gone} end\n"
+  "end\n"
+  "if dn == 1 then\n"
+  "  if redis.call('ZADD', KEYS[2], 'NX', ARGV[5], id) == 0 then return {1, n, b, #gone} end\n"
+  "  redis.call('HSET', KEYS[3], id, db)\n"
+  "  local until_ms = tonumber(ARGV[5]) * 1000\n"
+  "  for i = 1, 3 do\n"
+  "    if redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIREAT', KEYS[i], until_ms)\n"
+  "    else redis.call('PEXPIREAT', KEYS[i], until_ms, 'GT') end\n"
+  "  end\n"
+  "elseif dn == -1 then\n"
+  "  local sz = redis.call('HGET', KEYS[3], id)\n"
+  "  if not sz then return {1, n, b, #gone} end\n"
+  "  db = -tonumber(sz)\n"
+  "  redis.call('HDEL', KEYS[3], id)\n"
+  "  redis.call('ZREM', KEYS[2], id)\n"
+  "else\n"
+  "  if not redis.call('HGET', KEYS[3], id) then return {1, n, b, #gone} end\n"
+  "  redis.call('HINCRBY', KEYS[3], id, db)\n"
+  "end\n"
+  "redis.call('HINCRBY', KEYS[1], 'n', dn)\n"
+  "redis.call('HINCRBY', KEYS[1], 'b', db)\n"
+  "return {1, n + dn, b + db, #gone}\n";
+
+typedef enum
+{
+  SCRIPT_CREATE,
+  SCRIPT_RETRY,
+  SCRIPT_READ,
+  SCRIPT_UPDATE,
+  SCRIPT_DELETE,
+  SCRIPT_RELINQUISH,
+  SCRIPT_RESERVE,
+  SCRIPT_UNRESERVE,
+  SCRIPT_LIMITS,
+  N_SCRIPTS
+} Script;
+
+typedef struct
+{
+  char *text;
+  char *sha;
+} ScriptText;
+
+static ScriptText scripts[N_SCRIPTS];
+
+static void
+scripts_init (void)
+{
+  static gsize once = 0;
+
+  if (g_once_init_enter (&once))
+    {
+      const char *bodies[N_SCRIPTS] = {
+        script_create, script_retry, script_read, script_update, script_delete, script_relinquish,
+        script_reserve, script_unreserve, script_limits,
+      };
+
+      for (guint i = 0; i < N_SCRIPTS; i++)
+        {
+          gboolean common = i <= SCRIPT_RELINQUISH;
+
+          scripts[i].text = g_strconcat (common ? script_common : "", bodies[i], NULL);
+          scripts[i].sha = g_compute_checksum_for_string (G_CHECKSUM_SHA1, scripts[i].text, -1);
+        }
+      g_once_init_leave (&once, 1);
+    }
+}
+
+struct _RelayStoreRedis
+{
+  GObject            parent_instance;
+
+  GStrv              nodes;
+  RelayStoreLimits   limits;
+
+  GAsyncQueue       *queue;
+  GThread           *workers[N_WORKERS];
+  GMutex             lock;
+  GCond              idle;
+  guint              outstanding;
+  gboolean           stopping;
+  HttpdLogLimit      failure_log;
+  RelayStoreState    state;
+
+  /* Lookups, counts and the purge come from the HTTP and main threads. */
+  GMutex             lookup_lock;
+  RelayRedisCluster *lookup_client;
+};
+
+static void relay_store_iface_init (RelayStoreInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (RelayStoreRedis, relay_store_redis, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (RELAY_TYPE_STORE, relay_store_iface_init))
+
+/* The stop signal for a worker; never an op. */
+static int stop_marker;
+
+/* Replies */
+
+static gboolean
+is_string (const redisReply *reply)
+{
+  return reply != NULL && reply->type == REDIS_REPLY_STRING && reply->str != NULL &&
+         reply->len <= MAX_VALUE_BYTES && strlen (reply->str) == reply->len;
+}
+
+static gboolean
+protocol_error (GError     **error,
+                const char  *what)
+{
+  g_set_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_PROTOCOL, "Redis gave a malformed %s", what);
+  return FALSE;
+}
+
+static gboolean
+parse_int (const char *text,
+           gint64      min,
+           gint64      max,
+           gint64     *out)
+{
+  return g_ascii_string_to_signed (text, 10, min, max, out, NULL);
+}
+
+static gboolean
+parse_claims (const char *text,
+              GStrv      *out)
+{
+  g_auto(GStrv) claims = g_strsplit (text, " ", -1);
+
+  /* At most ten recipients; claims are UUIDs. */
+  if (g_strv_length (claims) > 10)
+    return FALSE;
+  for (guint i = 0; claims[i] != NULL; i++)
+    if (!g_uuid_string_is_valid (claims[i]))
+      return FALSE;
+  g_strfreev (*out);
+  *out = claims[0] != NULL ? g_steal_pointer (&claims) : NULL;
+  return TRUE;
+}
+
+static gboolean
+parse_creator (const char *text,
+               HttpdKey   *key)
+{
+  if (strlen (text) != 2 * sizeof key->bytes)
+    return FALSE;
+  for (guint i = 0; i < sizeof key->bytes; i++)
+    {
+      int hi = g_ascii_xdigit_value (text[2 * i]);
+      int lo = g_ascii_xdigit_value (text[2 * i + 1]);
+
+      if (hi < 0 || lo < 0)
+        return FALSE;
+      key->bytes[i] = (guint8) (hi << 4 | lo);
+    }
+  return TRUE;
+}
+
+static char *
+format_creator (const HttpdKey *key)
+{
+  GString *text = g_string_sized_new (2 * sizeof key->bytes);
+
+  for (guint i = 0; i < sizeof key->bytes; i++)
+    g_string_append_printf (text, "%02x", key->bytes[i]);
+  return g_string_free (text, FALSE);
+}
+
+/* A mailbox from a hash's fields and values, as HGETALL and the scripts
+ * give them. Returns NULL without an error when there are none. */
+static RelayMailbox *
+mailbox_from_fields (redisReply **element,
+                     size_t       n,
+                     GError     **error)
+{
+  g_autoptr(RelayMailbox) m = NULL;
+  gboolean have_version = FALSE, have_expires = FALSE, have_access = FALSE;
+
+  if (n == 0)
+    return NULL;
+  if (n % 2 != 0 || n > 2 * MAX_FIELDS)
+    return protocol_error (error, "mailbox"), NULL;
+
+  m = relay_mailbox_new ();
+  for (size_t i = 0; i < n; i += 2)
+    {
+      const char *field, *value;
+      gint64 number;
+
+      if (!is_string (element[i]) || !is_string (element[i + 1]))
+        return protocol_error (error, "mailbox field"), NULL;
+      field = element[i]->str;
+      value = element[i + 1]->str;
+
+#define TEXT(name, member) \
+      else if (g_str_equal (field, name)) \
+        { g_free (m->member); m->member = g_strdup (value); }
+#define NUMBER(name, member, lo, hi) \
+      else if (g_str_equal (field, name)) \
+        { if (!parse_int (value, lo, hi, &number)) return protocol_error (error, name), NULL; m->member = number; }
+
+      if (FALSE)
+        ;
+      TEXT ("id", id)
+      TEXT ("ic", initiator_claim)
+      TEXT ("rc", recipient_claim)
+      TEXT ("pt", payload_type)
+      TEXT ("pd", payload_data)
+      TEXT ("ti", title)
+      TEXT ("de", description)
+      TEXT ("im", image_url)
+      TEXT ("it", initiator_token)
+      TEXT ("rt", recipient_token)
+      TEXT ("irq", initiator_request_id)
+      TEXT ("rrq", recipient_request_id)
+      TEXT ("rel", relinquished_claim)
+      NUMBER ("cr", created, 0, G_MAXINT64)
+      NUMBER ("sz", size, 0, G_MAXINT64)
+      else if (g_str_equal (field, "v"))
+        {
+          if (!parse_int (value, 0, G_MAXINT64, &number))
+            return protocol_error (error, "version"), NULL;
+          m->version = number;
+          have_version = TRUE;
+        }
+      else if (g_str_equal (field, "ex"))
+        {
+          if (!parse_int (value, 0, G_MAXINT64 / 1000, &number))
+            return protocol_error (error, "expiration"), NULL;
+          m->expires = number;
+          have_expires = TRUE;
+        }
+      else if (g_str_equal (field, "acc"))
+        {
+          if (!parse_int (value, 0, 7, &number))
+            return protocol_error (error, "access"), NULL;
+          m->access = (RelayAccess) number;
+          have_access = TRUE;
+        }
+      else if (g_str_equal (field, "del"))
+        {
+          if (!parse_int (value, 0, 1, &number))
+            return protocol_error (error, "deletion mark"), NULL;
+          m->deleted = number != 0;
+        }
+      else if (g_str_equal (field, "mr"))
+        {
+          if (!parse_int (value, 1, 10, &number))
+            return protocol_error (error, "maxRecipients"), NULL;
+          m->max_recipients = (guint) number;
+        }
+      else if (g_str_equal (field, "more"))
+        {
+          if (!parse_claims (value, &m->more_recipients))
+            return protocol_error (error, "recipient list"), NULL;
+        }
+      else if (g_str_equal (field, "done"))
+        {
+          if (!parse_claims (value, &m->done_recipients))
+            return protocol_error (error, "recipient list"), NULL;
+        }
+      else if (g_str_equal (field, "cre"))
+        {
+          if (!parse_creator (value, &m->creator))
+            return protocol_error (error, "creator"), NULL;
+          m->has_creator = TRUE;
+        }
+      /* Fields a later version adds are ignored. */
+#undef TEXT
+#undef NUMBER
+    }
+
+  if (m->id == NULL || m->initiator_claim == NULL || !have_version || !have_expires || !have_access)
+    return protocol_error (error, "mailbox (a field is missing)"), NULL;
+  return g_steal_pointer (&m);
+}
+
+typedef struct
+{
+  char          status[12];
+  gint64        bytes;       /* added by the operation; negative: freed */
+  gint64        mailboxes;
+  char         *creator;     /* hex; NULL if none */
+  RelayMailbox *mailbox;     /* the hash after the script; NULL if none */
+} Answer;
+
+static void
+answer_clear (Answer *answer)
+{
+  g_clear_pointer (&answer->creator, g_free);
+  g_clear_pointer (&answer->mailbox, relay_mailbox_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Answer, answer_clear)
+
+static gboolean
+parse_answer (const redisReply  *reply,
+              Answer            *answer,
+              GError           **error)
+{
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 4 || reply->elements > 4 + 2 * MAX_FIELDS)
+    return protocol_error (error, "script answer");
+  for (guint i = 0; i < 4; i++)
+    if (!is_string (reply->element[i]))
+      return protocol_error (error, "script answer");
+  if (reply->element[0]->len >= sizeof answer->status ||
+      !parse_int (reply->element[1]->str, G_MININT64 / 2, G_MAXINT64 / 2, &answer->bytes) ||
+      !parse_int (reply->element[2]->str, -1, 1, &answer->mailboxes))
+    return protocol_error (error, "script answer");
+  g_strlcpy (answer->status, reply->element[0]->str, sizeof answer->status);
+  if (reply->element[3]->len > 0)
+    {
+      HttpdKey key;
+
+      if (!parse_creator (reply->element[3]->str, &key))
+        return protocol_error (error, "creator");
+      answer->creator = g_strdup (reply->element[3]->str);
+    }
+  answer->mailbox = mailbox_from_fields (reply->element + 4, reply->elements - 4, error);
+  return answer->mailbox != NULL || reply->elements == 4;
+}
+
+/* Scripts */
+
+/* Runs a script on @keys[0]'s slot: EVALSHA, or EVAL if the node does not
+ * have it yet (a new node, a restart, SCRIPT FLUSH). */
+static redisReply *
+eval (RelayRedisCluster  *client,
+      Script              script,
+      guint               n_keys,
+      const char * const *keys,
+      guint               n_args,
+      const char * const *args,
+      GError            **error)
+{
+  g_autofree const char **argv = g_new0 (const char *, 3 + n_keys + n_args);
+  g_autofree size_t *argvlen = g_new0 (size_t, 3 + n_keys + n_args);
+  g_autofree char *count = g_strdup_printf ("%u", n_keys);
+  redisReply *reply;
+  int argc = 0;
+
+  scripts_init ();
+  argv[argc++] = "EVALSHA";
+  argv[argc++] = scripts[script].sha;
+  argv[argc++] = count;
+  for (guint i = 0; i < n_keys; i++)
+    argv[argc++] = keys[i];
+  for (guint i = 0; i < n_args; i++)
+    argv[argc++] = args[i];
+  for (int i = 0; i < argc; i++)
+    argvlen[i] = strlen (argv[i]);
+
+  reply = relay_redis_cluster_command (client, keys[0], argc, argv, argvlen, error);
+  if (reply != NULL && reply->type == REDIS_REPLY_ERROR && reply->str != NULL &&
+      g_str_has_prefix (reply->str, "NOSCRIPT"))
+    {
+      freeReplyObject (reply);
+      argv[0] = "EVAL";
+      argv[1] = scripts[script].text;
+      argvlen[0] = strlen (argv[0]);
+      argvlen[1] = strlen (argv[1]);
+      reply = relay_redis_cluster_command (client, keys[0], argc, argv, argvlen, error);
+    }
+
+  if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+    {
+      g_set_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_REPLY, "Redis: %s",
+                   reply->str != NULL ? reply->str : "an error");
+      g_clear_pointer (&reply, freeReplyObject);
+    }
+  return reply;
+}
+
+static char *
+mailbox_key (const char *id)
+{
+  return g_strdup_printf ("{m:%s}", id);
+}
+
+static char *
+abandon_key (const char *id)
+{
+  return g_strdup_printf ("{m:%s}:x", id);
+}
+
+/* Runs one of the mailbox scripts and parses its answer. */
+static gboolean
+mailbox_script (RelayRedisCluster  *client,
+                Script              script,
+                const char         *id,
+                gint64              now,
+                const char         *claim,
+                const char         *request_id,
+                guint               n_more,
+                const char * const *more,
+                Answer             *answer,
+                GError            **error)
+{
+  g_autofree char *key = mailbox_key (id);
+  g_autofree char *mark = abandon_key (id);
+  g_autofree char *now_text = g_strdup_printf ("%" G_GINT64_FORMAT, now);
+  g_autofree const char **args = g_new0 (const char *, 3 + n_more);
+  const char *keys[] = { key, mark };
+  g_autoptr(redisReply) reply = NULL;
+
+  args[0] = now_text;
+  args[1] = claim != NULL ? claim : "";
+  args[2] = request_id != NULL ? request_id : "";
+  for (guint i = 0; i < n_more; i++)
+    args[3 + i] = more[i];
+
+  reply = eval (client, script, 2, keys, 3 + n_more, args, error);
+  return reply != NULL && parse_answer (reply, answer, error);
+}
+
+typedef struct
+{
+  gboolean admitted;
+  gint64   mailboxes;
+  gint64   bytes;
+  gint64   forgotten;
+} Usage;
+
+/* One step of a scope's count (script_limits). @creator: hex, or NULL for
+ * everyone's. */
+static gboolean
+count_step (RelayStoreRedis    *self,
+            RelayRedisCluster  *client,
+            const char         *creator,
+            gint64              now,
+            const char         *id,
+            int                 mailboxes,
+            gint64              bytes,
+            gint64              expires,
+            Usage              *usage,
+            GError            **error)
+{
+  g_autofree char *base = creator != NULL ? g_strdup_printf ("{c:%s}", creator) : g_strdup (GLOBAL_KEY);
+  g_autofree char *by_expiry = g_strconcat (base, ":e", NULL);
+  g_autofree char *sizes = g_strconcat (base, ":s", NULL);
+  g_autofree char *now_text = g_strdup_printf ("%" G_GINT64_FORMAT, now);
+  g_autofree char *dn = g_strdup_printf ("%d", mailboxes);
+  g_autofree char *db = g_strdup_printf ("%" G_GINT64_FORMAT, bytes);
+  g_autofree char *ex = g_strdup_printf ("%" G_GINT64_FORMAT, expires);
+  g_autofree char *maxn = g_strdup_printf ("%" G_GUINT64_FORMAT,
+                                           creator != NULL ? self->limits.max_mailboxes_per_creator
+                                                           : self->limits.max_mailboxes);
+  g_autofree char *maxb = g_strdup_printf ("%" G_GUINT64_FORMAT,
+                                           creator != NULL ? self->limits.max_bytes_per_creator
+                                                           : self->limits.max_bytes);
+  const char *keys[] = { base, by_expiry, sizes };
+  const char *args[] = { now_text, id != NULL ? id : "", dn, db, ex, maxn, maxb };
+  g_autoptr(redisReply) reply = eval (client, SCRIPT_LIMITS, 3, keys, G_N_ELEMENTS (args), args, error);
+
+  if (reply == NULL)
+    return FALSE;
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4)
+    return protocol_error (error, "count");
+  for (guint i = 0; i < 4; i++)
+    if (reply->element[i]->type != REDIS_REPLY_INTEGER)
+      return protocol_error (error, "count");
+
+  usage->admitted = reply->element[0]->integer == 1;
+  usage->mailboxes = reply->element[1]->integer;
+  usage->bytes = reply->element[2]->integer;
+  usage->forgotten = reply->element[3]->integer;
+
+  if (creator == NULL)
+    {
+      g_mutex_lock (&self->lock);
+      self->state.mailboxes = usage->mailboxes;
+      self->state.bytes = usage->bytes;
+      g_mutex_unlock (&self->lock);
+    }
+  return TRUE;
+}
+
+/* Gives back what count_step() took, for both scopes. Failures are only
+ * logged: the count then errs high until the mailbox's expiration. */
+static void
+count_release (RelayStoreRedis   *self,
+               RelayRedisCluster *client,
+               const char        *creator,
+               gint64             now,
+               const char        *id,
+               int                mailboxes,
+               gint64             bytes)
+{
+  Usage usage;
+
+  for (guint scope = 0; scope < 2; scope++)
+    {
+      g_autoptr(GError) error = NULL;
+      const char *which = scope == 0 ? NULL : creator;
+
+      if (scope == 1 && creator == NULL)
+        break;
+      if (!count_step (self, client, which, now, id, mailboxes, bytes, 0, &usage, &error))
+        g_debug ("Could not give back a counted place: %s", error->message);
+    }
+}
+
+static RelayStatus
+status_from_answer (const Answer *answer)
+{
+  static const struct { const char *name; RelayStatus status; } table[] = {
+    { "OK", RELAY_STATUS_OK },
+    { "DUP", RELAY_STATUS_DUPLICATE },
+    { "NF", RELAY_STATUS_NOT_FOUND },
+    { "UNAUTH", RELAY_STATUS_UNAUTHORIZED },
+    { "FORBID", RELAY_STATUS_FORBIDDEN },
+    { "CONFLICT", RELAY_STATUS_CONFLICT },
+    { "INVALID", RELAY_STATUS_INVALID },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (table); i++)
+    if (g_str_equal (answer->status, table[i].name))
+      return table[i].status;
+  return RELAY_STATUS_FAILED;
+}
+
+/* Sets the op's result from a mailbox script's answer. A status that needs
+ * a mailbox (all but NOT_FOUND and INVALID) without one is malformed. */
+static gboolean
+take_answer (RelayOp  *op,
+             Answer   *answer,
+             GError  **error)
+{
+  op->status = status_from_answer (answer);
+  if (op->status == RELAY_STATUS_FAILED)
+    return protocol_error (error, "script status");
+  if (op->status != RELAY_STATUS_NOT_FOUND && op->status != RELAY_STATUS_INVALID && answer->mailbox == NULL)
+    return protocol_error (error, "script answer (no mailbox)");
+  if (answer->mailbox != NULL && op->mailbox_id != NULL && g_strcmp0 (answer->mailbox->id, op->mailbox_id) != 0)
+    return protocol_error (error, "script answer (another mailbox)");
+  op->result = g_steal_pointer (&answer->mailbox);
+  return TRUE;
+}
+
+/* The write is acknowledged only once a replica has it too. */
+static gboolean
+replicated (RelayRedisCluster  *client,
+            const char         *id,
+            GError            **error)
+{
+  g_autofree char *key = mailbox_key (id);
+
+  return relay_redis_cluster_wait (client, key, WAIT_REPLICAS, WAIT_TIMEOUT_MS, error);
+}
+
+/* Operations */
+
+static char *
+reservation_key (const char *claim,
+                 const char *request_id)
+{
+  g_autofree char *text = g_strconcat (claim, "\n", request_id, NULL);
+  g_autofree char *hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, text, -1);
+
+  return g_strdup_printf ("{q:%.32s}", hash);
+}
+
+/* The reservation's answer: "" once this create's id is reserved, or the
+ * id an earlier attempt reserved. */
+static char *
+reserve (RelayRedisCluster  *client,
+         const char         *key,
+         const char         *id,
+         gint64              expires,
+         const char         *replacing,
+         GError            **error)
+{
+  g_autofree char *until = g_strdup_printf ("%" G_GINT64_FORMAT, expires * 1000);
+  const char *keys[] = { key };
+  const char *args[] = { id, until, replacing != NULL ? replacing : "" };
+  g_autoptr(redisReply) reply = eval (client, SCRIPT_RESERVE, 1, keys, 3, args, error);
+
+  if (reply == NULL)
+    return NULL;
+  if (!is_string (reply) || (reply->len > 0 && !g_uuid_string_is_valid (reply->str)))
+    return protocol_error (error, "reservation"), NULL;
+  return g_strdup (reply->str);
+}
+
+static void
+unreserve (RelayRedisCluster *client,
+           const char        *key,
+           const char        *id)
+{
+  const char *keys[] = { key };
+  const char *args[] = { id };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(redisReply) reply = eval (client, SCRIPT_UNRESERVE, 1, keys, 1, args, &error);
+
+  if (reply == NULL)
+    g_debug ("Could not drop a reservation: %s", error->message);
+}
+
+/* Whether @id, which a reservation named, answers the retried create. */
+static gboolean
+check_retry (RelayRedisCluster  *client,
+             RelayOp            *op,
+             const char         *id,
+             gboolean           *duplicate,
+             GError            **error)
+{
+  g_auto(Answer) answer = { { 0 } };
+  g_autofree char *mark_ms = g_strdup_printf ("%d", ABANDON_MS);
+  const char *more[] = { mark_ms };
+
+  *duplicate = FALSE;
+  if (!mailbox_script (client, SCRIPT_RETRY, id, op->now, op->claim, op->request_id, 1, more, &answer, error))
+    return FALSE;
+  if (g_str_equal (answer.status, "DUP"))
+    {
+      if (answer.mailbox == NULL || g_strcmp0 (answer.mailbox->id, id) != 0)
+        return protocol_error (error, "retry answer");
+      op->result = g_steal_pointer (&answer.mailbox);
+      op->status = RELAY_STATUS_DUPLICATE;
+      *duplicate = TRUE;
+      return TRUE;
+    }
+  if (!g_str_equal (answer.status, "STALE") && !g_str_equal (answer.status, "GONE"))
+    return protocol_error (error, "retry answer");
+  return TRUE;
+}
+
+static void
+push_field (GPtrArray  *args,
+            const char *name,
+            const char *value)
+{
+  if (value == NULL)
+    return;
+  g_ptr_array_add (args, g_strdup (name));
+  g_ptr_array_add (args, g_strdup (value));
+}
+
+static gboolean
+apply_create (RelayStoreRedis    *self,
+              RelayRedisCluster  *client,
+              RelayOp            *op,
+              GError            **error)
+{
+  RelayMailbox *m = op->mailbox;
+  g_autofree char *reservation = NULL;
+  g_autofree char *creator = NULL;
+  g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
+  g_auto(Answer) answer = { { 0 } };
+  Usage usage;
+
+  /* A retried create answers with the mailbox the first attempt made,
+   * whichever instance made it. */
+  if (op->request_id != NULL)
+    {
+      g_autofree char *replacing = NULL;
+
+      reservation = reservation_key (op->claim, op->request_id);
+      if (m == NULL)
+        {
+          /* A refused body: only a retry is answered. */
+          const char *argv[] = { "GET", reservation };
+          size_t argvlen[] = { 3, strlen (reservation) };
+          g_autoptr(redisReply) reply = relay_redis_cluster_command (client, reservation, 2, argv, argvlen, error);
+          gboolean duplicate = FALSE;
+
+          if (reply == NULL)
+            return FALSE;
+          if (is_string (reply) && g_uuid_string_is_valid (reply->str))
+            {
+              if (!check_retry (client, op, reply->str, &duplicate, error))
+                return FALSE;
+            }
+          else if (reply->type != REDIS_REPLY_NIL)
+            return protocol_error (error, "reservation");
+          if (!duplicate)
+            op->status = RELAY_STATUS_INVALID;
+          return TRUE;
+        }
+
+      /* Two rounds: the second replaces a reservation whose mailbox is
+       * gone or no longer answers the retry (SQLite then makes a new one
+       * too). */
+      for (guint round = 0; round < 3; round++)
+        {
+          g_autofree char *earlier = reserve (client, reservation, m->id, m->expires, replacing, error);
+          gboolean duplicate = FALSE;
+
+          if (earlier == NULL)
+            return FALSE;
+          if (*earlier == '\0')
+            break;
+          if (round == 2)
+            {
+              g_set_error_literal (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE,
+                                   "Concurrent creates with one request id; try again");
+              return FALSE;
+            }
+          if (!check_retry (client, op, earlier, &duplicate, error))
+            return FALSE;
+          if (duplicate)
+            return TRUE;
+          g_free (replacing);
+          replacing = g_steal_pointer (&earlier);
+        }
+    }
+  else if (m == NULL)
+    {
+      op->status = RELAY_STATUS_INVALID;
+      return TRUE;
+    }
+
+  /* Places first, everyone's then the creator's, as SQLite checks them. */
+  m->size = relay_mailbox_get_size (m);
+  if (!count_step (self, client, NULL, op->now, m->id, 1, m->size, m->expires, &usage, error))
+    return FALSE;
+  if (!usage.admitted)
+    {
+      op->status = RELAY_STATUS_STORE_FULL;
+      if (reservation != NULL)
+        unreserve (client, reservation, m->id);
+      return TRUE;
+    }
+  if (m->has_creator)
+    {
+      creator = format_creator (&m->creator);
+      if (!count_step (self, client, creator, op->now, m->id, 1, m->size, m->expires, &usage, error))
+        {
+          count_release (self, client, NULL, op->now, m->id, -1, 0);
+          return FALSE;
+        }
+      if (!usage.admitted)
+        {
+          count_release (self, client, NULL, op->now, m->id, -1, 0);
+          op->status = RELAY_STATUS_CLIENT_FULL;
+          if (reservation != NULL)
+            unreserve (client, reservation, m->id);
+          return TRUE;
+        }
+    }
+
+  {
+    g_autofree char *expires_ms = g_strdup_printf ("%" G_GINT64_FORMAT, m->expires * 1000);
+
+    g_ptr_array_add (args, g_steal_pointer (&expires_ms));
+  }
+  push_field (args, "id", m->id);
+  push_field (args, "v", "1");
+  push_field (args, "ic", m->initiator_claim);
+  g_ptr_array_add (args, g_strdup ("acc"));
+  g_ptr_array_add (args, g_strdup_printf ("%d", (int) m->access));
+  g_ptr_array_add (args, g_strdup ("cr"));
+  g_ptr_array_add (args, g_strdup_printf ("%" G_GINT64_FORMAT, m->created));
+  g_ptr_array_add (args, g_strdup ("ex"));
+  g_ptr_array_add (args, g_strdup_printf ("%" G_GINT64_FORMAT, m->expires));
+  push_field (args, "del", "0");
+  push_field (args, "pt", m->payload_type);
+  push_field (args, "pd", m->payload_data);
+  push_field (args, "ti", m->title);
+  push_field (args, "de", m->description);
+  push_field (args, "im", m->image_url);
+  push_field (args, "it", m->initiator_token);
+  push_field (args, "irq", op->request_id);
+  g_ptr_array_add (args, g_strdup ("sz"));
+  g_ptr_array_add (args, g_strdup_printf ("%" G_GINT64_FORMAT, m->size));
+  push_field (args, "cre", creator);
+  g_ptr_array_add (args, g_strdup ("mr"));
+  g_ptr_array_add (args, g_strdup_printf ("%u", MAX (m->max_recipients, 1)));
+
+  if (!mailbox_script (client, SCRIPT_CREATE, m->id, op->now, op->claim, op->request_id, args->len,
+                       (const char * const *) args->pdata, &answer, error))
+    /* It may have run: its places stay counted until its expiration. */
+    return FALSE;
+
+  if (g_str_equal (answer.status, "ABANDONED"))
+    {
+      /* A retry on another instance took the reservation over meanwhile:
+       * that one answers the request; this one is told to try again. */
+      count_release (self, client, creator, op->now, m->id, -1, 0);
+      g_set_error_literal (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE,
+                           "A retry of this create took over; try again");
+      return FALSE;
+    }
+  if (!take_answer (op, &answer, error))
+    return FALSE;
+  if (op->status != RELAY_STATUS_OK)
+    return protocol_error (error, "create answer");
+  return replicated (client, m->id, error);
+}
+
+/* Updates, reads, deletes and relinquishments: one script each. */
+static gboolean
+apply_mailbox (RelayStoreRedis    *self,
+               RelayRedisCluster  *client,
+               RelayOp            *op,
+               GError            **error)
+{
+  static const Script which[] = {
+    [RELAY_OP_UPDATE] = SCRIPT_UPDATE,
+    [RELAY_OP_READ] = SCRIPT_READ,
+    [RELAY_OP_DELETE] = SCRIPT_DELETE,
+    [RELAY_OP_RELINQUISH] = SCRIPT_RELINQUISH,
+  };
+  gint64 reserved = 0;
+
+  if (op->mailbox_id == NULL || !g_uuid_string_is_valid (op->mailbox_id))
+    {
+      op->status = RELAY_STATUS_NOT_FOUND;
+      return TRUE;
+    }
+
+  for (guint round = 0; round < 3; round++)
+    {
+      g_auto(Answer) answer = { { 0 } };
+      g_autofree char *if_match = g_strdup_printf ("%" G_GINT64_FORMAT, op->if_match);
+      g_autofree char *reserved_text = g_strdup_printf ("%" G_GINT64_FORMAT, reserved);
+      const char *more[] = {
+        if_match, op->payload_data != NULL ? "1" : "0", op->payload_type != NULL ? op->payload_type : "",
+        op->payload_data != NULL ? op->payload_data : "", op->token != NULL ? op->token : "",
+        op->token != NULL ? "1" : "0", reserved_text,
+      };
+      gboolean update = op->kind == RELAY_OP_UPDATE;
+
+      if (!mailbox_script (client, which[op->kind], op->mailbox_id, op->now, op->claim, op->request_id,
+                           update ? G_N_ELEMENTS (more) : 0, more, &answer, error))
+        return FALSE;
+
+      if (update && g_str_equal (answer.status, "GROW"))
+        {
+          Usage usage;
+
+          /* Growing counts against the limits too (as in SQLite), so that
+           * small creates and large updates cannot get around them. */
+          if (reserved > 0)
+            count_release (self, client, answer.creator, op->now, op->mailbox_id, 0, -reserved);
+          reserved = 0;
+          if (answer.bytes <= 0)
+            return protocol_error (error, "growth");
+          if (!count_step (self, client, NULL, op->now, op->mailbox_id, 0, answer.bytes, 0, &usage, error))
+            return FALSE;
+          if (!usage.admitted)
+            {
+              op->status = RELAY_STATUS_STORE_FULL;
+              return TRUE;
+            }
+          if (answer.creator != NULL)
+            {
+              if (!count_step (self, client, answer.creator, op->now, op->mailbox_id, 0, answer.bytes, 0, &usage,
+                               error))
+                {
+                  count_release (self, client, NULL, op->now, op->mailbox_id, 0, -answer.bytes);
+                  return FALSE;
+                }
+              if (!usage.admitted)
+                {
+                  count_release (self, client, NULL, op->now, op->mailbox_id, 0, -answer.bytes);
+                  op->status = RELAY_STATUS_CLIENT_FULL;
+                  return TRUE;
+                }
+            }
+          reserved = answer.bytes;
+          continue;
+        }
+
+      if (!take_answer (op, &answer, error))
+        {
+          if (reserved > 0)
+            count_release (self, client, answer.creator, op->now, op->mailbox_id, 0, -reserved);
+          return FALSE;
+        }
+
+      /* What was reserved and not used, or what an update freed. */
+      if (update && (reserved > 0 || answer.bytes < 0))
+        {
+          gint64 used = op->status == RELAY_STATUS_OK ? answer.bytes : 0;
+
+          if (used != reserved)
+            count_release (self, client, answer.creator, op->now, op->mailbox_id, 0, used - reserved);
+        }
+      /* A delete gives the mailbox's place back. */
+      if (op->kind == RELAY_OP_DELETE && op->status == RELAY_STATUS_OK && answer.mailboxes < 0)
+        count_release (self, client, answer.creator, op->now, op->mailbox_id, -1, 0);
+
+      if (op->status == RELAY_STATUS_OK)
+        return replicated (client, op->mailbox_id, error);
+      return TRUE;
+    }
+
+  g_set_error_literal (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE,
+                       "The mailbox kept growing under this update; try again");
+  return FALSE;
+}
+
+static gboolean
+apply_purge (RelayStoreRedis    *self,
+             RelayRedisCluster  *client,
+             RelayOp            *op,
+             GError            **error)
+{
+  Usage usage;
+
+  /* Redis drops expired hashes itself; the counts drop them here. */
+  if (!count_step (self, client, NULL, op->now, NULL, 0, 0, 0, &usage, error))
+    return FALSE;
+  op->purged = usage.forgotten;
+  op->status = RELAY_STATUS_OK;
+  return TRUE;
+}
+
+static void
+apply (RelayStoreRedis   *self,
+       RelayRedisCluster *client,
+       RelayOp           *op)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  switch (op->kind)
+    {
+    case RELAY_OP_CREATE:
+      ok = apply_create (self, client, op, &error);
+      break;
+    case RELAY_OP_PURGE:
+      ok = apply_purge (self, client, op, &error);
+      break;
+    case RELAY_OP_UPDATE:
+    case RELAY_OP_READ:
+    case RELAY_OP_DELETE:
+    case RELAY_OP_RELINQUISH:
+      ok = apply_mailbox (self, client, op, &error);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+
+  if (ok)
+    return;
+
+  /* Nothing the store did not confirm is acknowledged: 503, try again. */
+  g_clear_pointer (&op->result, relay_mailbox_unref);
+  op->status = RELAY_STATUS_FAILED;
+  op->error = g_steal_pointer (&error);
+
+  {
+    guint64 suppressed = 0;
+    gboolean log;
+
+    g_mutex_lock (&self->lock);
+    log = httpd_log_limit_allow (&self->failure_log, LOG_INTERVAL_SECONDS, &suppressed);
+    g_mutex_unlock (&self->lock);
+    if (log)
+      g_warning ("Store operation failed: %s (and %" G_GUINT64_FORMAT " more in the last %u s)",
+                 op->error->message, suppressed, LOG_INTERVAL_SECONDS);
+  }
+}
+
+static gpointer
+worker_thread (gpointer data)
+{
+  RelayStoreRedis *self = data;
+  g_autoptr(RelayRedisCluster) client = relay_redis_cluster_new ((const char * const *) self->nodes, TIMEOUT_MS);
+
+  for (;;)
+    {
+      gpointer item = g_async_queue_pop (self->queue);
+      RelayOp *op = item;
+
+      if (item == &stop_marker)
+        break;
+
+      apply (self, client, op);
+
+      g_mutex_lock (&self->lock);
+      if (op->status == RELAY_STATUS_STORE_FULL || op->status == RELAY_STATUS_CLIENT_FULL)
+        self->state.refused_full++;
+      g_mutex_unlock (&self->lock);
+
+      op->done (op, op->user_data);
+
+      g_mutex_lock (&self->lock);
+      if (--self->outstanding == 0)
+        g_cond_broadcast (&self->idle);
+      g_mutex_unlock (&self->lock);
+    }
+
+  return NULL;
+}
+
+/* RelayStore */
+
+static void
+relay_store_redis_submit (RelayStore *store,
+                          RelayOp    *op)
+{
+  RelayStoreRedis *self = RELAY_STORE_REDIS (store);
+
+  g_return_if_fail (op->done != NULL);
+
+  g_mutex_lock (&self->lock);
+  if (self->stopping)
+    {
+      g_mutex_unlock (&self->lock);
+      op->status = RELAY_STATUS_FAILED;
+      op->error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CLOSED, "The store is closing");
+      op->done (op, op->user_data);
+      return;
+    }
+  self->outstanding++;
+  g_mutex_unlock (&self->lock);
+
+  g_async_queue_push (self->queue, op);
+}
+
+static void
+relay_store_redis_flush (RelayStore *store)
+{
+  RelayStoreRedis *self = RELAY_STORE_REDIS (store);
+
+  g_mutex_lock (&self->lock);
+  while (self->outstanding > 0)
+    g_cond_wait (&self->idle, &self->lock);
+  g_mutex_unlock (&self->lock);
+}
+
+static RelayMailbox *
+relay_store_redis_lookup (RelayStore  *store,
+                          const char  *id,
+                          GError     **error)
+{
+  RelayStoreRedis *self = RELAY_STORE_REDIS (store);
+  g_autofree char *key = NULL;
+  g_autoptr(redisReply) reply = NULL;
+  const char *argv[2];
+  size_t argvlen[2];
+
+  if (id == NULL || !g_uuid_string_is_valid (id))
+    return NULL;
+
+  key = mailbox_key (id);
+  argv[0] = "HGETALL";
+  argv[1] = key;
+  argvlen[0] = 7;
+  argvlen[1] = strlen (key);
+
+  g_mutex_lock (&self->lookup_lock);
+  reply = relay_redis_cluster_command (self->lookup_client, key, 2, argv, argvlen, error);
+  g_mutex_unlock (&self->lookup_lock);
+
+  if (reply == NULL)
+    return NULL;
+  if (reply->type != REDIS_REPLY_ARRAY)
+    {
+      if (reply->type == REDIS_REPLY_ERROR)
+        g_set_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_REPLY, "Redis: %s",
+                     reply->str != NULL ? reply->str : "an error");
+      else
+        protocol_error (error, "mailbox");
+      return NULL;
+    }
+  {
+    RelayMailbox *mailbox = mailbox_from_fields (reply->element, reply->elements, error);
+
+    if (mailbox != NULL && g_strcmp0 (mailbox->id, id) != 0)
+      {
+        relay_mailbox_unref (mailbox);
+        protocol_error (error, "mailbox (another id)");
+        return NULL;
+      }
+    return mailbox;
+  }
+}
+
+/* Everyone's count, with what expired forgotten; -1 if the store failed. */
+static gint64
+count_global (RelayStoreRedis  *self,
+              gint64            now,
+              gint64           *forgotten,
+              GError          **error)
+{
+  Usage usage;
+  gboolean ok;
+
+  g_mutex_lock (&self->lookup_lock);
+  ok = count_step (self, self->lookup_client, NULL, now, NULL, 0, 0, 0, &usage, error);
+  g_mutex_unlock (&self->lookup_lock);
+  if (!ok)
+    return -1;
+  if (forgotten != NULL)
+    *forgotten = usage.forgotten;
+  return usage.mailboxes;
+}
+
+static gint64
+relay_store_redis_purge_expired (RelayStore  *store,
+                                 gint64       now,
+                                 GError     **error)
+{
+  gint64 forgotten = 0;
+
+  if (count_global (RELAY_STORE_REDIS (store), now, &forgotten, error) < 0)
+    return -1;
+  return forgotten;
+}
+
+static gint64
+relay_store_redis_count_live (RelayStore *store,
+                              gint64      now)
+{
+  return count_global (RELAY_STORE_REDIS (store), now, NULL, NULL);
+}
+
+static void
+relay_store_redis_get_state (RelayStore      *store,
+                             RelayStoreState *state)
+{
+  RelayStoreRedis *self = RELAY_STORE_REDIS (store);
+
+  g_mutex_lock (&self->lock);
+  *state = self->state;
+  g_mutex_unlock (&self->lock);
+}
+
+static void
+relay_store_iface_init (RelayStoreInterface *iface)
+{
+  iface->lookup = relay_store_redis_lookup;
+  iface->submit = relay_store_redis_submit;
+  iface->purge_expired = relay_store_redis_purge_expired;
+  iface->count_live = relay_store_redis_count_live;
+  iface->flush = relay_store_redis_flush;
+  iface->get_state = relay_store_redis_get_state;
+}
+
+/**
+ * relay_store_redis_close:
+ *
+ * Completes what was submitted and stops the workers. Later submissions
+ * fail at once.
+ */
+void
+relay_store_redis_close (RelayStoreRedis *self)
+{
+  g_mutex_lock (&self->lock);
+  if (self->stopping)
+    {
+      g_mutex_unlock (&self->lock);
+      return;
+    }
+  self->stopping = TRUE;
+  g_mutex_unlock (&self->lock);
+
+  for (guint i = 0; i < N_WORKERS; i++)
+    if (self->workers[i] != NULL)
+      g_async_queue_push (self->queue, &stop_marker);
+  for (guint i = 0; i < N_WORKERS; i++)
+    if (self->workers[i] != NULL)
+      g_thread_join (g_steal_pointer (&self->workers[i]));
+}
+
+static void
+relay_store_redis_finalize (GObject *object)
+{
+  RelayStoreRedis *self = (RelayStoreRedis *) object;
+
+  relay_store_redis_close (self);
+  g_async_queue_unref (self->queue);
+  g_clear_object (&self->lookup_client);
+  g_strfreev (self->nodes);
+  g_mutex_clear (&self->lock);
+  g_mutex_clear (&self->lookup_lock);
+  g_cond_clear (&self->idle);
+
+  G_OBJECT_CLASS (relay_store_redis_parent_class)->finalize (object);
+}
+
+static void
+relay_store_redis_class_init (RelayStoreRedisClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = relay_store_redis_finalize;
+}
+
+static void
+relay_store_redis_init (RelayStoreRedis *self)
+{
+  g_mutex_init (&self->lock);
+  g_mutex_init (&self->lookup_lock);
+  g_cond_init (&self->idle);
+  self->queue = g_async_queue_new ();
+}
+
+/**
+ * relay_store_redis_new:
+ * @nodes: host:port of one or more cluster nodes
+ * @limits: (nullable): the bounds to keep; %NULL for none
+ *
+ * A cluster that cannot be reached now is not an error: operations then
+ * fail (503) until it can.
+ */
+RelayStoreRedis *
+relay_store_redis_new (const char * const      *nodes,
+                       const RelayStoreLimits  *limits,
+                       GError                 **error)
+{
+  g_autoptr(RelayStoreRedis) self = g_object_new (RELAY_TYPE_STORE_REDIS, NULL);
+  g_autoptr(GError) local = NULL;
+
+  if (nodes == NULL || nodes[0] == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "No Redis node is configured");
+      return NULL;
+    }
+
+  scripts_init ();
+  self->nodes = g_strdupv ((char **) nodes);
+  if (limits != NULL)
+    self->limits = *limits;
+  self->lookup_client = relay_redis_cluster_new (nodes, TIMEOUT_MS);
+  /* Lookups run on the HTTP thread: a store that is down is a quick 503. */
+  relay_redis_cluster_set_max_attempts (self->lookup_client, 3);
+
+  if (count_global (self, g_get_real_time () / G_USEC_PER_SEC, NULL, &local) < 0)
+    g_warning ("The Redis cluster cannot be reached yet (%s): requests are answered 503 until it can",
+               local->message);
+
+  for (guint i = 0; i < N_WORKERS; i++)
+    self->workers[i] = g_thread_new ("relay-store-redis", worker_thread, self);
+
+  return g_steal_pointer (&self);
+}
