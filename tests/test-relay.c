@@ -14,6 +14,7 @@
 
 #include "latchkey-core.h"
 #include "lk-test-http.h"
+#include "lk-test-redis.h"
 #include "lk-test-server.h"
 
 #define PAYLOAD_DATA "oKGio6SlpqeoqaqrnToaQjemY8tAX6W3bh2pqhHALnH+2ycYsmlD6BrZ"
@@ -49,14 +50,48 @@ assert_error_reply (LkTestReply      *reply,
   g_assert_true (json_object_has_member (object, "message"));
 }
 
+/* With LATCHKEY_TEST_STORE=redis (the relay-redis test), every fixture
+ * test runs against two relay instances on one Redis Cluster: creates and
+ * reads alternate between them, the first create going to the second
+ * instance, so that a retry, a binding or a read lands on the instance that
+ * did not make the mailbox. */
+static LkTestRedis *redis_cluster;
+
+/* Tests whose waiting reads must be woken by a write on the same instance
+ * (waking one on another instance is issue 14's next part), or that read
+ * one instance's own counters. */
+static const char * const single_instance_tests[] = {
+  "/relay/waiting-read", "/relay/waiting-read-timeout", "/relay/waiting-read-delete", "/relay/waiter-limit",
+  "/relay/graceful-shutdown", "/relay/metrics", NULL,
+};
+
 typedef struct
 {
   LkTestServer *relay;
+  LkTestServer *other;      /* the second instance, with the Redis store */
+  gboolean      spread;     /* creates and reads alternate between the two */
+  guint         turn;
   SoupSession  *session;
   char         *initiator;
   char         *recipient;
   char         *stranger;
 } Fixture;
+
+static char **
+redis_args (const char * const *args,
+            const char         *data_dir)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  if (args != NULL)
+    g_strv_builder_addv (builder, (const char **) args);
+  g_strv_builder_add_many (builder, "--store", "redis", "--redis-nodes", redis_cluster->nodes, NULL);
+  /* Both instances must hash client addresses with one key (limiter.key),
+   * or per-client limits would count one client as two. */
+  if (data_dir != NULL)
+    g_strv_builder_add_many (builder, "--data-dir", data_dir, NULL);
+  return g_strv_builder_end (builder);
+}
 
 static void
 fixture_set_up (Fixture       *f,
@@ -64,8 +99,26 @@ fixture_set_up (Fixture       *f,
 {
   const char * const *args = data;
 
-  f->relay = lk_test_server_new ("LATCHKEY_RELAY", args);
-  lk_test_server_start (f->relay);
+  if (redis_cluster != NULL)
+    {
+      g_auto(GStrv) first_args = redis_args (args, NULL);
+      g_auto(GStrv) other_args = NULL;
+      g_autofree char *shared_dir = NULL;
+
+      lk_test_redis_flush (redis_cluster);
+      f->relay = lk_test_server_new ("LATCHKEY_RELAY", (const char * const *) first_args);
+      lk_test_server_start (f->relay);
+      shared_dir = g_build_filename (f->relay->data_dir, "db", NULL);
+      other_args = redis_args (args, shared_dir);
+      f->other = lk_test_server_new ("LATCHKEY_RELAY", (const char * const *) other_args);
+      lk_test_server_start (f->other);
+      f->spread = !g_strv_contains (single_instance_tests, g_test_get_path ());
+    }
+  else
+    {
+      f->relay = lk_test_server_new ("LATCHKEY_RELAY", args);
+      lk_test_server_start (f->relay);
+    }
   f->session = new_session ();
   f->initiator = lk_uuid_new_random ();
   f->recipient = lk_uuid_new_random ();
@@ -76,16 +129,22 @@ static void
 fixture_tear_down (Fixture       *f,
                    gconstpointer  data)
 {
-  g_autofree char *log = lk_test_server_read_log (f->relay);
+  LkTestServer *relays[] = { f->relay, f->other };
 
   /* Logs never hold claims (or payloads, or whole mailbox ids: see below). */
-  g_assert_null (strstr (log, f->initiator));
-  g_assert_null (strstr (log, f->recipient));
-  g_assert_null (strstr (log, f->stranger));
-  g_assert_null (strstr (log, PAYLOAD_DATA));
+  for (guint i = 0; i < G_N_ELEMENTS (relays) && relays[i] != NULL; i++)
+    {
+      g_autofree char *log = lk_test_server_read_log (relays[i]);
+
+      g_assert_null (strstr (log, f->initiator));
+      g_assert_null (strstr (log, f->recipient));
+      g_assert_null (strstr (log, f->stranger));
+      g_assert_null (strstr (log, PAYLOAD_DATA));
+    }
 
   g_clear_object (&f->session);
   g_clear_pointer (&f->relay, lk_test_server_free);
+  g_clear_pointer (&f->other, lk_test_server_free);
   g_free (f->initiator);
   g_free (f->recipient);
   g_free (f->stranger);
@@ -98,13 +157,34 @@ url_for (Fixture    *f,
   return g_strconcat (f->relay->url, path, NULL);
 }
 
-/* Creates a mailbox and returns its URL. */
+/* The instance the next create or read goes to. */
+static LkTestServer *
+next_relay (Fixture *f)
+{
+  if (!f->spread)
+    return f->relay;
+  return f->turn++ % 2 == 0 ? f->other : f->relay;
+}
+
+/* @url on @relay instead: the same path. */
+static char *
+url_on (LkTestServer *relay,
+        const char   *url)
+{
+  const char *path = strstr (url, "/v1/");
+
+  g_assert_nonnull (path);
+  return g_strconcat (relay->url, path, NULL);
+}
+
+/* Creates a mailbox and returns its URL (on the first instance). */
 static char *
 create (Fixture    *f,
         const char *body,
         const char *request_id)
 {
-  g_autofree char *url = url_for (f, "/v1/m");
+  LkTestServer *relay = next_relay (f);
+  g_autofree char *url = g_strconcat (relay->url, "/v1/m", NULL);
   g_autoptr(LkTestReply) reply = NULL;
   g_autoptr(JsonObject) object = NULL;
   const char *link;
@@ -123,16 +203,16 @@ create (Fixture    *f,
   /* The relay sends no push: a draft client must poll (PROTOCOL.md §6.2). */
   g_assert_false (json_object_get_boolean_member (object, "isPushNotificationSupported"));
   link = json_object_get_string_member (object, "urlLink");
-  g_assert_true (g_str_has_prefix (link, f->relay->url));
-  g_assert_true (g_uuid_string_is_valid (link + strlen (f->relay->url) + strlen ("/v1/m/")));
+  g_assert_true (g_str_has_prefix (link, relay->url));
+  g_assert_true (g_uuid_string_is_valid (link + strlen (relay->url) + strlen ("/v1/m/")));
 
   /* The whole id would let a reader of the logs open the mailbox's page. */
   {
-    g_autofree char *log = lk_test_server_read_log (f->relay);
-    g_assert_null (strstr (log, link + strlen (f->relay->url) + strlen ("/v1/m/")));
+    g_autofree char *log = lk_test_server_read_log (relay);
+    g_assert_null (strstr (log, link + strlen (relay->url) + strlen ("/v1/m/")));
   }
 
-  return g_strdup (link);
+  return url_on (f->relay, link);
 }
 
 static LkTestReply *
@@ -140,7 +220,9 @@ read_as (Fixture    *f,
          const char *url,
          const char *claim)
 {
-  return lk_test_send (f->session, "POST", url, NULL, NULL, "Mailbox-Device-Claim", claim, NULL);
+  g_autofree char *on = url_on (next_relay (f), url);
+
+  return lk_test_send (f->session, "POST", on, NULL, NULL, "Mailbox-Device-Claim", claim, NULL);
 }
 
 static const char * const default_args[] = { "--rate", "0", NULL };
@@ -425,6 +507,27 @@ metric (Fixture    *f,
   return atoi (line + strlen (needle));
 }
 
+/* A counter summed over the instances: with a shared store, whichever
+ * instance's sweep comes first does the work. */
+static int
+metric_all (Fixture    *f,
+            const char *name)
+{
+  int total = metric (f, name);
+
+  if (f->other != NULL)
+    {
+      g_autofree char *url = g_strconcat (f->other->url, "/metrics", NULL);
+      g_autoptr(LkTestReply) reply = lk_test_send (f->session, "GET", url, NULL, NULL, NULL);
+      g_autofree char *needle = g_strconcat ("\n", name, " ", NULL);
+      const char *line = strstr (reply->body, needle);
+
+      g_assert_nonnull (line);
+      total += atoi (line + strlen (needle));
+    }
+  return total;
+}
+
 static void
 test_waiting_read (Fixture       *f,
                    gconstpointer  data)
@@ -588,7 +691,7 @@ test_expiry (Fixture       *f,
   g_assert_cmpuint (page->status, ==, 404);
 
   /* The sweep purges them; the metric counts it. */
-  while (metric (f, "latchkey_relay_purged_total") < 2)
+  while (metric_all (f, "latchkey_relay_purged_total") < 2)
     g_usleep (50 * 1000);
   g_assert_cmpuint (metric (f, "latchkey_relay_mailboxes"), ==, 0);
 }
@@ -1594,15 +1697,220 @@ test_several_recipients_migration (void)
   }
 }
 
+
+/* Issue 14: the Redis store, two instances. */
+
+typedef struct
+{
+  const char *url;
+  GMutex      lock;
+  GCond       cond;
+  gboolean    go;
+  guint       ok;
+  guint       refused;
+  guint       other;
+  char       *winner;
+} Race;
+
+static gpointer
+race_thread (gpointer data)
+{
+  Race *race = data;
+  g_autoptr(SoupSession) session = new_session ();
+  g_autofree char *claim = lk_uuid_new_random ();
+  g_autoptr(LkTestReply) reply = NULL;
+
+  g_mutex_lock (&race->lock);
+  while (!race->go)
+    g_cond_wait (&race->cond, &race->lock);
+  g_mutex_unlock (&race->lock);
+
+  reply = lk_test_send (session, "POST", race->url, NULL, NULL, "Mailbox-Device-Claim", claim, NULL);
+
+  g_mutex_lock (&race->lock);
+  if (reply->status == 200)
+    {
+      race->ok++;
+      race->winner = g_strdup (claim);
+    }
+  else if (reply->status == 401)
+    race->refused++;
+  else
+    {
+      g_test_message ("a first read got %u: %s", reply->status, reply->body);
+      race->other++;
+    }
+  g_mutex_unlock (&race->lock);
+  return NULL;
+}
+
+/* 50 devices read one new mailbox at once, half through each instance:
+ * exactly one binds, and the other 49 are refused. */
+static void
+test_redis_first_read_race (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autofree char *url = create (f, CREATE_BODY, NULL);
+  g_autofree char *on_other = url_on (f->other, url);
+  Race races[2] = { { url }, { on_other } };
+  Race *totals = &races[0];
+  GThread *threads[50];
+  g_autoptr(LkTestReply) winner = NULL;
+  g_autoptr(LkTestReply) initiator = NULL;
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_mutex_init (&races[i].lock);
+      g_cond_init (&races[i].cond);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("race", race_thread, &races[i % 2]);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_mutex_lock (&races[i].lock);
+      races[i].go = TRUE;
+      g_cond_broadcast (&races[i].cond);
+      g_mutex_unlock (&races[i].lock);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_thread_join (threads[i]);
+
+  g_test_message ("first reads: %u + %u bound, %u + %u refused", races[0].ok, races[1].ok, races[0].refused,
+                  races[1].refused);
+  g_assert_cmpuint (races[0].ok + races[1].ok, ==, 1);
+  g_assert_cmpuint (races[0].refused + races[1].refused, ==, 49);
+  g_assert_cmpuint (races[0].other + races[1].other, ==, 0);
+
+  /* The winner reads on either instance; the mailbox says it is bound. */
+  if (totals->winner == NULL)
+    totals = &races[1];
+  winner = lk_test_send (f->session, "POST", on_other, NULL, NULL, "Mailbox-Device-Claim", totals->winner, NULL);
+  g_assert_cmpuint (winner->status, ==, 200);
+  initiator = lk_test_send (f->session, "POST", url, NULL, NULL, "Mailbox-Device-Claim", f->initiator, NULL);
+  g_assert_cmpuint (initiator->status, ==, 200);
+  g_assert_nonnull (strstr (initiator->body, "\"recipientBound\":true"));
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_free (races[i].winner);
+      g_mutex_clear (&races[i].lock);
+      g_cond_clear (&races[i].cond);
+    }
+}
+
+/* A create retried with its Mailbox-Request-ID on the other instance gets
+ * 201 and the mailbox the first made, even with a body it would refuse. */
+static void
+test_redis_retry_other_instance (Fixture       *f,
+                                 gconstpointer  data)
+{
+  g_autofree char *rid = lk_uuid_new_random ();
+  g_autofree char *fresh = lk_uuid_new_random ();
+  g_autofree char *on_first = g_strconcat (f->relay->url, "/v1/m", NULL);
+  g_autofree char *on_other = g_strconcat (f->other->url, "/v1/m", NULL);
+  g_autoptr(LkTestReply) first = NULL;
+  g_autoptr(LkTestReply) retry = NULL;
+  g_autoptr(LkTestReply) retry_bad_body = NULL;
+  g_autoptr(LkTestReply) new_bad_body = NULL;
+  g_autoptr(JsonObject) first_object = NULL;
+  g_autoptr(JsonObject) retry_object = NULL;
+  g_autofree char *first_link = NULL;
+  g_autofree char *retry_link = NULL;
+
+  first = lk_test_send (f->session, "POST", on_first, "application/json", CREATE_BODY,
+                        "Mailbox-Device-Claim", f->initiator, "Mailbox-Request-ID", rid, NULL);
+  g_assert_cmpuint (first->status, ==, 200);
+  retry = lk_test_send (f->session, "POST", on_other, "application/json", CREATE_BODY,
+                        "Mailbox-Device-Claim", f->initiator, "Mailbox-Request-ID", rid, NULL);
+  g_assert_cmpuint (retry->status, ==, 201);
+
+  first_object = lk_test_reply_json (first);
+  retry_object = lk_test_reply_json (retry);
+  first_link = url_on (f->relay, json_object_get_string_member (first_object, "urlLink"));
+  retry_link = url_on (f->relay, json_object_get_string_member (retry_object, "urlLink"));
+  g_assert_cmpstr (retry_link, ==, first_link);
+  g_assert_cmpstr (soup_message_headers_get_one (retry->headers, "ETag"), ==,
+                   soup_message_headers_get_one (first->headers, "ETag"));
+
+  retry_bad_body = lk_test_send (f->session, "POST", on_other, "application/json", "{}",
+                                 "Mailbox-Device-Claim", f->initiator, "Mailbox-Request-ID", rid, NULL);
+  g_assert_cmpuint (retry_bad_body->status, ==, 201);
+  new_bad_body = lk_test_send (f->session, "POST", on_other, "application/json", "{}",
+                               "Mailbox-Device-Claim", f->initiator, "Mailbox-Request-ID", fresh, NULL);
+  assert_error_reply (new_bad_body, 400, "bad_request");
+
+  /* One mailbox was made, not two. */
+  {
+    g_autofree char *metrics_url = g_strconcat (f->relay->url, "/metrics", NULL);
+    g_autoptr(LkTestReply) metrics = lk_test_send (f->session, "GET", metrics_url, NULL, NULL, NULL);
+
+    g_assert_nonnull (strstr (metrics->body, "\nlatchkey_relay_mailboxes 1\n"));
+  }
+}
+
+/* A store that cannot be reached: 503 with Retry-After, never a 2xx. */
+static void
+test_redis_store_down (void)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autofree char *nodes = NULL;
+  g_autoptr(LkTestServer) relay = NULL;
+  g_autoptr(SoupSession) session = new_session ();
+  g_autofree char *claim = lk_uuid_new_random ();
+  g_autofree char *create_url = NULL;
+  g_autofree char *read_url = NULL;
+  g_autoptr(LkTestReply) created = NULL;
+  g_autoptr(LkTestReply) read = NULL;
+
+  /* A port nothing listens on: bound here, never listened to. */
+  g_assert_true (g_socket_bind (socket, any, FALSE, NULL));
+  bound = g_socket_get_local_address (socket, NULL);
+  nodes = g_strdup_printf ("127.0.0.1:%u", g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  {
+    const char * const args[] = { "--rate", "0", "--store", "redis", "--redis-nodes", nodes, NULL };
+
+    relay = lk_test_server_new ("LATCHKEY_RELAY", args);
+    lk_test_server_start (relay);
+  }
+
+  create_url = g_strconcat (relay->url, "/v1/m", NULL);
+  created = lk_test_send (session, "POST", create_url, "application/json", CREATE_BODY,
+                          "Mailbox-Device-Claim", claim, NULL);
+  assert_error_reply (created, 503, "unavailable");
+  g_assert_nonnull (soup_message_headers_get_one (created->headers, "Retry-After"));
+
+  read_url = g_strconcat (relay->url, "/v1/m/0f8fad5b-d9cb-469f-a165-70867728950e", NULL);
+  read = lk_test_send (session, "POST", read_url, NULL, NULL, "Mailbox-Device-Claim", claim, NULL);
+  assert_error_reply (read, 503, "unavailable");
+  g_assert_nonnull (soup_message_headers_get_one (read->headers, "Retry-After"));
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  int status;
+
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/relay/tls", test_tls);
-  g_test_add_func ("/relay/forwarded-for", test_forwarded_for);
-  g_test_add_func ("/relay/several-recipients-migration", test_several_recipients_migration);
+  if (g_strcmp0 (g_getenv ("LATCHKEY_TEST_STORE"), "redis") == 0)
+    {
+      redis_cluster = lk_test_redis_start ();
+      g_test_add ("/relay/redis/first-read-race", Fixture, default_args, fixture_set_up,
+                  test_redis_first_read_race, fixture_tear_down);
+      g_test_add ("/relay/redis/retry-other-instance", Fixture, default_args, fixture_set_up,
+                  test_redis_retry_other_instance, fixture_tear_down);
+      g_test_add_func ("/relay/redis/store-down", test_redis_store_down);
+    }
+  else
+    {
+      g_test_add_func ("/relay/tls", test_tls);
+      g_test_add_func ("/relay/forwarded-for", test_forwarded_for);
+      g_test_add_func ("/relay/several-recipients-migration", test_several_recipients_migration);
+    }
 
 #define ADD(path, func, args) \
   g_test_add ("/relay/" path, Fixture, args, fixture_set_up, func, fixture_tear_down)
@@ -1634,5 +1942,7 @@ main (int   argc,
   ADD ("several-recipients-bounds", test_several_recipients_bounds, default_args);
 #undef ADD
 
-  return g_test_run ();
+  status = g_test_run ();
+  g_clear_pointer (&redis_cluster, lk_test_redis_stop);
+  return status;
 }

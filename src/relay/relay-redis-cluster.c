@@ -55,7 +55,7 @@ struct _RelayRedisCluster
   GStrv       seeds;
   guint       timeout_ms;
   GHashTable *nodes;                       /* address → Node, never removed while alive */
-  Node       *slots[RELAY_REDIS_SLOTS];    /* NULL: unknown */
+  Node      **slots;                       /* RELAY_REDIS_SLOTS of them; NULL: unknown */
   gboolean    stale;                       /* refresh the map before the next command */
   guint       max_attempts;
   Node       *last_node;                   /* where the last command ran, for WAIT */
@@ -344,7 +344,7 @@ refresh_from (RelayRedisCluster  *self,
         return FALSE;
       }
 
-  memcpy (self->slots, map, sizeof self->slots);
+  memcpy (self->slots, map, RELAY_REDIS_SLOTS * sizeof *self->slots);
   self->stale = FALSE;
   return TRUE;
 }
@@ -664,6 +664,7 @@ relay_redis_cluster_finalize (GObject *object)
   RelayRedisCluster *self = (RelayRedisCluster *) object;
 
   g_hash_table_unref (self->nodes);
+  g_free (self->slots);
   g_strfreev (self->seeds);
 
   G_OBJECT_CLASS (relay_redis_cluster_parent_class)->finalize (object);
@@ -679,6 +680,7 @@ static void
 relay_redis_cluster_init (RelayRedisCluster *self)
 {
   self->nodes = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) node_free);
+  self->slots = g_new0 (Node *, RELAY_REDIS_SLOTS);
   self->stale = TRUE;
   self->max_attempts = MAX_ATTEMPTS;
 }

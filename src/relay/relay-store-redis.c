@@ -255,7 +255,10 @@ static const char script_unreserve[] =
  * (n, b), KEYS[2] the counted mailboxes by expiration, KEYS[3] their sizes.
  * ARGV: now, the mailbox id ("": only forget what expired), the change in
  * mailboxes (1 counts it, -1 gives its place back, 0 changes its bytes),
- * the change in bytes, its expiration, the bounds (0: none). Growing is
+ * the change in bytes, its expiration, the bounds (0: none), "1" if the
+ * scope's keys may go once its last mailbox expired (a creator's: Redis
+ * then forgets the creator; everyone's stays, so that the sweep counts what
+ * expired). Growing is
  * refused beyond a bound; every change is idempotent by mailbox id.
  * Answers {admitted, mailboxes, bytes, forgotten}. */
 static const char script_limits[] =
@@ -283,10 +286,10 @@ static const char script_limits[] =
   "  if redis.call('ZADD', KEYS[2], 'NX', ARGV[5], id) == 0 then return {1, n, b, #gone} end\n"
   "  redis.call('HSET', KEYS[3], id, db)\n"
   "  local until_ms = tonumber(ARGV[5]) * 1000\n"
-  "  for i = 1, 3 do\n"
+  "  for i = 1, 3 do if ARGV[8] == '1' then\n"
   "    if redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIREAT', KEYS[i], until_ms)\n"
   "    else redis.call('PEXPIREAT', KEYS[i], until_ms, 'GT') end\n"
-  "  end\n"
+  "  end end\n"
   "elseif dn == -1 then\n"
   "  local sz = redis.call('HGET', KEYS[3], id)\n"
   "  if not sz then return {1, n, b, #gone} end\n"
@@ -729,7 +732,7 @@ count_step (RelayStoreRedis    *self,
                                            creator != NULL ? self->limits.max_bytes_per_creator
                                                            : self->limits.max_bytes);
   const char *keys[] = { base, by_expiry, sizes };
-  const char *args[] = { now_text, id != NULL ? id : "", dn, db, ex, maxn, maxb };
+  const char *args[] = { now_text, id != NULL ? id : "", dn, db, ex, maxn, maxb, creator != NULL ? "1" : "0" };
   g_autoptr(redisReply) reply = eval (client, SCRIPT_LIMITS, 3, keys, G_N_ELEMENTS (args), args, error);
 
   if (reply == NULL)

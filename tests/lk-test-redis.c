@@ -1,0 +1,249 @@
+/* lk-test-redis.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Six redis-server processes of the test's own, on free loopback ports, in
+ * a temporary directory: appendonly with appendfsync always (as a relay's
+ * cluster must run), cluster-node-timeout 1000. They are the test's
+ * children and die with it (PR_SET_PDEATHSIG) if it dies first.
+ */
+
+#define G_LOG_DOMAIN "lk-test-redis"
+
+#include "config.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#include <glib/gstdio.h>
+
+#include "lk-test-redis.h"
+
+/* How long the cluster may take to form; it takes about a second. */
+#define READY_TIMEOUT_USEC (60 * G_USEC_PER_SEC)
+
+static void
+child_setup (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/* Whether @port and its cluster bus port (+10000) can be bound now. */
+static gboolean
+port_pair_free (guint port)
+{
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                                G_SOCKET_PROTOCOL_TCP, NULL);
+      g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+      g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, port + i * 10000);
+
+      if (socket == NULL || !g_socket_bind (socket, address, FALSE, NULL))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+char *
+lk_test_redis_cli (LkTestRedis *self,
+                   guint        node,
+                   const char  *command)
+{
+  g_autofree char *port = g_strdup_printf ("%u", self->ports[node]);
+  g_auto(GStrv) words = g_strsplit (command, " ", -1);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  char *out = NULL;
+
+  g_ptr_array_add (argv, (char *) "redis-cli");
+  g_ptr_array_add (argv, (char *) "-h");
+  g_ptr_array_add (argv, (char *) "127.0.0.1");
+  g_ptr_array_add (argv, (char *) "-p");
+  g_ptr_array_add (argv, port);
+  for (guint i = 0; words[i] != NULL; i++)
+    g_ptr_array_add (argv, words[i]);
+  g_ptr_array_add (argv, NULL);
+
+  if (!g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                     NULL, &out, NULL, NULL, NULL))
+    return g_strdup ("");
+  return out;
+}
+
+static gboolean
+all_nodes_say (LkTestRedis *self,
+               const char  *command,
+               const char  *expected)
+{
+  for (guint i = 0; i < LK_TEST_REDIS_NODES; i++)
+    {
+      g_autofree char *out = lk_test_redis_cli (self, i, command);
+
+      if (strstr (out, expected) == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Polls @command on every node until each answers @expected: the cluster's
+ * own state, not a guess at how long it takes. */
+static void
+wait_for (LkTestRedis *self,
+          const char  *command,
+          const char  *expected)
+{
+  gint64 deadline = g_get_monotonic_time () + READY_TIMEOUT_USEC;
+
+  while (!all_nodes_say (self, command, expected))
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("Redis nodes did not answer “%s” to %s", expected, command);
+      g_usleep (20000);
+    }
+}
+
+/**
+ * lk_test_redis_start:
+ *
+ * Returns once the cluster says cluster_state:ok on every node and every
+ * primary has its replica connected (so that WAIT can succeed).
+ */
+LkTestRedis *
+lk_test_redis_start (void)
+{
+  LkTestRedis *self = g_new0 (LkTestRedis, 1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) create = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GString) nodes = g_string_new (NULL);
+  guint port = 20000 + g_random_int_range (0, 20000);
+  int status = 0;
+
+  self->dir = g_dir_make_tmp ("latchkey-redis-XXXXXX", &error);
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < LK_TEST_REDIS_NODES; i++)
+    {
+      while (!port_pair_free (port))
+        port = port >= 40000 ? 20000 : port + 1;
+      self->ports[i] = port++;
+    }
+
+  for (guint i = 0; i < LK_TEST_REDIS_NODES; i++)
+    {
+      g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                                                          G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+      g_autofree char *dir = g_strdup_printf ("%s/n%u", self->dir, self->ports[i]);
+      g_autofree char *port_text = g_strdup_printf ("%u", self->ports[i]);
+      g_autofree char *log = g_build_filename (dir, "log", NULL);
+      const char *argv[] = {
+        "redis-server", "--port", port_text, "--bind", "127.0.0.1", "--dir", dir,
+        "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000",
+        "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no",
+        "--logfile", log, NULL,
+      };
+
+      g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+      g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+      self->servers[i] = g_subprocess_launcher_spawnv (launcher, argv, &error);
+      g_assert_no_error (error);
+
+      g_string_append_printf (nodes, "%s127.0.0.1:%u", i > 0 ? "," : "", self->ports[i]);
+      g_ptr_array_add (create, g_strdup_printf ("127.0.0.1:%u", self->ports[i]));
+    }
+  self->nodes = g_string_free (g_steal_pointer (&nodes), FALSE);
+
+  wait_for (self, "PING", "PONG");
+
+  g_ptr_array_insert (create, 0, g_strdup ("--cluster"));
+  g_ptr_array_insert (create, 1, g_strdup ("create"));
+  g_ptr_array_insert (create, 0, g_strdup ("redis-cli"));
+  g_ptr_array_add (create, g_strdup ("--cluster-replicas"));
+  g_ptr_array_add (create, g_strdup ("1"));
+  g_ptr_array_add (create, g_strdup ("--cluster-yes"));
+  g_ptr_array_add (create, NULL);
+  g_spawn_sync (NULL, (char **) create->pdata, NULL,
+                G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL,
+                NULL, &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+
+  wait_for (self, "CLUSTER INFO", "cluster_state:ok");
+  /* Three primaries with a replica each, replication up on every replica. */
+  for (;;)
+    {
+      guint up = 0;
+
+      for (guint i = 0; i < LK_TEST_REDIS_NODES; i++)
+        {
+          g_autofree char *out = lk_test_redis_cli (self, i, "INFO replication");
+
+          if (strstr (out, "master_link_status:up") != NULL)
+            up++;
+        }
+      if (up == LK_TEST_REDIS_NODES / 2)
+        break;
+      g_usleep (20000);
+    }
+
+  return self;
+}
+
+/**
+ * lk_test_redis_flush:
+ *
+ * Empties the cluster between tests (FLUSHALL on the primaries; replicas
+ * refuse it and follow).
+ */
+void
+lk_test_redis_flush (LkTestRedis *self)
+{
+  for (guint i = 0; i < LK_TEST_REDIS_NODES; i++)
+    {
+      g_autofree char *role = lk_test_redis_cli (self, i, "ROLE");
+
+      if (g_str_has_prefix (role, "master"))
+        {
+          g_autofree char *out = lk_test_redis_cli (self, i, "FLUSHALL");
+
+          g_assert_cmpstr (g_strstrip (out), ==, "OK");
+        }
+    }
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+void
+lk_test_redis_stop (LkTestRedis *self)
+{
+  if (self == NULL)
+    return;
+
+  for (guint i = 0; i < LK_TEST_REDIS_NODES; i++)
+    if (self->servers[i] != NULL)
+      {
+        g_subprocess_send_signal (self->servers[i], SIGTERM);
+        g_subprocess_wait (self->servers[i], NULL, NULL);
+        g_clear_object (&self->servers[i]);
+      }
+  remove_tree (self->dir);
+  g_free (self->dir);
+  g_free (self->nodes);
+  g_free (self);
+}
