@@ -163,8 +163,13 @@ og_title_is () {
 
 # --- Start the relay ---------------------------------------------------------
 
-"$relay_bin" --port 0 --data-dir "$tmp" --rate 0 --max-mailboxes-per-client 0 \
-  </dev/null >"$tmp/relay.out" 2>"$tmp/relay.log" &
+# With LATCHKEY_REDIS_NODES (tests/with-redis-cluster), the relay keeps its
+# mailboxes on that Redis Cluster instead of SQLite (issue 14).
+set -- --port 0 --data-dir "$tmp" --rate 0 --max-mailboxes-per-client 0
+if [ -n "${LATCHKEY_REDIS_NODES:-}" ]; then
+  set -- "$@" --store redis --redis-nodes "$LATCHKEY_REDIS_NODES"
+fi
+"$relay_bin" "$@" </dev/null >"$tmp/relay.out" 2>"$tmp/relay.log" &
 relay_pid=$!
 
 base=

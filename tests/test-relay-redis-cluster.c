@@ -1,0 +1,374 @@
+/* test-relay-redis-cluster.c: the relay's Redis Cluster client, against a real cluster
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "test-relay-redis-cluster"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "lk-test-redis.h"
+#include "relay-redis-cluster.h"
+
+static LkTestRedis *cluster;
+
+static RelayRedisCluster *
+new_client (void)
+{
+  g_auto(GStrv) nodes = NULL;
+
+  g_assert_true (relay_redis_parse_nodes (cluster->nodes, &nodes, NULL));
+  return relay_redis_cluster_new ((const char * const *) nodes, 2000);
+}
+
+static redisReply *
+command (RelayRedisCluster *client,
+         const char        *key,
+         const char        *a,
+         const char        *b,
+         const char        *c)
+{
+  const char *argv[] = { a, b, c };
+  size_t argvlen[] = { strlen (a), b != NULL ? strlen (b) : 0, c != NULL ? strlen (c) : 0 };
+  g_autoptr(GError) error = NULL;
+  redisReply *reply = relay_redis_cluster_command (client, key, c != NULL ? 3 : b != NULL ? 2 : 1, argv, argvlen,
+                                                   &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (reply);
+  return reply;
+}
+
+/* Values from the Redis Cluster specification's rules: the {hash tag} is
+ * the first { to the next }, if that is not empty. */
+static void
+test_slot_rules (void)
+{
+  /* CRC16/XMODEM's check value: 0x31C3. */
+  g_assert_cmpuint (relay_redis_key_slot ("123456789", 9), ==, 0x31C3);
+  g_assert_cmpuint (relay_redis_key_slot ("foo", 3), ==, 12182);
+  g_assert_cmpuint (relay_redis_key_slot ("{user1000}.following", 20), ==, relay_redis_key_slot ("user1000", 8));
+  g_assert_cmpuint (relay_redis_key_slot ("foo{bar}{zap}", 13), ==, relay_redis_key_slot ("bar", 3));
+  g_assert_cmpuint (relay_redis_key_slot ("foo{{bar}}zap", 13), ==, relay_redis_key_slot ("{bar", 4));
+  g_assert_cmpuint (relay_redis_key_slot ("{m:a}:x", 7), ==, relay_redis_key_slot ("{m:a}", 5));
+}
+
+/* Our slot of many keys is the cluster's own (CLUSTER KEYSLOT). */
+static void
+test_slot_matches_cluster (void)
+{
+  g_autoptr(RelayRedisCluster) client = new_client ();
+  g_autofree char *first = g_strdup_printf ("127.0.0.1:%u", cluster->ports[0]);
+  const char *fixed[] = { "foo", "123456789", "{user1000}.following", "foo{}{bar}", "foo{{bar}}zap", "{", "}", "{}",
+                          "a{b", "{m:0f8fad5b-d9cb-469f-a165-70867728950e}", "\xc3\xa9t\xc3\xa9" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (fixed) + 300; i++)
+    {
+      g_autofree char *random = g_strdup_printf ("k%u{%x}%u", g_random_int (), g_random_int () % 64, i);
+      const char *key = i < G_N_ELEMENTS (fixed) ? fixed[i] : random;
+      const char *argv[] = { "CLUSTER", "KEYSLOT", key };
+      size_t argvlen[] = { 7, 7, strlen (key) };
+      g_autoptr(GError) error = NULL;
+      g_autoptr(redisReply) reply = relay_redis_cluster_command_at (client, first, 3, argv, argvlen, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (reply->type, ==, REDIS_REPLY_INTEGER);
+      g_assert_cmpint (reply->integer, ==, relay_redis_key_slot (key, strlen (key)));
+    }
+}
+
+/* Keys of every primary, written and read back with no redirection once
+ * the map is known. */
+static void
+test_routing (void)
+{
+  g_autoptr(RelayRedisCluster) client = new_client ();
+  g_autoptr(GPtrArray) primaries = NULL;
+
+  for (guint i = 0; i < 200; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("route:%u", i);
+      g_autofree char *value = g_strdup_printf ("v%u", i);
+      g_autoptr(redisReply) set = command (client, key, "SET", key, value);
+      g_autoptr(redisReply) get = command (client, key, "GET", key, NULL);
+
+      g_assert_cmpint (set->type, ==, REDIS_REPLY_STATUS);
+      g_assert_cmpint (get->type, ==, REDIS_REPLY_STRING);
+      g_assert_cmpstr (get->str, ==, value);
+    }
+  g_assert_cmpuint (relay_redis_cluster_get_redirects (client), ==, 0);
+
+  primaries = relay_redis_cluster_primaries (client);
+  g_assert_cmpuint (primaries->len, ==, 3);
+}
+
+static char *
+node_id (guint node)
+{
+  g_autofree char *out = lk_test_redis_cli (cluster, node, "CLUSTER MYID");
+
+  return g_strdup (g_strstrip (out));
+}
+
+static int
+node_of (const char *address)
+{
+  for (guint i = 0; i < LK_TEST_REDIS_NODES; i++)
+    {
+      g_autofree char *mine = g_strdup_printf ("127.0.0.1:%u", cluster->ports[i]);
+
+      if (g_str_equal (mine, address))
+        return (int) i;
+    }
+  return -1;
+}
+
+/* A slot migrated while the client uses it: ASK during the migration
+ * (ASKING, then the command at the importing node), MOVED after it (the
+ * client's map was stale). */
+static void
+test_ask_and_moved (void)
+{
+  g_autoptr(RelayRedisCluster) client = new_client ();
+  g_autoptr(GPtrArray) primaries = NULL;
+  g_autofree char *tag = g_strdup_printf ("{mig%u}", g_random_int ());
+  g_autofree char *key = g_strconcat (tag, "a", NULL);
+  guint slot = relay_redis_key_slot (key, strlen (key));
+  int source = -1, target = -1;
+  g_autofree char *source_id = NULL;
+  g_autofree char *target_id = NULL;
+  guint64 redirects;
+
+  /* Learn the map, and where the slot is. */
+  g_clear_pointer (&primaries, g_ptr_array_unref);
+  {
+    g_autoptr(redisReply) reply = command (client, "warm", "SET", "warm", "1");
+  }
+  primaries = relay_redis_cluster_primaries (client);
+  for (guint i = 0; i < primaries->len; i++)
+    {
+      int node = node_of (g_ptr_array_index (primaries, i));
+      g_autofree char *command_text = g_strdup_printf ("CLUSTER COUNTKEYSINSLOT %u", slot);
+      g_autofree char *nodes = lk_test_redis_cli (cluster, (guint) node, "CLUSTER NODES");
+      g_autofree char *myself = NULL;
+      g_auto(GStrv) lines = g_strsplit (nodes, "\n", -1);
+
+      g_assert_cmpint (node, >=, 0);
+      /* The owner's line in its own CLUSTER NODES has "myself" and the range. */
+      for (guint l = 0; lines[l] != NULL; l++)
+        if (strstr (lines[l], "myself") != NULL)
+          myself = g_strdup (lines[l]);
+      g_assert_nonnull (myself);
+      {
+        g_auto(GStrv) fields = g_strsplit (myself, " ", -1);
+        gboolean owns = FALSE;
+
+        for (guint f = 8; fields[f] != NULL; f++)
+          {
+            guint64 lo, hi;
+            g_auto(GStrv) range = g_strsplit (fields[f], "-", 2);
+
+            if (range[0] == NULL || !g_ascii_string_to_unsigned (range[0], 10, 0, 16383, &lo, NULL))
+              continue;
+            hi = lo;
+            if (range[1] != NULL && !g_ascii_string_to_unsigned (range[1], 10, 0, 16383, &hi, NULL))
+              continue;
+            owns = owns || (slot >= lo && slot <= hi);
+          }
+        if (owns)
+          source = node;
+        else if (target < 0)
+          target = node;
+      }
+    }
+  g_assert_cmpint (source, >=, 0);
+  g_assert_cmpint (target, >=, 0);
+  source_id = node_id ((guint) source);
+  target_id = node_id ((guint) target);
+
+  {
+    g_autofree char *importing = g_strdup_printf ("CLUSTER SETSLOT %u IMPORTING %s", slot, source_id);
+    g_autofree char *migrating = g_strdup_printf ("CLUSTER SETSLOT %u MIGRATING %s", slot, target_id);
+    g_autofree char *a = lk_test_redis_cli (cluster, (guint) target, importing);
+    g_autofree char *b = lk_test_redis_cli (cluster, (guint) source, migrating);
+
+    g_assert_cmpstr (g_strstrip (a), ==, "OK");
+    g_assert_cmpstr (g_strstrip (b), ==, "OK");
+  }
+
+  /* The key is not at the source: it answers ASK, the client asks the target. */
+  redirects = relay_redis_cluster_get_redirects (client);
+  {
+    g_autoptr(redisReply) set = command (client, key, "SET", key, "moved");
+
+    g_assert_cmpint (set->type, ==, REDIS_REPLY_STATUS);
+  }
+  g_assert_cmpuint (relay_redis_cluster_get_redirects (client), >, redirects);
+
+  /* The slot is the target's now, for everyone. */
+  for (guint i = 0; i < LK_TEST_REDIS_NODES; i++)
+    {
+      g_autofree char *role = lk_test_redis_cli (cluster, i, "ROLE");
+      g_autofree char *finish = g_strdup_printf ("CLUSTER SETSLOT %u NODE %s", slot, target_id);
+
+      if (g_str_has_prefix (role, "master"))
+        {
+          g_autofree char *out = lk_test_redis_cli (cluster, i, finish);
+
+          g_assert_cmpstr (g_strstrip (out), ==, "OK");
+        }
+    }
+
+  /* The client's map still says the source: MOVED, and the value. */
+  redirects = relay_redis_cluster_get_redirects (client);
+  {
+    g_autoptr(redisReply) get = command (client, key, "GET", key, NULL);
+
+    g_assert_cmpint (get->type, ==, REDIS_REPLY_STRING);
+    g_assert_cmpstr (get->str, ==, "moved");
+  }
+  g_assert_cmpuint (relay_redis_cluster_get_redirects (client), >, redirects);
+}
+
+/* Nothing listens: an error at once, not a hang. */
+static void
+test_unreachable (void)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autofree char *node = NULL;
+  g_autoptr(RelayRedisCluster) client = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(redisReply) reply = NULL;
+  const char *argv[] = { "GET", "k" };
+  size_t argvlen[] = { 3, 1 };
+  gint64 start;
+
+  g_assert_true (g_socket_bind (socket, any, FALSE, NULL));
+  bound = g_socket_get_local_address (socket, NULL);
+  node = g_strdup_printf ("127.0.0.1:%u", g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  client = relay_redis_cluster_new ((const char * const *) (char *[]) { node, NULL }, 500);
+
+  start = g_get_monotonic_time ();
+  reply = relay_redis_cluster_command (client, "k", 2, argv, argvlen, &error);
+  g_assert_null (reply);
+  g_assert_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 3 * G_USEC_PER_SEC);
+}
+
+/* A "node" that answers CLUSTER SLOTS with the given bytes. */
+typedef struct
+{
+  GSocket    *listener;
+  const char *answer;
+} Fake;
+
+static gpointer
+fake_thread (gpointer data)
+{
+  Fake *fake = data;
+  g_autoptr(GSocket) connection = g_socket_accept (fake->listener, NULL, NULL);
+  char buffer[4096];
+
+  /* Every request gets the same answer, until the client hangs up. */
+  while (connection != NULL && g_socket_receive (connection, buffer, sizeof buffer, NULL, NULL) > 0)
+    g_socket_send (connection, fake->answer, strlen (fake->answer), NULL, NULL);
+  return NULL;
+}
+
+/* What a store says is untrusted: a slot map of the wrong shape is an
+ * error, never a crash or a route to nowhere. */
+static void
+test_malformed_slot_map (void)
+{
+  static const char * const answers[] = {
+    ":5\r\n",                                                     /* a number */
+    "*0\r\n",                                                     /* no ranges */
+    "*1\r\n*3\r\n:0\r\n:99999\r\n*2\r\n$9\r\n127.0.0.1\r\n:1\r\n", /* slot out of range */
+    "*1\r\n*3\r\n:9\r\n:1\r\n*2\r\n$9\r\n127.0.0.1\r\n:1\r\n",     /* start after end */
+    "*1\r\n*3\r\n:0\r\n:16383\r\n*2\r\n:1\r\n:1\r\n",              /* host a number */
+    "*1\r\n*3\r\n:0\r\n:16383\r\n*2\r\n$9\r\n127.0.0.1\r\n:0\r\n", /* port 0 */
+    "*1\r\n*2\r\n:0\r\n:16383\r\n",                                /* no primary */
+    "-ERR This instance has cluster support disabled\r\n",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (answers); i++)
+    {
+      g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+      g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+      g_autoptr(GSocketAddress) bound = NULL;
+      g_autofree char *node = NULL;
+      g_autoptr(RelayRedisCluster) client = NULL;
+      g_autoptr(GError) error = NULL;
+      Fake fake = { g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL),
+                    answers[i] };
+      GThread *thread;
+
+      g_assert_true (g_socket_bind (fake.listener, any, TRUE, NULL));
+      g_assert_true (g_socket_listen (fake.listener, NULL));
+      bound = g_socket_get_local_address (fake.listener, NULL);
+      node = g_strdup_printf ("127.0.0.1:%u", g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+      thread = g_thread_new ("fake-redis", fake_thread, &fake);
+
+      client = relay_redis_cluster_new ((const char * const *) (char *[]) { node, NULL }, 1000);
+      g_assert_false (relay_redis_cluster_refresh (client, &error));
+      g_assert_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_PROTOCOL);
+
+      g_clear_object (&client);   /* hangs up: the fake's thread ends */
+      g_thread_join (thread);
+      g_object_unref (fake.listener);
+    }
+}
+
+static void
+test_parse_nodes (void)
+{
+  static const char * const good[] = { "127.0.0.1:7000", "a:1, b:2 ,c:65535", "[::1]:7000", "redis-0.local:6379" };
+  static const char * const bad[] = { "", " ", ",", "127.0.0.1", "127.0.0.1:", ":7000", "h:0", "h:65536", "h:7x",
+                                      "h:1,,h:2", "h o:1", "h:1/2" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    {
+      g_auto(GStrv) nodes = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (relay_redis_parse_nodes (good[i], &nodes, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (g_strv_length (nodes), >=, 1);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_auto(GStrv) nodes = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_test_message ("%s", bad[i]);
+      g_assert_false (relay_redis_parse_nodes (bad[i], &nodes, &error));
+      g_assert_nonnull (error);
+    }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/relay-redis-cluster/slot-rules", test_slot_rules);
+  g_test_add_func ("/relay-redis-cluster/parse-nodes", test_parse_nodes);
+  g_test_add_func ("/relay-redis-cluster/unreachable", test_unreachable);
+  g_test_add_func ("/relay-redis-cluster/malformed-slot-map", test_malformed_slot_map);
+  g_test_add_func ("/relay-redis-cluster/slot-matches-cluster", test_slot_matches_cluster);
+  g_test_add_func ("/relay-redis-cluster/routing", test_routing);
+  g_test_add_func ("/relay-redis-cluster/ask-and-moved", test_ask_and_moved);
+
+  cluster = lk_test_redis_start ();
+  status = g_test_run ();
+  g_clear_pointer (&cluster, lk_test_redis_stop);
+  return status;
+}
