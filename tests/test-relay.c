@@ -1848,6 +1848,43 @@ test_redis_retry_other_instance (Fixture       *f,
   }
 }
 
+/* A waiting read on one instance, a write on the other: until wake-ups
+ * cross instances (issue 14's next part) the wait runs to its end, but
+ * then answers with the change (200), never "no change" (304). */
+static void
+test_redis_wait_other_instance (Fixture       *f,
+                                gconstpointer  data)
+{
+  g_autofree char *url = create (f, CREATE_RWD_BODY, NULL);
+  g_autoptr(LkTestReply) bind = read_as (f, url, f->recipient);
+  g_autoptr(LkTestReply) current = lk_test_send (f->session, "POST", url, NULL, NULL,
+                                                 "Mailbox-Device-Claim", f->initiator, NULL);
+  g_autofree char *on_other = url_on (f->other, url);
+  g_autoptr(LkTestReply) update = NULL;
+  Waiter w = { f, url, NULL, 2, NULL, 0 };
+  GThread *thread;
+
+  g_assert_cmpuint (bind->status, ==, 200);
+  w.etag = g_strdup (soup_message_headers_get_one (current->headers, "ETag"));
+  g_assert_nonnull (w.etag);
+
+  /* The first instance holds the read; then the other one writes. */
+  thread = g_thread_new ("waiter", wait_thread, &w);
+  while (metric (f, "latchkey_relay_waiters") < 1)
+    g_thread_yield ();
+  update = lk_test_send (f->session, "PUT", on_other, "application/json", UPDATE_BODY,
+                         "Mailbox-Device-Claim", f->recipient, NULL);
+  g_assert_cmpuint (update->status, ==, 200);
+  g_thread_join (thread);
+
+  g_assert_cmpuint (w.reply->status, ==, 200);
+  g_assert_cmpstr (soup_message_headers_get_one (w.reply->headers, "ETag"), ==,
+                   soup_message_headers_get_one (update->headers, "ETag"));
+
+  g_free (w.etag);
+  lk_test_reply_free (w.reply);
+}
+
 /* A store that cannot be reached: 503 with Retry-After, never a 2xx. */
 static void
 test_redis_store_down (void)
@@ -1903,6 +1940,8 @@ main (int   argc,
                   test_redis_first_read_race, fixture_tear_down);
       g_test_add ("/relay/redis/retry-other-instance", Fixture, default_args, fixture_set_up,
                   test_redis_retry_other_instance, fixture_tear_down);
+      g_test_add ("/relay/redis/wait-other-instance", Fixture, default_args, fixture_set_up,
+                  test_redis_wait_other_instance, fixture_tear_down);
       g_test_add_func ("/relay/redis/store-down", test_redis_store_down);
     }
   else

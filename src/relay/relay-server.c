@@ -818,10 +818,19 @@ resume_wait (Request *req)
       }
 
     case RELAY_WAITER_TIMED_OUT:
-      mailbox = relay_store_lookup (self->store, req->mailbox_id, NULL);
-      if (mailbox == NULL || !relay_mailbox_is_live (mailbox, now_seconds ()))
-        return queue_error (req, MHD_HTTP_NOT_FOUND, "not_found", "There is no such mailbox, or it has expired");
-      return queue (req, MHD_HTTP_NOT_MODIFIED, not_modified_response (req, req->known_version));
+      {
+        guint64 epoch = relay_cache_get_epoch (self->cache);
+
+        mailbox = relay_store_lookup (self->store, req->mailbox_id, NULL);
+        if (mailbox == NULL || !relay_mailbox_is_live (mailbox, now_seconds ()))
+          return queue_error (req, MHD_HTTP_NOT_FOUND, "not_found", "There is no such mailbox, or it has expired");
+        /* A change this instance was not told of (another instance wrote
+         * it, with a shared store) is still a change: "no change" would
+         * be false. */
+        if (mailbox->version != req->known_version)
+          return answer_read (req, mailbox, epoch);
+        return queue (req, MHD_HTTP_NOT_MODIFIED, not_modified_response (req, req->known_version));
+      }
 
     case RELAY_WAITER_SHUTDOWN:
     case RELAY_WAITER_WAITING:
