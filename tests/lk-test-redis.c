@@ -211,6 +211,33 @@ lk_test_redis_flush (LkTestRedis *self)
     }
 }
 
+/**
+ * lk_test_redis_pause_replicas:
+ *
+ * SIGSTOP (or SIGCONT) to every replica: the primaries go on, but no
+ * replica acknowledges their writes (WAIT answers 0). A pause shorter than
+ * cluster-node-timeout does not even mark them failing.
+ */
+void
+lk_test_redis_pause_replicas (LkTestRedis *self,
+                              gboolean     paused)
+{
+  static gboolean is_replica[LK_TEST_REDIS_NODES];
+
+  for (guint i = 0; i < LK_TEST_REDIS_NODES; i++)
+    {
+      /* A stopped node cannot say its role: learn it while it runs. */
+      if (paused)
+        {
+          g_autofree char *role = lk_test_redis_cli (self, i, "ROLE");
+
+          is_replica[i] = g_str_has_prefix (role, "slave");
+        }
+      if (is_replica[i])
+        g_subprocess_send_signal (self->servers[i], paused ? SIGSTOP : SIGCONT);
+    }
+}
+
 static void
 remove_tree (const char *path)
 {

@@ -24,6 +24,8 @@ void         lk_test_redis_flush  (LkTestRedis *self);
 char        *lk_test_redis_cli    (LkTestRedis *self,
                                    guint        node,
                                    const char  *command);
+void         lk_test_redis_pause_replicas (LkTestRedis *self,
+                                           gboolean     paused);
 void         lk_test_redis_stop   (LkTestRedis *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTestRedis, lk_test_redis_stop)

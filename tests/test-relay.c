@@ -1885,6 +1885,88 @@ test_redis_wait_other_instance (Fixture       *f,
   lk_test_reply_free (w.reply);
 }
 
+/* PROTOCOL.md §6.10: a write no replica acknowledged is not answered 2xx
+ * (503, try again); its retry with the same request id is 201, once the
+ * primary has it. */
+static void
+test_redis_not_replicated (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autofree char *rid = lk_uuid_new_random ();
+  g_autofree char *create_url = url_for (f, "/v1/m");
+  g_autoptr(LkTestReply) refused = NULL;
+  g_autoptr(LkTestReply) retried = NULL;
+
+  lk_test_redis_pause_replicas (redis_cluster, TRUE);
+  refused = lk_test_send (f->session, "POST", create_url, "application/json", CREATE_BODY,
+                          "Mailbox-Device-Claim", f->initiator, "Mailbox-Request-ID", rid, NULL);
+  lk_test_redis_pause_replicas (redis_cluster, FALSE);
+  assert_error_reply (refused, 503, "unavailable");
+  g_assert_nonnull (soup_message_headers_get_one (refused->headers, "Retry-After"));
+  /* Refused for that reason, not another. */
+  {
+    g_autofree char *log = lk_test_server_read_log (f->relay);
+
+    g_assert_nonnull (strstr (log, "0 of 1 replicas acknowledged the write"));
+  }
+
+  retried = lk_test_send (f->session, "POST", create_url, "application/json", CREATE_BODY,
+                          "Mailbox-Device-Claim", f->initiator, "Mailbox-Request-ID", rid, NULL);
+  g_assert_cmpuint (retried->status, ==, 201);
+}
+
+/* Per-client limits are shared: 20 creates at once over both instances,
+ * five places, exactly five mailboxes. */
+typedef struct
+{
+  const char *url;
+  const char *claim;
+  gint        ok;
+  gint        refused;
+  gint        other;
+} Burst;
+
+static gpointer
+burst_thread (gpointer data)
+{
+  Burst *burst = data;
+  g_autoptr(SoupSession) session = new_session ();
+  g_autoptr(LkTestReply) reply = lk_test_send (session, "POST", burst->url, "application/json", CREATE_BODY,
+                                               "Mailbox-Device-Claim", burst->claim, NULL);
+
+  if (reply->status == 200)
+    g_atomic_int_inc (&burst->ok);
+  else if (reply->status == 429 && strstr (reply->body, "too_many_mailboxes") != NULL)
+    g_atomic_int_inc (&burst->refused);
+  else
+    g_atomic_int_inc (&burst->other);
+  return NULL;
+}
+
+static const char * const five_per_client_args[] = { "--rate", "0", "--max-mailboxes-per-client", "5", NULL };
+
+static void
+test_redis_shared_limits (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autofree char *on_first = g_strconcat (f->relay->url, "/v1/m", NULL);
+  g_autofree char *on_other = g_strconcat (f->other->url, "/v1/m", NULL);
+  Burst bursts[2] = { { on_first, f->initiator }, { on_other, f->initiator } };
+  GThread *threads[20];
+
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("burst", burst_thread, &bursts[i % 2]);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_thread_join (threads[i]);
+
+  g_test_message ("creates: %d + %d made, %d + %d refused", bursts[0].ok, bursts[1].ok, bursts[0].refused,
+                  bursts[1].refused);
+  g_assert_cmpint (bursts[0].ok + bursts[1].ok, ==, 5);
+  g_assert_cmpint (bursts[0].refused + bursts[1].refused, ==, 15);
+  g_assert_cmpint (bursts[0].other + bursts[1].other, ==, 0);
+  g_assert_cmpuint (metric (f, "latchkey_relay_mailboxes"), ==, 5);
+}
+
 /* A store that cannot be reached: 503 with Retry-After, never a 2xx. */
 static void
 test_redis_store_down (void)
@@ -1940,6 +2022,10 @@ main (int   argc,
                   test_redis_first_read_race, fixture_tear_down);
       g_test_add ("/relay/redis/retry-other-instance", Fixture, default_args, fixture_set_up,
                   test_redis_retry_other_instance, fixture_tear_down);
+      g_test_add ("/relay/redis/not-replicated", Fixture, default_args, fixture_set_up,
+                  test_redis_not_replicated, fixture_tear_down);
+      g_test_add ("/relay/redis/shared-limits", Fixture, five_per_client_args, fixture_set_up,
+                  test_redis_shared_limits, fixture_tear_down);
       g_test_add ("/relay/redis/wait-other-instance", Fixture, default_args, fixture_set_up,
                   test_redis_wait_other_instance, fixture_tear_down);
       g_test_add_func ("/relay/redis/store-down", test_redis_store_down);
