@@ -7,6 +7,7 @@
 
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "lk-test-redis.h"
@@ -33,8 +34,8 @@ command (RelayRedisCluster *client,
   const char *argv[] = { a, b, c };
   size_t argvlen[] = { strlen (a), b != NULL ? strlen (b) : 0, c != NULL ? strlen (c) : 0 };
   g_autoptr(GError) error = NULL;
-  redisReply *reply = relay_redis_cluster_command (client, key, c != NULL ? 3 : b != NULL ? 2 : 1, argv, argvlen,
-                                                   &error);
+  redisReply *reply = relay_redis_cluster_command (client, key, RELAY_REDIS_COMMAND_IDEMPOTENT,
+                                                   c != NULL ? 3 : b != NULL ? 2 : 1, argv, argvlen, &error);
 
   g_assert_no_error (error);
   g_assert_nonnull (reply);
@@ -232,6 +233,65 @@ test_ask_and_moved (void)
   g_assert_cmpuint (relay_redis_cluster_get_redirects (client), >, redirects);
 }
 
+/* Every node closes the client's connections (as a restart or a failover
+ * does): an idempotent command reconnects and runs; another is not sent
+ * twice, and fails once, with its fate unknown; the next one reconnects. */
+static void
+test_reconnect (void)
+{
+  g_autoptr(RelayRedisCluster) client = new_client ();
+  const char *argv[] = { "INCR", "reconnect:n" };
+  size_t argvlen[] = { 4, 11 };
+
+  for (guint round = 0; round < 2; round++)
+    {
+      gboolean idempotent = round == 0;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(redisReply) warm = command (client, "reconnect:n", "GET", "reconnect:n", NULL);
+      g_autoptr(redisReply) reply = NULL;
+
+      for (guint i = 0; i < LK_TEST_REDIS_NODES; i++)
+        {
+          g_autofree char *out = lk_test_redis_cli (cluster, i, "CLIENT KILL TYPE normal SKIPME yes");
+
+          g_assert_cmpint (atoi (out), >=, 0);
+        }
+
+      reply = relay_redis_cluster_command (client, "reconnect:n",
+                                           idempotent ? RELAY_REDIS_COMMAND_IDEMPOTENT : RELAY_REDIS_COMMAND_NONE,
+                                           2, argv, argvlen, &error);
+      if (idempotent)
+        {
+          g_assert_no_error (error);
+          g_assert_cmpint (reply->type, ==, REDIS_REPLY_INTEGER);
+        }
+      else
+        {
+          g_assert_null (reply);
+          g_assert_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE);
+        }
+    }
+
+  /* And the next command finds a new connection, after the back-off. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(redisReply) reply = NULL;
+    gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+    do
+      {
+        g_clear_error (&error);
+        g_clear_pointer (&reply, freeReplyObject);
+        reply = relay_redis_cluster_command (client, "reconnect:n", RELAY_REDIS_COMMAND_NONE, 2, argv, argvlen,
+                                             &error);
+      }
+    while (reply == NULL && g_get_monotonic_time () < deadline);
+    g_assert_no_error (error);
+    g_assert_cmpint (reply->type, ==, REDIS_REPLY_INTEGER);
+    g_assert_cmpint (reply->integer, ==, 2);
+  }
+}
+
 /* Nothing listens: an error at once, not a hang. */
 static void
 test_unreachable (void)
@@ -254,7 +314,7 @@ test_unreachable (void)
   client = relay_redis_cluster_new ((const char * const *) (char *[]) { node, NULL }, 500);
 
   start = g_get_monotonic_time ();
-  reply = relay_redis_cluster_command (client, "k", 2, argv, argvlen, &error);
+  reply = relay_redis_cluster_command (client, "k", RELAY_REDIS_COMMAND_IDEMPOTENT, 2, argv, argvlen, &error);
   g_assert_null (reply);
   g_assert_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE);
   g_assert_cmpint (g_get_monotonic_time () - start, <, 3 * G_USEC_PER_SEC);
@@ -366,6 +426,7 @@ main (int   argc,
   g_test_add_func ("/relay-redis-cluster/slot-matches-cluster", test_slot_matches_cluster);
   g_test_add_func ("/relay-redis-cluster/routing", test_routing);
   g_test_add_func ("/relay-redis-cluster/ask-and-moved", test_ask_and_moved);
+  g_test_add_func ("/relay-redis-cluster/reconnect", test_reconnect);
 
   cluster = lk_test_redis_start ();
   status = g_test_run ();

@@ -406,6 +406,7 @@ static redisReply *
 run (RelayRedisCluster  *self,
      Node               *fixed,
      guint               slot,
+     RelayRedisCommandFlags flags,
      int                 argc,
      const char        **argv,
      const size_t       *argvlen,
@@ -466,13 +467,17 @@ run (RelayRedisCluster  *self,
       reply = redisCommandArgv (ctx, argc, argv, argvlen);
       if (reply == NULL)
         {
-          /* A timeout or a closed connection: the command may or may not
-           * have run. Callers only retry what is safe to retry (scripts
-           * that are idempotent by their request ids, or reads). */
+          /* A timeout or a closed connection (a node restarted, a failover
+           * closed it): the command may or may not have run. Only one
+           * that may run twice is sent again, on a new connection. */
           g_set_error (&last, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE, "Redis node %s: %s",
                        node->address, ctx->errstr);
           node_failed (self, node);
-          break;
+          if (!(flags & RELAY_REDIS_COMMAND_IDEMPOTENT))
+            break;
+          /* At once: the node's back-off is for new failures. */
+          node->retry_after = 0;
+          continue;
         }
 
       if (reply->type == REDIS_REPLY_ERROR && reply->str != NULL && fixed == NULL)
@@ -541,14 +546,15 @@ run (RelayRedisCluster  *self,
  *   node could run it
  */
 redisReply *
-relay_redis_cluster_command (RelayRedisCluster  *self,
-                             const char         *key,
-                             int                 argc,
-                             const char        **argv,
-                             const size_t       *argvlen,
-                             GError            **error)
+relay_redis_cluster_command (RelayRedisCluster      *self,
+                             const char             *key,
+                             RelayRedisCommandFlags  flags,
+                             int                     argc,
+                             const char            **argv,
+                             const size_t           *argvlen,
+                             GError                **error)
 {
-  return run (self, NULL, relay_redis_key_slot (key, strlen (key)), argc, argv, argvlen, error);
+  return run (self, NULL, relay_redis_key_slot (key, strlen (key)), flags, argc, argv, argvlen, error);
 }
 
 /**
@@ -573,7 +579,7 @@ relay_redis_cluster_command_at (RelayRedisCluster  *self,
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "“%s” is not host:port", address);
       return NULL;
     }
-  return run (self, node, 0, argc, argv, argvlen, error);
+  return run (self, node, 0, RELAY_REDIS_COMMAND_NONE, argc, argv, argvlen, error);
 }
 
 /**

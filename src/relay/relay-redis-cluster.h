@@ -24,6 +24,15 @@ typedef enum
 
 GQuark relay_redis_error_quark (void);
 
+typedef enum
+{
+  RELAY_REDIS_COMMAND_NONE       = 0,
+  /* Running it twice is the same as once: after a connection fails with
+   * the command's fate unknown, run it again (reconnecting) instead of
+   * failing. */
+  RELAY_REDIS_COMMAND_IDEMPOTENT = 1 << 0,
+} RelayRedisCommandFlags;
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (redisReply, freeReplyObject)
 
 #define RELAY_TYPE_REDIS_CLUSTER (relay_redis_cluster_get_type ())
@@ -44,6 +53,7 @@ gboolean           relay_redis_cluster_refresh   (RelayRedisCluster  *self,
                                                   GError            **error);
 redisReply        *relay_redis_cluster_command   (RelayRedisCluster  *self,
                                                   const char         *key,
+                                                  RelayRedisCommandFlags flags,
                                                   int                 argc,
                                                   const char        **argv,
                                                   const size_t       *argvlen,

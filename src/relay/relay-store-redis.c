@@ -239,9 +239,11 @@ static const char script_relinquish[] =
 
 /* A create's reservation, KEYS[1] = {q:…}: ARGV[1] the new mailbox's id,
  * ARGV[2] its expiration in ms, ARGV[3] the id it may replace ("": none).
- * Answers "" once reserved, or the id another attempt reserved. */
+ * Answers "" once reserved (also when run again: it may be retried), or
+ * the id another attempt reserved. */
 static const char script_reserve[] =
   "local cur = redis.call('GET', KEYS[1])\n"
+  "if cur == ARGV[1] then return '' end\n"
   "if cur and cur ~= ARGV[3] then return cur end\n"
   "redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])\n"
   "return ''\n";
@@ -610,6 +612,7 @@ parse_answer (const redisReply  *reply,
 static redisReply *
 eval (RelayRedisCluster  *client,
       Script              script,
+      RelayRedisCommandFlags flags,
       guint               n_keys,
       const char * const *keys,
       guint               n_args,
@@ -633,7 +636,7 @@ eval (RelayRedisCluster  *client,
   for (int i = 0; i < argc; i++)
     argvlen[i] = strlen (argv[i]);
 
-  reply = relay_redis_cluster_command (client, keys[0], argc, argv, argvlen, error);
+  reply = relay_redis_cluster_command (client, keys[0], flags, argc, argv, argvlen, error);
   if (reply != NULL && reply->type == REDIS_REPLY_ERROR && reply->str != NULL &&
       g_str_has_prefix (reply->str, "NOSCRIPT"))
     {
@@ -642,7 +645,7 @@ eval (RelayRedisCluster  *client,
       argv[1] = scripts[script].text;
       argvlen[0] = strlen (argv[0]);
       argvlen[1] = strlen (argv[1]);
-      reply = relay_redis_cluster_command (client, keys[0], argc, argv, argvlen, error);
+      reply = relay_redis_cluster_command (client, keys[0], flags, argc, argv, argvlen, error);
     }
 
   if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
@@ -692,7 +695,13 @@ mailbox_script (RelayRedisCluster  *client,
   for (guint i = 0; i < n_more; i++)
     args[3 + i] = more[i];
 
-  reply = eval (client, script, 2, keys, 3 + n_more, args, error);
+  /* Creates (of a new id), retry checks and bindings may run twice;
+   * updates, deletes and relinquishments may not (a version raised twice,
+   * a 404 for the delete that succeeded). */
+  reply = eval (client, script,
+                script == SCRIPT_CREATE || script == SCRIPT_RETRY || script == SCRIPT_READ
+                  ? RELAY_REDIS_COMMAND_IDEMPOTENT : RELAY_REDIS_COMMAND_NONE,
+                2, keys, 3 + n_more, args, error);
   return reply != NULL && parse_answer (reply, answer, error);
 }
 
@@ -733,7 +742,12 @@ count_step (RelayStoreRedis    *self,
                                                            : self->limits.max_bytes);
   const char *keys[] = { base, by_expiry, sizes };
   const char *args[] = { now_text, id != NULL ? id : "", dn, db, ex, maxn, maxb, creator != NULL ? "1" : "0" };
-  g_autoptr(redisReply) reply = eval (client, SCRIPT_LIMITS, 3, keys, G_N_ELEMENTS (args), args, error);
+  /* Counting or uncounting a mailbox is idempotent by its id; a change
+   * of its bytes is not. */
+  g_autoptr(redisReply) reply = eval (client, SCRIPT_LIMITS,
+                                      mailboxes != 0 || id == NULL ? RELAY_REDIS_COMMAND_IDEMPOTENT
+                                                                   : RELAY_REDIS_COMMAND_NONE,
+                                      3, keys, G_N_ELEMENTS (args), args, error);
 
   if (reply == NULL)
     return FALSE;
@@ -856,7 +870,7 @@ reserve (RelayRedisCluster  *client,
   g_autofree char *until = g_strdup_printf ("%" G_GINT64_FORMAT, expires * 1000);
   const char *keys[] = { key };
   const char *args[] = { id, until, replacing != NULL ? replacing : "" };
-  g_autoptr(redisReply) reply = eval (client, SCRIPT_RESERVE, 1, keys, 3, args, error);
+  g_autoptr(redisReply) reply = eval (client, SCRIPT_RESERVE, RELAY_REDIS_COMMAND_IDEMPOTENT, 1, keys, 3, args, error);
 
   if (reply == NULL)
     return NULL;
@@ -873,7 +887,8 @@ unreserve (RelayRedisCluster *client,
   const char *keys[] = { key };
   const char *args[] = { id };
   g_autoptr(GError) error = NULL;
-  g_autoptr(redisReply) reply = eval (client, SCRIPT_UNRESERVE, 1, keys, 1, args, &error);
+  g_autoptr(redisReply) reply = eval (client, SCRIPT_UNRESERVE, RELAY_REDIS_COMMAND_IDEMPOTENT, 1, keys, 1, args,
+                                      &error);
 
   if (reply == NULL)
     g_debug ("Could not drop a reservation: %s", error->message);
@@ -944,7 +959,8 @@ apply_create (RelayStoreRedis    *self,
           /* A refused body: only a retry is answered. */
           const char *argv[] = { "GET", reservation };
           size_t argvlen[] = { 3, strlen (reservation) };
-          g_autoptr(redisReply) reply = relay_redis_cluster_command (client, reservation, 2, argv, argvlen, error);
+          g_autoptr(redisReply) reply = relay_redis_cluster_command (client, reservation, RELAY_REDIS_COMMAND_IDEMPOTENT,
+                                                                     2, argv, argvlen, error);
           gboolean duplicate = FALSE;
 
           if (reply == NULL)
@@ -1326,7 +1342,8 @@ relay_store_redis_lookup (RelayStore  *store,
   argvlen[1] = strlen (key);
 
   g_mutex_lock (&self->lookup_lock);
-  reply = relay_redis_cluster_command (self->lookup_client, key, 2, argv, argvlen, error);
+  reply = relay_redis_cluster_command (self->lookup_client, key, RELAY_REDIS_COMMAND_IDEMPOTENT, 2, argv, argvlen,
+                                       error);
   g_mutex_unlock (&self->lookup_lock);
 
   if (reply == NULL)
