@@ -57,6 +57,8 @@ lk_test_redis_cli (LkTestRedis *self,
   char *out = NULL;
 
   g_ptr_array_add (argv, (char *) "redis-cli");
+  /* Follow MOVED: a key's command reaches its slot's primary. */
+  g_ptr_array_add (argv, (char *) "-c");
   g_ptr_array_add (argv, (char *) "-h");
   g_ptr_array_add (argv, (char *) "127.0.0.1");
   g_ptr_array_add (argv, (char *) "-p");
@@ -140,7 +142,9 @@ lk_test_redis_start (void)
         "redis-server", "--port", port_text, "--bind", "127.0.0.1", "--dir", dir,
         "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000",
         "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no",
-        "--logfile", log, NULL,
+        "--logfile", log,
+        /* A replica's first sync would otherwise wait 5 s for others to join it. */
+        "--repl-diskless-sync-delay", "0", NULL,
       };
 
       g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);

@@ -146,12 +146,13 @@ test_ask_and_moved (void)
   g_clear_pointer (&primaries, g_ptr_array_unref);
   {
     g_autoptr(redisReply) reply = command (client, "warm", "SET", "warm", "1");
+
+    g_assert_cmpint (reply->type, ==, REDIS_REPLY_STATUS);
   }
   primaries = relay_redis_cluster_primaries (client);
   for (guint i = 0; i < primaries->len; i++)
     {
       int node = node_of (g_ptr_array_index (primaries, i));
-      g_autofree char *command_text = g_strdup_printf ("CLUSTER COUNTKEYSINSLOT %u", slot);
       g_autofree char *nodes = lk_test_redis_cli (cluster, (guint) node, "CLUSTER NODES");
       g_autofree char *myself = NULL;
       g_auto(GStrv) lines = g_strsplit (nodes, "\n", -1);
@@ -250,6 +251,7 @@ test_reconnect (void)
       g_autoptr(redisReply) warm = command (client, "reconnect:n", "GET", "reconnect:n", NULL);
       g_autoptr(redisReply) reply = NULL;
 
+      g_assert_nonnull (warm);
       for (guint i = 0; i < LK_TEST_REDIS_NODES; i++)
         {
           g_autofree char *out = lk_test_redis_cli (cluster, i, "CLIENT KILL TYPE normal SKIPME yes");

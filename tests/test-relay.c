@@ -1967,6 +1967,52 @@ test_redis_shared_limits (Fixture       *f,
   g_assert_cmpuint (metric (f, "latchkey_relay_mailboxes"), ==, 5);
 }
 
+/* What the store holds is untrusted: a mailbox hash of the wrong shape
+ * (written here behind the relay's back) is 503, never a crash or a 2xx. */
+static void
+test_redis_malformed_store (Fixture       *f,
+                            gconstpointer  data)
+{
+  static const char * const hashes[] = {
+    "id @ID@ ic @CLAIM@ v many ex 9999999999 acc 3",      /* a version that is no number */
+    "id @ID@ ic @CLAIM@ v 1 ex 9999999999 acc 9",         /* access out of range */
+    "id @ID@ ic @CLAIM@ v 1 acc 3",                       /* no expiration */
+    "id @ID@ ic @CLAIM@ v 1 ex 9999999999 acc 3 mr 11",   /* maxRecipients out of range */
+    "id @ID@ ic @CLAIM@ v 1 ex 9999999999 acc 3 more x",  /* a recipient that is no claim */
+    "id @ID@ ic @CLAIM@ v 1 ex 9999999999 acc 3 cre 00",  /* a creator of the wrong size */
+    "id 0f8fad5b-d9cb-469f-a165-70867728950e ic @CLAIM@ v 1 ex 9999999999 acc 3",  /* another mailbox */
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (hashes); i++)
+    {
+      g_autofree char *id = lk_uuid_new_random ();
+      g_autoptr(GString) text = g_string_new (hashes[i]);
+      g_autofree char *fields = NULL;
+      g_autofree char *command = NULL;
+      g_autofree char *out = NULL;
+      g_autofree char *url = g_strdup_printf ("%s/v1/m/%s", f->relay->url, id);
+      g_autoptr(LkTestReply) read = NULL;
+      g_autoptr(LkTestReply) update = NULL;
+      g_autoptr(LkTestReply) page = NULL;
+
+      g_string_replace (text, "@ID@", id, 0);
+      g_string_replace (text, "@CLAIM@", f->initiator, 0);
+      fields = g_string_free (g_steal_pointer (&text), FALSE);
+      command = g_strdup_printf ("HSET {m:%s} %s", id, fields);
+      out = lk_test_redis_cli (redis_cluster, 0, command);
+      g_test_message ("%s: %s", fields, g_strstrip (out));
+      g_assert_cmpint (atoi (out), >, 0);
+      read = lk_test_send (f->session, "POST", url, NULL, NULL, "Mailbox-Device-Claim", f->initiator, NULL);
+      assert_error_reply (read, 503, "unavailable");
+      update = lk_test_send (f->session, "PUT", url, "application/json", UPDATE_BODY,
+                             "Mailbox-Device-Claim", f->initiator, NULL);
+      g_assert_cmpuint (update->status, !=, 200);
+      g_assert_cmpuint (update->status, !=, 201);
+      page = lk_test_send (f->session, "GET", url, NULL, NULL, NULL);
+      g_assert_cmpuint (page->status, ==, 503);
+    }
+}
+
 /* A store that cannot be reached: 503 with Retry-After, never a 2xx. */
 static void
 test_redis_store_down (void)
@@ -2026,6 +2072,8 @@ main (int   argc,
                   test_redis_not_replicated, fixture_tear_down);
       g_test_add ("/relay/redis/shared-limits", Fixture, five_per_client_args, fixture_set_up,
                   test_redis_shared_limits, fixture_tear_down);
+      g_test_add ("/relay/redis/malformed-store", Fixture, default_args, fixture_set_up,
+                  test_redis_malformed_store, fixture_tear_down);
       g_test_add ("/relay/redis/wait-other-instance", Fixture, default_args, fixture_set_up,
                   test_redis_wait_other_instance, fixture_tear_down);
       g_test_add_func ("/relay/redis/store-down", test_redis_store_down);

@@ -366,6 +366,10 @@ struct _RelayStoreRedis
   gboolean           stopping;
   HttpdLogLimit      failure_log;
   RelayStoreState    state;
+  /* Expired mailboxes this instance dropped from everyone's count, by any
+   * script (a create, a metrics request, the sweep), until the sweep
+   * reports them: each expired mailbox is dropped once in the cluster. */
+  gint64             forgotten;
 
   /* Lookups, counts and the purge come from the HTTP and main threads. */
   GMutex             lookup_lock;
@@ -767,6 +771,7 @@ count_step (RelayStoreRedis    *self,
       g_mutex_lock (&self->lock);
       self->state.mailboxes = usage->mailboxes;
       self->state.bytes = usage->bytes;
+      self->forgotten += usage->forgotten;
       g_mutex_unlock (&self->lock);
     }
   return TRUE;
@@ -1201,7 +1206,10 @@ apply_purge (RelayStoreRedis    *self,
   /* Redis drops expired hashes itself; the counts drop them here. */
   if (!count_step (self, client, NULL, op->now, NULL, 0, 0, 0, &usage, error))
     return FALSE;
-  op->purged = usage.forgotten;
+  g_mutex_lock (&self->lock);
+  op->purged = self->forgotten;
+  self->forgotten = 0;
+  g_mutex_unlock (&self->lock);
   op->status = RELAY_STATUS_OK;
   return TRUE;
 }
@@ -1395,10 +1403,16 @@ relay_store_redis_purge_expired (RelayStore  *store,
                                  gint64       now,
                                  GError     **error)
 {
-  gint64 forgotten = 0;
+  RelayStoreRedis *self = RELAY_STORE_REDIS (store);
+  gint64 forgotten;
 
-  if (count_global (RELAY_STORE_REDIS (store), now, &forgotten, error) < 0)
+  if (count_global (self, now, NULL, error) < 0)
     return -1;
+
+  g_mutex_lock (&self->lock);
+  forgotten = self->forgotten;
+  self->forgotten = 0;
+  g_mutex_unlock (&self->lock);
   return forgotten;
 }
 
