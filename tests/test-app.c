@@ -332,14 +332,21 @@ has_rows_in (gpointer data)
 }
 
 static GtkWidget *
-row_titled (const char *title)
+row_titled_in (GtkWidget  *list,
+               const char *title)
 {
-  for (GtkWidget *row = gtk_widget_get_first_child (keys_list ()); row != NULL;
+  for (GtkWidget *row = gtk_widget_get_first_child (list); row != NULL;
        row = gtk_widget_get_next_sibling (row))
     if (ADW_IS_PREFERENCES_ROW (row) &&
         g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), title) == 0)
       return row;
   return NULL;
+}
+
+static GtkWidget *
+row_titled (const char *title)
+{
+  return row_titled_in (keys_list (), title);
 }
 
 static gboolean
@@ -1034,6 +1041,59 @@ screenshots_of_page (const char      *name,
     g_main_context_iteration (NULL, TRUE);
 }
 
+/* The bottom of a page (a key's Shared With list is below its details),
+ * scrolled to as a user would. */
+static void
+scroll_to_bottom (GtkWidget *inside)
+{
+  GtkScrolledWindow *scrolled = GTK_SCROLLED_WINDOW (gtk_widget_get_ancestor (inside, GTK_TYPE_SCROLLED_WINDOW));
+  GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (scrolled);
+
+  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) -
+                                        gtk_adjustment_get_page_size (adjustment));
+}
+
+typedef struct
+{
+  GtkWidget  *list;
+  const char *title;
+} ListRow;
+
+static gboolean
+list_has_row (gpointer data)
+{
+  ListRow *wanted = data;
+
+  return row_titled_in (wanted->list, wanted->title) != NULL;
+}
+
+/* A key's page at a phone's 360 px, scrolled to its Shared With list, in
+ * a window of its own made at that size. */
+static void
+screenshot_of_key_narrow (const char *title,
+                          const char *name)
+{
+  LatchkeyWindow *narrow;
+  ListRow wanted = { NULL, title };
+
+  narrow = latchkey_window_new (GTK_APPLICATION (world.app), latchkey_application_get_engine (world.app),
+                                latchkey_application_get_trackers (world.app));
+  g_object_add_weak_pointer (G_OBJECT (narrow), (gpointer *) &narrow);
+  gtk_window_set_default_size (GTK_WINDOW (narrow), 360, 720);
+  latchkey_test_show_window (GTK_WINDOW (narrow));
+  wanted.list = latchkey_test_find_named (GTK_WIDGET (narrow), "keys-list");
+  g_assert_nonnull (wanted.list);
+  latchkey_test_wait_until (list_has_row, &wanted, "the key in the narrow wallet");
+  g_signal_emit_by_name (wanted.list, "row-activated", row_titled_in (wanted.list, title));
+  latchkey_test_wait_until (narrow_at_rest, narrow, "the narrow key page");
+  g_assert_true (LATCHKEY_IS_CREDENTIAL_PAGE (latchkey_window_get_page (narrow)));
+  scroll_to_bottom (latchkey_test_find_named (latchkey_window_get_page (narrow), "credential-shares"));
+  g_free (screenshot_of (GTK_WIDGET (narrow), name));
+  gtk_window_destroy (GTK_WINDOW (narrow));
+  while (narrow != NULL)
+    g_main_context_iteration (NULL, TRUE);
+}
+
 static gboolean
 tracker_revoked (gpointer data)
 {
@@ -1183,15 +1243,9 @@ test_shares_resume_and_confirm (void)
     g_assert_cmpstr (gtk_actionable_get_action_name (GTK_ACTIONABLE (revoke)), ==, "page.revoke-share");
     g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), "Done"));
     g_assert_true (g_str_has_prefix (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), "Ben, shared "));
-    {
-      /* The list is below the details: scrolled to, as a user would. */
-      GtkScrolledWindow *scrolled = GTK_SCROLLED_WINDOW (gtk_widget_get_ancestor (row, GTK_TYPE_SCROLLED_WINDOW));
-      GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (scrolled);
-
-      gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) -
-                                            gtk_adjustment_get_page_size (adjustment));
-    }
+    scroll_to_bottom (row);
     screenshots_of_page ("credential-shares", NULL);
+    screenshot_of_key_narrow ("My Car", "credential-shares-narrow");
 
     g_assert_true (gtk_widget_activate_action (page (), "page.revoke-share", "s", lk_transfer_get_id (transfer)));
     dialog = message_dialog ();

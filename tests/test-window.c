@@ -20,6 +20,15 @@ is_mapped (gpointer data)
   return gtk_widget_get_mapped (data);
 }
 
+/* The window's wallet page left "loading": read, empty or not, or failed. */
+static gboolean
+wallet_read (gpointer data)
+{
+  const char *shown = gtk_stack_get_visible_child_name (data);
+
+  return shown != NULL && g_strcmp0 (shown, "loading") != 0;
+}
+
 /* Expiry in words (issue 15), counted from a fixed Wednesday noon, UTC. */
 static void
 test_expiry_in_words (void)
@@ -55,6 +64,7 @@ test_empty_state (void)
   g_autoptr(LatchkeyApplication) app = latchkey_application_new ();
   LatchkeyWindow *window;
   GtkWidget *status;
+  GtkStack *stack;
   g_autofree char *shot = NULL;
 
   g_application_register (G_APPLICATION (app), NULL, NULL);
@@ -65,7 +75,17 @@ test_empty_state (void)
 
   status = latchkey_test_find_widget (GTK_WIDGET (window), ADW_TYPE_STATUS_PAGE);
   g_assert_nonnull (status);
-  /* The wallet is read in a thread: the first frame shows it loading. */
+  /* The wallet is read in a thread: the first frame shows it loading. If
+   * the read fails, the failure says what the window said. */
+  stack = GTK_STACK (gtk_widget_get_ancestor (status, GTK_TYPE_STACK));
+  latchkey_test_wait_until (wallet_read, stack, "the wallet to be read");
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (stack), "error") == 0)
+    {
+      AdwStatusPage *error = ADW_STATUS_PAGE (gtk_stack_get_child_by_name (stack, "error"));
+
+      g_error ("the wallet was not read: %s: %s", adw_status_page_get_title (error),
+               adw_status_page_get_description (error));
+    }
   latchkey_test_wait_until (is_mapped, status, "the empty wallet");
   g_assert_cmpstr (adw_status_page_get_title (ADW_STATUS_PAGE (status)), ==, "No Keys Yet");
 
