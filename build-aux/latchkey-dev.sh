@@ -21,7 +21,7 @@ build_packages=(
   libglib2.0-dev libglib2.0-dev-bin libgtk-4-dev libadwaita-1-dev libsoup-3.0-dev
   libsecret-1-dev libjson-glib-dev libsimdjson-dev libgnutls28-dev libqrencode-dev libzbar-dev libgdk-pixbuf-2.0-dev
   libsqlite3-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
-  libmicrohttpd-dev libportal-gtk4-dev desktop-file-utils appstream libglib2.0-bin systemd
+  libmicrohttpd-dev libhiredis-dev libportal-gtk4-dev desktop-file-utils appstream libglib2.0-bin systemd
 )
 run_packages=(
   dbus gnome-keyring glib-networking librsvg2-common libgl1-mesa-dri
@@ -31,7 +31,7 @@ test_packages=(
   xvfb xauth weston mutter dbus gnome-keyring libsecret-tools glib-networking libgl1-mesa-dri
   librsvg2-common openssl curl zbar-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   python3-gi python3-dogtail python3-pyatspi gir1.2-atspi-2.0 at-spi2-core x11-utils
-  flatpak-builder nginx
+  flatpak-builder nginx redis-server redis-tools
 )
 
 install_missing() {
