@@ -14,6 +14,7 @@
 #include <glib/gstdio.h>
 
 #include "lk-test-actor.h"
+#include "lk-test-server.h"
 
 #define KEYRING_PASSWORD "latchkey-e2e"
 
@@ -176,24 +177,6 @@ lk_test_actor_new (const char *name,
   return self;
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
 void
 lk_test_actor_free (LkTestActor *self)
 {
@@ -208,7 +191,7 @@ lk_test_actor_free (LkTestActor *self)
       g_object_unref (self->bus);
     }
 
-  remove_tree (self->dir);
+  lk_test_remove_tree (self->dir);
   g_free (self->name);
   g_free (self->dir);
   g_free (self->bus_address);

@@ -19,6 +19,7 @@
 #include <glib/gstdio.h>
 
 #include "lk-test-redis.h"
+#include "lk-test-server.h"
 
 /* How long the cluster may take to form; it takes about a second. */
 #define READY_TIMEOUT_USEC (60 * G_USEC_PER_SEC)
@@ -242,24 +243,6 @@ lk_test_redis_pause_replicas (LkTestRedis *self,
     }
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
 void
 lk_test_redis_stop (LkTestRedis *self)
 {
@@ -273,7 +256,7 @@ lk_test_redis_stop (LkTestRedis *self)
         g_subprocess_wait (self->servers[i], NULL, NULL);
         g_clear_object (&self->servers[i]);
       }
-  remove_tree (self->dir);
+  lk_test_remove_tree (self->dir);
   g_free (self->dir);
   g_free (self->nodes);
   g_free (self);

@@ -15,8 +15,14 @@
 
 #include "lk-test-server.h"
 
-static void
-remove_tree (const char *path)
+/**
+ * lk_test_remove_tree:
+ *
+ * Removes a test's own directory and everything in it; symbolic links are
+ * removed, never followed.
+ */
+void
+lk_test_remove_tree (const char *path)
 {
   g_autoptr(GFile) file = g_file_new_for_path (path);
   g_autoptr(GFileEnumerator) children = NULL;
@@ -30,7 +36,7 @@ remove_tree (const char *path)
       g_autofree char *child = g_build_filename (path, g_file_info_get_name (info), NULL);
 
       if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
-        remove_tree (child);
+        lk_test_remove_tree (child);
       else
         g_unlink (child);
       g_object_unref (info);
@@ -210,7 +216,7 @@ lk_test_server_free (LkTestServer *self)
       g_error ("%s exited with %d:\n%s", self->binary, status, log);
     }
 
-  remove_tree (self->data_dir);
+  lk_test_remove_tree (self->data_dir);
   g_free (self->binary);
   g_free (self->data_dir);
   g_free (self->log_path);

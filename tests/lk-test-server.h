@@ -34,4 +34,6 @@ void          lk_test_server_free     (LkTestServer        *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTestServer, lk_test_server_free)
 
+void          lk_test_remove_tree     (const char          *path);
+
 G_END_DECLS
