@@ -658,6 +658,58 @@ relay_redis_cluster_primaries (RelayRedisCluster *self)
   return result;
 }
 
+/**
+ * relay_redis_cluster_address_for_slot:
+ *
+ * Returns: (nullable): host:port of the primary that owns @slot in the map
+ *   as last seen, or %NULL if no node is known for it
+ */
+char *
+relay_redis_cluster_address_for_slot (RelayRedisCluster *self,
+                                      guint              slot)
+{
+  g_return_val_if_fail (slot < RELAY_REDIS_SLOTS, NULL);
+
+  return self->slots[slot] != NULL ? g_strdup (self->slots[slot]->address) : NULL;
+}
+
+/**
+ * relay_redis_cluster_connect_new:
+ * @address: host:port
+ *
+ * A connection of the caller's own to @address, with this client's
+ * timeouts, for what cannot share the client's connections: a subscriber
+ * never answers commands again.
+ *
+ * Returns: (transfer full): the connection; free it with redisFree()
+ */
+redisContext *
+relay_redis_cluster_connect_new (RelayRedisCluster  *self,
+                                 const char         *address,
+                                 GError            **error)
+{
+  struct timeval tv = { self->timeout_ms / 1000, (self->timeout_ms % 1000) * 1000 };
+  g_autofree char *host = NULL;
+  redisContext *ctx;
+  int port;
+
+  if (!split_address (address, &host, &port))
+    {
+      g_set_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_PROTOCOL, "“%s” is not host:port", address);
+      return NULL;
+    }
+
+  ctx = redisConnectWithTimeout (host, port, tv);
+  if (ctx == NULL || ctx->err != 0 || redisSetTimeout (ctx, tv) != REDIS_OK)
+    {
+      g_set_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE, "Cannot connect to Redis node %s: %s",
+                   address, ctx != NULL ? ctx->errstr : "out of memory");
+      g_clear_pointer (&ctx, redisFree);
+      return NULL;
+    }
+  return ctx;
+}
+
 guint64
 relay_redis_cluster_get_redirects (RelayRedisCluster *self)
 {

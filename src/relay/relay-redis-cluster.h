@@ -70,6 +70,11 @@ redisReply        *relay_redis_cluster_command_at (RelayRedisCluster *self,
                                                   const char        **argv,
                                                   const size_t       *argvlen,
                                                   GError            **error);
+char              *relay_redis_cluster_address_for_slot (RelayRedisCluster *self,
+                                                  guint               slot);
+redisContext      *relay_redis_cluster_connect_new (RelayRedisCluster *self,
+                                                  const char         *address,
+                                                  GError            **error);
 guint64            relay_redis_cluster_get_redirects (RelayRedisCluster *self);
 
 G_END_DECLS

@@ -818,6 +818,7 @@ resume_wait (Request *req)
       }
 
     case RELAY_WAITER_TIMED_OUT:
+    case RELAY_WAITER_RECHECK:
       {
         guint64 epoch = relay_cache_get_epoch (self->cache);
 
@@ -1109,12 +1110,23 @@ redact_mhd (const char *text)
   return g_regex_replace (uuid, text, -1, 0, "\\1-…", 0, NULL);
 }
 
+/* Another instance wrote: its waiting reads here look again. */
+static void
+on_store_changed (const char *mailbox_id,
+                  gpointer    user_data)
+{
+  RelayServer *self = user_data;
+
+  relay_waiters_recheck (self->waiters, mailbox_id);
+}
+
 static void
 relay_server_finalize (GObject *object)
 {
   RelayServer *self = (RelayServer *) object;
 
   relay_server_stop (self);
+  relay_store_watch (self->store, NULL, NULL);
   g_clear_pointer (&self->httpd, httpd_server_free);
   g_clear_pointer (&self->waiters, relay_waiters_free);
   g_clear_pointer (&self->cache, relay_cache_free);
@@ -1184,6 +1196,7 @@ relay_server_new (const RelayConfig *config,
                   ? relay_cache_new (RELAY_CACHE_MAX_ENTRIES, RELAY_CACHE_MAX_BYTES)
                   : relay_cache_new (0, 0);
   self->httpd = httpd_server_new (&server, &handlers, limiter, self);
+  relay_store_watch (self->store, on_store_changed, self);
   self->log_requests = !g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN);
 
   return self;

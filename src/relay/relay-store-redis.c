@@ -50,6 +50,7 @@
 
 #include "httpd-log.h"
 #include "relay-redis-cluster.h"
+#include "relay-redis-subscriber.h"
 #include "relay-store-redis.h"
 
 #define N_WORKERS              4
@@ -374,6 +375,9 @@ struct _RelayStoreRedis
   /* Lookups, counts and the purge come from the HTTP and main threads. */
   GMutex             lookup_lock;
   RelayRedisCluster *lookup_client;
+
+  /* News of other instances' writes, while watched. */
+  RelayRedisSubscriber *subscriber;
 };
 
 static void relay_store_iface_init (RelayStoreInterface *iface);
@@ -1093,6 +1097,26 @@ apply_create (RelayStoreRedis    *self,
 }
 
 /* Updates, reads, deletes and relinquishments: one script each. */
+/* Wakes the waiting reads of @mailbox_id on every instance
+ * (relay-redis-subscriber.c). A message that does not arrive costs a waiting
+ * read its wake-up, not the write: that read learns of the change at the
+ * end of its wait. */
+static void
+publish_change (RelayRedisCluster *client,
+                const char        *mailbox_id)
+{
+  g_autofree char *channel = relay_redis_wake_channel (mailbox_id);
+  const char *argv[] = { "SPUBLISH", channel, mailbox_id };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(redisReply) reply = NULL;
+
+  /* Published twice, a waiter looks twice: harmless. */
+  reply = relay_redis_cluster_command (client, channel, RELAY_REDIS_COMMAND_IDEMPOTENT, G_N_ELEMENTS (argv), argv,
+                                       NULL, &error);
+  if (reply == NULL)
+    g_debug ("Could not publish a change: %s", error->message);
+}
+
 static gboolean
 apply_mailbox (RelayStoreRedis    *self,
                RelayRedisCluster  *client,
@@ -1186,7 +1210,15 @@ apply_mailbox (RelayStoreRedis    *self,
         count_release (self, client, answer.creator, op->now, op->mailbox_id, -1, 0);
 
       if (op->status == RELAY_STATUS_OK)
-        return replicated (client, op->mailbox_id, error);
+        {
+          gboolean ok = replicated (client, op->mailbox_id, error);
+
+          /* After WAIT, which must follow the script on its connection.
+           * Published even if not replicated: the primary has it, and
+           * readers are served from it. */
+          publish_change (client, op->mailbox_id);
+          return ok;
+        }
       return TRUE;
     }
 
@@ -1435,6 +1467,27 @@ relay_store_redis_get_state (RelayStore      *store,
 }
 
 static void
+relay_store_redis_watch (RelayStore           *store,
+                         RelayStoreChangeFunc  func,
+                         gpointer              user_data)
+{
+  RelayStoreRedis *self = RELAY_STORE_REDIS (store);
+
+  if (self->subscriber != NULL)
+    {
+      relay_redis_subscriber_stop (self->subscriber);
+      g_clear_object (&self->subscriber);
+    }
+  if (func == NULL)
+    return;
+
+  self->subscriber = relay_redis_subscriber_new ((const char * const *) self->nodes, TIMEOUT_MS, func, user_data);
+  if (!relay_redis_subscriber_wait_subscribed (self->subscriber, TIMEOUT_MS))
+    g_warning ("Not subscribed to wake-ups from other relay instances yet: until it is, their writes reach "
+               "waiting reads here at the end of each wait");
+}
+
+static void
 relay_store_iface_init (RelayStoreInterface *iface)
 {
   iface->lookup = relay_store_redis_lookup;
@@ -1443,6 +1496,7 @@ relay_store_iface_init (RelayStoreInterface *iface)
   iface->count_live = relay_store_redis_count_live;
   iface->flush = relay_store_redis_flush;
   iface->get_state = relay_store_redis_get_state;
+  iface->watch = relay_store_redis_watch;
 }
 
 /**
@@ -1477,6 +1531,9 @@ relay_store_redis_finalize (GObject *object)
   RelayStoreRedis *self = (RelayStoreRedis *) object;
 
   relay_store_redis_close (self);
+  if (self->subscriber != NULL)
+    relay_redis_subscriber_stop (self->subscriber);
+  g_clear_object (&self->subscriber);
   g_async_queue_unref (self->queue);
   g_clear_object (&self->lookup_client);
   g_strfreev (self->nodes);

@@ -114,3 +114,24 @@ relay_store_get_state (RelayStore      *self,
 {
   RELAY_STORE_GET_IFACE (self)->get_state (self, state);
 }
+
+/**
+ * relay_store_watch:
+ * @func: (nullable): called with news of other instances' writes; %NULL
+ *   stops them
+ *
+ * Returns once the store is listening, or has tried for a while: an
+ * instance that starts should serve once it will hear of other instances'
+ * writes. With %NULL, returns once @func will not be called again. A store
+ * only this instance writes to has nothing to tell.
+ */
+void
+relay_store_watch (RelayStore           *self,
+                   RelayStoreChangeFunc  func,
+                   gpointer              user_data)
+{
+  RelayStoreInterface *iface = RELAY_STORE_GET_IFACE (self);
+
+  if (iface->watch != NULL)
+    iface->watch (self, func, user_data);
+}

@@ -61,6 +61,12 @@ typedef struct
   guint64  refused_full;
 } RelayStoreState;
 
+/* A change another relay instance made to @mailbox_id, or with %NULL: news
+ * of such changes may have been lost, every waiting read should look
+ * again. Called from any thread. */
+typedef void (*RelayStoreChangeFunc) (const char *mailbox_id,
+                                      gpointer    user_data);
+
 typedef struct _RelayOp RelayOp;
 typedef void (*RelayOpDone) (RelayOp *op, gpointer user_data);
 
@@ -118,6 +124,10 @@ struct _RelayStoreInterface
   void          (*flush)         (RelayStore  *self);
   void          (*get_state)     (RelayStore  *self,
                                   RelayStoreState *state);
+  /* Optional: only a store other instances write to has news to give. */
+  void          (*watch)         (RelayStore  *self,
+                                  RelayStoreChangeFunc func,
+                                  gpointer     user_data);
 };
 
 RelayMailbox *relay_store_lookup        (RelayStore  *self,
@@ -133,5 +143,8 @@ gint64        relay_store_count_live    (RelayStore  *self,
 void          relay_store_flush         (RelayStore  *self);
 void          relay_store_get_state     (RelayStore  *self,
                                          RelayStoreState *state);
+void          relay_store_watch         (RelayStore  *self,
+                                         RelayStoreChangeFunc func,
+                                         gpointer     user_data);
 
 G_END_DECLS

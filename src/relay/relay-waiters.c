@@ -314,6 +314,53 @@ relay_waiters_notify (RelayWaiters *self,
   return woken->len;
 }
 
+/**
+ * relay_waiters_recheck:
+ * @mailbox_id: (nullable): the mailbox, or %NULL for every waiter
+ *
+ * Wakes every waiter of @mailbox_id (or all) to look at its mailbox again:
+ * news from another instance, which may be late or repeated, so each
+ * answers "no change" if its version is still the one it knows.
+ *
+ * Returns: how many were woken
+ */
+guint
+relay_waiters_recheck (RelayWaiters *self,
+                       const char   *mailbox_id)
+{
+  g_autoptr(GPtrArray) woken = g_ptr_array_new ();
+
+  g_mutex_lock (&self->lock);
+  if (mailbox_id != NULL)
+    {
+      GQueue *queue;
+
+      while ((queue = g_hash_table_lookup (self->by_mailbox, mailbox_id)) != NULL)
+        {
+          RelayWaiter *waiter = queue->head->data;
+
+          detach (self, waiter, RELAY_WAITER_RECHECK);
+          g_ptr_array_add (woken, waiter);
+        }
+    }
+  else
+    {
+      GSequenceIter *first;
+
+      while (!g_sequence_iter_is_end (first = g_sequence_get_begin_iter (self->by_deadline)))
+        {
+          RelayWaiter *waiter = g_sequence_get (first);
+
+          detach (self, waiter, RELAY_WAITER_RECHECK);
+          g_ptr_array_add (woken, waiter);
+        }
+    }
+  g_mutex_unlock (&self->lock);
+
+  wake_all (self, woken);
+  return woken->len;
+}
+
 guint
 relay_waiters_get_count (RelayWaiters *self)
 {

@@ -16,6 +16,8 @@ typedef enum
   RELAY_WAITER_WAITING,
   RELAY_WAITER_CHANGED,     /* the mailbox changed: answer with its content */
   RELAY_WAITER_TIMED_OUT,   /* the wait ended: answer "no change" */
+  RELAY_WAITER_RECHECK,     /* it may have changed elsewhere: look, and answer
+                             * with the content if it did, else "no change" */
   RELAY_WAITER_SHUTDOWN,    /* the relay is stopping */
 } RelayWaiterState;
 
@@ -59,6 +61,8 @@ RelayWaitersResult relay_waiters_add     (RelayWaiters  *self,
 void          relay_waiters_wake         (RelayWaiters  *self,
                                           RelayWaiter   *waiter);
 guint         relay_waiters_notify       (RelayWaiters  *self,
+                                          const char    *mailbox_id);
+guint         relay_waiters_recheck      (RelayWaiters  *self,
                                           const char    *mailbox_id);
 void          relay_waiters_shutdown     (RelayWaiters  *self);
 guint         relay_waiters_get_count    (RelayWaiters  *self);
