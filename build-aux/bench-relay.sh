@@ -1,28 +1,43 @@
 #!/usr/bin/env bash
-# Benchmark latchkey-relay against nginx baselines run in the same invocation.
+# Benchmark latchkey-relay, on its SQLite store and on its Redis Cluster store
+# (one and two instances), against nginx and redis-benchmark baselines run in
+# the same invocation.
 #
 #   build-aux/bench-relay.sh [DURATION_SECONDS]     (default 10)
 #
 # Environment (optional):
-#   BENCH_CONNECTIONS  wrk connections (default 50; one wrk thread)
+#   BENCH_STORES       the stores to measure: "sqlite redis" (default), "sqlite"
+#                      or "redis"
+#   BENCH_CONNECTIONS  wrk and redis-benchmark connections (default 50; one wrk
+#                      thread; the two-instance runs split them between two wrk)
 #   BENCH_WAITERS      waiting readers to park (default 10000)
-#   BENCH_LOG_DIR      if set, the raw wrk outputs and the relay's and
-#                      nginx's logs are copied there
-#   TMPDIR             where the temporary directory (relay database, nginx
-#                      prefix) goes; it should be a real disk, not tmpfs,
-#                      or the durable-create figures mean nothing
+#   BENCH_LOG_DIR      if set, the raw wrk and redis-benchmark outputs and the
+#                      relays', nginx's and the Redis nodes' logs are copied there
+#   TMPDIR             where the temporary directory (relay database, Redis
+#                      AOF files, nginx prefix) goes; it should be a real disk,
+#                      not tmpfs, or the durable-create figures mean nothing
 #
 # Runs (wrk -t1 -cN, keep-alive, --latency):
 #   A  nginx: GET of a 4 KiB static file (sendfile on)
 #   B  nginx: POST of a 4 KiB body, body read and discarded, 204
+#   SQLite store (sqlite):
 #   C  relay: create of a mailbox with a 4 KiB body (durable before the 200)
 #   R  relay: read of a 4 KiB mailbox by its bound recipient
 #   W  relay: the same read with BENCH_WAITERS waiting reads parked
+#   Redis store (redis): a Redis Cluster of the script's own, 3 primaries and
+#   3 replicas on loopback, appendonly yes, appendfsync always:
+#   D   redis-benchmark -t set -d 4096 -cN -P 1 against the one primary that
+#       owns its key (plain SET, no WAIT): the durable write an operator
+#       would otherwise use
+#   Dc  the same with --cluster, over the 3 primaries (for comparison)
+#   C1, R1, W1  as C, R, W through one relay instance on that cluster
+#   C2, R2      create and read through two instances at once (one wrk
+#               against each, N/2 connections each, requests/s summed)
 # (C runs first so that R and W see the same database, back to back.)
 #
-# This prints figures and PASS/MISS against the targets; a MISS is not a
-# failure.  The exit status is non-zero only when something broke (build,
-# startup, a run that could not be made).
+# This prints one table and PASS/MISS against the targets (issue 14); a MISS
+# is not a failure.  The exit status is non-zero only when something broke
+# (build, startup, a run that could not be made).
 #
 # It installs missing packages with apt-get (root), builds its own release
 # build in _build-bench, and leaves no process or temporary file behind.
@@ -34,8 +49,10 @@ DURATION=${1:-10}
 STARTED=$SECONDS
 CONNECTIONS=${BENCH_CONNECTIONS:-50}
 WAITERS=${BENCH_WAITERS:-10000}
+STORES=${BENCH_STORES:-sqlite redis}
 WAIT_SECONDS=30                 # Prefer: wait= of the parked reads
 MAX_WAITER_RUN=15               # the run with waiters must end well within WAIT_SECONDS
+REDIS_NODES=6                   # 3 primaries, 3 replicas
 
 SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILDDIR=$SRCDIR/_build-bench
@@ -52,15 +69,27 @@ WARNINGS=()
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "usage: $0 [DURATION_SECONDS]"
 [[ $CONNECTIONS =~ ^[1-9][0-9]*$ ]] || die "BENCH_CONNECTIONS must be a positive integer"
 [[ $WAITERS =~ ^[1-9][0-9]*$ ]] || die "BENCH_WAITERS must be a positive integer"
+WANT_SQLITE=0 WANT_REDIS=0
+for store in $STORES; do
+  case $store in
+    sqlite) WANT_SQLITE=1 ;;
+    redis) WANT_REDIS=1 ;;
+    *) die "BENCH_STORES: unknown store '$store' (sqlite, redis)" ;;
+  esac
+done
+((WANT_SQLITE + WANT_REDIS > 0)) || die "BENCH_STORES names no store (sqlite, redis)"
 
 # ---------------------------------------------------------------------------
 # Packages
 
 install_missing() {
-  local missing=() pkg
+  local missing=() pkg pkgs
   command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
-  for pkg in wrk curl python3 meson ninja-build gcc g++ pkgconf libmicrohttpd-dev libsqlite3-dev \
-             libglib2.0-dev libjson-glib-dev libsimdjson-dev libgnutls28-dev libsoup-3.0-dev libzbar-dev libgdk-pixbuf-2.0-dev; do
+  pkgs=(wrk curl python3 meson ninja-build gcc g++ pkgconf libmicrohttpd-dev libsqlite3-dev libhiredis-dev
+        libglib2.0-dev libjson-glib-dev libsimdjson-dev libgnutls28-dev libsoup-3.0-dev libzbar-dev libgdk-pixbuf-2.0-dev)
+  # The Redis store's runs: the cluster's nodes, redis-cli and redis-benchmark.
+  ((WANT_REDIS)) && pkgs+=(redis-server redis-tools)
+  for pkg in "${pkgs[@]}"; do
     if [[ $(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) != "install ok installed" ]]; then
       missing+=("$pkg")
     fi
@@ -76,10 +105,11 @@ install_missing() {
 }
 
 install_missing
-for tool in nginx wrk curl "$PYTHON" meson; do
+tools=(nginx wrk curl "$PYTHON" meson)
+((WANT_REDIS)) && tools+=(redis-server redis-cli redis-benchmark)
+for tool in "${tools[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool not found"
 done
-
 # ---------------------------------------------------------------------------
 # Build
 
@@ -115,7 +145,8 @@ fi
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench-relay.XXXXXX")
 chmod 755 "$TMP"                # nginx workers (nobody) read the static file
-NGINX_PID= RELAY_PID= WAITER_PID=
+NGINX_PID= RELAY_PID= RELAY2_PID= WAITER_PID= WRK_PID_A= WRK_PID_B=
+REDIS_PIDS=()
 
 # Stop one process we started, by PID: TERM, then KILL after 5 s.
 stop_pid() {
@@ -143,17 +174,33 @@ stop_nginx() {
   NGINX_PID=
 }
 
+# The Redis nodes we started (each our own child, by its PID).
+stop_redis() {
+  local pid
+  for pid in "${REDIS_PIDS[@]}"; do
+    stop_pid "$pid"
+  done
+  REDIS_PIDS=()
+}
+
 cleanup() {
   local rc=$?
   set +e
   trap - EXIT INT TERM
+  stop_pid "$WRK_PID_A"; WRK_PID_A=
+  stop_pid "$WRK_PID_B"; WRK_PID_B=
   stop_pid "$WAITER_PID"; WAITER_PID=
+  stop_pid "$RELAY2_PID"; RELAY2_PID=
   stop_pid "$RELAY_PID"; RELAY_PID=
+  stop_redis
   stop_nginx
   if [[ -n ${BENCH_LOG_DIR:-} ]]; then
     mkdir -p "$BENCH_LOG_DIR" &&
-      cp -f "$TMP"/wrk-*.txt "$TMP"/relay.out "$TMP"/relay.err "$TMP"/waiters.out "$TMP"/waiters.err \
-            "$TMP"/nginx/error.log "$BENCH_LOG_DIR"/ 2>/dev/null
+      cp -f "$TMP"/wrk-*.txt "$TMP"/redis-benchmark-*.txt "$TMP"/relay*.out "$TMP"/relay*.err \
+            "$TMP"/waiters-*.out "$TMP"/waiters-*.err "$TMP"/nginx/error.log "$BENCH_LOG_DIR"/ 2>/dev/null
+    for dir in "$TMP"/redis/n*; do
+      [[ -f $dir/log ]] && cp -f "$dir/log" "$BENCH_LOG_DIR/redis-${dir##*/}.log"
+    done
   fi
   rm -rf "$TMP"
   exit "$rc"
@@ -164,6 +211,27 @@ trap 'exit 143' TERM
 
 free_port() {
   "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# free_redis_ports N: N ports, each with its cluster bus port (+10000) free now.
+free_redis_ports() {
+  "$PYTHON" - "$1" <<'PY'
+import random, socket, sys
+count, ports, port = int(sys.argv[1]), [], random.randint(20000, 40000)
+while len(ports) < count:
+    ok = True
+    for p in (port, port + 10000):
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", p))
+        except OSError:
+            ok = False
+        s.close()
+    if ok:
+        ports.append(port)
+    port = 20000 if port >= 40000 else port + 1
+print(" ".join(map(str, ports)))
+PY
 }
 
 uuid() { cat /proc/sys/kernel/random/uuid; }
@@ -182,22 +250,13 @@ chmod 644 "$TMP/www/static.bin" "$TMP/create.json"
 chmod 755 "$TMP/www"
 
 # ---------------------------------------------------------------------------
-# wrk
+# wrk and redis-benchmark
 
 declare -A RPS P50 P99 REQS NON2XX SOCKERR
 
-# run_wrk KEY LABEL URL DURATION [VAR=VALUE...]: one wrk run; fills the arrays.
-run_wrk() {
-  local key=$1 label=$2 url=$3 duration=$4 out line
-  shift 4
-  out=$TMP/wrk-$key.txt
-  log "[$key] $label: wrk -t1 -c$CONNECTIONS -d${duration}s"
-  sleep 1                       # let the previous step settle
-  if ! env "$@" wrk -t1 -c"$CONNECTIONS" -d"${duration}s" --latency \
-         -s "$BENCHDIR/request.lua" "$url" >"$out" 2>&1; then
-    cat "$out" >&2
-    die "wrk failed for $label"
-  fi
+# parse_wrk KEY LABEL OUT: fills the arrays from one wrk output.
+parse_wrk() {
+  local key=$1 label=$2 out=$3 line
   line=$(grep '^BENCH ' "$out" || true)
   [[ -n $line ]] || { cat "$out" >&2; die "no summary from wrk for $label"; }
   field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$line"; }
@@ -215,6 +274,82 @@ run_wrk() {
   fi
   ((REQS[$key] > 0)) || warn "$label: no request completed"
 }
+
+# run_wrk KEY LABEL URL DURATION [VAR=VALUE...]: one wrk run; fills the arrays.
+run_wrk() {
+  local key=$1 label=$2 url=$3 duration=$4 out
+  shift 4
+  out=$TMP/wrk-$key.txt
+  log "[$key] $label: wrk -t1 -c$CONNECTIONS -d${duration}s"
+  sleep 1                       # let the previous step settle
+  if ! env "$@" wrk -t1 -c"$CONNECTIONS" -d"${duration}s" --latency \
+         -s "$BENCHDIR/request.lua" "$url" >"$out" 2>&1; then
+    cat "$out" >&2
+    die "wrk failed for $label"
+  fi
+  parse_wrk "$key" "$label" "$out"
+}
+
+# run_wrk_pair KEY LABEL URL1 URL2 DURATION [VAR=VALUE...]: one wrk against
+# each of two relay instances at once, half the connections each; the
+# requests/s are summed, p50 and p99 are the higher of the two.
+run_wrk_pair() {
+  local key=$1 label=$2 url1=$3 url2=$4 duration=$5 half rc_a=0 rc_b=0
+  shift 5
+  half=$(( (CONNECTIONS + 1) / 2 ))
+  log "[$key] $label: two wrk -t1 -c$half -d${duration}s at once"
+  sleep 1
+  env "$@" wrk -t1 -c"$half" -d"${duration}s" --latency -s "$BENCHDIR/request.lua" "$url1" \
+    </dev/null >"$TMP/wrk-$key-a.txt" 2>&1 &
+  WRK_PID_A=$!
+  env "$@" wrk -t1 -c"$half" -d"${duration}s" --latency -s "$BENCHDIR/request.lua" "$url2" \
+    </dev/null >"$TMP/wrk-$key-b.txt" 2>&1 &
+  WRK_PID_B=$!
+  wait "$WRK_PID_A" || rc_a=$?
+  WRK_PID_A=
+  wait "$WRK_PID_B" || rc_b=$?
+  WRK_PID_B=
+  ((rc_a == 0)) || { cat "$TMP/wrk-$key-a.txt" >&2; die "wrk failed for $label (instance 1)"; }
+  ((rc_b == 0)) || { cat "$TMP/wrk-$key-b.txt" >&2; die "wrk failed for $label (instance 2)"; }
+  parse_wrk "$key-a" "$label (instance 1)" "$TMP/wrk-$key-a.txt"
+  parse_wrk "$key-b" "$label (instance 2)" "$TMP/wrk-$key-b.txt"
+  RPS[$key]=$(awk -v a="${RPS[$key-a]}" -v b="${RPS[$key-b]}" 'BEGIN { printf "%.1f", a + b }')
+  big() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'; }
+  P50[$key]=$(big "${P50[$key-a]}" "${P50[$key-b]}")
+  P99[$key]=$(big "${P99[$key-a]}" "${P99[$key-b]}")
+  REQS[$key]=$(( REQS[$key-a] + REQS[$key-b] ))
+  NON2XX[$key]=$(( NON2XX[$key-a] + NON2XX[$key-b] ))
+  SOCKERR[$key]=$(( SOCKERR[$key-a] + SOCKERR[$key-b] ))
+}
+
+# run_redis_benchmark KEY LABEL PORT [OPTION...]: redis-benchmark -t set -d 4096
+# -cN -P 1 for about DURATION s (a first run of 1,000 SETs sizes -n); fills
+# the arrays (NON2XX: "-", redis-benchmark has no such count).
+run_redis_benchmark() {
+  local key=$1 label=$2 port=$3 out line n
+  shift 3
+  out=$TMP/redis-benchmark-$key.txt
+  sleep 1
+  redis-benchmark -h 127.0.0.1 -p "$port" "$@" -t set -d 4096 -c "$CONNECTIONS" -n 1000 -P 1 --csv \
+    </dev/null >"$out" 2>&1 || true
+  line=$(grep '^"SET"' "$out" || true)
+  [[ -n $line ]] || { cat "$out" >&2; die "redis-benchmark failed for $label"; }
+  n=$(awk -F'"' -v d="$DURATION" '{ n = int($4 * d); print (n < 1000 ? 1000 : n) }' <<<"$line")
+  REDIS_BENCHMARK_N[$key]=$n
+  log "[$key] $label: redis-benchmark -t set -d 4096 -c$CONNECTIONS -n $n -P 1 $*"
+  redis-benchmark -h 127.0.0.1 -p "$port" "$@" -t set -d 4096 -c "$CONNECTIONS" -n "$n" -P 1 --csv \
+    </dev/null >"$out" 2>&1 || true
+  line=$(grep '^"SET"' "$out" || true)
+  [[ -n $line ]] || { cat "$out" >&2; die "redis-benchmark failed for $label"; }
+  grep -qi 'error' "$out" && warn "$label: $(grep -i -m1 'error' "$out")"
+  # "SET","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+  RPS[$key]=$(awk -F'"' '{ print $4 }' <<<"$line")
+  P50[$key]=$(awk -F'"' '{ printf "%d", $10 * 1000 }' <<<"$line")
+  P99[$key]=$(awk -F'"' '{ printf "%d", $14 * 1000 }' <<<"$line")
+  REQS[$key]=$n
+  NON2XX[$key]=-
+}
+declare -A REDIS_BENCHMARK_N
 
 # ---------------------------------------------------------------------------
 # nginx baselines
@@ -289,141 +424,295 @@ stop_nginx
 # ---------------------------------------------------------------------------
 # Relay
 
-DATA_DIR=$TMP/relay-data
-# Every request comes from 127.0.0.1: per-client limits off.
-"$RELAY" --port 0 --data-dir "$DATA_DIR" --rate 0 --max-mailboxes-per-client 0 --max-bytes-per-client 0 \
-  --max-connections-per-client 0 --max-waiters-per-client 0 \
-  --max-connections 20000 --max-waiters 12000 --connection-timeout 60 \
-  </dev/null >"$TMP/relay.out" 2>"$TMP/relay.err" &
-RELAY_PID=$!
-RELAY_URL=
-for ((i = 0; i < 150; i++)); do
-  RELAY_URL=$(sed -n 's/^latchkey-relay listening on \(http:\/\/[^ ]*\)$/\1/p' "$TMP/relay.out")
-  [[ -n $RELAY_URL ]] && break
-  kill -0 "$RELAY_PID" 2>/dev/null || { cat "$TMP/relay.err" >&2; die "latchkey-relay exited"; }
-  sleep 0.1
-done
-[[ -n $RELAY_URL ]] || { cat "$TMP/relay.err" >&2; die "latchkey-relay did not start"; }
-RELAY_PORT=${RELAY_URL##*:}
-DATA_FS=$(findmnt -n -o FSTYPE -T "$DATA_DIR" 2>/dev/null || echo '?')
-[[ $DATA_FS == tmpfs ]] && warn "relay database on tmpfs: fsync is free, create figures are not durable ones"
+# Every instance gets the same flags. Every request comes from 127.0.0.1:
+# per-client limits off.
+RELAY_ARGS=(--rate 0 --max-mailboxes-per-client 0 --max-bytes-per-client 0
+            --max-connections-per-client 0 --max-waiters-per-client 0
+            --max-connections 20000 --max-waiters 12000 --connection-timeout 60)
 
+# start_relay PID_VAR URL_VAR NAME DATA_DIR [OPTION...]: starts one instance
+# (its PID in PID_VAR at once, for the clean-up) and waits for its URL.
+start_relay() {
+  local pid_var=$1 url_var=$2 name=$3 data_dir=$4 pid url= i
+  shift 4
+  mkdir -p "$data_dir"
+  # Made here, so that the loop below never reads a file that the child's
+  # redirection has not opened yet.
+  : >"$TMP/$name.out"
+  : >"$TMP/$name.err"
+  "$RELAY" --port 0 --data-dir "$data_dir" "${RELAY_ARGS[@]}" "$@" \
+    </dev/null >"$TMP/$name.out" 2>"$TMP/$name.err" &
+  pid=$!
+  printf -v "$pid_var" '%s' "$pid"
+  for ((i = 0; i < 300; i++)); do
+    url=$(sed -n 's/^latchkey-relay listening on \(http:\/\/[^ ]*\)$/\1/p' "$TMP/$name.out")
+    [[ -n $url ]] && break
+    kill -0 "$pid" 2>/dev/null || { cat "$TMP/$name.err" >&2; die "latchkey-relay ($name) exited"; }
+    sleep 0.1
+  done
+  [[ -n $url ]] || { cat "$TMP/$name.err" >&2; die "latchkey-relay ($name) did not start"; }
+  printf -v "$url_var" '%s' "$url"
+}
+
+# metric NAME [URL]: one figure of an instance's /metrics (default RELAY_URL).
 metric() {
-  { curl -s --max-time 5 "$RELAY_URL/metrics" || true; } | awk -v k="$1" '$1 == k { print $2 }'
+  { curl -s --max-time 5 "${2:-$RELAY_URL}/metrics" || true; } | awk -v k="$1" '$1 == k { print $2 }'
 }
 relay_errors() {
   local a b
-  a=$(metric 'latchkey_relay_responses_total{class="4xx"}')
-  b=$(metric 'latchkey_relay_responses_total{class="5xx"}')
+  a=$(metric 'latchkey_relay_responses_total{class="4xx"}' "${1:-$RELAY_URL}")
+  b=$(metric 'latchkey_relay_responses_total{class="5xx"}' "${1:-$RELAY_URL}")
   echo $(( ${a:-0} + ${b:-0} ))
 }
 
-INITIATOR=$(uuid)
-RECIPIENT=$(uuid)
+# setup_mailbox: the mailbox to read, created once through RELAY_URL, the
+# recipient bound by a first read; sets INITIATOR, RECIPIENT, MAILBOX_PATH,
+# MAILBOX_URL, READ_BYTES and ETAG.
+setup_mailbox() {
+  local created link check headers
+  INITIATOR=$(uuid)
+  RECIPIENT=$(uuid)
+  created=$(curl -s -w '\n%{http_code}' -X POST -H 'Content-Type: application/json' \
+              -H "Mailbox-Device-Claim: $INITIATOR" --data-binary "@$TMP/create.json" \
+              "$RELAY_URL/v1/m" || true)
+  [[ ${created##*$'\n'} == 200 ]] || die "relay create check failed: $created"
+  link=$(sed -n 's/.*"urlLink":"\([^"]*\)".*/\1/p' <<<"${created%$'\n'*}")
+  MAILBOX_PATH=$(sed 's#^https\{0,1\}://[^/]*##' <<<"$link")
+  [[ $MAILBOX_PATH == /v1/m/* ]] || die "unexpected urlLink: $link"
+  MAILBOX_URL=$RELAY_URL$MAILBOX_PATH
 
-# The mailbox to read: created once, the recipient bound by a first read.
-created=$(curl -s -w '\n%{http_code}' -X POST -H 'Content-Type: application/json' \
-            -H "Mailbox-Device-Claim: $INITIATOR" --data-binary "@$TMP/create.json" \
-            "$RELAY_URL/v1/m" || true)
-[[ ${created##*$'\n'} == 200 ]] || die "relay create check failed: $created"
-link=$(sed -n 's/.*"urlLink":"\([^"]*\)".*/\1/p' <<<"${created%$'\n'*}")
-MAILBOX_PATH=$(sed 's#^https\{0,1\}://[^/]*##' <<<"$link")
-[[ $MAILBOX_PATH == /v1/m/* ]] || die "unexpected urlLink: $link"
-MAILBOX_URL=$RELAY_URL$MAILBOX_PATH
+  check=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Mailbox-Device-Claim: $RECIPIENT" "$MAILBOX_URL" || true)
+  [[ $check == 200 ]] || die "relay recipient binding failed: $check"
+  headers=$(curl -s -D - -o "$TMP/read.json" -w '%{http_code} %{size_download}' -X POST \
+              -H "Mailbox-Device-Claim: $RECIPIENT" "$MAILBOX_URL" || true)
+  check=${headers##*$'\n'}
+  [[ $check == "200 "* ]] || die "relay read check failed: $check"
+  READ_BYTES=${check#200 }
+  grep -q "$(sed -n 's/.*"data":"\([^"]\{1,64\}\).*/\1/p' "$TMP/create.json")" "$TMP/read.json" ||
+    die "relay read does not return the payload"
+  ETAG=$(tr -d '\r' <<<"$headers" | sed -n 's/^[Ee][Tt][Aa][Gg]: *//p')
+  [[ $ETAG =~ ^\"[0-9]+\"$ ]] || die "unexpected ETag: '$ETAG'"
+}
 
-check=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Mailbox-Device-Claim: $RECIPIENT" "$MAILBOX_URL" || true)
-[[ $check == 200 ]] || die "relay recipient binding failed: $check"
-headers=$(curl -s -D - -o "$TMP/read.json" -w '%{http_code} %{size_download}' -X POST \
-            -H "Mailbox-Device-Claim: $RECIPIENT" "$MAILBOX_URL" || true)
-check=${headers##*$'\n'}
-[[ $check == "200 "* ]] || die "relay read check failed: $check"
-READ_BYTES=${check#200 }
-grep -q "$(sed -n 's/.*"data":"\([^"]\{1,64\}\).*/\1/p' "$TMP/create.json")" "$TMP/read.json" ||
-  die "relay read does not return the payload"
-ETAG=$(tr -d '\r' <<<"$headers" | sed -n 's/^[Ee][Tt][Aa][Gg]: *//p')
-[[ $ETAG =~ ^\"[0-9]+\"$ ]] || die "unexpected ETag: '$ETAG'"
-
-# --- create -----------------------------------------------------------------
-
-errors_before=$(relay_errors)
-run_wrk C "relay create 4 KiB (durable)" "$RELAY_URL/v1/m" "$DURATION" \
-  BENCH_METHOD=POST BENCH_BODY_FILE="$TMP/create.json" BENCH_CONTENT_TYPE=application/json \
-  BENCH_CLAIM="$INITIATOR"
-errors_after=$(relay_errors)
-((errors_after == errors_before)) ||
-  warn "relay create: the relay answered $((errors_after - errors_before)) 4xx/5xx"
-MAILBOXES=$(metric latchkey_relay_mailboxes)
-
-# --- read -------------------------------------------------------------------
-
-errors_before=$(relay_errors)
-run_wrk R "relay read 4 KiB" "$MAILBOX_URL" "$DURATION" \
-  BENCH_METHOD=POST BENCH_CLAIM="$RECIPIENT"
-errors_after=$(relay_errors)
-((errors_after == errors_before)) ||
-  warn "relay read: the relay answered $((errors_after - errors_before)) 4xx/5xx"
-
-# --- waiting readers --------------------------------------------------------
+# check_errors LABEL BEFORE [URL]: a warning if the instance answered 4xx/5xx.
+check_errors() {
+  local after
+  after=$(relay_errors "${3:-$RELAY_URL}")
+  ((after == $2)) || warn "$1: the relay answered $((after - $2)) 4xx/5xx"
+}
 
 WAITER_DURATION=$DURATION
 if ((WAITER_DURATION > MAX_WAITER_RUN)); then
   WAITER_DURATION=$MAX_WAITER_RUN
-  log "The run with waiters lasts ${WAITER_DURATION}s (it must end well within wait=$WAIT_SECONDS)"
+  log "The runs with waiters last ${WAITER_DURATION}s (they must end well within wait=$WAIT_SECONDS)"
 fi
 
-RSS_BEFORE=$(rss_kb "$RELAY_PID")
-log "Parking $WAITERS waiting reads"
-waiters_started=$(date +%s.%N)
-"$PYTHON" "$BENCHDIR/waiters.py" --port "$RELAY_PORT" --path "$MAILBOX_PATH" \
-  --claim "$RECIPIENT" --etag "$ETAG" --count "$WAITERS" --wait "$WAIT_SECONDS" \
-  </dev/null >"$TMP/waiters.out" 2>"$TMP/waiters.err" &
-WAITER_PID=$!
+declare -A MAILBOXES READ_SIZE RSS_BEFORE RSS_WITH RSS_AFTER_W PARK_SECONDS STILL_PARKED WAITER_SPAN \
+           WAITER_SUMMARY RELEASED
 
-parked=0
-for ((i = 0; i < 240; i++)); do         # at most about a minute
-  parked=$(metric latchkey_relay_waiters)
-  parked=${parked:-0}
-  ((parked >= WAITERS)) && break
-  kill -0 "$WAITER_PID" 2>/dev/null || break
-  sleep 0.25
-done
-waiters_parked=$(date +%s.%N)
-if ((parked < WAITERS)); then
-  cat "$TMP/waiters.out" "$TMP/waiters.err" >&2
-  tail -5 "$TMP/relay.err" >&2
-  die "only $parked of $WAITERS waiting reads parked"
+# bench_relay STORE NAME LABEL CKEY RKEY WKEY: create, read and read with
+# waiters through the instance at RELAY_URL (RELAY_PID, its output in
+# TMP/NAME.*), after setup_mailbox.
+bench_relay() {
+  local store=$1 name=$2 label=$3 ckey=$4 rkey=$5 wkey=$6 errors parked released i waiters_started waiters_parked waiters_done
+
+  # --- create ---------------------------------------------------------------
+  errors=$(relay_errors)
+  run_wrk "$ckey" "relay create 4 KiB, $label" "$RELAY_URL/v1/m" "$DURATION" \
+    BENCH_METHOD=POST BENCH_BODY_FILE="$TMP/create.json" BENCH_CONTENT_TYPE=application/json \
+    BENCH_CLAIM="$INITIATOR"
+  check_errors "relay create, $label" "$errors"
+  MAILBOXES[$store]=$(metric latchkey_relay_mailboxes)
+  READ_SIZE[$store]=$READ_BYTES
+
+  # --- read -----------------------------------------------------------------
+  errors=$(relay_errors)
+  run_wrk "$rkey" "relay read 4 KiB, $label" "$MAILBOX_URL" "$DURATION" \
+    BENCH_METHOD=POST BENCH_CLAIM="$RECIPIENT"
+  check_errors "relay read, $label" "$errors"
+
+  # --- waiting readers ------------------------------------------------------
+  RSS_BEFORE[$store]=$(rss_kb "$RELAY_PID")
+  log "Parking $WAITERS waiting reads ($label)"
+  waiters_started=$(date +%s.%N)
+  "$PYTHON" "$BENCHDIR/waiters.py" --port "${RELAY_URL##*:}" --path "$MAILBOX_PATH" \
+    --claim "$RECIPIENT" --etag "$ETAG" --count "$WAITERS" --wait "$WAIT_SECONDS" \
+    </dev/null >"$TMP/waiters-$store.out" 2>"$TMP/waiters-$store.err" &
+  WAITER_PID=$!
+
+  parked=0
+  for ((i = 0; i < 240; i++)); do         # at most about a minute
+    parked=$(metric latchkey_relay_waiters)
+    parked=${parked:-0}
+    ((parked >= WAITERS)) && break
+    kill -0 "$WAITER_PID" 2>/dev/null || break
+    sleep 0.25
+  done
+  waiters_parked=$(date +%s.%N)
+  if ((parked < WAITERS)); then
+    cat "$TMP/waiters-$store.out" "$TMP/waiters-$store.err" >&2
+    tail -5 "$TMP/$name.err" >&2 || true
+    die "only $parked of $WAITERS waiting reads parked ($label)"
+  fi
+  PARK_SECONDS[$store]=$(awk -v a="$waiters_started" -v b="$waiters_parked" 'BEGIN { printf "%.1f", b - a }')
+  RSS_WITH[$store]=$(rss_kb "$RELAY_PID")
+
+  errors=$(relay_errors)
+  run_wrk "$wkey" "relay read 4 KiB, $label, $WAITERS waiting" "$MAILBOX_URL" "$WAITER_DURATION" \
+    BENCH_METHOD=POST BENCH_CLAIM="$RECIPIENT"
+  check_errors "relay read with waiters, $label" "$errors"
+  RSS_AFTER_W[$store]=$(rss_kb "$RELAY_PID")
+  STILL_PARKED[$store]=$(metric latchkey_relay_waiters)
+  STILL_PARKED[$store]=${STILL_PARKED[$store]:-0}
+  waiters_done=$(date +%s.%N)
+  WAITER_SPAN[$store]=$(awk -v a="$waiters_started" -v b="$waiters_done" 'BEGIN { printf "%.1f", b - a }')
+  ((STILL_PARKED[$store] == WAITERS)) ||
+    warn "$label: only ${STILL_PARKED[$store]} of $WAITERS waiters still parked after the run"
+  awk -v s="${WAITER_SPAN[$store]}" -v w="$WAIT_SECONDS" 'BEGIN { exit !(s >= w) }' &&
+    warn "$label: the run with waiters ended ${WAITER_SPAN[$store]}s after they were sent (wait=$WAIT_SECONDS)"
+
+  stop_pid "$WAITER_PID"; WAITER_PID=
+  WAITER_SUMMARY[$store]=$(grep '^done ' "$TMP/waiters-$store.out" || echo "done (no summary)")
+  [[ ${WAITER_SUMMARY[$store]} == *"responses=none"* ]] ||
+    warn "$label: waiter client: early responses: ${WAITER_SUMMARY[$store]}"
+  # The client closed its sockets; see whether the relay lets the waits go.
+  for ((i = 0; i < 30; i++)); do
+    released=$(metric latchkey_relay_waiters)
+    released=${released:-0}
+    ((released == 0)) && break
+    sleep 0.1
+  done
+  RELEASED[$store]=$released
+}
+
+DATA_FS=$(findmnt -n -o FSTYPE -T "$TMP" 2>/dev/null || echo '?')
+[[ $DATA_FS == tmpfs ]] &&
+  warn "relay database and Redis AOF files on tmpfs: fsync is free, create figures are not durable ones"
+
+# --- SQLite -----------------------------------------------------------------
+
+if ((WANT_SQLITE)); then
+  start_relay RELAY_PID RELAY_URL relay-sqlite "$TMP/relay-sqlite"
+  setup_mailbox
+  bench_relay sqlite relay-sqlite SQLite C R W
+  stop_pid "$RELAY_PID"; RELAY_PID=
 fi
-PARK_SECONDS=$(awk -v a="$waiters_started" -v b="$waiters_parked" 'BEGIN { printf "%.1f", b - a }')
-RSS_WITH=$(rss_kb "$RELAY_PID")
 
-errors_before=$(relay_errors)
-run_wrk W "relay read 4 KiB, $WAITERS waiting" "$MAILBOX_URL" "$WAITER_DURATION" \
-  BENCH_METHOD=POST BENCH_CLAIM="$RECIPIENT"
-errors_after=$(relay_errors)
-((errors_after == errors_before)) ||
-  warn "relay read with waiters: the relay answered $((errors_after - errors_before)) 4xx/5xx"
-RSS_AFTER_W=$(rss_kb "$RELAY_PID")
-still_parked=$(metric latchkey_relay_waiters)
-waiters_done=$(date +%s.%N)
-WAITER_SPAN=$(awk -v a="$waiters_started" -v b="$waiters_done" 'BEGIN { printf "%.1f", b - a }')
-((${still_parked:-0} == WAITERS)) ||
-  warn "only ${still_parked:-0} of $WAITERS waiters still parked after the run"
-awk -v s="$WAITER_SPAN" -v w="$WAIT_SECONDS" 'BEGIN { exit !(s >= w) }' &&
-  warn "the run with waiters ended ${WAITER_SPAN}s after they were sent (wait=$WAIT_SECONDS)"
+# --- Redis Cluster ----------------------------------------------------------
 
-stop_pid "$WAITER_PID"; WAITER_PID=
-WAITER_SUMMARY=$(grep '^done ' "$TMP/waiters.out" || echo "done (no summary)")
-[[ $WAITER_SUMMARY == *"responses=none"* ]] ||
-  warn "waiter client: early responses: $WAITER_SUMMARY"
-# The client closed its sockets; see whether the relay lets the waits go.
-for ((i = 0; i < 30; i++)); do
-  released=$(metric latchkey_relay_waiters)
-  released=${released:-0}
-  ((released == 0)) && break
-  sleep 0.1
-done
+redis_cli() { redis-cli -h 127.0.0.1 -p "$@" 2>/dev/null || true; }
 
-stop_pid "$RELAY_PID"; RELAY_PID=
+# all_nodes_say COMMAND EXPECTED: whether every node's answer contains it.
+all_nodes_say() {
+  local port
+  for port in "${REDIS_PORTS[@]}"; do
+    # shellcheck disable=SC2086
+    [[ $(redis_cli "$port" $1) == *"$2"* ]] || return 1
+  done
+}
+
+# wait_nodes COMMAND EXPECTED: polls until all_nodes_say, a minute at most.
+wait_nodes() {
+  local i pid
+  for ((i = 0; i < 600; i++)); do
+    all_nodes_say "$1" "$2" && return 0
+    for pid in "${REDIS_PIDS[@]}"; do
+      kill -0 "$pid" 2>/dev/null || die "a Redis node exited (logs in $TMP/redis)"
+    done
+    sleep 0.1
+  done
+  die "the Redis nodes did not all answer '$2' to $1"
+}
+
+start_cluster() {
+  local port dir up i nodes=()
+  read -r -a REDIS_PORTS <<<"$(free_redis_ports "$REDIS_NODES")"
+  log "Starting a Redis Cluster of $REDIS_NODES nodes on ports ${REDIS_PORTS[*]}"
+  for port in "${REDIS_PORTS[@]}"; do
+    dir=$TMP/redis/n$port
+    mkdir -p "$dir"
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --cluster-enabled yes \
+      --cluster-config-file nodes.conf --cluster-node-timeout 1000 \
+      --appendonly yes --appendfsync always --save '' --daemonize no --logfile "$dir/log" \
+      --repl-diskless-sync-delay 0 </dev/null >/dev/null 2>&1 &
+    REDIS_PIDS+=($!)
+  done
+  wait_nodes PING PONG
+  for port in "${REDIS_PORTS[@]}"; do
+    nodes+=("127.0.0.1:$port")
+  done
+  redis-cli --cluster create "${nodes[@]}" \
+    --cluster-replicas 1 --cluster-yes </dev/null >"$TMP/redis/create.log" 2>&1 ||
+    { cat "$TMP/redis/create.log" >&2; die "redis-cli --cluster create failed"; }
+  wait_nodes "CLUSTER INFO" cluster_state:ok
+  # Every replica's link up, or a relay's WAIT 1 would time out.
+  for ((i = 0; i < 600; i++)); do
+    up=0
+    for port in "${REDIS_PORTS[@]}"; do
+      [[ $(redis_cli "$port" INFO replication) == *master_link_status:up* ]] && up=$((up + 1))
+    done
+    ((up == REDIS_NODES / 2)) && break
+    sleep 0.1
+  done
+  ((up == REDIS_NODES / 2)) || die "only $up of $((REDIS_NODES / 2)) Redis replicas are linked"
+  REDIS_NODE_LIST=$(printf '127.0.0.1:%s,' "${REDIS_PORTS[@]}")
+  REDIS_NODE_LIST=${REDIS_NODE_LIST%,}
+}
+
+# The primary that owns redis-benchmark's key for -t set without -r.
+primary_of() {
+  local slot
+  slot=$(redis_cli "${REDIS_PORTS[0]}" CLUSTER KEYSLOT "$1")
+  [[ $slot =~ ^[0-9]+$ ]] || die "CLUSTER KEYSLOT failed: '$slot'"
+  redis_cli "${REDIS_PORTS[0]}" CLUSTER NODES | awk -v s="$slot" '
+    $3 ~ /master/ {
+      for (i = 9; i <= NF; i++) {
+        n = split($i, r, "-"); lo = r[1]; hi = (n > 1 ? r[2] : r[1])
+        if (s >= lo && s <= hi) { split($2, a, "[:@]"); print a[2]; exit }
+      }
+    }'
+}
+
+if ((WANT_REDIS)); then
+  start_cluster
+  D_PORT=$(primary_of 'key:__rand_int__')
+  [[ $D_PORT =~ ^[0-9]+$ ]] || die "no primary found for redis-benchmark's key"
+  run_redis_benchmark D "redis-benchmark SET 4 KiB, 1 primary" "$D_PORT"
+  run_redis_benchmark Dc "redis-benchmark --cluster SET 4 KiB" "${REDIS_PORTS[0]}" --cluster
+
+  REDIS_ARGS=(--store redis --redis-nodes "$REDIS_NODE_LIST")
+  start_relay RELAY_PID RELAY_URL relay-redis-1 "$TMP/relay-redis-1" "${REDIS_ARGS[@]}"
+  setup_mailbox
+  bench_relay redis relay-redis-1 "Redis, 1 instance" C1 R1 W1
+
+  # A second instance on the same cluster, with the first one's limiter key.
+  mkdir -p "$TMP/relay-redis-2"
+  cp -p "$TMP/relay-redis-1/limiter.key" "$TMP/relay-redis-2/limiter.key"
+  start_relay RELAY2_PID RELAY2_URL relay-redis-2 "$TMP/relay-redis-2" "${REDIS_ARGS[@]}"
+  check=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Mailbox-Device-Claim: $RECIPIENT" \
+            "$RELAY2_URL$MAILBOX_PATH" || true)
+  [[ $check == 200 ]] || die "read through the second instance failed: $check"
+
+  errors1=$(relay_errors) errors2=$(relay_errors "$RELAY2_URL")
+  run_wrk_pair C2 "relay create 4 KiB, Redis, 2 instances" "$RELAY_URL/v1/m" "$RELAY2_URL/v1/m" "$DURATION" \
+    BENCH_METHOD=POST BENCH_BODY_FILE="$TMP/create.json" BENCH_CONTENT_TYPE=application/json \
+    BENCH_CLAIM="$INITIATOR"
+  check_errors "relay create, Redis instance 1 of 2" "$errors1"
+  check_errors "relay create, Redis instance 2 of 2" "$errors2" "$RELAY2_URL"
+  MAILBOXES[redis]=$(metric latchkey_relay_mailboxes)
+
+  errors1=$(relay_errors) errors2=$(relay_errors "$RELAY2_URL")
+  run_wrk_pair R2 "relay read 4 KiB, Redis, 2 instances" "$MAILBOX_URL" "$RELAY2_URL$MAILBOX_PATH" "$DURATION" \
+    BENCH_METHOD=POST BENCH_CLAIM="$RECIPIENT"
+  check_errors "relay read, Redis instance 1 of 2" "$errors1"
+  check_errors "relay read, Redis instance 2 of 2" "$errors2" "$RELAY2_URL"
+  RSS_PAIR1=$(rss_kb "$RELAY_PID")
+  RSS_PAIR2=$(rss_kb "$RELAY2_PID")
+
+  stop_pid "$RELAY2_PID"; RELAY2_PID=
+  stop_pid "$RELAY_PID"; RELAY_PID=
+  stop_redis
+fi
 
 # ---------------------------------------------------------------------------
 # Report
@@ -435,21 +724,36 @@ fmt_x() { awk -v r="$1" 'BEGIN { printf "%.2fx", r }'; }
 percent() { awk -v r="$1" 'BEGIN { printf "%.1f%%", r * 100 }'; }
 verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN {
   ok = (op == ">=") ? (v >= t) : (v <= t); print ok ? "PASS" : "MISS" }'; }
+kb_to_mb() { awk -v k="$1" 'BEGIN { print k * 1024 / 1e6 }'; }
 
 label_of() {
   case $1 in
-    A) echo "A  nginx static GET 4 KiB" ;;
-    B) echo "B  nginx POST 4 KiB -> 204" ;;
-    R) echo "R  relay read 4 KiB" ;;
-    W) echo "W  relay read, $WAITERS waiting" ;;
-    C) echo "C  relay create 4 KiB (fsync)" ;;
+    A) echo "A   nginx static GET 4 KiB" ;;
+    B) echo "B   nginx POST 4 KiB -> 204" ;;
+    D) echo "D   redis-benchmark SET 4 KiB, 1 primary" ;;
+    Dc) echo "Dc  redis-benchmark SET 4 KiB, --cluster" ;;
+    R) echo "R   relay read 4 KiB, SQLite" ;;
+    W) echo "W   relay read, SQLite, $WAITERS waiting" ;;
+    C) echo "C   relay create 4 KiB, SQLite (fsync)" ;;
+    R1) echo "R1  relay read 4 KiB, Redis, 1 instance" ;;
+    W1) echo "W1  relay read, Redis, $WAITERS waiting" ;;
+    C1) echo "C1  relay create 4 KiB, Redis, 1 instance" ;;
+    R2) echo "R2  relay read, Redis, 2 instances" ;;
+    C2) echo "C2  relay create, Redis, 2 instances" ;;
   esac
 }
+
+# target LABEL VALUE GOAL VERDICT
+target() { printf '%-52s %-10s %-10s %s\n' "$@"; }
 
 wrk_version=$( (wrk -v 2>&1 || true) | head -1 | sed 's/ Copyright.*//')
 nginx_version=$(nginx -v 2>&1 | sed 's/^nginx version: //')
 relay_rev=$(git -C "$SRCDIR" rev-parse --short HEAD 2>/dev/null || echo '?')
 git -C "$SRCDIR" diff --quiet HEAD -- src 2>/dev/null || relay_rev="$relay_rev+local changes"
+keys=(A B)
+((WANT_REDIS)) && keys+=(D Dc)
+((WANT_SQLITE)) && keys+=(R W C)
+((WANT_REDIS)) && keys+=(R1 W1 C1 R2 C2)
 
 echo
 echo "latchkey-relay benchmark"
@@ -458,34 +762,71 @@ printf '%-12s %s\n' machine "$(nproc) CPUs, $(uname -srm), load at end $(cut -d'
 printf '%-12s %s\n' cpu "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
 printf '%-12s %s\n' nginx "$nginx_version"
 printf '%-12s %s\n' wrk "$wrk_version"
-printf '%-12s %s\n' relay "$relay_rev, release build, libmicrohttpd $(pkg-config --modversion libmicrohttpd), sqlite $(pkg-config --modversion sqlite3), data on $DATA_FS"
-printf '%-12s %s\n' runs "wrk -t1 -c$CONNECTIONS keep-alive, ${DURATION}s each (W: ${WAITER_DURATION}s)"
-printf '%-12s %s\n' sizes "static 4096 B, POST body $(stat -c %s "$TMP/create.json") B, relay read response $READ_BYTES B"
+printf '%-12s %s\n' relay "$relay_rev, release build, libmicrohttpd $(pkg-config --modversion libmicrohttpd), sqlite $(pkg-config --modversion sqlite3), hiredis $(pkg-config --modversion hiredis), data on $DATA_FS"
+printf '%-12s %s\n' stores "$STORES"
+if ((WANT_REDIS)); then
+  printf '%-12s %s\n' redis "$(redis-server --version | sed 's/^Redis server v=\([^ ]*\).*/\1/'), a cluster of 3 primaries + 3 replicas on loopback, appendonly yes, appendfsync always, on $DATA_FS"
+  printf '%-12s %s\n' "" "D: redis-benchmark (no --cluster) -t set -d 4096 -c$CONNECTIONS -n ${REDIS_BENCHMARK_N[D]} -P 1 against the primary that owns its one key (port $D_PORT, cluster mode, with its replica; no WAIT)"
+  printf '%-12s %s\n' "" "Dc: redis-benchmark --cluster -t set -d 4096 -c$CONNECTIONS -n ${REDIS_BENCHMARK_N[Dc]} -P 1, its clients spread over the 3 primaries"
+  printf '%-12s %s\n' "" "relay on Redis: every create is scripts on up to 3 primaries and WAIT 1 500 (PROTOCOL.md 6.10)"
+fi
+printf '%-12s %s\n' runs "wrk -t1 -c$CONNECTIONS keep-alive, ${DURATION}s each (W: ${WAITER_DURATION}s); R2, C2: two wrk -t1 -c$(( (CONNECTIONS + 1) / 2 )) at once, one per instance, requests/s summed, p50/p99 the higher"
+printf '%-12s %s\n' sizes "static 4096 B, POST body $(stat -c %s "$TMP/create.json") B, SET value 4096 B, relay read response ${READ_SIZE[sqlite]:-${READ_SIZE[redis]:-?}} B"
 echo
-printf '%-36s %12s %10s %10s %9s\n' run "requests/s" p50 p99 "non-2xx"
-printf '%-36s %12s %10s %10s %9s\n' "------------------------------------" "----------" "--------" "--------" "-------"
-for key in A B R W C; do
-  printf '%-36s %12.0f %10s %10s %9s\n' "$(label_of "$key")" "${RPS[$key]}" \
+printf '%-44s %12s %10s %10s %9s\n' run "requests/s" p50 p99 "non-2xx"
+printf '%-44s %12s %10s %10s %9s\n' "--------------------------------------------" "----------" "--------" "--------" "-------"
+for key in "${keys[@]}"; do
+  printf '%-44s %12.0f %10s %10s %9s\n' "$(label_of "$key")" "${RPS[$key]}" \
     "$(ms "${P50[$key]}")" "$(ms "${P99[$key]}")" "${NON2XX[$key]}"
 done
+if ((WANT_REDIS)); then
+  printf '%-44s %12.0f / %.0f\n' "    R2 per instance" "${RPS[R2-a]}" "${RPS[R2-b]}"
+  printf '%-44s %12.0f / %.0f\n' "    C2 per instance" "${RPS[C2-a]}" "${RPS[C2-b]}"
+fi
 echo
-read_ratio=$(ratio "${RPS[R]}" "${RPS[A]}")
-create_ratio=$(ratio "${RPS[C]}" "${RPS[B]}")
-waiter_ratio=$(ratio "${RPS[W]}" "${RPS[R]}")
-rss_with_mb=$(awk -v k="$RSS_WITH" 'BEGIN { print k * 1024 / 1e6 }')
-per_waiter=$(awk -v a="$RSS_WITH" -v b="$RSS_BEFORE" -v n="$WAITERS" 'BEGIN { printf "%.1f KiB", (a - b) / n }')
-echo "waiting readers: $WAITERS parked in ${PARK_SECONDS}s; $still_parked still parked after run W (${WAITER_SPAN}s after the first was sent)"
-echo "relay RSS:       before waiters $(mb "$RSS_BEFORE"); with $WAITERS parked $(mb "$RSS_WITH"); after run W $(mb "$RSS_AFTER_W"); ~$per_waiter per waiter"
-echo "waiter client:   ${WAITER_SUMMARY#done }"
-echo "after the waiter client closed its sockets: $released waits still counted 3 s later"
-echo "mailboxes at end: ${MAILBOXES:-?}"
+for store in sqlite redis; do
+  [[ -n ${RSS_WITH[$store]:-} ]] || continue
+  per_waiter=$(awk -v a="${RSS_WITH[$store]}" -v b="${RSS_BEFORE[$store]}" -v n="$WAITERS" 'BEGIN { printf "%.1f KiB", (a - b) / n }')
+  echo "$store, one instance:"
+  echo "  waiting readers: $WAITERS parked in ${PARK_SECONDS[$store]}s; ${STILL_PARKED[$store]} still parked after the run with waiters (${WAITER_SPAN[$store]}s after the first was sent)"
+  echo "  relay RSS:       before waiters $(mb "${RSS_BEFORE[$store]}"); with $WAITERS parked $(mb "${RSS_WITH[$store]}"); after the run $(mb "${RSS_AFTER_W[$store]}"); ~$per_waiter per waiter"
+  echo "  waiter client:   ${WAITER_SUMMARY[$store]#done }"
+  echo "  after the waiter client closed its sockets: ${RELEASED[$store]} waits still counted 3 s later"
+  echo "  mailboxes at end: ${MAILBOXES[$store]:-?}"
+done
+if ((WANT_REDIS)); then
+  echo "redis, two instances: RSS after R2 $(mb "$RSS_PAIR1") and $(mb "$RSS_PAIR2")"
+fi
 echo
-printf '%-44s %-16s %-12s %s\n' target value goal verdict
-printf '%-44s %-16s %-12s %s\n' "--------------------------------------------" "----------------" "------------" "-------"
-printf '%-44s %-16s %-12s %s\n' "read / nginx static (R/A)" "$(fmt_x "$read_ratio")" ">= 0.70x" "$(verdict "$read_ratio" 0.7 '>=')"
-printf '%-44s %-16s %-12s %s\n' "create / nginx POST (C/B)" "$(fmt_x "$create_ratio")" ">= 0.30x" "$(verdict "$create_ratio" 0.3 '>=')"
-printf '%-44s %-16s %-12s %s\n' "RSS with $WAITERS waiting readers" "$(awk -v m="$rss_with_mb" 'BEGIN { printf "%.1f MB", m }')" "<= 100 MB" "$(verdict "$rss_with_mb" 100 '<=')"
-printf '%-44s %-16s %-12s %s\n' "read with waiters / without (W/R)" "$(percent "$waiter_ratio")" ">= 90%" "$(verdict "$waiter_ratio" 0.9 '>=')"
+target target value goal verdict
+target "----------------------------------------------------" "----------" "----------" "-------"
+if ((WANT_SQLITE)); then
+  read_ratio=$(ratio "${RPS[R]}" "${RPS[A]}")
+  create_ratio=$(ratio "${RPS[C]}" "${RPS[B]}")
+  waiter_ratio=$(ratio "${RPS[W]}" "${RPS[R]}")
+  rss=$(kb_to_mb "${RSS_WITH[sqlite]}")
+  target "SQLite: read / nginx static (R/A)" "$(fmt_x "$read_ratio")" ">= 0.70x" "$(verdict "$read_ratio" 0.7 '>=')"
+  target "SQLite: create / nginx POST (C/B)" "$(fmt_x "$create_ratio")" ">= 0.30x" "$(verdict "$create_ratio" 0.3 '>=')"
+  target "SQLite: RSS with $WAITERS waiting readers" "$(awk -v m="$rss" 'BEGIN { printf "%.1f MB", m }')" "<= 100 MB" "$(verdict "$rss" 100 '<=')"
+  target "SQLite: read with waiters / without (W/R)" "$(percent "$waiter_ratio")" ">= 90%" "$(verdict "$waiter_ratio" 0.9 '>=')"
+fi
+if ((WANT_REDIS)); then
+  read_ratio=$(ratio "${RPS[R1]}" "${RPS[A]}")
+  create_ratio=$(ratio "${RPS[C1]}" "${RPS[D]}")
+  waiter_ratio=$(ratio "${RPS[W1]}" "${RPS[R1]}")
+  rss=$(kb_to_mb "${RSS_WITH[redis]}")
+  target "Redis: read / nginx static (R1/A)" "$(fmt_x "$read_ratio")" ">= 0.70x" "$(verdict "$read_ratio" 0.7 '>=')"
+  target "Redis: create / redis-benchmark SET (C1/D)" "$(fmt_x "$create_ratio")" ">= 0.50x" "$(verdict "$create_ratio" 0.5 '>=')"
+  target "Redis: RSS with $WAITERS waiting readers, 1 instance" "$(awk -v m="$rss" 'BEGIN { printf "%.1f MB", m }')" "<= 100 MB" "$(verdict "$rss" 100 '<=')"
+  target "Redis: read with waiters / without (W1/R1)" "$(percent "$waiter_ratio")" ">= 90%" "$(verdict "$waiter_ratio" 0.9 '>=')"
+  target "Redis, 2 instances: read / nginx static (R2/A)" "$(fmt_x "$(ratio "${RPS[R2]}" "${RPS[A]}")")" ">= 0.70x" "$(verdict "$(ratio "${RPS[R2]}" "${RPS[A]}")" 0.7 '>=')"
+  target "Redis, 2 instances: create / redis-benchmark (C2/D)" "$(fmt_x "$(ratio "${RPS[C2]}" "${RPS[D]}")")" ">= 0.50x" "$(verdict "$(ratio "${RPS[C2]}" "${RPS[D]}")" 0.5 '>=')"
+  target "(no goal) Redis create / --cluster SET (C1/Dc)" "$(fmt_x "$(ratio "${RPS[C1]}" "${RPS[Dc]}")")" "" ""
+  target "(no goal) 2 instances / 1: create (C2/C1)" "$(fmt_x "$(ratio "${RPS[C2]}" "${RPS[C1]}")")" "" ""
+  target "(no goal) 2 instances / 1: read (R2/R1)" "$(fmt_x "$(ratio "${RPS[R2]}" "${RPS[R1]}")")" "" ""
+fi
+((WAITERS < 10000)) &&
+  echo "(the RSS goal is for 10,000 waiting readers; this run parked $WAITERS)"
 
 echo
 echo "total time: $((SECONDS - STARTED)) s"
