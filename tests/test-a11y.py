@@ -16,8 +16,11 @@
 # and its menu, Preferences, the keyboard shortcuts and About.
 #
 # A view is audited once it is settled: its toasts, which go by themselves
-# after a few seconds, are dismissed first, and a view audited with a toast
-# in it fails. The audit judges each node by what it read of it at once
+# after a few seconds, are dismissed first. A toast can still come during
+# the audit: one queued behind the last dismissed shows a moment after it
+# went (seen once under load, issue 18), so a view audited with a toast in
+# it is settled and audited again, and fails only if toasts keep coming.
+# The audit judges each node by what it read of it at once
 # (role, name, extents, where), so a node that goes a moment later is not
 # misread; one that goes before it could be read whole makes the audit
 # start over. Both are checked on purpose with a toast made to go in the
@@ -109,8 +112,9 @@ class Walk:
     def view(self, view):
         """Audits what the app shows, and saves a screenshot, once the view
         is settled: no toast left (they go by themselves, see
-        lkui.dismiss_toasts). Nodes that still go while being read make the
-        audit start over; a view audited with a toast in it fails."""
+        lkui.dismiss_toasts). Nodes that still go while being read, or a
+        toast that came during the audit, make it start over; a view still
+        audited with a toast in it the third time fails."""
         self.views += 1
         started = time.monotonic()
         for attempt in range(3):
@@ -120,9 +124,10 @@ class Walk:
                 result = lkui.audit(window, self.ids, view, seen, skip)
                 found, checked = found + result.findings, checked + result.checked
                 gone, toasts = gone + result.gone, toasts + result.toasts
-            if not gone:
+            if not gone and not toasts:
                 break
-            log(f'{view}: {len(gone)} nodes went away during the audit, again:\n  ' + '\n  '.join(gone))
+            log(f'{view}: {len(gone)} nodes went away and {len(toasts)} toasts came during the audit, again:\n  ' +
+                '\n  '.join(gone + toasts))
         self.seen = seen
         self.findings += found
         audited = time.monotonic()
@@ -138,7 +143,8 @@ class Walk:
 
     def toast_checks(self, page):
         """Toasts, which go by themselves, against the audit. A view with a
-        toast just shown is audited once the toast is gone; and a toast
+        toast just shown is audited once the toast is gone, and so is one
+        where a toast comes during the audit; and a toast
         made to go while the audit reads its close button (right after its
         role, then right after its whole record) yields no finding against
         the app: half read, the button is a node that went; read whole, it
@@ -148,6 +154,24 @@ class Walk:
         click(copy)
         wait_for(lambda: lkui.toasts(self.app.frame), 'the “Link copied” toast')
         self.view('share-link-copied')
+
+        # A toast that comes once the view settled (one queued behind the
+        # last dismissed shows a moment after it went: issue 18) is met by
+        # the audit: the view is settled and audited again, not failed.
+        settle, came = self.settle, []
+
+        def settle_then_toast():
+            settle()
+            if not came:
+                came.append(True)
+                click(copy)
+                wait_for(lambda: lkui.toasts(self.app.frame), 'a toast coming after the view settled')
+        self.settle = settle_then_toast
+        try:
+            self.view('share-toast-during-audit')
+        finally:
+            self.settle = settle
+
         for stage in ('role', 'read'):
             result, close = self.toast_going(copy, stage)
             ours = [f for f in result.findings if not f['toolkit']]
