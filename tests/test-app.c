@@ -1203,11 +1203,24 @@ test_shares_resume_and_confirm (void)
   }
   screenshots_of_page ("share-confirm", tracker);
 
+  /* The focus on Confirm and Sign, which goes, moves to what remains on the
+   * page, focus ring shown or not (issue 18: a keyboard run was left with
+   * the focus nowhere, focus-visible having gone off). */
+  g_assert_true (gtk_widget_grab_focus (latchkey_test_find_named (page (), "share-confirm")));
+  gtk_window_set_focus_visible (GTK_WINDOW (world.window), FALSE);
+
   g_assert_true (gtk_widget_activate_action (page (), "page.confirm", NULL));
   latchkey_test_wait_until (tracker_reaches, GINT_TO_POINTER (LK_TRANSFER_STATE_DONE), "the signed key");
   received = actor_finish (ben);
   g_assert_cmpint (received->status, ==, 0);
   g_assert_false (gtk_widget_get_visible (latchkey_test_find_named (page (), "share-confirm")));
+  {
+    GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (world.window));
+
+    g_assert_nonnull (focus);
+    g_assert_true (gtk_widget_is_visible (focus) && gtk_widget_is_sensitive (focus));
+    g_assert_true (gtk_widget_is_ancestor (focus, page ()));
+  }
   g_assert_false (gtk_widget_get_visible (latchkey_test_find_named (page (), "share-request")));
 
   /* The fingerprint the owner saw is the one of the key Ben now holds. */

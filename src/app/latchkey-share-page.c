@@ -141,23 +141,37 @@ update_request (LatchkeySharePage *self,
                                                        : _("Not asked for"));
 }
 
-/* A button that hides as the share moves on (Create Invitation, Confirm
- * and Sign) takes the keyboard focus with it: GTK leaves it nowhere. The
- * focus goes to what now matters: Copy Link, or the status. */
+/* Whether the keyboard focus is on this page. */
+static gboolean
+focus_is_here (LatchkeySharePage *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *focus = root != NULL ? gtk_root_get_focus (root) : NULL;
+
+  return focus != NULL && gtk_widget_is_ancestor (focus, GTK_WIDGET (self));
+}
+
+/* A button that hides or goes insensitive as the share moves on (Create
+ * Invitation, Confirm and Sign) takes the keyboard focus with it: GTK leaves
+ * it nowhere, and the next Tab starts from the top. The focus goes to what
+ * now matters: Copy Link, or the status. When it was on this page, always
+ * (a repeat run saw focus-visible off by then, and the focus left nowhere:
+ * issue 18); otherwise only for a keyboard user (focus shown): a pointer
+ * user's focus is where they click. */
 static void
 keep_focus (LatchkeySharePage *self,
-            gboolean           open)
+            gboolean           open,
+            gboolean           was_here)
 {
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
   GtkWidget *focus;
 
-  /* Only for keyboard users (focus shown): a pointer user's focus is
-   * where they click. */
-  if (root == NULL || !gtk_widget_get_mapped (GTK_WIDGET (self)) || !GTK_IS_WINDOW (root) ||
-      !gtk_window_get_focus_visible (GTK_WINDOW (root)))
+  if (root == NULL || !gtk_widget_get_mapped (GTK_WIDGET (self)) || !GTK_IS_WINDOW (root))
+    return;
+  if (!was_here && !gtk_window_get_focus_visible (GTK_WINDOW (root)))
     return;
   focus = gtk_root_get_focus (root);
-  if (focus != NULL && gtk_widget_is_visible (focus))
+  if (focus != NULL && gtk_widget_is_visible (focus) && gtk_widget_is_sensitive (focus))
     return;
 
   if (!(open && gtk_widget_grab_focus (self->copy_link_button)))
@@ -177,6 +191,7 @@ update (LatchkeySharePage *self)
   /* A share for several devices stays open to the others after the first. */
   gboolean open = state == LK_TRANSFER_STATE_WAITING || (receivers > 1 && !final);
   gboolean busy = latchkey_tracker_get_busy (tracker);
+  gboolean focus_was_here = focus_is_here (self);
   g_autofree char *status = latchkey_tracker_describe_state (tracker);
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *expires = latchkey_format_expiry (latchkey_tracker_get_expires (tracker), now);
@@ -295,7 +310,7 @@ update (LatchkeySharePage *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "page.send", open && link != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "page.copy-link", open && link != NULL);
 
-  keep_focus (self, open);
+  keep_focus (self, open, focus_was_here);
 }
 
 static void
