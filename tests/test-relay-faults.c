@@ -66,6 +66,7 @@ typedef struct
   gint          retried;       /* creates that took more than one attempt */
   gint          unavailable;   /* 503 answers */
   gint          no_retry_after;
+  gint          attempts;
   gint          broken;        /* attempts without an answer (connection refused or cut) */
   gint          unexpected;    /* any other answer */
   gint          given_up;      /* creates without a 2xx by their deadline */
@@ -100,6 +101,7 @@ create_once (Stream      *s,
   soup_message_headers_replace (headers, "Mailbox-Request-ID", request_id);
   response = soup_session_send_and_read (session, msg, NULL, &error);
   status = error == NULL ? soup_message_get_status (msg) : 0;
+  g_atomic_int_inc (&s->attempts);
 
   g_mutex_lock (&s->lock);
   s->slowest = MAX (s->slowest, g_get_monotonic_time () - start);
@@ -343,7 +345,8 @@ count_lost (Stream       *s,
       status = soup_message_get_status (msg);
       if (status != 200)
         {
-          g_test_message ("acknowledged mailbox %.8s… (slot %u) reads %u", ack->id, ack->slot, status);
+          g_test_message ("mailbox %.8s… (slot %u), acknowledged %u, reads %u", ack->id, ack->slot, ack->status,
+                          status);
           lost++;
         }
     }
@@ -458,10 +461,18 @@ own_slots (LkTestRedis *redis,
  * acknowledged before, during or after is readable. The killed node is then
  * restarted, as its supervisor would, and rejoins as the new primary's
  * replica: until then, writes to its slots cannot be replicated and are
- * 503 (WAIT 1 fails). */
+ * 503 (WAIT 1 fails).
+ *
+ * With @data TRUE, the replica lags when the primary dies: it is stopped and
+ * its link cut (CLIENT KILL on the primary) a while before, so that what the
+ * primary takes meanwhile never reaches it, and the failover loses it. A
+ * relay that answered 2xx without WAIT would have acknowledged those writes:
+ * this is the case that tells. */
 static void
-test_kill_primary (void)
+test_kill_primary (gconstpointer data)
 {
+  gboolean lagging = GPOINTER_TO_INT (data);
+  guint replica = LK_TEST_REDIS_NODES;
   g_autoptr(LkTestRedis) redis = lk_test_redis_start ();
   g_autoptr(Stream) s = stream_new (redis);
   g_autofree gboolean *dead_slots = g_new0 (gboolean, RELAY_REDIS_SLOTS);
@@ -477,14 +488,43 @@ test_kill_primary (void)
   g_assert_cmpuint (n_slots, >=, RELAY_REDIS_SLOTS / 4);
   while (!dead_slots[first_slot])
     first_slot++;
+  for (guint i = 0; i < LK_TEST_REDIS_NODES && replica == LK_TEST_REDIS_NODES; i++)
+    {
+      g_autofree char *role = lk_test_redis_cli (redis, i, "ROLE");
+      g_autofree char *port = g_strdup_printf ("\n%u\n", redis->ports[victim]);
+
+      if (g_str_has_prefix (role, "slave") && strstr (role, port) != NULL)
+        replica = i;
+    }
+  g_assert_cmpuint (replica, <, LK_TEST_REDIS_NODES);
 
   stream_start (s);
   wait_for_acks (s, 150, "before the kill");
 
   unavailable_before = g_atomic_int_get (&s->unavailable);
   before = acknowledged (s);
+  if (lagging)
+    {
+      g_autofree char *out = NULL;
+      gint attempts;
+
+      lk_test_redis_signal (redis, replica, SIGSTOP);
+      out = lk_test_redis_cli (redis, victim, "CLIENT KILL TYPE replica");
+      g_assert_cmpint (atoi (out), ==, 1);
+      /* Some 30 creates meanwhile, a third of them on the primary's slots. */
+      attempts = g_atomic_int_get (&s->attempts);
+      deadline = g_get_monotonic_time () + EVENT_DEADLINE_USEC;
+      while (g_atomic_int_get (&s->attempts) < attempts + 30)
+        {
+          if (g_get_monotonic_time () > deadline)
+            g_error ("no creates while the replica lags");
+          g_usleep (POLL_USEC);
+        }
+    }
   killed = g_get_monotonic_time ();
   lk_test_redis_kill (redis, victim);
+  if (lagging)
+    lk_test_redis_signal (redis, replica, SIGCONT);
 
   /* The survivors agree that another node serves the dead one's slots. */
   deadline = killed + EVENT_DEADLINE_USEC;
@@ -527,15 +567,15 @@ test_kill_primary (void)
       if (dead_slots[ack->slot])
         before_on_victim++;
     }
-  g_test_message ("primary SIGKILL (node %u, %u slots): %u creates acknowledged before, %u of them on its slots; "
+  g_test_message ("primary SIGKILL%s (node %u, %u slots): %u creates acknowledged before, %u of them on its slots; "
                   "promotion seen after %.1f s; first 2xx on its slots %.1f s after the kill, "
-                  "first 200 (a new mailbox, replicated) %.1f s; %d × 503 from the kill on",
-                  victim, n_slots, before, before_on_victim, (double) (promoted - killed) / G_USEC_PER_SEC,
+                  "first 200 (a new mailbox, replicated) %.1f s; %d × 503 from the fault on",
+                  lagging ? " with a lagging replica" : "", victim, n_slots, before, before_on_victim, (double) (promoted - killed) / G_USEC_PER_SEC,
                   (double) (first_2xx - killed) / G_USEC_PER_SEC, (double) (recovered - killed) / G_USEC_PER_SEC,
                   g_atomic_int_get (&s->unavailable) - unavailable_before);
   /* The acknowledged writes the failover puts to the test. */
   g_assert_cmpuint (before_on_victim, >, 0);
-  report (s, "primary SIGKILL", count_lost (s, s->relays[0]));
+  report (s, lagging ? "primary SIGKILL, lagging replica" : "primary SIGKILL", count_lost (s, s->relays[0]));
 }
 
 /* All primaries hang (SIGSTOP): writes are 503 with Retry-After within the
@@ -607,7 +647,8 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/relay/faults/kill-relay", test_kill_relay);
-  g_test_add_func ("/relay/faults/kill-primary", test_kill_primary);
+  g_test_add_data_func ("/relay/faults/kill-primary", GINT_TO_POINTER (FALSE), test_kill_primary);
+  g_test_add_data_func ("/relay/faults/kill-primary-lagging-replica", GINT_TO_POINTER (TRUE), test_kill_primary);
   g_test_add_func ("/relay/faults/store-hangs", test_store_hangs);
 
   return g_test_run ();
