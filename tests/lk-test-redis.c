@@ -106,6 +106,34 @@ wait_for (LkTestRedis *self,
     }
 }
 
+/* Starts node @i on its port, in its directory: a restarted node finds its
+ * nodes.conf and AOF there, as one restarted by its supervisor would. */
+static void
+spawn_node (LkTestRedis *self,
+            guint        i)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                                                      G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_strdup_printf ("%s/n%u", self->dir, self->ports[i]);
+  g_autofree char *port_text = g_strdup_printf ("%u", self->ports[i]);
+  g_autofree char *log = g_build_filename (dir, "log", NULL);
+  const char *argv[] = {
+    "redis-server", "--port", port_text, "--bind", "127.0.0.1", "--dir", dir,
+    "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000",
+    "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no",
+    "--logfile", log,
+    /* A replica's first sync would otherwise wait 5 s for others to join it. */
+    "--repl-diskless-sync-delay", "0", NULL,
+  };
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+  g_clear_object (&self->servers[i]);
+  self->servers[i] = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+}
+
 /**
  * lk_test_redis_start:
  *
@@ -134,25 +162,7 @@ lk_test_redis_start (void)
 
   for (guint i = 0; i < LK_TEST_REDIS_NODES; i++)
     {
-      g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
-                                                                          G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-      g_autofree char *dir = g_strdup_printf ("%s/n%u", self->dir, self->ports[i]);
-      g_autofree char *port_text = g_strdup_printf ("%u", self->ports[i]);
-      g_autofree char *log = g_build_filename (dir, "log", NULL);
-      const char *argv[] = {
-        "redis-server", "--port", port_text, "--bind", "127.0.0.1", "--dir", dir,
-        "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000",
-        "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no",
-        "--logfile", log,
-        /* A replica's first sync would otherwise wait 5 s for others to join it. */
-        "--repl-diskless-sync-delay", "0", NULL,
-      };
-
-      g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
-      g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
-      self->servers[i] = g_subprocess_launcher_spawnv (launcher, argv, &error);
-      g_assert_no_error (error);
-
+      spawn_node (self, i);
       g_string_append_printf (nodes, "%s127.0.0.1:%u", i > 0 ? "," : "", self->ports[i]);
       g_ptr_array_add (create, g_strdup_printf ("127.0.0.1:%u", self->ports[i]));
     }
@@ -243,6 +253,78 @@ lk_test_redis_pause_replicas (LkTestRedis *self,
     }
 }
 
+/**
+ * lk_test_redis_is_primary:
+ *
+ * Whether @node says it is a primary now (ROLE); %FALSE for a node that
+ * does not answer.
+ */
+gboolean
+lk_test_redis_is_primary (LkTestRedis *self,
+                          guint        node)
+{
+  g_autofree char *role = lk_test_redis_cli (self, node, "ROLE");
+
+  return g_str_has_prefix (role, "master");
+}
+
+/**
+ * lk_test_redis_signal:
+ *
+ * Sends @signum to @node (SIGSTOP, SIGCONT: a node that hangs).
+ */
+void
+lk_test_redis_signal (LkTestRedis *self,
+                      guint        node,
+                      int          signum)
+{
+  g_assert_nonnull (self->servers[node]);
+  g_subprocess_send_signal (self->servers[node], signum);
+}
+
+/**
+ * lk_test_redis_kill:
+ *
+ * SIGKILL to @node, as a crash or a power cut would stop it; returns once
+ * it is gone.
+ */
+void
+lk_test_redis_kill (LkTestRedis *self,
+                    guint        node)
+{
+  g_assert_nonnull (self->servers[node]);
+  g_subprocess_send_signal (self->servers[node], SIGKILL);
+  g_subprocess_wait (self->servers[node], NULL, NULL);
+  g_clear_object (&self->servers[node]);
+}
+
+/**
+ * lk_test_redis_restart:
+ *
+ * Starts a killed @node again with its own files, and returns once it
+ * answers PING. A primary that was failed over while it was down rejoins
+ * as a replica of the node that took its slots.
+ */
+void
+lk_test_redis_restart (LkTestRedis *self,
+                       guint        node)
+{
+  gint64 deadline = g_get_monotonic_time () + READY_TIMEOUT_USEC;
+
+  g_assert_null (self->servers[node]);
+  spawn_node (self, node);
+  for (;;)
+    {
+      g_autofree char *out = lk_test_redis_cli (self, node, "PING");
+
+      if (strstr (out, "PONG") != NULL)
+        break;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("Redis node %u did not come back", node);
+      g_usleep (20000);
+    }
+}
+
 void
 lk_test_redis_stop (LkTestRedis *self)
 {
@@ -253,6 +335,8 @@ lk_test_redis_stop (LkTestRedis *self)
     if (self->servers[i] != NULL)
       {
         g_subprocess_send_signal (self->servers[i], SIGTERM);
+        /* A node a test stopped (SIGSTOP) must run to act on SIGTERM. */
+        g_subprocess_send_signal (self->servers[i], SIGCONT);
         g_subprocess_wait (self->servers[i], NULL, NULL);
         g_clear_object (&self->servers[i]);
       }

@@ -15,7 +15,7 @@ typedef struct
 {
   char        *dir;                          /* removed by lk_test_redis_stop() */
   guint        ports[LK_TEST_REDIS_NODES];
-  GSubprocess *servers[LK_TEST_REDIS_NODES];
+  GSubprocess *servers[LK_TEST_REDIS_NODES];   /* NULL: killed */
   char        *nodes;                        /* 127.0.0.1:PORT,… for --redis-nodes */
 } LkTestRedis;
 
@@ -26,6 +26,15 @@ char        *lk_test_redis_cli    (LkTestRedis *self,
                                    const char  *command);
 void         lk_test_redis_pause_replicas (LkTestRedis *self,
                                            gboolean     paused);
+gboolean     lk_test_redis_is_primary (LkTestRedis *self,
+                                       guint        node);
+void         lk_test_redis_signal (LkTestRedis *self,
+                                   guint        node,
+                                   int          signum);
+void         lk_test_redis_kill   (LkTestRedis *self,
+                                   guint        node);
+void         lk_test_redis_restart (LkTestRedis *self,
+                                    guint        node);
 void         lk_test_redis_stop   (LkTestRedis *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTestRedis, lk_test_redis_stop)

@@ -424,6 +424,7 @@ run (RelayRedisCluster  *self,
       redisReply *reply;
       redisContext *ctx;
       Node *node = fixed;
+      gint64 sent;
 
       if (node == NULL)
         {
@@ -464,16 +465,23 @@ run (RelayRedisCluster  *self,
             }
         }
 
+      sent = g_get_monotonic_time ();
       reply = redisCommandArgv (ctx, argc, argv, argvlen);
       if (reply == NULL)
         {
           /* A timeout or a closed connection (a node restarted, a failover
            * closed it): the command may or may not have run. Only one
-           * that may run twice is sent again, on a new connection. */
+           * that may run twice is sent again, on a new connection, and
+           * not after a timeout: a node that hangs would hang again, and
+           * the attempts' timeouts would add up to a minute. (Timed out:
+           * it took about the whole timeout; hiredis 0.14 has no error
+           * code of its own for it.) */
+          gboolean timed_out = g_get_monotonic_time () - sent >= (gint64) self->timeout_ms * 900;
+
           g_set_error (&last, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE, "Redis node %s: %s",
                        node->address, ctx->errstr);
           node_failed (self, node);
-          if (!(flags & RELAY_REDIS_COMMAND_IDEMPOTENT))
+          if (!(flags & RELAY_REDIS_COMMAND_IDEMPOTENT) || timed_out)
             break;
           /* At once: the node's back-off is for new failures. */
           node->retry_after = 0;

@@ -854,6 +854,37 @@ replicated (RelayRedisCluster  *client,
   return relay_redis_cluster_wait (client, key, WAIT_REPLICAS, WAIT_TIMEOUT_MS, error);
 }
 
+/* A retry's answer (DUP: an earlier attempt made the write) is waited for
+ * too: that attempt may have had no replica's acknowledgement (its client
+ * got a 503), and a failover would then lose what the 201 acknowledges.
+ * WAIT counts only this connection's own writes, so one of its own goes
+ * first, in the mailbox's slot: it follows the earlier write in the
+ * primary's stream, and a replica that has it has both. */
+static gboolean
+replicated_retry (RelayRedisCluster  *client,
+                  const char         *id,
+                  GError            **error)
+{
+  g_autofree char *key = g_strdup_printf ("{m:%s}:w", id);
+  const char *argv[] = { "SET", key, "1", "PX", "1000" };
+  size_t argvlen[G_N_ELEMENTS (argv)];
+  g_autoptr(redisReply) reply = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (argv); i++)
+    argvlen[i] = strlen (argv[i]);
+  reply = relay_redis_cluster_command (client, key, RELAY_REDIS_COMMAND_IDEMPOTENT, G_N_ELEMENTS (argv), argv,
+                                       argvlen, error);
+  if (reply == NULL)
+    return FALSE;
+  if (reply->type == REDIS_REPLY_ERROR)
+    {
+      g_set_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_REPLY, "Redis: %s",
+                   reply->str != NULL ? reply->str : "an error");
+      return FALSE;
+    }
+  return relay_redis_cluster_wait (client, key, WAIT_REPLICAS, WAIT_TIMEOUT_MS, error);
+}
+
 /* Operations */
 
 static char *
@@ -978,6 +1009,8 @@ apply_create (RelayStoreRedis    *self,
             {
               if (!check_retry (client, op, reply->str, &duplicate, error))
                 return FALSE;
+              if (duplicate && !replicated_retry (client, reply->str, error))
+                return FALSE;
             }
           else if (reply->type != REDIS_REPLY_NIL)
             return protocol_error (error, "reservation");
@@ -1007,7 +1040,7 @@ apply_create (RelayStoreRedis    *self,
           if (!check_retry (client, op, earlier, &duplicate, error))
             return FALSE;
           if (duplicate)
-            return TRUE;
+            return replicated_retry (client, earlier, error);
           g_free (replacing);
           replacing = g_steal_pointer (&earlier);
         }
@@ -1219,6 +1252,8 @@ apply_mailbox (RelayStoreRedis    *self,
           publish_change (client, op->mailbox_id);
           return ok;
         }
+      if (op->status == RELAY_STATUS_DUPLICATE)
+        return replicated_retry (client, op->mailbox_id, error);
       return TRUE;
     }
 
