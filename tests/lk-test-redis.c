@@ -243,6 +243,22 @@ lk_test_redis_pause_replicas (LkTestRedis *self,
     }
 }
 
+/**
+ * lk_test_redis_pause_all:
+ *
+ * SIGSTOP (or SIGCONT) to every node: the cluster still accepts
+ * connections but answers nothing, as a hung or unreachable one. The
+ * nodes may fail over among themselves once resumed: use a cluster of the
+ * test's own.
+ */
+void
+lk_test_redis_pause_all (LkTestRedis *self,
+                         gboolean     paused)
+{
+  for (guint i = 0; i < LK_TEST_REDIS_NODES; i++)
+    g_subprocess_send_signal (self->servers[i], paused ? SIGSTOP : SIGCONT);
+}
+
 void
 lk_test_redis_stop (LkTestRedis *self)
 {
@@ -253,6 +269,8 @@ lk_test_redis_stop (LkTestRedis *self)
     if (self->servers[i] != NULL)
       {
         g_subprocess_send_signal (self->servers[i], SIGTERM);
+        /* A paused node would never see the SIGTERM. */
+        g_subprocess_send_signal (self->servers[i], SIGCONT);
         g_subprocess_wait (self->servers[i], NULL, NULL);
         g_clear_object (&self->servers[i]);
       }

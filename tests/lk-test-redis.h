@@ -26,6 +26,8 @@ char        *lk_test_redis_cli    (LkTestRedis *self,
                                    const char  *command);
 void         lk_test_redis_pause_replicas (LkTestRedis *self,
                                            gboolean     paused);
+void         lk_test_redis_pause_all (LkTestRedis *self,
+                                      gboolean     paused);
 void         lk_test_redis_stop   (LkTestRedis *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTestRedis, lk_test_redis_stop)

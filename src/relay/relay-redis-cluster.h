@@ -71,5 +71,7 @@ redisReply        *relay_redis_cluster_command_at (RelayRedisCluster *self,
                                                   const size_t       *argvlen,
                                                   GError            **error);
 guint64            relay_redis_cluster_get_redirects (RelayRedisCluster *self);
+guint64            relay_redis_cluster_get_reconnects (RelayRedisCluster *self);
+guint              relay_redis_cluster_count_covered (RelayRedisCluster *self);
 
 G_END_DECLS
