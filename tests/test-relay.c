@@ -2153,6 +2153,8 @@ test_redis_store_recovers (void)
 
   {
     g_autoptr(LkTestReply) up = await_health (session, relay, 200, "store: redis, 3 primaries\n");
+
+    g_assert_cmpstr (up->body, ==, "ok\nstore: redis, 3 primaries\n");
   }
 
   lk_test_redis_pause_all (cluster, TRUE);

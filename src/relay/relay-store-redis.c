@@ -1362,13 +1362,17 @@ probe_thread (gpointer data)
   for (guint round = 0; !self->stopping; round++)
     {
       gint64 probed;
-      gboolean healthy = g_atomic_int_get (&self->stats.health) == RELAY_STORE_HEALTH_OK;
+      /* Every primary answered last time. */
+      gboolean healthy = g_atomic_int_get (&self->stats.health) == RELAY_STORE_HEALTH_OK &&
+                         g_atomic_int_get ((gint *) &self->stats.primaries) ==
+                         g_atomic_int_get ((gint *) &self->stats.primaries_known);
 
       self->probe_now = FALSE;
       g_mutex_unlock (&self->lock);
-      /* A healthy cluster's map is asked again only now and then (a
-       * failover changes it): a cluster that stops answering costs one
-       * timeout per primary, not one per node, before it shows. */
+      /* A healthy cluster's map is asked again only now and then, and
+       * after a primary did not answer (a failover changes it): a cluster
+       * that stops answering costs one timeout per primary, not one per
+       * node, before it shows. */
       probe (self, client, !healthy || round % PROBE_REFRESH_ROUNDS == 0);
       g_mutex_lock (&self->lock);
 
