@@ -1050,6 +1050,7 @@ test_metrics (Fixture       *f,
   g_assert_nonnull (strstr (reply->body, "latchkey_relay_store_seconds_count{op=\"create\"} 1\n"));
   g_assert_nonnull (strstr (reply->body, "latchkey_relay_store_seconds_bucket{op=\"create\",le=\"+Inf\"} 1\n"));
   g_assert_nonnull (strstr (reply->body, "latchkey_relay_store_seconds_bucket{op=\"lookup\",le=\"0.0001\"} "));
+  g_assert_nonnull (strstr (reply->body, "latchkey_relay_store_seconds_bucket{op=\"read\",le=\"0.00025\"} "));
   g_assert_nonnull (strstr (reply->body, "latchkey_relay_store_seconds_count{op=\"delete\"} 0\n"));
   g_assert_nonnull (strstr (reply->body, "latchkey_relay_store_errors_total{op=\"create\"} 0\n"));
   {

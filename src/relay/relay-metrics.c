@@ -43,7 +43,8 @@ render_store (GString               *text,
           char le[G_ASCII_DTOSTR_BUF_SIZE];
 
           cumulative += stats->latency[op][b];
-          g_ascii_dtostr (le, sizeof le, (double) relay_store_latency_bounds[b] / G_USEC_PER_SEC);
+          /* %g: "0.00025", not the 17 digits of the nearest double */
+          g_ascii_formatd (le, sizeof le, "%g", (double) relay_store_latency_bounds[b] / G_USEC_PER_SEC);
           g_string_append_printf (text, "latchkey_relay_store_seconds_bucket{op=\"%s\",le=\"%s\"} %" G_GUINT64_FORMAT "\n",
                                   store_op_names[op], le, cumulative);
         }
@@ -51,7 +52,7 @@ render_store (GString               *text,
       {
         char sum[G_ASCII_DTOSTR_BUF_SIZE];
 
-        g_ascii_dtostr (sum, sizeof sum, (double) stats->latency_sum_usec[op] / G_USEC_PER_SEC);
+        g_ascii_formatd (sum, sizeof sum, "%.6f", (double) stats->latency_sum_usec[op] / G_USEC_PER_SEC);
         g_string_append_printf (text,
                                 "latchkey_relay_store_seconds_bucket{op=\"%s\",le=\"+Inf\"} %" G_GUINT64_FORMAT "\n"
                                 "latchkey_relay_store_seconds_sum{op=\"%s\"} %s\n"
