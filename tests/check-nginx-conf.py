@@ -169,20 +169,11 @@ def check_json_errors(server, name):
           "not JSON: %s" % ", ".join(missing))
 
 
-def main():
-    if len(sys.argv) != 4:
-        print("usage: check-nginx-conf.py SOURCE_ROOT CERT KEY", file=sys.stderr)
-        print("Bail out! wrong arguments")
-        return 1
-    root, cert, key = sys.argv[1:]
-    conf_path = os.path.join(root, "data", "deploy", "nginx-latchkey.conf")
-    with open(conf_path, encoding="utf-8") as f:
-        text = f.read()
-
-    # 1. nginx -t, with test certificates and logs in a temporary directory.
+def nginx_t(text, cert, key, what):
+    """nginx -t, with test certificates and logs in a temporary directory."""
     nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
     if nginx is None:
-        check(False, "nginx -t accepts the configuration",
+        check(False, "nginx -t accepts %s" % what,
               "nginx is not installed (apt-get install nginx-light); this check is never skipped")
     else:
         with tempfile.TemporaryDirectory() as tmp:
@@ -202,8 +193,82 @@ def main():
             proc = subprocess.run([nginx, "-t", "-e", "stderr", "-p", tmp + "/", "-c", tmp + "/nginx.conf"],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             noisy = [l for l in proc.stdout.splitlines() if re.search(r"\[(warn|emerg|alert|crit|error)\]", l)]
-            check(proc.returncode == 0 and not noisy, "nginx -t accepts the configuration without a warning",
+            check(proc.returncode == 0 and not noisy, "nginx -t accepts %s without a warning" % what,
                   proc.stdout.strip())
+
+
+def check_instances(root, cert, key, max_wait):
+    """data/deploy/nginx-latchkey-instances.conf, for latchkey-relay@.service."""
+    with open(os.path.join(root, "data", "deploy", "nginx-latchkey-instances.conf"), encoding="utf-8") as f:
+        text = f.read()
+    nginx_t(text, cert, key, "the configuration for several instances")
+    http = parse(iter(list(tokenize(text))))
+
+    relay = configparser.ConfigParser(interpolation=None)
+    relay.read(os.path.join(root, "data", "deploy", "latchkey-relay-8081.conf"), encoding="utf-8")
+    relay = relay["relay"]
+    check(relay.get("store") == "redis" and relay.get("redis-nodes"),
+          "the instance's example configuration uses the Redis store")
+    upstream = one(http, "upstream", "latchkey_relays")
+    block = upstream[2] if upstream else []
+    servers = [d[1][0] for d in find(block, "server")]
+    first = "%s:%s" % (relay.get("listen-address", "127.0.0.1"), relay.get("port", "8080"))
+    check(len(servers) >= 2 and first in servers and len(set(servers)) == len(servers),
+          "upstream latchkey_relays has several instances, the example's among them", repr(servers))
+    idle = seconds(value(block, "keepalive_timeout"))
+    timeout = seconds(relay.get("connection-timeout", "30"))
+    check(value(block, "keepalive") and idle is not None and idle < timeout,
+          "the instances' idle connections are let go before the relay does",
+          "keepalive_timeout %r, connection-timeout %r" % (idle, timeout))
+
+    server = server_named(http, "relay.example.org") or []
+    read_timeout = seconds(value(server, "proxy_read_timeout") or "60s")
+    check(max_wait is not None and read_timeout > max_wait, "proxy_read_timeout outlasts the longest waiting read",
+          "proxy_read_timeout %r, RELAY_MAX_WAIT_SECONDS %r" % (read_timeout, max_wait))
+    check(int(value(server, "proxy_next_upstream_tries") or "0") >= 1, "a retry goes to a bounded number of instances")
+    retried = {}
+    for d in find(server, "location"):
+        args = d[1]
+        nu = one(d[2], "proxy_next_upstream")
+        if one(d[2], "proxy_pass"):
+            retried[" ".join(args)] = nu[1] if nu else None
+    # Only the create, and only with a Mailbox-Request-ID, may be sent again
+    # after an instance had it.
+    again = sorted(k for k, v in retried.items() if v and "non_idempotent" in v)
+    check(again == ["= /v1/m"], "only a create may go to a second instance after the first had it", repr(retried))
+    create = one(server, "location", "=", "/v1/m")
+    guard = create and one(create[2], "if")
+    check(guard and guard[1][0] == "($http_mailbox_request_id" and
+          one(guard[2], "rewrite") and one(guard[2], "rewrite")[1][1] == "/latchkey-create-once",
+          "a create without Mailbox-Request-ID is sent once")
+    once = one(server, "location", "=", "/latchkey-create-once")
+    check(once and one(once[2], "internal") and "non_idempotent" not in (retried.get("= /latchkey-create-once") or []),
+          "the once-only create location is internal and not retried")
+    check_json_errors(server, "relay instances")
+    unit = unit_settings(os.path.join(root, "data", "latchkey-relay@.service.in"))
+    check(size(unit.get("MemoryMax", "")) == size(relay.get("memory-limit", "")) and
+          "relay-%i.conf" in unit.get("ExecStart", ""),
+          "the template unit reads relay-INSTANCE.conf, and its MemoryMax= is the instance's memory-limit",
+          repr((unit.get("MemoryMax"), relay.get("memory-limit"), unit.get("ExecStart"))))
+    fmt = " ".join(" ".join(d[1][1:]) for d in find(http, "log_format", "latchkey_relays"))
+    logs = [d for srv in find(http, "server") for d in find(srv[2], "access_log")]
+    check("$latchkey_relays_log_uri" in fmt and "$request_uri" not in fmt and logs
+          and all(d[1][1:] == ["latchkey_relays"] for d in logs),
+          "the instances' access log writes mailbox ids cut short", fmt)
+
+
+def main():
+    if len(sys.argv) != 4:
+        print("usage: check-nginx-conf.py SOURCE_ROOT CERT KEY", file=sys.stderr)
+        print("Bail out! wrong arguments")
+        return 1
+    root, cert, key = sys.argv[1:]
+    conf_path = os.path.join(root, "data", "deploy", "nginx-latchkey.conf")
+    with open(conf_path, encoding="utf-8") as f:
+        text = f.read()
+
+    # 1. nginx -t, with test certificates and logs in a temporary directory.
+    nginx_t(text, cert, key, "the configuration")
 
     http = parse(iter(list(tokenize(text))))
 
@@ -300,6 +365,9 @@ def main():
     connections = int(relay.get("max-connections", "12000"))
     check(nofile >= connections + 64, "LimitNOFILE= covers max-connections and the relay's own 64",
           "LimitNOFILE %r, max-connections %r" % (nofile, connections))
+
+    # 4c. Several instances on a Redis Cluster.
+    check_instances(root, cert, key, max_wait)
 
     # 5. Logs: no whole mailbox id.
     fmt = " ".join(" ".join(d[1][1:]) for d in find(http, "log_format", "latchkey"))

@@ -325,6 +325,23 @@ lk_test_redis_restart (LkTestRedis *self,
     }
 }
 
+/**
+ * lk_test_redis_pause_all:
+ *
+ * SIGSTOP (or SIGCONT) to every node: the cluster still accepts
+ * connections but answers nothing, as a hung or unreachable one. The
+ * nodes may fail over among themselves once resumed: use a cluster of the
+ * test's own.
+ */
+void
+lk_test_redis_pause_all (LkTestRedis *self,
+                         gboolean     paused)
+{
+  for (guint i = 0; i < LK_TEST_REDIS_NODES; i++)
+    if (self->servers[i] != NULL)
+      g_subprocess_send_signal (self->servers[i], paused ? SIGSTOP : SIGCONT);
+}
+
 void
 lk_test_redis_stop (LkTestRedis *self)
 {

@@ -35,6 +35,8 @@ void         lk_test_redis_kill   (LkTestRedis *self,
                                    guint        node);
 void         lk_test_redis_restart (LkTestRedis *self,
                                     guint        node);
+void         lk_test_redis_pause_all (LkTestRedis *self,
+                                      gboolean     paused);
 void         lk_test_redis_stop   (LkTestRedis *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTestRedis, lk_test_redis_stop)

@@ -1043,6 +1043,79 @@ test_metrics (Fixture       *f,
   g_assert_nonnull (strstr (reply->body, "latchkey_relay_requests_total{operation=\"create\"} 1\n"));
   g_assert_nonnull (strstr (reply->body, "\nlatchkey_relay_mailboxes 1\n"));
   g_assert_null (strstr (reply->body, url + strlen (f->relay->url) + 6));
+
+  /* The store's latency histogram counted the create, in a bucket and in
+   * +Inf, and no error; the store is named. */
+  g_assert_nonnull (strstr (reply->body, "# TYPE latchkey_relay_store_seconds histogram\n"));
+  g_assert_nonnull (strstr (reply->body, "latchkey_relay_store_seconds_count{op=\"create\"} 1\n"));
+  g_assert_nonnull (strstr (reply->body, "latchkey_relay_store_seconds_bucket{op=\"create\",le=\"+Inf\"} 1\n"));
+  g_assert_nonnull (strstr (reply->body, "latchkey_relay_store_seconds_bucket{op=\"lookup\",le=\"0.0001\"} "));
+  g_assert_nonnull (strstr (reply->body, "latchkey_relay_store_seconds_bucket{op=\"read\",le=\"0.00025\"} "));
+  g_assert_nonnull (strstr (reply->body, "latchkey_relay_store_seconds_count{op=\"delete\"} 0\n"));
+  g_assert_nonnull (strstr (reply->body, "latchkey_relay_store_errors_total{op=\"create\"} 0\n"));
+  {
+    const char *sum = strstr (reply->body, "latchkey_relay_store_seconds_sum{op=\"create\"} ");
+
+    g_assert_nonnull (sum);
+    g_assert_cmpfloat (g_ascii_strtod (sum + strlen ("latchkey_relay_store_seconds_sum{op=\"create\"} "), NULL), >, 0);
+  }
+  if (redis_cluster != NULL)
+    {
+      g_assert_nonnull (strstr (reply->body, "latchkey_relay_store_up{store=\"redis\"} "));
+      g_assert_nonnull (strstr (reply->body, "\nlatchkey_relay_redis_redirects_total "));
+      g_assert_nonnull (strstr (reply->body, "\nlatchkey_relay_redis_reconnects_total "));
+      g_assert_nonnull (strstr (reply->body, "\nlatchkey_relay_redis_not_replicated_total 0\n"));
+    }
+  else
+    {
+      g_assert_nonnull (strstr (reply->body, "latchkey_relay_store_up{store=\"sqlite\"} 1\n"));
+      g_assert_null (strstr (reply->body, "latchkey_relay_redis_"));
+    }
+}
+
+/* GET /healthz until its status is @status and its body has @text, for
+ * as long as a store's probe may take to see a change. */
+static LkTestReply *
+await_health (SoupSession  *session,
+              LkTestServer *relay,
+              guint         status,
+              const char   *text)
+{
+  g_autofree char *url = g_strconcat (relay->url, "/healthz", NULL);
+  gint64 deadline = g_get_monotonic_time () + 90 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      LkTestReply *reply = lk_test_send (session, "GET", url, NULL, NULL, NULL);
+
+      if (reply->status == status && strstr (reply->body, text) != NULL)
+        return reply;
+      if (g_get_monotonic_time () > deadline)
+        {
+          g_test_message ("/healthz is still %u: %s", reply->status, reply->body);
+          g_assert_cmpuint (reply->status, ==, status);
+          g_assert_nonnull (strstr (reply->body, text));
+        }
+      lk_test_reply_free (reply);
+      /* Polling pace, not a synchronisation: the probe runs every second. */
+      g_usleep (50 * 1000);
+    }
+}
+
+static void
+test_health (Fixture       *f,
+             gconstpointer  data)
+{
+  const char *expected = redis_cluster != NULL ? "ok\nstore: redis, 3 primaries\n" : "ok\nstore: sqlite\n";
+  g_autoptr(LkTestReply) reply = await_health (f->session, f->relay, 200, "ok\n");
+
+  g_assert_cmpstr (reply->body, ==, expected);
+  if (f->other != NULL)
+    {
+      g_autoptr(LkTestReply) other = await_health (f->session, f->other, 200, "ok\n");
+
+      g_assert_cmpstr (other->body, ==, expected);
+    }
 }
 
 static void
@@ -2166,6 +2239,86 @@ test_redis_store_down (void)
   read = lk_test_send (session, "POST", read_url, NULL, NULL, "Mailbox-Device-Claim", claim, NULL);
   assert_error_reply (read, 503, "unavailable");
   g_assert_nonnull (soup_message_headers_get_one (read->headers, "Retry-After"));
+
+  /* And /healthz says so, once the probe has tried. */
+  {
+    g_autoptr(LkTestReply) health = await_health (session, relay, 503, "no Redis primary answers");
+
+    assert_error_reply (health, 503, "store_unavailable");
+    g_assert_nonnull (soup_message_headers_get_one (health->headers, "Retry-After"));
+  }
+}
+
+/* /healthz follows the store down and back up, without a restart: a
+ * cluster of the test's own (this one stops every node) is paused, then
+ * resumed, under a running relay. */
+static void
+test_redis_store_recovers (void)
+{
+  g_autoptr(LkTestRedis) cluster = lk_test_redis_start ();
+  g_autoptr(LkTestServer) relay = NULL;
+  g_autoptr(SoupSession) session = new_session ();
+  g_autofree char *claim = lk_uuid_new_random ();
+  g_autofree char *create_url = NULL;
+  const char * const args[] = { "--rate", "0", "--store", "redis", "--redis-nodes", cluster->nodes, NULL };
+  gint64 paused, resumed;
+
+  relay = lk_test_server_new ("LATCHKEY_RELAY", args);
+  lk_test_server_start (relay);
+  create_url = g_strconcat (relay->url, "/v1/m", NULL);
+
+  {
+    g_autoptr(LkTestReply) up = await_health (session, relay, 200, "store: redis, 3 primaries\n");
+
+    g_assert_cmpstr (up->body, ==, "ok\nstore: redis, 3 primaries\n");
+  }
+
+  lk_test_redis_pause_all (cluster, TRUE);
+  paused = g_get_monotonic_time ();
+  {
+    g_autoptr(LkTestReply) down = await_health (session, relay, 503, "store_unavailable");
+
+    g_test_message ("/healthz said 503 %.1f s after the pause",
+                    (double) (g_get_monotonic_time () - paused) / G_USEC_PER_SEC);
+    /* Answered from the probe's last finding, not by asking the hung
+     * cluster (which costs a 2 s timeout per primary). */
+    {
+      g_autofree char *url = g_strconcat (relay->url, "/healthz", NULL);
+      gint64 asked = g_get_monotonic_time ();
+      g_autoptr(LkTestReply) again = lk_test_send (session, "GET", url, NULL, NULL, NULL);
+      gint64 took = g_get_monotonic_time () - asked;
+
+      g_test_message ("/healthz took %.3f s while the cluster was paused", (double) took / G_USEC_PER_SEC);
+      g_assert_cmpuint (again->status, ==, 503);
+      g_assert_cmpint (took, <, 3 * G_USEC_PER_SEC / 2);
+    }
+    assert_error_reply (down, 503, "store_unavailable");
+    g_assert_nonnull (soup_message_headers_get_one (down->headers, "Retry-After"));
+  }
+
+  lk_test_redis_pause_all (cluster, FALSE);
+  resumed = g_get_monotonic_time ();
+  {
+    g_autoptr(LkTestReply) up = await_health (session, relay, 200, "store: redis, 3 primaries\n");
+    g_autoptr(LkTestReply) created = NULL;
+    gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+    g_test_message ("/healthz said 200 %.1f s after the resumption",
+                    (double) (g_get_monotonic_time () - resumed) / G_USEC_PER_SEC);
+    g_assert_cmpstr (up->body, ==, "ok\nstore: redis, 3 primaries\n");
+    /* And the same process serves mailboxes again (a create may still meet
+     * a connection the pause broke: those are 503, try again). */
+    for (;;)
+      {
+        g_clear_pointer (&created, lk_test_reply_free);
+        created = lk_test_send (session, "POST", create_url, "application/json", CREATE_BODY,
+                                "Mailbox-Device-Claim", claim, NULL);
+        if (created->status != 503 || g_get_monotonic_time () > deadline)
+          break;
+        g_usleep (50 * 1000);
+      }
+    g_assert_cmpuint (created->status, ==, 200);
+  }
 }
 
 int
@@ -2194,6 +2347,7 @@ main (int   argc,
       g_test_add ("/relay/redis/wake-after-resubscribe", Fixture, default_args, fixture_set_up,
                   test_redis_wake_after_resubscribe, fixture_tear_down);
       g_test_add_func ("/relay/redis/store-down", test_redis_store_down);
+      g_test_add_func ("/relay/redis/store-recovers", test_redis_store_recovers);
     }
   else
     {
@@ -2220,6 +2374,7 @@ main (int   argc,
   ADD ("raw-requests", test_raw_requests, short_timeout_args);
   ADD ("rate-limits", test_rate_limits, rate_args);
   ADD ("metrics", test_metrics, default_args);
+  ADD ("health", test_health, default_args);
   ADD ("graceful-shutdown", test_graceful_shutdown, default_args);
   ADD ("kill-durability", test_kill_durability, durability_args);
   ADD ("draft/no-push", test_draft_no_push, default_args);

@@ -16,6 +16,82 @@ static const char * const metric_names[RELAY_N_METRICS] = {
   "create", "read", "display", "update", "delete", "relinquish", "wait", "other",
 };
 
+/* By RelayOpKind, then lookups (RELAY_STORE_TIMED_LOOKUP). */
+static const char * const store_op_names[RELAY_STORE_N_TIMED] = {
+  [RELAY_OP_CREATE] = "create",
+  [RELAY_OP_UPDATE] = "update",
+  [RELAY_OP_READ] = "read",
+  [RELAY_OP_DELETE] = "delete",
+  [RELAY_OP_RELINQUISH] = "relinquish",
+  [RELAY_OP_PURGE] = "purge",
+  [RELAY_STORE_TIMED_LOOKUP] = "lookup",
+};
+
+static void
+render_store (GString               *text,
+              const RelayStoreStats *stats)
+{
+  g_string_append (text, "# HELP latchkey_relay_store_seconds Store operations by their latency, "
+                         "from submission (the wait for a worker included) to the durable answer.\n"
+                         "# TYPE latchkey_relay_store_seconds histogram\n");
+  for (guint op = 0; op < RELAY_STORE_N_TIMED; op++)
+    {
+      guint64 cumulative = 0;
+
+      for (guint b = 0; b < RELAY_STORE_N_BUCKETS; b++)
+        {
+          char le[G_ASCII_DTOSTR_BUF_SIZE];
+
+          cumulative += stats->latency[op][b];
+          /* %g: "0.00025", not the 17 digits of the nearest double */
+          g_ascii_formatd (le, sizeof le, "%g", (double) relay_store_latency_bounds[b] / G_USEC_PER_SEC);
+          g_string_append_printf (text, "latchkey_relay_store_seconds_bucket{op=\"%s\",le=\"%s\"} %" G_GUINT64_FORMAT "\n",
+                                  store_op_names[op], le, cumulative);
+        }
+      cumulative += stats->latency[op][RELAY_STORE_N_BUCKETS];
+      {
+        char sum[G_ASCII_DTOSTR_BUF_SIZE];
+
+        g_ascii_formatd (sum, sizeof sum, "%.6f", (double) stats->latency_sum_usec[op] / G_USEC_PER_SEC);
+        g_string_append_printf (text,
+                                "latchkey_relay_store_seconds_bucket{op=\"%s\",le=\"+Inf\"} %" G_GUINT64_FORMAT "\n"
+                                "latchkey_relay_store_seconds_sum{op=\"%s\"} %s\n"
+                                "latchkey_relay_store_seconds_count{op=\"%s\"} %" G_GUINT64_FORMAT "\n",
+                                store_op_names[op], cumulative, store_op_names[op], sum, store_op_names[op],
+                                cumulative);
+      }
+    }
+
+  g_string_append (text, "# HELP latchkey_relay_store_errors_total Store operations that failed (503 or 507).\n"
+                         "# TYPE latchkey_relay_store_errors_total counter\n");
+  for (guint op = 0; op < RELAY_STORE_N_TIMED; op++)
+    g_string_append_printf (text, "latchkey_relay_store_errors_total{op=\"%s\"} %" G_GUINT64_FORMAT "\n",
+                            store_op_names[op], stats->errors[op]);
+
+  g_string_append_printf (text,
+                          "# HELP latchkey_relay_store_up 1 while the store answers (as /healthz says).\n"
+                          "# TYPE latchkey_relay_store_up gauge\n"
+                          "latchkey_relay_store_up{store=\"%s\"} %d\n",
+                          stats->kind, stats->health == RELAY_STORE_HEALTH_OK ? 1 : 0);
+
+  if (g_strcmp0 (stats->kind, "redis") != 0)
+    return;
+  g_string_append_printf (text,
+                          "# HELP latchkey_relay_redis_primaries Redis primaries that answered the last probe.\n"
+                          "# TYPE latchkey_relay_redis_primaries gauge\n"
+                          "latchkey_relay_redis_primaries %u\n"
+                          "# HELP latchkey_relay_redis_redirects_total MOVED and ASK redirections followed.\n"
+                          "# TYPE latchkey_relay_redis_redirects_total counter\n"
+                          "latchkey_relay_redis_redirects_total %" G_GUINT64_FORMAT "\n"
+                          "# HELP latchkey_relay_redis_reconnects_total Connections to a node made again after one failed.\n"
+                          "# TYPE latchkey_relay_redis_reconnects_total counter\n"
+                          "latchkey_relay_redis_reconnects_total %" G_GUINT64_FORMAT "\n"
+                          "# HELP latchkey_relay_redis_not_replicated_total Writes no replica acknowledged in time (WAIT): answered 503.\n"
+                          "# TYPE latchkey_relay_redis_not_replicated_total counter\n"
+                          "latchkey_relay_redis_not_replicated_total %" G_GUINT64_FORMAT "\n",
+                          stats->primaries, stats->redirects, stats->reconnects, stats->not_replicated);
+}
+
 void
 relay_metrics_count_status (RelayMetrics *self,
                             guint         status)
@@ -97,6 +173,6 @@ relay_metrics_render (RelayMetrics      *self,
                           g_atomic_int_get (&self->purged),
                           gauges->log_suppressed);
 
-
+  render_store (text, &gauges->store);
   return g_string_free (text, FALSE);
 }

@@ -8,6 +8,7 @@
 #include <glib.h>
 
 #include "httpd-guard.h"
+#include "relay-store.h"
 
 G_BEGIN_DECLS
 
@@ -48,6 +49,7 @@ typedef struct
   guint           waiters;
   guint           clients;
   guint64         log_suppressed;
+  RelayStoreStats store;
 } RelayGauges;
 
 void  relay_metrics_count_status (RelayMetrics       *self,

@@ -46,6 +46,7 @@ typedef struct
   redisContext *ctx;          /* NULL while disconnected */
   gint64        retry_after;  /* monotonic; no connection attempt before */
   gint64        backoff;      /* usec, doubled by each failure in a row */
+  gboolean      lost;         /* a connection failed; the next one is a reconnection */
 } Node;
 
 struct _RelayRedisCluster
@@ -61,6 +62,7 @@ struct _RelayRedisCluster
   Node       *last_node;                   /* where the last command ran, for WAIT */
   redisContext *last_ctx;                  /* on which connection */
   guint64     redirects;
+  guint64     reconnects;
 };
 
 G_DEFINE_FINAL_TYPE (RelayRedisCluster, relay_redis_cluster, G_TYPE_OBJECT)
@@ -228,6 +230,7 @@ node_failed (RelayRedisCluster *self,
              Node              *node)
 {
   g_clear_pointer (&node->ctx, redisFree);
+  node->lost = TRUE;
   node->backoff = CLAMP (node->backoff * 2, BACKOFF_MIN_USEC, BACKOFF_MAX_USEC);
   node->retry_after = g_get_monotonic_time () + node->backoff;
   self->stale = TRUE;
@@ -263,6 +266,9 @@ node_connect (RelayRedisCluster  *self,
 
   node->ctx = ctx;
   node->backoff = 0;
+  if (node->lost)
+    self->reconnects++;
+  node->lost = FALSE;
   return ctx;
 }
 
@@ -722,6 +728,32 @@ guint64
 relay_redis_cluster_get_redirects (RelayRedisCluster *self)
 {
   return self->redirects;
+}
+
+/**
+ * relay_redis_cluster_get_reconnects:
+ *
+ * Returns: how many connections were made to a node after one to it failed
+ */
+guint64
+relay_redis_cluster_get_reconnects (RelayRedisCluster *self)
+{
+  return self->reconnects;
+}
+
+/**
+ * relay_redis_cluster_count_covered:
+ *
+ * Returns: how many slots have a primary in the slot map as last seen
+ */
+guint
+relay_redis_cluster_count_covered (RelayRedisCluster *self)
+{
+  guint n = 0;
+
+  for (guint slot = 0; slot < RELAY_REDIS_SLOTS; slot++)
+    n += self->slots[slot] != NULL;
+  return n;
 }
 
 static void

@@ -76,5 +76,7 @@ redisContext      *relay_redis_cluster_connect_new (RelayRedisCluster *self,
                                                   const char         *address,
                                                   GError            **error);
 guint64            relay_redis_cluster_get_redirects (RelayRedisCluster *self);
+guint64            relay_redis_cluster_get_reconnects (RelayRedisCluster *self);
+guint              relay_redis_cluster_count_covered (RelayRedisCluster *self);
 
 G_END_DECLS

@@ -910,6 +910,7 @@ handle_metrics (Request *req)
   RelayGauges gauges = { 0 };
 
   relay_store_get_state (self->store, &state);
+  relay_store_get_stats (self->store, &gauges.store);
   gauges.mailboxes = relay_store_count_live (self->store, now_seconds ());
   gauges.stored_bytes = state.bytes;
   gauges.disk_full = state.disk_full;
@@ -920,6 +921,42 @@ handle_metrics (Request *req)
 
   return httpd_request_queue_text (&req->base, MHD_HTTP_OK, "text/plain; version=0.0.4",
                                    relay_metrics_render (&self->metrics, &gauges));
+}
+
+/* Seconds a load balancer or client should wait after a 503 of /healthz
+ * for a store that cannot be reached: the store probes every second, a
+ * failover takes a few. */
+#define STORE_RETRY_AFTER 5
+
+static const char *
+health_message (RelayStoreHealth health)
+{
+  switch (health)
+    {
+    case RELAY_STORE_HEALTH_UNKNOWN:
+      return "The store has not been reached yet; mailboxes cannot be served until it is";
+    case RELAY_STORE_HEALTH_NO_NODE:
+      return "The store cannot be reached: no Redis primary answers; mailboxes cannot be served";
+    case RELAY_STORE_HEALTH_CLUSTER_DOWN:
+      return "The Redis cluster is down (a primary says cluster_state:fail); mailboxes cannot be served";
+    case RELAY_STORE_HEALTH_UNCOVERED:
+      return "The Redis cluster does not cover every slot; some mailboxes cannot be served";
+    case RELAY_STORE_HEALTH_OK:
+    default:
+      return "The store is unavailable";
+    }
+}
+
+/* "ok", then a line naming the store, for whoever reads it. */
+static char *
+health_text (const RelayStoreStats *stats)
+{
+  if (stats->primaries_known == 0)
+    return g_strdup_printf ("ok\nstore: %s\n", stats->kind);
+  if (stats->primaries == stats->primaries_known)
+    return g_strdup_printf ("ok\nstore: %s, %u primaries\n", stats->kind, stats->primaries);
+  return g_strdup_printf ("ok\nstore: %s, %u of %u primaries answer\n", stats->kind, stats->primaries,
+                          stats->primaries_known);
 }
 
 static enum MHD_Result
@@ -934,6 +971,15 @@ dispatch (HttpdRequest *base)
       if (strcmp (method, "GET") == 0)
         {
           RelayStoreState state;
+          RelayStoreStats stats;
+
+          /* What the store last found; never a question over the network
+           * here, so a hung store cannot hang the health check. */
+          relay_store_get_stats (req->server->store, &stats);
+          if (stats.health != RELAY_STORE_HEALTH_OK)
+            return queue (req, MHD_HTTP_SERVICE_UNAVAILABLE,
+                          error_response (req, MHD_HTTP_SERVICE_UNAVAILABLE, "store_unavailable",
+                                          health_message (stats.health), STORE_RETRY_AFTER));
 
           /* Reads still work on a full disk, but every write fails: degraded. */
           relay_store_get_state (req->server->store, &state);
@@ -942,7 +988,7 @@ dispatch (HttpdRequest *base)
                           error_response (req, MHD_HTTP_SERVICE_UNAVAILABLE, "storage_full",
                                           "Degraded: the disk is full, so writes are refused; reads work", 0));
 
-          return httpd_request_queue_text (base, MHD_HTTP_OK, "text/plain", g_strdup ("ok\n"));
+          return httpd_request_queue_text (base, MHD_HTTP_OK, "text/plain", health_text (&stats));
         }
       break;
 

@@ -64,6 +64,10 @@
 #define MAX_FIELDS             64
 #define MAX_VALUE_BYTES        (16 * 1024 * 1024)
 #define LOG_INTERVAL_SECONDS   60
+/* How often the health probe asks every primary (RelayStoreStats.health). */
+#define PROBE_INTERVAL_USEC    G_USEC_PER_SEC
+#define PROBE_GAP_USEC         (G_USEC_PER_SEC / 5)
+#define PROBE_REFRESH_ROUNDS   10
 #define GLOBAL_KEY             "{g}"
 
 /* Shared by the mailbox scripts: ARGV[1] now (Unix seconds), ARGV[2] the
@@ -378,6 +382,15 @@ struct _RelayStoreRedis
 
   /* News of other instances' writes, while watched. */
   RelayRedisSubscriber *subscriber;
+  guint64            lookup_redirects;
+  guint64            lookup_reconnects;
+
+  /* Health, kept by a probe thread so that /healthz never waits on the
+   * network; a real operation that finds the cluster unreachable wakes it. */
+  RelayStoreStats    stats;
+  GThread           *prober;
+  GCond              probe_cond;
+  gboolean           probe_now;
 };
 
 static void relay_store_iface_init (RelayStoreInterface *iface);
@@ -1281,6 +1294,172 @@ apply_purge (RelayStoreRedis    *self,
   return TRUE;
 }
 
+/* Health */
+
+static void
+probe_soon (RelayStoreRedis *self)
+{
+  g_mutex_lock (&self->lock);
+  self->probe_now = TRUE;
+  g_cond_signal (&self->probe_cond);
+  g_mutex_unlock (&self->lock);
+}
+
+/* What @client's redirections and reconnections added since @redirects and
+ * @reconnects were taken from it. */
+static void
+account (RelayStoreRedis   *self,
+         RelayRedisCluster *client,
+         guint64           *redirects,
+         guint64           *reconnects)
+{
+  guint64 now_redirects = relay_redis_cluster_get_redirects (client);
+  guint64 now_reconnects = relay_redis_cluster_get_reconnects (client);
+
+  relay_store_stats_add (&self->stats.redirects, now_redirects - *redirects);
+  relay_store_stats_add (&self->stats.reconnects, now_reconnects - *reconnects);
+  *redirects = now_redirects;
+  *reconnects = now_reconnects;
+}
+
+static const char *
+health_words (RelayStoreHealth health)
+{
+  switch (health)
+    {
+    case RELAY_STORE_HEALTH_UNKNOWN:
+      return "not probed yet";
+    case RELAY_STORE_HEALTH_OK:
+      return "reachable";
+    case RELAY_STORE_HEALTH_NO_NODE:
+      return "no primary answers";
+    case RELAY_STORE_HEALTH_CLUSTER_DOWN:
+      return "a primary says the cluster is down";
+    case RELAY_STORE_HEALTH_UNCOVERED:
+      return "some slots have no primary";
+    default:
+      return "unknown";
+    }
+}
+
+static void
+set_health (RelayStoreRedis  *self,
+            RelayStoreHealth  health,
+            guint             answering,
+            guint             known,
+            const char       *detail)
+{
+  RelayStoreHealth was = (RelayStoreHealth) g_atomic_int_get (&self->stats.health);
+
+  relay_store_stats_set_health (&self->stats, health, answering, known);
+  /* Once per change: an operator sees when it went and when it came back. */
+  if (was == health)
+    return;
+  if (health == RELAY_STORE_HEALTH_OK)
+    g_message ("The Redis cluster is reachable: %u primaries answer", answering);
+  else
+    g_warning ("The Redis cluster is unavailable: %s%s%s", health_words (health),
+               detail != NULL ? ": " : "", detail != NULL ? detail : "");
+}
+
+/* One round: the slot map from any node, then CLUSTER INFO from every
+ * primary in it (each with the client's timeout), which both shows it
+ * answers and what it thinks of the cluster. */
+static void
+probe (RelayStoreRedis   *self,
+       RelayRedisCluster *client,
+       gboolean           refresh)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) primaries = NULL;
+  guint answering = 0;
+  gboolean down = FALSE;
+
+  if (refresh && !relay_redis_cluster_refresh (client, &error))
+    {
+      set_health (self, RELAY_STORE_HEALTH_NO_NODE, 0, 0, error->message);
+      return;
+    }
+
+  primaries = relay_redis_cluster_primaries (client);
+  for (guint i = 0; i < primaries->len; i++)
+    {
+      const char *argv[] = { "CLUSTER", "INFO" };
+      const size_t argvlen[] = { 7, 4 };
+      g_autoptr(redisReply) reply = NULL;
+      gboolean stopping;
+
+      g_mutex_lock (&self->lock);
+      stopping = self->stopping;
+      g_mutex_unlock (&self->lock);
+      if (stopping)
+        return;
+
+      reply = relay_redis_cluster_command_at (client, g_ptr_array_index (primaries, i), 2, argv, argvlen, NULL);
+      if (reply == NULL || reply->type != REDIS_REPLY_STRING || reply->str == NULL ||
+          strlen (reply->str) != reply->len)
+        continue;
+      answering++;
+      /* With cluster-require-full-coverage, a node that says fail refuses
+       * every command, so its slots are lost to us. */
+      if (strstr (reply->str, "cluster_state:ok") == NULL)
+        down = TRUE;
+    }
+
+  if (answering == 0)
+    set_health (self, RELAY_STORE_HEALTH_NO_NODE, 0, primaries->len, NULL);
+  else if (down)
+    set_health (self, RELAY_STORE_HEALTH_CLUSTER_DOWN, answering, primaries->len, NULL);
+  else if (relay_redis_cluster_count_covered (client) < RELAY_REDIS_SLOTS)
+    set_health (self, RELAY_STORE_HEALTH_UNCOVERED, answering, primaries->len, NULL);
+  else
+    set_health (self, RELAY_STORE_HEALTH_OK, answering, primaries->len, NULL);
+}
+
+static gpointer
+probe_thread (gpointer data)
+{
+  RelayStoreRedis *self = data;
+  g_autoptr(RelayRedisCluster) client = relay_redis_cluster_new ((const char * const *) self->nodes, TIMEOUT_MS);
+
+  /* One try per node and round: the next round is the retry. */
+  relay_redis_cluster_set_max_attempts (client, 1);
+
+  g_mutex_lock (&self->lock);
+  for (guint round = 0; !self->stopping; round++)
+    {
+      gint64 probed;
+      /* Every primary answered last time. */
+      gboolean healthy = g_atomic_int_get (&self->stats.health) == RELAY_STORE_HEALTH_OK &&
+                         g_atomic_int_get ((gint *) &self->stats.primaries) ==
+                         g_atomic_int_get ((gint *) &self->stats.primaries_known);
+
+      self->probe_now = FALSE;
+      g_mutex_unlock (&self->lock);
+      /* A healthy cluster's map is asked again only now and then, and
+       * after a primary did not answer (a failover changes it): a cluster
+       * that stops answering costs one timeout per primary, not one per
+       * node, before it shows. */
+      probe (self, client, !healthy || round % PROBE_REFRESH_ROUNDS == 0);
+      g_mutex_lock (&self->lock);
+
+      /* Every interval, or sooner when an operation failed, but not more
+       * often than PROBE_GAP_USEC however many fail. */
+      probed = g_get_monotonic_time ();
+      while (!self->stopping)
+        {
+          gint64 now = g_get_monotonic_time ();
+
+          if (now >= probed + PROBE_INTERVAL_USEC || (self->probe_now && now >= probed + PROBE_GAP_USEC))
+            break;
+          g_cond_wait_until (&self->probe_cond, &self->lock,
+                             self->probe_now ? probed + PROBE_GAP_USEC : probed + PROBE_INTERVAL_USEC);
+        }
+    }
+  g_mutex_unlock (&self->lock);
+  return NULL;
+}
+
 static void
 apply (RelayStoreRedis   *self,
        RelayRedisCluster *client,
@@ -1314,6 +1493,10 @@ apply (RelayStoreRedis   *self,
   g_clear_pointer (&op->result, relay_mailbox_unref);
   op->status = RELAY_STATUS_FAILED;
   op->error = g_steal_pointer (&error);
+  if (g_error_matches (op->error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_NOT_REPLICATED))
+    relay_store_stats_add (&self->stats.not_replicated, 1);
+  else if (g_error_matches (op->error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE))
+    probe_soon (self);
 
   {
     guint64 suppressed = 0;
@@ -1333,6 +1516,7 @@ worker_thread (gpointer data)
 {
   RelayStoreRedis *self = data;
   g_autoptr(RelayRedisCluster) client = relay_redis_cluster_new ((const char * const *) self->nodes, TIMEOUT_MS);
+  guint64 redirects = 0, reconnects = 0;
 
   for (;;)
     {
@@ -1343,6 +1527,7 @@ worker_thread (gpointer data)
         break;
 
       apply (self, client, op);
+      account (self, client, &redirects, &reconnects);
 
       g_mutex_lock (&self->lock);
       if (op->status == RELAY_STATUS_STORE_FULL || op->status == RELAY_STATUS_CLIENT_FULL)
@@ -1419,10 +1604,14 @@ relay_store_redis_lookup (RelayStore  *store,
   g_mutex_lock (&self->lookup_lock);
   reply = relay_redis_cluster_command (self->lookup_client, key, RELAY_REDIS_COMMAND_IDEMPOTENT, 2, argv, argvlen,
                                        error);
+  account (self, self->lookup_client, &self->lookup_redirects, &self->lookup_reconnects);
   g_mutex_unlock (&self->lookup_lock);
 
   if (reply == NULL)
-    return NULL;
+    {
+      probe_soon (self);
+      return NULL;
+    }
   if (reply->type != REDIS_REPLY_ARRAY)
     {
       if (reply->type == REDIS_REPLY_ERROR)
@@ -1457,6 +1646,7 @@ count_global (RelayStoreRedis  *self,
 
   g_mutex_lock (&self->lookup_lock);
   ok = count_step (self, self->lookup_client, NULL, now, NULL, 0, 0, 0, &usage, error);
+  account (self, self->lookup_client, &self->lookup_redirects, &self->lookup_reconnects);
   g_mutex_unlock (&self->lookup_lock);
   if (!ok)
     return -1;
@@ -1501,6 +1691,12 @@ relay_store_redis_get_state (RelayStore      *store,
   g_mutex_unlock (&self->lock);
 }
 
+static RelayStoreStats *
+relay_store_redis_stats (RelayStore *store)
+{
+  return &RELAY_STORE_REDIS (store)->stats;
+}
+
 static void
 relay_store_redis_watch (RelayStore           *store,
                          RelayStoreChangeFunc  func,
@@ -1532,6 +1728,7 @@ relay_store_iface_init (RelayStoreInterface *iface)
   iface->flush = relay_store_redis_flush;
   iface->get_state = relay_store_redis_get_state;
   iface->watch = relay_store_redis_watch;
+  iface->stats = relay_store_redis_stats;
 }
 
 /**
@@ -1550,7 +1747,11 @@ relay_store_redis_close (RelayStoreRedis *self)
       return;
     }
   self->stopping = TRUE;
+  g_cond_signal (&self->probe_cond);
   g_mutex_unlock (&self->lock);
+
+  if (self->prober != NULL)
+    g_thread_join (g_steal_pointer (&self->prober));
 
   for (guint i = 0; i < N_WORKERS; i++)
     if (self->workers[i] != NULL)
@@ -1575,6 +1776,7 @@ relay_store_redis_finalize (GObject *object)
   g_mutex_clear (&self->lock);
   g_mutex_clear (&self->lookup_lock);
   g_cond_clear (&self->idle);
+  g_cond_clear (&self->probe_cond);
 
   G_OBJECT_CLASS (relay_store_redis_parent_class)->finalize (object);
 }
@@ -1591,7 +1793,10 @@ relay_store_redis_init (RelayStoreRedis *self)
   g_mutex_init (&self->lock);
   g_mutex_init (&self->lookup_lock);
   g_cond_init (&self->idle);
+  g_cond_init (&self->probe_cond);
   self->queue = g_async_queue_new ();
+  self->stats.kind = "redis";
+  self->stats.health = RELAY_STORE_HEALTH_UNKNOWN;
 }
 
 /**
@@ -1630,6 +1835,7 @@ relay_store_redis_new (const char * const      *nodes,
 
   for (guint i = 0; i < N_WORKERS; i++)
     self->workers[i] = g_thread_new ("relay-store-redis", worker_thread, self);
+  self->prober = g_thread_new ("relay-store-probe", probe_thread, self);
 
   return g_steal_pointer (&self);
 }

@@ -150,6 +150,7 @@ struct _RelayStoreSqlite
   int           reserve_fd;
   gint64        last_recovery;
   HttpdLogLimit failure_log;
+  RelayStoreStats stats;
 
   /* Published for other threads, under the lock. */
   RelayStoreState state;
@@ -1345,7 +1346,8 @@ relay_store_sqlite_purge_expired (RelayStore  *store,
   op->done = sync_done;
   op->user_data = &wait;
 
-  relay_store_submit (store, op);
+  /* Not relay_store_submit(): relay_store_purge_expired() times it already. */
+  relay_store_sqlite_submit (store, op);
 
   g_mutex_lock (&wait.lock);
   while (!wait.done)
@@ -1374,6 +1376,12 @@ relay_store_sqlite_get_state (RelayStore      *store,
   g_mutex_unlock (&self->lock);
 }
 
+static RelayStoreStats *
+relay_store_sqlite_stats (RelayStore *store)
+{
+  return &RELAY_STORE_SQLITE (store)->stats;
+}
+
 static void
 relay_store_iface_init (RelayStoreInterface *iface)
 {
@@ -1383,6 +1391,7 @@ relay_store_iface_init (RelayStoreInterface *iface)
   iface->count_live = relay_store_sqlite_count_live;
   iface->flush = relay_store_sqlite_flush;
   iface->get_state = relay_store_sqlite_get_state;
+  iface->stats = relay_store_sqlite_stats;
 }
 
 /**
@@ -1454,6 +1463,9 @@ relay_store_sqlite_init (RelayStoreSqlite *self)
   g_queue_init (&self->pending);
   self->readers = g_async_queue_new ();
   self->reserve_fd = -1;
+  /* No network: never unreachable (a full disk is RelayStoreState's). */
+  self->stats.kind = "sqlite";
+  self->stats.health = RELAY_STORE_HEALTH_OK;
 }
 
 /* Checkpoints from the writer, after its commits (it replaces SQLite's

@@ -11,6 +11,53 @@
 
 G_DEFINE_INTERFACE (RelayStore, relay_store, G_TYPE_OBJECT)
 
+/* From a fraction of a millisecond (a SQLite read) to the seconds a Redis
+ * timeout or failover takes. */
+const gint64 relay_store_latency_bounds[RELAY_STORE_N_BUCKETS] = {
+  100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 500000, 2500000,
+};
+
+/**
+ * relay_store_stats_add:
+ *
+ * Adds to one of a RelayStoreStats' counters, from any thread.
+ */
+void
+relay_store_stats_add (guint64 *counter,
+                       guint64  n)
+{
+  __atomic_fetch_add (counter, n, __ATOMIC_RELAXED);
+}
+
+void
+relay_store_stats_set_health (RelayStoreStats  *stats,
+                              RelayStoreHealth  health,
+                              guint             primaries,
+                              guint             primaries_known)
+{
+  g_atomic_int_set ((gint *) &stats->primaries, (gint) primaries);
+  g_atomic_int_set ((gint *) &stats->primaries_known, (gint) primaries_known);
+  g_atomic_int_set (&stats->health, (gint) health);
+}
+
+static void
+observe (RelayStore *self,
+         guint       timed,
+         gint64      started,
+         gboolean    failed)
+{
+  RelayStoreStats *stats = RELAY_STORE_GET_IFACE (self)->stats (self);
+  gint64 usec = MAX (g_get_monotonic_time () - started, 0);
+  guint bucket = 0;
+
+  while (bucket < RELAY_STORE_N_BUCKETS && usec > relay_store_latency_bounds[bucket])
+    bucket++;
+  relay_store_stats_add (&stats->latency[timed][bucket], 1);
+  relay_store_stats_add (&stats->latency_sum_usec[timed], (guint64) usec);
+  if (failed)
+    relay_store_stats_add (&stats->errors[timed], 1);
+}
+
 static void
 relay_store_default_init (RelayStoreInterface *iface)
 {
@@ -60,7 +107,26 @@ relay_store_lookup (RelayStore  *self,
                     const char  *id,
                     GError     **error)
 {
-  return RELAY_STORE_GET_IFACE (self)->lookup (self, id, error);
+  g_autoptr(GError) local = NULL;
+  gint64 started = g_get_monotonic_time ();
+  RelayMailbox *mailbox = RELAY_STORE_GET_IFACE (self)->lookup (self, id, &local);
+
+  observe (self, RELAY_STORE_TIMED_LOOKUP, started, local != NULL);
+  if (local != NULL)
+    g_propagate_error (error, g_steal_pointer (&local));
+  return mailbox;
+}
+
+static void
+op_done (RelayOp  *op,
+         gpointer  user_data)
+{
+  observe (op->store, op->kind, op->submitted,
+           op->status == RELAY_STATUS_FAILED || op->status == RELAY_STATUS_NO_SPACE);
+  /* The caller's callback may free @op. */
+  op->done = op->caller_done;
+  op->user_data = op->caller_data;
+  op->done (op, op->user_data);
 }
 
 /**
@@ -74,6 +140,13 @@ void
 relay_store_submit (RelayStore *self,
                     RelayOp    *op)
 {
+  /* Timed from here: the wait for a worker is part of what a client waits. */
+  op->store = self;
+  op->submitted = g_get_monotonic_time ();
+  op->caller_done = op->done;
+  op->caller_data = op->user_data;
+  op->done = op_done;
+  op->user_data = NULL;
   RELAY_STORE_GET_IFACE (self)->submit (self, op);
 }
 
@@ -82,7 +155,14 @@ relay_store_purge_expired (RelayStore  *self,
                            gint64       now,
                            GError     **error)
 {
-  return RELAY_STORE_GET_IFACE (self)->purge_expired (self, now, error);
+  g_autoptr(GError) local = NULL;
+  gint64 started = g_get_monotonic_time ();
+  gint64 purged = RELAY_STORE_GET_IFACE (self)->purge_expired (self, now, &local);
+
+  observe (self, RELAY_OP_PURGE, started, purged < 0);
+  if (local != NULL)
+    g_propagate_error (error, g_steal_pointer (&local));
+  return purged;
 }
 
 gint64
@@ -134,4 +214,34 @@ relay_store_watch (RelayStore           *self,
 
   if (iface->watch != NULL)
     iface->watch (self, func, user_data);
+}
+
+/**
+ * relay_store_get_stats:
+ *
+ * A copy of the store's RelayStoreStats, from any thread, without asking
+ * the store anything: for /metrics and /healthz.
+ */
+void
+relay_store_get_stats (RelayStore      *self,
+                       RelayStoreStats *stats)
+{
+  RelayStoreStats *live = RELAY_STORE_GET_IFACE (self)->stats (self);
+
+#define LOAD(field) __atomic_load_n (&live->field, __ATOMIC_RELAXED)
+  stats->kind = live->kind;
+  for (guint i = 0; i < RELAY_STORE_N_TIMED; i++)
+    {
+      for (guint b = 0; b <= RELAY_STORE_N_BUCKETS; b++)
+        stats->latency[i][b] = LOAD (latency[i][b]);
+      stats->latency_sum_usec[i] = LOAD (latency_sum_usec[i]);
+      stats->errors[i] = LOAD (errors[i]);
+    }
+  stats->health = g_atomic_int_get (&live->health);
+  stats->primaries = (guint) g_atomic_int_get ((gint *) &live->primaries);
+  stats->primaries_known = (guint) g_atomic_int_get ((gint *) &live->primaries_known);
+  stats->redirects = LOAD (redirects);
+  stats->reconnects = LOAD (reconnects);
+  stats->not_replicated = LOAD (not_replicated);
+#undef LOAD
 }

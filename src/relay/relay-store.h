@@ -67,6 +67,48 @@ typedef struct
 typedef void (*RelayStoreChangeFunc) (const char *mailbox_id,
                                       gpointer    user_data);
 
+/* Store operations timed in RelayStoreStats: the RelayOpKinds, then
+ * lookups (which are not RelayOps). */
+#define RELAY_STORE_TIMED_LOOKUP   (RELAY_OP_PURGE + 1)
+#define RELAY_STORE_N_TIMED        (RELAY_STORE_TIMED_LOOKUP + 1)
+/* Upper bounds of the latency histogram's buckets, in microseconds; one
+ * more bucket counts what is above the last (+Inf). */
+#define RELAY_STORE_N_BUCKETS      12
+extern const gint64 relay_store_latency_bounds[RELAY_STORE_N_BUCKETS];
+
+typedef enum
+{
+  RELAY_STORE_HEALTH_UNKNOWN,       /* not probed yet */
+  RELAY_STORE_HEALTH_OK,
+  RELAY_STORE_HEALTH_NO_NODE,       /* no node, or no primary, answers */
+  RELAY_STORE_HEALTH_CLUSTER_DOWN,  /* the cluster says cluster_state:fail */
+  RELAY_STORE_HEALTH_UNCOVERED,     /* some slots have no primary */
+} RelayStoreHealth;
+
+/* What /metrics and /healthz show of the store, for an operator. It exists
+ * so that the HTTP thread never asks the store over the network to answer
+ * them: the store (and relay-store.c around its operations) keeps it up to
+ * date, with atomics since worker threads write it, and the server only
+ * copies it (relay_store_get_stats()). */
+typedef struct
+{
+  const char *kind;                 /* "sqlite" or "redis"; static */
+  /* Kept by relay-store.c around every operation: from submission to the
+   * done callback (the wait for a worker included), or the lookup's call. */
+  guint64     latency[RELAY_STORE_N_TIMED][RELAY_STORE_N_BUCKETS + 1];
+  guint64     latency_sum_usec[RELAY_STORE_N_TIMED];
+  guint64     errors[RELAY_STORE_N_TIMED];   /* RELAY_STATUS_FAILED or _NO_SPACE; failed lookups */
+  /* Kept by the store. A store without a network (SQLite) is always OK;
+   * its full disk is RelayStoreState.disk_full. */
+  gint        health;                        /* RelayStoreHealth */
+  guint       primaries;                     /* Redis: primaries that answered the last probe */
+  guint       primaries_known;               /* Redis: primaries in the slot map */
+  guint64     redirects;                     /* Redis: MOVED and ASK followed */
+  guint64     reconnects;                    /* Redis: connections made again after one failed */
+  guint64     not_replicated;                /* Redis: writes no replica acknowledged in time */
+} RelayStoreStats;
+
+typedef struct _RelayStore RelayStore;
 typedef struct _RelayOp RelayOp;
 typedef void (*RelayOpDone) (RelayOp *op, gpointer user_data);
 
@@ -95,6 +137,12 @@ struct _RelayOp
 
   RelayOpDone    done;
   gpointer       user_data;
+
+  /* relay_store_submit()'s, to time the operation */
+  RelayStore    *store;
+  gint64         submitted;
+  RelayOpDone    caller_done;
+  gpointer       caller_data;
 };
 
 RelayOp *relay_op_new  (RelayOpKind  kind,
@@ -128,6 +176,8 @@ struct _RelayStoreInterface
   void          (*watch)         (RelayStore  *self,
                                   RelayStoreChangeFunc func,
                                   gpointer     user_data);
+  /* The store's own, alive as long as it is; see RelayStoreStats */
+  RelayStoreStats *(*stats)      (RelayStore  *self);
 };
 
 RelayMailbox *relay_store_lookup        (RelayStore  *self,
@@ -146,5 +196,14 @@ void          relay_store_get_state     (RelayStore  *self,
 void          relay_store_watch         (RelayStore  *self,
                                          RelayStoreChangeFunc func,
                                          gpointer     user_data);
+void          relay_store_get_stats     (RelayStore  *self,
+                                         RelayStoreStats *stats);
+
+void          relay_store_stats_add     (guint64     *counter,
+                                         guint64      n);
+void          relay_store_stats_set_health (RelayStoreStats *stats,
+                                         RelayStoreHealth health,
+                                         guint        primaries,
+                                         guint        primaries_known);
 
 G_END_DECLS
