@@ -24,6 +24,10 @@ die_with_parent (gpointer user_data)
   prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
 
+/* How long a keyring may take to own its bus name before it is started
+ * again; a test makes it short to check the retry. */
+guint lk_test_actor_keyring_wait_seconds = 20;
+
 static GSubprocess *
 spawn (LkTestActor         *self,
        GSubprocessFlags     flags,
@@ -38,12 +42,39 @@ spawn (LkTestActor         *self,
   return g_subprocess_launcher_spawnv (launcher, argv, error);
 }
 
+/* The same, its standard error appended to @log (what a daemon says of
+ * why it did not start). */
+static GSubprocess *
+spawn_logged (LkTestActor         *self,
+              GSubprocessFlags     flags,
+              const char * const  *argv,
+              const char          *log,
+              GError             **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (flags);
+
+  g_subprocess_launcher_set_environ (launcher, self->env);
+  g_subprocess_launcher_set_cwd (launcher, self->dir);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_stderr_file_path (launcher, log);
+  return g_subprocess_launcher_spawnv (launcher, argv, error);
+}
+
 void
 lk_test_actor_set_env (LkTestActor *self,
                        const char  *variable,
                        const char  *value)
 {
   self->env = g_environ_setenv (self->env, variable, value, TRUE);
+}
+
+static gboolean
+on_deadline (gpointer user_data)
+{
+  gboolean *passed = user_data;
+
+  *passed = TRUE;
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -70,16 +101,16 @@ lk_test_actor_new (const char *name,
   LkTestActor *self = g_new0 (LkTestActor, 1);
   g_autoptr(GError) error = NULL;
   g_autoptr(GDataInputStream) out = NULL;
-  g_autoptr(GSubprocess) keyring = NULL;
   g_autoptr(GDBusConnection) connection = NULL;
   g_autoptr(GVariant) locked = NULL;
   g_autoptr(GBytes) password = g_bytes_new_static (KEYRING_PASSWORD, strlen (KEYRING_PASSWORD));
   g_autofree char *bus_path = NULL;
   g_autofree char *listen = NULL;
+  g_autofree char *keyring_log = NULL;
   const char *subdirs[] = { "run", "data", "config", "cache", "home" };
   gboolean appeared = FALSE;
-  gint64 deadline;
-  guint watch;
+  gboolean passed;
+  guint watch, timer;
 
   self->name = g_strdup (name);
   self->dir = g_dir_make_tmp ("latchkey-actor-XXXXXX", &error);
@@ -122,39 +153,61 @@ lk_test_actor_new (const char *name,
   g_assert_nonnull (self->bus_address);
   lk_test_actor_set_env (self, "DBUS_SESSION_BUS_ADDRESS", self->bus_address);
 
-  /* A fresh data directory: the login keyring is created with this
-   * password, unlocked, so nothing will ever prompt. */
-  {
-    const char *argv[] = { "gnome-keyring-daemon", "--unlock", "--components=secrets", NULL };
-
-    keyring = spawn (self, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
-                     G_SUBPROCESS_FLAGS_STDERR_SILENCE, argv, &error);
-    g_assert_no_error (error);
-    g_subprocess_communicate (keyring, password, NULL, NULL, NULL, &error);
-    g_assert_no_error (error);
-  }
-
-  /* It forks; wait for its bus name, an event on the bus. */
   connection = g_dbus_connection_new_for_address_sync (self->bus_address,
                                                        G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
                                                        G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
                                                        NULL, NULL, &error);
   g_assert_no_error (error);
-  /* The daemon that first owns the name can still hand over to the one the
-   * session's unlock started (seen once under ASan: NoReply): ask again of
-   * whoever owns the name then. */
+
+  keyring_log = g_build_filename (self->dir, "keyring.log", NULL);
   for (guint attempt = 0; attempt < 3; attempt++)
     {
+      /* A fresh data directory: the login keyring is created with this
+       * password, unlocked, so nothing will ever prompt. Started again
+       * if its name never came (seen once in CI, under load: the test
+       * then said only "appeared"); its messages go to keyring.log. */
+      if (!appeared)
+        {
+          const char *argv[] = { "gnome-keyring-daemon", "--unlock", "--components=secrets", NULL };
+          g_autoptr(GSubprocess) keyring = NULL;
+
+          g_clear_error (&error);
+          keyring = spawn_logged (self, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE, argv,
+                                  keyring_log, &error);
+          g_assert_no_error (error);
+          g_subprocess_communicate (keyring, password, NULL, NULL, NULL, &error);
+          g_assert_no_error (error);
+        }
+
+      /* It forks; wait for its bus name, an event on the bus. The daemon
+       * that first owns the name can still hand over to the one the
+       * session's unlock started (seen once under ASan: NoReply): ask
+       * again of whoever owns the name then. */
       appeared = FALSE;
       g_clear_error (&error);
       watch = g_bus_watch_name_on_connection (connection, "org.freedesktop.secrets", G_BUS_NAME_WATCHER_FLAGS_NONE,
                                               on_name_appeared, NULL, &appeared, NULL);
-      deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-      while (!appeared && g_get_monotonic_time () < deadline)
+      /* A timer, so that the loop wakes at the deadline even if nothing
+       * else happens (before, a name that never came hung the test). */
+      passed = FALSE;
+      timer = g_timeout_add_seconds (lk_test_actor_keyring_wait_seconds, on_deadline, &passed);
+      while (!appeared && !passed)
         g_main_context_iteration (NULL, TRUE);
+      if (!passed)
+        g_source_remove (timer);
       g_bus_unwatch_name (watch);
-      g_assert_true (appeared);
+      if (!appeared)
+        {
+          g_autofree char *log = NULL;
 
+          g_file_get_contents (keyring_log, &log, NULL, NULL);
+          g_test_message ("%s: the keyring did not take its bus name in %u s (attempt %u); its messages: %s",
+                          name, lk_test_actor_keyring_wait_seconds, attempt + 1,
+                          log != NULL && *log != '\0' ? log : "none");
+          continue;
+        }
+
+      g_clear_pointer (&locked, g_variant_unref);
       locked = g_dbus_connection_call_sync (connection, "org.freedesktop.secrets",
                                             "/org/freedesktop/secrets/collection/login",
                                             "org.freedesktop.DBus.Properties", "Get",
@@ -165,6 +218,9 @@ lk_test_actor_new (const char *name,
           !g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN))
         break;
     }
+  if (!appeared)
+    g_error ("%s: no keyring took its bus name in three tries of %u s (messages in %s)", name,
+             lk_test_actor_keyring_wait_seconds, keyring_log);
   g_assert_no_error (error);
   {
     g_autoptr(GVariant) value = NULL;

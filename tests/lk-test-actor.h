@@ -27,6 +27,8 @@ typedef struct
   char *err;
 } LkTestRun;
 
+extern guint lk_test_actor_keyring_wait_seconds;
+
 LkTestActor *lk_test_actor_new       (const char  *name,
                                       const char  *relay_url,
                                       const char  *partner_url);

@@ -19,6 +19,8 @@
 
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "latchkey-core.h"
 #include "lk-test-actor.h"
 #include "lk-test-balancer.h"
@@ -592,6 +594,49 @@ test_generic_migration (void)
     g_autoptr(LkTestRun) run = lk_test_actor_run (w->receiver, NULL, "access", key, "--action", "open", NULL);
     g_assert_cmpint (run->status, ==, 0);
   }
+}
+
+/* Issue 18: CI once failed in lk_test_actor_new with only "'appeared'
+ * should be TRUE": a keyring that never took its bus name. Now it is
+ * started again, and its messages are shown. Here the first start is one
+ * that does nothing (a stand-in found first in PATH); the actor must
+ * still come up, with a keyring that works. */
+static void
+test_keyring_started_again (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("latchkey-fake-keyring-XXXXXX", NULL);
+  g_autofree char *script = g_build_filename (dir, "gnome-keyring-daemon", NULL);
+  g_autofree char *marker = g_build_filename (dir, "started-once", NULL);
+  g_autofree char *real = g_find_program_in_path ("gnome-keyring-daemon");
+  g_autofree char *text = NULL;
+  g_autofree char *old_path = g_strdup (g_getenv ("PATH"));
+  g_autofree char *path = NULL;
+  guint old_wait = lk_test_actor_keyring_wait_seconds;
+  g_autoptr(LkTestActor) actor = NULL;
+  g_autoptr(LkTestRun) listed = NULL;
+
+  g_assert_nonnull (dir);
+  g_assert_nonnull (real);
+  text = g_strdup_printf ("#!/bin/sh\n"
+                          "if [ ! -e '%s' ]; then\n"
+                          "  touch '%s'; cat >/dev/null; echo 'a start that does nothing' >&2; exit 0\n"
+                          "fi\n"
+                          "exec '%s' \"$@\"\n", marker, marker, real);
+  g_assert_true (g_file_set_contents (script, text, -1, NULL));
+  g_assert_no_errno (g_chmod (script, 0755));
+  path = g_strconcat (dir, ":", old_path, NULL);
+  g_setenv ("PATH", path, TRUE);
+  lk_test_actor_keyring_wait_seconds = 2;
+
+  actor = lk_test_actor_new ("Kim", NULL, NULL);
+
+  lk_test_actor_keyring_wait_seconds = old_wait;
+  g_setenv ("PATH", old_path, TRUE);
+  g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
+  /* Reading the wallet needs the keyring. */
+  listed = lk_test_actor_run (actor, NULL, "list", NULL);
+  g_assert_cmpint (listed->status, ==, 0);
+  lk_test_remove_tree (dir);
 }
 
 static void
@@ -1521,6 +1566,7 @@ main (int   argc,
       g_autofree char *path = g_strdup_printf ("/e2e/flow/%s%s", flows[i].vertical, flows[i].code ? "-code" : "");
       g_test_add_data_func (path, &flows[i], test_flow);
     }
+  g_test_add_func ("/e2e/keyring-started-again", test_keyring_started_again);
   g_test_add_func ("/e2e/forwarded-link", test_forwarded_link);
   g_test_add_func ("/e2e/secret-apart", test_secret_apart);
   g_test_add_func ("/e2e/generic/limits", test_generic_limits);
