@@ -393,6 +393,22 @@ test_kill_relay (void)
   g_assert_cmpint (g_atomic_int_get (&s->retried), >, 0);
 }
 
+/* A slot field of CLUSTER NODES: "N" or "N-M" (migration fields such as
+ * "[N->-id]" are not ranges). */
+static gboolean
+slot_range (const char *field,
+            guint64    *first,
+            guint64    *last)
+{
+  char *end;
+
+  *first = g_ascii_strtoull (field, &end, 10);
+  if (end == field)
+    return FALSE;
+  *last = *end == '-' ? g_ascii_strtoull (end + 1, NULL, 10) : *first;
+  return TRUE;
+}
+
 /* The port of the primary that owns @slot, as @node's CLUSTER NODES says
  * (not one marked failed), or 0. */
 static guint
@@ -412,11 +428,8 @@ slot_owner (LkTestRedis *redis,
       for (guint j = 8; fields[j] != NULL; j++)
         {
           guint64 first, last;
-          char *end;
 
-          first = g_ascii_strtoull (fields[j], &end, 10);
-          last = *end == '-' ? g_ascii_strtoull (end + 1, NULL, 10) : first;
-          if (end != fields[j] && slot >= first && slot <= last)
+          if (slot_range (fields[j], &first, &last) && slot >= first && slot <= last)
             return atoi (strchr (fields[1], ':') + 1);
         }
     }
@@ -442,11 +455,10 @@ own_slots (LkTestRedis *redis,
       for (guint j = 8; fields[j] != NULL; j++)
         {
           guint64 first, last;
-          char *end;
 
-          first = g_ascii_strtoull (fields[j], &end, 10);
-          last = *end == '-' ? g_ascii_strtoull (end + 1, NULL, 10) : first;
-          for (guint64 slot = first; end != fields[j] && slot <= last && slot < RELAY_REDIS_SLOTS; slot++)
+          if (!slot_range (fields[j], &first, &last))
+            continue;
+          for (guint64 slot = first; slot <= last && slot < RELAY_REDIS_SLOTS; slot++)
             {
               slots[slot] = TRUE;
               n++;
