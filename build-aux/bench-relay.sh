@@ -11,6 +11,7 @@
 #   BENCH_CONNECTIONS  wrk and redis-benchmark connections (default 50; one wrk
 #                      thread; the two-instance runs split them between two wrk)
 #   BENCH_WAITERS      waiting readers to park (default 10000)
+#   BENCH_REDIS_WORKERS  the relays' --redis-workers (default: the relay's)
 #   BENCH_LOG_DIR      if set, the raw wrk and redis-benchmark outputs and the
 #                      relays', nginx's and the Redis nodes' logs are copied there
 #   TMPDIR             where the temporary directory (relay database, Redis
@@ -659,6 +660,29 @@ start_cluster() {
   REDIS_NODE_LIST=${REDIS_NODE_LIST%,}
 }
 
+# wait_replicas_in_sync: polls until every primary's replicas have all it
+# wrote (offset == master_repl_offset), two minutes at most. After
+# redis-benchmark's runs a replica is hundreds of MB behind, and a relay's
+# WAIT 1 would time out on it: that would measure the baseline's backlog.
+wait_replicas_in_sync() {
+  local i port info behind
+  for ((i = 0; i < 1200; i++)); do
+    behind=0
+    for port in "${REDIS_PORTS[@]}"; do
+      info=$(redis_cli "$port" INFO replication)
+      [[ $info == *role:master* ]] || continue
+      awk -F'[:=,\r]' '
+        $1 == "master_repl_offset" { want = $2 }
+        $1 ~ /^slave[0-9]+$/ { for (i = 2; i < NF; i += 2) if ($i == "offset") got[++n] = $(i + 1) }
+        END { if (n == 0) exit 1; for (j = 1; j <= n; j++) if (got[j] != want) exit 1 }' <<<"$info" ||
+        behind=$((behind + 1))
+    done
+    ((behind == 0)) && return 0
+    sleep 0.1
+  done
+  die "the Redis replicas did not catch up with their primaries in 2 minutes"
+}
+
 # The primary that owns redis-benchmark's key for -t set without -r.
 primary_of() {
   local slot
@@ -679,8 +703,10 @@ if ((WANT_REDIS)); then
   [[ $D_PORT =~ ^[0-9]+$ ]] || die "no primary found for redis-benchmark's key"
   run_redis_benchmark D "redis-benchmark SET 4 KiB, 1 primary" "$D_PORT"
   run_redis_benchmark Dc "redis-benchmark --cluster SET 4 KiB" "${REDIS_PORTS[0]}" --cluster
+  wait_replicas_in_sync
 
   REDIS_ARGS=(--store redis --redis-nodes "$REDIS_NODE_LIST")
+  [[ -n ${BENCH_REDIS_WORKERS:-} ]] && REDIS_ARGS+=(--redis-workers "$BENCH_REDIS_WORKERS")
   start_relay RELAY_PID RELAY_URL relay-redis-1 "$TMP/relay-redis-1" "${REDIS_ARGS[@]}"
   setup_mailbox
   bench_relay redis relay-redis-1 "Redis, 1 instance" C1 R1 W1

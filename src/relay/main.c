@@ -130,7 +130,10 @@ main (int   argc,
        * same file on every instance, or one client counts as another on
        * each (docs: copy DATA_DIR/limiter.key). */
       if (relay_redis_parse_nodes (config->redis_nodes, &nodes, &error))
-        redis_store = relay_store_redis_new ((const char * const *) nodes, &limits, &error);
+        redis_store = relay_store_redis_new ((const char * const *) nodes, &limits,
+                                             config->redis_workers != 0 ? config->redis_workers
+                                                                        : RELAY_CONFIG_DEFAULT_REDIS_WORKERS,
+                                             &error);
       store = RELAY_STORE (redis_store);
     }
   else

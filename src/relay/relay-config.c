@@ -134,6 +134,7 @@ relay_config_load_key_file (RelayConfig  *self,
   NUMBER ("max-connections-per-client", NUMBER, 1000000, self->max_connections_per_client);
   NUMBER ("max-waiters", NUMBER, 1000000, self->max_waiters);
   NUMBER ("max-waiters-per-client", NUMBER, 1000000, self->max_waiters_per_client);
+  NUMBER ("redis-workers", NUMBER, G_MAXUINT32, self->redis_workers);
   NUMBER ("connection-timeout", DURATION, 3600, self->connection_timeout);
   NUMBER ("request-timeout", DURATION, 3600, self->request_timeout);
   NUMBER ("max-body-memory", SIZE, G_MAXINT64, self->max_body_memory);
@@ -203,7 +204,7 @@ relay_config_parse_args (RelayConfig   *self,
   g_autofree char *redis_nodes = NULL;
   int port = -1, max_body = -1, per_client = -1, connections = -1, waiters = -1, timeout = -1;
   int mailboxes = -1, connections_per_client = -1, waiters_per_client = -1, request_timeout = -1;
-  int ipv6_prefix = -1, rate_clients = -1;
+  int ipv6_prefix = -1, rate_clients = -1, redis_workers = -1;
   double rate = -1, burst = -1;
   gboolean trust = FALSE;
   const GOptionEntry entries[] = {
@@ -238,6 +239,7 @@ relay_config_parse_args (RelayConfig   *self,
     { "sweep-interval", 0, 0, G_OPTION_ARG_STRING, &sweep, "Purge expired mailboxes this often (default 60s)", "DURATION" },
     { "store", 0, 0, G_OPTION_ARG_STRING, &store, "Where mailboxes live: sqlite (in DIR, default) or redis (shared by many instances)", "KIND" },
     { "redis-nodes", 0, 0, G_OPTION_ARG_STRING, &redis_nodes, "Redis Cluster nodes to start from, for --store redis", "HOST:PORT,…" },
+    { "redis-workers", 0, 0, G_OPTION_ARG_INT, &redis_workers, "Store operations in flight at once, for --store redis (default 64)", "N" },
     { "check-config", 0, 0, G_OPTION_ARG_NONE, &self->check_only, "Check the settings and exit", NULL },
     { NULL }
   };
@@ -279,6 +281,7 @@ relay_config_parse_args (RelayConfig   *self,
   if (mailboxes >= 0) self->max_mailboxes = mailboxes;
   if (connections_per_client >= 0) self->max_connections_per_client = connections_per_client;
   if (waiters_per_client >= 0) self->max_waiters_per_client = waiters_per_client;
+  if (redis_workers >= 0) self->redis_workers = redis_workers;
   if (request_timeout >= 0) self->request_timeout = request_timeout;
   if (ipv6_prefix >= 0) self->ipv6_prefix = ipv6_prefix;
   if (rate_clients >= 0) self->max_rate_clients = rate_clients;
@@ -373,10 +376,23 @@ relay_config_validate (RelayConfig  *self,
         }
       if (!relay_redis_parse_nodes (self->redis_nodes, &nodes, error))
         return FALSE;
+      /* Each is a thread with a connection to every primary. */
+      if (self->redis_workers > RELAY_CONFIG_MAX_REDIS_WORKERS)
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "redis-workers must be at most %u (0: the default, %u)", RELAY_CONFIG_MAX_REDIS_WORKERS,
+                       RELAY_CONFIG_DEFAULT_REDIS_WORKERS);
+          return FALSE;
+        }
     }
   else if (self->redis_nodes != NULL)
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "redis-nodes is only for store=redis");
+      return FALSE;
+    }
+  else if (self->redis_workers != 0)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "redis-workers is only for store=redis");
       return FALSE;
     }
   if (self->public_url != NULL)

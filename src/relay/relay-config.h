@@ -15,6 +15,13 @@ typedef enum
   RELAY_STORE_KIND_REDIS,          /* any number of instances on one Redis Cluster */
 } RelayStoreKind;
 
+/* Store operations in flight at once on the Redis store: each waits on the
+ * network and on the primary's fsync, which Redis shares between all
+ * writes it got in one pass of its loop, so more in flight makes creates
+ * faster until a core is full (docs/scaling.md). */
+#define RELAY_CONFIG_DEFAULT_REDIS_WORKERS 64
+#define RELAY_CONFIG_MAX_REDIS_WORKERS     1024
+
 typedef struct
 {
   char    *listen_address;         /* 127.0.0.1 unless told otherwise */
@@ -51,6 +58,7 @@ typedef struct
 
   RelayStoreKind store;            /* sqlite (the default) or redis */
   char    *redis_nodes;            /* host:port,… of the cluster, for store=redis */
+  guint    redis_workers;          /* store operations in flight at once; 0: the default */
 } RelayConfig;
 
 RelayConfig *relay_config_new             (void);

@@ -53,7 +53,6 @@
 #include "relay-redis-subscriber.h"
 #include "relay-store-redis.h"
 
-#define N_WORKERS              4
 #define TIMEOUT_MS             2000
 /* How long a replica may take to acknowledge a write. Well under the
  * socket timeout, so that WAIT answers before the connection gives up. */
@@ -364,7 +363,8 @@ struct _RelayStoreRedis
   RelayStoreLimits   limits;
 
   GAsyncQueue       *queue;
-  GThread           *workers[N_WORKERS];
+  GThread          **workers;
+  guint              n_workers;
   GMutex             lock;
   GCond              idle;
   guint              outstanding;
@@ -1753,10 +1753,10 @@ relay_store_redis_close (RelayStoreRedis *self)
   if (self->prober != NULL)
     g_thread_join (g_steal_pointer (&self->prober));
 
-  for (guint i = 0; i < N_WORKERS; i++)
+  for (guint i = 0; i < self->n_workers; i++)
     if (self->workers[i] != NULL)
       g_async_queue_push (self->queue, &stop_marker);
-  for (guint i = 0; i < N_WORKERS; i++)
+  for (guint i = 0; i < self->n_workers; i++)
     if (self->workers[i] != NULL)
       g_thread_join (g_steal_pointer (&self->workers[i]));
 }
@@ -1771,6 +1771,7 @@ relay_store_redis_finalize (GObject *object)
     relay_redis_subscriber_stop (self->subscriber);
   g_clear_object (&self->subscriber);
   g_async_queue_unref (self->queue);
+  g_free (self->workers);
   g_clear_object (&self->lookup_client);
   g_strfreev (self->nodes);
   g_mutex_clear (&self->lock);
@@ -1810,6 +1811,7 @@ relay_store_redis_init (RelayStoreRedis *self)
 RelayStoreRedis *
 relay_store_redis_new (const char * const      *nodes,
                        const RelayStoreLimits  *limits,
+                       guint                    n_workers,
                        GError                 **error)
 {
   g_autoptr(RelayStoreRedis) self = g_object_new (RELAY_TYPE_STORE_REDIS, NULL);
@@ -1833,7 +1835,10 @@ relay_store_redis_new (const char * const      *nodes,
     g_warning ("The Redis cluster cannot be reached yet (%s): requests are answered 503 until it can",
                local->message);
 
-  for (guint i = 0; i < N_WORKERS; i++)
+  g_return_val_if_fail (n_workers > 0, NULL);
+  self->n_workers = n_workers;
+  self->workers = g_new0 (GThread *, n_workers);
+  for (guint i = 0; i < n_workers; i++)
     self->workers[i] = g_thread_new ("relay-store-redis", worker_thread, self);
   self->prober = g_thread_new ("relay-store-probe", probe_thread, self);
 
