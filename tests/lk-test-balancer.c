@@ -2,19 +2,30 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * What nginx's round-robin upstream does for several relay instances, at
- * the TCP level: each new connection goes to the next instance, and bytes
- * are copied both ways until each side has closed. So a client's requests
- * land on every instance (each latchkey-cli run opens its own connections),
- * and a test can count how many went where. Blocking sockets, a thread per
- * direction: no main context is needed while the test waits on a child.
+ * Two relay instances behind one address, as behind nginx, with the
+ * sender's requests on one and the receiver's on the other (issue 14:
+ * "the sender on one instance and the receiver on another"). A link
+ * file cannot name two addresses, so the balancer tells the sides apart
+ * by the first request of each connection: a create (POST /v1/m) makes
+ * its Mailbox-Device-Claim a sender's, and a connection that starts with
+ * a sender's claim goes to instance A; every other one goes to B. Each
+ * latchkey-cli run opens its own connections, and a run is one side, so
+ * a whole run stays on one instance.
+ *
+ * At the TCP level, blocking sockets, a thread per direction: no main
+ * context is needed while the test waits on a child.
  */
 
 #define G_LOG_DOMAIN "lk-test-balancer"
 
 #include "config.h"
 
+#include <string.h>
+
 #include "lk-test-balancer.h"
+
+/* A request head larger than this is not the relay's client. */
+#define MAX_HEAD 16384
 
 struct _LkTestBalancer
 {
@@ -26,9 +37,9 @@ struct _LkTestBalancer
 
   GMutex        lock;
   GCond         idle;
-  GPtrArray    *sockets;     /* open ones, shut down at the end */
-  guint         links;       /* connections being copied */
-  guint         next;
+  GPtrArray    *sockets;       /* open ones, shut down at the end */
+  guint         links;         /* connections being copied */
+  GHashTable   *sender_claims; /* claims seen in creates */
   guint         connections[LK_TEST_BALANCER_UPSTREAMS];
 };
 
@@ -49,6 +60,52 @@ connect_upstream (guint port)
   if (socket == NULL || !g_socket_connect (socket, address, NULL, NULL))
     return NULL;
   return g_steal_pointer (&socket);
+}
+
+/* Reads until the first request's head is complete (or the client stops,
+ * or it is too long). What was read is sent on as it came. */
+static GByteArray *
+read_head (GSocket *client)
+{
+  g_autoptr(GByteArray) head = g_byte_array_new ();
+  char buffer[4096];
+
+  while (head->len < MAX_HEAD)
+    {
+      gssize n = g_socket_receive (client, buffer, sizeof buffer, NULL, NULL);
+
+      if (n <= 0)
+        break;
+      g_byte_array_append (head, (const guint8 *) buffer, (guint) n);
+      if (g_strstr_len ((const char *) head->data, head->len, "\r\n\r\n") != NULL)
+        break;
+    }
+  return g_steal_pointer (&head);
+}
+
+/* 0 (instance A) for a sender's request, 1 (B) for any other. */
+static guint
+choose_upstream (LkTestBalancer *self,
+                 GByteArray     *head)
+{
+  g_autofree char *text = g_strndup ((const char *) head->data, head->len);
+  g_auto(GStrv) lines = g_strsplit (text, "\r\n", -1);
+  g_autofree char *claim = NULL;
+  gboolean create, sender;
+
+  if (lines[0] == NULL)
+    return 1;
+  create = g_str_has_prefix (lines[0], "POST /v1/m ");
+  for (guint i = 1; lines[i] != NULL && lines[i][0] != '\0'; i++)
+    if (g_ascii_strncasecmp (lines[i], "Mailbox-Device-Claim:", strlen ("Mailbox-Device-Claim:")) == 0)
+      claim = g_strstrip (g_strdup (lines[i] + strlen ("Mailbox-Device-Claim:")));
+
+  g_mutex_lock (&self->lock);
+  if (create && claim != NULL)
+    g_hash_table_add (self->sender_claims, g_strdup (claim));
+  sender = create || (claim != NULL && g_hash_table_contains (self->sender_claims, claim));
+  g_mutex_unlock (&self->lock);
+  return sender ? 0 : 1;
 }
 
 /* Copies until @from ends, then passes the end on (a half close). */
@@ -91,22 +148,53 @@ link_thread (gpointer data)
 {
   Link *link = data;
   LkTestBalancer *self = link->self;
-  GThread *back = g_thread_new ("lk-test-balancer-back", back_thread, link);
+  g_autoptr(GByteArray) head = read_head (link->client);
+  GThread *back = NULL;
 
-  pump (link->client, link->upstream);
-  g_thread_join (back);
+  if (head->len > 0)
+    {
+      guint which = choose_upstream (self, head);
+
+      link->upstream = connect_upstream (self->ports[which]);
+      if (link->upstream != NULL)
+        {
+          gsize done = 0;
+
+          g_mutex_lock (&self->lock);
+          self->connections[which]++;
+          g_ptr_array_add (self->sockets, link->upstream);
+          g_mutex_unlock (&self->lock);
+
+          while (done < head->len)
+            {
+              gssize sent = g_socket_send (link->upstream, (const char *) head->data + done, head->len - done,
+                                           NULL, NULL);
+
+              if (sent <= 0)
+                break;
+              done += (gsize) sent;
+            }
+          back = g_thread_new ("lk-test-balancer-back", back_thread, link);
+          pump (link->client, link->upstream);
+          g_thread_join (back);
+        }
+    }
 
   g_mutex_lock (&self->lock);
   g_ptr_array_remove (self->sockets, link->client);
-  g_ptr_array_remove (self->sockets, link->upstream);
+  if (link->upstream != NULL)
+    g_ptr_array_remove (self->sockets, link->upstream);
   self->links--;
   g_cond_broadcast (&self->idle);
   g_mutex_unlock (&self->lock);
 
   g_socket_close (link->client, NULL);
-  g_socket_close (link->upstream, NULL);
   g_object_unref (link->client);
-  g_object_unref (link->upstream);
+  if (link->upstream != NULL)
+    {
+      g_socket_close (link->upstream, NULL);
+      g_object_unref (link->upstream);
+    }
   g_free (link);
   return NULL;
 }
@@ -119,7 +207,6 @@ accept_thread (gpointer data)
   for (;;)
     {
       g_autoptr(GSocket) client = g_socket_accept (self->listener, self->cancellable, NULL);
-      g_autoptr(GSocket) upstream = NULL;
       Link *link;
 
       if (client == NULL)
@@ -129,32 +216,13 @@ accept_thread (gpointer data)
           continue;
         }
 
-      /* The next instance; one that refuses is skipped, as nginx would. */
-      for (guint tries = 0; tries < LK_TEST_BALANCER_UPSTREAMS && upstream == NULL; tries++)
-        {
-          guint which;
-
-          g_mutex_lock (&self->lock);
-          which = self->next++ % LK_TEST_BALANCER_UPSTREAMS;
-          g_mutex_unlock (&self->lock);
-          upstream = connect_upstream (self->ports[which]);
-          if (upstream != NULL)
-            {
-              g_mutex_lock (&self->lock);
-              self->connections[which]++;
-              g_mutex_unlock (&self->lock);
-            }
-        }
-      if (upstream == NULL)
-        continue;   /* the client's connection is closed */
-
+      /* The instance is chosen on the link's thread, once the request's
+       * head has come: accepting never waits on a client. */
       link = g_new0 (Link, 1);
       link->self = self;
       link->client = g_steal_pointer (&client);
-      link->upstream = g_steal_pointer (&upstream);
       g_mutex_lock (&self->lock);
       g_ptr_array_add (self->sockets, link->client);
-      g_ptr_array_add (self->sockets, link->upstream);
       self->links++;
       g_mutex_unlock (&self->lock);
       g_thread_unref (g_thread_new ("lk-test-balancer-link", link_thread, link));
@@ -164,8 +232,8 @@ accept_thread (gpointer data)
 
 /**
  * lk_test_balancer_new:
- * @port_a: a loopback port, the first instance's
- * @port_b: the second instance's
+ * @port_a: a loopback port, the first instance's: the sender's
+ * @port_b: the second instance's: the receiver's (and any other's)
  *
  * Returns once the balancer listens on a loopback port of its own.
  */
@@ -183,6 +251,7 @@ lk_test_balancer_new (guint port_a,
   self->ports[1] = port_b;
   self->cancellable = g_cancellable_new ();
   self->sockets = g_ptr_array_new ();
+  self->sender_claims = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_mutex_init (&self->lock);
   g_cond_init (&self->idle);
 
@@ -210,7 +279,8 @@ lk_test_balancer_get_url (LkTestBalancer *self)
 /**
  * lk_test_balancer_get_connections:
  *
- * Returns: how many connections went to @upstream (0 or 1) so far
+ * Returns: how many connections went to @upstream (0: the sender's, 1: the
+ *   others') so far
  */
 guint
 lk_test_balancer_get_connections (LkTestBalancer *self,
@@ -244,6 +314,7 @@ lk_test_balancer_free (LkTestBalancer *self)
   g_mutex_unlock (&self->lock);
 
   g_ptr_array_unref (self->sockets);
+  g_hash_table_unref (self->sender_claims);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->idle);
   g_object_unref (self->listener);

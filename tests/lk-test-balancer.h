@@ -1,4 +1,5 @@
-/* lk-test-balancer.h: a round-robin TCP load balancer on loopback, for tests
+/* lk-test-balancer.h: two relay instances behind one loopback address, the sender's
+ * requests on one and the receiver's on the other, for tests
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */

@@ -10,7 +10,8 @@
  * of an instance, SIGKILL of a Redis primary (its replica is promoted), all
  * primaries hung (SIGSTOP). Afterwards every create that got a 2xx must be
  * readable: PROTOCOL.md §6.10 says a 2xx means the write is on a primary's
- * disk and a replica acknowledged it.
+ * disk and a replica acknowledged it. And one hung primary holds up only
+ * the requests for its own slots (/relay/faults/one-primary-hangs).
  */
 
 #define G_LOG_DOMAIN "test-relay-faults"
@@ -652,6 +653,146 @@ test_store_hangs (void)
   report (s, "store hung", count_lost (s, s->relays[0]));
 }
 
+typedef struct
+{
+  char  *url;
+  char  *claim;
+  guint  status;
+  gint   done;
+} Read;
+
+/* A read by the mailbox's creator: a lookup, nothing written. */
+static guint
+read_mailbox (const char *url,
+              const char *claim)
+{
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", ANSWER_TIMEOUT_S, NULL);
+  g_autoptr(SoupMessage) msg = soup_message_new ("POST", url);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) error = NULL;
+
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Mailbox-Device-Claim", claim);
+  body = soup_session_send_and_read (session, msg, NULL, &error);
+  return error == NULL ? soup_message_get_status (msg) : 0;
+}
+
+static gpointer
+read_thread (gpointer data)
+{
+  Read *r = data;
+
+  r->status = read_mailbox (r->url, r->claim);
+  g_atomic_int_set (&r->done, 1);
+  return NULL;
+}
+
+/* The relay's count of read requests it has begun, from /metrics. */
+static guint
+reads_begun (const char *relay_url)
+{
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", ANSWER_TIMEOUT_S, NULL);
+  g_autofree char *url = g_strconcat (relay_url, "/metrics", NULL);
+  g_autoptr(SoupMessage) msg = soup_message_new ("GET", url);
+  g_autoptr(GBytes) body = soup_session_send_and_read (session, msg, NULL, NULL);
+  g_autofree char *text = NULL;
+  const char *line;
+  const char *name = "latchkey_relay_requests_total{operation=\"read\"} ";
+
+  g_assert_nonnull (body);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
+  text = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+  line = strstr (text, name);
+  g_assert_nonnull (line);
+  return (guint) g_ascii_strtoull (line + strlen (name), NULL, 10);
+}
+
+/* The primary of the mailbox's slot, as node 0 sees it. */
+static guint
+mailbox_owner (LkTestRedis *redis,
+               const char  *id)
+{
+  g_autofree char *key = g_strdup_printf ("{m:%s}", id);
+  guint port = slot_owner (redis, 0, relay_redis_key_slot (key, strlen (key)));
+
+  g_assert_cmpuint (port, !=, 0);
+  return port;
+}
+
+/* One primary hangs (SIGSTOP, its replica too, so that no failover ends
+ * it): a read of a mailbox in its slots waits for it, and meanwhile the
+ * same relay instance answers a read of a mailbox elsewhere, and /metrics.
+ * With lookups made on the HTTP thread, both would wait behind the first:
+ * that thread would be held for the Redis timeouts (2 s, up to 6 tries). */
+static void
+test_one_primary_hangs (void)
+{
+  g_autoptr(LkTestRedis) redis = lk_test_redis_start ();
+  g_autoptr(Stream) s = stream_new (redis);
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autofree char *hung_id = NULL, *other_id = NULL, *other_url = NULL;
+  guint global_port = slot_owner (redis, 0, relay_redis_key_slot ("{g}", 3));
+  guint hung_port = 0, hung_node = G_MAXUINT, other;
+  Read hung = { 0 };
+  GThread *thread;
+  gint64 deadline;
+
+  /* A mailbox on a primary that does not hold the global count (which
+   * /metrics asks), and one on another primary. */
+  for (guint i = 0; i < 200 && other_id == NULL; i++)
+    {
+      g_autofree char *request_id = g_uuid_string_random ();
+      g_autofree char *id = NULL;
+      guint port;
+
+      g_assert_cmpuint (create_once (s, session, 0, request_id, &id), ==, 200);
+      port = mailbox_owner (redis, id);
+      if (hung_id == NULL && port != global_port)
+        {
+          hung_id = g_steal_pointer (&id);
+          hung_port = port;
+        }
+      else if (hung_id != NULL && port != hung_port)
+        other_id = g_steal_pointer (&id);
+    }
+  g_assert_nonnull (other_id);
+  for (guint i = 0; i < LK_TEST_REDIS_NODES; i++)
+    if (redis->ports[i] == hung_port)
+      hung_node = i;
+  g_assert_cmpuint (hung_node, <, LK_TEST_REDIS_NODES);
+  g_assert_cmpuint (reads_begun (s->relays[0]->url), ==, 0);
+
+  lk_test_redis_pause_replicas (redis, TRUE);
+  lk_test_redis_signal (redis, hung_node, SIGSTOP);
+
+  hung.url = g_strdup_printf ("%s/v1/m/%s", s->relays[0]->url, hung_id);
+  hung.claim = s->claim;
+  thread = g_thread_new ("hung-read", read_thread, &hung);
+
+  /* Once the relay has begun the hung read, /metrics and the other read
+   * are answered while it still waits. */
+  deadline = g_get_monotonic_time () + EVENT_DEADLINE_USEC;
+  while (reads_begun (s->relays[0]->url) < 1)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the relay never began the read");
+      g_usleep (POLL_USEC);
+    }
+  other_url = g_strdup_printf ("%s/v1/m/%s", s->relays[0]->url, other_id);
+  other = read_mailbox (other_url, s->claim);
+  g_assert_cmpuint (other, ==, 200);
+  g_assert_false (g_atomic_int_get (&hung.done));
+  g_test_message ("with primary :%u hung, a read of a mailbox on :%u was answered while one on :%u waited",
+                  hung_port, mailbox_owner (redis, other_id), hung_port);
+
+  lk_test_redis_signal (redis, hung_node, SIGCONT);
+  lk_test_redis_pause_replicas (redis, FALSE);
+  g_thread_join (thread);
+  /* Answered, not hung: the mailbox, or 503 if the retries ran out first. */
+  g_test_message ("the read on the hung primary got %u", hung.status);
+  g_assert_true (hung.status == 200 || hung.status == 503);
+  g_free (hung.url);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -662,6 +803,7 @@ main (int   argc,
   g_test_add_data_func ("/relay/faults/kill-primary", GINT_TO_POINTER (FALSE), test_kill_primary);
   g_test_add_data_func ("/relay/faults/kill-primary-lagging-replica", GINT_TO_POINTER (TRUE), test_kill_primary);
   g_test_add_func ("/relay/faults/store-hangs", test_store_hangs);
+  g_test_add_func ("/relay/faults/one-primary-hangs", test_one_primary_hangs);
 
   return g_test_run ();
 }

@@ -16,7 +16,7 @@ static const char * const metric_names[RELAY_N_METRICS] = {
   "create", "read", "display", "update", "delete", "relinquish", "wait", "other",
 };
 
-/* By RelayOpKind, then lookups (RELAY_STORE_TIMED_LOOKUP). */
+/* By RelayOpKind (lookups, as calls or ops, under RELAY_OP_LOOKUP). */
 static const char * const store_op_names[RELAY_STORE_N_TIMED] = {
   [RELAY_OP_CREATE] = "create",
   [RELAY_OP_UPDATE] = "update",
@@ -24,6 +24,7 @@ static const char * const store_op_names[RELAY_STORE_N_TIMED] = {
   [RELAY_OP_DELETE] = "delete",
   [RELAY_OP_RELINQUISH] = "relinquish",
   [RELAY_OP_PURGE] = "purge",
+  [RELAY_OP_COUNT] = "count",
   [RELAY_STORE_TIMED_LOOKUP] = "lookup",
 };
 

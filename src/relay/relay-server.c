@@ -65,6 +65,16 @@ struct _RelayServer
 
 G_DEFINE_FINAL_TYPE (RelayServer, relay_server, G_TYPE_OBJECT)
 
+/* What a request does with its mailbox once looked up (look_up()). */
+typedef enum
+{
+  STEP_NONE,
+  STEP_DISPLAY,
+  STEP_READ,
+  STEP_WAIT_END,
+  STEP_METRICS,      /* a count, not a lookup */
+} LookupStep;
+
 typedef struct
 {
   HttpdRequest           base;
@@ -90,6 +100,11 @@ typedef struct
   RelayWaiter            waiter;
   gboolean               waited;
   gint64                 known_version;
+
+  /* A lookup on its way to a worker (relay_store_lookups_block()): where
+   * the request goes on once resumed, and the cache epoch taken before. */
+  LookupStep             step;
+  guint64                epoch;
 } Request;
 
 static void
@@ -366,6 +381,8 @@ op_response (Request *req,
         case RELAY_OP_DELETE:
         case RELAY_OP_RELINQUISH:
         case RELAY_OP_PURGE:
+        case RELAY_OP_COUNT:
+        case RELAY_OP_LOOKUP:
         default:
           return httpd_request_json_response (&req->base, *status, object, 0);
         }
@@ -532,6 +549,90 @@ queue_invalid (Request *req)
   return queue_error (req, req->invalid_status, req->invalid_error, req->invalid_message);
 }
 
+static enum MHD_Result go_on (Request      *req,
+                              LookupStep    step,
+                              RelayMailbox *mailbox,
+                              gboolean      failed);
+
+static void
+on_lookup_done (RelayOp  *op,
+                gpointer  user_data)
+{
+  Request *req = user_data;
+
+  /* resume() takes the result from req->op. */
+  httpd_request_resume (&req->base);
+}
+
+/* Looks the request's mailbox up, then goes on at @step: at once with a
+ * local store; with one on the network, from resume() once a worker has
+ * it, so that the HTTP thread never waits on the network. */
+static void
+submit_lookup (Request     *req,
+               LookupStep   step,
+               RelayOpKind  kind)
+{
+  RelayOp *op = relay_op_new (kind, now_seconds ());
+
+  op->mailbox_id = g_strdup (req->mailbox_id);
+  op->done = on_lookup_done;
+  op->user_data = req;
+  g_clear_pointer (&req->op, relay_op_free);
+  req->op = op;
+  req->step = step;
+  /* Suspend first: the worker may finish before submit returns. */
+  httpd_request_suspend (&req->base);
+  relay_store_submit (req->server->store, op);
+}
+
+static enum MHD_Result
+look_up (Request    *req,
+         LookupStep  step)
+{
+  RelayStore *store = req->server->store;
+
+  if (!relay_store_lookups_block (store))
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(RelayMailbox) mailbox = relay_store_lookup (store, req->mailbox_id, &error);
+
+      return go_on (req, step, mailbox, error != NULL);
+    }
+  submit_lookup (req, step, RELAY_OP_LOOKUP);
+  return MHD_YES;
+}
+
+static void
+on_recheck_done (RelayOp  *op,
+                 gpointer  user_data)
+{
+  RelayServer *self = user_data;
+
+  if (op->status == RELAY_STATUS_FAILED || op->result == NULL || op->result->version != op->if_match ||
+      op->result->deleted)
+    relay_waiters_notify (self->waiters, op->mailbox_id);
+  relay_op_free (op);
+}
+
+/* The look after a wait's registration, with a store on the network: an op
+ * that names no request, since the request may be answered (woken, timed
+ * out) before it completes. A change wakes every read waiting on the
+ * mailbox, and each looks for itself; stopping() flushes the store, so
+ * none outlives the server. */
+static void
+recheck (RelayServer *self,
+         const char  *mailbox_id,
+         gint64       known_version)
+{
+  RelayOp *op = relay_op_new (RELAY_OP_LOOKUP, now_seconds ());
+
+  op->mailbox_id = g_strdup (mailbox_id);
+  op->if_match = known_version;
+  op->done = on_recheck_done;
+  op->user_data = self;
+  relay_store_submit (self->store, op);
+}
+
 static enum MHD_Result
 handle_create (Request *req)
 {
@@ -599,15 +700,14 @@ handle_create (Request *req)
 }
 
 static enum MHD_Result
-handle_display (Request *req)
+finish_display (Request      *req,
+                RelayMailbox *mailbox,
+                gboolean      failed)
 {
-  g_autoptr(RelayMailbox) mailbox = NULL;
-  g_autoptr(GError) error = NULL;
   struct MHD_Response *response;
   guint status = MHD_HTTP_OK;
 
-  mailbox = relay_store_lookup (req->server->store, req->mailbox_id, &error);
-  if (error != NULL)
+  if (failed)
     return queue_error (req, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "The relay could not read its store");
 
   if (mailbox == NULL || !relay_mailbox_is_live (mailbox, now_seconds ()))
@@ -672,12 +772,7 @@ static enum MHD_Result
 handle_read (Request *req)
 {
   RelayServer *self = req->server;
-  g_autoptr(RelayMailbox) mailbox = NULL;
-  g_autoptr(GError) error = NULL;
   const char *if_none_match;
-  guint wait = 0;
-  guint64 epoch;
-  gboolean initiator, recipient;
 
   if (!take_claim (req))
     return queue_error (req, MHD_HTTP_UNAUTHORIZED, "bad_claim", "Mailbox-Device-Claim must be a UUID");
@@ -698,9 +793,20 @@ handle_read (Request *req)
         }
     }
 
-  epoch = relay_cache_get_epoch (self->cache);
-  mailbox = relay_store_lookup (self->store, req->mailbox_id, &error);
-  if (error != NULL)
+  req->epoch = relay_cache_get_epoch (self->cache);
+  return look_up (req, STEP_READ);
+}
+
+static enum MHD_Result
+finish_read (Request      *req,
+             RelayMailbox *mailbox,
+             gboolean      failed)
+{
+  RelayServer *self = req->server;
+  guint wait = 0;
+  gboolean initiator, recipient;
+
+  if (failed)
     return queue_error (req, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "The relay could not read its store");
   if (mailbox == NULL || !relay_mailbox_is_live (mailbox, now_seconds ()))
     return queue_error (req, MHD_HTTP_NOT_FOUND, "not_found", "There is no such mailbox, or it has expired");
@@ -789,54 +895,78 @@ handle_read (Request *req)
 
       /* A write that landed between the lookup and the registration has
        * already notified; look again so it is not missed. */
-      {
-        g_autoptr(RelayMailbox) again = relay_store_lookup (self->store, req->mailbox_id, NULL);
+      if (relay_store_lookups_block (self->store))
+        recheck (self, req->mailbox_id, req->known_version);
+      else
+        {
+          g_autoptr(RelayMailbox) again = relay_store_lookup (self->store, req->mailbox_id, NULL);
 
-        if (again == NULL || again->version != req->known_version || again->deleted)
-          relay_waiters_wake (self->waiters, &req->waiter);
-      }
+          if (again == NULL || again->version != req->known_version || again->deleted)
+            relay_waiters_wake (self->waiters, &req->waiter);
+        }
       return MHD_YES;
     }
 
-  return answer_read (req, mailbox, epoch);
+  return answer_read (req, mailbox, req->epoch);
 }
 
+/* A wait that ended: looked up again, then finish_wait(). */
 static enum MHD_Result
 resume_wait (Request *req)
 {
-  RelayServer *self = req->server;
-  g_autoptr(RelayMailbox) mailbox = NULL;
-
+  req->waited = FALSE;
   switch (req->waiter.state)
     {
     case RELAY_WAITER_CHANGED:
-      {
-        guint64 epoch = relay_cache_get_epoch (self->cache);
-
-        mailbox = relay_store_lookup (self->store, req->mailbox_id, NULL);
-        return answer_read (req, mailbox, epoch);
-      }
-
     case RELAY_WAITER_TIMED_OUT:
     case RELAY_WAITER_RECHECK:
-      {
-        guint64 epoch = relay_cache_get_epoch (self->cache);
-
-        mailbox = relay_store_lookup (self->store, req->mailbox_id, NULL);
-        if (mailbox == NULL || !relay_mailbox_is_live (mailbox, now_seconds ()))
-          return queue_error (req, MHD_HTTP_NOT_FOUND, "not_found", "There is no such mailbox, or it has expired");
-        /* A change this instance was not told of (another instance wrote
-         * it, with a shared store) is still a change: "no change" would
-         * be false. */
-        if (mailbox->version != req->known_version)
-          return answer_read (req, mailbox, epoch);
-        return queue (req, MHD_HTTP_NOT_MODIFIED, not_modified_response (req, req->known_version));
-      }
+      req->epoch = relay_cache_get_epoch (req->server->cache);
+      return look_up (req, STEP_WAIT_END);
 
     case RELAY_WAITER_SHUTDOWN:
     case RELAY_WAITER_WAITING:
     default:
       return queue_error (req, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down", "The relay is restarting");
+    }
+}
+
+static enum MHD_Result
+finish_wait (Request      *req,
+             RelayMailbox *mailbox,
+             gboolean      failed)
+{
+  if (failed)
+    return queue_error (req, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "The relay could not read its store");
+  if (req->waiter.state == RELAY_WAITER_CHANGED)
+    return answer_read (req, mailbox, req->epoch);
+
+  if (mailbox == NULL || !relay_mailbox_is_live (mailbox, now_seconds ()))
+    return queue_error (req, MHD_HTTP_NOT_FOUND, "not_found", "There is no such mailbox, or it has expired");
+  /* A change this instance was not told of (another instance wrote it,
+   * with a shared store) is still a change: "no change" would be false. */
+  if (mailbox->version != req->known_version)
+    return answer_read (req, mailbox, req->epoch);
+  return queue (req, MHD_HTTP_NOT_MODIFIED, not_modified_response (req, req->known_version));
+}
+
+static enum MHD_Result
+go_on (Request      *req,
+       LookupStep    step,
+       RelayMailbox *mailbox,
+       gboolean      failed)
+{
+  switch (step)
+    {
+    case STEP_DISPLAY:
+      return finish_display (req, mailbox, failed);
+    case STEP_READ:
+      return finish_read (req, mailbox, failed);
+    case STEP_WAIT_END:
+      return finish_wait (req, mailbox, failed);
+    case STEP_METRICS:
+    case STEP_NONE:
+    default:
+      g_assert_not_reached ();
     }
 }
 
@@ -902,8 +1032,10 @@ handle_simple_op (Request     *req,
   return MHD_YES;
 }
 
+/* @mailboxes: the live count, or -1 if the store could not say. */
 static enum MHD_Result
-handle_metrics (Request *req)
+finish_metrics (Request *req,
+                gint64   mailboxes)
 {
   RelayServer *self = req->server;
   RelayStoreState state;
@@ -911,7 +1043,7 @@ handle_metrics (Request *req)
 
   relay_store_get_state (self->store, &state);
   relay_store_get_stats (self->store, &gauges.store);
-  gauges.mailboxes = relay_store_count_live (self->store, now_seconds ());
+  gauges.mailboxes = mailboxes;
   gauges.stored_bytes = state.bytes;
   gauges.disk_full = state.disk_full;
   httpd_server_get_guard_stats (self->httpd, &gauges.guard);
@@ -921,6 +1053,17 @@ handle_metrics (Request *req)
 
   return httpd_request_queue_text (&req->base, MHD_HTTP_OK, "text/plain; version=0.0.4",
                                    relay_metrics_render (&self->metrics, &gauges));
+}
+
+/* The live count is a question to the store: on a worker when the store is
+ * on the network. */
+static enum MHD_Result
+handle_metrics (Request *req)
+{
+  if (!relay_store_lookups_block (req->server->store))
+    return finish_metrics (req, relay_store_count_live (req->server->store, now_seconds ()));
+  submit_lookup (req, STEP_METRICS, RELAY_OP_COUNT);
+  return MHD_YES;
 }
 
 /* Seconds a load balancer or client should wait after a 503 of /healthz
@@ -1005,7 +1148,7 @@ dispatch (HttpdRequest *base)
     case ROUTE_MAILBOX:
       /* HEAD as GET without the body (RFC 9110), which libmicrohttpd leaves out. */
       if (strcmp (method, "GET") == 0 || strcmp (method, "HEAD") == 0)
-        return handle_display (req);
+        return look_up (req, STEP_DISPLAY);
       if (strcmp (method, "POST") == 0)
         return handle_read (req);
       if (strcmp (method, "PUT") == 0)
@@ -1108,6 +1251,16 @@ resume (HttpdRequest *base)
   Request *req = (Request *) base;
   struct MHD_Response *response;
 
+  if (req->step != STEP_NONE)
+    {
+      LookupStep step = req->step;
+      g_autoptr(RelayOp) op = g_steal_pointer (&req->op);
+
+      req->step = STEP_NONE;
+      if (step == STEP_METRICS)
+        return finish_metrics (req, op->status == RELAY_STATUS_FAILED ? -1 : op->count);
+      return go_on (req, step, op->result, op->status == RELAY_STATUS_FAILED);
+    }
   if (req->waited)
     return resume_wait (req);
   response = g_steal_pointer (&req->response);

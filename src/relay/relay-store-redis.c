@@ -1294,6 +1294,22 @@ apply_purge (RelayStoreRedis    *self,
   return TRUE;
 }
 
+/* The live count for /metrics, as count_live() gives it, on a worker. */
+static gboolean
+apply_count (RelayStoreRedis    *self,
+             RelayRedisCluster  *client,
+             RelayOp            *op,
+             GError            **error)
+{
+  Usage usage;
+
+  if (!count_step (self, client, NULL, op->now, NULL, 0, 0, 0, &usage, error))
+    return FALSE;
+  op->count = usage.mailboxes;
+  op->status = RELAY_STATUS_OK;
+  return TRUE;
+}
+
 /* Health */
 
 static void
@@ -1460,6 +1476,50 @@ probe_thread (gpointer data)
   return NULL;
 }
 
+/* HGETALL of the mailbox's hash, with @client (a worker's, or the lookup
+ * client under lookup_lock). */
+static RelayMailbox *
+lookup_with (RelayRedisCluster  *client,
+             const char         *id,
+             GError            **error)
+{
+  g_autofree char *key = NULL;
+  g_autoptr(redisReply) reply = NULL;
+  const char *argv[2];
+  size_t argvlen[2];
+  RelayMailbox *mailbox;
+
+  if (id == NULL || !g_uuid_string_is_valid (id))
+    return NULL;
+
+  key = mailbox_key (id);
+  argv[0] = "HGETALL";
+  argv[1] = key;
+  argvlen[0] = 7;
+  argvlen[1] = strlen (key);
+  reply = relay_redis_cluster_command (client, key, RELAY_REDIS_COMMAND_IDEMPOTENT, 2, argv, argvlen, error);
+  if (reply == NULL)
+    return NULL;
+  if (reply->type != REDIS_REPLY_ARRAY)
+    {
+      if (reply->type == REDIS_REPLY_ERROR)
+        g_set_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_REPLY, "Redis: %s",
+                     reply->str != NULL ? reply->str : "an error");
+      else
+        protocol_error (error, "mailbox");
+      return NULL;
+    }
+
+  mailbox = mailbox_from_fields (reply->element, reply->elements, error);
+  if (mailbox != NULL && g_strcmp0 (mailbox->id, id) != 0)
+    {
+      relay_mailbox_unref (mailbox);
+      protocol_error (error, "mailbox (another id)");
+      return NULL;
+    }
+  return mailbox;
+}
+
 static void
 apply (RelayStoreRedis   *self,
        RelayRedisCluster *client,
@@ -1481,6 +1541,14 @@ apply (RelayStoreRedis   *self,
     case RELAY_OP_DELETE:
     case RELAY_OP_RELINQUISH:
       ok = apply_mailbox (self, client, op, &error);
+      break;
+    case RELAY_OP_LOOKUP:
+      op->result = lookup_with (client, op->mailbox_id, &error);
+      ok = error == NULL;
+      op->status = RELAY_STATUS_OK;
+      break;
+    case RELAY_OP_COUNT:
+      ok = apply_count (self, client, op, &error);
       break;
     default:
       g_assert_not_reached ();
@@ -1517,6 +1585,11 @@ worker_thread (gpointer data)
   RelayStoreRedis *self = data;
   g_autoptr(RelayRedisCluster) client = relay_redis_cluster_new ((const char * const *) self->nodes, TIMEOUT_MS);
   guint64 redirects = 0, reconnects = 0;
+
+  /* The slot map now, while the cluster is likely whole: a worker's first
+   * operation must not ask for it node by node, in the configured order,
+   * at a moment when one of them hangs. */
+  relay_redis_cluster_refresh (client, NULL);
 
   for (;;)
     {
@@ -1587,51 +1660,30 @@ relay_store_redis_lookup (RelayStore  *store,
                           GError     **error)
 {
   RelayStoreRedis *self = RELAY_STORE_REDIS (store);
-  g_autofree char *key = NULL;
-  g_autoptr(redisReply) reply = NULL;
-  const char *argv[2];
-  size_t argvlen[2];
-
-  if (id == NULL || !g_uuid_string_is_valid (id))
-    return NULL;
-
-  key = mailbox_key (id);
-  argv[0] = "HGETALL";
-  argv[1] = key;
-  argvlen[0] = 7;
-  argvlen[1] = strlen (key);
+  g_autoptr(GError) local = NULL;
+  RelayMailbox *mailbox;
 
   g_mutex_lock (&self->lookup_lock);
-  reply = relay_redis_cluster_command (self->lookup_client, key, RELAY_REDIS_COMMAND_IDEMPOTENT, 2, argv, argvlen,
-                                       error);
+  mailbox = lookup_with (self->lookup_client, id, &local);
   account (self, self->lookup_client, &self->lookup_redirects, &self->lookup_reconnects);
   g_mutex_unlock (&self->lookup_lock);
 
-  if (reply == NULL)
+  if (local != NULL)
     {
-      probe_soon (self);
-      return NULL;
+      if (g_error_matches (local, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE))
+        probe_soon (self);
+      g_propagate_error (error, g_steal_pointer (&local));
     }
-  if (reply->type != REDIS_REPLY_ARRAY)
-    {
-      if (reply->type == REDIS_REPLY_ERROR)
-        g_set_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_REPLY, "Redis: %s",
-                     reply->str != NULL ? reply->str : "an error");
-      else
-        protocol_error (error, "mailbox");
-      return NULL;
-    }
-  {
-    RelayMailbox *mailbox = mailbox_from_fields (reply->element, reply->elements, error);
+  return mailbox;
+}
 
-    if (mailbox != NULL && g_strcmp0 (mailbox->id, id) != 0)
-      {
-        relay_mailbox_unref (mailbox);
-        protocol_error (error, "mailbox (another id)");
-        return NULL;
-      }
-    return mailbox;
-  }
+/* Every lookup waits on the network: the HTTP thread submits them to the
+ * workers (RELAY_OP_LOOKUP), so that a primary that hangs holds up the
+ * reads of its own slots, not every read of this instance. */
+static gboolean
+relay_store_redis_lookups_block (RelayStore *store)
+{
+  return TRUE;
 }
 
 /* Everyone's count, with what expired forgotten; -1 if the store failed. */
@@ -1729,6 +1781,7 @@ relay_store_iface_init (RelayStoreInterface *iface)
   iface->get_state = relay_store_redis_get_state;
   iface->watch = relay_store_redis_watch;
   iface->stats = relay_store_redis_stats;
+  iface->lookups_block = relay_store_redis_lookups_block;
 }
 
 /**

@@ -140,6 +140,8 @@ void
 relay_store_submit (RelayStore *self,
                     RelayOp    *op)
 {
+  RelayStoreInterface *iface = RELAY_STORE_GET_IFACE (self);
+
   /* Timed from here: the wait for a worker is part of what a client waits. */
   op->store = self;
   op->submitted = g_get_monotonic_time ();
@@ -147,7 +149,35 @@ relay_store_submit (RelayStore *self,
   op->caller_data = op->user_data;
   op->done = op_done;
   op->user_data = NULL;
-  RELAY_STORE_GET_IFACE (self)->submit (self, op);
+
+  /* A store whose lookups are local answers them here, at once. */
+  if ((op->kind == RELAY_OP_LOOKUP || op->kind == RELAY_OP_COUNT) &&
+      (iface->lookups_block == NULL || !iface->lookups_block (self)))
+    {
+      if (op->kind == RELAY_OP_LOOKUP)
+        op->result = iface->lookup (self, op->mailbox_id, &op->error);
+      else
+        op->count = iface->count_live (self, op->now);
+      op->status = op->error != NULL ? RELAY_STATUS_FAILED : RELAY_STATUS_OK;
+      op->done (op, op->user_data);
+      return;
+    }
+  iface->submit (self, op);
+}
+
+/**
+ * relay_store_lookups_block:
+ *
+ * Whether relay_store_lookup() and relay_store_count_live() wait on the
+ * network. The HTTP thread must not: it submits a %RELAY_OP_LOOKUP or
+ * %RELAY_OP_COUNT instead, and goes on in its callback.
+ */
+gboolean
+relay_store_lookups_block (RelayStore *self)
+{
+  RelayStoreInterface *iface = RELAY_STORE_GET_IFACE (self);
+
+  return iface->lookups_block != NULL && iface->lookups_block (self);
 }
 
 gint64

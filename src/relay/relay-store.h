@@ -24,6 +24,9 @@ typedef enum
   RELAY_OP_DELETE,
   RELAY_OP_RELINQUISH,
   RELAY_OP_PURGE,       /* removes expired mailboxes and tombstones */
+  RELAY_OP_COUNT,       /* counts the live mailboxes into count, as count_live() */
+  RELAY_OP_LOOKUP,      /* reads the mailbox into result (NULL: none), changes nothing;
+                         * see relay_store_lookups_block() */
 } RelayOpKind;
 
 typedef enum
@@ -67,9 +70,9 @@ typedef struct
 typedef void (*RelayStoreChangeFunc) (const char *mailbox_id,
                                       gpointer    user_data);
 
-/* Store operations timed in RelayStoreStats: the RelayOpKinds, then
- * lookups (which are not RelayOps). */
-#define RELAY_STORE_TIMED_LOOKUP   (RELAY_OP_PURGE + 1)
+/* Store operations timed in RelayStoreStats: the RelayOpKinds; a lookup
+ * is timed as RELAY_OP_LOOKUP whether it was an op or a call. */
+#define RELAY_STORE_TIMED_LOOKUP   RELAY_OP_LOOKUP
 #define RELAY_STORE_N_TIMED        (RELAY_STORE_TIMED_LOOKUP + 1)
 /* Upper bounds of the latency histogram's buckets, in microseconds; one
  * more bucket counts what is above the last (+Inf). */
@@ -132,6 +135,7 @@ struct _RelayOp
   /* Results */
   RelayStatus    status;
   gint64         purged;           /* PURGE: rows removed */
+  gint64         count;            /* COUNT: live mailboxes */
   RelayMailbox  *result;           /* the mailbox after the operation */
   GError        *error;
 
@@ -178,6 +182,10 @@ struct _RelayStoreInterface
                                   gpointer     user_data);
   /* The store's own, alive as long as it is; see RelayStoreStats */
   RelayStoreStats *(*stats)      (RelayStore  *self);
+  /* Optional, FALSE if absent: lookup() and count_live() wait on the
+   * network, so the HTTP thread submits RELAY_OP_LOOKUP and RELAY_OP_COUNT
+   * instead; submit() then takes them. */
+  gboolean      (*lookups_block) (RelayStore  *self);
 };
 
 RelayMailbox *relay_store_lookup        (RelayStore  *self,
@@ -185,6 +193,7 @@ RelayMailbox *relay_store_lookup        (RelayStore  *self,
                                          GError     **error);
 void          relay_store_submit        (RelayStore  *self,
                                          RelayOp     *op);
+gboolean      relay_store_lookups_block (RelayStore  *self);
 gint64        relay_store_purge_expired (RelayStore  *self,
                                          gint64       now,
                                          GError     **error);
