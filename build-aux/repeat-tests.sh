@@ -77,6 +77,21 @@ if grep -q '^No suitable tests defined' <<<"$listed"; then
 fi
 
 ulimit -c unlimited 2>/dev/null || true
+# With the kernel's default pattern every crash of a run writes the same
+# file, "core", in the build directory: a compositor that crashes while it
+# is stopped at the end of another test replaces the core of the test that
+# failed (seen: a Mutter core kept for a crash of test-app).
+pattern=$(cat /proc/sys/kernel/core_pattern 2>/dev/null || echo core)
+uses_pid=$(cat /proc/sys/kernel/core_uses_pid 2>/dev/null || echo 0)
+case "$pattern" in
+  '|'*)
+    echo "repeat-tests: cores go to '${pattern#|}', not to files: none will be kept" >&2 ;;
+  *%p*) ;;
+  *)
+    [ "$uses_pid" = 1 ] ||
+      echo "repeat-tests: kernel.core_pattern is '$pattern': the cores of one run overwrite each other;" \
+           "as root: sysctl kernel.core_pattern=core.%p" >&2 ;;
+esac
 marker="$builddir/meson-logs/repeat-marker"
 
 # Backtraces of the cores a failing run left, into its log.
