@@ -27,6 +27,8 @@
 #define NOW       1000000
 
 static RelayCache *cache;
+/* Reads the cache said to take the lease again for (relay_cache_serve()) */
+static guint renewals;
 
 /* What the relay does with a read: the kept answer, if the cache has one
  * for this reader; else a miss (404 here). */
@@ -45,6 +47,7 @@ on_request (void                  *cls,
   const char *known = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "X-Known");
   struct MHD_Response *response;
   enum MHD_Result result;
+  gboolean renew;
 
   if (*con_cls == NULL)
     {
@@ -53,8 +56,11 @@ on_request (void                  *cls,
     }
 
   if (relay_cache_serve (cache, url + 1, claim, g_ascii_strtoll (now, NULL, 10), g_ascii_strtoll (known, NULL, 10),
-                         connection, &result))
-    return result;
+                         connection, &result, &renew))
+    {
+      renewals += renew;
+      return result;
+    }
 
   /* With a type: the kit takes an error answer without one for one of
    * libmicrohttpd's own (httpd-errors.c). */
@@ -138,7 +144,7 @@ test_serve (void)
   g_assert_nonnull (daemon);
   port = MHD_get_daemon_info (daemon, MHD_DAEMON_INFO_BIND_PORT)->port;
 
-  g_assert_true (relay_cache_store (cache, relay_cache_get_epoch (cache), mailbox, answer ("kept")));
+  g_assert_true (relay_cache_store (cache, relay_cache_get_epoch (cache), G_MAXINT64, mailbox, answer ("kept")));
   g_assert_cmpuint (relay_cache_get_size (cache), ==, 1);
 
 #define ASSERT_READ(claim, now, known, expected) \
@@ -158,7 +164,7 @@ test_serve (void)
 
   /* A recipient without the right to read gets no kept answer. */
   mailbox->access = RELAY_ACCESS_WRITE;
-  g_assert_true (relay_cache_store (cache, relay_cache_get_epoch (cache), mailbox, answer ("kept")));
+  g_assert_true (relay_cache_store (cache, relay_cache_get_epoch (cache), G_MAXINT64, mailbox, answer ("kept")));
   ASSERT_READ (RECIPIENT, NOW, -1, "miss");
   ASSERT_READ (OWNER, NOW, -1, "kept");
 #undef ASSERT_READ
@@ -180,7 +186,7 @@ test_epoch (void)
   before = relay_cache_get_epoch (cache);
   relay_cache_invalidate (cache, "another");
   g_assert_cmpuint (relay_cache_get_epoch (cache), >, before);
-  g_assert_false (relay_cache_store (cache, before, mailbox, stale));
+  g_assert_false (relay_cache_store (cache, before, G_MAXINT64, mailbox, stale));
   MHD_destroy_response (stale);
   g_assert_cmpuint (relay_cache_get_size (cache), ==, 0);
 
@@ -205,21 +211,96 @@ test_bounds (void)
 
       g_free (mailbox->id);
       mailbox->id = g_strdup_printf ("mailbox-%u", i);
-      g_assert_true (relay_cache_store (cache, relay_cache_get_epoch (cache), mailbox, answer ("kept")));
+      g_assert_true (relay_cache_store (cache, relay_cache_get_epoch (cache), G_MAXINT64, mailbox, answer ("kept")));
     }
   g_assert_cmpuint (relay_cache_get_size (cache), ==, 3);
   {
     g_autoptr(RelayMailbox) fourth = mailbox_new (1);
 
-    g_assert_true (relay_cache_store (cache, relay_cache_get_epoch (cache), fourth, answer ("kept")));
+    g_assert_true (relay_cache_store (cache, relay_cache_get_epoch (cache), G_MAXINT64, fourth, answer ("kept")));
   }
   g_assert_cmpuint (relay_cache_get_size (cache), ==, 1);
 
   g_free (big->payload_data);
   big->payload_data = g_strnfill (64 * 1024, 'A');
-  g_assert_false (relay_cache_store (cache, relay_cache_get_epoch (cache), big, too_big));
+  g_assert_false (relay_cache_store (cache, relay_cache_get_epoch (cache), G_MAXINT64, big, too_big));
   MHD_destroy_response (too_big);
   g_assert_cmpuint (relay_cache_get_size (cache), ==, 1);
+  g_clear_pointer (&cache, relay_cache_free);
+}
+
+/* Kept under a lease (a store other instances write to): served until the
+ * lease runs out, never after; half-way there, one read is told to take
+ * the lease again, and only one. The lease is 2 s, so that a loaded
+ * machine still reads within each half. */
+static void
+test_lease (void)
+{
+  struct sockaddr_in address = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  struct MHD_Daemon *daemon;
+  g_autoptr(RelayMailbox) mailbox = mailbox_new (4);
+  struct MHD_Response *late = answer ("late");
+  gint64 stored, valid_until;
+  char *body;
+  guint16 port;
+
+  cache = relay_cache_new (16, 1024 * 1024);
+  daemon = MHD_start_daemon (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, NULL,
+                             MHD_OPTION_SOCK_ADDR, &address, MHD_OPTION_END);
+  g_assert_nonnull (daemon);
+  port = MHD_get_daemon_info (daemon, MHD_DAEMON_INFO_BIND_PORT)->port;
+
+  /* A lease that ran out before its answer was built keeps nothing. */
+  g_assert_false (relay_cache_store (cache, relay_cache_get_epoch (cache), g_get_monotonic_time () - 1, mailbox, late));
+  MHD_destroy_response (late);
+
+  stored = g_get_monotonic_time ();
+  valid_until = stored + 2 * G_USEC_PER_SEC;
+  renewals = 0;
+  g_assert_true (relay_cache_store (cache, relay_cache_get_epoch (cache), valid_until, mailbox, answer ("kept")));
+
+#define ASSERT_READ(expected) \
+  G_STMT_START { body = read_as (port, OWNER, NOW, -1); g_assert_cmpstr (body, ==, expected); g_free (body); } G_STMT_END
+  ASSERT_READ ("kept");
+  g_assert_cmpuint (renewals, ==, 0);
+
+  /* The time that passes is what is tested here. */
+  g_usleep (stored + G_USEC_PER_SEC + G_USEC_PER_SEC / 10 - g_get_monotonic_time ());
+  ASSERT_READ ("kept");
+  ASSERT_READ ("kept");
+  g_assert_cmpuint (renewals, ==, 1);
+
+  g_usleep (MAX (valid_until - g_get_monotonic_time (), 0) + G_USEC_PER_SEC / 100);
+  ASSERT_READ ("miss");
+  g_assert_cmpuint (renewals, ==, 1);
+#undef ASSERT_READ
+
+  MHD_stop_daemon (daemon);
+  g_clear_pointer (&cache, relay_cache_free);
+}
+
+/* Asking for a lease is a write: only for a mailbox that missed within the
+ * last second too. A cache that keeps nothing asks for none. */
+static void
+test_read_again (void)
+{
+  gint64 now = 1000 * G_USEC_PER_SEC;
+
+  cache = relay_cache_new (2, 64 * 1024);
+  g_assert_false (relay_cache_read_again (cache, "a", now));
+  g_assert_true (relay_cache_read_again (cache, "a", now + G_USEC_PER_SEC / 2));
+  g_assert_false (relay_cache_read_again (cache, "a", now + 2 * G_USEC_PER_SEC));
+  g_assert_false (relay_cache_read_again (cache, "b", now));
+  /* Bounded: a third mailbox starts over, and "a" is forgotten. */
+  g_assert_false (relay_cache_read_again (cache, "c", now));
+  g_assert_false (relay_cache_read_again (cache, "a", now + 2 * G_USEC_PER_SEC + 1));
+  relay_cache_clear (cache);
+  g_assert_false (relay_cache_read_again (cache, "a", now + 2 * G_USEC_PER_SEC + 2));
+  g_clear_pointer (&cache, relay_cache_free);
+
+  cache = relay_cache_new (0, 0);
+  g_assert_false (relay_cache_read_again (cache, "a", now));
+  g_assert_false (relay_cache_read_again (cache, "a", now + 1));
   g_clear_pointer (&cache, relay_cache_free);
 }
 
@@ -232,6 +313,8 @@ main (int   argc,
   g_test_add_func ("/relay-cache/serve", test_serve);
   g_test_add_func ("/relay-cache/epoch", test_epoch);
   g_test_add_func ("/relay-cache/bounds", test_bounds);
+  g_test_add_func ("/relay-cache/lease", test_lease);
+  g_test_add_func ("/relay-cache/read-again", test_read_again);
 
   return g_test_run ();
 }

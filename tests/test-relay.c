@@ -1921,6 +1921,97 @@ test_redis_retry_other_instance (Fixture       *f,
   }
 }
 
+/* A metric of one instance. */
+static gint64
+metric_on (Fixture      *f,
+           LkTestServer *relay,
+           const char   *name)
+{
+  g_autofree char *url = g_strconcat (relay->url, "/metrics", NULL);
+  g_autoptr(LkTestReply) reply = lk_test_send (f->session, "GET", url, NULL, NULL, NULL);
+  g_autofree char *needle = g_strconcat ("\n", name, " ", NULL);
+  const char *line = strstr (reply->body, needle);
+
+  g_assert_nonnull (line);
+  return g_ascii_strtoll (line + strlen (needle), NULL, 10);
+}
+
+#define LOOKUPS "latchkey_relay_store_seconds_count{op=\"lookup\"}"
+#define LEASE_WAITS "latchkey_relay_redis_lease_waits_total"
+
+/* A mailbox read again through one instance is answered from what that
+ * instance kept, while its read lease lasts (here 2 s, long enough for a
+ * loaded machine); a delete through the other instance is held until the
+ * lease has run out, so that no read after the delete's answer gets the
+ * mailbox. */
+static void
+test_redis_read_lease (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autofree char *on_first = g_strconcat (f->relay->url, "/v1/m", NULL);
+  g_autoptr(LkTestReply) created = lk_test_send (f->session, "POST", on_first, "application/json", CREATE_BODY,
+                                                 "Mailbox-Device-Claim", f->initiator, NULL);
+  g_autoptr(JsonObject) object = lk_test_reply_json (created);
+  g_autofree char *on_a = url_on (f->relay, json_object_get_string_member (object, "urlLink"));
+  g_autofree char *on_b = url_on (f->other, on_a);
+  g_autoptr(LkTestReply) del = NULL;
+  g_autoptr(LkTestReply) after = NULL;
+  gint64 lookups, waits, started, held;
+  gboolean kept = FALSE;
+
+  g_assert_cmpuint (created->status, ==, 200);
+  /* The recipient binds through B, then reads again: the second lookup
+   * takes the lease, and a read after it is answered without one. */
+  lookups = metric_on (f, f->other, LOOKUPS);
+  for (guint i = 0; i < 5 && !kept; i++)
+    {
+      g_autoptr(LkTestReply) read = lk_test_send (f->session, "POST", on_b, NULL, NULL,
+                                                  "Mailbox-Device-Claim", f->recipient, NULL);
+      gint64 now_lookups;
+
+      g_assert_cmpuint (read->status, ==, 200);
+      now_lookups = metric_on (f, f->other, LOOKUPS);
+      kept = i > 0 && now_lookups == lookups;
+      lookups = now_lookups;
+    }
+  g_assert_true (kept);
+
+  waits = metric_on (f, f->relay, LEASE_WAITS);
+  started = g_get_monotonic_time ();
+  del = lk_test_send (f->session, "DELETE", on_a, NULL, NULL, "Mailbox-Device-Claim", f->initiator, NULL);
+  held = g_get_monotonic_time () - started;
+  g_assert_cmpuint (del->status, ==, 200);
+  after = lk_test_send (f->session, "POST", on_b, NULL, NULL, "Mailbox-Device-Claim", f->recipient, NULL);
+  assert_error_reply (after, 404, "not_found");
+  g_assert_cmpint (metric_on (f, f->relay, LEASE_WAITS), ==, waits + 1);
+  g_test_message ("the delete was answered after %" G_GINT64_FORMAT " ms", held / 1000);
+
+  /* A write through the instance that holds the lease is not held. */
+  {
+    g_autoptr(LkTestReply) second = lk_test_send (f->session, "POST", on_first, "application/json", CREATE_BODY,
+                                                  "Mailbox-Device-Claim", f->initiator, NULL);
+    g_autoptr(JsonObject) second_object = lk_test_reply_json (second);
+    g_autofree char *second_b = url_on (f->other, json_object_get_string_member (second_object, "urlLink"));
+    g_autoptr(LkTestReply) own_delete = NULL;
+
+    for (guint i = 0; i < 3; i++)
+      {
+        g_autoptr(LkTestReply) read = lk_test_send (f->session, "POST", second_b, NULL, NULL,
+                                                    "Mailbox-Device-Claim", f->recipient, NULL);
+
+        g_assert_cmpuint (read->status, ==, 200);
+      }
+    waits = metric_on (f, f->other, LEASE_WAITS);
+    own_delete = lk_test_send (f->session, "DELETE", second_b, NULL, NULL, "Mailbox-Device-Claim", f->initiator,
+                               NULL);
+    g_assert_cmpuint (own_delete->status, ==, 200);
+    g_assert_cmpint (metric_on (f, f->other, LEASE_WAITS), ==, waits);
+    g_clear_pointer (&after, lk_test_reply_free);
+    after = lk_test_send (f->session, "POST", second_b, NULL, NULL, "Mailbox-Device-Claim", f->recipient, NULL);
+    assert_error_reply (after, 404, "not_found");
+  }
+}
+
 static int
 compare_gint64 (gconstpointer a,
                 gconstpointer b)
@@ -2131,6 +2222,7 @@ burst_thread (gpointer data)
   return NULL;
 }
 
+static const char * const long_lease_args[] = { "--rate", "0", "--redis-read-lease-ms", "2000", NULL };
 static const char * const five_per_client_args[] = { "--rate", "0", "--max-mailboxes-per-client", "5", NULL };
 
 static void
@@ -2344,6 +2436,8 @@ main (int   argc,
                   test_redis_malformed_store, fixture_tear_down);
       g_test_add ("/relay/redis/wake-other-instance", Fixture, default_args, fixture_set_up,
                   test_redis_wake_other_instance, fixture_tear_down);
+      g_test_add ("/relay/redis/read-lease", Fixture, long_lease_args, fixture_set_up, test_redis_read_lease,
+                  fixture_tear_down);
       g_test_add ("/relay/redis/wake-after-resubscribe", Fixture, default_args, fixture_set_up,
                   test_redis_wake_after_resubscribe, fixture_tear_down);
       g_test_add_func ("/relay/redis/store-down", test_redis_store_down);

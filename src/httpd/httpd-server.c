@@ -89,14 +89,22 @@ httpd_request_header (HttpdRequest *req,
   return MHD_lookup_connection_value (req->connection, MHD_HEADER_KIND, name);
 }
 
-/* Every answer: never cached, never sniffed, and the server's own. */
+/* What every answer has, whichever request it answers: never cached,
+ * never sniffed. */
+void
+httpd_response_add_common_headers (struct MHD_Response *response)
+{
+  MHD_add_response_header (response, "Cache-Control", "no-store");
+  MHD_add_response_header (response, "X-Content-Type-Options", "nosniff");
+}
+
+/* Every answer: the common headers and the server's own. */
 void
 httpd_request_add_headers (HttpdRequest        *req,
                            struct MHD_Response *response,
                            guint                status)
 {
-  MHD_add_response_header (response, "Cache-Control", "no-store");
-  MHD_add_response_header (response, "X-Content-Type-Options", "nosniff");
+  httpd_response_add_common_headers (response);
   if (req->server->handlers->decorate != NULL)
     req->server->handlers->decorate (req, response, status);
 }

@@ -151,6 +151,7 @@ void                 httpd_request_refuse       (HttpdRequest        *req,
                                                  guint                status,
                                                  const char          *error,
                                                  const char          *message);
+void                 httpd_response_add_common_headers (struct MHD_Response *response);
 void                 httpd_request_add_headers  (HttpdRequest        *req,
                                                  struct MHD_Response *response,
                                                  guint                status);

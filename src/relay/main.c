@@ -133,7 +133,7 @@ main (int   argc,
         redis_store = relay_store_redis_new ((const char * const *) nodes, &limits,
                                              config->redis_workers != 0 ? config->redis_workers
                                                                         : RELAY_CONFIG_DEFAULT_REDIS_WORKERS,
-                                             &error);
+                                             config->redis_read_lease_ms, &error);
       store = RELAY_STORE (redis_store);
     }
   else

@@ -24,11 +24,16 @@ gboolean    relay_cache_serve      (RelayCache             *self,
                                     gint64                  now,
                                     gint64                  known_version,
                                     struct MHD_Connection  *connection,
-                                    enum MHD_Result        *result);
+                                    enum MHD_Result        *result,
+                                    gboolean               *renew);
 gboolean    relay_cache_store      (RelayCache             *self,
                                     guint64                 epoch,
+                                    gint64                  valid_until,
                                     const RelayMailbox     *mailbox,
                                     struct MHD_Response    *response);
+gboolean    relay_cache_read_again (RelayCache             *self,
+                                    const char             *mailbox_id,
+                                    gint64                  now);
 void        relay_cache_invalidate (RelayCache             *self,
                                     const char             *mailbox_id);
 void        relay_cache_clear      (RelayCache             *self);

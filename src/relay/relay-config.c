@@ -14,6 +14,7 @@
 #include "httpd-config.h"
 #include "relay-config.h"
 #include "relay-redis-cluster.h"
+#include "relay-store.h"
 
 #define GROUP "relay"
 
@@ -47,6 +48,7 @@ relay_config_new (void)
   self->default_expiration = 48 * 3600;
   self->max_expiration = 7 * 24 * 3600;
   self->sweep_interval = 60;
+  self->redis_read_lease_ms = RELAY_CONFIG_DEFAULT_READ_LEASE_MS;
 
   return self;
 }
@@ -135,6 +137,7 @@ relay_config_load_key_file (RelayConfig  *self,
   NUMBER ("max-waiters", NUMBER, 1000000, self->max_waiters);
   NUMBER ("max-waiters-per-client", NUMBER, 1000000, self->max_waiters_per_client);
   NUMBER ("redis-workers", NUMBER, G_MAXUINT32, self->redis_workers);
+  NUMBER ("redis-read-lease-ms", NUMBER, G_MAXUINT32, self->redis_read_lease_ms);
   NUMBER ("connection-timeout", DURATION, 3600, self->connection_timeout);
   NUMBER ("request-timeout", DURATION, 3600, self->request_timeout);
   NUMBER ("max-body-memory", SIZE, G_MAXINT64, self->max_body_memory);
@@ -204,7 +207,7 @@ relay_config_parse_args (RelayConfig   *self,
   g_autofree char *redis_nodes = NULL;
   int port = -1, max_body = -1, per_client = -1, connections = -1, waiters = -1, timeout = -1;
   int mailboxes = -1, connections_per_client = -1, waiters_per_client = -1, request_timeout = -1;
-  int ipv6_prefix = -1, rate_clients = -1, redis_workers = -1;
+  int ipv6_prefix = -1, rate_clients = -1, redis_workers = -1, read_lease = -1;
   double rate = -1, burst = -1;
   gboolean trust = FALSE;
   const GOptionEntry entries[] = {
@@ -240,6 +243,7 @@ relay_config_parse_args (RelayConfig   *self,
     { "store", 0, 0, G_OPTION_ARG_STRING, &store, "Where mailboxes live: sqlite (in DIR, default) or redis (shared by many instances)", "KIND" },
     { "redis-nodes", 0, 0, G_OPTION_ARG_STRING, &redis_nodes, "Redis Cluster nodes to start from, for --store redis", "HOST:PORT,…" },
     { "redis-workers", 0, 0, G_OPTION_ARG_INT, &redis_workers, "Store operations in flight at once, for --store redis (default 64)", "N" },
+    { "redis-read-lease-ms", 0, 0, G_OPTION_ARG_INT, &read_lease, "Read leases, for --store redis (default 100; 0: none)", "MS" },
     { "check-config", 0, 0, G_OPTION_ARG_NONE, &self->check_only, "Check the settings and exit", NULL },
     { NULL }
   };
@@ -282,6 +286,7 @@ relay_config_parse_args (RelayConfig   *self,
   if (connections_per_client >= 0) self->max_connections_per_client = connections_per_client;
   if (waiters_per_client >= 0) self->max_waiters_per_client = waiters_per_client;
   if (redis_workers >= 0) self->redis_workers = redis_workers;
+  if (read_lease >= 0) self->redis_read_lease_ms = read_lease;
   if (request_timeout >= 0) self->request_timeout = request_timeout;
   if (ipv6_prefix >= 0) self->ipv6_prefix = ipv6_prefix;
   if (rate_clients >= 0) self->max_rate_clients = rate_clients;
@@ -382,6 +387,16 @@ relay_config_validate (RelayConfig  *self,
           g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                        "redis-workers must be at most %u (0: the default, %u)", RELAY_CONFIG_MAX_REDIS_WORKERS,
                        RELAY_CONFIG_DEFAULT_REDIS_WORKERS);
+          return FALSE;
+        }
+      /* Shorter than the margin kept for clocks, a lease would keep nothing. */
+      if (self->redis_read_lease_ms != 0 &&
+          (self->redis_read_lease_ms < RELAY_CONFIG_MIN_READ_LEASE_MS ||
+           self->redis_read_lease_ms > RELAY_STORE_MAX_LEASE_MS))
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "redis-read-lease-ms must be 0 (none) or between %u and %u", RELAY_CONFIG_MIN_READ_LEASE_MS,
+                       RELAY_STORE_MAX_LEASE_MS);
           return FALSE;
         }
     }

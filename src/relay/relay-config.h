@@ -22,6 +22,12 @@ typedef enum
 #define RELAY_CONFIG_DEFAULT_REDIS_WORKERS 64
 #define RELAY_CONFIG_MAX_REDIS_WORKERS     1024
 
+/* Read leases on the Redis store (PROTOCOL.md §6.10): how long an instance
+ * may answer reads of a mailbox it read again from what it looked up, and
+ * so how long a write through another instance may be held; 0: none. */
+#define RELAY_CONFIG_DEFAULT_READ_LEASE_MS 100
+#define RELAY_CONFIG_MIN_READ_LEASE_MS     20
+
 typedef struct
 {
   char    *listen_address;         /* 127.0.0.1 unless told otherwise */
@@ -59,6 +65,7 @@ typedef struct
   RelayStoreKind store;            /* sqlite (the default) or redis */
   char    *redis_nodes;            /* host:port,… of the cluster, for store=redis */
   guint    redis_workers;          /* store operations in flight at once; 0: the default */
+  guint    redis_read_lease_ms;    /* 0: no read leases, nothing kept across instances */
 } RelayConfig;
 
 RelayConfig *relay_config_new             (void);

@@ -89,8 +89,15 @@ render_store (GString               *text,
                           "latchkey_relay_redis_reconnects_total %" G_GUINT64_FORMAT "\n"
                           "# HELP latchkey_relay_redis_not_replicated_total Writes no replica acknowledged in time (WAIT): answered 503.\n"
                           "# TYPE latchkey_relay_redis_not_replicated_total counter\n"
-                          "latchkey_relay_redis_not_replicated_total %" G_GUINT64_FORMAT "\n",
-                          stats->primaries, stats->redirects, stats->reconnects, stats->not_replicated);
+                          "latchkey_relay_redis_not_replicated_total %" G_GUINT64_FORMAT "\n"
+                          "# HELP latchkey_relay_redis_lease_waits_total Writes held until another instance's read lease ran out.\n"
+                          "# TYPE latchkey_relay_redis_lease_waits_total counter\n"
+                          "latchkey_relay_redis_lease_waits_total %" G_GUINT64_FORMAT "\n"
+                          "# HELP latchkey_relay_redis_lease_wait_seconds_total How long those writes were held, in all.\n"
+                          "# TYPE latchkey_relay_redis_lease_wait_seconds_total counter\n"
+                          "latchkey_relay_redis_lease_wait_seconds_total %.6f\n",
+                          stats->primaries, stats->redirects, stats->reconnects, stats->not_replicated,
+                          stats->lease_waits, stats->lease_wait_usec / (double) G_USEC_PER_SEC);
 }
 
 void

@@ -105,6 +105,11 @@ typedef struct
    * the request goes on once resumed, and the cache epoch taken before. */
   LookupStep             step;
   guint64                epoch;
+  /* How long its answer may be kept (relay_cache_store()): for ever with a
+   * store of this instance's own; with a shared one, while the read lease
+   * the lookup took lasts, counted from before it was asked for. */
+  gint64                 lease_start;
+  gint64                 lease_until;
 } Request;
 
 static void
@@ -265,8 +270,7 @@ append_json_string (GString    *out,
  * two fixed names and payload.data was checked to be base64 when it was
  * stored, so neither needs escaping. */
 static struct MHD_Response *
-content_response (Request      *req,
-                  RelayMailbox *mailbox)
+content_response_common (RelayMailbox *mailbox)
 {
   g_autofree char *expiration = lk_time_format_unix (mailbox->expires);
   char etag[32];
@@ -304,9 +308,21 @@ content_response (Request      *req,
 
   response = httpd_response_new_text (g_string_free (out, FALSE));
   MHD_add_response_header (response, "Content-Type", "application/json");
-  httpd_request_add_headers (&req->base, response, MHD_HTTP_OK);
+  httpd_response_add_common_headers (response);
   g_snprintf (etag, sizeof etag, "\"%" G_GINT64_FORMAT "\"", mailbox->version);
   MHD_add_response_header (response, "ETag", etag);
+  return response;
+}
+
+/* Without a request id it is the same for every request (decorate()), and
+ * so can be kept. */
+static struct MHD_Response *
+content_response (Request      *req,
+                  RelayMailbox *mailbox)
+{
+  struct MHD_Response *response = content_response_common (mailbox);
+
+  decorate (&req->base, response, MHD_HTTP_OK);
   return response;
 }
 
@@ -577,9 +593,14 @@ submit_lookup (Request     *req,
   op->mailbox_id = g_strdup (req->mailbox_id);
   op->done = on_lookup_done;
   op->user_data = req;
+  /* A lease is a write in the store: only for what is read again soon. */
+  op->lease = step == STEP_READ && req->server->config->redis_read_lease_ms > 0 &&
+              relay_cache_read_again (req->server->cache, req->mailbox_id, g_get_monotonic_time ());
   g_clear_pointer (&req->op, relay_op_free);
   req->op = op;
   req->step = step;
+  req->lease_start = g_get_monotonic_time ();
+  req->lease_until = 0;
   /* Suspend first: the worker may finish before submit returns. */
   httpd_request_suspend (&req->base);
   relay_store_submit (req->server->store, op);
@@ -596,6 +617,8 @@ look_up (Request    *req,
       g_autoptr(GError) error = NULL;
       g_autoptr(RelayMailbox) mailbox = relay_store_lookup (store, req->mailbox_id, &error);
 
+      /* Only this instance writes: its own writes drop what it keeps. */
+      req->lease_until = G_MAXINT64;
       return go_on (req, step, mailbox, error != NULL);
     }
   submit_lookup (req, step, RELAY_OP_LOOKUP);
@@ -750,7 +773,7 @@ answer_read (Request      *req,
   /* Queued before it is shared, so that a drop cannot free it first. */
   result = MHD_queue_response (req->base.connection, MHD_HTTP_OK, response);
   relay_metrics_count_status (&req->server->metrics, MHD_HTTP_OK);
-  if (!relay_cache_store (req->server->cache, epoch, mailbox, response))
+  if (!relay_cache_store (req->server->cache, epoch, req->lease_until, mailbox, response))
     MHD_destroy_response (response);
   return result;
 }
@@ -766,6 +789,54 @@ wait_deadline (const RelayMailbox *mailbox,
   gint64 until_expiry = mailbox->expires * G_USEC_PER_SEC - g_get_real_time () + 5000;
 
   return now + MIN ((gint64) seconds * G_USEC_PER_SEC, MAX (until_expiry, 0));
+}
+
+typedef struct
+{
+  RelayServer *server;
+  guint64      epoch;
+  gint64       lease_start;
+} Renewal;
+
+static void
+on_lease_renewed (RelayOp  *op,
+                  gpointer  user_data)
+{
+  Renewal *renewal = user_data;
+  RelayServer *self = renewal->server;
+
+  if (op->leased && relay_mailbox_is_live (op->result, now_seconds ()))
+    {
+      struct MHD_Response *response = content_response_common (op->result);
+
+      if (!relay_cache_store (self->cache, renewal->epoch,
+                              renewal->lease_start + (gint64) self->config->redis_read_lease_ms * 1000 -
+                                RELAY_STORE_LEASE_MARGIN_USEC,
+                              op->result, response))
+        MHD_destroy_response (response);
+    }
+  /* Else the kept answer runs out, and the next read looks it up. */
+  relay_op_free (op);
+  g_free (renewal);
+}
+
+/* Takes the read lease on a kept answer again before it runs out, with an
+ * op that names no request (as recheck() does). */
+static void
+renew_lease (RelayServer *self,
+             const char  *mailbox_id)
+{
+  RelayOp *op = relay_op_new (RELAY_OP_LOOKUP, now_seconds ());
+  Renewal *renewal = g_new0 (Renewal, 1);
+
+  renewal->server = self;
+  renewal->epoch = relay_cache_get_epoch (self->cache);
+  renewal->lease_start = g_get_monotonic_time ();
+  op->mailbox_id = g_strdup (mailbox_id);
+  op->lease = TRUE;
+  op->done = on_lease_renewed;
+  op->user_data = renewal;
+  relay_store_submit (self->store, op);
 }
 
 static enum MHD_Result
@@ -784,11 +855,14 @@ handle_read (Request *req)
   if (req->request_id == NULL)
     {
       enum MHD_Result result;
+      gboolean renew;
 
       if (relay_cache_serve (self->cache, req->mailbox_id, req->claim, now_seconds (), req->known_version,
-                             req->base.connection, &result))
+                             req->base.connection, &result, &renew))
         {
           relay_metrics_count_status (&self->metrics, MHD_HTTP_OK);
+          if (renew)
+            renew_lease (self, req->mailbox_id);
           return result;
         }
     }
@@ -1259,6 +1333,9 @@ resume (HttpdRequest *base)
       req->step = STEP_NONE;
       if (step == STEP_METRICS)
         return finish_metrics (req, op->status == RELAY_STATUS_FAILED ? -1 : op->count);
+      if (op->leased)
+        req->lease_until = req->lease_start + (gint64) req->server->config->redis_read_lease_ms * 1000 -
+                           RELAY_STORE_LEASE_MARGIN_USEC;
       return go_on (req, step, op->result, op->status == RELAY_STATUS_FAILED);
     }
   if (req->waited)
@@ -1316,6 +1393,11 @@ on_store_changed (const char *mailbox_id,
 {
   RelayServer *self = user_data;
 
+  /* Kept answers go first, so that the reads woken look in the store. */
+  if (mailbox_id != NULL)
+    relay_cache_invalidate (self->cache, mailbox_id);
+  else
+    relay_cache_clear (self->cache);
   relay_waiters_recheck (self->waiters, mailbox_id);
 }
 
@@ -1388,12 +1470,9 @@ relay_server_new (const RelayConfig *config,
   self->config = config;
   self->store = g_object_ref (store);
   self->waiters = relay_waiters_new (config->max_waiters, config->max_waiters_per_client, on_waiter_woken);
-  /* Kept answers are dropped by this instance's writes only: with a store
-   * other instances write to as well, one could be served after another
-   * instance changed the mailbox. None are kept then. */
-  self->cache = config->store == RELAY_STORE_KIND_SQLITE
-                  ? relay_cache_new (RELAY_CACHE_MAX_ENTRIES, RELAY_CACHE_MAX_BYTES)
-                  : relay_cache_new (0, 0);
+  /* With a store other instances write to as well, an answer is kept only
+   * while this instance's read lease on the mailbox lasts (req->lease_until). */
+  self->cache = relay_cache_new (RELAY_CACHE_MAX_ENTRIES, RELAY_CACHE_MAX_BYTES);
   self->httpd = httpd_server_new (&server, &handlers, limiter, self);
   relay_store_watch (self->store, on_store_changed, self);
   self->log_requests = !g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN);

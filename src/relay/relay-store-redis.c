@@ -69,15 +69,19 @@
 #define PROBE_REFRESH_ROUNDS   10
 #define GLOBAL_KEY             "{g}"
 
-/* Shared by the mailbox scripts: ARGV[1] now (Unix seconds), ARGV[2] the
- * claim, ARGV[3] the request id ("" for none). Absent fields are nil: a
- * NULL column is a field that is not there. Answers are strings: status,
- * bytes and mailboxes the operation added (negative: freed), the creator
- * whose count they change, then the hash as HGETALL gives it. */
+/* Shared by the mailbox scripts: KEYS[1] the mailbox, KEYS[2] its
+ * abandoned mark, KEYS[3] its read leases; ARGV[1] now (Unix seconds),
+ * ARGV[2] the claim, ARGV[3] the request id ("" for none), ARGV[4] this
+ * instance's lease name. Absent fields are nil: a NULL column is a field
+ * that is not there. Answers are strings: status, bytes and mailboxes the
+ * operation added (negative: freed), the creator whose count they change,
+ * how many milliseconds other instances' read leases still last (the
+ * write's answer waits for them), then the hash as HGETALL gives it. */
 static const char script_common[] =
   "local now = tonumber(ARGV[1])\n"
   "local claim = ARGV[2]\n"
   "local rqid = ARGV[3]\n"
+  "local me = ARGV[4]\n"
   "local m = nil\n"
   "local function load()\n"
   "  local raw = redis.call('HGETALL', KEYS[1])\n"
@@ -116,8 +120,21 @@ static const char script_common[] =
   "  end\n"
   "  return n\n"
   "end\n"
+  "local function lease_wait()\n"
+  "  local raw = redis.call('HGETALL', KEYS[3])\n"
+  "  if #raw == 0 then return 0 end\n"
+  "  local t = redis.call('TIME')\n"
+  "  local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+  "  local w = 0\n"
+  "  for i = 1, #raw, 2 do\n"
+  "    if raw[i] ~= me then w = math.max(w, tonumber(raw[i + 1]) - ms) end\n"
+  "  end\n"
+  "  return w\n"
+  "end\n"
   "local function answer(status, dbytes, dmail, creator)\n"
-  "  local out = {status, tostring(dbytes or 0), tostring(dmail or 0), creator or ''}\n"
+  "  local wait = 0\n"
+  "  if status == 'OK' or status == 'DUP' then wait = lease_wait() end\n"
+  "  local out = {status, tostring(dbytes or 0), tostring(dmail or 0), creator or '', tostring(wait)}\n"
   "  local raw = redis.call('HGETALL', KEYS[1])\n"
   "  for i = 1, #raw do out[#out + 1] = raw[i] end\n"
   "  return out\n"
@@ -133,28 +150,28 @@ static const char script_common[] =
   "  return rqid ~= '' and rqid == last\n"
   "end\n";
 
-/* KEYS[1] the mailbox, KEYS[2] its abandoned mark; ARGV[4] the expiration
- * in ms, ARGV[5…] its fields and values. A hash that exists already is this
- * create's own, from an attempt whose answer was lost (the id is new). */
+/* ARGV[5] the expiration in ms, ARGV[6…] its fields and values. A hash
+ * that exists already is this create's own, from an attempt whose answer
+ * was lost (the id is new). */
 static const char script_create[] =
-  "if redis.call('EXISTS', KEYS[2]) == 1 then return {'ABANDONED', '0', '0', ''} end\n"
+  "if redis.call('EXISTS', KEYS[2]) == 1 then return {'ABANDONED', '0', '0', '', '0'} end\n"
   "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
-  "  redis.call('HSET', KEYS[1], unpack(ARGV, 5))\n"
-  "  redis.call('PEXPIREAT', KEYS[1], ARGV[4])\n"
+  "  redis.call('HSET', KEYS[1], unpack(ARGV, 6))\n"
+  "  redis.call('PEXPIREAT', KEYS[1], ARGV[5])\n"
   "end\n"
   "return answer('OK')\n";
 
 /* Whether the mailbox a reservation names is what a retried create is
  * answered with (SQLite's STMT_SELECT_RETRY). If it was never created, its
  * create may still be on its way: mark it abandoned, so that it can never
- * be created after this retry makes another (ARGV[4]: the mark's life). */
+ * be created after this retry makes another (ARGV[5]: the mark's life). */
 static const char script_retry[] =
   "if load() then\n"
   "  if live() and m.ic == claim and m.irq == rqid then return answer('DUP') end\n"
-  "  return {'STALE', '0', '0', ''}\n"
+  "  return {'STALE', '0', '0', '', '0'}\n"
   "end\n"
-  "redis.call('SET', KEYS[2], '1', 'PX', ARGV[4])\n"
-  "return {'GONE', '0', '0', ''}\n";
+  "redis.call('SET', KEYS[2], '1', 'PX', ARGV[5])\n"
+  "return {'GONE', '0', '0', '', '0'}\n";
 
 /* apply_read(). */
 static const char script_read[] =
@@ -171,9 +188,9 @@ static const char script_read[] =
   "bump()\n"
   "return answer('OK')\n";
 
-/* apply_update(). ARGV[4] If-Match (-1: none), ARGV[5] "1" with a payload,
- * ARGV[6] and [7] its type and data, ARGV[8] the token, ARGV[9] "1" with a
- * token, ARGV[10] the bytes reserved for growing. Growing more than that
+/* apply_update(). ARGV[5] If-Match (-1: none), ARGV[6] "1" with a payload,
+ * ARGV[7] and [8] its type and data, ARGV[9] the token, ARGV[10] "1" with a
+ * token, ARGV[11] the bytes reserved for growing. Growing more than that
  * changes nothing and answers GROW with the growth, to reserve it first. */
 static const char script_update[] =
   "if not load() or not live() then return answer('NF') end\n"
@@ -182,19 +199,19 @@ static const char script_update[] =
   "if s == 'D' then return answer('NF') end\n"
   "if s == 'R' and not can(2) then return answer('FORBID') end\n"
   "if dup(s) then return answer('DUP') end\n"
-  "if ARGV[5] ~= '1' then return answer('INVALID') end\n"
-  "local want = tonumber(ARGV[4])\n"
+  "if ARGV[6] ~= '1' then return answer('INVALID') end\n"
+  "local want = tonumber(ARGV[5])\n"
   "if want >= 0 and want ~= tonumber(m.v) then return answer('CONFLICT') end\n"
   "local old = tonumber(m.sz or '0')\n"
   "local tf = 'rt'\n"
   "if s == 'I' then tf = 'it' end\n"
-  "m.pt = ARGV[6]\n"
-  "m.pd = ARGV[7]\n"
-  "if ARGV[9] == '1' then m[tf] = ARGV[8] end\n"
+  "m.pt = ARGV[7]\n"
+  "m.pd = ARGV[8]\n"
+  "if ARGV[10] == '1' then m[tf] = ARGV[9] end\n"
   "local new = size()\n"
-  "if new - old > tonumber(ARGV[10]) then return answer('GROW', new - old, 0, m.cre) end\n"
+  "if new - old > tonumber(ARGV[11]) then return answer('GROW', new - old, 0, m.cre) end\n"
   "redis.call('HSET', KEYS[1], 'pt', m.pt, 'pd', m.pd, 'sz', new)\n"
-  "if ARGV[9] == '1' then redis.call('HSET', KEYS[1], tf, ARGV[8]) end\n"
+  "if ARGV[10] == '1' then redis.call('HSET', KEYS[1], tf, ARGV[9]) end\n"
   "if s == 'I' then set_or_clear('irq', rqid) else set_or_clear('rrq', rqid) end\n"
   "bump()\n"
   "return answer('OK', new - old, 0, m.cre)\n";
@@ -240,6 +257,20 @@ static const char script_relinquish[] =
   "set_or_clear('rrq', rqid)\n"
   "bump()\n"
   "return answer('OK')\n";
+
+/* A lookup that takes a read lease: KEYS[1] the mailbox, KEYS[2] its
+ * leases (instance name → until, in ms of the primary's clock); ARGV[1]
+ * this instance's name, ARGV[2] the lease in ms. Answers the hash as
+ * HGETALL gives it; a mailbox that is not there gets no lease. */
+static const char script_lease[] =
+  "local raw = redis.call('HGETALL', KEYS[1])\n"
+  "if #raw > 0 then\n"
+  "  local t = redis.call('TIME')\n"
+  "  local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+  "  redis.call('HSET', KEYS[2], ARGV[1], ms + tonumber(ARGV[2]))\n"
+  "  redis.call('PEXPIRE', KEYS[2], 2 * tonumber(ARGV[2]))\n"
+  "end\n"
+  "return raw\n";
 
 /* A create's reservation, KEYS[1] = {q:…}: ARGV[1] the new mailbox's id,
  * ARGV[2] its expiration in ms, ARGV[3] the id it may replace ("": none).
@@ -321,6 +352,7 @@ typedef enum
   SCRIPT_RESERVE,
   SCRIPT_UNRESERVE,
   SCRIPT_LIMITS,
+  SCRIPT_LEASE,
   N_SCRIPTS
 } Script;
 
@@ -341,7 +373,7 @@ scripts_init (void)
     {
       const char *bodies[N_SCRIPTS] = {
         script_create, script_retry, script_read, script_update, script_delete, script_relinquish,
-        script_reserve, script_unreserve, script_limits,
+        script_reserve, script_unreserve, script_limits, script_lease,
       };
 
       for (guint i = 0; i < N_SCRIPTS; i++)
@@ -361,6 +393,9 @@ struct _RelayStoreRedis
 
   GStrv              nodes;
   RelayStoreLimits   limits;
+  /* Names this instance's read leases (script_lease): random, per start */
+  char              *instance;
+  guint              lease_ms;
 
   GAsyncQueue       *queue;
   GThread          **workers;
@@ -587,6 +622,7 @@ typedef struct
   gint64        bytes;       /* added by the operation; negative: freed */
   gint64        mailboxes;
   char         *creator;     /* hex; NULL if none */
+  gint64        lease_ms;    /* how long other instances' read leases last */
   RelayMailbox *mailbox;     /* the hash after the script; NULL if none */
 } Answer;
 
@@ -604,15 +640,19 @@ parse_answer (const redisReply  *reply,
               Answer            *answer,
               GError           **error)
 {
-  if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 4 || reply->elements > 4 + 2 * MAX_FIELDS)
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 5 || reply->elements > 5 + 2 * MAX_FIELDS)
     return protocol_error (error, "script answer");
-  for (guint i = 0; i < 4; i++)
+  for (guint i = 0; i < 5; i++)
     if (!is_string (reply->element[i]))
       return protocol_error (error, "script answer");
+  /* A lease that seems to last longer than any lease is the primary's
+   * clock that jumped back: a lease is waited for at most its length. */
   if (reply->element[0]->len >= sizeof answer->status ||
       !parse_int (reply->element[1]->str, G_MININT64 / 2, G_MAXINT64 / 2, &answer->bytes) ||
-      !parse_int (reply->element[2]->str, -1, 1, &answer->mailboxes))
+      !parse_int (reply->element[2]->str, -1, 1, &answer->mailboxes) ||
+      !parse_int (reply->element[4]->str, G_MININT64 / 2, G_MAXINT64 / 2, &answer->lease_ms))
     return protocol_error (error, "script answer");
+  answer->lease_ms = CLAMP (answer->lease_ms, 0, RELAY_STORE_MAX_LEASE_MS);
   g_strlcpy (answer->status, reply->element[0]->str, sizeof answer->status);
   if (reply->element[3]->len > 0)
     {
@@ -622,8 +662,8 @@ parse_answer (const redisReply  *reply,
         return protocol_error (error, "creator");
       answer->creator = g_strdup (reply->element[3]->str);
     }
-  answer->mailbox = mailbox_from_fields (reply->element + 4, reply->elements - 4, error);
-  return answer->mailbox != NULL || reply->elements == 4;
+  answer->mailbox = mailbox_from_fields (reply->element + 5, reply->elements - 5, error);
+  return answer->mailbox != NULL || reply->elements == 5;
 }
 
 /* Scripts */
@@ -690,9 +730,17 @@ abandon_key (const char *id)
   return g_strdup_printf ("{m:%s}:x", id);
 }
 
-/* Runs one of the mailbox scripts and parses its answer. */
+static char *
+lease_key (const char *id)
+{
+  return g_strdup_printf ("{m:%s}:l", id);
+}
+
+/* Runs one of the mailbox scripts and parses its answer. @instance: this
+ * instance's lease name, whose own leases its writes do not wait for. */
 static gboolean
 mailbox_script (RelayRedisCluster  *client,
+                const char         *instance,
                 Script              script,
                 const char         *id,
                 gint64              now,
@@ -705,16 +753,18 @@ mailbox_script (RelayRedisCluster  *client,
 {
   g_autofree char *key = mailbox_key (id);
   g_autofree char *mark = abandon_key (id);
+  g_autofree char *leases = lease_key (id);
   g_autofree char *now_text = g_strdup_printf ("%" G_GINT64_FORMAT, now);
-  g_autofree const char **args = g_new0 (const char *, 3 + n_more);
-  const char *keys[] = { key, mark };
+  g_autofree const char **args = g_new0 (const char *, 4 + n_more);
+  const char *keys[] = { key, mark, leases };
   g_autoptr(redisReply) reply = NULL;
 
   args[0] = now_text;
   args[1] = claim != NULL ? claim : "";
   args[2] = request_id != NULL ? request_id : "";
+  args[3] = instance;
   for (guint i = 0; i < n_more; i++)
-    args[3 + i] = more[i];
+    args[4 + i] = more[i];
 
   /* Creates (of a new id), retry checks and bindings may run twice;
    * updates, deletes and relinquishments may not (a version raised twice,
@@ -722,7 +772,7 @@ mailbox_script (RelayRedisCluster  *client,
   reply = eval (client, script,
                 script == SCRIPT_CREATE || script == SCRIPT_RETRY || script == SCRIPT_READ
                   ? RELAY_REDIS_COMMAND_IDEMPOTENT : RELAY_REDIS_COMMAND_NONE,
-                2, keys, 3 + n_more, args, error);
+                G_N_ELEMENTS (keys), keys, 4 + n_more, args, error);
   return reply != NULL && parse_answer (reply, answer, error);
 }
 
@@ -950,6 +1000,7 @@ unreserve (RelayRedisCluster *client,
 /* Whether @id, which a reservation named, answers the retried create. */
 static gboolean
 check_retry (RelayRedisCluster  *client,
+             const char         *instance,
              RelayOp            *op,
              const char         *id,
              gboolean           *duplicate,
@@ -960,7 +1011,7 @@ check_retry (RelayRedisCluster  *client,
   const char *more[] = { mark_ms };
 
   *duplicate = FALSE;
-  if (!mailbox_script (client, SCRIPT_RETRY, id, op->now, op->claim, op->request_id, 1, more, &answer, error))
+  if (!mailbox_script (client, instance, SCRIPT_RETRY, id, op->now, op->claim, op->request_id, 1, more, &answer, error))
     return FALSE;
   if (g_str_equal (answer.status, "DUP"))
     {
@@ -1020,7 +1071,7 @@ apply_create (RelayStoreRedis    *self,
             return FALSE;
           if (is_string (reply) && g_uuid_string_is_valid (reply->str))
             {
-              if (!check_retry (client, op, reply->str, &duplicate, error))
+              if (!check_retry (client, self->instance, op, reply->str, &duplicate, error))
                 return FALSE;
               if (duplicate && !replicated_retry (client, reply->str, error))
                 return FALSE;
@@ -1050,7 +1101,7 @@ apply_create (RelayStoreRedis    *self,
                                    "Concurrent creates with one request id; try again");
               return FALSE;
             }
-          if (!check_retry (client, op, earlier, &duplicate, error))
+          if (!check_retry (client, self->instance, op, earlier, &duplicate, error))
             return FALSE;
           if (duplicate)
             return replicated_retry (client, earlier, error);
@@ -1121,7 +1172,7 @@ apply_create (RelayStoreRedis    *self,
   g_ptr_array_add (args, g_strdup ("mr"));
   g_ptr_array_add (args, g_strdup_printf ("%u", MAX (m->max_recipients, 1)));
 
-  if (!mailbox_script (client, SCRIPT_CREATE, m->id, op->now, op->claim, op->request_id, args->len,
+  if (!mailbox_script (client, self->instance, SCRIPT_CREATE, m->id, op->now, op->claim, op->request_id, args->len,
                        (const char * const *) args->pdata, &answer, error))
     /* It may have run: its places stay counted until its expiration. */
     return FALSE;
@@ -1140,6 +1191,30 @@ apply_create (RelayStoreRedis    *self,
   if (op->status != RELAY_STATUS_OK)
     return protocol_error (error, "create answer");
   return replicated (client, m->id, error);
+}
+
+/* Holds a write's answer until the read leases other instances had when
+ * it was made have run out (@lease_ms from then; @answered: when its
+ * answer came, which is after it was made), so that none of them answers
+ * a read with what the write replaced once the write is acknowledged.
+ * Their own news of it (publish_change()) usually drops those answers
+ * sooner; the lease is what holds when that news is late or lost. */
+static void
+outlast_leases (RelayStoreRedis *self,
+                gint64           lease_ms,
+                gint64           answered)
+{
+  gint64 until, now;
+
+  if (lease_ms <= 0)
+    return;
+  /* The primary counts in whole milliseconds. */
+  until = answered + (lease_ms + 1) * 1000;
+  now = g_get_monotonic_time ();
+  if (until > now)
+    g_usleep ((gulong) (until - now));
+  relay_store_stats_add (&self->stats.lease_waits, 1);
+  relay_store_stats_add (&self->stats.lease_wait_usec, (guint64) MAX (until - now, 0));
 }
 
 /* Updates, reads, deletes and relinquishments: one script each. */
@@ -1176,6 +1251,7 @@ apply_mailbox (RelayStoreRedis    *self,
     [RELAY_OP_RELINQUISH] = SCRIPT_RELINQUISH,
   };
   gint64 reserved = 0;
+  gint64 answered;
 
   if (op->mailbox_id == NULL || !g_uuid_string_is_valid (op->mailbox_id))
     {
@@ -1195,9 +1271,10 @@ apply_mailbox (RelayStoreRedis    *self,
       };
       gboolean update = op->kind == RELAY_OP_UPDATE;
 
-      if (!mailbox_script (client, which[op->kind], op->mailbox_id, op->now, op->claim, op->request_id,
+      if (!mailbox_script (client, self->instance, which[op->kind], op->mailbox_id, op->now, op->claim, op->request_id,
                            update ? G_N_ELEMENTS (more) : 0, more, &answer, error))
         return FALSE;
+      answered = g_get_monotonic_time ();
 
       if (update && g_str_equal (answer.status, "GROW"))
         {
@@ -1263,10 +1340,17 @@ apply_mailbox (RelayStoreRedis    *self,
            * Published even if not replicated: the primary has it, and
            * readers are served from it. */
           publish_change (client, op->mailbox_id);
+          if (ok)
+            outlast_leases (self, answer.lease_ms, answered);
           return ok;
         }
       if (op->status == RELAY_STATUS_DUPLICATE)
-        return replicated_retry (client, op->mailbox_id, error);
+        {
+          /* The first attempt may not have waited for the leases. */
+          if (!replicated_retry (client, op->mailbox_id, error))
+            return FALSE;
+          outlast_leases (self, answer.lease_ms, answered);
+        }
       return TRUE;
     }
 
@@ -1477,27 +1561,41 @@ probe_thread (gpointer data)
 }
 
 /* HGETALL of the mailbox's hash, with @client (a worker's, or the lookup
- * client under lookup_lock). */
+ * client under lookup_lock). With @instance, it also takes that instance's
+ * read lease on it (script_lease), if it exists. */
 static RelayMailbox *
 lookup_with (RelayRedisCluster  *client,
              const char         *id,
+             const char         *instance,
+             guint               lease_ms,
              GError            **error)
 {
   g_autofree char *key = NULL;
   g_autoptr(redisReply) reply = NULL;
-  const char *argv[2];
-  size_t argvlen[2];
   RelayMailbox *mailbox;
 
   if (id == NULL || !g_uuid_string_is_valid (id))
     return NULL;
 
   key = mailbox_key (id);
-  argv[0] = "HGETALL";
-  argv[1] = key;
-  argvlen[0] = 7;
-  argvlen[1] = strlen (key);
-  reply = relay_redis_cluster_command (client, key, RELAY_REDIS_COMMAND_IDEMPOTENT, 2, argv, argvlen, error);
+  if (instance != NULL)
+    {
+      g_autofree char *leases = lease_key (id);
+      g_autofree char *ms = g_strdup_printf ("%u", lease_ms);
+      const char *keys[] = { key, leases };
+      const char *args[] = { instance, ms };
+
+      /* Taking the lease twice is harmless. */
+      reply = eval (client, SCRIPT_LEASE, RELAY_REDIS_COMMAND_IDEMPOTENT, G_N_ELEMENTS (keys), keys,
+                    G_N_ELEMENTS (args), args, error);
+    }
+  else
+    {
+      const char *argv[] = { "HGETALL", key };
+      size_t argvlen[] = { 7, strlen (key) };
+
+      reply = relay_redis_cluster_command (client, key, RELAY_REDIS_COMMAND_IDEMPOTENT, 2, argv, argvlen, error);
+    }
   if (reply == NULL)
     return NULL;
   if (reply->type != REDIS_REPLY_ARRAY)
@@ -1543,8 +1641,10 @@ apply (RelayStoreRedis   *self,
       ok = apply_mailbox (self, client, op, &error);
       break;
     case RELAY_OP_LOOKUP:
-      op->result = lookup_with (client, op->mailbox_id, &error);
+      op->result = lookup_with (client, op->mailbox_id, op->lease && self->lease_ms > 0 ? self->instance : NULL,
+                                self->lease_ms, &error);
       ok = error == NULL;
+      op->leased = op->lease && self->lease_ms > 0 && op->result != NULL;
       op->status = RELAY_STATUS_OK;
       break;
     case RELAY_OP_COUNT:
@@ -1664,7 +1764,7 @@ relay_store_redis_lookup (RelayStore  *store,
   RelayMailbox *mailbox;
 
   g_mutex_lock (&self->lookup_lock);
-  mailbox = lookup_with (self->lookup_client, id, &local);
+  mailbox = lookup_with (self->lookup_client, id, NULL, 0, &local);
   account (self, self->lookup_client, &self->lookup_redirects, &self->lookup_reconnects);
   g_mutex_unlock (&self->lookup_lock);
 
@@ -1827,6 +1927,7 @@ relay_store_redis_finalize (GObject *object)
   g_free (self->workers);
   g_clear_object (&self->lookup_client);
   g_strfreev (self->nodes);
+  g_free (self->instance);
   g_mutex_clear (&self->lock);
   g_mutex_clear (&self->lookup_lock);
   g_cond_clear (&self->idle);
@@ -1851,12 +1952,15 @@ relay_store_redis_init (RelayStoreRedis *self)
   self->queue = g_async_queue_new ();
   self->stats.kind = "redis";
   self->stats.health = RELAY_STORE_HEALTH_UNKNOWN;
+  self->instance = g_uuid_string_random ();
 }
 
 /**
  * relay_store_redis_new:
  * @nodes: host:port of one or more cluster nodes
  * @limits: (nullable): the bounds to keep; %NULL for none
+ * @n_workers: store operations in flight at once
+ * @lease_ms: the read leases RELAY_OP_LOOKUP takes when asked (RelayOp.lease)
  *
  * A cluster that cannot be reached now is not an error: operations then
  * fail (503) until it can.
@@ -1865,6 +1969,7 @@ RelayStoreRedis *
 relay_store_redis_new (const char * const      *nodes,
                        const RelayStoreLimits  *limits,
                        guint                    n_workers,
+                       guint                    lease_ms,
                        GError                 **error)
 {
   g_autoptr(RelayStoreRedis) self = g_object_new (RELAY_TYPE_STORE_REDIS, NULL);
@@ -1878,6 +1983,7 @@ relay_store_redis_new (const char * const      *nodes,
 
   scripts_init ();
   self->nodes = g_strdupv ((char **) nodes);
+  self->lease_ms = lease_ms;
   if (limits != NULL)
     self->limits = *limits;
   self->lookup_client = relay_redis_cluster_new (nodes, TIMEOUT_MS);

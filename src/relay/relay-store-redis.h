@@ -16,6 +16,7 @@ G_DECLARE_FINAL_TYPE (RelayStoreRedis, relay_store_redis, RELAY, STORE_REDIS, GO
 RelayStoreRedis *relay_store_redis_new   (const char * const      *nodes,
                                           const RelayStoreLimits  *limits,
                                           guint                    n_workers,
+                                          guint                    lease_ms,
                                           GError                 **error);
 void             relay_store_redis_close (RelayStoreRedis  *self);
 

@@ -273,5 +273,7 @@ relay_store_get_stats (RelayStore      *self,
   stats->redirects = LOAD (redirects);
   stats->reconnects = LOAD (reconnects);
   stats->not_replicated = LOAD (not_replicated);
+  stats->lease_waits = LOAD (lease_waits);
+  stats->lease_wait_usec = LOAD (lease_wait_usec);
 #undef LOAD
 }

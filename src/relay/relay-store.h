@@ -70,6 +70,16 @@ typedef struct
 typedef void (*RelayStoreChangeFunc) (const char *mailbox_id,
                                       gpointer    user_data);
 
+/* A read lease (redis-read-lease-ms): for that long after it asked for one
+ * (RelayOp.lease), an instance may answer reads of the mailbox from what
+ * the lookup gave it; a write through another instance is acknowledged
+ * only once the lease has run out (PROTOCOL.md §6.10). The instance stops
+ * LEASE_MARGIN before, for clocks that run at slightly different rates. */
+#define RELAY_STORE_LEASE_MARGIN_USEC  (10 * 1000)
+/* A write waits at most this long for one: a longer one is a primary's
+ * clock that jumped. */
+#define RELAY_STORE_MAX_LEASE_MS       10000
+
 /* Store operations timed in RelayStoreStats: the RelayOpKinds; a lookup
  * is timed as RELAY_OP_LOOKUP whether it was an op or a call. */
 #define RELAY_STORE_TIMED_LOOKUP   RELAY_OP_LOOKUP
@@ -109,6 +119,8 @@ typedef struct
   guint64     redirects;                     /* Redis: MOVED and ASK followed */
   guint64     reconnects;                    /* Redis: connections made again after one failed */
   guint64     not_replicated;                /* Redis: writes no replica acknowledged in time */
+  guint64     lease_waits;                   /* Redis: writes held until another instance's read lease ran out */
+  guint64     lease_wait_usec;               /* Redis: and how long they were held, in all */
 } RelayStoreStats;
 
 typedef struct _RelayStore RelayStore;
@@ -131,6 +143,10 @@ struct _RelayOp
   char          *payload_data;
   char          *token;            /* nullable notificationToken JSON */
   gint64         if_match;         /* -1 when absent */
+  /* LOOKUP: ask for a read lease (RELAY_STORE_LEASE_USEC), with a store
+   * other instances write to; leased says whether it was granted */
+  gboolean       lease;
+  gboolean       leased;
 
   /* Results */
   RelayStatus    status;
