@@ -127,22 +127,32 @@ answer (const char *text)
   return MHD_create_response_from_buffer (strlen (text), (void *) text, MHD_RESPMEM_MUST_COPY);
 }
 
+/* A daemon on loopback whose handler asks the cache (on_request()). */
+static struct MHD_Daemon *
+start_daemon (guint16 *port)
+{
+  struct sockaddr_in address = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  struct MHD_Daemon *daemon;
+
+  daemon = MHD_start_daemon (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, NULL,
+                             MHD_OPTION_SOCK_ADDR, &address, MHD_OPTION_END);
+  g_assert_nonnull (daemon);
+  *port = MHD_get_daemon_info (daemon, MHD_DAEMON_INFO_BIND_PORT)->port;
+  return daemon;
+}
+
 /* A kept answer goes to either side of the mailbox, until it expires or a
  * write drops it; never to a stranger, nor to a reader that has it. */
 static void
 test_serve (void)
 {
-  struct sockaddr_in address = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
   struct MHD_Daemon *daemon;
   g_autoptr(RelayMailbox) mailbox = mailbox_new (4);
   char *body;
   guint16 port;
 
   cache = relay_cache_new (16, 1024 * 1024);
-  daemon = MHD_start_daemon (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, NULL,
-                             MHD_OPTION_SOCK_ADDR, &address, MHD_OPTION_END);
-  g_assert_nonnull (daemon);
-  port = MHD_get_daemon_info (daemon, MHD_DAEMON_INFO_BIND_PORT)->port;
+  daemon = start_daemon (&port);
 
   g_assert_true (relay_cache_store (cache, relay_cache_get_epoch (cache), G_MAXINT64, mailbox, answer ("kept")));
   g_assert_cmpuint (relay_cache_get_size (cache), ==, 1);
@@ -236,7 +246,6 @@ test_bounds (void)
 static void
 test_lease (void)
 {
-  struct sockaddr_in address = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
   struct MHD_Daemon *daemon;
   g_autoptr(RelayMailbox) mailbox = mailbox_new (4);
   struct MHD_Response *late = answer ("late");
@@ -245,10 +254,7 @@ test_lease (void)
   guint16 port;
 
   cache = relay_cache_new (16, 1024 * 1024);
-  daemon = MHD_start_daemon (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, NULL,
-                             MHD_OPTION_SOCK_ADDR, &address, MHD_OPTION_END);
-  g_assert_nonnull (daemon);
-  port = MHD_get_daemon_info (daemon, MHD_DAEMON_INFO_BIND_PORT)->port;
+  daemon = start_daemon (&port);
 
   /* A lease that ran out before its answer was built keeps nothing. */
   g_assert_false (relay_cache_store (cache, relay_cache_get_epoch (cache), g_get_monotonic_time () - 1, mailbox, late));

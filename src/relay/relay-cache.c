@@ -166,9 +166,10 @@ relay_cache_store (RelayCache          *self,
   Entry *entry, *old;
   /* The answer is the mailbox's stored text and about half a kilobyte. */
   gsize bytes = (gsize) relay_mailbox_get_size (mailbox) + 1024;
+  gint64 now_usec = g_get_monotonic_time ();
 
   g_mutex_lock (&self->lock);
-  if (epoch != self->epoch || bytes > self->max_bytes || valid_until <= g_get_monotonic_time ())
+  if (epoch != self->epoch || bytes > self->max_bytes || valid_until <= now_usec)
     {
       g_mutex_unlock (&self->lock);
       return FALSE;
@@ -194,11 +195,7 @@ relay_cache_store (RelayCache          *self,
   entry->version = mailbox->version;
   entry->expires = mailbox->expires;
   entry->valid_until = valid_until;
-  {
-    gint64 now_usec = g_get_monotonic_time ();
-
-    entry->renew_after = valid_until == G_MAXINT64 ? G_MAXINT64 : now_usec + (valid_until - now_usec) / 2;
-  }
+  entry->renew_after = valid_until == G_MAXINT64 ? G_MAXINT64 : now_usec + (valid_until - now_usec) / 2;
   entry->initiator_claim = g_strdup (mailbox->initiator_claim);
   /* Only the first recipient's reads are served from here, and not once it
    * acknowledged (one of several, PROTOCOL.md §6.9); the others are looked up. */

@@ -791,6 +791,15 @@ wait_deadline (const RelayMailbox *mailbox,
   return now + MIN ((gint64) seconds * G_USEC_PER_SEC, MAX (until_expiry, 0));
 }
 
+/* Until when an answer looked up under a read lease asked for at
+ * @lease_start may be kept: the lease, less the margin for clocks. */
+static gint64
+lease_end (RelayServer *self,
+           gint64       lease_start)
+{
+  return lease_start + (gint64) self->config->redis_read_lease_ms * 1000 - RELAY_STORE_LEASE_MARGIN_USEC;
+}
+
 typedef struct
 {
   RelayServer *server;
@@ -809,10 +818,8 @@ on_lease_renewed (RelayOp  *op,
     {
       struct MHD_Response *response = content_response_common (op->result);
 
-      if (!relay_cache_store (self->cache, renewal->epoch,
-                              renewal->lease_start + (gint64) self->config->redis_read_lease_ms * 1000 -
-                                RELAY_STORE_LEASE_MARGIN_USEC,
-                              op->result, response))
+      if (!relay_cache_store (self->cache, renewal->epoch, lease_end (self, renewal->lease_start), op->result,
+                              response))
         MHD_destroy_response (response);
     }
   /* Else the kept answer runs out, and the next read looks it up. */
@@ -1334,8 +1341,7 @@ resume (HttpdRequest *base)
       if (step == STEP_METRICS)
         return finish_metrics (req, op->status == RELAY_STATUS_FAILED ? -1 : op->count);
       if (op->leased)
-        req->lease_until = req->lease_start + (gint64) req->server->config->redis_read_lease_ms * 1000 -
-                           RELAY_STORE_LEASE_MARGIN_USEC;
+        req->lease_until = lease_end (req->server, req->lease_start);
       return go_on (req, step, op->result, op->status == RELAY_STATUS_FAILED);
     }
   if (req->waited)

@@ -69,6 +69,13 @@
 #define PROBE_REFRESH_ROUNDS   10
 #define GLOBAL_KEY             "{g}"
 
+/* The primary's clock in ms, which read leases are counted in. */
+#define SCRIPT_NOW_MS \
+  "local function now_ms()\n" \
+  "  local t = redis.call('TIME')\n" \
+  "  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n" \
+  "end\n"
+
 /* Shared by the mailbox scripts: KEYS[1] the mailbox, KEYS[2] its
  * abandoned mark, KEYS[3] its read leases; ARGV[1] now (Unix seconds),
  * ARGV[2] the claim, ARGV[3] the request id ("" for none), ARGV[4] this
@@ -78,6 +85,7 @@
  * how many milliseconds other instances' read leases still last (the
  * write's answer waits for them), then the hash as HGETALL gives it. */
 static const char script_common[] =
+  SCRIPT_NOW_MS
   "local now = tonumber(ARGV[1])\n"
   "local claim = ARGV[2]\n"
   "local rqid = ARGV[3]\n"
@@ -123,8 +131,7 @@ static const char script_common[] =
   "local function lease_wait()\n"
   "  local raw = redis.call('HGETALL', KEYS[3])\n"
   "  if #raw == 0 then return 0 end\n"
-  "  local t = redis.call('TIME')\n"
-  "  local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+  "  local ms = now_ms()\n"
   "  local w = 0\n"
   "  for i = 1, #raw, 2 do\n"
   "    if raw[i] ~= me then w = math.max(w, tonumber(raw[i + 1]) - ms) end\n"
@@ -263,11 +270,10 @@ static const char script_relinquish[] =
  * this instance's name, ARGV[2] the lease in ms. Answers the hash as
  * HGETALL gives it; a mailbox that is not there gets no lease. */
 static const char script_lease[] =
+  SCRIPT_NOW_MS
   "local raw = redis.call('HGETALL', KEYS[1])\n"
   "if #raw > 0 then\n"
-  "  local t = redis.call('TIME')\n"
-  "  local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-  "  redis.call('HSET', KEYS[2], ARGV[1], ms + tonumber(ARGV[2]))\n"
+  "  redis.call('HSET', KEYS[2], ARGV[1], now_ms() + tonumber(ARGV[2]))\n"
   "  redis.call('PEXPIRE', KEYS[2], 2 * tonumber(ARGV[2]))\n"
   "end\n"
   "return raw\n";
@@ -1641,10 +1647,13 @@ apply (RelayStoreRedis   *self,
       ok = apply_mailbox (self, client, op, &error);
       break;
     case RELAY_OP_LOOKUP:
-      op->result = lookup_with (client, op->mailbox_id, op->lease && self->lease_ms > 0 ? self->instance : NULL,
-                                self->lease_ms, &error);
+      {
+        gboolean lease = op->lease && self->lease_ms > 0;
+
+        op->result = lookup_with (client, op->mailbox_id, lease ? self->instance : NULL, self->lease_ms, &error);
+        op->leased = lease && op->result != NULL;
+      }
       ok = error == NULL;
-      op->leased = op->lease && self->lease_ms > 0 && op->result != NULL;
       op->status = RELAY_STATUS_OK;
       break;
     case RELAY_OP_COUNT:
