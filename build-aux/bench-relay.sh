@@ -23,6 +23,9 @@
 #   B  nginx: POST of a 4 KiB body, body read and discarded, 204
 #   SQLite store (sqlite):
 #   C  relay: create of a mailbox with a 4 KiB body (durable before the 200)
+#   Cm the same with the database on tmpfs (/dev/shm), where a write costs
+#      no disk: not durable, no goal; it separates the disk's share of C
+#      from the CPU's
 #   R  relay: read of a 4 KiB mailbox by its bound recipient
 #   W  relay: the same read with BENCH_WAITERS waiting reads parked
 #   Redis store (redis): a Redis Cluster of the script's own, 3 primaries and
@@ -35,6 +38,11 @@
 #   C2, R2      create and read through two instances at once (one wrk
 #               against each, N/2 connections each, requests/s summed)
 # (C runs first so that R and W see the same database, back to back.)
+#
+# And, for the SQLite creates, what bounds them: the disk's write rate next
+# to the database (256 KiB writes, each followed by fdatasync, for as long
+# as a run) and the bytes a create made the relay write (/proc/PID/io
+# write_bytes over run C).
 #
 # This prints one table and PASS/MISS against the targets (issue 14); a MISS
 # is not a failure.  The exit status is non-zero only when something broke
@@ -203,6 +211,7 @@ cleanup() {
       [[ -f $dir/log ]] && cp -f "$dir/log" "$BENCH_LOG_DIR/redis-${dir##*/}.log"
     done
   fi
+  [[ -n ${SHM_DIR:-} ]] && rm -rf "$SHM_DIR"
   rm -rf "$TMP"
   exit "$rc"
 }
@@ -508,20 +517,25 @@ if ((WAITER_DURATION > MAX_WAITER_RUN)); then
   log "The runs with waiters last ${WAITER_DURATION}s (they must end well within wait=$WAIT_SECONDS)"
 fi
 
-declare -A MAILBOXES READ_SIZE RSS_BEFORE RSS_WITH RSS_AFTER_W PARK_SECONDS STILL_PARKED WAITER_SPAN \
+# write_bytes PID: the bytes the process has had written to the disk so far.
+write_bytes() { awk '/^write_bytes:/ { print $2 }' "/proc/$1/io"; }
+
+declare -A WRITTEN MAILBOXES READ_SIZE RSS_BEFORE RSS_WITH RSS_AFTER_W PARK_SECONDS STILL_PARKED WAITER_SPAN \
            WAITER_SUMMARY RELEASED
 
 # bench_relay STORE NAME LABEL CKEY RKEY WKEY: create, read and read with
 # waiters through the instance at RELAY_URL (RELAY_PID, its output in
 # TMP/NAME.*), after setup_mailbox.
 bench_relay() {
-  local store=$1 name=$2 label=$3 ckey=$4 rkey=$5 wkey=$6 errors parked released i waiters_started waiters_parked waiters_done
+  local store=$1 name=$2 label=$3 ckey=$4 rkey=$5 wkey=$6 errors written parked released i waiters_started waiters_parked waiters_done
 
   # --- create ---------------------------------------------------------------
   errors=$(relay_errors)
+  written=$(write_bytes "$RELAY_PID")
   run_wrk "$ckey" "relay create 4 KiB, $label" "$RELAY_URL/v1/m" "$DURATION" \
     BENCH_METHOD=POST BENCH_BODY_FILE="$TMP/create.json" BENCH_CONTENT_TYPE=application/json \
     BENCH_CLAIM="$INITIATOR"
+  WRITTEN[$store]=$(( $(write_bytes "$RELAY_PID") - written ))
   check_errors "relay create, $label" "$errors"
   MAILBOXES[$store]=$(metric latchkey_relay_mailboxes)
   READ_SIZE[$store]=$READ_BYTES
@@ -597,6 +611,49 @@ if ((WANT_SQLITE)); then
   setup_mailbox
   bench_relay sqlite relay-sqlite SQLite C R W
   stop_pid "$RELAY_PID"; RELAY_PID=
+
+  # What the disk takes of C: the same creates with no disk under them, in
+  # memory: about 350 MB a second of run (a 4 KiB mailbox takes 8 KB on disk).
+  shm_free=$(df --output=avail -B1M /dev/shm 2>/dev/null | tail -1 | tr -d ' ')
+  if [[ $(stat -f -c %T /dev/shm 2>/dev/null) != tmpfs ]]; then
+    warn "/dev/shm is not tmpfs: no run Cm"
+  elif ((${shm_free:-0} < DURATION * 400)); then
+    warn "/dev/shm has ${shm_free:-0} MB free, under the $((DURATION * 400)) MB run Cm needs: no run Cm"
+  else
+    SHM_DIR=$(mktemp -d /dev/shm/bench-relay.XXXXXX)
+    start_relay RELAY_PID RELAY_URL relay-tmpfs "$SHM_DIR/relay"
+    INITIATOR=$(uuid)
+    errors=$(relay_errors)
+    run_wrk Cm "relay create 4 KiB, SQLite on tmpfs" "$RELAY_URL/v1/m" "$DURATION" \
+      BENCH_METHOD=POST BENCH_BODY_FILE="$TMP/create.json" BENCH_CONTENT_TYPE=application/json \
+      BENCH_CLAIM="$INITIATOR"
+    check_errors "relay create, SQLite on tmpfs" "$errors"
+    stop_pid "$RELAY_PID"; RELAY_PID=
+    rm -rf "$SHM_DIR"; SHM_DIR=
+  fi
+
+  # The disk's own rate where the database was, as the relay writes: for as
+  # long as run C, 256 KiB at a time (a group commit's size) with an
+  # fdatasync after each, random bytes (zeros can be cheaper for a virtual
+  # disk), the file cut back to its start every 1 GiB.
+  DISK_MBS=$("$PYTHON" - "$TMP/disk.test" "$DURATION" <<'PY'
+import os, sys, time
+path, duration = sys.argv[1], float(sys.argv[2])
+chunk, wrap = 256 * 1024, 1 << 30
+blocks = [os.urandom(chunk) for _ in range(16)]
+fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+written, offset, start = 0, 0, time.monotonic()
+while time.monotonic() - start < duration:
+    os.pwrite(fd, blocks[(written // chunk) % 16], offset)
+    os.fdatasync(fd)
+    written += chunk
+    offset = (offset + chunk) % wrap
+elapsed = time.monotonic() - start
+os.close(fd)
+os.unlink(path)
+print("%.0f" % (written / elapsed / 1e6))
+PY
+)
 fi
 
 # --- Redis Cluster ----------------------------------------------------------
@@ -761,6 +818,7 @@ label_of() {
     R) echo "R   relay read 4 KiB, SQLite" ;;
     W) echo "W   relay read, SQLite, $WAITERS waiting" ;;
     C) echo "C   relay create 4 KiB, SQLite (fsync)" ;;
+    Cm) echo "Cm  the same, database on tmpfs (no goal)" ;;
     R1) echo "R1  relay read 4 KiB, Redis, 1 instance" ;;
     W1) echo "W1  relay read, Redis, $WAITERS waiting" ;;
     C1) echo "C1  relay create 4 KiB, Redis, 1 instance" ;;
@@ -779,6 +837,7 @@ git -C "$SRCDIR" diff --quiet HEAD -- src 2>/dev/null || relay_rev="$relay_rev+l
 keys=(A B)
 ((WANT_REDIS)) && keys+=(D Dc)
 ((WANT_SQLITE)) && keys+=(R W C)
+((WANT_SQLITE)) && [[ -n ${RPS[Cm]:-} ]] && keys+=(Cm)
 ((WANT_REDIS)) && keys+=(R1 W1 C1 R2 C2)
 
 echo
@@ -822,6 +881,19 @@ for store in sqlite redis; do
 done
 if ((WANT_REDIS)); then
   echo "redis, two instances: RSS after R2 $(mb "$RSS_PAIR1") and $(mb "$RSS_PAIR2")"
+fi
+if ((WANT_SQLITE)) && ((REQS[C] > 0)); then
+  awk -v w="${WRITTEN[sqlite]}" -v n="${REQS[C]}" -v d="${DISK_MBS:-0}" -v b="${RPS[B]}" \
+      -v c="${RPS[C]}" -v m="${RPS[Cm]:-0}" -v fs="$DATA_FS" 'BEGIN {
+    per = w / n
+    printf "sqlite creates and the disk:\n"
+    printf "  written per create (run C): %.1f KB (WAL and checkpoint), %.0f MB/s at C'"'"'s rate\n", per / 1e3, per * c / 1e6
+    printf "  disk (%s, where the database is): 256 KiB writes, each then fdatasync: %.0f MB/s\n", fs, d
+    if (d > 0 && per > 0)
+      printf "  so the disk allows about %.0f creates/s, %.2fx nginx POST (C is %.2fx)\n", d * 1e6 / per, d * 1e6 / per / b, c / b
+    if (m > 0)
+      printf "  with no disk (Cm, tmpfs): %.0f creates/s, %.2fx nginx POST: what the CPU allows\n", m, m / b
+  }'
 fi
 echo
 target target value goal verdict
