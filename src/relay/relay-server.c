@@ -5,8 +5,9 @@
  * The relay's routes and rules, on the server kit (httpd-server.c), whose
  * epoll thread runs every handler here: none may block. Reads are answered
  * at once from a read-only store connection. Writes go to the store's
- * writer thread with the request suspended, and are answered from its
- * callback once durable. Waiting reads park suspended requests in
+ * writer thread with the request suspended; its callback, once they are
+ * durable, only resumes them, and the answer is made back on the epoll
+ * thread (the writer has the next batch to apply). Waiting reads park suspended requests in
  * RelayWaiters until their mailbox changes or their deadline.
  *
  * Per-client limits count address groups: the kit caps connections per
@@ -92,8 +93,10 @@ typedef struct
   const char            *invalid_error;
   char                  *invalid_message;
 
-  /* Filled by the store's callback, queued once resumed. */
+  /* The store's answer: op_done says the store's callback has run, and
+   * the answer is made from op once resumed, on the daemon's thread. */
   RelayOp               *op;
+  gboolean               op_done;
   struct MHD_Response   *response;
   guint                  status;
 
@@ -338,7 +341,8 @@ not_modified_response (Request *req,
   return response;
 }
 
-/* The store's answer to an operation, as HTTP. Runs on the writer thread. */
+/* The store's answer to an operation, as HTTP. On the epoll thread, once
+ * resumed. */
 static struct MHD_Response *
 op_response (Request *req,
              RelayOp *op,
@@ -474,7 +478,9 @@ on_op_done (RelayOp  *op,
   if (op->kind != RELAY_OP_CREATE && op->status == RELAY_STATUS_OK)
     relay_cache_invalidate (self->cache, op->mailbox_id);
 
-  req->response = op_response (req, op, &req->status);
+  /* The answer is made once resumed, on the daemon's thread: this runs on
+   * the store's writer, which has the next batch to apply. */
+  req->op_done = TRUE;
 
   /* The other side's waiting read learns of the change now, not at its timeout. */
   if (changed)
@@ -1346,7 +1352,10 @@ resume (HttpdRequest *base)
     }
   if (req->waited)
     return resume_wait (req);
-  response = g_steal_pointer (&req->response);
+  if (req->op_done)
+    response = op_response (req, req->op, &req->status);
+  else
+    response = g_steal_pointer (&req->response);
   return queue (req, req->status, response);
 }
 
