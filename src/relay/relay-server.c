@@ -7,8 +7,9 @@
  * at once from a read-only store connection. Writes go to the store's
  * writer thread with the request suspended; its callback, once they are
  * durable, only resumes them, and the answer is made back on the epoll
- * thread (the writer has the next batch to apply). Waiting reads park suspended requests in
- * RelayWaiters until their mailbox changes or their deadline.
+ * thread (the writer has the next batch to apply). Waiting reads park
+ * suspended requests in RelayWaiters until their mailbox changes or their
+ * deadline.
  *
  * Per-client limits count address groups: the kit caps connections per
  * client, gives each request a deadline and keeps bodies within a memory
