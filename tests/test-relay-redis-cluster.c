@@ -133,6 +133,7 @@ static void
 test_ask_and_moved (void)
 {
   g_autoptr(RelayRedisCluster) client = new_client ();
+  g_autoptr(RelayRedisCluster) batch_client = new_client ();
   g_autoptr(GPtrArray) primaries = NULL;
   g_autofree char *tag = g_strdup_printf ("{mig%u}", g_random_int ());
   g_autofree char *key = g_strconcat (tag, "a", NULL);
@@ -146,8 +147,10 @@ test_ask_and_moved (void)
   g_clear_pointer (&primaries, g_ptr_array_unref);
   {
     g_autoptr(redisReply) reply = command (client, "warm", "SET", "warm", "1");
+    g_autoptr(redisReply) batch_reply = command (batch_client, "warm", "GET", "warm", NULL);
 
     g_assert_cmpint (reply->type, ==, REDIS_REPLY_STATUS);
+    g_assert_cmpint (batch_reply->type, ==, REDIS_REPLY_STRING);
   }
   primaries = relay_redis_cluster_primaries (client);
   for (guint i = 0; i < primaries->len; i++)
@@ -232,6 +235,124 @@ test_ask_and_moved (void)
     g_assert_cmpstr (get->str, ==, "moved");
   }
   g_assert_cmpuint (relay_redis_cluster_get_redirects (client), >, redirects);
+
+  /* A batch with a stale map: the command is sent again where MOVED says,
+   * and the others of the batch are answered where they were. */
+  {
+    const char *get_key[] = { "GET", key };
+    const char *get_warm[] = { "GET", "warm" };
+    size_t key_len[] = { 3, strlen (key) };
+    size_t warm_len[] = { 3, 4 };
+    RelayRedisBatchCommand batch[] = {
+      { .key = key, .flags = RELAY_REDIS_COMMAND_IDEMPOTENT, .argc = 2, .argv = get_key, .argvlen = key_len },
+      { .key = "warm", .flags = RELAY_REDIS_COMMAND_IDEMPOTENT, .argc = 2, .argv = get_warm, .argvlen = warm_len },
+    };
+
+    redirects = relay_redis_cluster_get_redirects (batch_client);
+    relay_redis_cluster_run_batch (batch_client, batch, G_N_ELEMENTS (batch), 0, 0);
+    for (guint i = 0; i < G_N_ELEMENTS (batch); i++)
+      {
+        g_assert_no_error (batch[i].error);
+        g_assert_nonnull (batch[i].reply);
+        g_assert_cmpint (batch[i].reply->type, ==, REDIS_REPLY_STRING);
+        g_assert_cmpstr (batch[i].reply->str, ==, i == 0 ? "moved" : "1");
+        relay_redis_batch_command_clear (&batch[i]);
+      }
+    g_assert_cmpuint (relay_redis_cluster_get_redirects (batch_client), >, redirects);
+  }
+}
+
+/* Commands for every primary, pipelined, each followed by a WAIT on its
+ * connection; then the same after every node closed the client's
+ * connections: the idempotent ones run again, the others are never sent
+ * twice and fail with their fate unknown. */
+static void
+test_batch (void)
+{
+  g_autoptr(RelayRedisCluster) client = new_client ();
+  g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func (g_free);
+  RelayRedisBatchCommand batch[60];
+  const char *argv[G_N_ELEMENTS (batch)][3];
+  size_t argvlen[G_N_ELEMENTS (batch)][3];
+  GHashTable *nodes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  guint prefix = g_random_int ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (batch); i++)
+    {
+      char *key = g_strdup_printf ("batch:%u:%u", prefix, i);
+      char *value = g_strdup_printf ("v%u", i);
+
+      g_ptr_array_add (keys, key);
+      g_ptr_array_add (values, value);
+    }
+
+  for (guint round = 0; round < 2; round++)
+    {
+      memset (batch, 0, sizeof batch);
+      for (guint i = 0; i < G_N_ELEMENTS (batch); i++)
+        {
+          /* Every third one an INCR, which may not run twice. */
+          gboolean incr = i % 3 == 2;
+
+          argv[i][0] = incr ? "INCR" : "SET";
+          argv[i][1] = keys->pdata[i];
+          argv[i][2] = values->pdata[i];
+          for (guint k = 0; k < 3; k++)
+            argvlen[i][k] = strlen (argv[i][k]);
+          batch[i] = (RelayRedisBatchCommand) { .key = keys->pdata[i], .argc = incr ? 2 : 3, .argv = argv[i],
+                                                .argvlen = argvlen[i],
+                                                .flags = incr ? RELAY_REDIS_COMMAND_NONE
+                                                              : RELAY_REDIS_COMMAND_IDEMPOTENT };
+        }
+      if (round == 1)
+        for (guint i = 0; i < LK_TEST_REDIS_NODES; i++)
+          {
+            g_autofree char *out = lk_test_redis_cli (cluster, i, "CLIENT KILL TYPE normal SKIPME yes");
+
+            g_assert_cmpint (atoi (out), >=, 0);
+          }
+
+      relay_redis_cluster_run_batch (client, batch, G_N_ELEMENTS (batch), 1, 2000);
+
+      for (guint i = 0; i < G_N_ELEMENTS (batch); i++)
+        {
+          if (i % 3 != 2)
+            {
+              g_assert_no_error (batch[i].error);
+              g_assert_cmpint (batch[i].reply->type, ==, REDIS_REPLY_STATUS);
+              g_assert_true (batch[i].replicated);
+            }
+          else if (round == 0)
+            {
+              g_assert_no_error (batch[i].error);
+              g_assert_cmpint (batch[i].reply->type, ==, REDIS_REPLY_INTEGER);
+              g_assert_cmpint (batch[i].reply->integer, ==, 1);
+              g_assert_true (batch[i].replicated);
+            }
+          else
+            {
+              g_assert_null (batch[i].reply);
+              g_assert_error (batch[i].error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE);
+            }
+          relay_redis_batch_command_clear (&batch[i]);
+        }
+    }
+
+  /* The SETs are there; no INCR ran twice. The batch spanned every primary. */
+  for (guint i = 0; i < G_N_ELEMENTS (batch); i++)
+    {
+      const char *key = keys->pdata[i];
+      char *address = relay_redis_cluster_address_for_slot (client, relay_redis_key_slot (key, strlen (key)));
+      g_autoptr(redisReply) get = command (client, keys->pdata[i], "GET", keys->pdata[i], NULL);
+
+      g_assert_cmpint (get->type, ==, REDIS_REPLY_STRING);
+      g_assert_cmpstr (get->str, ==, i % 3 == 2 ? "1" : values->pdata[i]);
+      g_assert_nonnull (address);
+      g_hash_table_add (nodes, address);
+    }
+  g_assert_cmpuint (g_hash_table_size (nodes), ==, 3);
+  g_hash_table_unref (nodes);
 }
 
 /* Every node closes the client's connections (as a restart or a failover
@@ -429,6 +550,7 @@ main (int   argc,
   g_test_add_func ("/relay-redis-cluster/routing", test_routing);
   g_test_add_func ("/relay-redis-cluster/ask-and-moved", test_ask_and_moved);
   g_test_add_func ("/relay-redis-cluster/reconnect", test_reconnect);
+  g_test_add_func ("/relay-redis-cluster/batch", test_batch);
 
   cluster = lk_test_redis_start ();
   status = g_test_run ();

@@ -1871,6 +1871,26 @@ test_redis_first_read_race (Fixture       *f,
     }
 }
 
+/* How many keys the primaries hold that match @pattern (KEYS, for tests). */
+static guint
+count_redis_keys (const char *pattern)
+{
+  g_autofree char *command = g_strconcat ("KEYS ", pattern, NULL);
+  guint n = 0;
+
+  for (guint node = 0; node < LK_TEST_REDIS_NODES; node++)
+    if (lk_test_redis_is_primary (redis_cluster, node))
+      {
+        g_autofree char *out = lk_test_redis_cli (redis_cluster, node, command);
+        g_auto(GStrv) lines = g_strsplit (g_strstrip (out), "\n", -1);
+
+        for (guint i = 0; lines[i] != NULL; i++)
+          if (*lines[i] != '\0')
+            n++;
+      }
+  return n;
+}
+
 /* A create retried with its Mailbox-Request-ID on the other instance gets
  * 201 and the mailbox the first made, even with a body it would refuse. */
 static void
@@ -1919,6 +1939,8 @@ test_redis_retry_other_instance (Fixture       *f,
 
     g_assert_nonnull (strstr (metrics->body, "\nlatchkey_relay_mailboxes 1\n"));
   }
+  /* The retry's own attempt at a mailbox was taken back. */
+  g_assert_cmpuint (count_redis_keys ("{m:*}"), ==, 1);
 }
 
 /* A metric of one instance. */
@@ -2200,6 +2222,7 @@ typedef struct
 {
   const char *url;
   const char *claim;
+  gboolean    request_ids;
   gint        ok;
   gint        refused;
   gint        other;
@@ -2210,8 +2233,10 @@ burst_thread (gpointer data)
 {
   Burst *burst = data;
   g_autoptr(SoupSession) session = new_session ();
+  g_autofree char *rid = lk_uuid_new_random ();
   g_autoptr(LkTestReply) reply = lk_test_send (session, "POST", burst->url, "application/json", CREATE_BODY,
-                                               "Mailbox-Device-Claim", burst->claim, NULL);
+                                               "Mailbox-Device-Claim", burst->claim,
+                                               burst->request_ids ? "Mailbox-Request-ID" : NULL, rid, NULL);
 
   if (reply->status == 200)
     g_atomic_int_inc (&burst->ok);
@@ -2231,7 +2256,7 @@ test_redis_shared_limits (Fixture       *f,
 {
   g_autofree char *on_first = g_strconcat (f->relay->url, "/v1/m", NULL);
   g_autofree char *on_other = g_strconcat (f->other->url, "/v1/m", NULL);
-  Burst bursts[2] = { { on_first, f->initiator }, { on_other, f->initiator } };
+  Burst bursts[2] = { { on_first, f->initiator, TRUE }, { on_other, f->initiator, FALSE } };
   GThread *threads[20];
 
   for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
@@ -2245,6 +2270,11 @@ test_redis_shared_limits (Fixture       *f,
   g_assert_cmpint (bursts[0].refused + bursts[1].refused, ==, 15);
   g_assert_cmpint (bursts[0].other + bursts[1].other, ==, 0);
   g_assert_cmpuint (metric (f, "latchkey_relay_mailboxes"), ==, 5);
+  /* Creates go to the store in batches, each mailbox written before its
+   * places are known (relay-store-redis.c, apply_creates()): those refused
+   * left no hash and no reservation behind. */
+  g_assert_cmpuint (count_redis_keys ("{m:*}"), ==, 5);
+  g_assert_cmpuint (count_redis_keys ("{q:*}"), ==, (guint) bursts[0].ok);
 }
 
 /* What the store holds is untrusted: a mailbox hash of the wrong shape

@@ -596,6 +596,38 @@ relay_redis_cluster_command_at (RelayRedisCluster  *self,
   return run (self, node, 0, RELAY_REDIS_COMMAND_NONE, argc, argv, argvlen, error);
 }
 
+/* Whether a WAIT's @reply (NULL: its connection failed) counts @replicas. */
+static gboolean
+wait_answered (RelayRedisCluster  *self,
+               Node               *node,
+               const redisReply   *reply,
+               guint               replicas,
+               guint               timeout_ms,
+               GError            **error)
+{
+  if (reply == NULL)
+    {
+      g_set_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE, "Redis node %s: %s", node->address,
+                   node->ctx->errstr);
+      node_failed (self, node);
+      return FALSE;
+    }
+  if (reply->type != REDIS_REPLY_INTEGER)
+    {
+      g_set_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_PROTOCOL, "Redis node %s: WAIT gave no number",
+                   node->address);
+      return FALSE;
+    }
+  if (reply->integer < (long long) replicas)
+    {
+      g_set_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_NOT_REPLICATED,
+                   "Redis node %s: %lld of %u replicas acknowledged the write in %u ms", node->address,
+                   reply->integer, replicas, timeout_ms);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /**
  * relay_redis_cluster_wait:
  * @key: the key of the last command; only checked against it
@@ -623,27 +655,204 @@ relay_redis_cluster_wait (RelayRedisCluster  *self,
     }
 
   reply = redisCommand (node->ctx, "WAIT %u %u", replicas, timeout_ms);
-  if (reply == NULL)
-    {
-      g_set_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE, "Redis node %s: %s", node->address,
-                   node->ctx->errstr);
-      node_failed (self, node);
-      return FALSE;
-    }
-  if (reply->type != REDIS_REPLY_INTEGER)
-    {
-      g_set_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_PROTOCOL, "Redis node %s: WAIT gave no number",
-                   node->address);
-      return FALSE;
-    }
-  if (reply->integer < (long long) replicas)
-    {
-      g_set_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_NOT_REPLICATED,
-                   "Redis node %s: %lld of %u replicas acknowledged the write in %u ms", node->address,
-                   reply->integer, replicas, timeout_ms);
-      return FALSE;
-    }
+  return wait_answered (self, node, reply, replicas, timeout_ms, error);
+}
+
+void
+relay_redis_batch_command_clear (RelayRedisBatchCommand *command)
+{
+  g_clear_pointer (&command->reply, freeReplyObject);
+  g_clear_error (&command->error);
+  command->replicated = FALSE;
+}
+
+/* A reply that says the command did not run there: run() follows it. */
+static gboolean
+is_redirect (RelayRedisCluster *self,
+             const redisReply  *reply)
+{
+  if (reply->type != REDIS_REPLY_ERROR || reply->str == NULL)
+    return FALSE;
+  if (g_str_has_prefix (reply->str, "MOVED ") || g_str_has_prefix (reply->str, "ASK "))
+    self->redirects++;
+  else if (!g_str_has_prefix (reply->str, "TRYAGAIN") && !g_str_has_prefix (reply->str, "CLUSTERDOWN"))
+    return FALSE;
+  self->stale = TRUE;
   return TRUE;
+}
+
+/* Sends @node's share of a batch, and WAIT after it; FALSE if the
+ * connection failed (@sent: whether any of it may have gone out). */
+static gboolean
+batch_send (RelayRedisCluster      *self,
+            Node                   *node,
+            RelayRedisBatchCommand *commands,
+            Node                  **node_of,
+            guint                   n_commands,
+            guint                   wait_replicas,
+            guint                   wait_timeout_ms,
+            gboolean               *sent)
+{
+  redisContext *ctx = node_connect (self, node, NULL);
+  gboolean ok = ctx != NULL;
+  int done = 0;
+
+  *sent = FALSE;
+  for (guint i = 0; ok && i < n_commands; i++)
+    if (node_of[i] == node)
+      ok = redisAppendCommandArgv (ctx, commands[i].argc, commands[i].argv, commands[i].argvlen) == REDIS_OK;
+  if (ok && wait_replicas > 0)
+    ok = redisAppendCommand (ctx, "WAIT %u %u", wait_replicas, wait_timeout_ms) == REDIS_OK;
+  while (ok && !done)
+    {
+      *sent = TRUE;
+      ok = redisBufferWrite (ctx, &done) == REDIS_OK;
+    }
+  if (!ok && ctx != NULL)
+    node_failed (self, node);
+  return ok;
+}
+
+/* Reads @node's answers to what batch_send() sent. A command whose node
+ * failed before it answered is run again alone (@alone) if it may run
+ * twice and the node did not time out, else fails. */
+static void
+batch_receive (RelayRedisCluster      *self,
+               Node                   *node,
+               RelayRedisBatchCommand *commands,
+               Node                  **node_of,
+               gboolean               *alone,
+               guint                   n_commands,
+               guint                   wait_replicas,
+               guint                   wait_timeout_ms)
+{
+  g_autoptr(GError) lost = NULL;
+  g_autoptr(GError) wait_error = NULL;
+  gboolean timed_out = FALSE;
+  gboolean replicated = FALSE;
+
+  for (guint i = 0; i < n_commands; i++)
+    {
+      void *reply = NULL;
+      gint64 asked = g_get_monotonic_time ();
+
+      if (node_of[i] != node)
+        continue;
+      if (lost == NULL && redisGetReply (node->ctx, &reply) != REDIS_OK)
+        {
+          /* As in run(): a node that took the whole timeout would again. */
+          timed_out = g_get_monotonic_time () - asked >= (gint64) self->timeout_ms * 900;
+          g_set_error (&lost, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE, "Redis node %s: %s",
+                       node->address, node->ctx->errstr);
+          node_failed (self, node);
+        }
+      if (lost != NULL)
+        {
+          if ((commands[i].flags & RELAY_REDIS_COMMAND_IDEMPOTENT) && !timed_out)
+            alone[i] = TRUE;
+          else
+            commands[i].error = g_error_copy (lost);
+          continue;
+        }
+      if (is_redirect (self, reply))
+        {
+          freeReplyObject (reply);
+          alone[i] = TRUE;
+          continue;
+        }
+      commands[i].reply = reply;
+    }
+
+  if (wait_replicas == 0)
+    return;
+  if (lost != NULL)
+    g_set_error_literal (&wait_error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE,
+                         "The connection of the write is gone; its replication is unknown");
+  else
+    {
+      g_autoptr(redisReply) reply = NULL;
+
+      redisGetReply (node->ctx, (void **) &reply);
+      replicated = wait_answered (self, node, reply, wait_replicas, wait_timeout_ms, &wait_error);
+    }
+  for (guint i = 0; i < n_commands; i++)
+    if (node_of[i] == node && commands[i].reply != NULL)
+      {
+        commands[i].replicated = replicated;
+        if (!replicated)
+          commands[i].error = g_error_copy (wait_error);
+      }
+}
+
+/**
+ * relay_redis_cluster_run_batch:
+ * @wait_replicas: if not 0, WAIT for that many replicas after the commands
+ *   on each connection, as relay_redis_cluster_wait() does
+ *
+ * Runs @commands as relay_redis_cluster_command() would, each on its key's
+ * primary, but pipelined: all of a node's commands (and its WAIT) go out
+ * together, to every node before any answer is read, so that a node runs
+ * them in one turn of its loop and syncs its append-only file once for
+ * them. A command that is redirected, or whose node failed, is run again
+ * alone, with run()'s rules. Every command ends with a reply or an error.
+ */
+void
+relay_redis_cluster_run_batch (RelayRedisCluster      *self,
+                               RelayRedisBatchCommand *commands,
+                               guint                   n_commands,
+                               guint                   wait_replicas,
+                               guint                   wait_timeout_ms)
+{
+  g_autofree Node **node_of = g_new0 (Node *, n_commands);
+  g_autofree gboolean *alone = g_new0 (gboolean, n_commands);
+  g_autoptr(GPtrArray) nodes = g_ptr_array_new ();
+
+  if (self->stale)
+    relay_redis_cluster_refresh (self, NULL);
+
+  for (guint i = 0; i < n_commands; i++)
+    {
+      relay_redis_batch_command_clear (&commands[i]);
+      node_of[i] = self->slots[relay_redis_key_slot (commands[i].key, strlen (commands[i].key))];
+      if (node_of[i] == NULL)
+        alone[i] = TRUE;
+      else if (!g_ptr_array_find (nodes, node_of[i], NULL))
+        g_ptr_array_add (nodes, node_of[i]);
+    }
+
+  for (guint k = 0; k < nodes->len; k++)
+    {
+      gboolean sent;
+
+      if (batch_send (self, nodes->pdata[k], commands, node_of, n_commands, wait_replicas, wait_timeout_ms, &sent))
+        continue;
+      for (guint i = 0; i < n_commands; i++)
+        if (node_of[i] == nodes->pdata[k])
+          {
+            node_of[i] = NULL;
+            if (!sent || (commands[i].flags & RELAY_REDIS_COMMAND_IDEMPOTENT))
+              alone[i] = TRUE;
+            else
+              g_set_error (&commands[i].error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE,
+                           "Redis node %s: the connection failed while sending", ((Node *) nodes->pdata[k])->address);
+          }
+      nodes->pdata[k] = NULL;
+    }
+
+  for (guint k = 0; k < nodes->len; k++)
+    if (nodes->pdata[k] != NULL)
+      batch_receive (self, nodes->pdata[k], commands, node_of, alone, n_commands, wait_replicas, wait_timeout_ms);
+
+  for (guint i = 0; i < n_commands; i++)
+    {
+      RelayRedisBatchCommand *c = &commands[i];
+
+      if (!alone[i])
+        continue;
+      c->reply = relay_redis_cluster_command (self, c->key, c->flags, c->argc, c->argv, c->argvlen, &c->error);
+      if (c->reply != NULL && wait_replicas > 0 && c->reply->type != REDIS_REPLY_ERROR)
+        c->replicated = relay_redis_cluster_wait (self, c->key, wait_replicas, wait_timeout_ms, &c->error);
+    }
 }
 
 /**

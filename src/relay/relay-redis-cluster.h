@@ -35,6 +35,25 @@ typedef enum
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (redisReply, freeReplyObject)
 
+/* One command of relay_redis_cluster_run_batch(). */
+typedef struct
+{
+  const char             *key;       /* the key whose slot it runs on */
+  RelayRedisCommandFlags  flags;
+  int                     argc;
+  const char            **argv;
+  const size_t           *argvlen;
+
+  /* Set by the batch. reply: as relay_redis_cluster_command() gives it, or
+   * NULL and error. replicated: with wait_replicas, whether a WAIT after it
+   * on its connection saw them; if not, error says why (reply kept). */
+  redisReply             *reply;
+  GError                 *error;
+  gboolean                replicated;
+} RelayRedisBatchCommand;
+
+void relay_redis_batch_command_clear (RelayRedisBatchCommand *command);
+
 #define RELAY_TYPE_REDIS_CLUSTER (relay_redis_cluster_get_type ())
 
 G_DECLARE_FINAL_TYPE (RelayRedisCluster, relay_redis_cluster, RELAY, REDIS_CLUSTER, GObject)
@@ -58,6 +77,11 @@ redisReply        *relay_redis_cluster_command   (RelayRedisCluster  *self,
                                                   const char        **argv,
                                                   const size_t       *argvlen,
                                                   GError            **error);
+void               relay_redis_cluster_run_batch (RelayRedisCluster  *self,
+                                                  RelayRedisBatchCommand *commands,
+                                                  guint               n_commands,
+                                                  guint               wait_replicas,
+                                                  guint               wait_timeout_ms);
 gboolean           relay_redis_cluster_wait      (RelayRedisCluster  *self,
                                                   const char         *key,
                                                   guint               replicas,

@@ -40,6 +40,13 @@
  * instances race past a limit. They are an upper bound: a relay that dies
  * between the reservation and the create, or a create whose answer was
  * lost, keeps its place until that mailbox's expiration.
+ *
+ * Creates go in batches (apply_creates()): their reservations, places and
+ * mailboxes all at once, pipelined, then one WAIT per primary, so that a
+ * batch costs one round trip and one append-only file sync per primary
+ * where each create alone cost four of each. A mailbox is thus written
+ * before its places are granted; its id is not out yet, so one that is
+ * refused is deleted again before the answer.
  */
 
 #define G_LOG_DOMAIN "relay-store-redis"
@@ -68,6 +75,9 @@
 #define PROBE_GAP_USEC         (G_USEC_PER_SEC / 5)
 #define PROBE_REFRESH_ROUNDS   10
 #define GLOBAL_KEY             "{g}"
+/* Creates go in batches of at most MAX_BATCH, on N_CREATORS threads. */
+#define MAX_BATCH              64
+#define N_CREATORS             4
 
 /* The primary's clock in ms, which read leases are counted in. */
 #define SCRIPT_NOW_MS \
@@ -159,14 +169,16 @@ static const char script_common[] =
 
 /* ARGV[5] the expiration in ms, ARGV[6…] its fields and values. A hash
  * that exists already is this create's own, from an attempt whose answer
- * was lost (the id is new). */
+ * was lost (the id is new). The answer has no hash: it is what the relay
+ * sent (a copy back would double the bytes and the script's time), and no
+ * other instance can hold a read lease on an id nobody was given yet. */
 static const char script_create[] =
   "if redis.call('EXISTS', KEYS[2]) == 1 then return {'ABANDONED', '0', '0', '', '0'} end\n"
   "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
   "  redis.call('HSET', KEYS[1], unpack(ARGV, 6))\n"
   "  redis.call('PEXPIREAT', KEYS[1], ARGV[5])\n"
   "end\n"
-  "return answer('OK')\n";
+  "return {'OK', '0', '0', '', '0'}\n";
 
 /* Whether the mailbox a reservation names is what a retried create is
  * answered with (SQLite's STMT_SELECT_RETRY). If it was never created, its
@@ -384,7 +396,8 @@ scripts_init (void)
 
       for (guint i = 0; i < N_SCRIPTS; i++)
         {
-          gboolean common = i <= SCRIPT_RELINQUISH;
+          /* SCRIPT_CREATE needs none of it, and would run it for every create. */
+          gboolean common = i <= SCRIPT_RELINQUISH && i != SCRIPT_CREATE;
 
           scripts[i].text = g_strconcat (common ? script_common : "", bodies[i], NULL);
           scripts[i].sha = g_compute_checksum_for_string (G_CHECKSUM_SHA1, scripts[i].text, -1);
@@ -406,6 +419,9 @@ struct _RelayStoreRedis
   GAsyncQueue       *queue;
   GThread          **workers;
   guint              n_workers;
+  /* Creates, in batches (creates_thread()) */
+  GAsyncQueue       *create_queue;
+  GThread           *creators[N_CREATORS];
   GMutex             lock;
   GCond              idle;
   guint              outstanding;
@@ -724,6 +740,124 @@ eval (RelayRedisCluster  *client,
   return reply;
 }
 
+/* A script with its keys and arguments, for eval() or for a batch
+ * (calls_run()), and what it gave. */
+typedef struct
+{
+  Script                 script;
+  RelayRedisCommandFlags flags;
+  GPtrArray             *keys;       /* keys[0] names the slot */
+  GPtrArray             *args;
+  redisReply            *reply;
+  GError                *error;
+  gboolean               replicated; /* WAIT after it saw a replica */
+} Call;
+
+static void
+call_init (Call                   *call,
+           Script                  script,
+           RelayRedisCommandFlags  flags)
+{
+  call->script = script;
+  call->flags = flags;
+  call->keys = g_ptr_array_new_with_free_func (g_free);
+  call->args = g_ptr_array_new_with_free_func (g_free);
+}
+
+static void
+call_clear (Call *call)
+{
+  g_clear_pointer (&call->keys, g_ptr_array_unref);
+  g_clear_pointer (&call->args, g_ptr_array_unref);
+  g_clear_pointer (&call->reply, freeReplyObject);
+  g_clear_error (&call->error);
+  call->replicated = FALSE;
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Call, call_clear)
+
+static redisReply *
+call_eval (RelayRedisCluster  *client,
+           const Call         *call,
+           GError            **error)
+{
+  return eval (client, call->script, call->flags, call->keys->len, (const char * const *) call->keys->pdata,
+               call->args->len, (const char * const *) call->args->pdata, error);
+}
+
+/* Runs @n_calls calls at once, pipelined (relay_redis_cluster_run_batch()),
+ * each ending with a reply that is not an error reply, or an error; with
+ * @wait, a WAIT follows each on its connection (Call.replicated). One that
+ * a node does not know yet runs again alone, as eval() runs it. */
+static void
+calls_run (RelayRedisCluster *client,
+           Call              *calls,
+           guint              n_calls,
+           gboolean           wait)
+{
+  g_autofree RelayRedisBatchCommand *commands = g_new0 (RelayRedisBatchCommand, n_calls);
+  g_autoptr(GPtrArray) argvs = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) counts = g_ptr_array_new_with_free_func (g_free);
+
+  scripts_init ();
+  for (guint i = 0; i < n_calls; i++)
+    {
+      Call *call = &calls[i];
+      guint argc = 3 + call->keys->len + call->args->len;
+      const char **argv = g_new (const char *, argc);
+      size_t *argvlen = g_new (size_t, argc);
+      char *count = g_strdup_printf ("%u", call->keys->len);
+      guint k = 0;
+
+      argv[k++] = "EVALSHA";
+      argv[k++] = scripts[call->script].sha;
+      argv[k++] = count;
+      for (guint j = 0; j < call->keys->len; j++)
+        argv[k++] = call->keys->pdata[j];
+      for (guint j = 0; j < call->args->len; j++)
+        argv[k++] = call->args->pdata[j];
+      for (guint j = 0; j < argc; j++)
+        argvlen[j] = strlen (argv[j]);
+      g_ptr_array_add (argvs, argv);
+      g_ptr_array_add (argvs, argvlen);
+      g_ptr_array_add (counts, count);
+      commands[i] = (RelayRedisBatchCommand) { .key = call->keys->pdata[0], .flags = call->flags,
+                                               .argc = (int) argc, .argv = argv, .argvlen = argvlen };
+    }
+
+  relay_redis_cluster_run_batch (client, commands, n_calls, wait ? WAIT_REPLICAS : 0, WAIT_TIMEOUT_MS);
+
+  for (guint i = 0; i < n_calls; i++)
+    {
+      Call *call = &calls[i];
+      redisReply *reply = g_steal_pointer (&commands[i].reply);
+
+      g_clear_pointer (&call->reply, freeReplyObject);
+      g_clear_error (&call->error);
+      call->replicated = commands[i].replicated;
+      if (reply != NULL && reply->type == REDIS_REPLY_ERROR && reply->str != NULL &&
+          g_str_has_prefix (reply->str, "NOSCRIPT"))
+        {
+          freeReplyObject (reply);
+          g_clear_error (&commands[i].error);
+          call->reply = call_eval (client, call, &call->error);
+          if (call->reply != NULL && wait)
+            call->replicated = relay_redis_cluster_wait (client, call->keys->pdata[0], WAIT_REPLICAS,
+                                                         WAIT_TIMEOUT_MS, &call->error);
+          continue;
+        }
+      call->error = g_steal_pointer (&commands[i].error);
+      if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+        {
+          g_clear_error (&call->error);
+          g_set_error (&call->error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_REPLY, "Redis: %s",
+                       reply->str != NULL ? reply->str : "an error");
+          g_clear_pointer (&reply, freeReplyObject);
+        }
+      call->reply = reply;
+    }
+}
+
 static char *
 mailbox_key (const char *id)
 {
@@ -742,8 +876,37 @@ lease_key (const char *id)
   return g_strdup_printf ("{m:%s}:l", id);
 }
 
-/* Runs one of the mailbox scripts and parses its answer. @instance: this
- * instance's lease name, whose own leases its writes do not wait for. */
+/* Sets @call to one of the mailbox scripts. @instance: this instance's
+ * lease name, whose own leases its writes do not wait for. */
+static void
+mailbox_call (Call               *call,
+              const char         *instance,
+              Script              script,
+              const char         *id,
+              gint64              now,
+              const char         *claim,
+              const char         *request_id,
+              guint               n_more,
+              const char * const *more)
+{
+  /* Creates (of a new id), retry checks and bindings may run twice;
+   * updates, deletes and relinquishments may not (a version raised twice,
+   * a 404 for the delete that succeeded). */
+  call_init (call, script,
+             script == SCRIPT_CREATE || script == SCRIPT_RETRY || script == SCRIPT_READ
+               ? RELAY_REDIS_COMMAND_IDEMPOTENT : RELAY_REDIS_COMMAND_NONE);
+  g_ptr_array_add (call->keys, mailbox_key (id));
+  g_ptr_array_add (call->keys, abandon_key (id));
+  g_ptr_array_add (call->keys, lease_key (id));
+  g_ptr_array_add (call->args, g_strdup_printf ("%" G_GINT64_FORMAT, now));
+  g_ptr_array_add (call->args, g_strdup (claim != NULL ? claim : ""));
+  g_ptr_array_add (call->args, g_strdup (request_id != NULL ? request_id : ""));
+  g_ptr_array_add (call->args, g_strdup (instance));
+  for (guint i = 0; i < n_more; i++)
+    g_ptr_array_add (call->args, g_strdup (more[i]));
+}
+
+/* Runs one of the mailbox scripts and parses its answer. */
 static gboolean
 mailbox_script (RelayRedisCluster  *client,
                 const char         *instance,
@@ -757,28 +920,11 @@ mailbox_script (RelayRedisCluster  *client,
                 Answer             *answer,
                 GError            **error)
 {
-  g_autofree char *key = mailbox_key (id);
-  g_autofree char *mark = abandon_key (id);
-  g_autofree char *leases = lease_key (id);
-  g_autofree char *now_text = g_strdup_printf ("%" G_GINT64_FORMAT, now);
-  g_autofree const char **args = g_new0 (const char *, 4 + n_more);
-  const char *keys[] = { key, mark, leases };
+  g_auto(Call) call = { 0 };
   g_autoptr(redisReply) reply = NULL;
 
-  args[0] = now_text;
-  args[1] = claim != NULL ? claim : "";
-  args[2] = request_id != NULL ? request_id : "";
-  args[3] = instance;
-  for (guint i = 0; i < n_more; i++)
-    args[4 + i] = more[i];
-
-  /* Creates (of a new id), retry checks and bindings may run twice;
-   * updates, deletes and relinquishments may not (a version raised twice,
-   * a 404 for the delete that succeeded). */
-  reply = eval (client, script,
-                script == SCRIPT_CREATE || script == SCRIPT_RETRY || script == SCRIPT_READ
-                  ? RELAY_REDIS_COMMAND_IDEMPOTENT : RELAY_REDIS_COMMAND_NONE,
-                G_N_ELEMENTS (keys), keys, 4 + n_more, args, error);
+  mailbox_call (&call, instance, script, id, now, claim, request_id, n_more, more);
+  reply = call_eval (client, &call, error);
   return reply != NULL && parse_answer (reply, answer, error);
 }
 
@@ -790,8 +936,72 @@ typedef struct
   gint64   forgotten;
 } Usage;
 
-/* One step of a scope's count (script_limits). @creator: hex, or NULL for
- * everyone's. */
+/* Sets @call to one step of a scope's count (script_limits). @creator:
+ * hex, or NULL for everyone's. */
+static void
+count_call (RelayStoreRedis *self,
+            Call            *call,
+            const char      *creator,
+            gint64           now,
+            const char      *id,
+            int              mailboxes,
+            gint64           bytes,
+            gint64           expires)
+{
+  char *base = creator != NULL ? g_strdup_printf ("{c:%s}", creator) : g_strdup (GLOBAL_KEY);
+
+  /* Counting or uncounting a mailbox is idempotent by its id; a change
+   * of its bytes is not. */
+  call_init (call, SCRIPT_LIMITS,
+             mailboxes != 0 || id == NULL ? RELAY_REDIS_COMMAND_IDEMPOTENT : RELAY_REDIS_COMMAND_NONE);
+  g_ptr_array_add (call->keys, base);
+  g_ptr_array_add (call->keys, g_strconcat (base, ":e", NULL));
+  g_ptr_array_add (call->keys, g_strconcat (base, ":s", NULL));
+  g_ptr_array_add (call->args, g_strdup_printf ("%" G_GINT64_FORMAT, now));
+  g_ptr_array_add (call->args, g_strdup (id != NULL ? id : ""));
+  g_ptr_array_add (call->args, g_strdup_printf ("%d", mailboxes));
+  g_ptr_array_add (call->args, g_strdup_printf ("%" G_GINT64_FORMAT, bytes));
+  g_ptr_array_add (call->args, g_strdup_printf ("%" G_GINT64_FORMAT, expires));
+  g_ptr_array_add (call->args, g_strdup_printf ("%" G_GUINT64_FORMAT,
+                                                creator != NULL ? self->limits.max_mailboxes_per_creator
+                                                                : self->limits.max_mailboxes));
+  g_ptr_array_add (call->args, g_strdup_printf ("%" G_GUINT64_FORMAT,
+                                                creator != NULL ? self->limits.max_bytes_per_creator
+                                                                : self->limits.max_bytes));
+  g_ptr_array_add (call->args, g_strdup (creator != NULL ? "1" : "0"));
+}
+
+/* A count step's answer; everyone's is kept for the state. */
+static gboolean
+count_parse (RelayStoreRedis   *self,
+             const redisReply  *reply,
+             gboolean           everyone,
+             Usage             *usage,
+             GError           **error)
+{
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4)
+    return protocol_error (error, "count");
+  for (guint i = 0; i < 4; i++)
+    if (reply->element[i]->type != REDIS_REPLY_INTEGER)
+      return protocol_error (error, "count");
+
+  usage->admitted = reply->element[0]->integer == 1;
+  usage->mailboxes = reply->element[1]->integer;
+  usage->bytes = reply->element[2]->integer;
+  usage->forgotten = reply->element[3]->integer;
+
+  if (everyone)
+    {
+      g_mutex_lock (&self->lock);
+      self->state.mailboxes = usage->mailboxes;
+      self->state.bytes = usage->bytes;
+      self->forgotten += usage->forgotten;
+      g_mutex_unlock (&self->lock);
+    }
+  return TRUE;
+}
+
+/* One step of a scope's count. */
 static gboolean
 count_step (RelayStoreRedis    *self,
             RelayRedisCluster  *client,
@@ -804,50 +1014,12 @@ count_step (RelayStoreRedis    *self,
             Usage              *usage,
             GError            **error)
 {
-  g_autofree char *base = creator != NULL ? g_strdup_printf ("{c:%s}", creator) : g_strdup (GLOBAL_KEY);
-  g_autofree char *by_expiry = g_strconcat (base, ":e", NULL);
-  g_autofree char *sizes = g_strconcat (base, ":s", NULL);
-  g_autofree char *now_text = g_strdup_printf ("%" G_GINT64_FORMAT, now);
-  g_autofree char *dn = g_strdup_printf ("%d", mailboxes);
-  g_autofree char *db = g_strdup_printf ("%" G_GINT64_FORMAT, bytes);
-  g_autofree char *ex = g_strdup_printf ("%" G_GINT64_FORMAT, expires);
-  g_autofree char *maxn = g_strdup_printf ("%" G_GUINT64_FORMAT,
-                                           creator != NULL ? self->limits.max_mailboxes_per_creator
-                                                           : self->limits.max_mailboxes);
-  g_autofree char *maxb = g_strdup_printf ("%" G_GUINT64_FORMAT,
-                                           creator != NULL ? self->limits.max_bytes_per_creator
-                                                           : self->limits.max_bytes);
-  const char *keys[] = { base, by_expiry, sizes };
-  const char *args[] = { now_text, id != NULL ? id : "", dn, db, ex, maxn, maxb, creator != NULL ? "1" : "0" };
-  /* Counting or uncounting a mailbox is idempotent by its id; a change
-   * of its bytes is not. */
-  g_autoptr(redisReply) reply = eval (client, SCRIPT_LIMITS,
-                                      mailboxes != 0 || id == NULL ? RELAY_REDIS_COMMAND_IDEMPOTENT
-                                                                   : RELAY_REDIS_COMMAND_NONE,
-                                      3, keys, G_N_ELEMENTS (args), args, error);
+  g_auto(Call) call = { 0 };
+  g_autoptr(redisReply) reply = NULL;
 
-  if (reply == NULL)
-    return FALSE;
-  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4)
-    return protocol_error (error, "count");
-  for (guint i = 0; i < 4; i++)
-    if (reply->element[i]->type != REDIS_REPLY_INTEGER)
-      return protocol_error (error, "count");
-
-  usage->admitted = reply->element[0]->integer == 1;
-  usage->mailboxes = reply->element[1]->integer;
-  usage->bytes = reply->element[2]->integer;
-  usage->forgotten = reply->element[3]->integer;
-
-  if (creator == NULL)
-    {
-      g_mutex_lock (&self->lock);
-      self->state.mailboxes = usage->mailboxes;
-      self->state.bytes = usage->bytes;
-      self->forgotten += usage->forgotten;
-      g_mutex_unlock (&self->lock);
-    }
-  return TRUE;
+  count_call (self, &call, creator, now, id, mailboxes, bytes, expires);
+  reply = call_eval (client, &call, error);
+  return reply != NULL && count_parse (self, reply, creator == NULL, usage, error);
 }
 
 /* Gives back what count_step() took, for both scopes. Failures are only
@@ -966,8 +1138,31 @@ reservation_key (const char *claim,
   return g_strdup_printf ("{q:%.32s}", hash);
 }
 
+static void
+reserve_call (Call       *call,
+              const char *key,
+              const char *id,
+              gint64      expires,
+              const char *replacing)
+{
+  call_init (call, SCRIPT_RESERVE, RELAY_REDIS_COMMAND_IDEMPOTENT);
+  g_ptr_array_add (call->keys, g_strdup (key));
+  g_ptr_array_add (call->args, g_strdup (id));
+  g_ptr_array_add (call->args, g_strdup_printf ("%" G_GINT64_FORMAT, expires * 1000));
+  g_ptr_array_add (call->args, g_strdup (replacing != NULL ? replacing : ""));
+}
+
 /* The reservation's answer: "" once this create's id is reserved, or the
  * id an earlier attempt reserved. */
+static char *
+reserve_parse (const redisReply  *reply,
+               GError           **error)
+{
+  if (!is_string (reply) || (reply->len > 0 && !g_uuid_string_is_valid (reply->str)))
+    return protocol_error (error, "reservation"), NULL;
+  return g_strdup (reply->str);
+}
+
 static char *
 reserve (RelayRedisCluster  *client,
          const char         *key,
@@ -976,16 +1171,12 @@ reserve (RelayRedisCluster  *client,
          const char         *replacing,
          GError            **error)
 {
-  g_autofree char *until = g_strdup_printf ("%" G_GINT64_FORMAT, expires * 1000);
-  const char *keys[] = { key };
-  const char *args[] = { id, until, replacing != NULL ? replacing : "" };
-  g_autoptr(redisReply) reply = eval (client, SCRIPT_RESERVE, RELAY_REDIS_COMMAND_IDEMPOTENT, 1, keys, 3, args, error);
+  g_auto(Call) call = { 0 };
+  g_autoptr(redisReply) reply = NULL;
 
-  if (reply == NULL)
-    return NULL;
-  if (!is_string (reply) || (reply->len > 0 && !g_uuid_string_is_valid (reply->str)))
-    return protocol_error (error, "reservation"), NULL;
-  return g_strdup (reply->str);
+  reserve_call (&call, key, id, expires, replacing);
+  reply = call_eval (client, &call, error);
+  return reply != NULL ? reserve_parse (reply, error) : NULL;
 }
 
 static void
@@ -1044,6 +1235,77 @@ push_field (GPtrArray  *args,
   g_ptr_array_add (args, g_strdup (value));
 }
 
+/* SCRIPT_CREATE's arguments after the common ones: the expiration in ms,
+ * then the hash's fields and values. */
+static GPtrArray *
+create_fields (RelayOp    *op,
+               const char *creator)
+{
+  RelayMailbox *m = op->mailbox;
+  GPtrArray *args = g_ptr_array_new_with_free_func (g_free);
+
+  g_ptr_array_add (args, g_strdup_printf ("%" G_GINT64_FORMAT, m->expires * 1000));
+  push_field (args, "id", m->id);
+  push_field (args, "v", "1");
+  push_field (args, "ic", m->initiator_claim);
+  g_ptr_array_add (args, g_strdup ("acc"));
+  g_ptr_array_add (args, g_strdup_printf ("%d", (int) m->access));
+  g_ptr_array_add (args, g_strdup ("cr"));
+  g_ptr_array_add (args, g_strdup_printf ("%" G_GINT64_FORMAT, m->created));
+  g_ptr_array_add (args, g_strdup ("ex"));
+  g_ptr_array_add (args, g_strdup_printf ("%" G_GINT64_FORMAT, m->expires));
+  push_field (args, "del", "0");
+  push_field (args, "pt", m->payload_type);
+  push_field (args, "pd", m->payload_data);
+  push_field (args, "ti", m->title);
+  push_field (args, "de", m->description);
+  push_field (args, "im", m->image_url);
+  push_field (args, "it", m->initiator_token);
+  push_field (args, "irq", op->request_id);
+  g_ptr_array_add (args, g_strdup ("sz"));
+  g_ptr_array_add (args, g_strdup_printf ("%" G_GINT64_FORMAT, m->size));
+  push_field (args, "cre", creator);
+  g_ptr_array_add (args, g_strdup ("mr"));
+  g_ptr_array_add (args, g_strdup_printf ("%u", MAX (m->max_recipients, 1)));
+
+  return args;
+}
+
+/* What a create's SCRIPT_CREATE answered: OK, or an error. */
+static gboolean
+create_answered (RelayStoreRedis    *self,
+                 RelayRedisCluster  *client,
+                 RelayOp            *op,
+                 const char         *creator,
+                 Answer             *answer,
+                 GError            **error)
+{
+  if (g_str_equal (answer->status, "ABANDONED"))
+    {
+      /* A retry on another instance took the reservation over meanwhile:
+       * that one answers the request; this one is told to try again. */
+      count_release (self, client, creator, op->now, op->mailbox->id, -1, 0);
+      g_set_error_literal (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE,
+                           "A retry of this create took over; try again");
+      return FALSE;
+    }
+  if (!g_str_equal (answer->status, "OK") || answer->mailbox != NULL)
+    return protocol_error (error, "create answer");
+  op->mailbox->version = 1;
+  g_free (op->mailbox->initiator_request_id);
+  op->mailbox->initiator_request_id = g_strdup (op->request_id);
+  op->result = relay_mailbox_ref (op->mailbox);
+  op->status = RELAY_STATUS_OK;
+  return TRUE;
+}
+
+static void apply   (RelayStoreRedis   *self,
+                     RelayRedisCluster *client,
+                     RelayOp           *op);
+static void fail_op (RelayStoreRedis   *self,
+                     RelayOp           *op,
+                     GError            *error);
+
 static gboolean
 apply_create (RelayStoreRedis    *self,
               RelayRedisCluster  *client,
@@ -1053,7 +1315,7 @@ apply_create (RelayStoreRedis    *self,
   RelayMailbox *m = op->mailbox;
   g_autofree char *reservation = NULL;
   g_autofree char *creator = NULL;
-  g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) args = NULL;
   g_auto(Answer) answer = { { 0 } };
   Usage usage;
 
@@ -1150,53 +1412,245 @@ apply_create (RelayStoreRedis    *self,
         }
     }
 
-  {
-    g_autofree char *expires_ms = g_strdup_printf ("%" G_GINT64_FORMAT, m->expires * 1000);
-
-    g_ptr_array_add (args, g_steal_pointer (&expires_ms));
-  }
-  push_field (args, "id", m->id);
-  push_field (args, "v", "1");
-  push_field (args, "ic", m->initiator_claim);
-  g_ptr_array_add (args, g_strdup ("acc"));
-  g_ptr_array_add (args, g_strdup_printf ("%d", (int) m->access));
-  g_ptr_array_add (args, g_strdup ("cr"));
-  g_ptr_array_add (args, g_strdup_printf ("%" G_GINT64_FORMAT, m->created));
-  g_ptr_array_add (args, g_strdup ("ex"));
-  g_ptr_array_add (args, g_strdup_printf ("%" G_GINT64_FORMAT, m->expires));
-  push_field (args, "del", "0");
-  push_field (args, "pt", m->payload_type);
-  push_field (args, "pd", m->payload_data);
-  push_field (args, "ti", m->title);
-  push_field (args, "de", m->description);
-  push_field (args, "im", m->image_url);
-  push_field (args, "it", m->initiator_token);
-  push_field (args, "irq", op->request_id);
-  g_ptr_array_add (args, g_strdup ("sz"));
-  g_ptr_array_add (args, g_strdup_printf ("%" G_GINT64_FORMAT, m->size));
-  push_field (args, "cre", creator);
-  g_ptr_array_add (args, g_strdup ("mr"));
-  g_ptr_array_add (args, g_strdup_printf ("%u", MAX (m->max_recipients, 1)));
-
+  args = create_fields (op, creator);
   if (!mailbox_script (client, self->instance, SCRIPT_CREATE, m->id, op->now, op->claim, op->request_id, args->len,
                        (const char * const *) args->pdata, &answer, error))
     /* It may have run: its places stay counted until its expiration. */
     return FALSE;
+  return create_answered (self, client, op, creator, &answer, error) && replicated (client, m->id, error);
+}
 
-  if (g_str_equal (answer.status, "ABANDONED"))
+/* One create of apply_creates(): its calls (-1: none) and what they said. */
+typedef struct
+{
+  RelayOp *op;
+  char    *reservation;   /* {q:…}, with a request id */
+  char    *creator;       /* hex, with a creator */
+  int      calls[4];      /* CREATE_CALL_* */
+} CreateEntry;
+
+enum { CREATE_CALL_RESERVE, CREATE_CALL_EVERYONE, CREATE_CALL_CREATOR, CREATE_CALL_MAILBOX };
+
+typedef enum { STEP_NONE, STEP_OK, STEP_REFUSED, STEP_FAILED } Step;
+
+/* Takes back what a create that is not acknowledged did, as far as it
+ * can: nobody was given its mailbox's id, so its hash goes, and the places
+ * it took are given back. Failures leave what they leave until the
+ * mailbox's expiration, as a relay that dies midway does. */
+static void
+create_undo (RelayStoreRedis   *self,
+             RelayRedisCluster *client,
+             CreateEntry       *e,
+             gboolean           made,
+             gboolean           everyone,
+             gboolean           creator)
+{
+  RelayOp *op = e->op;
+  Usage usage;
+
+  if (made)
     {
-      /* A retry on another instance took the reservation over meanwhile:
-       * that one answers the request; this one is told to try again. */
-      count_release (self, client, creator, op->now, m->id, -1, 0);
-      g_set_error_literal (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE,
-                           "A retry of this create took over; try again");
-      return FALSE;
+      g_autofree char *key = mailbox_key (op->mailbox->id);
+      const char *argv[] = { "DEL", key };
+      size_t argvlen[] = { 3, strlen (key) };
+      g_autoptr(GError) error = NULL;
+      g_autoptr(redisReply) reply = relay_redis_cluster_command (client, key, RELAY_REDIS_COMMAND_IDEMPOTENT,
+                                                                 2, argv, argvlen, &error);
+
+      if (reply == NULL)
+        g_debug ("Could not drop a mailbox that was not acknowledged: %s", error->message);
     }
-  if (!take_answer (op, &answer, error))
-    return FALSE;
-  if (op->status != RELAY_STATUS_OK)
-    return protocol_error (error, "create answer");
-  return replicated (client, m->id, error);
+  for (guint scope = 0; scope < 2; scope++)
+    if (scope == 0 ? everyone : creator)
+      {
+        g_autoptr(GError) error = NULL;
+
+        if (!count_step (self, client, scope == 0 ? NULL : e->creator, op->now, op->mailbox->id, -1, 0, 0, &usage,
+                         &error))
+          g_debug ("Could not give back a counted place: %s", error->message);
+      }
+}
+
+/* What one of a create's count calls said. */
+static Step
+count_outcome (RelayStoreRedis  *self,
+               Call             *call,
+               gboolean          everyone,
+               GError          **error)
+{
+  Usage usage;
+
+  if (call->reply == NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&call->error));
+      return STEP_FAILED;
+    }
+  if (!count_parse (self, call->reply, everyone, &usage, error))
+    return STEP_FAILED;
+  return usage.admitted ? STEP_OK : STEP_REFUSED;
+}
+
+/* Decides one create of apply_creates() from its calls' answers. */
+static void
+create_settle (RelayStoreRedis   *self,
+               RelayRedisCluster *client,
+               CreateEntry       *e,
+               Call              *calls)
+{
+  RelayOp *op = e->op;
+  Call *mailbox = &calls[e->calls[CREATE_CALL_MAILBOX]];
+  g_autoptr(GError) error = NULL;
+  g_autofree char *earlier = NULL;
+  g_auto(Answer) answer = { { 0 } };
+  Step everyone, creator = STEP_NONE, made;
+  gboolean reserved = FALSE;
+
+  if (e->calls[CREATE_CALL_RESERVE] >= 0)
+    {
+      Call *call = &calls[e->calls[CREATE_CALL_RESERVE]];
+
+      if (call->reply == NULL)
+        error = g_steal_pointer (&call->error);
+      else
+        earlier = reserve_parse (call->reply, &error);
+      reserved = earlier != NULL && *earlier == '\0';
+    }
+  everyone = count_outcome (self, &calls[e->calls[CREATE_CALL_EVERYONE]], TRUE, error == NULL ? &error : NULL);
+  if (e->calls[CREATE_CALL_CREATOR] >= 0)
+    creator = count_outcome (self, &calls[e->calls[CREATE_CALL_CREATOR]], FALSE, error == NULL ? &error : NULL);
+
+  /* STEP_FAILED: it may have run. */
+  if (mailbox->reply == NULL)
+    {
+      made = STEP_FAILED;
+      if (error == NULL)
+        error = g_steal_pointer (&mailbox->error);
+    }
+  else if (!parse_answer (mailbox->reply, &answer, error == NULL ? &error : NULL))
+    made = STEP_FAILED;
+  else
+    made = g_str_equal (answer.status, "OK") ? STEP_OK : STEP_REFUSED;
+
+  if (earlier != NULL && *earlier != '\0')
+    {
+      /* A retry of a create an earlier attempt reserved: this attempt's
+       * mailbox goes, and apply_create() answers with what that one did. */
+      create_undo (self, client, e, made == STEP_OK, everyone == STEP_OK, creator == STEP_OK);
+      apply (self, client, op);
+      return;
+    }
+
+  if (everyone == STEP_REFUSED || creator == STEP_REFUSED)
+    {
+      /* Refused by a limit, in SQLite's order: everyone's first. */
+      create_undo (self, client, e, made == STEP_OK, everyone == STEP_OK, creator == STEP_OK);
+      if (reserved)
+        unreserve (client, e->reservation, op->mailbox->id);
+      op->status = everyone == STEP_REFUSED ? RELAY_STATUS_STORE_FULL : RELAY_STATUS_CLIENT_FULL;
+      return;
+    }
+
+  if (error != NULL || made != STEP_OK)
+    {
+      if (made == STEP_REFUSED && g_str_equal (answer.status, "ABANDONED"))
+        {
+          /* A retry on another instance took the reservation over
+           * meanwhile: that one answers the request. */
+          create_undo (self, client, e, FALSE, everyone == STEP_OK, creator == STEP_OK);
+          g_clear_error (&error);
+          error = g_error_new_literal (RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE,
+                                       "A retry of this create took over; try again");
+        }
+      else
+        {
+          /* A failure: what may have run stays (its places counted until
+           * its expiration, as in apply_create()), but a mailbox known to
+           * be made goes, its node having just answered. */
+          if (made == STEP_OK)
+            create_undo (self, client, e, TRUE, FALSE, FALSE);
+          if (error == NULL)
+            error = g_error_new_literal (RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_PROTOCOL,
+                                         "Redis gave a malformed create answer");
+        }
+      fail_op (self, op, g_steal_pointer (&error));
+      return;
+    }
+
+  if (!create_answered (self, client, op, e->creator, &answer, &error))
+    fail_op (self, op, g_steal_pointer (&error));
+  else if (!mailbox->replicated)
+    /* Made, but a failover now could lose it: 503, as apply_create(). */
+    fail_op (self, op, g_steal_pointer (&mailbox->error));
+}
+
+/* The batch of creates that creates_thread() took, in one round trip: for
+ * each, its reservation (with a request id), its places in everyone's
+ * count and its creator's, and its mailbox, all pipelined to their
+ * primaries at once (calls_run()), then one WAIT on each. A primary runs
+ * what it got in one turn of its loop and syncs its append-only file once
+ * for all of it. The mailbox is written before its places are known to be
+ * granted; nobody has its id yet, so one refused or failed is taken back
+ * (create_undo()) before the answer. A retry of a create an earlier
+ * attempt reserved, or a create without a body, goes through
+ * apply_create() alone. */
+static void
+apply_creates (RelayStoreRedis   *self,
+               RelayRedisCluster *client,
+               RelayOp          **ops,
+               guint              n_ops)
+{
+  g_autofree CreateEntry *entries = g_new0 (CreateEntry, n_ops);
+  g_autofree Call *calls = g_new0 (Call, 4 * n_ops);
+  guint n = 0;
+
+  for (guint i = 0; i < n_ops; i++)
+    {
+      CreateEntry *e = &entries[i];
+      RelayOp *op = ops[i];
+      RelayMailbox *m = op->mailbox;
+      GPtrArray *fields;
+
+      e->op = op;
+      for (guint k = 0; k < G_N_ELEMENTS (e->calls); k++)
+        e->calls[k] = -1;
+      if (m == NULL)
+        {
+          apply (self, client, op);
+          continue;
+        }
+      m->size = relay_mailbox_get_size (m);
+      if (m->has_creator)
+        e->creator = format_creator (&m->creator);
+      if (op->request_id != NULL)
+        {
+          e->reservation = reservation_key (op->claim, op->request_id);
+          reserve_call (&calls[n], e->reservation, m->id, m->expires, NULL);
+          e->calls[CREATE_CALL_RESERVE] = (int) n++;
+        }
+      count_call (self, &calls[n], NULL, op->now, m->id, 1, m->size, m->expires);
+      e->calls[CREATE_CALL_EVERYONE] = (int) n++;
+      if (e->creator != NULL)
+        {
+          count_call (self, &calls[n], e->creator, op->now, m->id, 1, m->size, m->expires);
+          e->calls[CREATE_CALL_CREATOR] = (int) n++;
+        }
+      fields = create_fields (op, e->creator);
+      mailbox_call (&calls[n], self->instance, SCRIPT_CREATE, m->id, op->now, op->claim, op->request_id, 0, NULL);
+      g_ptr_array_extend_and_steal (calls[n].args, fields);
+      e->calls[CREATE_CALL_MAILBOX] = (int) n++;
+    }
+
+  calls_run (client, calls, n, TRUE);
+
+  for (guint i = 0; i < n_ops; i++)
+    {
+      if (entries[i].calls[CREATE_CALL_MAILBOX] >= 0)
+        create_settle (self, client, &entries[i], calls);
+      g_free (entries[i].reservation);
+      g_free (entries[i].creator);
+    }
+  for (guint i = 0; i < n; i++)
+    call_clear (&calls[i]);
 }
 
 /* Holds a write's answer until the read leases other instances had when
@@ -1663,13 +2117,21 @@ apply (RelayStoreRedis   *self,
       g_assert_not_reached ();
     }
 
-  if (ok)
-    return;
+  if (!ok)
+    fail_op (self, op, g_steal_pointer (&error));
+}
 
-  /* Nothing the store did not confirm is acknowledged: 503, try again. */
+/* Nothing the store did not confirm is acknowledged: 503, try again.
+ * Takes @error. */
+static void
+fail_op (RelayStoreRedis *self,
+         RelayOp         *op,
+         GError          *error)
+{
   g_clear_pointer (&op->result, relay_mailbox_unref);
   op->status = RELAY_STATUS_FAILED;
-  op->error = g_steal_pointer (&error);
+  g_clear_error (&op->error);
+  op->error = error;
   if (g_error_matches (op->error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_NOT_REPLICATED))
     relay_store_stats_add (&self->stats.not_replicated, 1);
   else if (g_error_matches (op->error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE))
@@ -1686,6 +2148,24 @@ apply (RelayStoreRedis   *self,
       g_warning ("Store operation failed: %s (and %" G_GUINT64_FORMAT " more in the last %u s)",
                  op->error->message, suppressed, LOG_INTERVAL_SECONDS);
   }
+}
+
+/* Hands @op's outcome back. */
+static void
+finish (RelayStoreRedis *self,
+        RelayOp         *op)
+{
+  g_mutex_lock (&self->lock);
+  if (op->status == RELAY_STATUS_STORE_FULL || op->status == RELAY_STATUS_CLIENT_FULL)
+    self->state.refused_full++;
+  g_mutex_unlock (&self->lock);
+
+  op->done (op, op->user_data);
+
+  g_mutex_lock (&self->lock);
+  if (--self->outstanding == 0)
+    g_cond_broadcast (&self->idle);
+  g_mutex_unlock (&self->lock);
 }
 
 static gpointer
@@ -1710,18 +2190,50 @@ worker_thread (gpointer data)
 
       apply (self, client, op);
       account (self, client, &redirects, &reconnects);
+      finish (self, op);
+    }
 
-      g_mutex_lock (&self->lock);
-      if (op->status == RELAY_STATUS_STORE_FULL || op->status == RELAY_STATUS_CLIENT_FULL)
-        self->state.refused_full++;
-      g_mutex_unlock (&self->lock);
+  return NULL;
+}
 
-      op->done (op, op->user_data);
+/* The creates' threads: each takes what is waiting, up to MAX_BATCH, and
+ * applies it as one batch (apply_creates()). Creates have threads of their
+ * own so that they wait in the queue while a batch is out, and the next
+ * batch is the larger for it. */
+static gpointer
+creates_thread (gpointer data)
+{
+  RelayStoreRedis *self = data;
+  g_autoptr(RelayRedisCluster) client = relay_redis_cluster_new ((const char * const *) self->nodes, TIMEOUT_MS);
+  g_autofree RelayOp **ops = g_new0 (RelayOp *, MAX_BATCH);
+  guint64 redirects = 0, reconnects = 0;
+  gboolean stopping = FALSE;
 
-      g_mutex_lock (&self->lock);
-      if (--self->outstanding == 0)
-        g_cond_broadcast (&self->idle);
-      g_mutex_unlock (&self->lock);
+  relay_redis_cluster_refresh (client, NULL);
+
+  while (!stopping)
+    {
+      gpointer item = g_async_queue_pop (self->create_queue);
+      guint n = 0;
+
+      /* Every thread takes one stop marker, and the markers come after
+       * every op: one taken here ends this thread after its batch. */
+      for (; item != NULL; item = n < MAX_BATCH ? g_async_queue_try_pop (self->create_queue) : NULL)
+        {
+          if (item == &stop_marker)
+            {
+              stopping = TRUE;
+              break;
+            }
+          ops[n++] = item;
+        }
+      if (n == 0)
+        continue;
+
+      apply_creates (self, client, ops, n);
+      account (self, client, &redirects, &reconnects);
+      for (guint i = 0; i < n; i++)
+        finish (self, ops[i]);
     }
 
   return NULL;
@@ -1749,7 +2261,7 @@ relay_store_redis_submit (RelayStore *store,
   self->outstanding++;
   g_mutex_unlock (&self->lock);
 
-  g_async_queue_push (self->queue, op);
+  g_async_queue_push (op->kind == RELAY_OP_CREATE ? self->create_queue : self->queue, op);
 }
 
 static void
@@ -1921,6 +2433,12 @@ relay_store_redis_close (RelayStoreRedis *self)
   for (guint i = 0; i < self->n_workers; i++)
     if (self->workers[i] != NULL)
       g_thread_join (g_steal_pointer (&self->workers[i]));
+  for (guint i = 0; i < N_CREATORS; i++)
+    if (self->creators[i] != NULL)
+      g_async_queue_push (self->create_queue, &stop_marker);
+  for (guint i = 0; i < N_CREATORS; i++)
+    if (self->creators[i] != NULL)
+      g_thread_join (g_steal_pointer (&self->creators[i]));
 }
 
 static void
@@ -1933,6 +2451,7 @@ relay_store_redis_finalize (GObject *object)
     relay_redis_subscriber_stop (self->subscriber);
   g_clear_object (&self->subscriber);
   g_async_queue_unref (self->queue);
+  g_async_queue_unref (self->create_queue);
   g_free (self->workers);
   g_clear_object (&self->lookup_client);
   g_strfreev (self->nodes);
@@ -1959,6 +2478,7 @@ relay_store_redis_init (RelayStoreRedis *self)
   g_cond_init (&self->idle);
   g_cond_init (&self->probe_cond);
   self->queue = g_async_queue_new ();
+  self->create_queue = g_async_queue_new ();
   self->stats.kind = "redis";
   self->stats.health = RELAY_STORE_HEALTH_UNKNOWN;
   self->instance = g_uuid_string_random ();
@@ -1968,7 +2488,8 @@ relay_store_redis_init (RelayStoreRedis *self)
  * relay_store_redis_new:
  * @nodes: host:port of one or more cluster nodes
  * @limits: (nullable): the bounds to keep; %NULL for none
- * @n_workers: store operations in flight at once
+ * @n_workers: store operations in flight at once, creates aside (they go
+ *   in batches, on threads of their own: creates_thread())
  * @lease_ms: the read leases RELAY_OP_LOOKUP takes when asked (RelayOp.lease)
  *
  * A cluster that cannot be reached now is not an error: operations then
@@ -2008,6 +2529,8 @@ relay_store_redis_new (const char * const      *nodes,
   self->workers = g_new0 (GThread *, n_workers);
   for (guint i = 0; i < n_workers; i++)
     self->workers[i] = g_thread_new ("relay-store-redis", worker_thread, self);
+  for (guint i = 0; i < N_CREATORS; i++)
+    self->creators[i] = g_thread_new ("relay-store-create", creates_thread, self);
   self->prober = g_thread_new ("relay-store-probe", probe_thread, self);
 
   return g_steal_pointer (&self);
