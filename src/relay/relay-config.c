@@ -242,7 +242,7 @@ relay_config_parse_args (RelayConfig   *self,
     { "sweep-interval", 0, 0, G_OPTION_ARG_STRING, &sweep, "Purge expired mailboxes this often (default 60s)", "DURATION" },
     { "store", 0, 0, G_OPTION_ARG_STRING, &store, "Where mailboxes live: sqlite (in DIR, default) or redis (shared by many instances)", "KIND" },
     { "redis-nodes", 0, 0, G_OPTION_ARG_STRING, &redis_nodes, "Redis Cluster nodes to start from, for --store redis", "HOST:PORT,…" },
-    { "redis-workers", 0, 0, G_OPTION_ARG_INT, &redis_workers, "Store operations in flight at once, for --store redis (default 64)", "N" },
+    { "redis-workers", 0, 0, G_OPTION_ARG_INT, &redis_workers, "Store operations other than creates in flight at once, for --store redis (default 64)", "N" },
     { "redis-read-lease-ms", 0, 0, G_OPTION_ARG_INT, &read_lease, "Read leases, for --store redis (default 100; 0: none)", "MS" },
     { "check-config", 0, 0, G_OPTION_ARG_NONE, &self->check_only, "Check the settings and exit", NULL },
     { NULL }
