@@ -795,6 +795,8 @@ batch_receive (RelayRedisCluster      *self,
  * them in one turn of its loop and syncs its append-only file once for
  * them. A command that is redirected, or whose node failed, is run again
  * alone, with run()'s rules. Every command ends with a reply or an error.
+ * The commands' reply, error and replicated are set, after freeing what
+ * they held: zero them before their first batch.
  */
 void
 relay_redis_cluster_run_batch (RelayRedisCluster      *self,
@@ -804,8 +806,11 @@ relay_redis_cluster_run_batch (RelayRedisCluster      *self,
                                guint                   wait_timeout_ms)
 {
   g_autofree Node **node_of = g_new0 (Node *, n_commands);
+  g_autofree Node **origin = g_new0 (Node *, n_commands);
   g_autofree gboolean *alone = g_new0 (gboolean, n_commands);
   g_autoptr(GPtrArray) nodes = g_ptr_array_new ();
+  g_autoptr(GPtrArray) down = g_ptr_array_new ();
+  g_autoptr(GPtrArray) down_errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
 
   if (self->stale)
     relay_redis_cluster_refresh (self, NULL);
@@ -814,6 +819,7 @@ relay_redis_cluster_run_batch (RelayRedisCluster      *self,
     {
       relay_redis_batch_command_clear (&commands[i]);
       node_of[i] = self->slots[relay_redis_key_slot (commands[i].key, strlen (commands[i].key))];
+      origin[i] = node_of[i];
       if (node_of[i] == NULL)
         alone[i] = TRUE;
       else if (!g_ptr_array_find (nodes, node_of[i], NULL))
@@ -843,14 +849,30 @@ relay_redis_cluster_run_batch (RelayRedisCluster      *self,
     if (nodes->pdata[k] != NULL)
       batch_receive (self, nodes->pdata[k], commands, node_of, alone, n_commands, wait_replicas, wait_timeout_ms);
 
+  /* Again alone, with run()'s redirections, reconnections and pauses; once
+   * one of a node's commands failed that way, the others it had fail with
+   * it, so that a node that is down costs the batch one command's
+   * attempts, not every command's. */
   for (guint i = 0; i < n_commands; i++)
     {
       RelayRedisBatchCommand *c = &commands[i];
+      guint failed;
 
       if (!alone[i])
         continue;
+      if (g_ptr_array_find (down, origin[i], &failed))
+        {
+          c->error = g_error_copy (down_errors->pdata[failed]);
+          continue;
+        }
       c->reply = relay_redis_cluster_command (self, c->key, c->flags, c->argc, c->argv, c->argvlen, &c->error);
-      if (c->reply != NULL && wait_replicas > 0 && c->reply->type != REDIS_REPLY_ERROR)
+      if (c->reply == NULL)
+        {
+          g_ptr_array_add (down, origin[i]);
+          g_ptr_array_add (down_errors, g_error_copy (c->error));
+          continue;
+        }
+      if (wait_replicas > 0 && c->reply->type != REDIS_REPLY_ERROR)
         c->replicated = relay_redis_cluster_wait (self, c->key, wait_replicas, wait_timeout_ms, &c->error);
     }
 }

@@ -795,10 +795,15 @@ calls_run (RelayRedisCluster *client,
            guint              n_calls,
            gboolean           wait)
 {
-  g_autofree RelayRedisBatchCommand *commands = g_new0 (RelayRedisBatchCommand, n_calls);
-  g_autoptr(GPtrArray) argvs = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) counts = g_ptr_array_new_with_free_func (g_free);
+  g_autofree RelayRedisBatchCommand *commands = NULL;
+  g_autoptr(GPtrArray) argvs = NULL;
+  g_autoptr(GPtrArray) counts = NULL;
 
+  if (n_calls == 0)
+    return;
+  commands = g_new0 (RelayRedisBatchCommand, n_calls);
+  argvs = g_ptr_array_new_with_free_func (g_free);
+  counts = g_ptr_array_new_with_free_func (g_free);
   scripts_init ();
   for (guint i = 0; i < n_calls; i++)
     {
@@ -1420,56 +1425,22 @@ apply_create (RelayStoreRedis    *self,
   return create_answered (self, client, op, creator, &answer, error) && replicated (client, m->id, error);
 }
 
-/* One create of apply_creates(): its calls (-1: none) and what they said. */
+/* One create of apply_creates(): its calls (-1: none) and what its counts
+ * said. */
 typedef struct
 {
   RelayOp *op;
   char    *reservation;   /* {q:…}, with a request id */
   char    *creator;       /* hex, with a creator */
   int      calls[4];      /* CREATE_CALL_* */
+  int      everyone;      /* Step */
+  int      by_creator;    /* Step */
 } CreateEntry;
 
 enum { CREATE_CALL_RESERVE, CREATE_CALL_EVERYONE, CREATE_CALL_CREATOR, CREATE_CALL_MAILBOX };
 
+/* STEP_FAILED: no answer, or a malformed one; it may have run. */
 typedef enum { STEP_NONE, STEP_OK, STEP_REFUSED, STEP_FAILED } Step;
-
-/* Takes back what a create that is not acknowledged did, as far as it
- * can: nobody was given its mailbox's id, so its hash goes, and the places
- * it took are given back. Failures leave what they leave until the
- * mailbox's expiration, as a relay that dies midway does. */
-static void
-create_undo (RelayStoreRedis   *self,
-             RelayRedisCluster *client,
-             CreateEntry       *e,
-             gboolean           made,
-             gboolean           everyone,
-             gboolean           creator)
-{
-  RelayOp *op = e->op;
-  Usage usage;
-
-  if (made)
-    {
-      g_autofree char *key = mailbox_key (op->mailbox->id);
-      const char *argv[] = { "DEL", key };
-      size_t argvlen[] = { 3, strlen (key) };
-      g_autoptr(GError) error = NULL;
-      g_autoptr(redisReply) reply = relay_redis_cluster_command (client, key, RELAY_REDIS_COMMAND_IDEMPOTENT,
-                                                                 2, argv, argvlen, &error);
-
-      if (reply == NULL)
-        g_debug ("Could not drop a mailbox that was not acknowledged: %s", error->message);
-    }
-  for (guint scope = 0; scope < 2; scope++)
-    if (scope == 0 ? everyone : creator)
-      {
-        g_autoptr(GError) error = NULL;
-
-        if (!count_step (self, client, scope == 0 ? NULL : e->creator, op->now, op->mailbox->id, -1, 0, 0, &usage,
-                         &error))
-          g_debug ("Could not give back a counted place: %s", error->message);
-      }
-}
 
 /* What one of a create's count calls said. */
 static Step
@@ -1490,108 +1461,184 @@ count_outcome (RelayStoreRedis  *self,
   return usage.admitted ? STEP_OK : STEP_REFUSED;
 }
 
-/* Decides one create of apply_creates() from its calls' answers. */
+/* Sets @e's count steps; @error: the first failure's. */
 static void
-create_settle (RelayStoreRedis   *self,
-               RelayRedisCluster *client,
-               CreateEntry       *e,
-               Call              *calls)
+counts_outcome (RelayStoreRedis  *self,
+                CreateEntry      *e,
+                Call             *calls,
+                GError          **error)
+{
+  e->everyone = count_outcome (self, &calls[e->calls[CREATE_CALL_EVERYONE]], TRUE,
+                               *error == NULL ? error : NULL);
+  e->by_creator = e->calls[CREATE_CALL_CREATOR] < 0
+                    ? STEP_NONE
+                    : count_outcome (self, &calls[e->calls[CREATE_CALL_CREATOR]], FALSE, *error == NULL ? error : NULL);
+}
+
+/* Gives back the places @e was granted. Failures leave them counted until
+ * the mailbox's expiration, as after a relay that dies midway. */
+static void
+counts_release (RelayStoreRedis   *self,
+                RelayRedisCluster *client,
+                CreateEntry       *e)
+{
+  for (guint scope = 0; scope < 2; scope++)
+    if ((scope == 0 ? e->everyone : e->by_creator) == STEP_OK)
+      {
+        g_autoptr(GError) error = NULL;
+        Usage usage;
+
+        if (!count_step (self, client, scope == 0 ? NULL : e->creator, e->op->now, e->op->mailbox->id, -1, 0, 0,
+                         &usage, &error))
+          g_debug ("Could not give back a counted place: %s", error->message);
+      }
+}
+
+/* Deletes a mailbox that was written but will not be acknowledged. Only for
+ * a create without a request id: nothing but its answer would ever name it. */
+static void
+mailbox_drop (RelayRedisCluster *client,
+              const char        *id)
+{
+  g_autofree char *key = mailbox_key (id);
+  const char *argv[] = { "DEL", key };
+  size_t argvlen[] = { 3, strlen (key) };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(redisReply) reply = relay_redis_cluster_command (client, key, RELAY_REDIS_COMMAND_IDEMPOTENT, 2, argv,
+                                                             argvlen, &error);
+
+  if (reply == NULL)
+    g_debug ("Could not drop a mailbox that was not acknowledged: %s", error->message);
+}
+
+/* Whether SCRIPT_CREATE made the mailbox: STEP_OK, STEP_REFUSED (it
+ * answered something else), STEP_FAILED (no answer, or a malformed one). */
+static Step
+mailbox_outcome (const Call *call)
+{
+  g_auto(Answer) answer = { { 0 } };
+
+  if (call->reply == NULL || !parse_answer (call->reply, &answer, NULL))
+    return STEP_FAILED;
+  return g_str_equal (answer.status, "OK") ? STEP_OK : STEP_REFUSED;
+}
+
+/* A create whose places were granted, from its SCRIPT_CREATE's answer:
+ * as the end of apply_create(). */
+static void
+create_settle_mailbox (RelayStoreRedis   *self,
+                       RelayRedisCluster *client,
+                       CreateEntry       *e,
+                       Call              *mailbox)
 {
   RelayOp *op = e->op;
-  Call *mailbox = &calls[e->calls[CREATE_CALL_MAILBOX]];
   g_autoptr(GError) error = NULL;
-  g_autofree char *earlier = NULL;
   g_auto(Answer) answer = { { 0 } };
-  Step everyone, creator = STEP_NONE, made;
-  gboolean reserved = FALSE;
 
-  if (e->calls[CREATE_CALL_RESERVE] >= 0)
-    {
-      Call *call = &calls[e->calls[CREATE_CALL_RESERVE]];
-
-      if (call->reply == NULL)
-        error = g_steal_pointer (&call->error);
-      else
-        earlier = reserve_parse (call->reply, &error);
-      reserved = earlier != NULL && *earlier == '\0';
-    }
-  everyone = count_outcome (self, &calls[e->calls[CREATE_CALL_EVERYONE]], TRUE, error == NULL ? &error : NULL);
-  if (e->calls[CREATE_CALL_CREATOR] >= 0)
-    creator = count_outcome (self, &calls[e->calls[CREATE_CALL_CREATOR]], FALSE, error == NULL ? &error : NULL);
-
-  /* STEP_FAILED: it may have run. */
+  /* No answer: it may have run, and its places stay counted. */
   if (mailbox->reply == NULL)
-    {
-      made = STEP_FAILED;
-      if (error == NULL)
-        error = g_steal_pointer (&mailbox->error);
-    }
-  else if (!parse_answer (mailbox->reply, &answer, error == NULL ? &error : NULL))
-    made = STEP_FAILED;
-  else
-    made = g_str_equal (answer.status, "OK") ? STEP_OK : STEP_REFUSED;
-
-  if (earlier != NULL && *earlier != '\0')
-    {
-      /* A retry of a create an earlier attempt reserved: this attempt's
-       * mailbox goes, and apply_create() answers with what that one did. */
-      create_undo (self, client, e, made == STEP_OK, everyone == STEP_OK, creator == STEP_OK);
-      apply (self, client, op);
-      return;
-    }
-
-  if (everyone == STEP_REFUSED || creator == STEP_REFUSED)
-    {
-      /* Refused by a limit, in SQLite's order: everyone's first. */
-      create_undo (self, client, e, made == STEP_OK, everyone == STEP_OK, creator == STEP_OK);
-      if (reserved)
-        unreserve (client, e->reservation, op->mailbox->id);
-      op->status = everyone == STEP_REFUSED ? RELAY_STATUS_STORE_FULL : RELAY_STATUS_CLIENT_FULL;
-      return;
-    }
-
-  if (error != NULL || made != STEP_OK)
-    {
-      if (made == STEP_REFUSED && g_str_equal (answer.status, "ABANDONED"))
-        {
-          /* A retry on another instance took the reservation over
-           * meanwhile: that one answers the request. */
-          create_undo (self, client, e, FALSE, everyone == STEP_OK, creator == STEP_OK);
-          g_clear_error (&error);
-          error = g_error_new_literal (RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE,
-                                       "A retry of this create took over; try again");
-        }
-      else
-        {
-          /* A failure: what may have run stays (its places counted until
-           * its expiration, as in apply_create()), but a mailbox known to
-           * be made goes, its node having just answered. */
-          if (made == STEP_OK)
-            create_undo (self, client, e, TRUE, FALSE, FALSE);
-          if (error == NULL)
-            error = g_error_new_literal (RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_PROTOCOL,
-                                         "Redis gave a malformed create answer");
-        }
-      fail_op (self, op, g_steal_pointer (&error));
-      return;
-    }
-
-  if (!create_answered (self, client, op, e->creator, &answer, &error))
+    fail_op (self, op, g_steal_pointer (&mailbox->error));
+  else if (!parse_answer (mailbox->reply, &answer, &error) ||
+           !create_answered (self, client, op, e->creator, &answer, &error))
     fail_op (self, op, g_steal_pointer (&error));
   else if (!mailbox->replicated)
     /* Made, but a failover now could lose it: 503, as apply_create(). */
     fail_op (self, op, g_steal_pointer (&mailbox->error));
 }
 
-/* The batch of creates that creates_thread() took, in one round trip: for
- * each, its reservation (with a request id), its places in everyone's
- * count and its creator's, and its mailbox, all pipelined to their
- * primaries at once (calls_run()), then one WAIT on each. A primary runs
- * what it got in one turn of its loop and syncs its append-only file once
- * for all of it. The mailbox is written before its places are known to be
- * granted; nobody has its id yet, so one refused or failed is taken back
- * (create_undo()) before the answer. A retry of a create an earlier
- * attempt reserved, or a create without a body, goes through
+/* A create without a request id, whose counts and mailbox were sent
+ * together: a mailbox refused by a count is deleted again. */
+static void
+create_settle_unreserved (RelayStoreRedis   *self,
+                          RelayRedisCluster *client,
+                          CreateEntry       *e,
+                          Call              *calls)
+{
+  Call *mailbox = &calls[e->calls[CREATE_CALL_MAILBOX]];
+  g_autoptr(GError) error = NULL;
+  Step made = mailbox_outcome (mailbox);
+
+  counts_outcome (self, e, calls, &error);
+  if (e->everyone == STEP_REFUSED || e->by_creator == STEP_REFUSED || error != NULL)
+    {
+      /* A mailbox whose making is unknown may be there: what it was
+       * granted stays counted, as for any create whose answer was lost. */
+      if (made == STEP_OK)
+        mailbox_drop (client, e->op->mailbox->id);
+      if (made != STEP_FAILED)
+        counts_release (self, client, e);
+      if (e->everyone == STEP_REFUSED || e->by_creator == STEP_REFUSED)
+        /* Refused by a limit, in SQLite's order: everyone's first. */
+        e->op->status = e->everyone == STEP_REFUSED ? RELAY_STATUS_STORE_FULL : RELAY_STATUS_CLIENT_FULL;
+      else
+        fail_op (self, e->op, g_steal_pointer (&error));
+      return;
+    }
+  create_settle_mailbox (self, client, e, mailbox);
+}
+
+/* A create with a request id, from its reservation and counts: whether its
+ * mailbox may be made now (apply_creates()' second round). */
+static gboolean
+create_settle_reserved (RelayStoreRedis   *self,
+                        RelayRedisCluster *client,
+                        CreateEntry       *e,
+                        Call              *calls)
+{
+  Call *reservation = &calls[e->calls[CREATE_CALL_RESERVE]];
+  RelayOp *op = e->op;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *earlier = NULL;
+
+  if (reservation->reply == NULL)
+    error = g_steal_pointer (&reservation->error);
+  else
+    earlier = reserve_parse (reservation->reply, &error);
+  counts_outcome (self, e, calls, &error);
+
+  if (earlier != NULL && *earlier != '\0')
+    {
+      /* A retry of a create an earlier attempt reserved: apply_create()
+       * answers with what that one did. */
+      counts_release (self, client, e);
+      apply (self, client, op);
+      return FALSE;
+    }
+  if (earlier == NULL)
+    {
+      /* The reservation may have run: only a 503 says nothing wrong. */
+      counts_release (self, client, e);
+      fail_op (self, op, g_steal_pointer (&error));
+      return FALSE;
+    }
+  if (e->everyone == STEP_REFUSED || e->by_creator == STEP_REFUSED)
+    {
+      counts_release (self, client, e);
+      unreserve (client, e->reservation, op->mailbox->id);
+      op->status = e->everyone == STEP_REFUSED ? RELAY_STATUS_STORE_FULL : RELAY_STATUS_CLIENT_FULL;
+      return FALSE;
+    }
+  if (error != NULL)
+    {
+      counts_release (self, client, e);
+      fail_op (self, op, g_steal_pointer (&error));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The batch of creates that creates_thread() took. Each create's places
+ * in everyone's count and its creator's, and its mailbox, go out together
+ * with the other creates', pipelined to every primary they touch, then one
+ * WAIT on each (calls_run()): a primary runs them in one turn of its loop
+ * and syncs its append-only file once for all of them. Nobody has the id
+ * of a create without a request id before its answer, so its mailbox is
+ * written before its places are known, and deleted again if they are
+ * refused. A create with a request id takes its reservation (with its
+ * places) first, and writes its mailbox in a second round only once they
+ * were granted: a retry may find the reservation and must never be
+ * answered with a mailbox that is then taken back. A retry of a create an
+ * earlier attempt reserved, or a create without a body, goes through
  * apply_create() alone. */
 static void
 apply_creates (RelayStoreRedis   *self,
@@ -1601,14 +1648,14 @@ apply_creates (RelayStoreRedis   *self,
 {
   g_autofree CreateEntry *entries = g_new0 (CreateEntry, n_ops);
   g_autofree Call *calls = g_new0 (Call, 4 * n_ops);
-  guint n = 0;
+  g_autofree Call *second = g_new0 (Call, n_ops);
+  guint n = 0, n_second = 0;
 
   for (guint i = 0; i < n_ops; i++)
     {
       CreateEntry *e = &entries[i];
       RelayOp *op = ops[i];
       RelayMailbox *m = op->mailbox;
-      GPtrArray *fields;
 
       e->op = op;
       for (guint k = 0; k < G_N_ELEMENTS (e->calls); k++)
@@ -1634,23 +1681,49 @@ apply_creates (RelayStoreRedis   *self,
           count_call (self, &calls[n], e->creator, op->now, m->id, 1, m->size, m->expires);
           e->calls[CREATE_CALL_CREATOR] = (int) n++;
         }
-      fields = create_fields (op, e->creator);
-      mailbox_call (&calls[n], self->instance, SCRIPT_CREATE, m->id, op->now, op->claim, op->request_id, 0, NULL);
-      g_ptr_array_extend_and_steal (calls[n].args, fields);
-      e->calls[CREATE_CALL_MAILBOX] = (int) n++;
+      if (e->reservation == NULL)
+        {
+          mailbox_call (&calls[n], self->instance, SCRIPT_CREATE, m->id, op->now, op->claim, NULL, 0, NULL);
+          g_ptr_array_extend_and_steal (calls[n].args, create_fields (op, e->creator));
+          e->calls[CREATE_CALL_MAILBOX] = (int) n++;
+        }
     }
 
   calls_run (client, calls, n, TRUE);
 
   for (guint i = 0; i < n_ops; i++)
     {
-      if (entries[i].calls[CREATE_CALL_MAILBOX] >= 0)
-        create_settle (self, client, &entries[i], calls);
-      g_free (entries[i].reservation);
-      g_free (entries[i].creator);
+      CreateEntry *e = &entries[i];
+      RelayOp *op = e->op;
+
+      if (e->calls[CREATE_CALL_EVERYONE] < 0)
+        continue;
+      if (e->reservation == NULL)
+        create_settle_unreserved (self, client, e, calls);
+      else if (create_settle_reserved (self, client, e, calls))
+        {
+          mailbox_call (&second[n_second], self->instance, SCRIPT_CREATE, op->mailbox->id, op->now, op->claim,
+                        op->request_id, 0, NULL);
+          g_ptr_array_extend_and_steal (second[n_second].args, create_fields (op, e->creator));
+          e->calls[CREATE_CALL_MAILBOX] = (int) n_second++;
+        }
+    }
+
+  calls_run (client, second, n_second, TRUE);
+
+  for (guint i = 0; i < n_ops; i++)
+    {
+      CreateEntry *e = &entries[i];
+
+      if (e->reservation != NULL && e->calls[CREATE_CALL_MAILBOX] >= 0)
+        create_settle_mailbox (self, client, e, &second[e->calls[CREATE_CALL_MAILBOX]]);
+      g_free (e->reservation);
+      g_free (e->creator);
     }
   for (guint i = 0; i < n; i++)
     call_clear (&calls[i]);
+  for (guint i = 0; i < n_second; i++)
+    call_clear (&second[i]);
 }
 
 /* Holds a write's answer until the read leases other instances had when
