@@ -41,12 +41,10 @@
  * between the reservation and the create, or a create whose answer was
  * lost, keeps its place until that mailbox's expiration.
  *
- * Creates go in batches (apply_creates()): their reservations, places and
- * mailboxes all at once, pipelined, then one WAIT per primary, so that a
- * batch costs one round trip and one append-only file sync per primary
- * where each create alone cost four of each. A mailbox is thus written
- * before its places are granted; its id is not out yet, so one that is
- * refused is deleted again before the answer.
+ * Creates go in batches (apply_creates()): each step of all of them at
+ * once, pipelined, then one WAIT per primary, so that a batch costs one
+ * round trip (two with request ids) and one append-only file sync per
+ * primary each, where each create alone cost four of each.
  */
 
 #define G_LOG_DOMAIN "relay-store-redis"
