@@ -23,6 +23,8 @@
 #   B  nginx: POST of a 4 KiB body, body read and discarded, 204
 #   SQLite store (sqlite):
 #   C  relay: create of a mailbox with a 4 KiB body (durable before the 200)
+#   Cr the same, each create with its own Mailbox-Request-ID, as
+#      Latchkey's clients send them (no goal)
 #   Cm the same with the database on tmpfs (/dev/shm), where a write costs
 #      no disk: not durable, no goal; it separates the disk's share of C
 #      from the CPU's
@@ -34,7 +36,8 @@
 #       owns its key (plain SET, no WAIT): the durable write an operator
 #       would otherwise use
 #   Dc  the same with --cluster, over the 3 primaries (for comparison)
-#   C1, R1, W1  as C, R, W through one relay instance on that cluster
+#   C1, C1r, R1, W1  as C, Cr, R, W through one relay instance on that
+#               cluster
 #   C2, R2      create and read through two instances at once (one wrk
 #               against each, N/2 connections each, requests/s summed)
 # (C runs first so that R and W see the same database, back to back.)
@@ -537,6 +540,11 @@ bench_relay() {
     BENCH_CLAIM="$INITIATOR"
   WRITTEN[$store]=$(( $(write_bytes "$RELAY_PID") - written ))
   check_errors "relay create, $label" "$errors"
+  errors=$(relay_errors)
+  run_wrk "${ckey}r" "relay create 4 KiB with request ids, $label" "$RELAY_URL/v1/m" "$DURATION" \
+    BENCH_METHOD=POST BENCH_BODY_FILE="$TMP/create.json" BENCH_CONTENT_TYPE=application/json \
+    BENCH_CLAIM="$INITIATOR" BENCH_REQUEST_IDS=1
+  check_errors "relay create with request ids, $label" "$errors"
   MAILBOXES[$store]=$(metric latchkey_relay_mailboxes)
   READ_SIZE[$store]=$READ_BYTES
 
@@ -818,10 +826,12 @@ label_of() {
     R) echo "R   relay read 4 KiB, SQLite" ;;
     W) echo "W   relay read, SQLite, $WAITERS waiting" ;;
     C) echo "C   relay create 4 KiB, SQLite (fsync)" ;;
+    Cr) echo "Cr  the same, with request ids (no goal)" ;;
     Cm) echo "Cm  the same, database on tmpfs (no goal)" ;;
     R1) echo "R1  relay read 4 KiB, Redis, 1 instance" ;;
     W1) echo "W1  relay read, Redis, $WAITERS waiting" ;;
     C1) echo "C1  relay create 4 KiB, Redis, 1 instance" ;;
+    C1r) echo "C1r the same, with request ids (no goal)" ;;
     R2) echo "R2  relay read, Redis, 2 instances" ;;
     C2) echo "C2  relay create, Redis, 2 instances" ;;
   esac
@@ -836,9 +846,9 @@ relay_rev=$(git -C "$SRCDIR" rev-parse --short HEAD 2>/dev/null || echo '?')
 git -C "$SRCDIR" diff --quiet HEAD -- src 2>/dev/null || relay_rev="$relay_rev+local changes"
 keys=(A B)
 ((WANT_REDIS)) && keys+=(D Dc)
-((WANT_SQLITE)) && keys+=(R W C)
+((WANT_SQLITE)) && keys+=(R W C Cr)
 ((WANT_SQLITE)) && [[ -n ${RPS[Cm]:-} ]] && keys+=(Cm)
-((WANT_REDIS)) && keys+=(R1 W1 C1 R2 C2)
+((WANT_REDIS)) && keys+=(R1 W1 C1 C1r R2 C2)
 
 echo
 echo "latchkey-relay benchmark"
@@ -907,6 +917,7 @@ if ((WANT_SQLITE)); then
   target "SQLite: create / nginx POST (C/B)" "$(fmt_x "$create_ratio")" ">= 0.30x" "$(verdict "$create_ratio" 0.3 '>=')"
   target "SQLite: RSS with $WAITERS waiting readers" "$(awk -v m="$rss" 'BEGIN { printf "%.1f MB", m }')" "<= 100 MB" "$(verdict "$rss" 100 '<=')"
   target "SQLite: read with waiters / without (W/R)" "$(percent "$waiter_ratio")" ">= 90%" "$(verdict "$waiter_ratio" 0.9 '>=')"
+  target "(no goal) SQLite create, request ids / none (Cr/C)" "$(fmt_x "$(ratio "${RPS[Cr]}" "${RPS[C]}")")" "" ""
 fi
 if ((WANT_REDIS)); then
   read_ratio=$(ratio "${RPS[R1]}" "${RPS[A]}")
@@ -919,6 +930,7 @@ if ((WANT_REDIS)); then
   target "Redis: read with waiters / without (W1/R1)" "$(percent "$waiter_ratio")" ">= 90%" "$(verdict "$waiter_ratio" 0.9 '>=')"
   target "Redis, 2 instances: read / nginx static (R2/A)" "$(fmt_x "$(ratio "${RPS[R2]}" "${RPS[A]}")")" ">= 0.70x" "$(verdict "$(ratio "${RPS[R2]}" "${RPS[A]}")" 0.7 '>=')"
   target "Redis, 2 instances: create / redis-benchmark (C2/D)" "$(fmt_x "$(ratio "${RPS[C2]}" "${RPS[D]}")")" ">= 0.50x" "$(verdict "$(ratio "${RPS[C2]}" "${RPS[D]}")" 0.5 '>=')"
+  target "(no goal) Redis create, request ids / none (C1r/C1)" "$(fmt_x "$(ratio "${RPS[C1r]}" "${RPS[C1]}")")" "" ""
   target "(no goal) Redis create / --cluster SET (C1/Dc)" "$(fmt_x "$(ratio "${RPS[C1]}" "${RPS[Dc]}")")" "" ""
   target "(no goal) 2 instances / 1: create (C2/C1)" "$(fmt_x "$(ratio "${RPS[C2]}" "${RPS[C1]}")")" "" ""
   target "(no goal) 2 instances / 1: read (R2/R1)" "$(fmt_x "$(ratio "${RPS[R2]}" "${RPS[R1]}")")" "" ""

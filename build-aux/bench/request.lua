@@ -6,6 +6,9 @@
 --   BENCH_BODY_FILE     a file whose content is sent as the body
 --   BENCH_CONTENT_TYPE  a Content-Type header
 --   BENCH_CLAIM         a Mailbox-Device-Claim header
+--   BENCH_REQUEST_IDS   1: a new Mailbox-Request-ID on every request, as
+--                       Latchkey's clients send with every create (wrk
+--                       then runs Lua for every request)
 --
 -- wrk adds Content-Length itself when a body is set.  No response()
 -- hook is defined, so wrk keeps its fast path (no Lua per response);
@@ -29,6 +32,22 @@ end
 local claim = os.getenv("BENCH_CLAIM")
 if claim and claim ~= "" then
   wrk.headers["Mailbox-Device-Claim"] = claim
+end
+
+if os.getenv("BENCH_REQUEST_IDS") == "1" then
+  -- Unique across runs against one relay: a random prefix per wrk thread
+  -- (each has its own Lua state), then a counter.
+  local f = assert(io.open("/dev/urandom", "rb"))
+  local prefix = f:read(6):gsub(".", function (c) return string.format("%02x", c:byte()) end)
+  local n = 0
+  f:close()
+
+  function request()
+    n = n + 1
+    wrk.headers["Mailbox-Request-ID"] = string.format("%s-%s-4%03x-8%03x-%012x", prefix:sub(1, 8),
+                                                      prefix:sub(9, 12), n % 4096, math.floor(n / 4096) % 4096, n)
+    return wrk.format()
+  end
 end
 
 -- One machine-readable line for the benchmark script (latencies in µs).
