@@ -1025,8 +1025,26 @@ count_step (RelayStoreRedis    *self,
   return reply != NULL && count_parse (self, reply, creator == NULL, usage, error);
 }
 
-/* Gives back what count_step() took, for both scopes. Failures are only
- * logged: the count then errs high until the mailbox's expiration. */
+/* Gives back a place in one scope's count (@creator, or NULL for
+ * everyone's). Failures are only logged: the count then errs high until the
+ * mailbox's expiration. */
+static void
+give_back (RelayStoreRedis   *self,
+           RelayRedisCluster *client,
+           const char        *creator,
+           gint64             now,
+           const char        *id,
+           int                mailboxes,
+           gint64             bytes)
+{
+  g_autoptr(GError) error = NULL;
+  Usage usage;
+
+  if (!count_step (self, client, creator, now, id, mailboxes, bytes, 0, &usage, &error))
+    g_debug ("Could not give back a counted place: %s", error->message);
+}
+
+/* Gives back what count_step() took, for both scopes (give_back()). */
 static void
 count_release (RelayStoreRedis   *self,
                RelayRedisCluster *client,
@@ -1036,18 +1054,9 @@ count_release (RelayStoreRedis   *self,
                int                mailboxes,
                gint64             bytes)
 {
-  Usage usage;
-
-  for (guint scope = 0; scope < 2; scope++)
-    {
-      g_autoptr(GError) error = NULL;
-      const char *which = scope == 0 ? NULL : creator;
-
-      if (scope == 1 && creator == NULL)
-        break;
-      if (!count_step (self, client, which, now, id, mailboxes, bytes, 0, &usage, &error))
-        g_debug ("Could not give back a counted place: %s", error->message);
-    }
+  give_back (self, client, NULL, now, id, mailboxes, bytes);
+  if (creator != NULL)
+    give_back (self, client, creator, now, id, mailboxes, bytes);
 }
 
 static RelayStatus
@@ -1423,22 +1432,23 @@ apply_create (RelayStoreRedis    *self,
   return create_answered (self, client, op, creator, &answer, error) && replicated (client, m->id, error);
 }
 
+/* STEP_FAILED: no answer, or a malformed one; it may have run. */
+typedef enum { STEP_NONE, STEP_OK, STEP_REFUSED, STEP_FAILED } Step;
+
 /* One create of apply_creates(): its calls (-1: none) and what its counts
- * said. */
+ * said. The mailbox's call of a create with a reservation is in the second
+ * round's calls, the others in the first round's. */
 typedef struct
 {
   RelayOp *op;
   char    *reservation;   /* {q:…}, with a request id */
   char    *creator;       /* hex, with a creator */
   int      calls[4];      /* CREATE_CALL_* */
-  int      everyone;      /* Step */
-  int      by_creator;    /* Step */
+  Step     everyone;
+  Step     by_creator;
 } CreateEntry;
 
 enum { CREATE_CALL_RESERVE, CREATE_CALL_EVERYONE, CREATE_CALL_CREATOR, CREATE_CALL_MAILBOX };
-
-/* STEP_FAILED: no answer, or a malformed one; it may have run. */
-typedef enum { STEP_NONE, STEP_OK, STEP_REFUSED, STEP_FAILED } Step;
 
 /* What one of a create's count calls said. */
 static Step
@@ -1480,16 +1490,10 @@ counts_release (RelayStoreRedis   *self,
                 RelayRedisCluster *client,
                 CreateEntry       *e)
 {
-  for (guint scope = 0; scope < 2; scope++)
-    if ((scope == 0 ? e->everyone : e->by_creator) == STEP_OK)
-      {
-        g_autoptr(GError) error = NULL;
-        Usage usage;
-
-        if (!count_step (self, client, scope == 0 ? NULL : e->creator, e->op->now, e->op->mailbox->id, -1, 0, 0,
-                         &usage, &error))
-          g_debug ("Could not give back a counted place: %s", error->message);
-      }
+  if (e->everyone == STEP_OK)
+    give_back (self, client, NULL, e->op->now, e->op->mailbox->id, -1, 0);
+  if (e->by_creator == STEP_OK)
+    give_back (self, client, e->creator, e->op->now, e->op->mailbox->id, -1, 0);
 }
 
 /* Deletes a mailbox that was written but will not be acknowledged. Only for
