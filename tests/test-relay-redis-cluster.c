@@ -7,6 +7,7 @@
 
 #include "config.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -355,6 +356,134 @@ test_batch (void)
   g_hash_table_unref (nodes);
 }
 
+/* Commands on keys spread over every primary, as a batch. */
+static void
+batch_fill (RelayRedisBatchCommand  *batch,
+            guint                    n,
+            const char            *(*argv)[3],
+            size_t                 (*argvlen)[3],
+            GPtrArray               *keys)
+{
+  memset (batch, 0, n * sizeof *batch);
+  for (guint i = 0; i < n; i++)
+    {
+      argv[i][0] = "SET";
+      argv[i][1] = keys->pdata[i];
+      argv[i][2] = "v";
+      for (guint k = 0; k < 3; k++)
+        argvlen[i][k] = strlen (argv[i][k]);
+      batch[i] = (RelayRedisBatchCommand) { .key = keys->pdata[i], .argc = 3, .argv = argv[i], .argvlen = argvlen[i],
+                                            .flags = RELAY_REDIS_COMMAND_IDEMPOTENT };
+    }
+}
+
+/* Every primary hangs (SIGSTOP), after the client last saw each of them
+ * answer: the kernel still accepts connections to them. A batch over all
+ * of them costs one timeout, not one per primary; a command stops trying
+ * after its budget, not after a timeout per attempt and per node; once the
+ * caller's deadline has passed, a command fails at once. Then they run
+ * again, and so does the client. */
+static void
+test_hung (void)
+{
+  enum { TIMEOUT_MS = 500 };
+  g_auto(GStrv) nodes = NULL;
+  g_autoptr(RelayRedisCluster) client = NULL;
+  g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+  RelayRedisBatchCommand batch[30];
+  const char *argv[G_N_ELEMENTS (batch)][3];
+  size_t argvlen[G_N_ELEMENTS (batch)][3];
+  const char *get[] = { "GET", "hung:k" };
+  size_t getlen[] = { 3, 6 };
+  gboolean primary[LK_TEST_REDIS_NODES];
+  gint64 start, took;
+
+  g_assert_true (relay_redis_parse_nodes (cluster->nodes, &nodes, NULL));
+  client = relay_redis_cluster_new ((const char * const *) nodes, TIMEOUT_MS);
+  for (guint i = 0; i < G_N_ELEMENTS (batch); i++)
+    g_ptr_array_add (keys, g_strdup_printf ("hung:%u", i));
+
+  batch_fill (batch, G_N_ELEMENTS (batch), argv, argvlen, keys);
+  relay_redis_cluster_run_batch (client, batch, G_N_ELEMENTS (batch), 0, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (batch); i++)
+    {
+      g_assert_no_error (batch[i].error);
+      relay_redis_batch_command_clear (&batch[i]);
+    }
+
+  for (guint i = 0; i < LK_TEST_REDIS_NODES; i++)
+    if ((primary[i] = lk_test_redis_is_primary (cluster, i)))
+      lk_test_redis_signal (cluster, i, SIGSTOP);
+
+  start = g_get_monotonic_time ();
+  batch_fill (batch, G_N_ELEMENTS (batch), argv, argvlen, keys);
+  relay_redis_cluster_run_batch (client, batch, G_N_ELEMENTS (batch), 0, 0);
+  took = g_get_monotonic_time () - start;
+  g_test_message ("a batch over three hung primaries: %.2f s", (double) took / G_USEC_PER_SEC);
+  for (guint i = 0; i < G_N_ELEMENTS (batch); i++)
+    {
+      g_assert_null (batch[i].reply);
+      g_assert_error (batch[i].error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE);
+      relay_redis_batch_command_clear (&batch[i]);
+    }
+  g_assert_cmpint (took, <, 3 * TIMEOUT_MS * 1000);
+
+  /* Its map is stale now, and the hung primaries have not failed since
+   * they last answered as far as a fresh client knows. */
+  g_clear_object (&client);
+  client = relay_redis_cluster_new ((const char * const *) nodes, TIMEOUT_MS);
+  relay_redis_cluster_set_deadline (client, 0);
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(redisReply) reply = NULL;
+
+    start = g_get_monotonic_time ();
+    reply = relay_redis_cluster_command (client, "hung:k", RELAY_REDIS_COMMAND_IDEMPOTENT, 2, get, getlen, &error);
+    took = g_get_monotonic_time () - start;
+    g_test_message ("a command with hung primaries: %.2f s", (double) took / G_USEC_PER_SEC);
+    g_assert_null (reply);
+    g_assert_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE);
+    /* Its budget (two timeouts) and the last attempt's connection and
+     * command; before, a refresh per attempt asked each hung primary. */
+    g_assert_cmpint (took, <, 5 * TIMEOUT_MS * 1000);
+  }
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(redisReply) reply = NULL;
+
+    relay_redis_cluster_set_deadline (client, g_get_monotonic_time () - 1);
+    start = g_get_monotonic_time ();
+    reply = relay_redis_cluster_command (client, "hung:k", RELAY_REDIS_COMMAND_IDEMPOTENT, 2, get, getlen, &error);
+    took = g_get_monotonic_time () - start;
+    g_assert_null (reply);
+    g_assert_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE);
+    g_assert_cmpint (took, <, TIMEOUT_MS * 1000);
+    relay_redis_cluster_set_deadline (client, 0);
+  }
+
+  for (guint i = 0; i < LK_TEST_REDIS_NODES; i++)
+    if (primary[i])
+      lk_test_redis_signal (cluster, i, SIGCONT);
+
+  /* Back, after the back-off. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(redisReply) reply = NULL;
+    gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+    do
+      {
+        g_clear_error (&error);
+        g_clear_pointer (&reply, freeReplyObject);
+        reply = relay_redis_cluster_command (client, "hung:k", RELAY_REDIS_COMMAND_IDEMPOTENT, 2, get, getlen,
+                                             &error);
+      }
+    while (reply == NULL && g_get_monotonic_time () < deadline);
+    g_assert_no_error (error);
+    g_assert_nonnull (reply);
+  }
+}
+
 /* Every node closes the client's connections (as a restart or a failover
  * does): an idempotent command reconnects and runs; another is not sent
  * twice, and fails once, with its fate unknown; the next one reconnects. */
@@ -551,6 +680,7 @@ main (int   argc,
   g_test_add_func ("/relay-redis-cluster/ask-and-moved", test_ask_and_moved);
   g_test_add_func ("/relay-redis-cluster/reconnect", test_reconnect);
   g_test_add_func ("/relay-redis-cluster/batch", test_batch);
+  g_test_add_func ("/relay-redis-cluster/hung", test_hung);
 
   cluster = lk_test_redis_start ();
   status = g_test_run ();

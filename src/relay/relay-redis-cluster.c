@@ -11,9 +11,13 @@
  *
  * The store's answers are untrusted input. Every reply is type-checked
  * before use, and a reply of the wrong shape is an error, never a crash.
- * Every connection has a timeout for connecting and for each command, so a
- * node that hangs costs one timeout, and a node that failed is not tried
- * again before its back-off (doubling, at most a second) has passed.
+ * Every connection has a timeout for connecting and for each command, and
+ * a command (with its redirections, reconnections and map refreshes) stops
+ * trying once it has tried for twice that: a store that hangs costs a
+ * command a few timeouts, never a minute. A node that failed is not tried
+ * again before its back-off (doubling, at most a second) has passed, and
+ * its back-off ends only when it answers: a node that hangs still accepts
+ * connections (the kernel does), and would cost a timeout on each.
  */
 
 #define G_LOG_DOMAIN "relay-redis-cluster"
@@ -31,6 +35,9 @@
 #define MAX_ATTEMPTS        6
 #define BACKOFF_MIN_USEC    (10 * 1000)
 #define BACKOFF_MAX_USEC    (1000 * 1000)
+/* How long a command keeps trying, in timeouts: room for a failover's
+ * reconnection and refresh, not for a timeout on every node. */
+#define BUDGET_TIMEOUTS     2
 /* CLUSTER SLOTS of a sane cluster has one entry per slot range; more than
  * one per slot is not a cluster. */
 #define MAX_SLOT_RANGES     RELAY_REDIS_SLOTS
@@ -45,7 +52,7 @@ typedef struct
   char         *address;      /* host:port, the table's key */
   redisContext *ctx;          /* NULL while disconnected */
   gint64        retry_after;  /* monotonic; no connection attempt before */
-  gint64        backoff;      /* usec, doubled by each failure in a row */
+  gint64        backoff;      /* usec, doubled by each failure until an answer */
   gboolean      lost;         /* a connection failed; the next one is a reconnection */
 } Node;
 
@@ -59,6 +66,7 @@ struct _RelayRedisCluster
   Node      **slots;                       /* RELAY_REDIS_SLOTS of them; NULL: unknown */
   gboolean    stale;                       /* refresh the map before the next command */
   guint       max_attempts;
+  gint64      deadline;                    /* monotonic; 0: none (set_deadline()) */
   Node       *last_node;                   /* where the last command ran, for WAIT */
   redisContext *last_ctx;                  /* on which connection */
   guint64     redirects;
@@ -236,6 +244,13 @@ node_failed (RelayRedisCluster *self,
   self->stale = TRUE;
 }
 
+/* The node answered: its next failure starts its back-off afresh. */
+static void
+node_answered (Node *node)
+{
+  node->backoff = 0;
+}
+
 static redisContext *
 node_connect (RelayRedisCluster  *self,
               Node               *node,
@@ -265,7 +280,6 @@ node_connect (RelayRedisCluster  *self,
     }
 
   node->ctx = ctx;
-  node->backoff = 0;
   if (node->lost)
     self->reconnects++;
   node->lost = FALSE;
@@ -335,6 +349,7 @@ refresh_from (RelayRedisCluster  *self,
       node_failed (self, node);
       return FALSE;
     }
+  node_answered (node);
   if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0 || reply->elements > MAX_SLOT_RANGES)
     {
       g_set_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_PROTOCOL,
@@ -355,15 +370,36 @@ refresh_from (RelayRedisCluster  *self,
   return TRUE;
 }
 
-/**
- * relay_redis_cluster_refresh:
- *
- * Asks the nodes, the configured ones first, for the slot map until one
- * answers.
- */
-gboolean
-relay_redis_cluster_refresh (RelayRedisCluster  *self,
-                             GError            **error)
+/* When a command begun now stops trying: after BUDGET_TIMEOUTS of its own,
+ * or at the caller's deadline (set_deadline()) if that comes first. */
+static gint64
+command_deadline (RelayRedisCluster *self)
+{
+  gint64 own = g_get_monotonic_time () + (gint64) self->timeout_ms * 1000 * BUDGET_TIMEOUTS;
+
+  return self->deadline != 0 ? MIN (own, self->deadline) : own;
+}
+
+/* Whether the caller's deadline has passed; @error says so. */
+static gboolean
+out_of_time (RelayRedisCluster  *self,
+             GError            **error)
+{
+  if (self->deadline == 0 || g_get_monotonic_time () < self->deadline)
+    return FALSE;
+  g_set_error_literal (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE,
+                       "The Redis cluster did not answer in time");
+  return TRUE;
+}
+
+/* Asks the nodes for the slot map until one answers or @deadline
+ * (monotonic) has passed: first those that have not failed since they last
+ * answered, the configured ones first, then the others (a node that hangs
+ * costs a timeout, and the others usually know the map as well). */
+static gboolean
+refresh_until (RelayRedisCluster  *self,
+               gint64              deadline,
+               GError            **error)
 {
   g_autoptr(GPtrArray) candidates = g_ptr_array_new ();
   g_autoptr(GError) last = NULL;
@@ -378,18 +414,37 @@ relay_redis_cluster_refresh (RelayRedisCluster  *self,
     if (!g_ptr_array_find (candidates, node, NULL))
       g_ptr_array_add (candidates, node);
 
-  for (guint i = 0; i < candidates->len; i++)
-    {
-      g_clear_error (&last);
-      if (refresh_from (self, g_ptr_array_index (candidates, i), &last))
-        return TRUE;
-    }
+  for (guint failing = 0; failing < 2; failing++)
+    for (guint i = 0; i < candidates->len; i++)
+      {
+        node = g_ptr_array_index (candidates, i);
+        if ((node->backoff > 0) != failing)
+          continue;
+        if (last != NULL && g_get_monotonic_time () >= deadline)
+          break;
+        g_clear_error (&last);
+        if (refresh_from (self, node, &last))
+          return TRUE;
+      }
 
   if (last != NULL)
     g_propagate_error (error, g_steal_pointer (&last));
   else
     g_set_error_literal (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE, "No Redis node is configured");
   return FALSE;
+}
+
+/**
+ * relay_redis_cluster_refresh:
+ *
+ * Asks the nodes for the slot map until one answers: first those that
+ * answered last time, the configured ones first, then the others.
+ */
+gboolean
+relay_redis_cluster_refresh (RelayRedisCluster  *self,
+                             GError            **error)
+{
+  return refresh_until (self, G_MAXINT64, error);
 }
 
 /* MOVED 3999 127.0.0.1:6381 / ASK 3999 127.0.0.1:6381 */
@@ -421,9 +476,12 @@ run (RelayRedisCluster  *self,
   g_autoptr(GError) last = NULL;
   Node *asking = NULL;
   gint64 pause = BACKOFF_MIN_USEC;
+  gint64 deadline = command_deadline (self);
 
   self->last_node = NULL;
   self->last_ctx = NULL;
+  if (out_of_time (self, error))
+    return NULL;
 
   for (guint attempt = 0; attempt < self->max_attempts; attempt++)
     {
@@ -432,12 +490,14 @@ run (RelayRedisCluster  *self,
       Node *node = fixed;
       gint64 sent;
 
+      if (attempt > 0 && g_get_monotonic_time () >= deadline)
+        break;
       if (node == NULL)
         {
           if (self->stale || self->slots[slot] == NULL)
             {
               g_clear_error (&last);
-              if (!relay_redis_cluster_refresh (self, &last) && self->slots[slot] == NULL)
+              if (!refresh_until (self, deadline, &last) && self->slots[slot] == NULL)
                 {
                   g_usleep ((gulong) pause);
                   pause = MIN (pause * 2, BACKOFF_MAX_USEC / 4);
@@ -493,6 +553,7 @@ run (RelayRedisCluster  *self,
           node->retry_after = 0;
           continue;
         }
+      node_answered (node);
 
       if (reply->type == REDIS_REPLY_ERROR && reply->str != NULL && fixed == NULL)
         {
@@ -612,6 +673,7 @@ wait_answered (RelayRedisCluster  *self,
       node_failed (self, node);
       return FALSE;
     }
+  node_answered (node);
   if (reply->type != REDIS_REPLY_INTEGER)
     {
       g_set_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_PROTOCOL, "Redis node %s: WAIT gave no number",
@@ -653,6 +715,8 @@ relay_redis_cluster_wait (RelayRedisCluster  *self,
                            "The connection of the write is gone; its replication is unknown");
       return FALSE;
     }
+  if (out_of_time (self, error))
+    return FALSE;
 
   reply = redisCommand (node->ctx, "WAIT %u %u", replicas, timeout_ms);
   return wait_answered (self, node, reply, replicas, timeout_ms, error);
@@ -713,9 +777,22 @@ batch_send (RelayRedisCluster      *self,
   return ok;
 }
 
-/* Reads @node's answers to what batch_send() sent. A command whose node
- * failed before it answered is run again alone (@alone) if it may run
- * twice and the node did not time out, else fails. */
+/* Sets the timeout of @node's connection (for its reads and writes). */
+static gboolean
+node_set_timeout (Node   *node,
+                  gint64  usec)
+{
+  struct timeval tv = { usec / G_USEC_PER_SEC, usec % G_USEC_PER_SEC };
+
+  return redisSetTimeout (node->ctx, tv) == REDIS_OK;
+}
+
+/* Reads @node's answers to what batch_send() sent. They are due by
+ * @deadline, the client's timeout after they were sent: the nodes of a
+ * batch are read one after the other, and a node that hangs must not make
+ * the next one's wait start again. A command whose node failed before it
+ * answered is run again alone (@alone) if it may run twice and the node did
+ * not time out, else fails. */
 static void
 batch_receive (RelayRedisCluster      *self,
                Node                   *node,
@@ -724,24 +801,32 @@ batch_receive (RelayRedisCluster      *self,
                gboolean               *alone,
                guint                   n_commands,
                guint                   wait_replicas,
-               guint                   wait_timeout_ms)
+               guint                   wait_timeout_ms,
+               gint64                  deadline)
 {
   g_autoptr(GError) lost = NULL;
   g_autoptr(GError) wait_error = NULL;
+  gint64 full = (gint64) self->timeout_ms * 1000;
   gboolean timed_out = FALSE;
   gboolean replicated = FALSE;
+
+  if (!node_set_timeout (node, CLAMP (deadline - g_get_monotonic_time (), 1000, full)))
+    {
+      g_set_error (&lost, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE, "Redis node %s: %s", node->address,
+                   node->ctx->errstr);
+      node_failed (self, node);
+    }
 
   for (guint i = 0; i < n_commands; i++)
     {
       void *reply = NULL;
-      gint64 asked = g_get_monotonic_time ();
 
       if (node_of[i] != node)
         continue;
       if (lost == NULL && redisGetReply (node->ctx, &reply) != REDIS_OK)
         {
           /* As in run(): a node that took the whole timeout would again. */
-          timed_out = g_get_monotonic_time () - asked >= (gint64) self->timeout_ms * 900;
+          timed_out = g_get_monotonic_time () >= deadline - full / 10;
           g_set_error (&lost, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE, "Redis node %s: %s",
                        node->address, node->ctx->errstr);
           node_failed (self, node);
@@ -754,6 +839,7 @@ batch_receive (RelayRedisCluster      *self,
             commands[i].error = g_error_copy (lost);
           continue;
         }
+      node_answered (node);
       if (is_redirect (self, reply))
         {
           freeReplyObject (reply);
@@ -775,6 +861,8 @@ batch_receive (RelayRedisCluster      *self,
       redisGetReply (node->ctx, (void **) &reply);
       replicated = wait_answered (self, node, reply, wait_replicas, wait_timeout_ms, &wait_error);
     }
+  if (node->ctx != NULL && !node_set_timeout (node, full))
+    node_failed (self, node);
   for (guint i = 0; i < n_commands; i++)
     if (node_of[i] == node && commands[i].reply != NULL)
       {
@@ -811,9 +899,20 @@ relay_redis_cluster_run_batch (RelayRedisCluster      *self,
   g_autoptr(GPtrArray) nodes = g_ptr_array_new ();
   g_autoptr(GPtrArray) down = g_ptr_array_new ();
   g_autoptr(GPtrArray) down_errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+  g_autoptr(GError) late = NULL;
+  gint64 sent_at;
 
+  if (out_of_time (self, &late))
+    {
+      for (guint i = 0; i < n_commands; i++)
+        {
+          relay_redis_batch_command_clear (&commands[i]);
+          commands[i].error = g_error_copy (late);
+        }
+      return;
+    }
   if (self->stale)
-    relay_redis_cluster_refresh (self, NULL);
+    refresh_until (self, command_deadline (self), NULL);
 
   for (guint i = 0; i < n_commands; i++)
     {
@@ -845,9 +944,11 @@ relay_redis_cluster_run_batch (RelayRedisCluster      *self,
       nodes->pdata[k] = NULL;
     }
 
+  sent_at = g_get_monotonic_time ();
   for (guint k = 0; k < nodes->len; k++)
     if (nodes->pdata[k] != NULL)
-      batch_receive (self, nodes->pdata[k], commands, node_of, alone, n_commands, wait_replicas, wait_timeout_ms);
+      batch_receive (self, nodes->pdata[k], commands, node_of, alone, n_commands, wait_replicas, wait_timeout_ms,
+                     sent_at + (gint64) self->timeout_ms * 1000);
 
   /* Again alone, with run()'s redirections, reconnections and pauses; once
    * one of a node's commands failed that way, the others it had fail with
@@ -1025,6 +1126,22 @@ relay_redis_cluster_set_max_attempts (RelayRedisCluster *self,
                                       guint              attempts)
 {
   self->max_attempts = CLAMP (attempts, 1, MAX_ATTEMPTS);
+}
+
+/**
+ * relay_redis_cluster_set_deadline:
+ * @deadline: monotonic time, or 0 for none
+ *
+ * Until it is set again, no command starts trying after @deadline: one
+ * asked later fails at once, and one under way stops at its next attempt.
+ * For a caller whose work takes several commands and must still answer in
+ * time when the store hangs (each command's own limit would add up).
+ */
+void
+relay_redis_cluster_set_deadline (RelayRedisCluster *self,
+                                  gint64             deadline)
+{
+  self->deadline = deadline;
 }
 
 /**

@@ -68,6 +68,8 @@ RelayRedisCluster *relay_redis_cluster_new       (const char * const *nodes,
                                                   guint               timeout_ms);
 void               relay_redis_cluster_set_max_attempts (RelayRedisCluster *self,
                                                   guint               attempts);
+void               relay_redis_cluster_set_deadline (RelayRedisCluster *self,
+                                                  gint64              deadline);
 gboolean           relay_redis_cluster_refresh   (RelayRedisCluster  *self,
                                                   GError            **error);
 redisReply        *relay_redis_cluster_command   (RelayRedisCluster  *self,

@@ -63,6 +63,11 @@
  * socket timeout, so that WAIT answers before the connection gives up. */
 #define WAIT_TIMEOUT_MS        500
 #define WAIT_REPLICAS          1
+/* What one operation (or one batch of creates) may spend on the store
+ * before it is answered 503: its commands' own limits would add up when
+ * every primary hangs. A last command begun in time may add one timeout,
+ * or two with its connection. */
+#define OP_BUDGET_MS           (3 * TIMEOUT_MS)
 /* A create whose reservation was taken over is refused for this long. */
 #define ABANDON_MS             600000
 #define MAX_FIELDS             64
@@ -2263,7 +2268,9 @@ worker_thread (gpointer data)
       if (item == &stop_marker)
         break;
 
+      relay_redis_cluster_set_deadline (client, g_get_monotonic_time () + OP_BUDGET_MS * 1000);
       apply (self, client, op);
+      relay_redis_cluster_set_deadline (client, 0);
       account (self, client, &redirects, &reconnects);
       finish (self, op);
     }
@@ -2305,7 +2312,9 @@ creates_thread (gpointer data)
       if (n == 0)
         continue;
 
+      relay_redis_cluster_set_deadline (client, g_get_monotonic_time () + OP_BUDGET_MS * 1000);
       apply_creates (self, client, ops, n);
+      relay_redis_cluster_set_deadline (client, 0);
       account (self, client, &redirects, &reconnects);
       for (guint i = 0; i < n; i++)
         finish (self, ops[i]);
