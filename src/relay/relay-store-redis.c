@@ -2343,9 +2343,10 @@ relay_store_redis_submit (RelayStore *store,
       return;
     }
   self->outstanding++;
-  g_mutex_unlock (&self->lock);
-
+  /* Under the lock that close() sets stopping under: every op is in its
+   * queue before the stop markers, which end the threads. */
   g_async_queue_push (op->kind == RELAY_OP_CREATE ? self->create_queue : self->queue, op);
+  g_mutex_unlock (&self->lock);
 }
 
 static void
