@@ -377,6 +377,214 @@ batch_fill (RelayRedisBatchCommand  *batch,
     }
 }
 
+/* A "node" that accepts connections and never answers, as a stopped one. */
+typedef struct
+{
+  GSocket      *listener;
+  GCancellable *cancellable;
+  GPtrArray    *connections;
+  gint          accepted;
+  char         *address;
+  GThread      *thread;
+} Mute;
+
+static gpointer
+mute_thread (gpointer data)
+{
+  Mute *mute = data;
+  GSocket *connection;
+
+  while ((connection = g_socket_accept (mute->listener, mute->cancellable, NULL)) != NULL)
+    {
+      g_ptr_array_add (mute->connections, connection);
+      g_atomic_int_inc (&mute->accepted);
+    }
+  return NULL;
+}
+
+static void
+mute_start (Mute *mute)
+{
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  mute->listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  g_assert_true (g_socket_bind (mute->listener, any, TRUE, NULL));
+  g_assert_true (g_socket_listen (mute->listener, NULL));
+  bound = g_socket_get_local_address (mute->listener, NULL);
+  mute->address = g_strdup_printf ("127.0.0.1:%u", g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  mute->cancellable = g_cancellable_new ();
+  mute->connections = g_ptr_array_new_with_free_func (g_object_unref);
+  mute->thread = g_thread_new ("mute-redis", mute_thread, mute);
+}
+
+static void
+mute_stop (Mute *mute)
+{
+  g_cancellable_cancel (mute->cancellable);
+  g_thread_join (mute->thread);
+  g_ptr_array_unref (mute->connections);
+  g_object_unref (mute->cancellable);
+  g_object_unref (mute->listener);
+  g_free (mute->address);
+}
+
+/* Every node hangs: one refresh asks each of them once, not once more as
+ * a node that has failed (by then its short back-off has run out). */
+static void
+test_refresh_hung (void)
+{
+  Mute mutes[3] = { { 0 } };
+  char *nodes[G_N_ELEMENTS (mutes) + 1] = { NULL };
+  g_autoptr(RelayRedisCluster) client = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (mutes); i++)
+    {
+      mute_start (&mutes[i]);
+      nodes[i] = mutes[i].address;
+    }
+  client = relay_redis_cluster_new ((const char * const *) nodes, 200);
+  g_assert_false (relay_redis_cluster_refresh (client, &error));
+  g_assert_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE);
+  for (guint i = 0; i < G_N_ELEMENTS (mutes); i++)
+    {
+      gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+      /* Its thread may not have taken the last connection yet. */
+      while (g_atomic_int_get (&mutes[i].accepted) == 0 && g_get_monotonic_time () < deadline)
+        g_thread_yield ();
+      g_assert_cmpint (g_atomic_int_get (&mutes[i].accepted), ==, 1);
+      mute_stop (&mutes[i]);
+    }
+}
+
+/* Past the caller's deadline a command fails at once, but a clean-up is
+ * kept, and runs (binary-safe) when the caller asks, after its answer. */
+static void
+test_deferred (void)
+{
+  g_autoptr(RelayRedisCluster) client = new_client ();
+  const char value[] = { 'a', '\0', 'b' };
+  const char *set[] = { "SET", "deferred:k", value };
+  size_t setlen[] = { 3, 10, sizeof value };
+  const char *del[] = { "DEL", "deferred:k" };
+  size_t dellen[] = { 3, 10 };
+  g_autoptr(redisReply) gone = command (client, "deferred:k", "DEL", "deferred:k", NULL);
+
+  g_assert_nonnull (gone);
+  relay_redis_cluster_set_deadline (client, g_get_monotonic_time () - 1);
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(redisReply) reply = relay_redis_cluster_command (client, "deferred:k", RELAY_REDIS_COMMAND_IDEMPOTENT,
+                                                               2, del, dellen, &error);
+
+    g_assert_null (reply);
+    g_assert_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE);
+  }
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(redisReply) reply = relay_redis_cluster_command (client, "deferred:k",
+                                                               RELAY_REDIS_COMMAND_IDEMPOTENT |
+                                                                 RELAY_REDIS_COMMAND_CLEANUP,
+                                                               3, set, setlen, &error);
+
+    g_assert_null (reply);
+    g_assert_error (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_DEFERRED);
+  }
+  relay_redis_cluster_set_deadline (client, 0);
+  {
+    g_autoptr(redisReply) before = command (client, "deferred:k", "GET", "deferred:k", NULL);
+
+    g_assert_cmpint (before->type, ==, REDIS_REPLY_NIL);
+  }
+
+  g_assert_cmpuint (relay_redis_cluster_run_deferred (client), ==, 1);
+  g_assert_cmpuint (relay_redis_cluster_run_deferred (client), ==, 0);
+  {
+    g_autoptr(redisReply) after = command (client, "deferred:k", "GET", "deferred:k", NULL);
+
+    g_assert_cmpint (after->type, ==, REDIS_REPLY_STRING);
+    g_assert_cmpmem (after->str, after->len, value, sizeof value);
+  }
+}
+
+/* One primary hangs a moment, the first a batch reads: the others are read
+ * with what was left of the batch's timeout, and their connections get
+ * their whole timeout back afterwards, so that a command that takes some
+ * milliseconds still runs on them (not sent twice: it may not be). */
+static void
+test_batch_after_hung_node (void)
+{
+  enum { TIMEOUT_MS = 500 };
+  static const char slow[] = "local i = 0 while i < 3000000 do i = i + 1 end return i";
+  g_auto(GStrv) nodes = NULL;
+  g_autoptr(RelayRedisCluster) client = NULL;
+  g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *hung = NULL;
+  RelayRedisBatchCommand batch[30];
+  const char *argv[G_N_ELEMENTS (batch)][3];
+  size_t argvlen[G_N_ELEMENTS (batch)][3];
+  guint hung_node = LK_TEST_REDIS_NODES;
+  guint others = 0;
+
+  g_assert_true (relay_redis_parse_nodes (cluster->nodes, &nodes, NULL));
+  client = relay_redis_cluster_new ((const char * const *) nodes, TIMEOUT_MS);
+  for (guint i = 0; i < G_N_ELEMENTS (batch); i++)
+    g_ptr_array_add (keys, g_strdup_printf ("after:%u", i));
+  batch_fill (batch, G_N_ELEMENTS (batch), argv, argvlen, keys);
+  relay_redis_cluster_run_batch (client, batch, G_N_ELEMENTS (batch), 0, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (batch); i++)
+    {
+      g_assert_no_error (batch[i].error);
+      relay_redis_batch_command_clear (&batch[i]);
+    }
+
+  /* The node of the first command is the first one read. */
+  hung = relay_redis_cluster_address_for_slot (client, relay_redis_key_slot (keys->pdata[0], strlen (keys->pdata[0])));
+  for (guint i = 0; i < LK_TEST_REDIS_NODES; i++)
+    {
+      g_autofree char *port = g_strdup_printf (":%u", cluster->ports[i]);
+
+      if (g_str_has_suffix (hung, port))
+        hung_node = i;
+    }
+  g_assert_cmpuint (hung_node, <, LK_TEST_REDIS_NODES);
+
+  /* Shorter than cluster-node-timeout: no failover. */
+  lk_test_redis_signal (cluster, hung_node, SIGSTOP);
+  batch_fill (batch, G_N_ELEMENTS (batch), argv, argvlen, keys);
+  relay_redis_cluster_run_batch (client, batch, G_N_ELEMENTS (batch), 0, 0);
+  lk_test_redis_signal (cluster, hung_node, SIGCONT);
+
+  for (guint i = 0; i < G_N_ELEMENTS (batch); i++)
+    {
+      const char *key = keys->pdata[i];
+      g_autofree char *address = relay_redis_cluster_address_for_slot (client, relay_redis_key_slot (key, strlen (key)));
+
+      if (g_str_equal (address, hung))
+        g_assert_error (batch[i].error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE);
+      else
+        {
+          const char *eval[] = { "EVAL", slow, "1", key };
+          size_t evallen[] = { 4, strlen (slow), 1, strlen (key) };
+          g_autoptr(GError) error = NULL;
+          g_autoptr(redisReply) reply = NULL;
+
+          g_assert_no_error (batch[i].error);
+          g_assert_cmpint (batch[i].reply->type, ==, REDIS_REPLY_STATUS);
+          reply = relay_redis_cluster_command (client, key, RELAY_REDIS_COMMAND_NONE, G_N_ELEMENTS (eval), eval,
+                                               evallen, &error);
+          g_assert_no_error (error);
+          g_assert_cmpint (reply->type, ==, REDIS_REPLY_INTEGER);
+          others++;
+        }
+      relay_redis_batch_command_clear (&batch[i]);
+    }
+  g_assert_cmpuint (others, >, 0);
+}
+
 /* Every primary hangs (SIGSTOP), after the client last saw each of them
  * answer: the kernel still accepts connections to them. A batch over all
  * of them costs one timeout, not one per primary; a command stops trying
@@ -681,6 +889,9 @@ main (int   argc,
   g_test_add_func ("/relay-redis-cluster/reconnect", test_reconnect);
   g_test_add_func ("/relay-redis-cluster/batch", test_batch);
   g_test_add_func ("/relay-redis-cluster/hung", test_hung);
+  g_test_add_func ("/relay-redis-cluster/refresh-hung", test_refresh_hung);
+  g_test_add_func ("/relay-redis-cluster/deferred", test_deferred);
+  g_test_add_func ("/relay-redis-cluster/batch-after-hung-node", test_batch_after_hung_node);
 
   cluster = lk_test_redis_start ();
   status = g_test_run ();

@@ -67,6 +67,7 @@ struct _RelayRedisCluster
   gboolean    stale;                       /* refresh the map before the next command */
   guint       max_attempts;
   gint64      deadline;                    /* monotonic; 0: none (set_deadline()) */
+  GPtrArray  *deferred;                    /* of Deferred: clean-ups asked after it */
   Node       *last_node;                   /* where the last command ran, for WAIT */
   redisContext *last_ctx;                  /* on which connection */
   guint64     redirects;
@@ -74,6 +75,30 @@ struct _RelayRedisCluster
 };
 
 G_DEFINE_FINAL_TYPE (RelayRedisCluster, relay_redis_cluster, G_TYPE_OBJECT)
+
+/* A clean-up kept past the caller's deadline, with copies of its words. */
+typedef struct
+{
+  char        *key;
+  RelayRedisCommandFlags flags;
+  int          argc;
+  char       **argv;
+  size_t      *argvlen;
+} Deferred;
+
+/* Clean-ups kept at most; more are dropped (as if they had failed). */
+#define MAX_DEFERRED 4096
+
+static void
+deferred_free (Deferred *d)
+{
+  for (int i = 0; i < d->argc; i++)
+    g_free (d->argv[i]);
+  g_free (d->argv);
+  g_free (d->argvlen);
+  g_free (d->key);
+  g_free (d);
+}
 
 static void
 node_free (Node *node)
@@ -401,6 +426,7 @@ refresh_until (RelayRedisCluster  *self,
                gint64              deadline,
                GError            **error)
 {
+  g_autoptr(GPtrArray) all = g_ptr_array_new ();
   g_autoptr(GPtrArray) candidates = g_ptr_array_new ();
   g_autoptr(GError) last = NULL;
   GHashTableIter iter;
@@ -408,24 +434,26 @@ refresh_until (RelayRedisCluster  *self,
 
   for (guint i = 0; self->seeds[i] != NULL; i++)
     if ((node = node_get_address (self, self->seeds[i])) != NULL)
-      g_ptr_array_add (candidates, node);
+      g_ptr_array_add (all, node);
   g_hash_table_iter_init (&iter, self->nodes);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &node))
-    if (!g_ptr_array_find (candidates, node, NULL))
-      g_ptr_array_add (candidates, node);
-
+    if (!g_ptr_array_find (all, node, NULL))
+      g_ptr_array_add (all, node);
+  /* The order is decided before asking: a node that fails now must not be
+   * asked again, later in this refresh, as one that had failed before. */
   for (guint failing = 0; failing < 2; failing++)
-    for (guint i = 0; i < candidates->len; i++)
-      {
-        node = g_ptr_array_index (candidates, i);
-        if ((node->backoff > 0) != failing)
-          continue;
-        if (last != NULL && g_get_monotonic_time () >= deadline)
-          break;
-        g_clear_error (&last);
-        if (refresh_from (self, node, &last))
-          return TRUE;
-      }
+    for (guint i = 0; i < all->len; i++)
+      if ((((Node *) all->pdata[i])->backoff > 0) == failing)
+        g_ptr_array_add (candidates, all->pdata[i]);
+
+  for (guint i = 0; i < candidates->len; i++)
+    {
+      if (last != NULL && g_get_monotonic_time () >= deadline)
+        break;
+      g_clear_error (&last);
+      if (refresh_from (self, candidates->pdata[i], &last))
+        return TRUE;
+    }
 
   if (last != NULL)
     g_propagate_error (error, g_steal_pointer (&last));
@@ -629,6 +657,28 @@ relay_redis_cluster_command (RelayRedisCluster      *self,
                              const size_t           *argvlen,
                              GError                **error)
 {
+  if ((flags & RELAY_REDIS_COMMAND_CLEANUP) && self->deadline != 0 && g_get_monotonic_time () >= self->deadline &&
+      self->deferred->len < MAX_DEFERRED)
+    {
+      Deferred *d = g_new0 (Deferred, 1);
+
+      d->key = g_strdup (key);
+      d->flags = flags;
+      d->argc = argc;
+      d->argv = g_new0 (char *, argc);
+      d->argvlen = g_new0 (size_t, argc);
+      for (int i = 0; i < argc; i++)
+        {
+          d->argvlen[i] = argvlen != NULL ? argvlen[i] : strlen (argv[i]);
+          d->argv[i] = g_malloc (d->argvlen[i] + 1);
+          memcpy (d->argv[i], argv[i], d->argvlen[i]);
+          d->argv[i][d->argvlen[i]] = '\0';
+        }
+      g_ptr_array_add (self->deferred, d);
+      g_set_error_literal (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_DEFERRED,
+                           "Deferred until after the answer");
+      return NULL;
+    }
   return run (self, NULL, relay_redis_key_slot (key, strlen (key)), flags, argc, argv, argvlen, error);
 }
 
@@ -715,8 +765,8 @@ relay_redis_cluster_wait (RelayRedisCluster  *self,
                            "The connection of the write is gone; its replication is unknown");
       return FALSE;
     }
-  if (out_of_time (self, error))
-    return FALSE;
+  /* Not held to the caller's deadline: the write has run, and WAIT is
+   * bounded by @timeout_ms on a connection that just answered. */
 
   reply = redisCommand (node->ctx, "WAIT %u %u", replicas, timeout_ms);
   return wait_answered (self, node, reply, replicas, timeout_ms, error);
@@ -852,27 +902,29 @@ batch_receive (RelayRedisCluster      *self,
       commands[i].reply = reply;
     }
 
-  if (wait_replicas == 0)
-    return;
-  if (lost != NULL)
-    g_set_error_literal (&wait_error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE,
-                         "The connection of the write is gone; its replication is unknown");
-  else
+  if (wait_replicas > 0)
     {
-      g_autoptr(redisReply) reply = NULL;
+      if (lost != NULL)
+        g_set_error_literal (&wait_error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_UNAVAILABLE,
+                             "The connection of the write is gone; its replication is unknown");
+      else
+        {
+          g_autoptr(redisReply) reply = NULL;
 
-      redisGetReply (node->ctx, (void **) &reply);
-      replicated = wait_answered (self, node, reply, wait_replicas, wait_timeout_ms, &wait_error);
+          redisGetReply (node->ctx, (void **) &reply);
+          replicated = wait_answered (self, node, reply, wait_replicas, wait_timeout_ms, &wait_error);
+        }
+      for (guint i = 0; i < n_commands; i++)
+        if (node_of[i] == node && commands[i].reply != NULL)
+          {
+            commands[i].replicated = replicated;
+            if (!replicated)
+              commands[i].error = g_error_copy (wait_error);
+          }
     }
+  /* The connection keeps its full timeout for what comes next. */
   if (shortened && node->ctx != NULL && !node_set_timeout (node, full))
     node_failed (self, node);
-  for (guint i = 0; i < n_commands; i++)
-    if (node_of[i] == node && commands[i].reply != NULL)
-      {
-        commands[i].replicated = replicated;
-        if (!replicated)
-          commands[i].error = g_error_copy (wait_error);
-      }
 }
 
 /**
@@ -1096,6 +1148,7 @@ relay_redis_cluster_finalize (GObject *object)
 {
   RelayRedisCluster *self = (RelayRedisCluster *) object;
 
+  g_ptr_array_unref (self->deferred);
   g_hash_table_unref (self->nodes);
   g_free (self->slots);
   g_strfreev (self->seeds);
@@ -1116,6 +1169,7 @@ relay_redis_cluster_init (RelayRedisCluster *self)
   self->slots = g_new0 (Node *, RELAY_REDIS_SLOTS);
   self->stale = TRUE;
   self->max_attempts = MAX_ATTEMPTS;
+  self->deferred = g_ptr_array_new_with_free_func ((GDestroyNotify) deferred_free);
 }
 
 /**
@@ -1145,6 +1199,54 @@ relay_redis_cluster_set_deadline (RelayRedisCluster *self,
                                   gint64             deadline)
 {
   self->deadline = deadline;
+}
+
+/**
+ * relay_redis_cluster_run_deferred:
+ *
+ * Runs the clean-ups kept past the caller's deadline, as one batch without
+ * WAIT and without a deadline (the caller has answered by now). Failures
+ * are only logged: a clean-up that fails is left as if it had not been
+ * asked.
+ *
+ * Returns: how many were run
+ */
+guint
+relay_redis_cluster_run_deferred (RelayRedisCluster *self)
+{
+  g_autoptr(GPtrArray) deferred = NULL;
+  g_autofree RelayRedisBatchCommand *commands = NULL;
+  gint64 deadline = self->deadline;
+  guint n;
+
+  if (self->deferred->len == 0)
+    return 0;
+  deferred = g_steal_pointer (&self->deferred);
+  self->deferred = g_ptr_array_new_with_free_func ((GDestroyNotify) deferred_free);
+  n = deferred->len;
+  commands = g_new0 (RelayRedisBatchCommand, n);
+  for (guint i = 0; i < n; i++)
+    {
+      Deferred *d = deferred->pdata[i];
+
+      commands[i] = (RelayRedisBatchCommand) { .key = d->key, .flags = d->flags & ~RELAY_REDIS_COMMAND_CLEANUP,
+                                               .argc = d->argc, .argv = (const char **) d->argv,
+                                               .argvlen = d->argvlen };
+    }
+
+  self->deadline = 0;
+  relay_redis_cluster_run_batch (self, commands, n, 0, 0);
+  self->deadline = deadline;
+
+  for (guint i = 0; i < n; i++)
+    {
+      if (commands[i].error != NULL)
+        g_debug ("A deferred clean-up failed: %s", commands[i].error->message);
+      else if (commands[i].reply->type == REDIS_REPLY_ERROR)
+        g_debug ("A deferred clean-up failed: %s", commands[i].reply->str != NULL ? commands[i].reply->str : "");
+      relay_redis_batch_command_clear (&commands[i]);
+    }
+  return n;
 }
 
 /**

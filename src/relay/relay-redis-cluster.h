@@ -19,7 +19,8 @@ typedef enum
   RELAY_REDIS_ERROR_UNAVAILABLE,   /* no node answered, or the cluster is down */
   RELAY_REDIS_ERROR_PROTOCOL,      /* an answer of the wrong type or size */
   RELAY_REDIS_ERROR_REPLY,         /* the command itself failed (an error reply) */
-  RELAY_REDIS_ERROR_NOT_REPLICATED /* stored on the primary, no replica acknowledged in time */
+  RELAY_REDIS_ERROR_NOT_REPLICATED, /* stored on the primary, no replica acknowledged in time */
+  RELAY_REDIS_ERROR_DEFERRED       /* past the caller's deadline: kept for relay_redis_cluster_run_deferred() */
 } RelayRedisError;
 
 GQuark relay_redis_error_quark (void);
@@ -31,6 +32,10 @@ typedef enum
    * the command's fate unknown, run it again (reconnecting) instead of
    * failing. */
   RELAY_REDIS_COMMAND_IDEMPOTENT = 1 << 0,
+  /* A clean-up whose answer nobody waits for: asked after the caller's
+   * deadline (relay_redis_cluster_set_deadline()), it is kept and run by
+   * relay_redis_cluster_run_deferred() instead of failing at once. */
+  RELAY_REDIS_COMMAND_CLEANUP    = 1 << 1,
 } RelayRedisCommandFlags;
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (redisReply, freeReplyObject)
@@ -70,6 +75,7 @@ void               relay_redis_cluster_set_max_attempts (RelayRedisCluster *self
                                                   guint               attempts);
 void               relay_redis_cluster_set_deadline (RelayRedisCluster *self,
                                                   gint64              deadline);
+guint              relay_redis_cluster_run_deferred (RelayRedisCluster *self);
 gboolean           relay_redis_cluster_refresh   (RelayRedisCluster  *self,
                                                   GError            **error);
 redisReply        *relay_redis_cluster_command   (RelayRedisCluster  *self,

@@ -63,10 +63,12 @@
  * socket timeout, so that WAIT answers before the connection gives up. */
 #define WAIT_TIMEOUT_MS        500
 #define WAIT_REPLICAS          1
-/* What one operation (or one batch of creates) may spend on the store
- * before it is answered 503: its commands' own limits would add up when
- * every primary hangs. A last command begun in time may add one timeout,
- * or two with its connection. */
+/* What one operation (or one batch of creates) may spend on the store,
+ * from its submission, before it is answered 503: its commands' own limits
+ * would add up when every primary hangs. A last command begun in time adds
+ * at most two timeouts (a node asked for the slot map, or a connection,
+ * and the command). Clean-ups asked later run after the answers
+ * (RELAY_REDIS_COMMAND_CLEANUP). */
 #define OP_BUDGET_MS           (3 * TIMEOUT_MS)
 /* A create whose reservation was taken over is refused for this long. */
 #define ABANDON_MS             600000
@@ -1030,9 +1032,18 @@ count_step (RelayStoreRedis    *self,
   return reply != NULL && count_parse (self, reply, creator == NULL, usage, error);
 }
 
+/* Logs a clean-up's failure; one kept until after the answer is not one. */
+static void
+cleanup_failed (const char   *what,
+                const GError *error)
+{
+  if (!g_error_matches (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_DEFERRED))
+    g_debug ("Could not %s: %s", what, error->message);
+}
+
 /* Gives back a place in one scope's count (@creator, or NULL for
  * everyone's). Failures are only logged: the count then errs high until the
- * mailbox's expiration. */
+ * mailbox's expiration. Past the op's deadline, after its answer. */
 static void
 give_back (RelayStoreRedis   *self,
            RelayRedisCluster *client,
@@ -1042,11 +1053,16 @@ give_back (RelayStoreRedis   *self,
            int                mailboxes,
            gint64             bytes)
 {
+  g_auto(Call) call = { 0 };
+  g_autoptr(redisReply) reply = NULL;
   g_autoptr(GError) error = NULL;
   Usage usage;
 
-  if (!count_step (self, client, creator, now, id, mailboxes, bytes, 0, &usage, &error))
-    g_debug ("Could not give back a counted place: %s", error->message);
+  count_call (self, &call, creator, now, id, mailboxes, bytes, 0);
+  call.flags |= RELAY_REDIS_COMMAND_CLEANUP;
+  reply = call_eval (client, &call, &error);
+  if (reply == NULL || !count_parse (self, reply, creator == NULL, &usage, &error))
+    cleanup_failed ("give back a counted place", error);
 }
 
 /* Gives back what count_step() took, for both scopes (give_back()). */
@@ -1204,11 +1220,12 @@ unreserve (RelayRedisCluster *client,
   const char *keys[] = { key };
   const char *args[] = { id };
   g_autoptr(GError) error = NULL;
-  g_autoptr(redisReply) reply = eval (client, SCRIPT_UNRESERVE, RELAY_REDIS_COMMAND_IDEMPOTENT, 1, keys, 1, args,
+  g_autoptr(redisReply) reply = eval (client, SCRIPT_UNRESERVE,
+                                      RELAY_REDIS_COMMAND_IDEMPOTENT | RELAY_REDIS_COMMAND_CLEANUP, 1, keys, 1, args,
                                       &error);
 
   if (reply == NULL)
-    g_debug ("Could not drop a reservation: %s", error->message);
+    cleanup_failed ("drop a reservation", error);
 }
 
 /* Whether @id, which a reservation named, answers the retried create. */
@@ -1511,11 +1528,13 @@ mailbox_drop (RelayRedisCluster *client,
   const char *argv[] = { "DEL", key };
   size_t argvlen[] = { 3, strlen (key) };
   g_autoptr(GError) error = NULL;
-  g_autoptr(redisReply) reply = relay_redis_cluster_command (client, key, RELAY_REDIS_COMMAND_IDEMPOTENT, 2, argv,
-                                                             argvlen, &error);
+  g_autoptr(redisReply) reply = relay_redis_cluster_command (client, key,
+                                                             RELAY_REDIS_COMMAND_IDEMPOTENT |
+                                                               RELAY_REDIS_COMMAND_CLEANUP,
+                                                             2, argv, argvlen, &error);
 
   if (reply == NULL)
-    g_debug ("Could not drop a mailbox that was not acknowledged: %s", error->message);
+    cleanup_failed ("drop a mailbox that was not acknowledged", error);
 }
 
 /* Whether SCRIPT_CREATE made the mailbox: STEP_OK, STEP_REFUSED (it
@@ -2248,6 +2267,14 @@ finish (RelayStoreRedis *self,
   g_mutex_unlock (&self->lock);
 }
 
+/* When @op's work on the store stops (OP_BUDGET_MS from its submission:
+ * its wait for a thread counts too), so that it is answered in time. */
+static gint64
+op_deadline (const RelayOp *op)
+{
+  return (op->submitted > 0 ? op->submitted : g_get_monotonic_time ()) + (gint64) OP_BUDGET_MS * 1000;
+}
+
 static gpointer
 worker_thread (gpointer data)
 {
@@ -2268,11 +2295,12 @@ worker_thread (gpointer data)
       if (item == &stop_marker)
         break;
 
-      relay_redis_cluster_set_deadline (client, g_get_monotonic_time () + OP_BUDGET_MS * 1000);
+      relay_redis_cluster_set_deadline (client, op_deadline (op));
       apply (self, client, op);
       relay_redis_cluster_set_deadline (client, 0);
       account (self, client, &redirects, &reconnects);
       finish (self, op);
+      relay_redis_cluster_run_deferred (client);
     }
 
   return NULL;
@@ -2312,12 +2340,19 @@ creates_thread (gpointer data)
       if (n == 0)
         continue;
 
-      relay_redis_cluster_set_deadline (client, g_get_monotonic_time () + OP_BUDGET_MS * 1000);
+      {
+        gint64 deadline = op_deadline (ops[0]);
+
+        for (guint i = 1; i < n; i++)
+          deadline = MIN (deadline, op_deadline (ops[i]));
+        relay_redis_cluster_set_deadline (client, deadline);
+      }
       apply_creates (self, client, ops, n);
       relay_redis_cluster_set_deadline (client, 0);
       account (self, client, &redirects, &reconnects);
       for (guint i = 0; i < n; i++)
         finish (self, ops[i]);
+      relay_redis_cluster_run_deferred (client);
     }
 
   return NULL;
