@@ -364,6 +364,55 @@ static const char script_limits[] =
   "redis.call('HINCRBY', KEYS[1], 'b', db)\n"
   "return {1, n + dn, b + db, #gone}\n";
 
+/* The counting steps of a batch of creates in one scope, in one call:
+ * what script_limits would do for each (a change of +1 mailbox), one after
+ * the other, without its per-call cost. KEYS as script_limits; ARGV: now,
+ * the bounds (0: none), "1" if the scope's keys may expire, then three per
+ * mailbox: its id, its bytes, its expiration (s). Answers {mailboxes,
+ * bytes, forgotten, admitted…} with one admitted (1 or 0) per mailbox. */
+static const char script_count_many[] =
+  "local now = tonumber(ARGV[1])\n"
+  "local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1000)\n"
+  "for _, id in ipairs(gone) do\n"
+  "  local sz = tonumber(redis.call('HGET', KEYS[3], id) or '0')\n"
+  "  redis.call('HINCRBY', KEYS[1], 'b', -sz)\n"
+  "  redis.call('HINCRBY', KEYS[1], 'n', -1)\n"
+  "  redis.call('HDEL', KEYS[3], id)\n"
+  "  redis.call('ZREM', KEYS[2], id)\n"
+  "end\n"
+  "local n0 = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')\n"
+  "local b0 = tonumber(redis.call('HGET', KEYS[1], 'b') or '0')\n"
+  "local n, b = n0, b0\n"
+  "local maxn = tonumber(ARGV[2])\n"
+  "local maxb = tonumber(ARGV[3])\n"
+  "local latest = 0\n"
+  "local out = {0, 0, #gone}\n"
+  "for i = 5, #ARGV, 3 do\n"
+  "  local id = ARGV[i]\n"
+  "  local db = tonumber(ARGV[i + 1])\n"
+  "  local admitted = 1\n"
+  "  if (maxn > 0 and n + 1 > maxn) or (maxb > 0 and b + db > maxb) then\n"
+  "    if redis.call('ZSCORE', KEYS[2], id) == false then admitted = 0 end\n"
+  "  elseif redis.call('ZADD', KEYS[2], 'NX', ARGV[i + 2], id) == 1 then\n"
+  "    redis.call('HSET', KEYS[3], id, db)\n"
+  "    n = n + 1\n"
+  "    b = b + db\n"
+  "    latest = math.max(latest, tonumber(ARGV[i + 2]))\n"
+  "  end\n"
+  "  out[#out + 1] = admitted\n"
+  "end\n"
+  "if n ~= n0 then\n"
+  "  redis.call('HINCRBY', KEYS[1], 'n', n - n0)\n"
+  "  redis.call('HINCRBY', KEYS[1], 'b', b - b0)\n"
+  "  if ARGV[4] == '1' then for i = 1, 3 do\n"
+  "    if redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIREAT', KEYS[i], latest * 1000)\n"
+  "    else redis.call('PEXPIREAT', KEYS[i], latest * 1000, 'GT') end\n"
+  "  end end\n"
+  "end\n"
+  "out[1] = n\n"
+  "out[2] = b\n"
+  "return out\n";
+
 typedef enum
 {
   SCRIPT_CREATE,
@@ -375,6 +424,7 @@ typedef enum
   SCRIPT_RESERVE,
   SCRIPT_UNRESERVE,
   SCRIPT_LIMITS,
+  SCRIPT_COUNT_MANY,
   SCRIPT_LEASE,
   N_SCRIPTS
 } Script;
@@ -396,7 +446,7 @@ scripts_init (void)
     {
       const char *bodies[N_SCRIPTS] = {
         script_create, script_retry, script_read, script_update, script_delete, script_relinquish,
-        script_reserve, script_unreserve, script_limits, script_lease,
+        script_reserve, script_unreserve, script_limits, script_count_many, script_lease,
       };
 
       for (guint i = 0; i < N_SCRIPTS; i++)
@@ -1466,43 +1516,126 @@ typedef struct
   char    *reservation;   /* {q:…}, with a request id */
   char    *creator;       /* hex, with a creator */
   int      calls[4];      /* CREATE_CALL_* */
+  guint    everyone_at;   /* its place in the counts' calls (script_count_many) */
+  guint    creator_at;
   Step     everyone;
   Step     by_creator;
 } CreateEntry;
 
 enum { CREATE_CALL_RESERVE, CREATE_CALL_EVERYONE, CREATE_CALL_CREATOR, CREATE_CALL_MAILBOX };
 
-/* What one of a create's count calls said. */
-static Step
-count_outcome (RelayStoreRedis  *self,
-               Call             *call,
-               gboolean          everyone,
-               GError          **error)
+/* Sets @call to count a batch's new mailboxes in one scope
+ * (script_count_many); count_many_add() adds each. @creator: hex, or NULL
+ * for everyone's. */
+static void
+count_many_call (RelayStoreRedis *self,
+                 Call            *call,
+                 const char      *creator,
+                 gint64           now)
 {
-  Usage usage;
+  char *base = creator != NULL ? g_strdup_printf ("{c:%s}", creator) : g_strdup (GLOBAL_KEY);
 
+  /* Counting a mailbox is idempotent by its id. */
+  call_init (call, SCRIPT_COUNT_MANY, RELAY_REDIS_COMMAND_IDEMPOTENT);
+  g_ptr_array_add (call->keys, base);
+  g_ptr_array_add (call->keys, g_strconcat (base, ":e", NULL));
+  g_ptr_array_add (call->keys, g_strconcat (base, ":s", NULL));
+  g_ptr_array_add (call->args, g_strdup_printf ("%" G_GINT64_FORMAT, now));
+  g_ptr_array_add (call->args, g_strdup_printf ("%" G_GUINT64_FORMAT,
+                                                creator != NULL ? self->limits.max_mailboxes_per_creator
+                                                                : self->limits.max_mailboxes));
+  g_ptr_array_add (call->args, g_strdup_printf ("%" G_GUINT64_FORMAT,
+                                                creator != NULL ? self->limits.max_bytes_per_creator
+                                                                : self->limits.max_bytes));
+  g_ptr_array_add (call->args, g_strdup (creator != NULL ? "1" : "0"));
+}
+
+#define COUNT_MANY_ARGS 4
+
+/* Adds @m to a count_many_call(); returns its place in the answer. */
+static guint
+count_many_add (Call               *call,
+                const RelayMailbox *m,
+                gint64              now)
+{
+  guint at = (call->args->len - COUNT_MANY_ARGS) / 3;
+
+  /* The latest now of the batch: what expired by then is forgotten. */
+  if (now > g_ascii_strtoll (call->args->pdata[0], NULL, 10))
+    {
+      g_free (call->args->pdata[0]);
+      call->args->pdata[0] = g_strdup_printf ("%" G_GINT64_FORMAT, now);
+    }
+  g_ptr_array_add (call->args, g_strdup (m->id));
+  g_ptr_array_add (call->args, g_strdup_printf ("%" G_GINT64_FORMAT, (gint64) m->size));
+  g_ptr_array_add (call->args, g_strdup_printf ("%" G_GINT64_FORMAT, m->expires));
+  return at;
+}
+
+/* Checks a count_many_call()'s answer, once for all its mailboxes, and
+ * keeps everyone's totals for the state; a malformed answer becomes the
+ * call's error. */
+static void
+count_many_check (RelayStoreRedis *self,
+                  Call            *call)
+{
+  const redisReply *reply = call->reply;
+  guint n_ids = (call->args->len - COUNT_MANY_ARGS) / 3;
+
+  if (reply == NULL)
+    return;
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 + n_ids)
+    reply = NULL;
+  for (guint i = 0; reply != NULL && i < reply->elements; i++)
+    if (reply->element[i]->type != REDIS_REPLY_INTEGER)
+      reply = NULL;
+  if (reply == NULL)
+    {
+      g_clear_pointer (&call->reply, freeReplyObject);
+      g_clear_error (&call->error);
+      protocol_error (&call->error, "count");
+      return;
+    }
+
+  if (g_str_equal (call->keys->pdata[0], GLOBAL_KEY))
+    {
+      g_mutex_lock (&self->lock);
+      self->state.mailboxes = reply->element[0]->integer;
+      self->state.bytes = reply->element[1]->integer;
+      self->forgotten += reply->element[2]->integer;
+      g_mutex_unlock (&self->lock);
+    }
+}
+
+/* What a create's place @at in a checked count_many_call() said. */
+static Step
+count_outcome (const Call  *call,
+               guint        at,
+               GError     **error)
+{
   if (call->reply == NULL)
     {
-      g_propagate_error (error, g_steal_pointer (&call->error));
+      if (call->error != NULL)
+        g_propagate_error (error, g_error_copy (call->error));
+      else
+        protocol_error (error, "count");
       return STEP_FAILED;
     }
-  if (!count_parse (self, call->reply, everyone, &usage, error))
-    return STEP_FAILED;
-  return usage.admitted ? STEP_OK : STEP_REFUSED;
+  return call->reply->element[3 + at]->integer == 1 ? STEP_OK : STEP_REFUSED;
 }
 
 /* Sets @e's count steps; @error: the first failure's. */
 static void
-counts_outcome (RelayStoreRedis  *self,
-                CreateEntry      *e,
-                Call             *calls,
-                GError          **error)
+counts_outcome (CreateEntry  *e,
+                Call         *calls,
+                GError      **error)
 {
-  e->everyone = count_outcome (self, &calls[e->calls[CREATE_CALL_EVERYONE]], TRUE,
+  e->everyone = count_outcome (&calls[e->calls[CREATE_CALL_EVERYONE]], e->everyone_at,
                                *error == NULL ? error : NULL);
   e->by_creator = e->calls[CREATE_CALL_CREATOR] < 0
                     ? STEP_NONE
-                    : count_outcome (self, &calls[e->calls[CREATE_CALL_CREATOR]], FALSE, *error == NULL ? error : NULL);
+                    : count_outcome (&calls[e->calls[CREATE_CALL_CREATOR]], e->creator_at,
+                                     *error == NULL ? error : NULL);
 }
 
 /* Gives back the places @e was granted. Failures leave them counted until
@@ -1584,7 +1717,7 @@ create_settle_unreserved (RelayStoreRedis   *self,
   g_autoptr(GError) error = NULL;
   Step made = mailbox_outcome (mailbox);
 
-  counts_outcome (self, e, calls, &error);
+  counts_outcome (e, calls, &error);
   if (e->everyone == STEP_REFUSED || e->by_creator == STEP_REFUSED || error != NULL)
     {
       /* A mailbox whose making is unknown may be there: what it was
@@ -1620,7 +1753,7 @@ create_settle_reserved (RelayStoreRedis   *self,
     error = g_steal_pointer (&reservation->error);
   else
     earlier = reserve_parse (reservation->reply, &error);
-  counts_outcome (self, e, calls, &error);
+  counts_outcome (e, calls, &error);
 
   if (earlier != NULL && *earlier != '\0')
     {
@@ -1675,6 +1808,8 @@ apply_creates (RelayStoreRedis   *self,
   g_autofree CreateEntry *entries = g_new0 (CreateEntry, n_ops);
   g_autofree Call *calls = g_new0 (Call, 4 * n_ops);
   g_autofree Call *second = g_new0 (Call, n_ops);
+  g_autoptr(GHashTable) by_creator = g_hash_table_new (g_str_hash, g_str_equal);
+  int everyone = -1;
   guint n = 0, n_second = 0;
 
   for (guint i = 0; i < n_ops; i++)
@@ -1700,12 +1835,27 @@ apply_creates (RelayStoreRedis   *self,
           reserve_call (&calls[n], e->reservation, m->id, m->expires, NULL);
           e->calls[CREATE_CALL_RESERVE] = (int) n++;
         }
-      count_call (self, &calls[n], NULL, op->now, m->id, 1, m->size, m->expires);
-      e->calls[CREATE_CALL_EVERYONE] = (int) n++;
+      /* One call counts the batch in everyone's count, one in each
+       * creator's: their per-call cost was a third of Redis's work. */
+      if (everyone < 0)
+        {
+          count_many_call (self, &calls[n], NULL, op->now);
+          everyone = (int) n++;
+        }
+      e->calls[CREATE_CALL_EVERYONE] = everyone;
+      e->everyone_at = count_many_add (&calls[everyone], m, op->now);
       if (e->creator != NULL)
         {
-          count_call (self, &calls[n], e->creator, op->now, m->id, 1, m->size, m->expires);
-          e->calls[CREATE_CALL_CREATOR] = (int) n++;
+          gpointer at;
+
+          if (!g_hash_table_lookup_extended (by_creator, e->creator, NULL, &at))
+            {
+              count_many_call (self, &calls[n], e->creator, op->now);
+              at = GINT_TO_POINTER ((int) n++);
+              g_hash_table_insert (by_creator, e->creator, at);
+            }
+          e->calls[CREATE_CALL_CREATOR] = GPOINTER_TO_INT (at);
+          e->creator_at = count_many_add (&calls[GPOINTER_TO_INT (at)], m, op->now);
         }
       if (e->reservation == NULL)
         {
@@ -1716,6 +1866,9 @@ apply_creates (RelayStoreRedis   *self,
     }
 
   calls_run (client, calls, n, TRUE);
+  for (guint i = 0; i < n; i++)
+    if (calls[i].script == SCRIPT_COUNT_MANY)
+      count_many_check (self, &calls[i]);
 
   for (guint i = 0; i < n_ops; i++)
     {
