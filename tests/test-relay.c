@@ -2277,6 +2277,94 @@ test_redis_shared_limits (Fixture       *f,
   g_assert_cmpuint (count_redis_keys ("{q:*}"), ==, (guint) bursts[0].ok);
 }
 
+/* Runs @command on every primary for each key of @pattern there; returns
+ * the answers, one a line. */
+static char *
+on_redis_keys (const char *pattern,
+               const char *command)
+{
+  g_autofree char *keys_command = g_strconcat ("KEYS ", pattern, NULL);
+  GString *answers = g_string_new (NULL);
+
+  for (guint node = 0; node < LK_TEST_REDIS_NODES; node++)
+    if (lk_test_redis_is_primary (redis_cluster, node))
+      {
+        g_autofree char *out = lk_test_redis_cli (redis_cluster, node, keys_command);
+        g_auto(GStrv) lines = g_strsplit (g_strstrip (out), "\n", -1);
+
+        for (guint i = 0; lines[i] != NULL; i++)
+          if (*lines[i] != '\0')
+            {
+              g_autofree char *one = g_strdup_printf ("%s %s", command, lines[i]);
+              g_autofree char *answer = lk_test_redis_cli (redis_cluster, node, one);
+
+              g_string_append_printf (answers, "%s %s\n", lines[i], g_strstrip (answer));
+            }
+      }
+  return g_string_free (answers, FALSE);
+}
+
+/* Asserts that the creator's count keys (its totals, its mailboxes by
+ * expiration, their sizes) are there, each with an expiration. */
+static void
+assert_creator_keys_expire (void)
+{
+  g_autofree char *ttls = on_redis_keys ("{c:*", "PTTL");
+  g_auto(GStrv) lines = g_strsplit (g_strstrip (ttls), "\n", -1);
+  guint n_keys = 0;
+
+  g_test_message ("PTTL: %s", ttls);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *space = strrchr (lines[i], ' ');
+
+      g_assert_nonnull (space);
+      g_assert_cmpint (g_ascii_strtoll (space + 1, NULL, 10), >, 0);
+      n_keys++;
+    }
+  g_assert_cmpuint (n_keys, ==, 3);
+}
+
+/* A creator's count goes with its last mailbox: each of its keys has an
+ * expiration, from a new creator's first create on, and also when its
+ * count is taken outside a batch (a retry whose first attempt's mailbox is
+ * gone). Before, a new creator's totals were made after the expiration was
+ * set, and stayed for ever, counting a mailbox long expired. */
+static void
+test_redis_creator_count_expires (Fixture       *f,
+                                  gconstpointer  data)
+{
+  g_autofree char *rid = lk_uuid_new_random ();
+  g_autofree char *create_url = g_strconcat (f->relay->url, "/v1/m", NULL);
+  g_autofree char *before = on_redis_keys ("{c:*", "DEL");
+  g_autofree char *dropped = NULL;
+  g_autoptr(LkTestReply) first = NULL;
+  g_autoptr(LkTestReply) del = NULL;
+  g_autoptr(LkTestReply) retry = NULL;
+  g_autoptr(JsonObject) object = NULL;
+  g_autofree char *url = NULL;
+
+  g_test_message ("dropped: %s", before);
+  first = lk_test_send (f->session, "POST", create_url, "application/json", CREATE_BODY,
+                        "Mailbox-Device-Claim", f->initiator, "Mailbox-Request-ID", rid, NULL);
+  g_assert_cmpuint (first->status, ==, 200);
+  assert_creator_keys_expire ();
+
+  object = lk_test_reply_json (first);
+  url = url_on (f->relay, json_object_get_string_member (object, "urlLink"));
+  del = lk_test_send (f->session, "DELETE", url, NULL, NULL, "Mailbox-Device-Claim", f->initiator, NULL);
+  g_assert_cmpuint (del->status, ==, 200);
+
+  /* The creator as if new again; then the same request: its reservation
+   * names a deleted mailbox, so it makes another, counted alone. */
+  dropped = on_redis_keys ("{c:*", "DEL");
+  g_test_message ("dropped: %s", dropped);
+  retry = lk_test_send (f->session, "POST", create_url, "application/json", CREATE_BODY,
+                        "Mailbox-Device-Claim", f->initiator, "Mailbox-Request-ID", rid, NULL);
+  g_assert_cmpuint (retry->status, ==, 200);
+  assert_creator_keys_expire ();
+}
+
 /* What the store holds is untrusted: a mailbox hash of the wrong shape
  * (written here behind the relay's back) is 503, never a crash or a 2xx. */
 static void
@@ -2462,6 +2550,8 @@ main (int   argc,
                   test_redis_not_replicated, fixture_tear_down);
       g_test_add ("/relay/redis/shared-limits", Fixture, five_per_client_args, fixture_set_up,
                   test_redis_shared_limits, fixture_tear_down);
+      g_test_add ("/relay/redis/creator-count-expires", Fixture, default_args, fixture_set_up,
+                  test_redis_creator_count_expires, fixture_tear_down);
       g_test_add ("/relay/redis/malformed-store", Fixture, default_args, fixture_set_up,
                   test_redis_malformed_store, fixture_tear_down);
       g_test_add ("/relay/redis/wake-other-instance", Fixture, default_args, fixture_set_up,

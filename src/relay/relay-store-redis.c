@@ -311,6 +311,20 @@ static const char script_unreserve[] =
   "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end\n"
   "return ''\n";
 
+/* A creator's count keys go once its last counted mailbox has expired
+ * (@until_ms, its expiration, the latest so far): only ever later, and
+ * after the keys exist (a key made after this would never go). One
+ * without an expiration (made before it had one) gets the later of
+ * @until_ms and its sorted set's. */
+#define SCRIPT_EXPIRE_SCOPE \
+  "local function expire_scope(until_ms)\n" \
+  "  for i = 1, 3 do\n" \
+  "    if redis.call('PTTL', KEYS[i]) < 0 then\n" \
+  "      redis.call('PEXPIREAT', KEYS[i], math.max(until_ms, redis.call('PEXPIRETIME', KEYS[2])))\n" \
+  "    else redis.call('PEXPIREAT', KEYS[i], until_ms, 'GT') end\n" \
+  "  end\n" \
+  "end\n"
+
 /* One scope's count (a creator's, or everyone's): KEYS[1] the totals
  * (n, b), KEYS[2] the counted mailboxes by expiration, KEYS[3] their sizes.
  * ARGV: now, the mailbox id ("": only forget what expired), the change in
@@ -322,6 +336,7 @@ static const char script_unreserve[] =
  * refused beyond a bound; every change is idempotent by mailbox id.
  * Answers {admitted, mailboxes, bytes, forgotten}. */
 static const char script_limits[] =
+  SCRIPT_EXPIRE_SCOPE
   "local now = tonumber(ARGV[1])\n"
   "local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1000)\n"
   "for _, id in ipairs(gone) do\n"
@@ -345,11 +360,10 @@ static const char script_limits[] =
   "if dn == 1 then\n"
   "  if redis.call('ZADD', KEYS[2], 'NX', ARGV[5], id) == 0 then return {1, n, b, #gone} end\n"
   "  redis.call('HSET', KEYS[3], id, db)\n"
-  "  local until_ms = tonumber(ARGV[5]) * 1000\n"
-  "  for i = 1, 3 do if ARGV[8] == '1' then\n"
-  "    if redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIREAT', KEYS[i], until_ms)\n"
-  "    else redis.call('PEXPIREAT', KEYS[i], until_ms, 'GT') end\n"
-  "  end end\n"
+  "  redis.call('HINCRBY', KEYS[1], 'n', dn)\n"
+  "  redis.call('HINCRBY', KEYS[1], 'b', db)\n"
+  "  if ARGV[8] == '1' then expire_scope(tonumber(ARGV[5]) * 1000) end\n"
+  "  return {1, n + dn, b + db, #gone}\n"
   "elseif dn == -1 then\n"
   "  local sz = redis.call('HGET', KEYS[3], id)\n"
   "  if not sz then return {1, n, b, #gone} end\n"
@@ -371,6 +385,7 @@ static const char script_limits[] =
  * mailbox: its id, its bytes, its expiration (s). Answers {mailboxes,
  * bytes, forgotten, admitted…} with one admitted (1 or 0) per mailbox. */
 static const char script_count_many[] =
+  SCRIPT_EXPIRE_SCOPE
   "local now = tonumber(ARGV[1])\n"
   "local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1000)\n"
   "for _, id in ipairs(gone) do\n"
@@ -404,10 +419,7 @@ static const char script_count_many[] =
   "if n ~= n0 then\n"
   "  redis.call('HINCRBY', KEYS[1], 'n', n - n0)\n"
   "  redis.call('HINCRBY', KEYS[1], 'b', b - b0)\n"
-  "  if ARGV[4] == '1' then for i = 1, 3 do\n"
-  "    if redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIREAT', KEYS[i], latest * 1000)\n"
-  "    else redis.call('PEXPIREAT', KEYS[i], latest * 1000, 'GT') end\n"
-  "  end end\n"
+  "  if ARGV[4] == '1' then expire_scope(latest * 1000) end\n"
   "end\n"
   "out[1] = n\n"
   "out[2] = b\n"
