@@ -43,6 +43,32 @@ command (RelayRedisCluster *client,
   return reply;
 }
 
+/* Runs a command until a node answers it (a node backing off fails it at
+ * once), for up to @seconds; asserts that one did. */
+static redisReply *
+command_once_back (RelayRedisCluster      *client,
+                   const char             *key,
+                   RelayRedisCommandFlags  flags,
+                   int                     argc,
+                   const char            **argv,
+                   const size_t           *argvlen,
+                   guint                   seconds)
+{
+  g_autoptr(GError) error = NULL;
+  redisReply *reply = NULL;
+  gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
+
+  do
+    {
+      g_clear_error (&error);
+      reply = relay_redis_cluster_command (client, key, flags, argc, argv, argvlen, &error);
+    }
+  while (reply == NULL && g_get_monotonic_time () < deadline);
+  g_assert_no_error (error);
+  g_assert_nonnull (reply);
+  return reply;
+}
+
 /* Values from the Redis Cluster specification's rules: the {hash tag} is
  * the first { to the next }, if that is not empty. */
 static void
@@ -675,19 +701,9 @@ test_hung (void)
 
   /* Back, after the back-off. */
   {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(redisReply) reply = NULL;
-    gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+    g_autoptr(redisReply) reply = command_once_back (client, "hung:k", RELAY_REDIS_COMMAND_IDEMPOTENT, 2, get,
+                                                     getlen, 10);
 
-    do
-      {
-        g_clear_error (&error);
-        g_clear_pointer (&reply, freeReplyObject);
-        reply = relay_redis_cluster_command (client, "hung:k", RELAY_REDIS_COMMAND_IDEMPOTENT, 2, get, getlen,
-                                             &error);
-      }
-    while (reply == NULL && g_get_monotonic_time () < deadline);
-    g_assert_no_error (error);
     g_assert_nonnull (reply);
   }
 }
@@ -734,19 +750,9 @@ test_reconnect (void)
 
   /* And the next command finds a new connection, after the back-off. */
   {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(redisReply) reply = NULL;
-    gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+    g_autoptr(redisReply) reply = command_once_back (client, "reconnect:n", RELAY_REDIS_COMMAND_NONE, 2, argv,
+                                                     argvlen, 5);
 
-    do
-      {
-        g_clear_error (&error);
-        g_clear_pointer (&reply, freeReplyObject);
-        reply = relay_redis_cluster_command (client, "reconnect:n", RELAY_REDIS_COMMAND_NONE, 2, argv, argvlen,
-                                             &error);
-      }
-    while (reply == NULL && g_get_monotonic_time () < deadline);
-    g_assert_no_error (error);
     g_assert_cmpint (reply->type, ==, REDIS_REPLY_INTEGER);
     g_assert_cmpint (reply->integer, ==, 2);
   }

@@ -1871,23 +1871,42 @@ test_redis_first_read_race (Fixture       *f,
     }
 }
 
-/* How many keys the primaries hold that match @pattern (KEYS, for tests). */
-static guint
-count_redis_keys (const char *pattern)
+/* Runs @command (if not NULL) on every primary for each key of @pattern
+ * there; returns the keys, one a line, each with its answer. */
+static char *
+on_redis_keys (const char *pattern,
+               const char *command)
 {
-  g_autofree char *command = g_strconcat ("KEYS ", pattern, NULL);
-  guint n = 0;
+  g_autofree char *keys_command = g_strconcat ("KEYS ", pattern, NULL);
+  GString *answers = g_string_new (NULL);
 
   for (guint node = 0; node < LK_TEST_REDIS_NODES; node++)
     if (lk_test_redis_is_primary (redis_cluster, node))
       {
-        g_autofree char *out = lk_test_redis_cli (redis_cluster, node, command);
+        g_autofree char *out = lk_test_redis_cli (redis_cluster, node, keys_command);
         g_auto(GStrv) lines = g_strsplit (g_strstrip (out), "\n", -1);
 
         for (guint i = 0; lines[i] != NULL; i++)
           if (*lines[i] != '\0')
-            n++;
+            {
+              g_autofree char *one = command != NULL ? g_strdup_printf ("%s %s", command, lines[i]) : NULL;
+              g_autofree char *answer = one != NULL ? lk_test_redis_cli (redis_cluster, node, one) : NULL;
+
+              g_string_append_printf (answers, "%s %s\n", lines[i], answer != NULL ? g_strstrip (answer) : "");
+            }
       }
+  return g_string_free (answers, FALSE);
+}
+
+/* How many keys the primaries hold that match @pattern (KEYS, for tests). */
+static guint
+count_redis_keys (const char *pattern)
+{
+  g_autofree char *keys = on_redis_keys (pattern, NULL);
+  guint n = 0;
+
+  for (const char *c = keys; *c != '\0'; c++)
+    n += *c == '\n';
   return n;
 }
 
@@ -2275,33 +2294,6 @@ test_redis_shared_limits (Fixture       *f,
    * left no hash and no reservation behind. */
   g_assert_cmpuint (count_redis_keys ("{m:*}"), ==, 5);
   g_assert_cmpuint (count_redis_keys ("{q:*}"), ==, (guint) bursts[0].ok);
-}
-
-/* Runs @command on every primary for each key of @pattern there; returns
- * the answers, one a line. */
-static char *
-on_redis_keys (const char *pattern,
-               const char *command)
-{
-  g_autofree char *keys_command = g_strconcat ("KEYS ", pattern, NULL);
-  GString *answers = g_string_new (NULL);
-
-  for (guint node = 0; node < LK_TEST_REDIS_NODES; node++)
-    if (lk_test_redis_is_primary (redis_cluster, node))
-      {
-        g_autofree char *out = lk_test_redis_cli (redis_cluster, node, keys_command);
-        g_auto(GStrv) lines = g_strsplit (g_strstrip (out), "\n", -1);
-
-        for (guint i = 0; lines[i] != NULL; i++)
-          if (*lines[i] != '\0')
-            {
-              g_autofree char *one = g_strdup_printf ("%s %s", command, lines[i]);
-              g_autofree char *answer = lk_test_redis_cli (redis_cluster, node, one);
-
-              g_string_append_printf (answers, "%s %s\n", lines[i], g_strstrip (answer));
-            }
-      }
-  return g_string_free (answers, FALSE);
 }
 
 /* Asserts that the creator's count keys (its totals, its mailboxes by

@@ -89,6 +89,31 @@ typedef struct
 /* Clean-ups kept at most; more are dropped (as if they had failed). */
 #define MAX_DEFERRED 4096
 
+/* Copies of a command's words (binary-safe: @argvlen, or NUL-terminated). */
+static Deferred *
+deferred_new (const char              *key,
+              RelayRedisCommandFlags   flags,
+              int                      argc,
+              const char             **argv,
+              const size_t            *argvlen)
+{
+  Deferred *d = g_new0 (Deferred, 1);
+
+  d->key = g_strdup (key);
+  d->flags = flags;
+  d->argc = argc;
+  d->argv = g_new0 (char *, argc);
+  d->argvlen = g_new0 (size_t, argc);
+  for (int i = 0; i < argc; i++)
+    {
+      d->argvlen[i] = argvlen != NULL ? argvlen[i] : strlen (argv[i]);
+      d->argv[i] = g_malloc (d->argvlen[i] + 1);
+      memcpy (d->argv[i], argv[i], d->argvlen[i]);
+      d->argv[i][d->argvlen[i]] = '\0';
+    }
+  return d;
+}
+
 static void
 deferred_free (Deferred *d)
 {
@@ -660,21 +685,7 @@ relay_redis_cluster_command (RelayRedisCluster      *self,
   if ((flags & RELAY_REDIS_COMMAND_CLEANUP) && self->deadline != 0 && g_get_monotonic_time () >= self->deadline &&
       self->deferred->len < MAX_DEFERRED)
     {
-      Deferred *d = g_new0 (Deferred, 1);
-
-      d->key = g_strdup (key);
-      d->flags = flags;
-      d->argc = argc;
-      d->argv = g_new0 (char *, argc);
-      d->argvlen = g_new0 (size_t, argc);
-      for (int i = 0; i < argc; i++)
-        {
-          d->argvlen[i] = argvlen != NULL ? argvlen[i] : strlen (argv[i]);
-          d->argv[i] = g_malloc (d->argvlen[i] + 1);
-          memcpy (d->argv[i], argv[i], d->argvlen[i]);
-          d->argv[i][d->argvlen[i]] = '\0';
-        }
-      g_ptr_array_add (self->deferred, d);
+      g_ptr_array_add (self->deferred, deferred_new (key, flags, argc, argv, argvlen));
       g_set_error_literal (error, RELAY_REDIS_ERROR, RELAY_REDIS_ERROR_DEFERRED,
                            "Deferred until after the answer");
       return NULL;

@@ -325,6 +325,21 @@ static const char script_unreserve[] =
   "  end\n" \
   "end\n"
 
+/* A scope's count as it stands at ARGV[1] (now): its mailboxes expired by
+ * then forgotten (gone, at most 1,000 a call), then its totals (n, b). */
+#define SCRIPT_SCOPE_TOTALS \
+  "local now = tonumber(ARGV[1])\n" \
+  "local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1000)\n" \
+  "for _, id in ipairs(gone) do\n" \
+  "  local sz = tonumber(redis.call('HGET', KEYS[3], id) or '0')\n" \
+  "  redis.call('HINCRBY', KEYS[1], 'b', -sz)\n" \
+  "  redis.call('HINCRBY', KEYS[1], 'n', -1)\n" \
+  "  redis.call('HDEL', KEYS[3], id)\n" \
+  "  redis.call('ZREM', KEYS[2], id)\n" \
+  "end\n" \
+  "local n = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')\n" \
+  "local b = tonumber(redis.call('HGET', KEYS[1], 'b') or '0')\n"
+
 /* One scope's count (a creator's, or everyone's): KEYS[1] the totals
  * (n, b), KEYS[2] the counted mailboxes by expiration, KEYS[3] their sizes.
  * ARGV: now, the mailbox id ("": only forget what expired), the change in
@@ -337,17 +352,7 @@ static const char script_unreserve[] =
  * Answers {admitted, mailboxes, bytes, forgotten}. */
 static const char script_limits[] =
   SCRIPT_EXPIRE_SCOPE
-  "local now = tonumber(ARGV[1])\n"
-  "local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1000)\n"
-  "for _, id in ipairs(gone) do\n"
-  "  local sz = tonumber(redis.call('HGET', KEYS[3], id) or '0')\n"
-  "  redis.call('HINCRBY', KEYS[1], 'b', -sz)\n"
-  "  redis.call('HINCRBY', KEYS[1], 'n', -1)\n"
-  "  redis.call('HDEL', KEYS[3], id)\n"
-  "  redis.call('ZREM', KEYS[2], id)\n"
-  "end\n"
-  "local n = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')\n"
-  "local b = tonumber(redis.call('HGET', KEYS[1], 'b') or '0')\n"
+  SCRIPT_SCOPE_TOTALS
   "local id = ARGV[2]\n"
   "local dn = tonumber(ARGV[3])\n"
   "local db = tonumber(ARGV[4])\n"
@@ -386,18 +391,8 @@ static const char script_limits[] =
  * bytes, forgotten, admitted…} with one admitted (1 or 0) per mailbox. */
 static const char script_count_many[] =
   SCRIPT_EXPIRE_SCOPE
-  "local now = tonumber(ARGV[1])\n"
-  "local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1000)\n"
-  "for _, id in ipairs(gone) do\n"
-  "  local sz = tonumber(redis.call('HGET', KEYS[3], id) or '0')\n"
-  "  redis.call('HINCRBY', KEYS[1], 'b', -sz)\n"
-  "  redis.call('HINCRBY', KEYS[1], 'n', -1)\n"
-  "  redis.call('HDEL', KEYS[3], id)\n"
-  "  redis.call('ZREM', KEYS[2], id)\n"
-  "end\n"
-  "local n0 = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')\n"
-  "local b0 = tonumber(redis.call('HGET', KEYS[1], 'b') or '0')\n"
-  "local n, b = n0, b0\n"
+  SCRIPT_SCOPE_TOTALS
+  "local n0, b0 = n, b\n"
   "local maxn = tonumber(ARGV[2])\n"
   "local maxb = tonumber(ARGV[3])\n"
   "local latest = 0\n"
