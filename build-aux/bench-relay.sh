@@ -30,6 +30,10 @@
 #      from the CPU's
 #   R  relay: read of a 4 KiB mailbox by its bound recipient
 #   W  relay: the same read with BENCH_WAITERS waiting reads parked
+#   S  the store alone: the same creates (body, one creator, N in flight)
+#      submitted to the SQLite store directly, without HTTP or JSON
+#      (tests/bench/bench-relay-store.c): C can be no faster; no goal
+#   Sm the same on tmpfs: what the store's CPU allows; no goal
 #   Redis store (redis): a Redis Cluster of the script's own, 3 primaries and
 #   3 replicas on loopback, appendonly yes, appendfsync always:
 #   D   redis-benchmark -t set -d 4096 -cN -P 1 against the one primary that
@@ -40,6 +44,10 @@
 #               cluster
 #   C2, R2      create and read through two instances at once (one wrk
 #               against each, N/2 connections each, requests/s summed)
+#   S1  the Redis store alone, as S (one process, as one instance); no goal
+#   Dn  redis-benchmark --cluster -t set -d 4096 -r 100000000: every SET
+#       adds a new 4 KiB key, as a create does, with no WAIT, no count and
+#       no relay; no goal (after the relay's runs: it fills the cluster)
 # (C runs first so that R and W see the same database, back to back.)
 #
 # And, for the SQLite creates, what bounds them: the disk's write rate next
@@ -70,6 +78,7 @@ SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILDDIR=$SRCDIR/_build-bench
 BENCHDIR=$SRCDIR/build-aux/bench
 RELAY=$BUILDDIR/src/relay/latchkey-relay
+STORE_BENCH=$BUILDDIR/tests/bench/bench-relay-store
 PYTHON=/usr/bin/python3
 
 log() { printf '%s\n' "$*" >&2; }
@@ -128,8 +137,10 @@ done
 cd "$SRCDIR"
 if [[ ! -f $BUILDDIR/meson-private/coredata.dat ]]; then
   log "Configuring $BUILDDIR (release)"
-  meson setup "$BUILDDIR" --buildtype=release -Dapp=false -Dcli=false -Dtests=false >&2
+  meson setup "$BUILDDIR" --buildtype=release -Dapp=false -Dcli=false -Dtests=false -Dbenchmarks=true >&2
 fi
+# A build directory made before S existed.
+meson configure "$BUILDDIR" -Dbenchmarks=true >/dev/null
 log "Building"
 BUILD_LOG=$(mktemp)
 if ! meson compile -C "$BUILDDIR" >"$BUILD_LOG" 2>&1; then
@@ -363,6 +374,26 @@ run_redis_benchmark() {
   NON2XX[$key]=-
 }
 declare -A REDIS_BENCHMARK_N
+
+# run_store KEY LABEL STORE TARGET: bench-relay-store for DURATION s with
+# CONNECTIONS creates in flight; fills the arrays (no latencies: "-";
+# NON2XX: the creates the store failed).
+run_store() {
+  local key=$1 label=$2 store=$3 target=$4 out line
+  out=$TMP/store-$key.txt
+  log "[$key] $label: bench-relay-store --seconds $DURATION --in-flight $CONNECTIONS $store"
+  sleep 1
+  "$STORE_BENCH" --seconds "$DURATION" --in-flight "$CONNECTIONS" "$store" "$target" </dev/null >"$out" 2>&1 ||
+    { cat "$out" >&2; die "bench-relay-store failed for $label"; }
+  line=$(grep '^BENCH ' "$out" || true)
+  [[ -n $line ]] || { cat "$out" >&2; die "no summary from bench-relay-store for $label"; }
+  RPS[$key]=$(sed -n 's/.* rps=\([^ ]*\).*/\1/p' <<<"$line")
+  REQS[$key]=$(sed -n 's/.* creates=\([^ ]*\).*/\1/p' <<<"$line")
+  NON2XX[$key]=$(sed -n 's/.* failed=\([^ ]*\).*/\1/p' <<<"$line")
+  P50[$key]=-
+  P99[$key]=-
+  ((NON2XX[$key] == 0)) || warn "$label: the store failed ${NON2XX[$key]} creates"
+}
 
 # ---------------------------------------------------------------------------
 # nginx baselines
@@ -619,14 +650,17 @@ if ((WANT_SQLITE)); then
   setup_mailbox
   bench_relay sqlite relay-sqlite SQLite C R W
   stop_pid "$RELAY_PID"; RELAY_PID=
+  mkdir -p "$TMP/store-sqlite"
+  run_store S "SQLite store alone, $CONNECTIONS creates in flight" sqlite "$TMP/store-sqlite/relay.sqlite"
+  rm -rf "$TMP/store-sqlite"
 
   # What the disk takes of C: the same creates with no disk under them, in
   # memory: about 350 MB a second of run (a 4 KiB mailbox takes 8 KB on disk).
   shm_free=$(df --output=avail -B1M /dev/shm 2>/dev/null | tail -1 | tr -d ' ')
   if [[ $(stat -f -c %T /dev/shm 2>/dev/null) != tmpfs ]]; then
-    warn "/dev/shm is not tmpfs: no run Cm"
+    warn "/dev/shm is not tmpfs: no run Cm or Sm"
   elif ((${shm_free:-0} < DURATION * 400)); then
-    warn "/dev/shm has ${shm_free:-0} MB free, under the $((DURATION * 400)) MB run Cm needs: no run Cm"
+    warn "/dev/shm has ${shm_free:-0} MB free, under the $((DURATION * 400)) MB run Cm (then Sm) needs: no run Cm or Sm"
   else
     SHM_DIR=$(mktemp -d /dev/shm/bench-relay.XXXXXX)
     start_relay RELAY_PID RELAY_URL relay-tmpfs "$SHM_DIR/relay"
@@ -637,6 +671,9 @@ if ((WANT_SQLITE)); then
       BENCH_CLAIM="$INITIATOR"
     check_errors "relay create, SQLite on tmpfs" "$errors"
     stop_pid "$RELAY_PID"; RELAY_PID=
+    rm -rf "$SHM_DIR/relay"
+    mkdir -p "$SHM_DIR/store"
+    run_store Sm "SQLite store alone on tmpfs" sqlite "$SHM_DIR/store/relay.sqlite"
     rm -rf "$SHM_DIR"; SHM_DIR=
   fi
 
@@ -802,13 +839,18 @@ if ((WANT_REDIS)); then
 
   stop_pid "$RELAY2_PID"; RELAY2_PID=
   stop_pid "$RELAY_PID"; RELAY_PID=
+
+  wait_replicas_in_sync
+  run_store S1 "Redis store alone, $CONNECTIONS creates in flight" redis "$REDIS_NODE_LIST"
+  wait_replicas_in_sync
+  run_redis_benchmark Dn "redis-benchmark --cluster SET 4 KiB, new keys" "${REDIS_PORTS[0]}" --cluster -r 100000000
   stop_redis
 fi
 
 # ---------------------------------------------------------------------------
 # Report
 
-ms() { awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; }
+ms() { if [[ $1 == - ]]; then echo -; else awk -v u="$1" 'BEGIN { printf "%.2f ms", u / 1000 }'; fi; }
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f MB (%.1f MiB)", k * 1024 / 1e6, k / 1024 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", (b > 0 ? a / b : 0) }'; }
 fmt_x() { awk -v r="$1" 'BEGIN { printf "%.2fx", r }'; }
@@ -828,6 +870,10 @@ label_of() {
     C) echo "C   relay create 4 KiB, SQLite (fsync)" ;;
     Cr) echo "Cr  the same, with request ids (no goal)" ;;
     Cm) echo "Cm  the same, database on tmpfs (no goal)" ;;
+    S) echo "S   SQLite store alone, no HTTP (no goal)" ;;
+    Sm) echo "Sm  the same on tmpfs (no goal)" ;;
+    S1) echo "S1  Redis store alone, no HTTP (no goal)" ;;
+    Dn) echo "Dn  redis-benchmark SET, new keys, --cluster" ;;
     R1) echo "R1  relay read 4 KiB, Redis, 1 instance" ;;
     W1) echo "W1  relay read, Redis, $WAITERS waiting" ;;
     C1) echo "C1  relay create 4 KiB, Redis, 1 instance" ;;
@@ -848,7 +894,9 @@ keys=(A B)
 ((WANT_REDIS)) && keys+=(D Dc)
 ((WANT_SQLITE)) && keys+=(R W C Cr)
 ((WANT_SQLITE)) && [[ -n ${RPS[Cm]:-} ]] && keys+=(Cm)
-((WANT_REDIS)) && keys+=(R1 W1 C1 C1r R2 C2)
+((WANT_SQLITE)) && keys+=(S)
+((WANT_SQLITE)) && [[ -n ${RPS[Sm]:-} ]] && keys+=(Sm)
+((WANT_REDIS)) && keys+=(R1 W1 C1 C1r R2 C2 S1 Dn)
 
 echo
 echo "latchkey-relay benchmark"
@@ -863,6 +911,7 @@ if ((WANT_REDIS)); then
   printf '%-12s %s\n' redis "$(redis-server --version | sed 's/^Redis server v=\([^ ]*\).*/\1/'), a cluster of 3 primaries + 3 replicas on loopback, appendonly yes, appendfsync always, on $DATA_FS"
   printf '%-12s %s\n' "" "D: redis-benchmark (no --cluster) -t set -d 4096 -c$CONNECTIONS -n ${REDIS_BENCHMARK_N[D]} -P 1 against the primary that owns its one key (port $D_PORT, cluster mode, with its replica; no WAIT)"
   printf '%-12s %s\n' "" "Dc: redis-benchmark --cluster -t set -d 4096 -c$CONNECTIONS -n ${REDIS_BENCHMARK_N[Dc]} -P 1, its clients spread over the 3 primaries"
+  printf '%-12s %s\n' "" "Dn: as Dc with -r 100000000 (-n ${REDIS_BENCHMARK_N[Dn]}): each SET a new key, after the relay's runs"
   printf '%-12s %s\n' "" "relay on Redis: every create is scripts on up to 3 primaries and WAIT 1 500 (PROTOCOL.md 6.10)"
 fi
 printf '%-12s %s\n' runs "wrk -t1 -c$CONNECTIONS keep-alive, ${DURATION}s each (W: ${WAITER_DURATION}s); R2, C2: two wrk -t1 -c$(( (CONNECTIONS + 1) / 2 )) at once, one per instance, requests/s summed, p50/p99 the higher"
@@ -918,6 +967,10 @@ if ((WANT_SQLITE)); then
   target "SQLite: RSS with $WAITERS waiting readers" "$(awk -v m="$rss" 'BEGIN { printf "%.1f MB", m }')" "<= 100 MB" "$(verdict "$rss" 100 '<=')"
   target "SQLite: read with waiters / without (W/R)" "$(percent "$waiter_ratio")" ">= 90%" "$(verdict "$waiter_ratio" 0.9 '>=')"
   target "(no goal) SQLite create, request ids / none (Cr/C)" "$(fmt_x "$(ratio "${RPS[Cr]}" "${RPS[C]}")")" "" ""
+  target "(no goal) SQLite store alone / nginx POST (S/B)" "$(fmt_x "$(ratio "${RPS[S]}" "${RPS[B]}")")" "" ""
+  target "(no goal) SQLite create / store alone (C/S)" "$(fmt_x "$(ratio "${RPS[C]}" "${RPS[S]}")")" "" ""
+  [[ -n ${RPS[Sm]:-} ]] &&
+    target "(no goal) SQLite store alone, tmpfs / nginx POST (Sm/B)" "$(fmt_x "$(ratio "${RPS[Sm]}" "${RPS[B]}")")" "" ""
 fi
 if ((WANT_REDIS)); then
   read_ratio=$(ratio "${RPS[R1]}" "${RPS[A]}")
@@ -932,6 +985,9 @@ if ((WANT_REDIS)); then
   target "Redis, 2 instances: create / redis-benchmark (C2/D)" "$(fmt_x "$(ratio "${RPS[C2]}" "${RPS[D]}")")" ">= 0.50x" "$(verdict "$(ratio "${RPS[C2]}" "${RPS[D]}")" 0.5 '>=')"
   target "(no goal) Redis create, request ids / none (C1r/C1)" "$(fmt_x "$(ratio "${RPS[C1r]}" "${RPS[C1]}")")" "" ""
   target "(no goal) Redis create / --cluster SET (C1/Dc)" "$(fmt_x "$(ratio "${RPS[C1]}" "${RPS[Dc]}")")" "" ""
+  target "(no goal) Redis store alone / SET (S1/D)" "$(fmt_x "$(ratio "${RPS[S1]}" "${RPS[D]}")")" "" ""
+  target "(no goal) Redis create / store alone (C1/S1)" "$(fmt_x "$(ratio "${RPS[C1]}" "${RPS[S1]}")")" "" ""
+  target "(no goal) SET of new keys / of one key (Dn/D)" "$(fmt_x "$(ratio "${RPS[Dn]}" "${RPS[D]}")")" "" ""
   target "(no goal) 2 instances / 1: create (C2/C1)" "$(fmt_x "$(ratio "${RPS[C2]}" "${RPS[C1]}")")" "" ""
   target "(no goal) 2 instances / 1: read (R2/R1)" "$(fmt_x "$(ratio "${RPS[R2]}" "${RPS[R1]}")")" "" ""
 fi

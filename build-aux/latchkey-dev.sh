@@ -104,7 +104,7 @@ cmd_test() {
     -Dcpp_args='-fno-sanitize-recover=all -fno-omit-frame-pointer'
   # What an operator builds (docs/architecture.md): the servers, without
   # GTK, libsoup, libsecret, zbar or qrencode; its layout test checks that.
-  setup _build-servers -Dapp=false -Dcli=false
+  setup _build-servers -Dapp=false -Dcli=false -Dbenchmarks=true
 
   echo "== gcc build ==" >&2
   meson test -C _build --print-errorlogs --num-processes "$jobs" || rc=1
