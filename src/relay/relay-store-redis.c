@@ -1003,6 +1003,36 @@ typedef struct
   gint64   forgotten;
 } Usage;
 
+/* A count call's keys for one scope (script_limits, script_count_many):
+ * its totals, its mailboxes by expiration, their sizes. @creator: hex, or
+ * NULL for everyone's. */
+static void
+scope_keys (Call       *call,
+            const char *creator)
+{
+  char *base = creator != NULL ? g_strdup_printf ("{c:%s}", creator) : g_strdup (GLOBAL_KEY);
+
+  g_ptr_array_add (call->keys, base);
+  g_ptr_array_add (call->keys, g_strconcat (base, ":e", NULL));
+  g_ptr_array_add (call->keys, g_strconcat (base, ":s", NULL));
+}
+
+/* A scope's bounds (0: none), then whether its keys may expire (a
+ * creator's), as both count scripts take them. */
+static void
+scope_bounds (RelayStoreRedis *self,
+              Call            *call,
+              const char      *creator)
+{
+  g_ptr_array_add (call->args, g_strdup_printf ("%" G_GUINT64_FORMAT,
+                                                creator != NULL ? self->limits.max_mailboxes_per_creator
+                                                                : self->limits.max_mailboxes));
+  g_ptr_array_add (call->args, g_strdup_printf ("%" G_GUINT64_FORMAT,
+                                                creator != NULL ? self->limits.max_bytes_per_creator
+                                                                : self->limits.max_bytes));
+  g_ptr_array_add (call->args, g_strdup (creator != NULL ? "1" : "0"));
+}
+
 /* Sets @call to one step of a scope's count (script_limits). @creator:
  * hex, or NULL for everyone's. */
 static void
@@ -1015,27 +1045,17 @@ count_call (RelayStoreRedis *self,
             gint64           bytes,
             gint64           expires)
 {
-  char *base = creator != NULL ? g_strdup_printf ("{c:%s}", creator) : g_strdup (GLOBAL_KEY);
-
   /* Counting or uncounting a mailbox is idempotent by its id; a change
    * of its bytes is not. */
   call_init (call, SCRIPT_LIMITS,
              mailboxes != 0 || id == NULL ? RELAY_REDIS_COMMAND_IDEMPOTENT : RELAY_REDIS_COMMAND_NONE);
-  g_ptr_array_add (call->keys, base);
-  g_ptr_array_add (call->keys, g_strconcat (base, ":e", NULL));
-  g_ptr_array_add (call->keys, g_strconcat (base, ":s", NULL));
+  scope_keys (call, creator);
   g_ptr_array_add (call->args, g_strdup_printf ("%" G_GINT64_FORMAT, now));
   g_ptr_array_add (call->args, g_strdup (id != NULL ? id : ""));
   g_ptr_array_add (call->args, g_strdup_printf ("%d", mailboxes));
   g_ptr_array_add (call->args, g_strdup_printf ("%" G_GINT64_FORMAT, bytes));
   g_ptr_array_add (call->args, g_strdup_printf ("%" G_GINT64_FORMAT, expires));
-  g_ptr_array_add (call->args, g_strdup_printf ("%" G_GUINT64_FORMAT,
-                                                creator != NULL ? self->limits.max_mailboxes_per_creator
-                                                                : self->limits.max_mailboxes));
-  g_ptr_array_add (call->args, g_strdup_printf ("%" G_GUINT64_FORMAT,
-                                                creator != NULL ? self->limits.max_bytes_per_creator
-                                                                : self->limits.max_bytes));
-  g_ptr_array_add (call->args, g_strdup (creator != NULL ? "1" : "0"));
+  scope_bounds (self, call, creator);
 }
 
 /* A count step's answer; everyone's is kept for the state. */
@@ -1540,21 +1560,11 @@ count_many_call (RelayStoreRedis *self,
                  const char      *creator,
                  gint64           now)
 {
-  char *base = creator != NULL ? g_strdup_printf ("{c:%s}", creator) : g_strdup (GLOBAL_KEY);
-
   /* Counting a mailbox is idempotent by its id. */
   call_init (call, SCRIPT_COUNT_MANY, RELAY_REDIS_COMMAND_IDEMPOTENT);
-  g_ptr_array_add (call->keys, base);
-  g_ptr_array_add (call->keys, g_strconcat (base, ":e", NULL));
-  g_ptr_array_add (call->keys, g_strconcat (base, ":s", NULL));
+  scope_keys (call, creator);
   g_ptr_array_add (call->args, g_strdup_printf ("%" G_GINT64_FORMAT, now));
-  g_ptr_array_add (call->args, g_strdup_printf ("%" G_GUINT64_FORMAT,
-                                                creator != NULL ? self->limits.max_mailboxes_per_creator
-                                                                : self->limits.max_mailboxes));
-  g_ptr_array_add (call->args, g_strdup_printf ("%" G_GUINT64_FORMAT,
-                                                creator != NULL ? self->limits.max_bytes_per_creator
-                                                                : self->limits.max_bytes));
-  g_ptr_array_add (call->args, g_strdup (creator != NULL ? "1" : "0"));
+  scope_bounds (self, call, creator);
 }
 
 #define COUNT_MANY_ARGS 4
