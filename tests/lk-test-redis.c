@@ -47,6 +47,46 @@ port_pair_free (guint port)
   return TRUE;
 }
 
+/* Where the nodes' ports go: below the kernel's ephemeral range, bus ports
+ * (+10000) included. Every outgoing connection takes a port of that range,
+ * so one found free there could be taken before redis-server binds it, or
+ * before a node a test killed is started again on it. */
+static void
+port_range (guint *lo,
+            guint *hi)
+{
+  g_autofree char *text = NULL;
+  guint ephemeral = 32768;
+
+  if (g_file_get_contents ("/proc/sys/net/ipv4/ip_local_port_range", &text, NULL, NULL))
+    ephemeral = (guint) g_ascii_strtoull (text, NULL, 10);
+  *lo = 10000;
+  *hi = ephemeral > 10000 ? ephemeral - 10000 : 0;
+  /* An unusual range: anywhere, as before. */
+  if (*hi < *lo + 1000)
+    {
+      *lo = 20000;
+      *hi = 40000;
+    }
+}
+
+/* Chooses LK_TEST_REDIS_NODES port pairs that are free now. */
+static void
+choose_ports (LkTestRedis *self)
+{
+  guint lo, hi, port;
+
+  port_range (&lo, &hi);
+  port = lo + g_random_int_range (0, (gint32) (hi - lo));
+  for (guint i = 0; i < LK_TEST_REDIS_NODES; i++)
+    {
+      while (!port_pair_free (port))
+        port = port + 1 >= hi ? lo : port + 1;
+      self->ports[i] = port;
+      port = port + 1 >= hi ? lo : port + 1;
+    }
+}
+
 char *
 lk_test_redis_cli (LkTestRedis *self,
                    guint        node,
@@ -106,6 +146,26 @@ wait_for (LkTestRedis *self,
     }
 }
 
+/* Whether every node answers PING, polling until one does or a node
+ * exits: another test's node may have taken its port since
+ * choose_ports() (FALSE then). */
+static gboolean
+nodes_up (LkTestRedis *self)
+{
+  gint64 deadline = g_get_monotonic_time () + READY_TIMEOUT_USEC;
+
+  while (!all_nodes_say (self, "PING", "PONG"))
+    {
+      for (guint i = 0; i < LK_TEST_REDIS_NODES; i++)
+        if (g_subprocess_get_identifier (self->servers[i]) == NULL)
+          return FALSE;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("Redis nodes did not answer PONG to PING");
+      g_usleep (20000);
+    }
+  return TRUE;
+}
+
 /* Starts node @i on its port, in its directory: a restarted node finds its
  * nodes.conf and AOF there, as one restarted by its supervisor would. */
 static void
@@ -147,28 +207,33 @@ lk_test_redis_start (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) create = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GString) nodes = g_string_new (NULL);
-  guint port = 20000 + g_random_int_range (0, 20000);
   int status = 0;
 
   self->dir = g_dir_make_tmp ("latchkey-redis-XXXXXX", &error);
   g_assert_no_error (error);
 
-  for (guint i = 0; i < LK_TEST_REDIS_NODES; i++)
+  for (guint attempt = 0;; attempt++)
     {
-      while (!port_pair_free (port))
-        port = port >= 40000 ? 20000 : port + 1;
-      self->ports[i] = port++;
+      choose_ports (self);
+      for (guint i = 0; i < LK_TEST_REDIS_NODES; i++)
+        spawn_node (self, i);
+      if (nodes_up (self))
+        break;
+      g_assert_cmpuint (attempt, <, 5);
+      for (guint i = 0; i < LK_TEST_REDIS_NODES; i++)
+        {
+          g_subprocess_force_exit (self->servers[i]);
+          g_subprocess_wait (self->servers[i], NULL, NULL);
+          g_clear_object (&self->servers[i]);
+        }
     }
 
   for (guint i = 0; i < LK_TEST_REDIS_NODES; i++)
     {
-      spawn_node (self, i);
       g_string_append_printf (nodes, "%s127.0.0.1:%u", i > 0 ? "," : "", self->ports[i]);
       g_ptr_array_add (create, g_strdup_printf ("127.0.0.1:%u", self->ports[i]));
     }
   self->nodes = g_string_free (g_steal_pointer (&nodes), FALSE);
-
-  wait_for (self, "PING", "PONG");
 
   g_ptr_array_insert (create, 0, g_strdup ("--cluster"));
   g_ptr_array_insert (create, 1, g_strdup ("create"));
