@@ -14,6 +14,13 @@
  * the transaction that writes, so that no two creates race past a limit and
  * the counts survive a restart.
  *
+ * Mailbox ids are random, so no index on the mailbox table holds them: the
+ * newest are in memory (relay-sqlite-ids.h) and the writer moves them into
+ * the id table in bulk, in key order, a chunk with each batch. Rows are
+ * numbered by the writer, in order and never twice, so that the mark up to
+ * which the table is complete says which rows memory must hold; a lookup
+ * checks the row's own id, so a stale row number finds nothing.
+ *
  * A full disk: SQLite answers SQLITE_FULL. The writer then gives back a
  * reserve file it keeps (disk-reserve), retries the operations of the batch
  * that free space or need next to none (deletes, relinquishments, the first
@@ -35,9 +42,19 @@
 
 #include "httpd-log.h"
 #include "httpd-sqlite.h"
+#include "relay-sqlite-ids.h"
 #include "relay-store-sqlite.h"
 
 #define MAX_BATCH 512
+
+/* The newest ids are moved from memory into the id table once there are
+ * this many, or a 32nd of the live mailboxes if that is more: enough that
+ * a flush writes each leaf of the table about once (relay-sqlite-ids.h).
+ * A flush goes in key order, IDS_FLUSH_CHUNK with each batch, so that no
+ * batch waits long for it. */
+#define IDS_FLUSH_MIN     65536
+#define IDS_FLUSH_DIVISOR 32
+#define IDS_FLUSH_CHUNK   2048
 
 /* The WAL: checkpointed (without waiting for readers) past 1,000 pages,
  * about 4 MB; if readers kept that from completing, the writer waits for
@@ -57,16 +74,23 @@
   "recipient_token, initiator_request_id, recipient_request_id, relinquished_claim, size, creator, " \
   "max_recipients, more_recipients, done_recipients"
 
+/* The columns, then the row (column 23), which later writes go by. */
+#define MAILBOX_SELECT "SELECT " MAILBOX_COLUMNS ", rowid FROM mailbox "
+#define BY_ROW         "WHERE rowid = ?1 AND id = ?2"
+#define BY_ID_TABLE    "WHERE rowid = (SELECT mailbox FROM mailbox_id WHERE id = ?2) AND id = ?2"
+
 typedef struct
 {
   sqlite3      *db;
-  sqlite3_stmt *lookup;
+  sqlite3_stmt *lookup_row;
+  sqlite3_stmt *lookup_indexed;
   sqlite3_stmt *count_live;
 } Reader;
 
 typedef enum
 {
   STMT_SELECT,
+  STMT_SELECT_INDEXED,
   STMT_SELECT_RETRY,
   STMT_INSERT,
   STMT_UPDATE_INITIATOR,
@@ -78,7 +102,10 @@ typedef enum
   STMT_DELETE_INITIATOR,
   STMT_DELETE_RECIPIENT,
   STMT_RELINQUISH,
+  STMT_PURGE_INDEXED,
   STMT_PURGE,
+  STMT_INDEX_ID,
+  STMT_INDEX_MARK,
   STMT_CREATOR_USAGE,
   STMT_EXPIRED_USAGE,
   STMT_BEGIN,
@@ -87,30 +114,36 @@ typedef enum
 } Stmt;
 
 static const char * const stmt_sql[N_STMTS] = {
-  "SELECT " MAILBOX_COLUMNS " FROM mailbox WHERE id = ?",
-  "SELECT " MAILBOX_COLUMNS " FROM mailbox WHERE initiator_claim = ? AND initiator_request_id = ? "
-    "AND deleted = 0 AND expires > ?",
+  MAILBOX_SELECT BY_ROW,
+  MAILBOX_SELECT BY_ID_TABLE,
+  MAILBOX_SELECT "WHERE initiator_claim = ? AND initiator_request_id = ? AND deleted = 0 AND expires > ?",
   "INSERT INTO mailbox (id, version, initiator_claim, access, created, expires, payload_type, payload_data, "
-    "title, description, image_url, initiator_token, initiator_request_id, size, creator, max_recipients) "
-    "VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "title, description, image_url, initiator_token, initiator_request_id, size, creator, max_recipients, rowid) "
+    "VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
   "UPDATE mailbox SET payload_type = ?, payload_data = ?, version = version + 1, "
-    "initiator_token = coalesce(?, initiator_token), initiator_request_id = ?, size = ? WHERE id = ?",
+    "initiator_token = coalesce(?, initiator_token), initiator_request_id = ?, size = ? WHERE rowid = ?",
   "UPDATE mailbox SET payload_type = ?, payload_data = ?, version = version + 1, "
-    "recipient_token = coalesce(?, recipient_token), recipient_request_id = ?, size = ? WHERE id = ?",
-  "UPDATE mailbox SET recipient_claim = ?, version = version + 1 WHERE id = ? AND recipient_claim IS NULL",
-  "UPDATE mailbox SET more_recipients = ?, version = version + 1 WHERE id = ?",
-  "UPDATE mailbox SET done_recipients = ?, recipient_request_id = ?, version = version + 1 WHERE id = ?",
+    "recipient_token = coalesce(?, recipient_token), recipient_request_id = ?, size = ? WHERE rowid = ?",
+  "UPDATE mailbox SET recipient_claim = ?, version = version + 1 WHERE rowid = ? AND recipient_claim IS NULL",
+  "UPDATE mailbox SET more_recipients = ?, version = version + 1 WHERE rowid = ?",
+  "UPDATE mailbox SET done_recipients = ?, recipient_request_id = ?, version = version + 1 WHERE rowid = ?",
   "UPDATE mailbox SET more_recipients = ?, relinquished_claim = ?, recipient_request_id = ?, "
-    "version = version + 1 WHERE id = ?",
+    "version = version + 1 WHERE rowid = ?",
   "UPDATE mailbox SET deleted = 1, version = version + 1, payload_type = NULL, payload_data = NULL, "
     "title = NULL, description = NULL, image_url = NULL, initiator_token = NULL, recipient_token = NULL, "
-    "size = 0, creator = NULL, initiator_request_id = ? WHERE id = ?",
+    "size = 0, creator = NULL, initiator_request_id = ? WHERE rowid = ?",
   "UPDATE mailbox SET deleted = 1, version = version + 1, payload_type = NULL, payload_data = NULL, "
     "title = NULL, description = NULL, image_url = NULL, initiator_token = NULL, recipient_token = NULL, "
-    "size = 0, creator = NULL, recipient_request_id = ? WHERE id = ?",
+    "size = 0, creator = NULL, recipient_request_id = ? WHERE rowid = ?",
   "UPDATE mailbox SET relinquished_claim = recipient_claim, recipient_claim = NULL, recipient_token = NULL, "
-    "recipient_request_id = ?, version = version + 1 WHERE id = ?",
-  "DELETE FROM mailbox WHERE expires <= ?",
+    "recipient_request_id = ?, version = version + 1 WHERE rowid = ?",
+  /* Also for ids still in memory, which are not in the table: the
+   * expiration index finds them all, where the mark would scan. */
+  "DELETE FROM mailbox_id WHERE id IN (SELECT id FROM mailbox WHERE expires <= ?)",
+  "DELETE FROM mailbox WHERE expires <= ? RETURNING rowid, id",
+  /* Only for a row that still exists: the sweep may have come first. */
+  "INSERT OR REPLACE INTO mailbox_id (id, mailbox) SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM mailbox WHERE rowid = ?2)",
+  "UPDATE mailbox_id_mark SET indexed = ?",
   "SELECT count(*), total(size) FROM "
     "(SELECT size FROM mailbox WHERE creator = ? AND deleted = 0 AND expires > ? LIMIT ?)",
   "SELECT count(*), total(size) FROM mailbox WHERE expires <= ? AND deleted = 0",
@@ -140,6 +173,21 @@ struct _RelayStoreSqlite
   gsize         commits;
   gsize         ops;
 
+  /* The writer's, but for lookups in @ids. Mailboxes up to row @indexed
+   * are in the id table, the newer ones in @ids; rows are given out in
+   * order from @last_row, never twice, so that none is ever newer than
+   * the mark and missing from both. */
+  RelaySqliteIds *ids;
+  gint64        indexed;
+  gint64        last_row;
+  gint64        batch_indexed;   /* the mark the batch's flush sets, or 0 */
+  guint         batch_flushed;   /* how far the batch's flush got */
+  guint         ids_flush_min;
+  GArray       *flushing;        /* RelaySqliteId, ids owned: a flush under way, sorted */
+  guint         flushed;         /* how many of them are in the table */
+  gint64        flushing_mark;   /* the rows they cover */
+  GArray       *batch_ids;       /* RelaySqliteId: the batch's creates */
+
   /* The writer's. Usage is what is committed; the batch's changes are
    * added once it commits. */
   RelayStoreLimits limits;
@@ -162,36 +210,58 @@ static void relay_store_iface_init (RelayStoreInterface *iface);
 G_DEFINE_FINAL_TYPE_WITH_CODE (RelayStoreSqlite, relay_store_sqlite, G_TYPE_OBJECT,
                                G_IMPLEMENT_INTERFACE (RELAY_TYPE_STORE, relay_store_iface_init))
 
-/* A rowid table: inserts append, and only the small id index takes random
- * keys (a WITHOUT ROWID table would split pages of 4 KiB rows all over). */
+/* A rowid table: inserts append (a WITHOUT ROWID table would split pages
+ * of 4 KiB rows all over). The random ids have no index on the table: the
+ * newest are in memory, the others in mailbox_id, flushed there in bulk
+ * (relay-sqlite-ids.h); mailbox_id_mark's one row says up to which row. */
+#define MAILBOX_TABLE \
+  "("                                    \
+  "  id TEXT NOT NULL,"                  \
+  "  version INTEGER NOT NULL,"          \
+  "  initiator_claim TEXT NOT NULL,"     \
+  "  recipient_claim TEXT,"              \
+  "  access INTEGER NOT NULL,"           \
+  "  created INTEGER NOT NULL,"          \
+  "  expires INTEGER NOT NULL,"          \
+  "  deleted INTEGER NOT NULL DEFAULT 0," \
+  "  payload_type TEXT,"                 \
+  "  payload_data TEXT,"                 \
+  "  title TEXT,"                        \
+  "  description TEXT,"                  \
+  "  image_url TEXT,"                    \
+  "  initiator_token TEXT,"              \
+  "  recipient_token TEXT,"              \
+  "  initiator_request_id TEXT,"         \
+  "  recipient_request_id TEXT,"         \
+  "  relinquished_claim TEXT,"           \
+  "  size INTEGER NOT NULL DEFAULT 0,"   \
+  "  creator BLOB,"                      \
+  "  max_recipients INTEGER NOT NULL DEFAULT 1," \
+  "  more_recipients TEXT,"              \
+  "  done_recipients TEXT"               \
+  ")"
+
+#define MAILBOX_INDEXES \
+  "CREATE INDEX IF NOT EXISTS mailbox_expires ON mailbox (expires);" \
+  "CREATE INDEX IF NOT EXISTS mailbox_initiator ON mailbox (initiator_claim, initiator_request_id);"
+
 static const char schema[] =
-  "CREATE TABLE IF NOT EXISTS mailbox ("
-  "  id TEXT NOT NULL UNIQUE,"
-  "  version INTEGER NOT NULL,"
-  "  initiator_claim TEXT NOT NULL,"
-  "  recipient_claim TEXT,"
-  "  access INTEGER NOT NULL,"
-  "  created INTEGER NOT NULL,"
-  "  expires INTEGER NOT NULL,"
-  "  deleted INTEGER NOT NULL DEFAULT 0,"
-  "  payload_type TEXT,"
-  "  payload_data TEXT,"
-  "  title TEXT,"
-  "  description TEXT,"
-  "  image_url TEXT,"
-  "  initiator_token TEXT,"
-  "  recipient_token TEXT,"
-  "  initiator_request_id TEXT,"
-  "  recipient_request_id TEXT,"
-  "  relinquished_claim TEXT,"
-  "  size INTEGER NOT NULL DEFAULT 0,"
-  "  creator BLOB,"
-  "  max_recipients INTEGER NOT NULL DEFAULT 1,"
-  "  more_recipients TEXT,"
-  "  done_recipients TEXT"
-  ");"
-  "CREATE INDEX IF NOT EXISTS mailbox_expires ON mailbox (expires);"
-  "CREATE INDEX IF NOT EXISTS mailbox_initiator ON mailbox (initiator_claim, initiator_request_id);";
+  "CREATE TABLE IF NOT EXISTS mailbox " MAILBOX_TABLE ";"
+  MAILBOX_INDEXES
+  "CREATE TABLE IF NOT EXISTS mailbox_id (id TEXT PRIMARY KEY, mailbox INTEGER NOT NULL) WITHOUT ROWID;"
+  "CREATE TABLE IF NOT EXISTS mailbox_id_mark (indexed INTEGER NOT NULL);"
+  "INSERT INTO mailbox_id_mark SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM mailbox_id_mark);";
+
+/* Databases from before the id table had a unique index on the mailbox
+ * table's ids; SQLite drops such an index only with its table. */
+static const char migrate_id_index[] =
+  "CREATE TABLE mailbox_rebuilt " MAILBOX_TABLE ";"
+  "INSERT INTO mailbox_rebuilt (rowid, " MAILBOX_COLUMNS ") SELECT rowid, " MAILBOX_COLUMNS " FROM mailbox;"
+  "DROP TABLE mailbox;"
+  "ALTER TABLE mailbox_rebuilt RENAME TO mailbox;"
+  MAILBOX_INDEXES
+  "INSERT OR REPLACE INTO mailbox_id (id, mailbox) SELECT id, rowid FROM mailbox ORDER BY id;"
+  "UPDATE mailbox_id_mark SET indexed = (SELECT coalesce(max(rowid), 0) FROM mailbox);";
 
 /* Databases from before per-client limits were counted from the store:
  * their mailboxes have no creator, and their sizes are counted once. */
@@ -217,16 +287,11 @@ static const char creator_index[] =
   "  WHERE deleted = 0 AND creator IS NOT NULL;";
 
 static int
-migrate_step (sqlite3    *db,
-              const char *column,
-              const char *sql)
+exec_in_transaction (sqlite3    *db,
+                     const char *sql)
 {
-  int rc;
+  int rc = sqlite3_exec (db, "BEGIN IMMEDIATE;", NULL, NULL, NULL);
 
-  if (sqlite3_table_column_metadata (db, NULL, "mailbox", column, NULL, NULL, NULL, NULL, NULL) == SQLITE_OK)
-    return SQLITE_OK;
-
-  rc = sqlite3_exec (db, "BEGIN IMMEDIATE;", NULL, NULL, NULL);
   if (rc == SQLITE_OK)
     rc = sqlite3_exec (db, sql, NULL, NULL, NULL);
   if (rc == SQLITE_OK)
@@ -237,12 +302,50 @@ migrate_step (sqlite3    *db,
 }
 
 static int
+migrate_step (sqlite3    *db,
+              const char *column,
+              const char *sql)
+{
+  if (sqlite3_table_column_metadata (db, NULL, "mailbox", column, NULL, NULL, NULL, NULL, NULL) == SQLITE_OK)
+    return SQLITE_OK;
+
+  return exec_in_transaction (db, sql);
+}
+
+static gboolean
+has_id_index (sqlite3 *db)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean found = FALSE;
+
+  if (sqlite3_prepare_v2 (db, "SELECT 1 FROM sqlite_master WHERE type = 'index' AND tbl_name = 'mailbox' "
+                              "AND name LIKE 'sqlite_autoindex_mailbox_%'", -1, &stmt, NULL) == SQLITE_OK)
+    found = sqlite3_step (stmt) == SQLITE_ROW;
+  sqlite3_finalize (stmt);
+  return found;
+}
+
+/* Rewrites the whole table once, in one transaction: on a full disk it
+ * fails and the store stays closed, as for any migration. */
+static int
+migrate_ids (sqlite3 *db)
+{
+  if (!has_id_index (db))
+    return SQLITE_OK;
+
+  g_message ("Moving the mailbox ids to a table of their own (once; the whole database is rewritten)");
+  return exec_in_transaction (db, migrate_id_index);
+}
+
+static int
 migrate (sqlite3 *db)
 {
   int rc = migrate_step (db, "creator", migrate_creator);
 
   if (rc == SQLITE_OK)
     rc = migrate_step (db, "max_recipients", migrate_recipients);
+  if (rc == SQLITE_OK)
+    rc = migrate_ids (db);
   return rc;
 }
 
@@ -377,22 +480,50 @@ writer_stmt (RelayStoreSqlite *self,
   return stmt;
 }
 
+/* Binds ?1 and ?2 of a lookup by row or by the id table. */
+static sqlite3_stmt *
+bind_lookup (RelaySqliteIds *ids,
+             sqlite3_stmt   *by_row,
+             sqlite3_stmt   *by_table,
+             const char     *id)
+{
+  sqlite3_stmt *stmt = by_table;
+  gint64 row;
+
+  if (relay_sqlite_ids_lookup (ids, id, &row))
+    {
+      stmt = by_row;
+      sqlite3_bind_int64 (stmt, 1, row);
+    }
+  sqlite3_bind_text (stmt, 2, id, -1, SQLITE_STATIC);
+  return stmt;
+}
+
+/* @row: the mailbox's row, which the writes that follow go by. */
 static gboolean
 select_mailbox (RelayStoreSqlite  *self,
                 const char        *id,
                 RelayMailbox     **out,
+                gint64            *row,
                 GError           **error)
 {
-  sqlite3_stmt *stmt = writer_stmt (self, STMT_SELECT);
+  sqlite3_stmt *stmt;
   int rc;
 
   *out = NULL;
-  httpd_sqlite_bind_text (stmt, 1, id);
+  sqlite3_reset (self->stmts[STMT_SELECT_INDEXED]);
+  stmt = bind_lookup (self->ids, writer_stmt (self, STMT_SELECT), self->stmts[STMT_SELECT_INDEXED], id);
   rc = sqlite3_step (stmt);
   if (rc == SQLITE_ROW)
-    *out = mailbox_from_row (stmt);
+    {
+      *out = mailbox_from_row (stmt);
+      *row = sqlite3_column_int64 (stmt, 23);
+    }
   else if (!httpd_sqlite_check (self->db, rc, "select", error))
-    return FALSE;
+    {
+      sqlite3_reset (stmt);
+      return FALSE;
+    }
 
   sqlite3_reset (stmt);
   return TRUE;
@@ -548,9 +679,16 @@ apply_create (RelayStoreSqlite  *self,
   if (m->has_creator)
     sqlite3_bind_blob (stmt, 14, m->creator.bytes, sizeof m->creator.bytes, SQLITE_STATIC);
   sqlite3_bind_int (stmt, 15, (int) MAX (m->max_recipients, 1));
+  sqlite3_bind_int64 (stmt, 16, ++self->last_row);
   if (!exec_stmt (self, stmt, error))
     return FALSE;
 
+  {
+    /* Into @ids once committed: m->id lives as long as the operation. */
+    RelaySqliteId created = { m->id, self->last_row };
+
+    g_array_append_val (self->batch_ids, created);
+  }
   self->batch_mailboxes++;
   self->batch_bytes += m->size;
   m->version = 1;
@@ -599,9 +737,10 @@ apply_update (RelayStoreSqlite  *self,
 {
   g_autoptr(RelayMailbox) m = NULL;
   sqlite3_stmt *stmt;
+  gint64 row = 0;
   Side side;
 
-  if (!select_mailbox (self, op->mailbox_id, &m, error))
+  if (!select_mailbox (self, op->mailbox_id, &m, &row, error))
     return FALSE;
 
   if (m == NULL || !relay_mailbox_is_live (m, op->now))
@@ -657,7 +796,7 @@ apply_update (RelayStoreSqlite  *self,
       httpd_sqlite_bind_text (stmt, 3, op->token);
       httpd_sqlite_bind_text (stmt, 4, op->request_id);
       sqlite3_bind_int64 (stmt, 5, m->size);
-      httpd_sqlite_bind_text (stmt, 6, m->id);
+      sqlite3_bind_int64 (stmt, 6, row);
       if (!exec_stmt (self, stmt, error))
         return FALSE;
 
@@ -677,8 +816,9 @@ apply_read (RelayStoreSqlite  *self,
 {
   g_autoptr(RelayMailbox) m = NULL;
   sqlite3_stmt *stmt;
+  gint64 row = 0;
 
-  if (!select_mailbox (self, op->mailbox_id, &m, error))
+  if (!select_mailbox (self, op->mailbox_id, &m, &row, error))
     return FALSE;
 
   if (m == NULL || !relay_mailbox_is_live (m, op->now))
@@ -712,7 +852,7 @@ apply_read (RelayStoreSqlite  *self,
           /* Trust on first use: the first recipient claim binds the mailbox. */
           stmt = writer_stmt (self, STMT_BIND);
           httpd_sqlite_bind_text (stmt, 1, op->claim);
-          httpd_sqlite_bind_text (stmt, 2, m->id);
+          sqlite3_bind_int64 (stmt, 2, row);
           if (!exec_stmt (self, stmt, error))
             return FALSE;
 
@@ -727,7 +867,7 @@ apply_read (RelayStoreSqlite  *self,
 
           stmt = writer_stmt (self, STMT_BIND_MORE);
           httpd_sqlite_bind_text (stmt, 1, column);
-          httpd_sqlite_bind_text (stmt, 2, m->id);
+          sqlite3_bind_int64 (stmt, 2, row);
           if (!exec_stmt (self, stmt, error))
             return FALSE;
 
@@ -748,9 +888,10 @@ apply_delete (RelayStoreSqlite  *self,
 {
   g_autoptr(RelayMailbox) m = NULL;
   sqlite3_stmt *stmt;
+  gint64 row = 0;
   Side side;
 
-  if (!select_mailbox (self, op->mailbox_id, &m, error))
+  if (!select_mailbox (self, op->mailbox_id, &m, &row, error))
     return FALSE;
 
   if (m == NULL || m->expires <= op->now)
@@ -781,7 +922,7 @@ apply_delete (RelayStoreSqlite  *self,
       stmt = writer_stmt (self, STMT_DONE);
       httpd_sqlite_bind_text (stmt, 1, column);
       httpd_sqlite_bind_text (stmt, 2, op->request_id);
-      httpd_sqlite_bind_text (stmt, 3, m->id);
+      sqlite3_bind_int64 (stmt, 3, row);
       if (!exec_stmt (self, stmt, error))
         return FALSE;
 
@@ -795,7 +936,7 @@ apply_delete (RelayStoreSqlite  *self,
       /* Keep claims, request ids and the expiry: only what a retry needs. */
       stmt = writer_stmt (self, side == SIDE_INITIATOR ? STMT_DELETE_INITIATOR : STMT_DELETE_RECIPIENT);
       httpd_sqlite_bind_text (stmt, 1, op->request_id);
-      httpd_sqlite_bind_text (stmt, 2, m->id);
+      sqlite3_bind_int64 (stmt, 2, row);
       if (!exec_stmt (self, stmt, error))
         return FALSE;
 
@@ -819,8 +960,9 @@ apply_relinquish (RelayStoreSqlite  *self,
 {
   g_autoptr(RelayMailbox) m = NULL;
   sqlite3_stmt *stmt;
+  gint64 row = 0;
 
-  if (!select_mailbox (self, op->mailbox_id, &m, error))
+  if (!select_mailbox (self, op->mailbox_id, &m, &row, error))
     return FALSE;
 
   if (m == NULL || !relay_mailbox_is_live (m, op->now))
@@ -843,7 +985,7 @@ apply_relinquish (RelayStoreSqlite  *self,
       httpd_sqlite_bind_text (stmt, 1, column);
       httpd_sqlite_bind_text (stmt, 2, op->claim);
       httpd_sqlite_bind_text (stmt, 3, op->request_id);
-      httpd_sqlite_bind_text (stmt, 4, m->id);
+      sqlite3_bind_int64 (stmt, 4, row);
       if (!exec_stmt (self, stmt, error))
         return FALSE;
 
@@ -858,7 +1000,7 @@ apply_relinquish (RelayStoreSqlite  *self,
     {
       stmt = writer_stmt (self, STMT_RELINQUISH);
       httpd_sqlite_bind_text (stmt, 1, op->request_id);
-      httpd_sqlite_bind_text (stmt, 2, m->id);
+      sqlite3_bind_int64 (stmt, 2, row);
       if (!exec_stmt (self, stmt, error))
         return FALSE;
 
@@ -878,19 +1020,36 @@ apply_purge (RelayStoreSqlite  *self,
 {
   sqlite3_stmt *stmt = writer_stmt (self, STMT_EXPIRED_USAGE);
   gint64 mailboxes = 0, bytes = 0;
+  /* This batch may have flushed ids already. */
+  gint64 mark = self->batch_indexed > 0 ? self->batch_indexed : self->indexed;
+  int rc;
 
   sqlite3_bind_int64 (stmt, 1, op->now);
   if (!query_usage (self, stmt, &mailboxes, &bytes, error))
     return FALSE;
 
-  stmt = writer_stmt (self, STMT_PURGE);
+  stmt = writer_stmt (self, STMT_PURGE_INDEXED);
   sqlite3_bind_int64 (stmt, 1, op->now);
   if (!exec_stmt (self, stmt, error))
     return FALSE;
 
+  /* The newest go from memory at once: they are expired, so losing them
+   * there if the batch fails changes no answer. */
+  stmt = writer_stmt (self, STMT_PURGE);
+  sqlite3_bind_int64 (stmt, 1, op->now);
+  op->purged = 0;
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      if (sqlite3_column_int64 (stmt, 0) > mark)
+        relay_sqlite_ids_remove (self->ids, (const char *) sqlite3_column_text (stmt, 1));
+      op->purged++;
+    }
+  sqlite3_reset (stmt);
+  if (!httpd_sqlite_check (self->db, rc, "purge", error))
+    return FALSE;
+
   self->batch_mailboxes -= mailboxes;
   self->batch_bytes -= bytes;
-  op->purged = sqlite3_changes (self->db);
   op->status = RELAY_STATUS_OK;
   return TRUE;
 }
@@ -929,18 +1088,109 @@ needs_space (RelayOp *op)
   return op->kind == RELAY_OP_CREATE || op->kind == RELAY_OP_UPDATE;
 }
 
+static void
+flushing_free (GArray *ids)
+{
+  for (guint i = 0; i < ids->len; i++)
+    g_free ((char *) g_array_index (ids, RelaySqliteId, i).id);
+  g_array_unref (ids);
+}
+
+/* Moves the ids in memory into the id table once there are enough: takes
+ * them in key order, and the next chunk of them with each batch; the last
+ * chunk moves the mark. Until then the ids stay in memory too. */
+static gboolean
+flush_ids (RelayStoreSqlite  *self,
+           GError           **error)
+{
+  guint threshold = (guint) MAX ((gint64) self->ids_flush_min, self->mailboxes / IDS_FLUSH_DIVISOR);
+  sqlite3_stmt *stmt;
+  guint end;
+
+  if (self->flushing == NULL)
+    {
+      g_autoptr(GArray) ids = NULL;
+
+      if (relay_sqlite_ids_get_size (self->ids) < threshold)
+        return TRUE;
+
+      /* Copies: the sweep may take ids out of memory meanwhile. */
+      ids = relay_sqlite_ids_sorted (self->ids);
+      for (guint i = 0; i < ids->len; i++)
+        g_array_index (ids, RelaySqliteId, i).id = g_strdup (g_array_index (ids, RelaySqliteId, i).id);
+      self->flushing = g_steal_pointer (&ids);
+      self->flushed = 0;
+      self->flushing_mark = self->last_row;
+    }
+
+  end = MIN (self->flushing->len,
+             self->flushed + MAX (1, (gint64) self->ids_flush_min * IDS_FLUSH_CHUNK / IDS_FLUSH_MIN));
+  for (guint i = self->flushed; i < end; i++)
+    {
+      RelaySqliteId *id = &g_array_index (self->flushing, RelaySqliteId, i);
+
+      stmt = writer_stmt (self, STMT_INDEX_ID);
+      sqlite3_bind_text (stmt, 1, id->id, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (stmt, 2, id->row);
+      if (!exec_stmt (self, stmt, error))
+        return FALSE;
+    }
+  self->batch_flushed = end;
+
+  if (end == self->flushing->len)
+    {
+      stmt = writer_stmt (self, STMT_INDEX_MARK);
+      sqlite3_bind_int64 (stmt, 1, self->flushing_mark);
+      if (!exec_stmt (self, stmt, error))
+        return FALSE;
+      self->batch_indexed = self->flushing_mark;
+    }
+  return TRUE;
+}
+
+/* After a commit: the ids of a finished flush leave memory, the batch's
+ * creates enter it. */
+static void
+update_ids (RelayStoreSqlite *self)
+{
+  if (self->flushing != NULL)
+    self->flushed = self->batch_flushed;
+  if (self->batch_indexed > 0)
+    {
+      for (guint i = 0; i < self->flushing->len; i++)
+        relay_sqlite_ids_remove (self->ids, g_array_index (self->flushing, RelaySqliteId, i).id);
+      g_clear_pointer (&self->flushing, flushing_free);
+      self->indexed = self->batch_indexed;
+    }
+  for (guint i = 0; i < self->batch_ids->len; i++)
+    {
+      RelaySqliteId *id = &g_array_index (self->batch_ids, RelaySqliteId, i);
+
+      relay_sqlite_ids_add (self->ids, id->id, id->row);
+    }
+}
+
 /* Runs the operations in one transaction. Returns FALSE, with every
- * operation's status unset, if the database failed. */
+ * operation's status unset, if the database failed. @flush: whether the
+ * batch may also move ids into the id table (not on a full disk). */
 static gboolean
 run_transaction (RelayStoreSqlite  *self,
                  GPtrArray         *ops,
+                 gboolean           flush,
                  GError           **error)
 {
   gboolean ok;
 
   self->batch_mailboxes = 0;
   self->batch_bytes = 0;
+  self->batch_indexed = 0;
+  self->batch_flushed = self->flushed;
+  g_array_set_size (self->batch_ids, 0);
   ok = run_stmt (self, STMT_BEGIN, "begin", error);
+
+  /* Before the batch's creates, so that the mark is below all of them. */
+  if (ok && flush)
+    ok = flush_ids (self, error);
 
   for (guint i = 0; ok && i < ops->len; i++)
     ok = apply (self, g_ptr_array_index (ops, i), error);
@@ -953,9 +1203,12 @@ run_transaction (RelayStoreSqlite  *self,
       sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
       for (guint i = 0; i < ops->len; i++)
         g_clear_pointer (&((RelayOp *) g_ptr_array_index (ops, i))->result, relay_mailbox_unref);
+      g_array_set_size (self->batch_ids, 0);
       return FALSE;
     }
 
+  update_ids (self);
+  g_array_set_size (self->batch_ids, 0);
   self->mailboxes += self->batch_mailboxes;
   self->bytes += self->batch_bytes;
   return TRUE;
@@ -1080,7 +1333,7 @@ run_batch (RelayStoreSqlite *self,
       g_ptr_array_add (full && needs_space (op) ? refused : tried, op);
     }
 
-  if (tried->len > 0 && !run_transaction (self, tried, &error))
+  if (tried->len > 0 && !run_transaction (self, tried, !full, &error))
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
         {
@@ -1102,7 +1355,7 @@ run_batch (RelayStoreSqlite *self,
             }
 
           g_clear_error (&error);
-          if (again->len > 0 && !run_transaction (self, again, &error))
+          if (again->len > 0 && !run_transaction (self, again, FALSE, &error))
             {
               log_failure (self, again->len, error);
               fail_all (again, error);
@@ -1230,7 +1483,8 @@ relay_store_sqlite_flush (RelayStore *store)
 static void
 reader_free (Reader *reader)
 {
-  sqlite3_finalize (reader->lookup);
+  sqlite3_finalize (reader->lookup_row);
+  sqlite3_finalize (reader->lookup_indexed);
   sqlite3_finalize (reader->count_live);
   sqlite3_close (reader->db);
   g_free (reader);
@@ -1254,8 +1508,11 @@ reader_take (RelayStoreSqlite  *self,
       return NULL;
     }
 
-  rc = sqlite3_prepare_v3 (reader->db, "SELECT " MAILBOX_COLUMNS " FROM mailbox WHERE id = ?",
-                           -1, SQLITE_PREPARE_PERSISTENT, &reader->lookup, NULL);
+  rc = sqlite3_prepare_v3 (reader->db, MAILBOX_SELECT BY_ROW, -1, SQLITE_PREPARE_PERSISTENT,
+                           &reader->lookup_row, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_prepare_v3 (reader->db, MAILBOX_SELECT BY_ID_TABLE, -1, SQLITE_PREPARE_PERSISTENT,
+                             &reader->lookup_indexed, NULL);
   if (rc == SQLITE_OK)
     rc = sqlite3_prepare_v3 (reader->db, "SELECT count(*) FROM mailbox WHERE deleted = 0 AND expires > ?",
                              -1, SQLITE_PREPARE_PERSISTENT, &reader->count_live, NULL);
@@ -1275,6 +1532,7 @@ relay_store_sqlite_lookup (RelayStore  *store,
 {
   RelayStoreSqlite *self = RELAY_STORE_SQLITE (store);
   RelayMailbox *mailbox = NULL;
+  sqlite3_stmt *stmt;
   Reader *reader;
   int rc;
 
@@ -1282,14 +1540,16 @@ relay_store_sqlite_lookup (RelayStore  *store,
   if (reader == NULL)
     return NULL;
 
-  sqlite3_bind_text (reader->lookup, 1, id, -1, SQLITE_STATIC);
-  rc = sqlite3_step (reader->lookup);
+  /* Memory first: a mailbox flushed meanwhile is in the table by the time
+   * it leaves memory, and this statement's snapshot starts after. */
+  stmt = bind_lookup (self->ids, reader->lookup_row, reader->lookup_indexed, id);
+  rc = sqlite3_step (stmt);
   if (rc == SQLITE_ROW)
-    mailbox = mailbox_from_row (reader->lookup);
+    mailbox = mailbox_from_row (stmt);
   else
     httpd_sqlite_check (reader->db, rc, "lookup", error);
-  sqlite3_reset (reader->lookup);
-  sqlite3_clear_bindings (reader->lookup);
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
 
   g_async_queue_push (self->readers, reader);
   return mailbox;
@@ -1316,47 +1576,15 @@ relay_store_sqlite_count_live (RelayStore *store,
   return count;
 }
 
-typedef struct
-{
-  GMutex   lock;
-  GCond    cond;
-  gboolean done;
-} SyncWait;
-
-static void
-sync_done (RelayOp  *op,
-           gpointer  user_data)
-{
-  SyncWait *wait = user_data;
-
-  g_mutex_lock (&wait->lock);
-  wait->done = TRUE;
-  g_cond_signal (&wait->cond);
-  g_mutex_unlock (&wait->lock);
-}
-
 static gint64
 relay_store_sqlite_purge_expired (RelayStore  *store,
                                   gint64       now,
                                   GError     **error)
 {
   g_autoptr(RelayOp) op = relay_op_new (RELAY_OP_PURGE, now);
-  SyncWait wait = { 0 };
-
-  g_mutex_init (&wait.lock);
-  g_cond_init (&wait.cond);
-  op->done = sync_done;
-  op->user_data = &wait;
 
   /* Not relay_store_submit(): relay_store_purge_expired() times it already. */
-  relay_store_sqlite_submit (store, op);
-
-  g_mutex_lock (&wait.lock);
-  while (!wait.done)
-    g_cond_wait (&wait.cond, &wait.lock);
-  g_mutex_unlock (&wait.lock);
-  g_mutex_clear (&wait.lock);
-  g_cond_clear (&wait.cond);
+  relay_store_run (store, op, relay_store_sqlite_submit);
 
   if (op->status != RELAY_STATUS_OK)
     {
@@ -1440,6 +1668,9 @@ relay_store_sqlite_finalize (GObject *object)
   if (self->reserve_fd >= 0)
     close (self->reserve_fd);
   g_async_queue_unref (self->readers);
+  g_clear_pointer (&self->ids, relay_sqlite_ids_free);
+  g_clear_pointer (&self->batch_ids, g_array_unref);
+  g_clear_pointer (&self->flushing, flushing_free);
   g_free (self->path);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
@@ -1464,6 +1695,9 @@ relay_store_sqlite_init (RelayStoreSqlite *self)
   g_cond_init (&self->idle);
   g_queue_init (&self->pending);
   self->readers = g_async_queue_new ();
+  self->ids = relay_sqlite_ids_new ();
+  self->batch_ids = g_array_new (FALSE, FALSE, sizeof (RelaySqliteId));
+  self->ids_flush_min = IDS_FLUSH_MIN;
   self->reserve_fd = -1;
   /* No network: never unreachable (a full disk is RelayStoreState's). */
   self->stats.kind = "sqlite";
@@ -1518,6 +1752,41 @@ open_reserve (RelayStoreSqlite  *self,
   return TRUE;
 }
 
+/* The mark, and the ids of the rows after it back into memory: those a
+ * stop or a crash left out of the id table. */
+static gboolean
+load_ids (RelayStoreSqlite  *self,
+          GError           **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc;
+
+  rc = sqlite3_prepare_v2 (self->db, "SELECT indexed, (SELECT coalesce(max(rowid), 0) FROM mailbox) "
+                                     "FROM mailbox_id_mark", -1, &stmt, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    {
+      self->indexed = sqlite3_column_int64 (stmt, 0);
+      self->last_row = MAX (self->indexed, sqlite3_column_int64 (stmt, 1));
+      rc = SQLITE_DONE;
+    }
+  sqlite3_finalize (stmt);
+  if (!httpd_sqlite_check (self->db, rc, "mark", error))
+    return FALSE;
+
+  rc = sqlite3_prepare_v2 (self->db, "SELECT rowid, id FROM mailbox WHERE rowid > ?", -1, &stmt, NULL);
+  if (rc == SQLITE_OK)
+    sqlite3_bind_int64 (stmt, 1, self->indexed);
+  while (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      relay_sqlite_ids_add (self->ids, (const char *) sqlite3_column_text (stmt, 1), sqlite3_column_int64 (stmt, 0));
+      rc = SQLITE_OK;
+    }
+  sqlite3_finalize (stmt);
+  return httpd_sqlite_check (self->db, rc, "ids", error);
+}
+
 /**
  * relay_store_sqlite_new:
  * @path: the database file; created if missing
@@ -1560,6 +1829,8 @@ relay_store_sqlite_new (const char              *path,
   sqlite3_finalize (usage);
   if (!httpd_sqlite_check (self->db, rc, "count", error))
     return NULL;
+  if (!load_ids (self, error))
+    return NULL;
   publish (self);
 
   if (!open_reserve (self, error))
@@ -1586,4 +1857,33 @@ gsize
 relay_store_sqlite_get_ops (RelayStoreSqlite *self)
 {
   return GPOINTER_TO_SIZE (g_atomic_pointer_get (&self->ops));
+}
+
+/**
+ * relay_store_sqlite_set_ids_flush_min:
+ * @min: how many ids in memory make the writer move them into the id table
+ *
+ * For tests, which cannot wait for tens of thousands of creates; call it
+ * before submitting anything.
+ */
+void
+relay_store_sqlite_set_ids_flush_min (RelayStoreSqlite *self,
+                                      guint             min)
+{
+  g_return_if_fail (min > 0);
+
+  g_mutex_lock (&self->lock);
+  self->ids_flush_min = min;
+  g_mutex_unlock (&self->lock);
+}
+
+/**
+ * relay_store_sqlite_get_ids_in_memory:
+ *
+ * Returns: how many mailbox ids are not yet in the id table
+ */
+guint
+relay_store_sqlite_get_ids_in_memory (RelayStoreSqlite *self)
+{
+  return relay_sqlite_ids_get_size (self->ids);
 }

@@ -19,5 +19,8 @@ RelayStoreSqlite *relay_store_sqlite_new        (const char              *path,
 void              relay_store_sqlite_close      (RelayStoreSqlite  *self);
 gsize             relay_store_sqlite_get_commits (RelayStoreSqlite *self);
 gsize             relay_store_sqlite_get_ops     (RelayStoreSqlite *self);
+void              relay_store_sqlite_set_ids_flush_min (RelayStoreSqlite *self,
+                                                        guint             min);
+guint             relay_store_sqlite_get_ids_in_memory (RelayStoreSqlite *self);
 
 G_END_DECLS

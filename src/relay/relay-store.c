@@ -165,6 +165,55 @@ relay_store_submit (RelayStore *self,
   iface->submit (self, op);
 }
 
+typedef struct
+{
+  GMutex   lock;
+  GCond    cond;
+  gboolean done;
+} RunWait;
+
+static void
+run_done (RelayOp  *op,
+          gpointer  user_data)
+{
+  RunWait *wait = user_data;
+
+  g_mutex_lock (&wait->lock);
+  wait->done = TRUE;
+  g_cond_signal (&wait->cond);
+  g_mutex_unlock (&wait->lock);
+}
+
+/**
+ * relay_store_run:
+ * @submit: relay_store_submit(), or a store's own submit if the caller
+ *   times the operation itself
+ *
+ * Submits @op and waits for its answer: for threads that may block (the
+ * expiry sweep's, tests, benchmarks), never the HTTP thread. @op's done
+ * callback is replaced.
+ */
+void
+relay_store_run (RelayStore           *self,
+                 RelayOp              *op,
+                 RelayStoreSubmitFunc  submit)
+{
+  RunWait wait = { 0 };
+
+  g_mutex_init (&wait.lock);
+  g_cond_init (&wait.cond);
+  op->done = run_done;
+  op->user_data = &wait;
+  submit (self, op);
+
+  g_mutex_lock (&wait.lock);
+  while (!wait.done)
+    g_cond_wait (&wait.cond, &wait.lock);
+  g_mutex_unlock (&wait.lock);
+  g_mutex_clear (&wait.lock);
+  g_cond_clear (&wait.cond);
+}
+
 /**
  * relay_store_lookups_block:
  *

@@ -209,6 +209,11 @@ RelayMailbox *relay_store_lookup        (RelayStore  *self,
                                          GError     **error);
 void          relay_store_submit        (RelayStore  *self,
                                          RelayOp     *op);
+typedef void (*RelayStoreSubmitFunc)    (RelayStore  *self,
+                                         RelayOp     *op);
+void          relay_store_run           (RelayStore  *self,
+                                         RelayOp     *op,
+                                         RelayStoreSubmitFunc submit);
 gboolean      relay_store_lookups_block (RelayStore  *self);
 gint64        relay_store_purge_expired (RelayStore  *self,
                                          gint64       now,

@@ -1,0 +1,367 @@
+/* test-relay-store-sqlite.c: the relay's SQLite store, driven directly
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Its mailbox ids live in memory until there are enough to move into the
+ * id table (relay-sqlite-ids.h). Over HTTP a test would need tens of
+ * thousands of creates to see a flush; here the threshold is set low, so
+ * that every lookup, write, purge and restart meets ids on both sides.
+ */
+
+#define G_LOG_DOMAIN "test-relay-store-sqlite"
+
+#include "config.h"
+
+#include <sqlite3.h>
+
+#include "lk-crypto.h"
+#include "lk-test-server.h"
+#include "relay-store-sqlite.h"
+
+/* With this, a flush moves one id a batch: a test's creates meet flushes
+ * under way too. */
+#define FLUSH_MIN 16
+
+/* Every id in the table belongs to its row; none is left of a row that is
+ * gone. */
+#define NO_STRAY_IDS \
+  "SELECT count(*) FROM mailbox_id m LEFT JOIN mailbox b ON b.rowid = m.mailbox AND b.id = m.id " \
+  "WHERE b.rowid IS NULL"
+
+/* Memory holds exactly the rows after the mark. */
+#define ROWS_AFTER_MARK "SELECT count(*) FROM mailbox WHERE rowid > (SELECT indexed FROM mailbox_id_mark)"
+
+typedef struct
+{
+  char             *dir;
+  char             *path;
+  RelayStoreSqlite *store;
+  char             *claim;
+} Fixture;
+
+static gint64
+now_seconds (void)
+{
+  return g_get_real_time () / G_USEC_PER_SEC;
+}
+
+/* Returns the new mailbox's id. */
+static char *
+create (Fixture *f,
+        gint64   expires)
+{
+  g_autoptr(RelayOp) op = relay_op_new (RELAY_OP_CREATE, now_seconds ());
+  RelayMailbox *mailbox = relay_mailbox_new ();
+
+  mailbox->id = lk_uuid_new_random ();
+  mailbox->initiator_claim = g_strdup (f->claim);
+  mailbox->access = RELAY_ACCESS_READ | RELAY_ACCESS_WRITE | RELAY_ACCESS_DELETE;
+  mailbox->max_recipients = 1;
+  mailbox->created = op->now;
+  mailbox->expires = expires;
+  mailbox->payload_type = g_strdup ("AEAD_AES_256_GCM");
+  mailbox->payload_data = g_strdup ("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+  mailbox->title = g_strdup ("Room 404");
+  op->claim = g_strdup (f->claim);
+  op->mailbox = mailbox;
+  relay_store_run (RELAY_STORE (f->store), op, relay_store_submit);
+  g_assert_cmpint (op->status, ==, RELAY_STATUS_OK);
+  return g_strdup (mailbox->id);
+}
+
+static RelayStatus
+write_op (Fixture     *f,
+          RelayOpKind  kind,
+          const char  *id,
+          const char  *claim)
+{
+  g_autoptr(RelayOp) op = relay_op_new (kind, now_seconds ());
+
+  op->mailbox_id = g_strdup (id);
+  op->claim = g_strdup (claim);
+  if (kind == RELAY_OP_UPDATE)
+    {
+      op->payload_type = g_strdup ("AEAD_AES_256_GCM");
+      op->payload_data = g_strdup ("BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB");
+    }
+  relay_store_run (RELAY_STORE (f->store), op, relay_store_submit);
+  return op->status;
+}
+
+static void
+assert_found (Fixture    *f,
+              const char *id,
+              gint64      version)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RelayMailbox) mailbox = relay_store_lookup (RELAY_STORE (f->store), id, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (mailbox);
+  g_assert_cmpstr (mailbox->id, ==, id);
+  g_assert_cmpint (mailbox->version, ==, version);
+}
+
+static void
+assert_missing (Fixture    *f,
+                const char *id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RelayMailbox) mailbox = relay_store_lookup (RELAY_STORE (f->store), id, &error);
+
+  g_assert_no_error (error);
+  g_assert_null (mailbox);
+}
+
+static void
+open_store (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+
+  f->store = relay_store_sqlite_new (f->path, NULL, &error);
+  g_assert_no_error (error);
+  relay_store_sqlite_set_ids_flush_min (f->store, FLUSH_MIN);
+}
+
+static void
+close_store (Fixture *f)
+{
+  relay_store_sqlite_close (f->store);
+  g_clear_object (&f->store);
+}
+
+static gint64
+query_int (Fixture    *f,
+           const char *sql)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 value;
+
+  g_assert_cmpint (sqlite3_open_v2 (f->path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  value = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return value;
+}
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  f->dir = g_dir_make_tmp ("test-relay-store-sqlite-XXXXXX", &error);
+  g_assert_no_error (error);
+  f->path = g_build_filename (f->dir, "relay.sqlite", NULL);
+  f->claim = lk_uuid_new_random ();
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  if (f->store != NULL)
+    close_store (f);
+  lk_test_remove_tree (f->dir);
+  g_free (f->dir);
+  g_free (f->path);
+  g_free (f->claim);
+}
+
+/* Ids in memory and in the table are found, written and deleted alike;
+ * a flush leaves fewer than its threshold in memory. */
+static void
+test_ids_both_sides (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *stranger = lk_uuid_new_random ();
+  g_autofree char *recipient = lk_uuid_new_random ();
+  g_autofree char *unknown = lk_uuid_new_random ();
+  gint64 expires = now_seconds () + 3600;
+  const char *oldest, *newest;
+
+  open_store (f);
+  for (guint i = 0; i < 5 * FLUSH_MIN + 3; i++)
+    g_ptr_array_add (ids, create (f, expires));
+
+  /* A flush starts at 16 ids in memory and takes 16 batches; meanwhile
+   * the next 16 come in. */
+  g_assert_cmpuint (relay_store_sqlite_get_ids_in_memory (f->store), <=, 2 * FLUSH_MIN);
+  g_assert_cmpint (query_int (f, "SELECT indexed FROM mailbox_id_mark"), >=, 3 * FLUSH_MIN);
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM mailbox_id"), >=, 3 * FLUSH_MIN);
+  g_assert_cmpint (query_int (f, NO_STRAY_IDS), ==, 0);
+
+  for (guint i = 0; i < ids->len; i++)
+    assert_found (f, g_ptr_array_index (ids, i), 1);
+  assert_missing (f, unknown);
+  assert_missing (f, "not-an-id");
+
+  oldest = g_ptr_array_index (ids, 0);
+  newest = g_ptr_array_index (ids, ids->len - 1);
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *id = i == 0 ? oldest : newest;
+
+      g_assert_cmpint (write_op (f, RELAY_OP_UPDATE, id, f->claim), ==, RELAY_STATUS_OK);
+      g_assert_cmpint (write_op (f, RELAY_OP_READ, id, recipient), ==, RELAY_STATUS_OK);
+      g_assert_cmpint (write_op (f, RELAY_OP_READ, id, stranger), ==, RELAY_STATUS_UNAUTHORIZED);
+      assert_found (f, id, 3);
+      g_assert_cmpint (write_op (f, RELAY_OP_RELINQUISH, id, recipient), ==, RELAY_STATUS_OK);
+      g_assert_cmpint (write_op (f, RELAY_OP_DELETE, id, f->claim), ==, RELAY_STATUS_OK);
+      assert_found (f, id, 5);
+      g_assert_cmpint (write_op (f, RELAY_OP_DELETE, id, f->claim), ==, RELAY_STATUS_NOT_FOUND);
+    }
+  g_assert_cmpint (write_op (f, RELAY_OP_UPDATE, unknown, f->claim), ==, RELAY_STATUS_NOT_FOUND);
+}
+
+/* A stop, or a crash, leaves the newest ids out of the table: a new store
+ * finds them again from the rows after the mark, and goes on flushing. */
+static void
+test_ids_restart (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  gint64 expires = now_seconds () + 3600;
+  guint in_memory;
+
+  open_store (f);
+  for (guint i = 0; i < 2 * FLUSH_MIN + 5; i++)
+    g_ptr_array_add (ids, create (f, expires));
+  in_memory = relay_store_sqlite_get_ids_in_memory (f->store);
+  g_assert_cmpuint (in_memory, >, 0);
+  close_store (f);
+
+  open_store (f);
+  g_assert_cmpuint (relay_store_sqlite_get_ids_in_memory (f->store), ==, in_memory);
+  for (guint i = 0; i < ids->len; i++)
+    assert_found (f, g_ptr_array_index (ids, i), 1);
+  for (guint i = 0; i < FLUSH_MIN; i++)
+    g_ptr_array_add (ids, create (f, expires));
+  for (guint i = 0; i < ids->len; i++)
+    assert_found (f, g_ptr_array_index (ids, i), 1);
+  g_assert_cmpint (query_int (f, NO_STRAY_IDS), ==, 0);
+  /* Every row at or below the mark is in the table. */
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM mailbox WHERE rowid <= (SELECT indexed FROM mailbox_id_mark) "
+                                 "AND id NOT IN (SELECT id FROM mailbox_id)"), ==, 0);
+  g_assert_cmpint (query_int (f, "SELECT count(DISTINCT rowid) FROM mailbox"), ==, ids->len);
+}
+
+/* The sweep removes expired mailboxes from the table and from memory, and
+ * the rows it frees are never given out again. */
+static void
+test_ids_purge (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GPtrArray) soon = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) later = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  gint64 now = now_seconds ();
+  gint64 max_row;
+
+  open_store (f);
+  /* Not a multiple of the threshold: some of both kinds stay in memory. */
+  for (guint i = 0; i < 3 * FLUSH_MIN + 3; i++)
+    {
+      g_ptr_array_add (later, create (f, now + 3600));
+      g_ptr_array_add (soon, create (f, now + 60));
+    }
+  max_row = query_int (f, "SELECT max(rowid) FROM mailbox");
+  g_assert_cmpuint (relay_store_sqlite_get_ids_in_memory (f->store), >, 2);
+
+  g_assert_cmpint (relay_store_purge_expired (RELAY_STORE (f->store), now + 120, &error), ==, soon->len);
+  g_assert_no_error (error);
+  for (guint i = 0; i < soon->len; i++)
+    assert_missing (f, g_ptr_array_index (soon, i));
+  for (guint i = 0; i < later->len; i++)
+    assert_found (f, g_ptr_array_index (later, i), 1);
+  g_assert_cmpint (query_int (f, NO_STRAY_IDS), ==, 0);
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM mailbox"), ==, later->len);
+  g_assert_cmpint (relay_store_sqlite_get_ids_in_memory (f->store), ==, query_int (f, ROWS_AFTER_MARK));
+
+  /* The newest row was purged; the next create still gets a new one. */
+  g_free (create (f, now + 3600));
+  g_assert_cmpint (query_int (f, "SELECT max(rowid) FROM mailbox"), >, max_row);
+
+  /* The flushes after the sweep add no id of a purged mailbox. */
+  for (guint i = 0; i < 3 * FLUSH_MIN; i++)
+    g_free (create (f, now + 3600));
+  g_assert_cmpint (query_int (f, NO_STRAY_IDS), ==, 0);
+  g_assert_cmpint (relay_store_sqlite_get_ids_in_memory (f->store), ==, query_int (f, ROWS_AFTER_MARK));
+}
+
+/* A database from before the id table: its unique index on ids goes, every
+ * id is moved into the table, and its mailboxes keep working. */
+static void
+test_ids_migration (Fixture       *f,
+                    gconstpointer  data)
+{
+  static const char * const old_ids[] = {
+    "0f8fad5b-d9cb-469f-a165-70867728950e",
+    "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+  };
+  g_autofree char *sql = NULL;
+  g_autofree char *id = NULL;
+  sqlite3 *db = NULL;
+  gint64 now = now_seconds ();
+
+  g_assert_cmpint (sqlite3_open (f->path, &db), ==, SQLITE_OK);
+  sql = g_strdup_printf ("CREATE TABLE mailbox (id TEXT NOT NULL UNIQUE, version INTEGER NOT NULL, "
+                         "initiator_claim TEXT NOT NULL, recipient_claim TEXT, access INTEGER NOT NULL, "
+                         "created INTEGER NOT NULL, expires INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, "
+                         "payload_type TEXT, payload_data TEXT, title TEXT, description TEXT, image_url TEXT, "
+                         "initiator_token TEXT, recipient_token TEXT, initiator_request_id TEXT, "
+                         "recipient_request_id TEXT, relinquished_claim TEXT, size INTEGER NOT NULL DEFAULT 0, "
+                         "creator BLOB, max_recipients INTEGER NOT NULL DEFAULT 1, more_recipients TEXT, "
+                         "done_recipients TEXT);"
+                         "CREATE INDEX mailbox_expires ON mailbox (expires);"
+                         "INSERT INTO mailbox (id, version, initiator_claim, access, created, expires, payload_type, "
+                         "payload_data, title, size) VALUES "
+                         "('%s', 1, '%s', 7, %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ", 'AEAD_AES_256_GCM', 'AAAA', 'A', 10),"
+                         "('%s', 1, '%s', 7, %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ", 'AEAD_AES_256_GCM', 'AAAA', 'B', 10);",
+                         old_ids[0], f->claim, now, now + 3600, old_ids[1], f->claim, now, now + 3600);
+  g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  open_store (f);
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'sqlite_autoindex_mailbox%'"),
+                   ==, 0);
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM mailbox_id"), ==, 2);
+  g_assert_cmpint (query_int (f, "SELECT indexed FROM mailbox_id_mark"), ==, 2);
+  g_assert_cmpuint (relay_store_sqlite_get_ids_in_memory (f->store), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (old_ids); i++)
+    assert_found (f, old_ids[i], 1);
+  g_assert_cmpint (write_op (f, RELAY_OP_UPDATE, old_ids[1], f->claim), ==, RELAY_STATUS_OK);
+  assert_found (f, old_ids[1], 2);
+
+  id = create (f, now + 3600);
+  assert_found (f, id, 1);
+  g_assert_cmpint (query_int (f, "SELECT rowid FROM mailbox WHERE id = '" "0f8fad5b-d9cb-469f-a165-70867728950e" "'"),
+                   ==, 1);
+  close_store (f);
+
+  /* Once only. */
+  open_store (f);
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM mailbox"), ==, 3);
+  assert_found (f, id, 1);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(name, func) \
+  g_test_add ("/relay/store-sqlite/" name, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD ("ids-both-sides", test_ids_both_sides);
+  ADD ("ids-restart", test_ids_restart);
+  ADD ("ids-purge", test_ids_purge);
+  ADD ("ids-migration", test_ids_migration);
+#undef ADD
+
+  return g_test_run ();
+}
