@@ -52,9 +52,9 @@
  * a flush writes each leaf of the table about once (relay-sqlite-ids.h).
  * A flush goes in key order, IDS_FLUSH_CHUNK with each batch, so that no
  * batch waits long for it. */
-#define IDS_FLUSH_MIN     65536
+#define IDS_FLUSH_MIN     32768
 #define IDS_FLUSH_DIVISOR 32
-#define IDS_FLUSH_CHUNK   2048
+#define IDS_FLUSH_CHUNK   1024
 
 /* The WAL: checkpointed (without waiting for readers) past 1,000 pages,
  * about 4 MB; if readers kept that from completing, the writer waits for
@@ -183,7 +183,8 @@ struct _RelayStoreSqlite
   gint64        batch_indexed;   /* the mark the batch's flush sets, or 0 */
   guint         batch_flushed;   /* how far the batch's flush got */
   guint         ids_flush_min;
-  GArray       *flushing;        /* RelaySqliteId, ids owned: a flush under way, sorted */
+  GArray       *flushing;        /* RelaySqliteId: a flush under way, sorted */
+  char         *flushing_text;   /* their ids, copied in one block */
   guint         flushed;         /* how many of them are in the table */
   gint64        flushing_mark;   /* the rows they cover */
   GArray       *batch_ids;       /* RelaySqliteId: the batch's creates */
@@ -1089,11 +1090,33 @@ needs_space (RelayOp *op)
 }
 
 static void
-flushing_free (GArray *ids)
+flushing_clear (RelayStoreSqlite *self)
 {
+  g_clear_pointer (&self->flushing, g_array_unref);
+  g_clear_pointer (&self->flushing_text, g_free);
+}
+
+/* Copies the ids of @ids into one block (the sweep may take them out of
+ * memory meanwhile): one allocation, given back whole once the flush is
+ * done, rather than tens of thousands of small ones. */
+static char *
+copy_ids (GArray *ids)
+{
+  gsize size = 0;
+  char *text, *next;
+
   for (guint i = 0; i < ids->len; i++)
-    g_free ((char *) g_array_index (ids, RelaySqliteId, i).id);
-  g_array_unref (ids);
+    size += strlen (g_array_index (ids, RelaySqliteId, i).id) + 1;
+  text = next = g_malloc (MAX (size, 1));
+  for (guint i = 0; i < ids->len; i++)
+    {
+      RelaySqliteId *id = &g_array_index (ids, RelaySqliteId, i);
+      char *copy = next;
+
+      next = g_stpcpy (next, id->id) + 1;
+      id->id = copy;
+    }
+  return text;
 }
 
 /* Moves the ids in memory into the id table once there are enough: takes
@@ -1109,16 +1132,11 @@ flush_ids (RelayStoreSqlite  *self,
 
   if (self->flushing == NULL)
     {
-      g_autoptr(GArray) ids = NULL;
-
       if (relay_sqlite_ids_get_size (self->ids) < threshold)
         return TRUE;
 
-      /* Copies: the sweep may take ids out of memory meanwhile. */
-      ids = relay_sqlite_ids_sorted (self->ids);
-      for (guint i = 0; i < ids->len; i++)
-        g_array_index (ids, RelaySqliteId, i).id = g_strdup (g_array_index (ids, RelaySqliteId, i).id);
-      self->flushing = g_steal_pointer (&ids);
+      self->flushing = relay_sqlite_ids_sorted (self->ids);
+      self->flushing_text = copy_ids (self->flushing);
       self->flushed = 0;
       self->flushing_mark = self->last_row;
     }
@@ -1159,7 +1177,7 @@ update_ids (RelayStoreSqlite *self)
     {
       for (guint i = 0; i < self->flushing->len; i++)
         relay_sqlite_ids_remove (self->ids, g_array_index (self->flushing, RelaySqliteId, i).id);
-      g_clear_pointer (&self->flushing, flushing_free);
+      flushing_clear (self);
       self->indexed = self->batch_indexed;
     }
   for (guint i = 0; i < self->batch_ids->len; i++)
@@ -1670,7 +1688,7 @@ relay_store_sqlite_finalize (GObject *object)
   g_async_queue_unref (self->readers);
   g_clear_pointer (&self->ids, relay_sqlite_ids_free);
   g_clear_pointer (&self->batch_ids, g_array_unref);
-  g_clear_pointer (&self->flushing, flushing_free);
+  flushing_clear (self);
   g_free (self->path);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
