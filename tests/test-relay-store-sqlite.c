@@ -45,10 +45,13 @@ now_seconds (void)
   return g_get_real_time () / G_USEC_PER_SEC;
 }
 
-/* Returns the new mailbox's id. */
+/* Returns the mailbox's id: the new one's, or the first attempt's for a
+ * retry (@status says which). */
 static char *
-create (Fixture *f,
-        gint64   expires)
+create_request (Fixture     *f,
+                gint64       expires,
+                const char  *request_id,
+                RelayStatus *status)
 {
   g_autoptr(RelayOp) op = relay_op_new (RELAY_OP_CREATE, now_seconds ());
   RelayMailbox *mailbox = relay_mailbox_new ();
@@ -63,10 +66,23 @@ create (Fixture *f,
   mailbox->payload_data = g_strdup ("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
   mailbox->title = g_strdup ("Room 404");
   op->claim = g_strdup (f->claim);
+  op->request_id = g_strdup (request_id);
   op->mailbox = mailbox;
   relay_store_run (RELAY_STORE (f->store), op, relay_store_submit);
-  g_assert_cmpint (op->status, ==, RELAY_STATUS_OK);
-  return g_strdup (mailbox->id);
+  *status = op->status;
+  g_assert_nonnull (op->result);
+  return g_strdup (op->result->id);
+}
+
+static char *
+create (Fixture *f,
+        gint64   expires)
+{
+  RelayStatus status;
+  char *id = create_request (f, expires, NULL, &status);
+
+  g_assert_cmpint (status, ==, RELAY_STATUS_OK);
+  return id;
 }
 
 static RelayStatus
@@ -318,6 +334,7 @@ test_ids_migration (Fixture       *f,
                          "creator BLOB, max_recipients INTEGER NOT NULL DEFAULT 1, more_recipients TEXT, "
                          "done_recipients TEXT);"
                          "CREATE INDEX mailbox_expires ON mailbox (expires);"
+                         "CREATE INDEX mailbox_initiator ON mailbox (initiator_claim, initiator_request_id);"
                          "INSERT INTO mailbox (id, version, initiator_claim, access, created, expires, payload_type, "
                          "payload_data, title, size) VALUES "
                          "('%s', 1, '%s', 7, %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ", 'AEAD_AES_256_GCM', 'AAAA', 'A', 10),"
@@ -330,6 +347,8 @@ test_ids_migration (Fixture       *f,
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'sqlite_autoindex_mailbox%'"),
                    ==, 0);
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM mailbox_id"), ==, 2);
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM sqlite_master WHERE name = 'mailbox_initiator' "
+                                 "AND sql LIKE '%WHERE initiator_request_id IS NOT NULL%'"), ==, 1);
   g_assert_cmpint (query_int (f, "SELECT indexed FROM mailbox_id_mark"), ==, 2);
   g_assert_cmpuint (relay_store_sqlite_get_ids_in_memory (f->store), ==, 0);
   for (guint i = 0; i < G_N_ELEMENTS (old_ids); i++)
@@ -349,6 +368,44 @@ test_ids_migration (Fixture       *f,
   assert_found (f, id, 1);
 }
 
+/* Only creates with a request id enter the initiator index (claims are
+ * random, so each entry is a random page to write), and a retry is still
+ * found through it. */
+static void
+test_initiator_index (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autofree char *request_id = lk_uuid_new_random ();
+  g_autofree char *first = NULL;
+  g_autofree char *again = NULL;
+  gint64 expires = now_seconds () + 3600;
+  RelayStatus status;
+  sqlite3 *db = NULL;
+  sqlite3_stmt *plan = NULL;
+  g_autoptr(GString) details = g_string_new (NULL);
+
+  open_store (f);
+  for (guint i = 0; i < 5; i++)
+    g_free (create (f, expires));
+  first = create_request (f, expires, request_id, &status);
+  g_assert_cmpint (status, ==, RELAY_STATUS_OK);
+  again = create_request (f, expires, request_id, &status);
+  g_assert_cmpint (status, ==, RELAY_STATUS_DUPLICATE);
+  g_assert_cmpstr (again, ==, first);
+
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM sqlite_master WHERE name = 'mailbox_initiator' "
+                                 "AND sql LIKE '%WHERE initiator_request_id IS NOT NULL%'"), ==, 1);
+  g_assert_cmpint (sqlite3_open_v2 (f->path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "EXPLAIN QUERY PLAN SELECT rowid FROM mailbox WHERE initiator_claim = ? "
+                                           "AND initiator_request_id = ? AND deleted = 0 AND expires > ?",
+                                       -1, &plan, NULL), ==, SQLITE_OK);
+  while (sqlite3_step (plan) == SQLITE_ROW)
+    g_string_append_printf (details, "%s\n", (const char *) sqlite3_column_text (plan, 3));
+  sqlite3_finalize (plan);
+  sqlite3_close (db);
+  g_assert_nonnull (strstr (details->str, "USING INDEX mailbox_initiator"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -361,6 +418,7 @@ main (int   argc,
   ADD ("ids-restart", test_ids_restart);
   ADD ("ids-purge", test_ids_purge);
   ADD ("ids-migration", test_ids_migration);
+  ADD ("initiator-index", test_initiator_index);
 #undef ADD
 
   return g_test_run ();

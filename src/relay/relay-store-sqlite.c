@@ -242,9 +242,16 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (RelayStoreSqlite, relay_store_sqlite, G_TYPE_OBJE
   "  done_recipients TEXT"               \
   ")"
 
+/* The initiator index finds a retried create by its claim and request id.
+ * Claims are new for every mailbox, so each entry lands on a random leaf:
+ * a create without a request id has no entry. */
+#define INITIATOR_INDEX \
+  "CREATE INDEX IF NOT EXISTS mailbox_initiator ON mailbox (initiator_claim, initiator_request_id) " \
+  "  WHERE initiator_request_id IS NOT NULL;"
+
 #define MAILBOX_INDEXES \
   "CREATE INDEX IF NOT EXISTS mailbox_expires ON mailbox (expires);" \
-  "CREATE INDEX IF NOT EXISTS mailbox_initiator ON mailbox (initiator_claim, initiator_request_id);"
+  INITIATOR_INDEX
 
 static const char schema[] =
   "CREATE TABLE IF NOT EXISTS mailbox " MAILBOX_TABLE ";"
@@ -252,6 +259,11 @@ static const char schema[] =
   "CREATE TABLE IF NOT EXISTS mailbox_id (id TEXT PRIMARY KEY, mailbox INTEGER NOT NULL) WITHOUT ROWID;"
   "CREATE TABLE IF NOT EXISTS mailbox_id_mark (indexed INTEGER NOT NULL);"
   "INSERT INTO mailbox_id_mark SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM mailbox_id_mark);";
+
+/* Databases from before had every mailbox in the initiator index. */
+static const char migrate_initiator_index[] =
+  "DROP INDEX mailbox_initiator;"
+  INITIATOR_INDEX;
 
 /* Databases from before the id table had a unique index on the mailbox
  * table's ids; SQLite drops such an index only with its table. */
@@ -338,6 +350,19 @@ migrate_ids (sqlite3 *db)
   return exec_in_transaction (db, migrate_id_index);
 }
 
+static gboolean
+has_full_initiator_index (sqlite3 *db)
+{
+  sqlite3_stmt *stmt = NULL;
+  gboolean found = FALSE;
+
+  if (sqlite3_prepare_v2 (db, "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'mailbox_initiator' "
+                              "AND sql NOT LIKE '%WHERE%'", -1, &stmt, NULL) == SQLITE_OK)
+    found = sqlite3_step (stmt) == SQLITE_ROW;
+  sqlite3_finalize (stmt);
+  return found;
+}
+
 static int
 migrate (sqlite3 *db)
 {
@@ -347,6 +372,8 @@ migrate (sqlite3 *db)
     rc = migrate_step (db, "max_recipients", migrate_recipients);
   if (rc == SQLITE_OK)
     rc = migrate_ids (db);
+  if (rc == SQLITE_OK && has_full_initiator_index (db))
+    rc = exec_in_transaction (db, migrate_initiator_index);
   return rc;
 }
 
