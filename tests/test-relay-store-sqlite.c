@@ -22,14 +22,14 @@
  * under way too. */
 #define FLUSH_MIN 16
 
-/* Every id in the table belongs to its row; none is left of a row that is
- * gone. */
+/* Every key in the table belongs to its row, as its id or its retry key;
+ * none is left of a row that is gone. */
 #define NO_STRAY_IDS \
-  "SELECT count(*) FROM mailbox_id m LEFT JOIN mailbox b ON b.rowid = m.mailbox AND b.id = m.id " \
-  "WHERE b.rowid IS NULL"
+  "SELECT count(*) FROM mailbox_key k LEFT JOIN mailbox b ON b.rowid = k.mailbox " \
+  "AND (b.id = k.key OR b.initiator_claim || ' ' || b.initiator_request_id = k.key) WHERE b.rowid IS NULL"
 
 /* Memory holds exactly the rows after the mark. */
-#define ROWS_AFTER_MARK "SELECT count(*) FROM mailbox WHERE rowid > (SELECT indexed FROM mailbox_id_mark)"
+#define ROWS_AFTER_MARK "SELECT count(*) FROM mailbox WHERE rowid > (SELECT indexed FROM mailbox_key_mark)"
 
 typedef struct
 {
@@ -80,6 +80,19 @@ create (Fixture *f,
 {
   RelayStatus status;
   char *id = create_request (f, expires, NULL, &status);
+
+  g_assert_cmpint (status, ==, RELAY_STATUS_OK);
+  return id;
+}
+
+/* A create with a request id of its own: an id and a retry key. */
+static char *
+create_retriable (Fixture *f,
+                  gint64   expires)
+{
+  g_autofree char *request_id = lk_uuid_new_random ();
+  RelayStatus status;
+  char *id = create_request (f, expires, request_id, &status);
 
   g_assert_cmpint (status, ==, RELAY_STATUS_OK);
   return id;
@@ -207,8 +220,8 @@ test_ids_both_sides (Fixture       *f,
   /* A flush starts at 16 ids in memory and takes 16 batches; meanwhile
    * the next 16 come in. */
   g_assert_cmpuint (relay_store_sqlite_get_ids_in_memory (f->store), <=, 2 * FLUSH_MIN);
-  g_assert_cmpint (query_int (f, "SELECT indexed FROM mailbox_id_mark"), >=, 3 * FLUSH_MIN);
-  g_assert_cmpint (query_int (f, "SELECT count(*) FROM mailbox_id"), >=, 3 * FLUSH_MIN);
+  g_assert_cmpint (query_int (f, "SELECT indexed FROM mailbox_key_mark"), >=, 3 * FLUSH_MIN);
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM mailbox_key"), >=, 3 * FLUSH_MIN);
   g_assert_cmpint (query_int (f, NO_STRAY_IDS), ==, 0);
 
   for (guint i = 0; i < ids->len; i++)
@@ -261,13 +274,13 @@ test_ids_restart (Fixture       *f,
     assert_found (f, g_ptr_array_index (ids, i), 1);
   g_assert_cmpint (query_int (f, NO_STRAY_IDS), ==, 0);
   /* Every row at or below the mark is in the table. */
-  g_assert_cmpint (query_int (f, "SELECT count(*) FROM mailbox WHERE rowid <= (SELECT indexed FROM mailbox_id_mark) "
-                                 "AND id NOT IN (SELECT id FROM mailbox_id)"), ==, 0);
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM mailbox WHERE rowid <= (SELECT indexed FROM mailbox_key_mark) "
+                                 "AND id NOT IN (SELECT key FROM mailbox_key)"), ==, 0);
   g_assert_cmpint (query_int (f, "SELECT count(DISTINCT rowid) FROM mailbox"), ==, ids->len);
 }
 
-/* The sweep removes expired mailboxes from the table and from memory, and
- * the rows it frees are never given out again. */
+/* The sweep removes expired mailboxes' ids and retry keys from the table
+ * and from memory, and the rows it frees are never given out again. */
 static void
 test_ids_purge (Fixture       *f,
                 gconstpointer  data)
@@ -282,8 +295,8 @@ test_ids_purge (Fixture       *f,
   /* Not a multiple of the threshold: some of both kinds stay in memory. */
   for (guint i = 0; i < 3 * FLUSH_MIN + 3; i++)
     {
-      g_ptr_array_add (later, create (f, now + 3600));
-      g_ptr_array_add (soon, create (f, now + 60));
+      g_ptr_array_add (later, create_retriable (f, now + 3600));
+      g_ptr_array_add (soon, create_retriable (f, now + 60));
     }
   max_row = query_int (f, "SELECT max(rowid) FROM mailbox");
   g_assert_cmpuint (relay_store_sqlite_get_ids_in_memory (f->store), >, 2);
@@ -296,17 +309,17 @@ test_ids_purge (Fixture       *f,
     assert_found (f, g_ptr_array_index (later, i), 1);
   g_assert_cmpint (query_int (f, NO_STRAY_IDS), ==, 0);
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM mailbox"), ==, later->len);
-  g_assert_cmpint (relay_store_sqlite_get_ids_in_memory (f->store), ==, query_int (f, ROWS_AFTER_MARK));
+  g_assert_cmpint (relay_store_sqlite_get_ids_in_memory (f->store), ==, 2 * query_int (f, ROWS_AFTER_MARK));
 
   /* The newest row was purged; the next create still gets a new one. */
-  g_free (create (f, now + 3600));
+  g_free (create_retriable (f, now + 3600));
   g_assert_cmpint (query_int (f, "SELECT max(rowid) FROM mailbox"), >, max_row);
 
   /* The flushes after the sweep add no id of a purged mailbox. */
   for (guint i = 0; i < 3 * FLUSH_MIN; i++)
-    g_free (create (f, now + 3600));
+    g_free (create_retriable (f, now + 3600));
   g_assert_cmpint (query_int (f, NO_STRAY_IDS), ==, 0);
-  g_assert_cmpint (relay_store_sqlite_get_ids_in_memory (f->store), ==, query_int (f, ROWS_AFTER_MARK));
+  g_assert_cmpint (relay_store_sqlite_get_ids_in_memory (f->store), ==, 2 * query_int (f, ROWS_AFTER_MARK));
 }
 
 /* A database from before the id table: its unique index on ids goes, every
@@ -319,10 +332,13 @@ test_ids_migration (Fixture       *f,
     "0f8fad5b-d9cb-469f-a165-70867728950e",
     "7c9e6679-7425-40de-944b-e07fc1f90ae7",
   };
+  g_autofree char *request_id = lk_uuid_new_random ();
   g_autofree char *sql = NULL;
   g_autofree char *id = NULL;
+  g_autofree char *again = NULL;
   sqlite3 *db = NULL;
   gint64 now = now_seconds ();
+  RelayStatus status;
 
   g_assert_cmpint (sqlite3_open (f->path, &db), ==, SQLITE_OK);
   sql = g_strdup_printf ("CREATE TABLE mailbox (id TEXT NOT NULL UNIQUE, version INTEGER NOT NULL, "
@@ -336,23 +352,27 @@ test_ids_migration (Fixture       *f,
                          "CREATE INDEX mailbox_expires ON mailbox (expires);"
                          "CREATE INDEX mailbox_initiator ON mailbox (initiator_claim, initiator_request_id);"
                          "INSERT INTO mailbox (id, version, initiator_claim, access, created, expires, payload_type, "
-                         "payload_data, title, size) VALUES "
-                         "('%s', 1, '%s', 7, %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ", 'AEAD_AES_256_GCM', 'AAAA', 'A', 10),"
-                         "('%s', 1, '%s', 7, %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ", 'AEAD_AES_256_GCM', 'AAAA', 'B', 10);",
-                         old_ids[0], f->claim, now, now + 3600, old_ids[1], f->claim, now, now + 3600);
+                         "payload_data, title, size, initiator_request_id) VALUES "
+                         "('%s', 1, '%s', 7, %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ", 'AEAD_AES_256_GCM', 'AAAA', 'A', 10, NULL),"
+                         "('%s', 1, '%s', 7, %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT ", 'AEAD_AES_256_GCM', 'AAAA', 'B', 10, '%s');",
+                         old_ids[0], f->claim, now, now + 3600, old_ids[1], f->claim, now, now + 3600, request_id);
   g_assert_cmpint (sqlite3_exec (db, sql, NULL, NULL, NULL), ==, SQLITE_OK);
   sqlite3_close (db);
 
   open_store (f);
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'sqlite_autoindex_mailbox%'"),
                    ==, 0);
-  g_assert_cmpint (query_int (f, "SELECT count(*) FROM mailbox_id"), ==, 2);
-  g_assert_cmpint (query_int (f, "SELECT count(*) FROM sqlite_master WHERE name = 'mailbox_initiator' "
-                                 "AND sql LIKE '%WHERE initiator_request_id IS NOT NULL%'"), ==, 1);
-  g_assert_cmpint (query_int (f, "SELECT indexed FROM mailbox_id_mark"), ==, 2);
+  /* Two ids, and the second mailbox's retry key. */
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM mailbox_key"), ==, 3);
+  g_assert_cmpint (query_int (f, NO_STRAY_IDS), ==, 0);
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM sqlite_master WHERE name = 'mailbox_initiator'"), ==, 0);
+  g_assert_cmpint (query_int (f, "SELECT indexed FROM mailbox_key_mark"), ==, 2);
   g_assert_cmpuint (relay_store_sqlite_get_ids_in_memory (f->store), ==, 0);
   for (guint i = 0; i < G_N_ELEMENTS (old_ids); i++)
     assert_found (f, old_ids[i], 1);
+  again = create_request (f, now + 3600, request_id, &status);
+  g_assert_cmpint (status, ==, RELAY_STATUS_DUPLICATE);
+  g_assert_cmpstr (again, ==, old_ids[1]);
   g_assert_cmpint (write_op (f, RELAY_OP_UPDATE, old_ids[1], f->claim), ==, RELAY_STATUS_OK);
   assert_found (f, old_ids[1], 2);
 
@@ -368,42 +388,136 @@ test_ids_migration (Fixture       *f,
   assert_found (f, id, 1);
 }
 
-/* Only creates with a request id enter the initiator index (claims are
- * random, so each entry is a random page to write), and a retry is still
- * found through it. */
+/* A retried create is found again from memory, from the table after a
+ * flush, and after a restart; not once its mailbox is deleted, nor once
+ * the initiator's later write replaced its request id, as before. */
 static void
-test_initiator_index (Fixture       *f,
-                      gconstpointer  data)
+test_retry_keys (Fixture       *f,
+                 gconstpointer  data)
 {
-  g_autofree char *request_id = lk_uuid_new_random ();
-  g_autofree char *first = NULL;
-  g_autofree char *again = NULL;
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func (g_free);
   gint64 expires = now_seconds () + 3600;
   RelayStatus status;
-  sqlite3 *db = NULL;
-  sqlite3_stmt *plan = NULL;
-  g_autoptr(GString) details = g_string_new (NULL);
 
   open_store (f);
-  for (guint i = 0; i < 5; i++)
-    g_free (create (f, expires));
-  first = create_request (f, expires, request_id, &status);
-  g_assert_cmpint (status, ==, RELAY_STATUS_OK);
-  again = create_request (f, expires, request_id, &status);
-  g_assert_cmpint (status, ==, RELAY_STATUS_DUPLICATE);
-  g_assert_cmpstr (again, ==, first);
+  for (guint round = 0; round < 2; round++)
+    {
+      /* The first are flushed by the creates after them; the last stay in memory. */
+      for (guint i = 0; i < 3 * FLUSH_MIN + 5; i++)
+        {
+          g_ptr_array_add (requests, lk_uuid_new_random ());
+          g_ptr_array_add (ids, create_request (f, expires, g_ptr_array_index (requests, requests->len - 1), &status));
+          g_assert_cmpint (status, ==, RELAY_STATUS_OK);
+        }
+      g_assert_cmpint (query_int (f, NO_STRAY_IDS), ==, 0);
+      g_assert_cmpint (relay_store_sqlite_get_ids_in_memory (f->store), ==, 2 * query_int (f, ROWS_AFTER_MARK));
 
-  g_assert_cmpint (query_int (f, "SELECT count(*) FROM sqlite_master WHERE name = 'mailbox_initiator' "
-                                 "AND sql LIKE '%WHERE initiator_request_id IS NOT NULL%'"), ==, 1);
-  g_assert_cmpint (sqlite3_open_v2 (f->path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_prepare_v2 (db, "EXPLAIN QUERY PLAN SELECT rowid FROM mailbox WHERE initiator_claim = ? "
-                                           "AND initiator_request_id = ? AND deleted = 0 AND expires > ?",
-                                       -1, &plan, NULL), ==, SQLITE_OK);
-  while (sqlite3_step (plan) == SQLITE_ROW)
-    g_string_append_printf (details, "%s\n", (const char *) sqlite3_column_text (plan, 3));
-  sqlite3_finalize (plan);
-  sqlite3_close (db);
-  g_assert_nonnull (strstr (details->str, "USING INDEX mailbox_initiator"));
+      for (guint i = 0; i < ids->len; i++)
+        {
+          g_autofree char *again = create_request (f, expires, g_ptr_array_index (requests, i), &status);
+
+          g_assert_cmpint (status, ==, RELAY_STATUS_DUPLICATE);
+          g_assert_cmpstr (again, ==, g_ptr_array_index (ids, i));
+        }
+
+      /* The same request ids in a new store: found from the table and
+       * from the rows after the mark. */
+      close_store (f);
+      open_store (f);
+    }
+
+  {
+    g_autofree char *first = NULL;
+    g_autofree char *last = NULL;
+    g_autofree char *oldest = g_strdup (g_ptr_array_index (ids, 0));
+    g_autofree char *newest = g_strdup (g_ptr_array_index (ids, ids->len - 1));
+
+    g_assert_cmpint (write_op (f, RELAY_OP_DELETE, oldest, f->claim), ==, RELAY_STATUS_OK);
+    g_assert_cmpint (write_op (f, RELAY_OP_UPDATE, newest, f->claim), ==, RELAY_STATUS_OK);
+    first = create_request (f, expires, g_ptr_array_index (requests, 0), &status);
+    g_assert_cmpint (status, ==, RELAY_STATUS_OK);
+    g_assert_cmpstr (first, !=, oldest);
+    last = create_request (f, expires, g_ptr_array_index (requests, requests->len - 1), &status);
+    g_assert_cmpint (status, ==, RELAY_STATUS_OK);
+    g_assert_cmpstr (last, !=, newest);
+  }
+}
+
+typedef struct
+{
+  GMutex       lock;
+  GCond        cond;
+  guint        done;
+  RelayStatus  status[2];
+  char        *id[2];
+} Pair;
+
+static void
+pair_done (RelayOp  *op,
+           gpointer  user_data)
+{
+  Pair *pair = user_data;
+
+  g_mutex_lock (&pair->lock);
+  pair->status[pair->done] = op->status;
+  pair->id[pair->done] = op->result != NULL ? g_strdup (op->result->id) : NULL;
+  pair->done++;
+  g_cond_signal (&pair->cond);
+  g_mutex_unlock (&pair->lock);
+  relay_op_free (op);
+}
+
+/* Two attempts of one create submitted together, so that the writer
+ * mostly takes them in one batch, where the first is in neither memory nor
+ * the table yet: one mailbox, and the other attempt answered with it. */
+static void
+test_retry_same_batch (Fixture       *f,
+                       gconstpointer  data)
+{
+  open_store (f);
+  for (guint round = 0; round < 50; round++)
+    {
+      g_autofree char *request_id = lk_uuid_new_random ();
+      Pair pair = { 0 };
+
+      g_mutex_init (&pair.lock);
+      g_cond_init (&pair.cond);
+      for (guint i = 0; i < 2; i++)
+        {
+          RelayOp *op = relay_op_new (RELAY_OP_CREATE, now_seconds ());
+          RelayMailbox *mailbox = relay_mailbox_new ();
+
+          mailbox->id = lk_uuid_new_random ();
+          mailbox->initiator_claim = g_strdup (f->claim);
+          mailbox->access = RELAY_ACCESS_READ;
+          mailbox->max_recipients = 1;
+          mailbox->created = op->now;
+          mailbox->expires = op->now + 3600;
+          mailbox->payload_type = g_strdup ("AEAD_AES_256_GCM");
+          mailbox->payload_data = g_strdup ("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+          mailbox->title = g_strdup ("Room 404");
+          op->claim = g_strdup (f->claim);
+          op->request_id = g_strdup (request_id);
+          op->mailbox = mailbox;
+          op->done = pair_done;
+          op->user_data = &pair;
+          relay_store_submit (RELAY_STORE (f->store), op);
+        }
+      g_mutex_lock (&pair.lock);
+      while (pair.done < 2)
+        g_cond_wait (&pair.cond, &pair.lock);
+      g_mutex_unlock (&pair.lock);
+
+      g_assert_cmpint (pair.status[0], ==, RELAY_STATUS_OK);
+      g_assert_cmpint (pair.status[1], ==, RELAY_STATUS_DUPLICATE);
+      g_assert_cmpstr (pair.id[0], ==, pair.id[1]);
+      for (guint i = 0; i < 2; i++)
+        g_free (pair.id[i]);
+      g_mutex_clear (&pair.lock);
+      g_cond_clear (&pair.cond);
+    }
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM mailbox"), ==, 50);
 }
 
 int
@@ -418,7 +532,8 @@ main (int   argc,
   ADD ("ids-restart", test_ids_restart);
   ADD ("ids-purge", test_ids_purge);
   ADD ("ids-migration", test_ids_migration);
-  ADD ("initiator-index", test_initiator_index);
+  ADD ("retry-keys", test_retry_keys);
+  ADD ("retry-same-batch", test_retry_same_batch);
 #undef ADD
 
   return g_test_run ();

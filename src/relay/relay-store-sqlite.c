@@ -14,9 +14,10 @@
  * the transaction that writes, so that no two creates race past a limit and
  * the counts survive a restart.
  *
- * Mailbox ids are random, so no index on the mailbox table holds them: the
- * newest are in memory (relay-sqlite-ids.h) and the writer moves them into
- * the id table in bulk, in key order, a chunk with each batch. Rows are
+ * Mailbox ids are random, and so are claims: no index on the mailbox table
+ * holds either. The newest ids, and retry keys (claim and request id) of
+ * creates, are in memory (relay-sqlite-ids.h) and the writer moves them
+ * into the key table in bulk, in key order, a chunk with each batch. Rows are
  * numbered by the writer, in order and never twice, so that the mark up to
  * which the table is complete says which rows memory must hold; a lookup
  * checks the row's own id, so a stale row number finds nothing.
@@ -77,7 +78,11 @@
 /* The columns, then the row (column 23), which later writes go by. */
 #define MAILBOX_SELECT "SELECT " MAILBOX_COLUMNS ", rowid FROM mailbox "
 #define BY_ROW         "WHERE rowid = ?1 AND id = ?2"
-#define BY_ID_TABLE    "WHERE rowid = (SELECT mailbox FROM mailbox_id WHERE id = ?2) AND id = ?2"
+#define BY_ID_TABLE    "WHERE rowid = (SELECT mailbox FROM mailbox_key WHERE key = ?2) AND id = ?2"
+/* A retried create: ?2 its retry key, ?3 to ?5 the claim, request id and time. */
+#define RETRY          "AND initiator_claim = ?3 AND initiator_request_id = ?4 AND deleted = 0 AND expires > ?5"
+#define RETRY_BY_ROW   "WHERE rowid = ?1 " RETRY
+#define RETRY_BY_TABLE "WHERE rowid = (SELECT mailbox FROM mailbox_key WHERE key = ?2) " RETRY
 
 typedef struct
 {
@@ -92,6 +97,7 @@ typedef enum
   STMT_SELECT,
   STMT_SELECT_INDEXED,
   STMT_SELECT_RETRY,
+  STMT_SELECT_RETRY_INDEXED,
   STMT_INSERT,
   STMT_UPDATE_INITIATOR,
   STMT_UPDATE_RECIPIENT,
@@ -116,7 +122,8 @@ typedef enum
 static const char * const stmt_sql[N_STMTS] = {
   MAILBOX_SELECT BY_ROW,
   MAILBOX_SELECT BY_ID_TABLE,
-  MAILBOX_SELECT "WHERE initiator_claim = ? AND initiator_request_id = ? AND deleted = 0 AND expires > ?",
+  MAILBOX_SELECT RETRY_BY_ROW,
+  MAILBOX_SELECT RETRY_BY_TABLE,
   "INSERT INTO mailbox (id, version, initiator_claim, access, created, expires, payload_type, payload_data, "
     "title, description, image_url, initiator_token, initiator_request_id, size, creator, max_recipients, rowid) "
     "VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -137,13 +144,12 @@ static const char * const stmt_sql[N_STMTS] = {
     "size = 0, creator = NULL, recipient_request_id = ? WHERE rowid = ?",
   "UPDATE mailbox SET relinquished_claim = recipient_claim, recipient_claim = NULL, recipient_token = NULL, "
     "recipient_request_id = ?, version = version + 1 WHERE rowid = ?",
-  /* Also for ids still in memory, which are not in the table: the
-   * expiration index finds them all, where the mark would scan. */
-  "DELETE FROM mailbox_id WHERE id IN (SELECT id FROM mailbox WHERE expires <= ?)",
-  "DELETE FROM mailbox WHERE expires <= ? RETURNING rowid, id",
+  /* The expiration index finds the rows, the table's own index their keys. */
+  "DELETE FROM mailbox_key WHERE mailbox IN (SELECT rowid FROM mailbox WHERE expires <= ?)",
+  "DELETE FROM mailbox WHERE expires <= ? RETURNING rowid, id, initiator_claim, initiator_request_id",
   /* Only for a row that still exists: the sweep may have come first. */
-  "INSERT OR REPLACE INTO mailbox_id (id, mailbox) SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM mailbox WHERE rowid = ?2)",
-  "UPDATE mailbox_id_mark SET indexed = ?",
+  "INSERT OR REPLACE INTO mailbox_key (key, mailbox) SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM mailbox WHERE rowid = ?2)",
+  "UPDATE mailbox_key_mark SET indexed = ?",
   "SELECT count(*), total(size) FROM "
     "(SELECT size FROM mailbox WHERE creator = ? AND deleted = 0 AND expires > ? LIMIT ?)",
   "SELECT count(*), total(size) FROM mailbox WHERE expires <= ? AND deleted = 0",
@@ -188,6 +194,7 @@ struct _RelayStoreSqlite
   guint         flushed;         /* how many of them are in the table */
   gint64        flushing_mark;   /* the rows they cover */
   GArray       *batch_ids;       /* RelaySqliteId: the batch's creates */
+  GPtrArray    *batch_keys;      /* the retry keys batch_ids points to */
 
   /* The writer's. Usage is what is committed; the batch's changes are
    * added once it commits. */
@@ -212,9 +219,10 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (RelayStoreSqlite, relay_store_sqlite, G_TYPE_OBJE
                                G_IMPLEMENT_INTERFACE (RELAY_TYPE_STORE, relay_store_iface_init))
 
 /* A rowid table: inserts append (a WITHOUT ROWID table would split pages
- * of 4 KiB rows all over). The random ids have no index on the table: the
- * newest are in memory, the others in mailbox_id, flushed there in bulk
- * (relay-sqlite-ids.h); mailbox_id_mark's one row says up to which row. */
+ * of 4 KiB rows all over). Ids and retry keys have no index on it: the
+ * newest are in memory, the others in mailbox_key, flushed there in bulk
+ * (relay-sqlite-ids.h), and found by row for the sweep; mailbox_key_mark's
+ * one row says up to which row. */
 #define MAILBOX_TABLE \
   "("                                    \
   "  id TEXT NOT NULL,"                  \
@@ -242,28 +250,16 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (RelayStoreSqlite, relay_store_sqlite, G_TYPE_OBJE
   "  done_recipients TEXT"               \
   ")"
 
-/* The initiator index finds a retried create by its claim and request id.
- * Claims are new for every mailbox, so each entry lands on a random leaf:
- * a create without a request id has no entry. */
-#define INITIATOR_INDEX \
-  "CREATE INDEX IF NOT EXISTS mailbox_initiator ON mailbox (initiator_claim, initiator_request_id) " \
-  "  WHERE initiator_request_id IS NOT NULL;"
-
 #define MAILBOX_INDEXES \
-  "CREATE INDEX IF NOT EXISTS mailbox_expires ON mailbox (expires);" \
-  INITIATOR_INDEX
+  "CREATE INDEX IF NOT EXISTS mailbox_expires ON mailbox (expires);"
 
 static const char schema[] =
   "CREATE TABLE IF NOT EXISTS mailbox " MAILBOX_TABLE ";"
   MAILBOX_INDEXES
-  "CREATE TABLE IF NOT EXISTS mailbox_id (id TEXT PRIMARY KEY, mailbox INTEGER NOT NULL) WITHOUT ROWID;"
-  "CREATE TABLE IF NOT EXISTS mailbox_id_mark (indexed INTEGER NOT NULL);"
-  "INSERT INTO mailbox_id_mark SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM mailbox_id_mark);";
-
-/* Databases from before had every mailbox in the initiator index. */
-static const char migrate_initiator_index[] =
-  "DROP INDEX mailbox_initiator;"
-  INITIATOR_INDEX;
+  "CREATE TABLE IF NOT EXISTS mailbox_key (key TEXT PRIMARY KEY, mailbox INTEGER NOT NULL) WITHOUT ROWID;"
+  "CREATE INDEX IF NOT EXISTS mailbox_key_mailbox ON mailbox_key (mailbox);"
+  "CREATE TABLE IF NOT EXISTS mailbox_key_mark (indexed INTEGER NOT NULL);"
+  "INSERT INTO mailbox_key_mark SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM mailbox_key_mark);";
 
 /* Databases from before the id table had a unique index on the mailbox
  * table's ids; SQLite drops such an index only with its table. */
@@ -273,8 +269,12 @@ static const char migrate_id_index[] =
   "DROP TABLE mailbox;"
   "ALTER TABLE mailbox_rebuilt RENAME TO mailbox;"
   MAILBOX_INDEXES
-  "INSERT OR REPLACE INTO mailbox_id (id, mailbox) SELECT id, rowid FROM mailbox ORDER BY id;"
-  "UPDATE mailbox_id_mark SET indexed = (SELECT coalesce(max(rowid), 0) FROM mailbox);";
+  "DROP INDEX IF EXISTS mailbox_initiator;"
+  "INSERT OR REPLACE INTO mailbox_key (key, mailbox) "
+  "  SELECT id, rowid FROM mailbox UNION ALL "
+  "  SELECT initiator_claim || ' ' || initiator_request_id, rowid FROM mailbox WHERE initiator_request_id IS NOT NULL "
+  "  ORDER BY 1;"
+  "UPDATE mailbox_key_mark SET indexed = (SELECT coalesce(max(rowid), 0) FROM mailbox);";
 
 /* Databases from before per-client limits were counted from the store:
  * their mailboxes have no creator, and their sizes are counted once. */
@@ -350,19 +350,6 @@ migrate_ids (sqlite3 *db)
   return exec_in_transaction (db, migrate_id_index);
 }
 
-static gboolean
-has_full_initiator_index (sqlite3 *db)
-{
-  sqlite3_stmt *stmt = NULL;
-  gboolean found = FALSE;
-
-  if (sqlite3_prepare_v2 (db, "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'mailbox_initiator' "
-                              "AND sql NOT LIKE '%WHERE%'", -1, &stmt, NULL) == SQLITE_OK)
-    found = sqlite3_step (stmt) == SQLITE_ROW;
-  sqlite3_finalize (stmt);
-  return found;
-}
-
 static int
 migrate (sqlite3 *db)
 {
@@ -372,8 +359,6 @@ migrate (sqlite3 *db)
     rc = migrate_step (db, "max_recipients", migrate_recipients);
   if (rc == SQLITE_OK)
     rc = migrate_ids (db);
-  if (rc == SQLITE_OK && has_full_initiator_index (db))
-    rc = exec_in_transaction (db, migrate_initiator_index);
   return rc;
 }
 
@@ -648,12 +633,42 @@ fits (RelayStoreSqlite  *self,
   return TRUE;
 }
 
+/* What finds a create again when it is retried with its request id: it
+ * joins the mailbox ids in memory and in the key table (a space cannot be
+ * in an id). */
+static char *
+retry_key (const char *claim,
+           const char *request_id)
+{
+  return g_strconcat (claim, " ", request_id, NULL);
+}
+
+/* The row of a create earlier in this batch, which is in neither. */
+static gboolean
+batch_lookup (RelayStoreSqlite *self,
+              const char       *key,
+              gint64           *row)
+{
+  for (guint i = 0; i < self->batch_ids->len; i++)
+    {
+      RelaySqliteId *id = &g_array_index (self->batch_ids, RelaySqliteId, i);
+
+      if (strcmp (id->id, key) == 0)
+        {
+          *row = id->row;
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
 static gboolean
 apply_create (RelayStoreSqlite  *self,
               RelayOp           *op,
               GError           **error)
 {
   RelayMailbox *m = op->mailbox;
+  g_autofree char *key = NULL;
   sqlite3_stmt *stmt;
   gboolean fit;
   int rc;
@@ -661,10 +676,22 @@ apply_create (RelayStoreSqlite  *self,
   /* A retried create answers with the mailbox the first attempt made. */
   if (op->request_id != NULL)
     {
-      stmt = writer_stmt (self, STMT_SELECT_RETRY);
-      httpd_sqlite_bind_text (stmt, 1, op->claim);
-      httpd_sqlite_bind_text (stmt, 2, op->request_id);
-      sqlite3_bind_int64 (stmt, 3, op->now);
+      gint64 row;
+
+      key = retry_key (op->claim, op->request_id);
+      sqlite3_reset (self->stmts[STMT_SELECT_RETRY_INDEXED]);
+      /* Also an attempt earlier in this batch, not in memory yet. */
+      if (batch_lookup (self, key, &row))
+        {
+          stmt = writer_stmt (self, STMT_SELECT_RETRY);
+          sqlite3_bind_int64 (stmt, 1, row);
+        }
+      else
+        stmt = bind_lookup (self->ids, writer_stmt (self, STMT_SELECT_RETRY),
+                            self->stmts[STMT_SELECT_RETRY_INDEXED], key);
+      httpd_sqlite_bind_text (stmt, 3, op->claim);
+      httpd_sqlite_bind_text (stmt, 4, op->request_id);
+      sqlite3_bind_int64 (stmt, 5, op->now);
       rc = sqlite3_step (stmt);
       if (rc == SQLITE_ROW)
         {
@@ -716,6 +743,13 @@ apply_create (RelayStoreSqlite  *self,
     RelaySqliteId created = { m->id, self->last_row };
 
     g_array_append_val (self->batch_ids, created);
+    if (key != NULL)
+      {
+        RelaySqliteId retry = { key, self->last_row };
+
+        g_array_append_val (self->batch_ids, retry);
+        g_ptr_array_add (self->batch_keys, g_steal_pointer (&key));
+      }
   }
   self->batch_mailboxes++;
   self->batch_bytes += m->size;
@@ -1069,7 +1103,16 @@ apply_purge (RelayStoreSqlite  *self,
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
       if (sqlite3_column_int64 (stmt, 0) > mark)
-        relay_sqlite_ids_remove (self->ids, (const char *) sqlite3_column_text (stmt, 1));
+        {
+          relay_sqlite_ids_remove (self->ids, (const char *) sqlite3_column_text (stmt, 1));
+          if (sqlite3_column_type (stmt, 3) != SQLITE_NULL)
+            {
+              g_autofree char *key = retry_key ((const char *) sqlite3_column_text (stmt, 2),
+                                                (const char *) sqlite3_column_text (stmt, 3));
+
+              relay_sqlite_ids_remove (self->ids, key);
+            }
+        }
       op->purged++;
     }
   sqlite3_reset (stmt);
@@ -1146,7 +1189,7 @@ copy_ids (GArray *ids)
   return text;
 }
 
-/* Moves the ids in memory into the id table once there are enough: takes
+/* Moves the keys in memory into the key table once there are enough: takes
  * them in key order, and the next chunk of them with each batch; the last
  * chunk moves the mark. Until then the ids stay in memory too. */
 static gboolean
@@ -1231,6 +1274,7 @@ run_transaction (RelayStoreSqlite  *self,
   self->batch_indexed = 0;
   self->batch_flushed = self->flushed;
   g_array_set_size (self->batch_ids, 0);
+  g_ptr_array_set_size (self->batch_keys, 0);
   ok = run_stmt (self, STMT_BEGIN, "begin", error);
 
   /* Before the batch's creates, so that the mark is below all of them. */
@@ -1249,11 +1293,13 @@ run_transaction (RelayStoreSqlite  *self,
       for (guint i = 0; i < ops->len; i++)
         g_clear_pointer (&((RelayOp *) g_ptr_array_index (ops, i))->result, relay_mailbox_unref);
       g_array_set_size (self->batch_ids, 0);
+  g_ptr_array_set_size (self->batch_keys, 0);
       return FALSE;
     }
 
   update_ids (self);
   g_array_set_size (self->batch_ids, 0);
+  g_ptr_array_set_size (self->batch_keys, 0);
   self->mailboxes += self->batch_mailboxes;
   self->bytes += self->batch_bytes;
   return TRUE;
@@ -1715,6 +1761,7 @@ relay_store_sqlite_finalize (GObject *object)
   g_async_queue_unref (self->readers);
   g_clear_pointer (&self->ids, relay_sqlite_ids_free);
   g_clear_pointer (&self->batch_ids, g_array_unref);
+  g_clear_pointer (&self->batch_keys, g_ptr_array_unref);
   flushing_clear (self);
   g_free (self->path);
   g_mutex_clear (&self->lock);
@@ -1742,6 +1789,7 @@ relay_store_sqlite_init (RelayStoreSqlite *self)
   self->readers = g_async_queue_new ();
   self->ids = relay_sqlite_ids_new ();
   self->batch_ids = g_array_new (FALSE, FALSE, sizeof (RelaySqliteId));
+  self->batch_keys = g_ptr_array_new_with_free_func (g_free);
   self->ids_flush_min = IDS_FLUSH_MIN;
   self->reserve_fd = -1;
   /* No network: never unreachable (a full disk is RelayStoreState's). */
@@ -1807,7 +1855,7 @@ load_ids (RelayStoreSqlite  *self,
   int rc;
 
   rc = sqlite3_prepare_v2 (self->db, "SELECT indexed, (SELECT coalesce(max(rowid), 0) FROM mailbox) "
-                                     "FROM mailbox_id_mark", -1, &stmt, NULL);
+                                     "FROM mailbox_key_mark", -1, &stmt, NULL);
   if (rc == SQLITE_OK)
     rc = sqlite3_step (stmt);
   if (rc == SQLITE_ROW)
@@ -1820,12 +1868,25 @@ load_ids (RelayStoreSqlite  *self,
   if (!httpd_sqlite_check (self->db, rc, "mark", error))
     return FALSE;
 
-  rc = sqlite3_prepare_v2 (self->db, "SELECT rowid, id FROM mailbox WHERE rowid > ?", -1, &stmt, NULL);
+  /* A retry key from the request id the row has now: an update by the
+   * initiator replaces it, and a retry of the create then finds nothing,
+   * as it would have before the stop. */
+  rc = sqlite3_prepare_v2 (self->db, "SELECT rowid, id, initiator_claim, initiator_request_id FROM mailbox "
+                                     "WHERE rowid > ?", -1, &stmt, NULL);
   if (rc == SQLITE_OK)
     sqlite3_bind_int64 (stmt, 1, self->indexed);
   while (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
-      relay_sqlite_ids_add (self->ids, (const char *) sqlite3_column_text (stmt, 1), sqlite3_column_int64 (stmt, 0));
+      gint64 row = sqlite3_column_int64 (stmt, 0);
+
+      relay_sqlite_ids_add (self->ids, (const char *) sqlite3_column_text (stmt, 1), row);
+      if (sqlite3_column_type (stmt, 3) != SQLITE_NULL)
+        {
+          g_autofree char *key = retry_key ((const char *) sqlite3_column_text (stmt, 2),
+                                            (const char *) sqlite3_column_text (stmt, 3));
+
+          relay_sqlite_ids_add (self->ids, key, row);
+        }
       rc = SQLITE_OK;
     }
   sqlite3_finalize (stmt);
