@@ -55,7 +55,7 @@
  * batch waits long for it. */
 #define IDS_FLUSH_MIN     32768
 #define IDS_FLUSH_DIVISOR 32
-#define IDS_FLUSH_CHUNK   1024
+#define IDS_FLUSH_CHUNK   256
 
 /* The WAL: checkpointed (without waiting for readers) past 1,000 pages,
  * about 4 MB; if readers kept that from completing, the writer waits for
