@@ -28,8 +28,10 @@
   "SELECT count(*) FROM mailbox_key k LEFT JOIN mailbox b ON b.rowid = k.mailbox " \
   "AND (b.id = k.key OR b.initiator_claim || ' ' || b.initiator_request_id = k.key) WHERE b.rowid IS NULL"
 
-/* Memory holds exactly the rows after the mark. */
-#define ROWS_AFTER_MARK "SELECT count(*) FROM mailbox WHERE rowid > (SELECT indexed FROM mailbox_key_mark)"
+/* Memory holds exactly the rows after the mark: their ids, and their
+ * retry keys while they have a request id. */
+#define KEYS_AFTER_MARK \
+  "SELECT count(*) + count(initiator_request_id) FROM mailbox WHERE rowid > (SELECT indexed FROM mailbox_key_mark)"
 
 typedef struct
 {
@@ -309,7 +311,7 @@ test_ids_purge (Fixture       *f,
     assert_found (f, g_ptr_array_index (later, i), 1);
   g_assert_cmpint (query_int (f, NO_STRAY_IDS), ==, 0);
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM mailbox"), ==, later->len);
-  g_assert_cmpint (relay_store_sqlite_get_ids_in_memory (f->store), ==, 2 * query_int (f, ROWS_AFTER_MARK));
+  g_assert_cmpint (relay_store_sqlite_get_ids_in_memory (f->store), ==, query_int (f, KEYS_AFTER_MARK));
 
   /* The newest row was purged; the next create still gets a new one. */
   g_free (create_retriable (f, now + 3600));
@@ -319,7 +321,7 @@ test_ids_purge (Fixture       *f,
   for (guint i = 0; i < 3 * FLUSH_MIN; i++)
     g_free (create_retriable (f, now + 3600));
   g_assert_cmpint (query_int (f, NO_STRAY_IDS), ==, 0);
-  g_assert_cmpint (relay_store_sqlite_get_ids_in_memory (f->store), ==, 2 * query_int (f, ROWS_AFTER_MARK));
+  g_assert_cmpint (relay_store_sqlite_get_ids_in_memory (f->store), ==, query_int (f, KEYS_AFTER_MARK));
 }
 
 /* A database from before the id table: its unique index on ids goes, every
@@ -411,7 +413,7 @@ test_retry_keys (Fixture       *f,
           g_assert_cmpint (status, ==, RELAY_STATUS_OK);
         }
       g_assert_cmpint (query_int (f, NO_STRAY_IDS), ==, 0);
-      g_assert_cmpint (relay_store_sqlite_get_ids_in_memory (f->store), ==, 2 * query_int (f, ROWS_AFTER_MARK));
+      g_assert_cmpint (relay_store_sqlite_get_ids_in_memory (f->store), ==, query_int (f, KEYS_AFTER_MARK));
 
       for (guint i = 0; i < ids->len; i++)
         {
@@ -435,6 +437,8 @@ test_retry_keys (Fixture       *f,
 
     g_assert_cmpint (write_op (f, RELAY_OP_DELETE, oldest, f->claim), ==, RELAY_STATUS_OK);
     g_assert_cmpint (write_op (f, RELAY_OP_UPDATE, newest, f->claim), ==, RELAY_STATUS_OK);
+    /* Their retry keys left memory with the request ids they replaced. */
+    g_assert_cmpint (relay_store_sqlite_get_ids_in_memory (f->store), ==, query_int (f, KEYS_AFTER_MARK));
     first = create_request (f, expires, g_ptr_array_index (requests, 0), &status);
     g_assert_cmpint (status, ==, RELAY_STATUS_OK);
     g_assert_cmpstr (first, !=, oldest);
@@ -442,6 +446,15 @@ test_retry_keys (Fixture       *f,
     g_assert_cmpint (status, ==, RELAY_STATUS_OK);
     g_assert_cmpstr (last, !=, newest);
   }
+
+  /* The keys those writes replaced are gone from memory and the table,
+   * also after the flushes that follow. */
+  g_assert_cmpint (relay_store_sqlite_get_ids_in_memory (f->store), ==, query_int (f, KEYS_AFTER_MARK));
+  g_assert_cmpint (query_int (f, NO_STRAY_IDS), ==, 0);
+  for (guint i = 0; i < 3 * FLUSH_MIN; i++)
+    g_free (create_retriable (f, expires));
+  g_assert_cmpint (query_int (f, NO_STRAY_IDS), ==, 0);
+  g_assert_cmpint (relay_store_sqlite_get_ids_in_memory (f->store), ==, query_int (f, KEYS_AFTER_MARK));
 }
 
 typedef struct

@@ -112,6 +112,7 @@ typedef enum
   STMT_PURGE,
   STMT_INDEX_ID,
   STMT_INDEX_MARK,
+  STMT_FORGET_KEY,
   STMT_CREATOR_USAGE,
   STMT_EXPIRED_USAGE,
   STMT_BEGIN,
@@ -144,12 +145,18 @@ static const char * const stmt_sql[N_STMTS] = {
     "size = 0, creator = NULL, recipient_request_id = ? WHERE rowid = ?",
   "UPDATE mailbox SET relinquished_claim = recipient_claim, recipient_claim = NULL, recipient_token = NULL, "
     "recipient_request_id = ?, version = version + 1 WHERE rowid = ?",
-  /* The expiration index finds the rows, the table's own index their keys. */
-  "DELETE FROM mailbox_key WHERE mailbox IN (SELECT rowid FROM mailbox WHERE expires <= ?)",
+  /* The keys a row has: its id, and its retry key while it has a request
+   * id (forget_retry_key() keeps it so). */
+  "DELETE FROM mailbox_key WHERE key IN (SELECT id FROM mailbox WHERE expires <= ?1 UNION ALL "
+    "SELECT initiator_claim || ' ' || initiator_request_id FROM mailbox "
+    "WHERE expires <= ?1 AND initiator_request_id IS NOT NULL)",
   "DELETE FROM mailbox WHERE expires <= ? RETURNING rowid, id, initiator_claim, initiator_request_id",
-  /* Only for a row that still exists: the sweep may have come first. */
-  "INSERT OR REPLACE INTO mailbox_key (key, mailbox) SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM mailbox WHERE rowid = ?2)",
+  /* Only a key its row still has: the sweep, or the initiator's write,
+   * may have come since the flush began. */
+  "INSERT OR REPLACE INTO mailbox_key (key, mailbox) SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM mailbox "
+    "WHERE rowid = ?2 AND (id = ?1 OR initiator_claim || ' ' || initiator_request_id = ?1))",
   "UPDATE mailbox_key_mark SET indexed = ?",
+  "DELETE FROM mailbox_key WHERE key = ?",
   "SELECT count(*), total(size) FROM "
     "(SELECT size FROM mailbox WHERE creator = ? AND deleted = 0 AND expires > ? LIMIT ?)",
   "SELECT count(*), total(size) FROM mailbox WHERE expires <= ? AND deleted = 0",
@@ -195,6 +202,7 @@ struct _RelayStoreSqlite
   gint64        flushing_mark;   /* the rows they cover */
   GArray       *batch_ids;       /* RelaySqliteId: the batch's creates */
   GPtrArray    *batch_keys;      /* the retry keys batch_ids points to */
+  GPtrArray    *batch_gone;      /* retry keys to take out of memory once committed */
 
   /* The writer's. Usage is what is committed; the batch's changes are
    * added once it commits. */
@@ -221,8 +229,9 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (RelayStoreSqlite, relay_store_sqlite, G_TYPE_OBJE
 /* A rowid table: inserts append (a WITHOUT ROWID table would split pages
  * of 4 KiB rows all over). Ids and retry keys have no index on it: the
  * newest are in memory, the others in mailbox_key, flushed there in bulk
- * (relay-sqlite-ids.h), and found by row for the sweep; mailbox_key_mark's
- * one row says up to which row. */
+ * (relay-sqlite-ids.h); mailbox_key_mark's one row says up to which row.
+ * An index on mailbox_key's rows would take a page of recent rows for
+ * every few keys of a flush: the sweep finds a row's keys from the row. */
 #define MAILBOX_TABLE \
   "("                                    \
   "  id TEXT NOT NULL,"                  \
@@ -257,7 +266,6 @@ static const char schema[] =
   "CREATE TABLE IF NOT EXISTS mailbox " MAILBOX_TABLE ";"
   MAILBOX_INDEXES
   "CREATE TABLE IF NOT EXISTS mailbox_key (key TEXT PRIMARY KEY, mailbox INTEGER NOT NULL) WITHOUT ROWID;"
-  "CREATE INDEX IF NOT EXISTS mailbox_key_mailbox ON mailbox_key (mailbox);"
   "CREATE TABLE IF NOT EXISTS mailbox_key_mark (indexed INTEGER NOT NULL);"
   "INSERT INTO mailbox_key_mark SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM mailbox_key_mark);";
 
@@ -792,6 +800,32 @@ is_duplicate (RelayMailbox *m,
   return request_id != NULL && g_strcmp0 (request_id, last) == 0;
 }
 
+/* The initiator's write is about to replace @m's request id: the create's
+ * retry key goes, from the table now and from memory once committed, so
+ * that a row's keys are always its id and its retry key, which the sweep
+ * finds from the row. A retry of the create then finds nothing, as the
+ * row no longer carries its request id. */
+static gboolean
+forget_retry_key (RelayStoreSqlite  *self,
+                  RelayMailbox      *m,
+                  const char        *request_id,
+                  GError           **error)
+{
+  g_autofree char *key = NULL;
+  sqlite3_stmt *stmt;
+
+  if (m->initiator_request_id == NULL || g_strcmp0 (m->initiator_request_id, request_id) == 0)
+    return TRUE;
+
+  key = retry_key (m->initiator_claim, m->initiator_request_id);
+  stmt = writer_stmt (self, STMT_FORGET_KEY);
+  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+  if (!exec_stmt (self, stmt, error))
+    return FALSE;
+  g_ptr_array_add (self->batch_gone, g_steal_pointer (&key));
+  return TRUE;
+}
+
 static gboolean
 apply_update (RelayStoreSqlite  *self,
               RelayOp           *op,
@@ -852,6 +886,8 @@ apply_update (RelayStoreSqlite  *self,
             return TRUE;
         }
 
+      if (side == SIDE_INITIATOR && !forget_retry_key (self, m, op->request_id, error))
+        return FALSE;
       stmt = writer_stmt (self, side == SIDE_INITIATOR ? STMT_UPDATE_INITIATOR : STMT_UPDATE_RECIPIENT);
       httpd_sqlite_bind_text (stmt, 1, op->payload_type);
       httpd_sqlite_bind_text (stmt, 2, op->payload_data);
@@ -996,6 +1032,8 @@ apply_delete (RelayStoreSqlite  *self,
   else
     {
       /* Keep claims, request ids and the expiry: only what a retry needs. */
+      if (side == SIDE_INITIATOR && !forget_retry_key (self, m, op->request_id, error))
+        return FALSE;
       stmt = writer_stmt (self, side == SIDE_INITIATOR ? STMT_DELETE_INITIATOR : STMT_DELETE_RECIPIENT);
       httpd_sqlite_bind_text (stmt, 1, op->request_id);
       sqlite3_bind_int64 (stmt, 2, row);
@@ -1250,6 +1288,8 @@ update_ids (RelayStoreSqlite *self)
       flushing_clear (self);
       self->indexed = self->batch_indexed;
     }
+  for (guint i = 0; i < self->batch_gone->len; i++)
+    relay_sqlite_ids_remove (self->ids, g_ptr_array_index (self->batch_gone, i));
   for (guint i = 0; i < self->batch_ids->len; i++)
     {
       RelaySqliteId *id = &g_array_index (self->batch_ids, RelaySqliteId, i);
@@ -1275,6 +1315,7 @@ run_transaction (RelayStoreSqlite  *self,
   self->batch_flushed = self->flushed;
   g_array_set_size (self->batch_ids, 0);
   g_ptr_array_set_size (self->batch_keys, 0);
+  g_ptr_array_set_size (self->batch_gone, 0);
   ok = run_stmt (self, STMT_BEGIN, "begin", error);
 
   /* Before the batch's creates, so that the mark is below all of them. */
@@ -1294,12 +1335,14 @@ run_transaction (RelayStoreSqlite  *self,
         g_clear_pointer (&((RelayOp *) g_ptr_array_index (ops, i))->result, relay_mailbox_unref);
       g_array_set_size (self->batch_ids, 0);
   g_ptr_array_set_size (self->batch_keys, 0);
+  g_ptr_array_set_size (self->batch_gone, 0);
       return FALSE;
     }
 
   update_ids (self);
   g_array_set_size (self->batch_ids, 0);
   g_ptr_array_set_size (self->batch_keys, 0);
+  g_ptr_array_set_size (self->batch_gone, 0);
   self->mailboxes += self->batch_mailboxes;
   self->bytes += self->batch_bytes;
   return TRUE;
@@ -1762,6 +1805,7 @@ relay_store_sqlite_finalize (GObject *object)
   g_clear_pointer (&self->ids, relay_sqlite_ids_free);
   g_clear_pointer (&self->batch_ids, g_array_unref);
   g_clear_pointer (&self->batch_keys, g_ptr_array_unref);
+  g_clear_pointer (&self->batch_gone, g_ptr_array_unref);
   flushing_clear (self);
   g_free (self->path);
   g_mutex_clear (&self->lock);
@@ -1790,6 +1834,7 @@ relay_store_sqlite_init (RelayStoreSqlite *self)
   self->ids = relay_sqlite_ids_new ();
   self->batch_ids = g_array_new (FALSE, FALSE, sizeof (RelaySqliteId));
   self->batch_keys = g_ptr_array_new_with_free_func (g_free);
+  self->batch_gone = g_ptr_array_new_with_free_func (g_free);
   self->ids_flush_min = IDS_FLUSH_MIN;
   self->reserve_fd = -1;
   /* No network: never unreachable (a full disk is RelayStoreState's). */
