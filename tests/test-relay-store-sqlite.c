@@ -18,8 +18,8 @@
 #include "lk-test-server.h"
 #include "relay-store-sqlite.h"
 
-/* With this, a flush moves one id a batch: a test's creates meet flushes
- * under way too. */
+/* With this, a flush moves four keys for each operation of a batch: a
+ * test's creates, one a batch, meet flushes under way too. */
 #define FLUSH_MIN 16
 
 /* Every key in the table belongs to its row, as its id or its retry key;
@@ -533,6 +533,79 @@ test_retry_same_batch (Fixture       *f,
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM mailbox"), ==, 50);
 }
 
+typedef struct
+{
+  GMutex lock;
+  GCond  cond;
+  guint  done;
+  guint  ok;
+} Burst;
+
+static void
+burst_done (RelayOp  *op,
+            gpointer  user_data)
+{
+  Burst *burst = user_data;
+
+  g_mutex_lock (&burst->lock);
+  burst->done++;
+  burst->ok += op->status == RELAY_STATUS_OK;
+  g_cond_signal (&burst->cond);
+  g_mutex_unlock (&burst->lock);
+  relay_op_free (op);
+}
+
+/* Creates submitted all at once make batches of hundreds, each adding two
+ * keys a create: a flush moves more than that with each batch, so memory
+ * stays near the threshold instead of growing with the burst. */
+static void
+test_flush_keeps_up (Fixture       *f,
+                     gconstpointer  data)
+{
+  const guint n = 4000;
+  Burst burst = { 0 };
+
+  g_mutex_init (&burst.lock);
+  g_cond_init (&burst.cond);
+  open_store (f);
+  for (guint i = 0; i < n; i++)
+    {
+      RelayOp *op = relay_op_new (RELAY_OP_CREATE, now_seconds ());
+      RelayMailbox *mailbox = relay_mailbox_new ();
+
+      mailbox->id = lk_uuid_new_random ();
+      mailbox->initiator_claim = g_strdup (f->claim);
+      mailbox->access = RELAY_ACCESS_READ;
+      mailbox->max_recipients = 1;
+      mailbox->created = op->now;
+      mailbox->expires = op->now + 3600;
+      mailbox->payload_type = g_strdup ("AEAD_AES_256_GCM");
+      mailbox->payload_data = g_strdup ("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+      mailbox->title = g_strdup ("Room 404");
+      op->claim = g_strdup (f->claim);
+      op->request_id = lk_uuid_new_random ();
+      op->mailbox = mailbox;
+      op->done = burst_done;
+      op->user_data = &burst;
+      relay_store_submit (RELAY_STORE (f->store), op);
+    }
+  g_mutex_lock (&burst.lock);
+  while (burst.done < n)
+    g_cond_wait (&burst.cond, &burst.lock);
+  g_mutex_unlock (&burst.lock);
+  g_mutex_clear (&burst.lock);
+  g_cond_clear (&burst.cond);
+
+  g_assert_cmpuint (burst.ok, ==, n);
+  g_test_message ("%u commits, %u keys in memory", (guint) relay_store_sqlite_get_commits (f->store),
+                  relay_store_sqlite_get_ids_in_memory (f->store));
+  /* The threshold, and what two of the largest batches add. */
+  g_assert_cmpuint (relay_store_sqlite_get_ids_in_memory (f->store), <=, FLUSH_MIN + 2 * 2 * 512);
+  g_assert_cmpint (relay_store_sqlite_get_ids_in_memory (f->store), ==, query_int (f, KEYS_AFTER_MARK));
+  g_assert_cmpint (query_int (f, NO_STRAY_IDS), ==, 0);
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM mailbox_key"), >=, 2 * n - FLUSH_MIN - 2 * 2 * 512);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -547,6 +620,7 @@ main (int   argc,
   ADD ("ids-migration", test_ids_migration);
   ADD ("retry-keys", test_retry_keys);
   ADD ("retry-same-batch", test_retry_same_batch);
+  ADD ("flush-keeps-up", test_flush_keeps_up);
 #undef ADD
 
   return g_test_run ();

@@ -19,6 +19,7 @@
 
 #include "httpd-system.h"
 #include "relay-resources.h"
+#include "relay-store-sqlite.h"
 
 /* SQLite's page caches: the writer's 8 MB and two readers' 2 MB, and slack. */
 #define DATABASE_MEMORY   (16 * 1024 * 1024)
@@ -85,10 +86,11 @@ relay_resources_check (RelayConfig     *config,
   resources->bodies = config->max_body_memory;
   resources->cache = RELAY_CACHE_MAX_BYTES;
   resources->database = DATABASE_MEMORY;
+  resources->keys = config->store == RELAY_STORE_KIND_SQLITE ? relay_store_sqlite_keys_memory (config->max_mailboxes) : 0;
   resources->tables = (guint64) config->max_rate_clients * RATE_ENTRY + (guint64) config->max_waiters * WAITER_ENTRY;
   resources->base = BASE_MEMORY;
   resources->total = resources->connections + resources->bodies + resources->cache + resources->database +
-                     resources->tables + resources->base;
+                     resources->keys + resources->tables + resources->base;
 
   cgroup = httpd_system_memory_limit ();
   resources->limit = config->memory_limit > 0 ? (gint64) config->memory_limit : cgroup;
@@ -103,6 +105,8 @@ relay_resources_check (RelayConfig     *config,
   line (report, "request bodies (max-body-memory)", resources->bodies);
   line (report, "kept read answers", resources->cache);
   line (report, "database caches", resources->database);
+  if (resources->keys > 0)
+    line (report, "newest mailbox keys", resources->keys);
   line (report, "rate buckets and waiting reads", resources->tables);
   line (report, "the program", resources->base);
 

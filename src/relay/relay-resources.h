@@ -26,6 +26,7 @@ typedef struct
   guint64 bodies;             /* request bodies in memory */
   guint64 cache;              /* kept read answers */
   guint64 database;           /* SQLite's page caches */
+  guint64 keys;               /* the SQLite store's newest keys (relay-sqlite-ids.h) */
   guint64 tables;             /* rate buckets, waiters */
   guint64 base;               /* the program itself */
   guint64 total;

@@ -52,7 +52,9 @@
  * this many, or a 32nd of the live mailboxes if that is more: enough that
  * a flush writes each leaf of the table about once (relay-sqlite-ids.h).
  * A flush goes in key order, IDS_FLUSH_CHUNK with each batch, so that no
- * batch waits long for it. */
+ * batch waits long for it, or four for each operation of the batch if that
+ * is more: twice what its creates can add (an id and a retry key each), so
+ * that memory never grows faster than flushes empty it. */
 #define IDS_FLUSH_MIN     32768
 #define IDS_FLUSH_DIVISOR 32
 #define IDS_FLUSH_CHUNK   256
@@ -1232,6 +1234,7 @@ copy_ids (GArray *ids)
  * chunk moves the mark. Until then the ids stay in memory too. */
 static gboolean
 flush_ids (RelayStoreSqlite  *self,
+           guint              batch_ops,
            GError           **error)
 {
   guint threshold = (guint) MAX ((gint64) self->ids_flush_min, self->mailboxes / IDS_FLUSH_DIVISOR);
@@ -1250,7 +1253,8 @@ flush_ids (RelayStoreSqlite  *self,
     }
 
   end = MIN (self->flushing->len,
-             self->flushed + MAX (1, (gint64) self->ids_flush_min * IDS_FLUSH_CHUNK / IDS_FLUSH_MIN));
+             self->flushed + MAX ((gint64) batch_ops * 4,
+                                  (gint64) self->ids_flush_min * IDS_FLUSH_CHUNK / IDS_FLUSH_MIN));
   for (guint i = self->flushed; i < end; i++)
     {
       RelaySqliteId *id = &g_array_index (self->flushing, RelaySqliteId, i);
@@ -1320,7 +1324,7 @@ run_transaction (RelayStoreSqlite  *self,
 
   /* Before the batch's creates, so that the mark is below all of them. */
   if (ok && flush)
-    ok = flush_ids (self, error);
+    ok = flush_ids (self, ops->len, error);
 
   for (guint i = 0; ok && i < ops->len; i++)
     ok = apply (self, g_ptr_array_index (ops, i), error);
@@ -2037,4 +2041,23 @@ guint
 relay_store_sqlite_get_ids_in_memory (RelayStoreSqlite *self)
 {
   return relay_sqlite_ids_get_size (self->ids);
+}
+
+/**
+ * relay_store_sqlite_keys_memory:
+ * @max_mailboxes: the store's bound on live mailboxes; 0 for none
+ *
+ * Returns: the most the newest keys take in memory: a flush starts at its
+ *   threshold and its chunks outpace the batches' creates, so memory holds
+ *   at most about twice the threshold, and a copy of it while flushing
+ */
+guint64
+relay_store_sqlite_keys_memory (guint64 max_mailboxes)
+{
+  /* A retry key's entry (its 73 characters, the row, the hash table's
+   * share) and its copy in a flush. */
+  const guint64 entry = 160, copy = 96;
+  guint64 threshold = MAX (IDS_FLUSH_MIN, max_mailboxes / IDS_FLUSH_DIVISOR);
+
+  return threshold * (2 * entry + copy);
 }

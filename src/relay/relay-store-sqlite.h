@@ -22,5 +22,6 @@ gsize             relay_store_sqlite_get_ops     (RelayStoreSqlite *self);
 void              relay_store_sqlite_set_ids_flush_min (RelayStoreSqlite *self,
                                                         guint             min);
 guint             relay_store_sqlite_get_ids_in_memory (RelayStoreSqlite *self);
+guint64           relay_store_sqlite_keys_memory       (guint64           max_mailboxes);
 
 G_END_DECLS
