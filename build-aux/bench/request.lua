@@ -9,6 +9,9 @@
 --   BENCH_REQUEST_IDS   1: a new Mailbox-Request-ID on every request, as
 --                       Latchkey's clients send with every create (wrk
 --                       then runs Lua for every request)
+--   BENCH_NEW_CLAIMS    1, with BENCH_REQUEST_IDS: a new Mailbox-Device-Claim
+--                       on every request too, as the draft asks and
+--                       Latchkey's clients do (one claim per transfer)
 --
 -- wrk adds Content-Length itself when a body is set.  No response()
 -- hook is defined, so wrk keeps its fast path (no Lua per response);
@@ -42,10 +45,17 @@ if os.getenv("BENCH_REQUEST_IDS") == "1" then
   local n = 0
   f:close()
 
+  local new_claims = os.getenv("BENCH_NEW_CLAIMS") == "1"
+
   function request()
     n = n + 1
     wrk.headers["Mailbox-Request-ID"] = string.format("%s-%s-4%03x-8%03x-%012x", prefix:sub(1, 8),
                                                       prefix:sub(9, 12), n % 4096, math.floor(n / 4096) % 4096, n)
+    if new_claims then
+      -- Spread over the key space, as random claims are; unique per run.
+      wrk.headers["Mailbox-Device-Claim"] = string.format("%08x-%s-4000-8000-%012x", (n * 2654435761) % 4294967296,
+                                                          prefix:sub(1, 4), n)
+    end
     return wrk.format()
   end
 end
