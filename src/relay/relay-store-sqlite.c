@@ -48,7 +48,7 @@
 
 #define MAX_BATCH 512
 
-/* The newest ids are moved from memory into the id table once there are
+/* The newest keys are moved from memory into the key table once there are
  * this many, or a 32nd of the live mailboxes if that is more: enough that
  * a flush writes each leaf of the table about once (relay-sqlite-ids.h).
  * A flush goes in key order, IDS_FLUSH_CHUNK with each batch, so that no
@@ -189,9 +189,9 @@ struct _RelayStoreSqlite
   gsize         ops;
 
   /* The writer's, but for lookups in @ids. Mailboxes up to row @indexed
-   * are in the id table, the newer ones in @ids; rows are given out in
-   * order from @last_row, never twice, so that none is ever newer than
-   * the mark and missing from both. */
+   * have their keys in the key table, the newer ones in @ids; rows are
+   * given out in order from @last_row, never twice, so that none is ever
+   * newer than the mark and missing from both. */
   RelaySqliteIds *ids;
   gint64        indexed;
   gint64        last_row;
@@ -271,7 +271,7 @@ static const char schema[] =
   "CREATE TABLE IF NOT EXISTS mailbox_key_mark (indexed INTEGER NOT NULL);"
   "INSERT INTO mailbox_key_mark SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM mailbox_key_mark);";
 
-/* Databases from before the id table had a unique index on the mailbox
+/* Databases from before the key table had a unique index on the mailbox
  * table's ids; SQLite drops such an index only with its table. */
 static const char migrate_id_index[] =
   "CREATE TABLE mailbox_rebuilt " MAILBOX_TABLE ";"
@@ -503,7 +503,7 @@ writer_stmt (RelayStoreSqlite *self,
   return stmt;
 }
 
-/* Binds ?1 and ?2 of a lookup by row or by the id table. */
+/* Binds ?1 and ?2 of a lookup by row or by the key table. */
 static sqlite3_stmt *
 bind_lookup (RelaySqliteIds *ids,
              sqlite3_stmt   *by_row,
@@ -1304,7 +1304,7 @@ update_ids (RelayStoreSqlite *self)
 
 /* Runs the operations in one transaction. Returns FALSE, with every
  * operation's status unset, if the database failed. @flush: whether the
- * batch may also move ids into the id table (not on a full disk). */
+ * batch may also move keys into the key table (not on a full disk). */
 static gboolean
 run_transaction (RelayStoreSqlite  *self,
                  GPtrArray         *ops,
@@ -1894,8 +1894,8 @@ open_reserve (RelayStoreSqlite  *self,
   return TRUE;
 }
 
-/* The mark, and the ids of the rows after it back into memory: those a
- * stop or a crash left out of the id table. */
+/* The mark, and the keys of the rows after it back into memory: those a
+ * stop or a crash left out of the key table. */
 static gboolean
 load_ids (RelayStoreSqlite  *self,
           GError           **error)
@@ -2016,7 +2016,7 @@ relay_store_sqlite_get_ops (RelayStoreSqlite *self)
 
 /**
  * relay_store_sqlite_set_ids_flush_min:
- * @min: how many ids in memory make the writer move them into the id table
+ * @min: how many keys in memory make the writer move them into the key table
  *
  * For tests, which cannot wait for tens of thousands of creates; call it
  * before submitting anything.
@@ -2035,7 +2035,7 @@ relay_store_sqlite_set_ids_flush_min (RelayStoreSqlite *self,
 /**
  * relay_store_sqlite_get_ids_in_memory:
  *
- * Returns: how many mailbox ids are not yet in the id table
+ * Returns: how many keys (mailbox ids, retry keys) are in memory
  */
 guint
 relay_store_sqlite_get_ids_in_memory (RelayStoreSqlite *self)
