@@ -47,15 +47,13 @@ now_seconds (void)
   return g_get_real_time () / G_USEC_PER_SEC;
 }
 
-/* Returns the mailbox's id: the new one's, or the first attempt's for a
- * retry (@status says which). */
-static char *
-create_request (Fixture     *f,
-                gint64       expires,
-                const char  *request_id,
-                RelayStatus *status)
+/* A create of a new mailbox by the fixture's claim. */
+static RelayOp *
+create_op (Fixture    *f,
+           gint64      expires,
+           const char *request_id)
 {
-  g_autoptr(RelayOp) op = relay_op_new (RELAY_OP_CREATE, now_seconds ());
+  RelayOp *op = relay_op_new (RELAY_OP_CREATE, now_seconds ());
   RelayMailbox *mailbox = relay_mailbox_new ();
 
   mailbox->id = lk_uuid_new_random ();
@@ -70,6 +68,19 @@ create_request (Fixture     *f,
   op->claim = g_strdup (f->claim);
   op->request_id = g_strdup (request_id);
   op->mailbox = mailbox;
+  return op;
+}
+
+/* Returns the mailbox's id: the new one's, or the first attempt's for a
+ * retry (@status says which). */
+static char *
+create_request (Fixture     *f,
+                gint64       expires,
+                const char  *request_id,
+                RelayStatus *status)
+{
+  g_autoptr(RelayOp) op = create_op (f, expires, request_id);
+
   relay_store_run (RELAY_STORE (f->store), op, relay_store_submit);
   *status = op->status;
   g_assert_nonnull (op->result);
@@ -457,28 +468,66 @@ test_retry_keys (Fixture       *f,
   g_assert_cmpint (relay_store_sqlite_get_ids_in_memory (f->store), ==, query_int (f, KEYS_AFTER_MARK));
 }
 
+/* The answers to operations submitted without waiting, in their order. */
 typedef struct
 {
-  GMutex       lock;
-  GCond        cond;
-  guint        done;
-  RelayStatus  status[2];
-  char        *id[2];
-} Pair;
+  GMutex     lock;
+  GCond      cond;
+  GArray    *status;   /* RelayStatus */
+  GPtrArray *ids;      /* the answer's mailbox id, or NULL */
+} Answers;
 
 static void
-pair_done (RelayOp  *op,
-           gpointer  user_data)
+answers_init (Answers *answers)
 {
-  Pair *pair = user_data;
+  g_mutex_init (&answers->lock);
+  g_cond_init (&answers->cond);
+  answers->status = g_array_new (FALSE, FALSE, sizeof (RelayStatus));
+  answers->ids = g_ptr_array_new_with_free_func (g_free);
+}
 
-  g_mutex_lock (&pair->lock);
-  pair->status[pair->done] = op->status;
-  pair->id[pair->done] = op->result != NULL ? g_strdup (op->result->id) : NULL;
-  pair->done++;
-  g_cond_signal (&pair->cond);
-  g_mutex_unlock (&pair->lock);
+static void
+answers_clear (Answers *answers)
+{
+  g_mutex_clear (&answers->lock);
+  g_cond_clear (&answers->cond);
+  g_array_unref (answers->status);
+  g_ptr_array_unref (answers->ids);
+}
+
+static void
+answer_done (RelayOp  *op,
+             gpointer  user_data)
+{
+  Answers *answers = user_data;
+
+  g_mutex_lock (&answers->lock);
+  g_array_append_val (answers->status, op->status);
+  g_ptr_array_add (answers->ids, op->result != NULL ? g_strdup (op->result->id) : NULL);
+  g_cond_signal (&answers->cond);
+  g_mutex_unlock (&answers->lock);
   relay_op_free (op);
+}
+
+/* Submits @op, to be answered into @answers. */
+static void
+submit_to (Fixture *f,
+           RelayOp *op,
+           Answers *answers)
+{
+  op->done = answer_done;
+  op->user_data = answers;
+  relay_store_submit (RELAY_STORE (f->store), op);
+}
+
+static void
+answers_wait (Answers *answers,
+              guint    n)
+{
+  g_mutex_lock (&answers->lock);
+  while (answers->status->len < n)
+    g_cond_wait (&answers->cond, &answers->lock);
+  g_mutex_unlock (&answers->lock);
 }
 
 /* Two attempts of one create submitted together, so that the writer
@@ -492,67 +541,19 @@ test_retry_same_batch (Fixture       *f,
   for (guint round = 0; round < 50; round++)
     {
       g_autofree char *request_id = lk_uuid_new_random ();
-      Pair pair = { 0 };
+      Answers answers;
 
-      g_mutex_init (&pair.lock);
-      g_cond_init (&pair.cond);
+      answers_init (&answers);
       for (guint i = 0; i < 2; i++)
-        {
-          RelayOp *op = relay_op_new (RELAY_OP_CREATE, now_seconds ());
-          RelayMailbox *mailbox = relay_mailbox_new ();
+        submit_to (f, create_op (f, now_seconds () + 3600, request_id), &answers);
+      answers_wait (&answers, 2);
 
-          mailbox->id = lk_uuid_new_random ();
-          mailbox->initiator_claim = g_strdup (f->claim);
-          mailbox->access = RELAY_ACCESS_READ;
-          mailbox->max_recipients = 1;
-          mailbox->created = op->now;
-          mailbox->expires = op->now + 3600;
-          mailbox->payload_type = g_strdup ("AEAD_AES_256_GCM");
-          mailbox->payload_data = g_strdup ("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-          mailbox->title = g_strdup ("Room 404");
-          op->claim = g_strdup (f->claim);
-          op->request_id = g_strdup (request_id);
-          op->mailbox = mailbox;
-          op->done = pair_done;
-          op->user_data = &pair;
-          relay_store_submit (RELAY_STORE (f->store), op);
-        }
-      g_mutex_lock (&pair.lock);
-      while (pair.done < 2)
-        g_cond_wait (&pair.cond, &pair.lock);
-      g_mutex_unlock (&pair.lock);
-
-      g_assert_cmpint (pair.status[0], ==, RELAY_STATUS_OK);
-      g_assert_cmpint (pair.status[1], ==, RELAY_STATUS_DUPLICATE);
-      g_assert_cmpstr (pair.id[0], ==, pair.id[1]);
-      for (guint i = 0; i < 2; i++)
-        g_free (pair.id[i]);
-      g_mutex_clear (&pair.lock);
-      g_cond_clear (&pair.cond);
+      g_assert_cmpint (g_array_index (answers.status, RelayStatus, 0), ==, RELAY_STATUS_OK);
+      g_assert_cmpint (g_array_index (answers.status, RelayStatus, 1), ==, RELAY_STATUS_DUPLICATE);
+      g_assert_cmpstr (g_ptr_array_index (answers.ids, 0), ==, g_ptr_array_index (answers.ids, 1));
+      answers_clear (&answers);
     }
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM mailbox"), ==, 50);
-}
-
-typedef struct
-{
-  GMutex lock;
-  GCond  cond;
-  guint  done;
-  guint  ok;
-} Burst;
-
-static void
-burst_done (RelayOp  *op,
-            gpointer  user_data)
-{
-  Burst *burst = user_data;
-
-  g_mutex_lock (&burst->lock);
-  burst->done++;
-  burst->ok += op->status == RELAY_STATUS_OK;
-  g_cond_signal (&burst->cond);
-  g_mutex_unlock (&burst->lock);
-  relay_op_free (op);
 }
 
 /* Creates submitted all at once make batches of hundreds, each adding two
@@ -563,40 +564,22 @@ test_flush_keeps_up (Fixture       *f,
                      gconstpointer  data)
 {
   const guint n = 4000;
-  Burst burst = { 0 };
+  Answers answers;
+  guint ok = 0;
 
-  g_mutex_init (&burst.lock);
-  g_cond_init (&burst.cond);
+  answers_init (&answers);
   open_store (f);
   for (guint i = 0; i < n; i++)
     {
-      RelayOp *op = relay_op_new (RELAY_OP_CREATE, now_seconds ());
-      RelayMailbox *mailbox = relay_mailbox_new ();
+      g_autofree char *request_id = lk_uuid_new_random ();
 
-      mailbox->id = lk_uuid_new_random ();
-      mailbox->initiator_claim = g_strdup (f->claim);
-      mailbox->access = RELAY_ACCESS_READ;
-      mailbox->max_recipients = 1;
-      mailbox->created = op->now;
-      mailbox->expires = op->now + 3600;
-      mailbox->payload_type = g_strdup ("AEAD_AES_256_GCM");
-      mailbox->payload_data = g_strdup ("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-      mailbox->title = g_strdup ("Room 404");
-      op->claim = g_strdup (f->claim);
-      op->request_id = lk_uuid_new_random ();
-      op->mailbox = mailbox;
-      op->done = burst_done;
-      op->user_data = &burst;
-      relay_store_submit (RELAY_STORE (f->store), op);
+      submit_to (f, create_op (f, now_seconds () + 3600, request_id), &answers);
     }
-  g_mutex_lock (&burst.lock);
-  while (burst.done < n)
-    g_cond_wait (&burst.cond, &burst.lock);
-  g_mutex_unlock (&burst.lock);
-  g_mutex_clear (&burst.lock);
-  g_cond_clear (&burst.cond);
-
-  g_assert_cmpuint (burst.ok, ==, n);
+  answers_wait (&answers, n);
+  for (guint i = 0; i < n; i++)
+    ok += g_array_index (answers.status, RelayStatus, i) == RELAY_STATUS_OK;
+  answers_clear (&answers);
+  g_assert_cmpuint (ok, ==, n);
   g_test_message ("%u commits, %u keys in memory", (guint) relay_store_sqlite_get_commits (f->store),
                   relay_store_sqlite_get_ids_in_memory (f->store));
   /* The threshold, and what two of the largest batches add. */

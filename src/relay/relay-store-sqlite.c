@@ -1278,6 +1278,15 @@ flush_ids (RelayStoreSqlite  *self,
   return TRUE;
 }
 
+/* The batch's keys point into its operations: gone with the batch. */
+static void
+clear_batch_keys (RelayStoreSqlite *self)
+{
+  g_array_set_size (self->batch_ids, 0);
+  g_ptr_array_set_size (self->batch_keys, 0);
+  g_ptr_array_set_size (self->batch_gone, 0);
+}
+
 /* After a commit: the ids of a finished flush leave memory, the batch's
  * creates enter it. */
 static void
@@ -1317,9 +1326,6 @@ run_transaction (RelayStoreSqlite  *self,
   self->batch_bytes = 0;
   self->batch_indexed = 0;
   self->batch_flushed = self->flushed;
-  g_array_set_size (self->batch_ids, 0);
-  g_ptr_array_set_size (self->batch_keys, 0);
-  g_ptr_array_set_size (self->batch_gone, 0);
   ok = run_stmt (self, STMT_BEGIN, "begin", error);
 
   /* Before the batch's creates, so that the mark is below all of them. */
@@ -1337,16 +1343,12 @@ run_transaction (RelayStoreSqlite  *self,
       sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
       for (guint i = 0; i < ops->len; i++)
         g_clear_pointer (&((RelayOp *) g_ptr_array_index (ops, i))->result, relay_mailbox_unref);
-      g_array_set_size (self->batch_ids, 0);
-  g_ptr_array_set_size (self->batch_keys, 0);
-  g_ptr_array_set_size (self->batch_gone, 0);
+      clear_batch_keys (self);
       return FALSE;
     }
 
   update_ids (self);
-  g_array_set_size (self->batch_ids, 0);
-  g_ptr_array_set_size (self->batch_keys, 0);
-  g_ptr_array_set_size (self->batch_gone, 0);
+  clear_batch_keys (self);
   self->mailboxes += self->batch_mailboxes;
   self->bytes += self->batch_bytes;
   return TRUE;
