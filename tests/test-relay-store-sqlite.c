@@ -335,6 +335,31 @@ test_ids_purge (Fixture       *f,
   g_assert_cmpint (relay_store_sqlite_get_ids_in_memory (f->store), ==, query_int (f, KEYS_AFTER_MARK));
 }
 
+/* A flush takes its keys from memory when it starts and moves them over
+ * several batches: a key the sweep takes out meanwhile is not moved. With
+ * FLUSH_MIN 16, the ninth create's batch starts a flush of the first
+ * eight creates' 16 keys, four a batch; the sweep runs in the next. */
+static void
+test_flush_skips_gone (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 now = now_seconds ();
+
+  open_store (f);
+  for (guint i = 0; i < FLUSH_MIN / 2 + 1; i++)
+    g_free (create_retriable (f, now + 60));
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM mailbox_key"), ==, 4);
+
+  g_assert_cmpint (relay_store_purge_expired (RELAY_STORE (f->store), now + 120, &error), ==, FLUSH_MIN / 2 + 1);
+  g_assert_no_error (error);
+  for (guint i = 0; i < FLUSH_MIN; i++)
+    g_free (create_retriable (f, now + 3600));
+  g_assert_cmpint (query_int (f, "SELECT indexed FROM mailbox_key_mark"), >, FLUSH_MIN / 2 + 1);
+  g_assert_cmpint (query_int (f, NO_STRAY_IDS), ==, 0);
+  g_assert_cmpint (relay_store_sqlite_get_ids_in_memory (f->store), ==, query_int (f, KEYS_AFTER_MARK));
+}
+
 /* A database from before the id table: its unique index on ids goes, every
  * id is moved into the table, and its mailboxes keep working. */
 static void
@@ -600,6 +625,7 @@ main (int   argc,
   ADD ("ids-both-sides", test_ids_both_sides);
   ADD ("ids-restart", test_ids_restart);
   ADD ("ids-purge", test_ids_purge);
+  ADD ("flush-skips-gone", test_flush_skips_gone);
   ADD ("ids-migration", test_ids_migration);
   ADD ("retry-keys", test_retry_keys);
   ADD ("retry-same-batch", test_retry_same_batch);

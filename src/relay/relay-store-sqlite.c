@@ -153,10 +153,7 @@ static const char * const stmt_sql[N_STMTS] = {
     "SELECT initiator_claim || ' ' || initiator_request_id FROM mailbox "
     "WHERE expires <= ?1 AND initiator_request_id IS NOT NULL)",
   "DELETE FROM mailbox WHERE expires <= ? RETURNING rowid, id, initiator_claim, initiator_request_id",
-  /* Only a key its row still has: the sweep, or the initiator's write,
-   * may have come since the flush began. */
-  "INSERT OR REPLACE INTO mailbox_key (key, mailbox) SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM mailbox "
-    "WHERE rowid = ?2 AND (id = ?1 OR initiator_claim || ' ' || initiator_request_id = ?1))",
+  "INSERT OR REPLACE INTO mailbox_key (key, mailbox) VALUES (?, ?)",
   "UPDATE mailbox_key_mark SET indexed = ?",
   "DELETE FROM mailbox_key WHERE key = ?",
   "SELECT count(*), total(size) FROM "
@@ -1258,7 +1255,14 @@ flush_ids (RelayStoreSqlite  *self,
   for (guint i = self->flushed; i < end; i++)
     {
       RelaySqliteId *id = &g_array_index (self->flushing, RelaySqliteId, i);
+      gint64 row;
 
+      /* Only a key its row still has: the sweep, or the initiator's write,
+       * may have taken it out of memory since the flush began. Memory says
+       * so without reading the row, which for a large database is a random
+       * read for every key of the flush. */
+      if (!relay_sqlite_ids_lookup (self->ids, id->id, &row) || row != id->row)
+        continue;
       stmt = writer_stmt (self, STMT_INDEX_ID);
       sqlite3_bind_text (stmt, 1, id->id, -1, SQLITE_STATIC);
       sqlite3_bind_int64 (stmt, 2, id->row);
