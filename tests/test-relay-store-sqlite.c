@@ -614,6 +614,45 @@ test_flush_keeps_up (Fixture       *f,
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM mailbox_key"), >=, 2 * n - FLUSH_MIN - 2 * 2 * 512);
 }
 
+/* A burst of creates of 3 KB each, about 6,000 pages of WAL: the
+ * checkpointer copies them as they come, and the writer lets it finish
+ * before a transaction once the WAL has 1,000 pages, so that the WAL
+ * starts afresh there and never gets near the 4,000 at which the writer
+ * would truncate it itself. */
+static void
+test_wal_starts_afresh (Fixture       *f,
+                        gconstpointer  data)
+{
+  const guint n = 5000;
+  g_autofree char *payload = g_strnfill (3000, 'A');
+  Answers answers;
+  guint ok = 0;
+
+  answers_init (&answers);
+  open_store (f);
+  for (guint i = 0; i < n; i++)
+    {
+      RelayOp *op = create_op (f, now_seconds () + 3600, NULL);
+
+      g_free (op->mailbox->payload_data);
+      op->mailbox->payload_data = g_strdup (payload);
+      submit_to (f, op, &answers);
+    }
+  answers_wait (&answers, n);
+  for (guint i = 0; i < n; i++)
+    ok += g_array_index (answers.status, RelayStatus, i) == RELAY_STATUS_OK;
+  answers_clear (&answers);
+  g_assert_cmpuint (ok, ==, n);
+
+  g_test_message ("%u commits, %" G_GUINT64_FORMAT " checkpoints on the thread, WAL at most %u frames",
+                  (guint) relay_store_sqlite_get_commits (f->store), relay_store_sqlite_get_checkpoints (f->store),
+                  relay_store_sqlite_get_wal_frames_max (f->store));
+  g_assert_cmpuint (relay_store_sqlite_get_checkpoints (f->store), >, 0);
+  /* 1,000, and what one of the largest batches adds (512 creates). */
+  g_assert_cmpuint (relay_store_sqlite_get_wal_frames_max (f->store), <, 1000 + 1000);
+  g_assert_cmpint (query_int (f, "SELECT count(*) FROM mailbox"), ==, n);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -630,6 +669,7 @@ main (int   argc,
   ADD ("retry-keys", test_retry_keys);
   ADD ("retry-same-batch", test_retry_same_batch);
   ADD ("flush-keeps-up", test_flush_keeps_up);
+  ADD ("wal-starts-afresh", test_wal_starts_afresh);
 #undef ADD
 
   return g_test_run ();

@@ -43,6 +43,7 @@
 
 #include "httpd-log.h"
 #include "httpd-sqlite.h"
+#include "relay-sqlite-checkpointer.h"
 #include "relay-sqlite-ids.h"
 #include "relay-store-sqlite.h"
 
@@ -59,10 +60,14 @@
 #define IDS_FLUSH_DIVISOR 32
 #define IDS_FLUSH_CHUNK   256
 
-/* The WAL: checkpointed (without waiting for readers) past 1,000 pages,
- * about 4 MB; if readers kept that from completing, the writer waits for
- * them and truncates it past 4,000. After a checkpoint the WAL is reused
- * from its start and cut back to 4 MB. */
+/* The WAL: copied into the database on the checkpointer's thread every
+ * 250 pages (without waiting for readers); past 1,000 pages, about 4 MB,
+ * the writer waits for it to copy the rest before its next transaction,
+ * which then starts the WAL afresh (relay-sqlite-checkpointer.h). If
+ * readers kept that from happening, the writer waits for them and
+ * truncates it past 4,000. The WAL is cut back to 4 MB after a
+ * checkpoint. */
+#define WAL_POKE_FRAMES       250
 #define WAL_CHECKPOINT_FRAMES 1000
 #define WAL_TRUNCATE_FRAMES   4000
 #define WAL_SIZE_LIMIT        4194304   /* 4 MiB */
@@ -175,6 +180,10 @@ struct _RelayStoreSqlite
   GAsyncQueue  *readers;
 
   GThread      *writer;
+  RelaySqliteCheckpointer *checkpointer;
+  int           wal_poked;        /* the WAL's frames at the last poke */
+  gboolean      wal_catch_up;     /* the writer's: wait before the next transaction */
+  gint          wal_frames_max;   /* the longest the WAL was after a commit */
   GMutex        lock;
   GCond         cond;
   GCond         idle;
@@ -1330,6 +1339,12 @@ run_transaction (RelayStoreSqlite  *self,
   self->batch_bytes = 0;
   self->batch_indexed = 0;
   self->batch_flushed = self->flushed;
+  /* Between two transactions: the next one starts the WAL afresh. */
+  if (self->wal_catch_up)
+    {
+      relay_sqlite_checkpointer_catch_up (self->checkpointer);
+      self->wal_catch_up = FALSE;
+    }
   ok = run_stmt (self, STMT_BEGIN, "begin", error);
 
   /* Before the batch's creates, so that the mark is below all of them. */
@@ -1781,6 +1796,7 @@ relay_store_sqlite_close (RelayStoreSqlite *self)
 
   if (self->writer == NULL)
     {
+      g_clear_pointer (&self->checkpointer, relay_sqlite_checkpointer_free);
       for (guint i = 0; i < N_STMTS; i++)
         g_clear_pointer (&self->stmts[i], sqlite3_finalize);
       g_clear_pointer (&self->db, sqlite3_close);
@@ -1793,6 +1809,7 @@ relay_store_sqlite_close (RelayStoreSqlite *self)
   g_mutex_unlock (&self->lock);
 
   g_thread_join (g_steal_pointer (&self->writer));
+  g_clear_pointer (&self->checkpointer, relay_sqlite_checkpointer_free);
 
   for (guint i = 0; i < N_STMTS; i++)
     g_clear_pointer (&self->stmts[i], sqlite3_finalize);
@@ -1852,18 +1869,34 @@ relay_store_sqlite_init (RelayStoreSqlite *self)
   self->stats.health = RELAY_STORE_HEALTH_OK;
 }
 
-/* Checkpoints from the writer, after its commits (it replaces SQLite's
- * automatic checkpoint): see WAL_CHECKPOINT_FRAMES. */
+/* After each of the writer's commits (it replaces SQLite's automatic
+ * checkpoint), with the WAL's length: see WAL_CHECKPOINT_FRAMES. */
 static int
 on_wal_commit (void       *data,
                sqlite3    *db,
                const char *name,
                int         frames)
 {
-  if (frames >= WAL_CHECKPOINT_FRAMES)
-    sqlite3_wal_checkpoint_v2 (db, name,
-                               frames >= WAL_TRUNCATE_FRAMES ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE,
-                               NULL, NULL);
+  RelayStoreSqlite *self = data;
+
+  if (frames > g_atomic_int_get (&self->wal_frames_max))
+    g_atomic_int_set (&self->wal_frames_max, frames);
+  if (frames >= WAL_TRUNCATE_FRAMES)
+    {
+      sqlite3_wal_checkpoint_v2 (db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+      self->wal_poked = 0;
+      self->wal_catch_up = FALSE;
+      return SQLITE_OK;
+    }
+
+  if (frames < self->wal_poked)
+    self->wal_poked = 0;          /* started afresh since */
+  if (frames - self->wal_poked >= WAL_POKE_FRAMES)
+    {
+      self->wal_poked = frames;
+      relay_sqlite_checkpointer_poke (self->checkpointer);
+    }
+  self->wal_catch_up = frames >= WAL_CHECKPOINT_FRAMES;
   return SQLITE_OK;
 }
 
@@ -1968,6 +2001,9 @@ relay_store_sqlite_new (const char              *path,
   self->db = open_db (path, TRUE, error);
   if (self->db == NULL)
     return NULL;
+  self->checkpointer = relay_sqlite_checkpointer_new (path, error);
+  if (self->checkpointer == NULL)
+    return NULL;
   sqlite3_wal_hook (self->db, on_wal_commit, self);
 
   for (guint i = 0; i < N_STMTS; i++)
@@ -2018,6 +2054,20 @@ gsize
 relay_store_sqlite_get_ops (RelayStoreSqlite *self)
 {
   return GPOINTER_TO_SIZE (g_atomic_pointer_get (&self->ops));
+}
+
+/* The most frames the WAL had after a commit. */
+guint
+relay_store_sqlite_get_wal_frames_max (RelayStoreSqlite *self)
+{
+  return (guint) g_atomic_int_get (&self->wal_frames_max);
+}
+
+/* Checkpoints made on the checkpointer's thread; 0 once closed. */
+guint64
+relay_store_sqlite_get_checkpoints (RelayStoreSqlite *self)
+{
+  return self->checkpointer != NULL ? relay_sqlite_checkpointer_get_runs (self->checkpointer) : 0;
 }
 
 /**

@@ -19,6 +19,8 @@ RelayStoreSqlite *relay_store_sqlite_new        (const char              *path,
 void              relay_store_sqlite_close      (RelayStoreSqlite  *self);
 gsize             relay_store_sqlite_get_commits (RelayStoreSqlite *self);
 gsize             relay_store_sqlite_get_ops     (RelayStoreSqlite *self);
+guint64           relay_store_sqlite_get_checkpoints (RelayStoreSqlite *self);
+guint             relay_store_sqlite_get_wal_frames_max (RelayStoreSqlite *self);
 void              relay_store_sqlite_set_ids_flush_min (RelayStoreSqlite *self,
                                                         guint             min);
 guint             relay_store_sqlite_get_ids_in_memory (RelayStoreSqlite *self);
