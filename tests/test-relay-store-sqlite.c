@@ -360,6 +360,44 @@ test_flush_skips_gone (Fixture       *f,
   g_assert_cmpint (relay_store_sqlite_get_ids_in_memory (f->store), ==, query_int (f, KEYS_AFTER_MARK));
 }
 
+/* A flush under way when a retry key leaves its row (the initiator's
+ * write replaced the request id) and comes back on a new row (a create
+ * with the same claim and request id): the flush's end takes the old
+ * row's key out of memory, not the new row's, which a retry then finds.
+ * The ninth create's batch starts a flush of the first eight creates' 16
+ * keys, four a batch; it ends in the twelfth. */
+static void
+test_flush_keeps_reused_key (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autofree char *request_id = lk_uuid_new_random ();
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+  g_autofree char *again = NULL;
+  gint64 expires = now_seconds () + 3600;
+  RelayStatus status;
+
+  open_store (f);
+  first = create_request (f, expires, request_id, &status);
+  g_assert_cmpint (status, ==, RELAY_STATUS_OK);
+  for (guint i = 1; i < FLUSH_MIN / 2 + 1; i++)
+    g_free (create_retriable (f, expires));
+
+  g_assert_cmpint (write_op (f, RELAY_OP_UPDATE, first, f->claim), ==, RELAY_STATUS_OK);
+  second = create_request (f, expires, request_id, &status);
+  g_assert_cmpint (status, ==, RELAY_STATUS_OK);
+  g_assert_cmpstr (second, !=, first);
+  for (guint i = 0; i < 2; i++)
+    g_free (create_retriable (f, expires));
+  g_assert_cmpint (query_int (f, "SELECT indexed FROM mailbox_key_mark"), ==, FLUSH_MIN / 2);
+
+  again = create_request (f, expires, request_id, &status);
+  g_assert_cmpint (status, ==, RELAY_STATUS_DUPLICATE);
+  g_assert_cmpstr (again, ==, second);
+  g_assert_cmpint (relay_store_sqlite_get_ids_in_memory (f->store), ==, query_int (f, KEYS_AFTER_MARK));
+  g_assert_cmpint (query_int (f, NO_STRAY_IDS), ==, 0);
+}
+
 /* A database from before the id table: its unique index on ids goes, every
  * id is moved into the table, and its mailboxes keep working. */
 static void
@@ -665,6 +703,7 @@ main (int   argc,
   ADD ("ids-restart", test_ids_restart);
   ADD ("ids-purge", test_ids_purge);
   ADD ("flush-skips-gone", test_flush_skips_gone);
+  ADD ("flush-keeps-reused-key", test_flush_keeps_reused_key);
   ADD ("ids-migration", test_ids_migration);
   ADD ("retry-keys", test_retry_keys);
   ADD ("retry-same-batch", test_retry_same_batch);

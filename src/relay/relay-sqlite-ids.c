@@ -93,6 +93,22 @@ relay_sqlite_ids_remove (RelaySqliteIds *self,
   g_rw_lock_writer_unlock (&self->lock);
 }
 
+/* Removes @id only while it is @row's: the same key may have come back
+ * for a newer row meanwhile. */
+void
+relay_sqlite_ids_remove_row (RelaySqliteIds *self,
+                             const char     *id,
+                             gint64          row)
+{
+  Entry *entry;
+
+  g_rw_lock_writer_lock (&self->lock);
+  entry = g_hash_table_lookup (self->entries, id);
+  if (entry != NULL && entry->row == row)
+    g_hash_table_remove (self->entries, id);
+  g_rw_lock_writer_unlock (&self->lock);
+}
+
 guint
 relay_sqlite_ids_get_size (RelaySqliteIds *self)
 {

@@ -41,6 +41,9 @@ gboolean        relay_sqlite_ids_lookup   (RelaySqliteIds  *self,
                                            gint64          *row);
 void            relay_sqlite_ids_remove   (RelaySqliteIds  *self,
                                            const char      *id);
+void            relay_sqlite_ids_remove_row (RelaySqliteIds  *self,
+                                             const char      *id,
+                                             gint64           row);
 guint           relay_sqlite_ids_get_size (RelaySqliteIds  *self);
 GArray         *relay_sqlite_ids_sorted   (RelaySqliteIds  *self);
 void            relay_sqlite_ids_clear    (RelaySqliteIds  *self);

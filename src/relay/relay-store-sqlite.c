@@ -17,7 +17,8 @@
  * Mailbox ids are random, and so are claims: no index on the mailbox table
  * holds either. The newest ids, and retry keys (claim and request id) of
  * creates, are in memory (relay-sqlite-ids.h) and the writer moves them
- * into the key table in bulk, in key order, a chunk with each batch. Rows are
+ * into the key table in bulk, in key order, a chunk with each batch, as
+ * relay-sqlite-keys.h keeps count; this file writes what it says. Rows are
  * numbered by the writer, in order and never twice, so that the mark up to
  * which the table is complete says which rows memory must hold; a lookup
  * checks the row's own id, so a stale row number finds nothing.
@@ -45,20 +46,10 @@
 #include "httpd-sqlite.h"
 #include "relay-sqlite-checkpointer.h"
 #include "relay-sqlite-ids.h"
+#include "relay-sqlite-keys.h"
 #include "relay-store-sqlite.h"
 
 #define MAX_BATCH 512
-
-/* The newest keys are moved from memory into the key table once there are
- * this many, or a 32nd of the live mailboxes if that is more: enough that
- * a flush writes each leaf of the table about once (relay-sqlite-ids.h).
- * A flush goes in key order, IDS_FLUSH_CHUNK with each batch, so that no
- * batch waits long for it, or four for each operation of the batch if that
- * is more: twice what its creates can add (an id and a retry key each), so
- * that memory never grows faster than flushes empty it. */
-#define IDS_FLUSH_MIN     32768
-#define IDS_FLUSH_DIVISOR 32
-#define IDS_FLUSH_CHUNK   256
 
 /* The WAL: copied into the database on the checkpointer's thread every
  * 250 pages (without waiting for readers); past 1,000 pages, about 4 MB,
@@ -194,23 +185,12 @@ struct _RelayStoreSqlite
   gsize         commits;
   gsize         ops;
 
-  /* The writer's, but for lookups in @ids. Mailboxes up to row @indexed
-   * have their keys in the key table, the newer ones in @ids; rows are
-   * given out in order from @last_row, never twice, so that none is ever
-   * newer than the mark and missing from both. */
-  RelaySqliteIds *ids;
-  gint64        indexed;
+  /* The newest mailboxes' keys, for lookups from any thread; the writer
+   * keeps them (relay-sqlite-keys.h). Rows are given out in order from
+   * @last_row, never twice. */
+  RelaySqliteIds  *ids;
+  RelaySqliteKeys *keys;
   gint64        last_row;
-  gint64        batch_indexed;   /* the mark the batch's flush sets, or 0 */
-  guint         batch_flushed;   /* how far the batch's flush got */
-  guint         ids_flush_min;
-  GArray       *flushing;        /* RelaySqliteId: a flush under way, sorted */
-  char         *flushing_text;   /* their ids, copied in one block */
-  guint         flushed;         /* how many of them are in the table */
-  gint64        flushing_mark;   /* the rows they cover */
-  GArray       *batch_ids;       /* RelaySqliteId: the batch's creates */
-  GPtrArray    *batch_keys;      /* the retry keys batch_ids points to */
-  GPtrArray    *batch_gone;      /* retry keys to take out of memory once committed */
 
   /* The writer's. Usage is what is committed; the batch's changes are
    * added once it commits. */
@@ -659,25 +639,6 @@ retry_key (const char *claim,
   return g_strconcat (claim, " ", request_id, NULL);
 }
 
-/* The row of a create earlier in this batch, which is in neither. */
-static gboolean
-batch_lookup (RelayStoreSqlite *self,
-              const char       *key,
-              gint64           *row)
-{
-  for (guint i = 0; i < self->batch_ids->len; i++)
-    {
-      RelaySqliteId *id = &g_array_index (self->batch_ids, RelaySqliteId, i);
-
-      if (strcmp (id->id, key) == 0)
-        {
-          *row = id->row;
-          return TRUE;
-        }
-    }
-  return FALSE;
-}
-
 static gboolean
 apply_create (RelayStoreSqlite  *self,
               RelayOp           *op,
@@ -697,7 +658,7 @@ apply_create (RelayStoreSqlite  *self,
       key = retry_key (op->claim, op->request_id);
       sqlite3_reset (self->stmts[STMT_SELECT_RETRY_INDEXED]);
       /* Also an attempt earlier in this batch, not in memory yet. */
-      if (batch_lookup (self, key, &row))
+      if (relay_sqlite_keys_lookup_added (self->keys, key, &row))
         {
           stmt = writer_stmt (self, STMT_SELECT_RETRY);
           sqlite3_bind_int64 (stmt, 1, row);
@@ -754,19 +715,10 @@ apply_create (RelayStoreSqlite  *self,
   if (!exec_stmt (self, stmt, error))
     return FALSE;
 
-  {
-    /* Into @ids once committed: m->id lives as long as the operation. */
-    RelaySqliteId created = { m->id, self->last_row };
-
-    g_array_append_val (self->batch_ids, created);
-    if (key != NULL)
-      {
-        RelaySqliteId retry = { key, self->last_row };
-
-        g_array_append_val (self->batch_ids, retry);
-        g_ptr_array_add (self->batch_keys, g_steal_pointer (&key));
-      }
-  }
+  /* m->id lives as long as the operation. */
+  relay_sqlite_keys_add (self->keys, m->id, self->last_row);
+  if (key != NULL)
+    relay_sqlite_keys_add_owned (self->keys, g_steal_pointer (&key), self->last_row);
   self->batch_mailboxes++;
   self->batch_bytes += m->size;
   m->version = 1;
@@ -830,7 +782,7 @@ forget_retry_key (RelayStoreSqlite  *self,
   sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
   if (!exec_stmt (self, stmt, error))
     return FALSE;
-  g_ptr_array_add (self->batch_gone, g_steal_pointer (&key));
+  relay_sqlite_keys_forget (self->keys, g_steal_pointer (&key));
   return TRUE;
 }
 
@@ -1129,7 +1081,7 @@ apply_purge (RelayStoreSqlite  *self,
   sqlite3_stmt *stmt = writer_stmt (self, STMT_EXPIRED_USAGE);
   gint64 mailboxes = 0, bytes = 0;
   /* This batch may have flushed ids already. */
-  gint64 mark = self->batch_indexed > 0 ? self->batch_indexed : self->indexed;
+  gint64 mark = relay_sqlite_keys_get_mark (self->keys);
   int rc;
 
   sqlite3_bind_int64 (stmt, 1, op->now);
@@ -1205,123 +1157,38 @@ needs_space (RelayOp *op)
   return op->kind == RELAY_OP_CREATE || op->kind == RELAY_OP_UPDATE;
 }
 
-static void
-flushing_clear (RelayStoreSqlite *self)
-{
-  g_clear_pointer (&self->flushing, g_array_unref);
-  g_clear_pointer (&self->flushing_text, g_free);
-}
-
-/* Copies the ids of @ids into one block (the sweep may take them out of
- * memory meanwhile): one allocation, given back whole once the flush is
- * done, rather than tens of thousands of small ones. */
-static char *
-copy_ids (GArray *ids)
-{
-  gsize size = 0;
-  char *text, *next;
-
-  for (guint i = 0; i < ids->len; i++)
-    size += strlen (g_array_index (ids, RelaySqliteId, i).id) + 1;
-  text = next = g_malloc (MAX (size, 1));
-  for (guint i = 0; i < ids->len; i++)
-    {
-      RelaySqliteId *id = &g_array_index (ids, RelaySqliteId, i);
-      char *copy = next;
-
-      next = g_stpcpy (next, id->id) + 1;
-      id->id = copy;
-    }
-  return text;
-}
-
-/* Moves the keys in memory into the key table once there are enough: takes
- * them in key order, and the next chunk of them with each batch; the last
- * chunk moves the mark. Until then the ids stay in memory too. */
+/* Moves the next chunk of keys into the key table, and the mark once they
+ * are all there (relay-sqlite-keys.h). */
 static gboolean
-flush_ids (RelayStoreSqlite  *self,
-           guint              batch_ops,
-           GError           **error)
+flush_keys (RelayStoreSqlite  *self,
+            guint              batch_ops,
+            GError           **error)
 {
-  guint threshold = (guint) MAX ((gint64) self->ids_flush_min, self->mailboxes / IDS_FLUSH_DIVISOR);
+  gint64 mark;
+  guint n_keys;
+  const RelaySqliteId *chunk = relay_sqlite_keys_flush_chunk (self->keys, batch_ops, self->mailboxes,
+                                                              self->last_row, &n_keys, &mark);
   sqlite3_stmt *stmt;
-  guint end;
 
-  if (self->flushing == NULL)
+  for (guint i = 0; i < n_keys; i++)
     {
-      if (relay_sqlite_ids_get_size (self->ids) < threshold)
-        return TRUE;
-
-      self->flushing = relay_sqlite_ids_sorted (self->ids);
-      self->flushing_text = copy_ids (self->flushing);
-      self->flushed = 0;
-      self->flushing_mark = self->last_row;
-    }
-
-  end = MIN (self->flushing->len,
-             self->flushed + MAX ((gint64) batch_ops * 4,
-                                  (gint64) self->ids_flush_min * IDS_FLUSH_CHUNK / IDS_FLUSH_MIN));
-  for (guint i = self->flushed; i < end; i++)
-    {
-      RelaySqliteId *id = &g_array_index (self->flushing, RelaySqliteId, i);
-      gint64 row;
-
-      /* Only a key its row still has: the sweep, or the initiator's write,
-       * may have taken it out of memory since the flush began. Memory says
-       * so without reading the row, which for a large database is a random
-       * read for every key of the flush. */
-      if (!relay_sqlite_ids_lookup (self->ids, id->id, &row) || row != id->row)
+      if (!relay_sqlite_keys_is_current (self->keys, &chunk[i]))
         continue;
       stmt = writer_stmt (self, STMT_INDEX_ID);
-      sqlite3_bind_text (stmt, 1, id->id, -1, SQLITE_STATIC);
-      sqlite3_bind_int64 (stmt, 2, id->row);
+      sqlite3_bind_text (stmt, 1, chunk[i].id, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (stmt, 2, chunk[i].row);
       if (!exec_stmt (self, stmt, error))
         return FALSE;
     }
-  self->batch_flushed = end;
 
-  if (end == self->flushing->len)
+  if (mark > 0)
     {
       stmt = writer_stmt (self, STMT_INDEX_MARK);
-      sqlite3_bind_int64 (stmt, 1, self->flushing_mark);
+      sqlite3_bind_int64 (stmt, 1, mark);
       if (!exec_stmt (self, stmt, error))
         return FALSE;
-      self->batch_indexed = self->flushing_mark;
     }
   return TRUE;
-}
-
-/* The batch's keys point into its operations: gone with the batch. */
-static void
-clear_batch_keys (RelayStoreSqlite *self)
-{
-  g_array_set_size (self->batch_ids, 0);
-  g_ptr_array_set_size (self->batch_keys, 0);
-  g_ptr_array_set_size (self->batch_gone, 0);
-}
-
-/* After a commit: the ids of a finished flush leave memory, the batch's
- * creates enter it. */
-static void
-update_ids (RelayStoreSqlite *self)
-{
-  if (self->flushing != NULL)
-    self->flushed = self->batch_flushed;
-  if (self->batch_indexed > 0)
-    {
-      for (guint i = 0; i < self->flushing->len; i++)
-        relay_sqlite_ids_remove (self->ids, g_array_index (self->flushing, RelaySqliteId, i).id);
-      flushing_clear (self);
-      self->indexed = self->batch_indexed;
-    }
-  for (guint i = 0; i < self->batch_gone->len; i++)
-    relay_sqlite_ids_remove (self->ids, g_ptr_array_index (self->batch_gone, i));
-  for (guint i = 0; i < self->batch_ids->len; i++)
-    {
-      RelaySqliteId *id = &g_array_index (self->batch_ids, RelaySqliteId, i);
-
-      relay_sqlite_ids_add (self->ids, id->id, id->row);
-    }
 }
 
 /* Runs the operations in one transaction. Returns FALSE, with every
@@ -1337,8 +1204,7 @@ run_transaction (RelayStoreSqlite  *self,
 
   self->batch_mailboxes = 0;
   self->batch_bytes = 0;
-  self->batch_indexed = 0;
-  self->batch_flushed = self->flushed;
+  relay_sqlite_keys_begin (self->keys);
   /* Between two transactions: the next one starts the WAL afresh. */
   if (self->wal_catch_up)
     {
@@ -1349,7 +1215,7 @@ run_transaction (RelayStoreSqlite  *self,
 
   /* Before the batch's creates, so that the mark is below all of them. */
   if (ok && flush)
-    ok = flush_ids (self, ops->len, error);
+    ok = flush_keys (self, ops->len, error);
 
   for (guint i = 0; ok && i < ops->len; i++)
     ok = apply (self, g_ptr_array_index (ops, i), error);
@@ -1362,12 +1228,11 @@ run_transaction (RelayStoreSqlite  *self,
       sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
       for (guint i = 0; i < ops->len; i++)
         g_clear_pointer (&((RelayOp *) g_ptr_array_index (ops, i))->result, relay_mailbox_unref);
-      clear_batch_keys (self);
+      relay_sqlite_keys_rollback (self->keys);
       return FALSE;
     }
 
-  update_ids (self);
-  clear_batch_keys (self);
+  relay_sqlite_keys_commit (self->keys);
   self->mailboxes += self->batch_mailboxes;
   self->bytes += self->batch_bytes;
   return TRUE;
@@ -1829,11 +1694,8 @@ relay_store_sqlite_finalize (GObject *object)
   if (self->reserve_fd >= 0)
     close (self->reserve_fd);
   g_async_queue_unref (self->readers);
+  g_clear_pointer (&self->keys, relay_sqlite_keys_free);
   g_clear_pointer (&self->ids, relay_sqlite_ids_free);
-  g_clear_pointer (&self->batch_ids, g_array_unref);
-  g_clear_pointer (&self->batch_keys, g_ptr_array_unref);
-  g_clear_pointer (&self->batch_gone, g_ptr_array_unref);
-  flushing_clear (self);
   g_free (self->path);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
@@ -1859,10 +1721,7 @@ relay_store_sqlite_init (RelayStoreSqlite *self)
   g_queue_init (&self->pending);
   self->readers = g_async_queue_new ();
   self->ids = relay_sqlite_ids_new ();
-  self->batch_ids = g_array_new (FALSE, FALSE, sizeof (RelaySqliteId));
-  self->batch_keys = g_ptr_array_new_with_free_func (g_free);
-  self->batch_gone = g_ptr_array_new_with_free_func (g_free);
-  self->ids_flush_min = IDS_FLUSH_MIN;
+  self->keys = relay_sqlite_keys_new (self->ids);
   self->reserve_fd = -1;
   /* No network: never unreachable (a full disk is RelayStoreState's). */
   self->stats.kind = "sqlite";
@@ -1948,8 +1807,8 @@ load_ids (RelayStoreSqlite  *self,
     rc = sqlite3_step (stmt);
   if (rc == SQLITE_ROW)
     {
-      self->indexed = sqlite3_column_int64 (stmt, 0);
-      self->last_row = MAX (self->indexed, sqlite3_column_int64 (stmt, 1));
+      relay_sqlite_keys_set_mark (self->keys, sqlite3_column_int64 (stmt, 0));
+      self->last_row = MAX (sqlite3_column_int64 (stmt, 0), sqlite3_column_int64 (stmt, 1));
       rc = SQLITE_DONE;
     }
   sqlite3_finalize (stmt);
@@ -1962,7 +1821,7 @@ load_ids (RelayStoreSqlite  *self,
   rc = sqlite3_prepare_v2 (self->db, "SELECT rowid, id, initiator_claim, initiator_request_id FROM mailbox "
                                      "WHERE rowid > ?", -1, &stmt, NULL);
   if (rc == SQLITE_OK)
-    sqlite3_bind_int64 (stmt, 1, self->indexed);
+    sqlite3_bind_int64 (stmt, 1, relay_sqlite_keys_get_mark (self->keys));
   while (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
       gint64 row = sqlite3_column_int64 (stmt, 0);
@@ -2084,7 +1943,7 @@ relay_store_sqlite_set_ids_flush_min (RelayStoreSqlite *self,
   g_return_if_fail (min > 0);
 
   g_mutex_lock (&self->lock);
-  self->ids_flush_min = min;
+  relay_sqlite_keys_set_flush_min (self->keys, min);
   g_mutex_unlock (&self->lock);
 }
 
@@ -2110,10 +1969,5 @@ relay_store_sqlite_get_ids_in_memory (RelayStoreSqlite *self)
 guint64
 relay_store_sqlite_keys_memory (guint64 max_mailboxes)
 {
-  /* A retry key's entry (its 73 characters, the row, the hash table's
-   * share) and its copy in a flush. */
-  const guint64 entry = 160, copy = 96;
-  guint64 threshold = MAX (IDS_FLUSH_MIN, max_mailboxes / IDS_FLUSH_DIVISOR);
-
-  return threshold * (2 * entry + copy);
+  return relay_sqlite_keys_memory (max_mailboxes);
 }
