@@ -686,6 +686,16 @@ test_wal_starts_afresh (Fixture       *f,
                   (guint) relay_store_sqlite_get_commits (f->store), relay_store_sqlite_get_checkpoints (f->store),
                   relay_store_sqlite_get_wal_frames_max (f->store));
   g_assert_cmpuint (relay_store_sqlite_get_checkpoints (f->store), >, 0);
+  {
+    RelayStoreStats stats;
+
+    /* What /metrics shows of it. */
+    relay_store_get_stats (RELAY_STORE (f->store), &stats);
+    g_assert_cmpuint (stats.checkpoint_waits, >, 0);
+    g_assert_cmpuint (stats.checkpoint_wait_usec, >, 0);
+    g_assert_cmpuint (stats.wal_frames, >, 0);
+    g_assert_cmpuint (stats.wal_frames, <=, relay_store_sqlite_get_wal_frames_max (f->store));
+  }
   /* 1,000, and what one of the largest batches adds (512 creates). */
   g_assert_cmpuint (relay_store_sqlite_get_wal_frames_max (f->store), <, 1000 + 1000);
   g_assert_cmpint (query_int (f, "SELECT count(*) FROM mailbox"), ==, n);

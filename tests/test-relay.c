@@ -1069,6 +1069,9 @@ test_metrics (Fixture       *f,
   else
     {
       g_assert_nonnull (strstr (reply->body, "latchkey_relay_store_up{store=\"sqlite\"} 1\n"));
+      g_assert_nonnull (strstr (reply->body, "\nlatchkey_relay_sqlite_wal_pages "));
+      g_assert_nonnull (strstr (reply->body, "\nlatchkey_relay_sqlite_checkpoint_waits_total "));
+      g_assert_nonnull (strstr (reply->body, "\nlatchkey_relay_sqlite_checkpoint_wait_seconds_total "));
       g_assert_null (strstr (reply->body, "latchkey_relay_redis_"));
     }
 }

@@ -75,6 +75,22 @@ render_store (GString               *text,
                           "latchkey_relay_store_up{store=\"%s\"} %d\n",
                           stats->kind, stats->health == RELAY_STORE_HEALTH_OK ? 1 : 0);
 
+  if (g_strcmp0 (stats->kind, "sqlite") == 0)
+    {
+      g_string_append_printf (text,
+                              "# HELP latchkey_relay_sqlite_wal_pages Pages in the write-ahead log after the last commit.\n"
+                              "# TYPE latchkey_relay_sqlite_wal_pages gauge\n"
+                              "latchkey_relay_sqlite_wal_pages %" G_GUINT64_FORMAT "\n"
+                              "# HELP latchkey_relay_sqlite_checkpoint_waits_total Times the writer waited for a checkpoint to catch up.\n"
+                              "# TYPE latchkey_relay_sqlite_checkpoint_waits_total counter\n"
+                              "latchkey_relay_sqlite_checkpoint_waits_total %" G_GUINT64_FORMAT "\n"
+                              "# HELP latchkey_relay_sqlite_checkpoint_wait_seconds_total How long it waited, in all.\n"
+                              "# TYPE latchkey_relay_sqlite_checkpoint_wait_seconds_total counter\n"
+                              "latchkey_relay_sqlite_checkpoint_wait_seconds_total %.6f\n",
+                              stats->wal_frames, stats->checkpoint_waits,
+                              stats->checkpoint_wait_usec / (double) G_USEC_PER_SEC);
+      return;
+    }
   if (g_strcmp0 (stats->kind, "redis") != 0)
     return;
   g_string_append_printf (text,

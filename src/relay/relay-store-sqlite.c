@@ -1208,8 +1208,13 @@ run_transaction (RelayStoreSqlite  *self,
   /* Between two transactions: the next one starts the WAL afresh. */
   if (self->wal_catch_up)
     {
+      gint64 started = g_get_monotonic_time ();
+
       relay_sqlite_checkpointer_catch_up (self->checkpointer);
       self->wal_catch_up = FALSE;
+      __atomic_add_fetch (&self->stats.checkpoint_waits, 1, __ATOMIC_RELAXED);
+      __atomic_add_fetch (&self->stats.checkpoint_wait_usec, (guint64) (g_get_monotonic_time () - started),
+                          __ATOMIC_RELAXED);
     }
   ok = run_stmt (self, STMT_BEGIN, "begin", error);
 
@@ -1740,6 +1745,7 @@ on_wal_commit (void       *data,
 
   if (frames > g_atomic_int_get (&self->wal_frames_max))
     g_atomic_int_set (&self->wal_frames_max, frames);
+  __atomic_store_n (&self->stats.wal_frames, (guint64) frames, __ATOMIC_RELAXED);
   if (frames >= WAL_TRUNCATE_FRAMES)
     {
       sqlite3_wal_checkpoint_v2 (db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);

@@ -324,5 +324,8 @@ relay_store_get_stats (RelayStore      *self,
   stats->not_replicated = LOAD (not_replicated);
   stats->lease_waits = LOAD (lease_waits);
   stats->lease_wait_usec = LOAD (lease_wait_usec);
+  stats->wal_frames = LOAD (wal_frames);
+  stats->checkpoint_waits = LOAD (checkpoint_waits);
+  stats->checkpoint_wait_usec = LOAD (checkpoint_wait_usec);
 #undef LOAD
 }

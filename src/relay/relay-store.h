@@ -121,6 +121,9 @@ typedef struct
   guint64     not_replicated;                /* Redis: writes no replica acknowledged in time */
   guint64     lease_waits;                   /* Redis: writes held until another instance's read lease ran out */
   guint64     lease_wait_usec;               /* Redis: and how long they were held, in all */
+  guint64     wal_frames;                    /* SQLite: the WAL's pages after the last commit */
+  guint64     checkpoint_waits;              /* SQLite: the writer waiting for a checkpoint to catch up */
+  guint64     checkpoint_wait_usec;          /* SQLite: and how long it waited, in all */
 } RelayStoreStats;
 
 typedef struct _RelayStore RelayStore;
