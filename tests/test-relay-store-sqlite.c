@@ -398,6 +398,66 @@ test_flush_keeps_reused_key (Fixture       *f,
   g_assert_cmpint (query_int (f, NO_STRAY_IDS), ==, 0);
 }
 
+/* A payload comes back as the very text the client sent: kept as its
+ * bytes when it is canonical base64, as text otherwise. */
+static void
+test_payload_exact (Fixture       *f,
+                    gconstpointer  data)
+{
+  static const struct { const char *text; gboolean bytes; } payloads[] = {
+    { "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", TRUE },
+    { "3q2+7w==", TRUE },            /* two padding characters */
+    { "3q2+7/8=", TRUE },            /* one */
+    { "3q2+7/8", FALSE },            /* unpadded */
+    { "3q2+7x==", FALSE },           /* bits that encoding would drop */
+    { "3q2+7/9=", FALSE },
+    { "3q2-7_8=", FALSE },           /* the URL alphabet */
+    { "3q2+", TRUE },
+  };
+  gint64 expires = now_seconds () + 3600;
+
+  open_store (f);
+  for (guint i = 0; i < G_N_ELEMENTS (payloads); i++)
+    {
+      g_autoptr(RelayOp) op = create_op (f, expires, NULL);
+      g_autoptr(RelayMailbox) mailbox = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *sql = NULL;
+      g_autofree char *id = NULL;
+
+      g_free (op->mailbox->payload_data);
+      op->mailbox->payload_data = g_strdup (payloads[i].text);
+      relay_store_run (RELAY_STORE (f->store), op, relay_store_submit);
+      g_assert_cmpint (op->status, ==, RELAY_STATUS_OK);
+      id = g_strdup (op->result->id);
+
+      mailbox = relay_store_lookup (RELAY_STORE (f->store), id, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (mailbox->payload_data, ==, payloads[i].text);
+      sql = g_strdup_printf ("SELECT typeof(payload_data) = 'blob' FROM mailbox WHERE id = '%s'", id);
+      g_assert_cmpint (query_int (f, sql), ==, payloads[i].bytes);
+    }
+
+  /* An update's payload too, and the bytes count as their text. */
+  {
+    g_autofree char *id = create (f, expires);
+    g_autoptr(RelayOp) op = relay_op_new (RELAY_OP_UPDATE, now_seconds ());
+    g_autoptr(RelayMailbox) mailbox = NULL;
+    g_autoptr(GError) error = NULL;
+
+    op->mailbox_id = g_strdup (id);
+    op->claim = g_strdup (f->claim);
+    op->payload_type = g_strdup ("AEAD_AES_256_GCM");
+    op->payload_data = g_strdup ("3q2+7w==");
+    relay_store_run (RELAY_STORE (f->store), op, relay_store_submit);
+    g_assert_cmpint (op->status, ==, RELAY_STATUS_OK);
+    mailbox = relay_store_lookup (RELAY_STORE (f->store), id, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (mailbox->payload_data, ==, "3q2+7w==");
+    g_assert_cmpint (mailbox->size, ==, relay_mailbox_get_size (mailbox));
+  }
+}
+
 /* A database from before the id table: its unique index on ids goes, every
  * id is moved into the table, and its mailboxes keep working. */
 static void
@@ -714,6 +774,7 @@ main (int   argc,
   ADD ("ids-purge", test_ids_purge);
   ADD ("flush-skips-gone", test_flush_skips_gone);
   ADD ("flush-keeps-reused-key", test_flush_keeps_reused_key);
+  ADD ("payload-exact", test_payload_exact);
   ADD ("ids-migration", test_ids_migration);
   ADD ("retry-keys", test_retry_keys);
   ADD ("retry-same-batch", test_retry_same_batch);

@@ -87,6 +87,7 @@ relay_op_free (RelayOp *op)
   g_clear_pointer (&op->mailbox, relay_mailbox_unref);
   g_free (op->payload_type);
   g_free (op->payload_data);
+  g_free (op->payload_bytes);
   g_free (op->token);
   g_clear_pointer (&op->result, relay_mailbox_unref);
   g_clear_error (&op->error);

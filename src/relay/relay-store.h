@@ -146,6 +146,10 @@ struct _RelayOp
   char          *payload_data;
   char          *token;            /* nullable notificationToken JSON */
   gint64         if_match;         /* -1 when absent */
+  /* CREATE, UPDATE: the payload's bytes, if a store made them where the
+   * operation was submitted (relay-payload.h) */
+  guint8        *payload_bytes;
+  gsize          payload_n_bytes;
   /* LOOKUP: ask for a read lease (RELAY_STORE_LEASE_USEC), with a store
    * other instances write to; leased says whether it was granted */
   gboolean       lease;

@@ -2,8 +2,9 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * The first byte picks the parser: create body, update body, or one of the
- * headers (ETag, Prefer, UUID, Content-Type).
+ * The first byte picks the parser: create body, update body, one of the
+ * headers (ETag, Prefer, UUID, Content-Type), or the SQLite store's
+ * payload bytes (which must give the text back exactly).
  */
 
 #define G_LOG_DOMAIN "fuzz-relay-request"
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "httpd-server.h"
+#include "relay-payload.h"
 #include "relay-request.h"
 
 int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
@@ -42,7 +44,7 @@ LLVMFuzzerTestOneInput (const guint8 *data,
 
   text = g_strndup (rest, len);
 
-  switch (data[0] % 6)
+  switch (data[0] % 7)
     {
     case 0:
       {
@@ -94,6 +96,20 @@ LLVMFuzzerTestOneInput (const guint8 *data,
         g_autofree char *uuid = relay_parse_uuid (text);
 
         g_assert (uuid == NULL || strlen (uuid) == 36);
+      }
+      break;
+
+    case 6:
+      {
+        gsize n_bytes;
+        g_autofree guint8 *bytes = relay_payload_to_bytes (text, &n_bytes);
+
+        if (bytes != NULL)
+          {
+            g_autofree char *again = relay_payload_to_text (bytes, n_bytes);
+
+            g_assert_cmpstr (again, ==, text);
+          }
       }
       break;
 
