@@ -11,8 +11,8 @@
 
 #include "relay-payload.h"
 
-/* The standard alphabet; GLib's decoder skips anything else, so the text
- * is checked before it decodes. */
+/* The standard alphabet. A table, as this runs over every byte of every
+ * payload. */
 static const guint8 alphabet[256] = {
   ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1,
   ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
@@ -23,6 +23,35 @@ static const guint8 alphabet[256] = {
   ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
   ['9'] = 1, ['+'] = 1, ['/'] = 1,
 };
+
+/**
+ * relay_payload_is_base64:
+ *
+ * What the relay accepts as a payload's text: the standard alphabet, then
+ * up to two padding characters, and nothing after them. Not necessarily
+ * canonical (relay_payload_to_bytes() says which are).
+ */
+gboolean
+relay_payload_is_base64 (const char *text)
+{
+  const guchar *p = (const guchar *) text;
+  gsize padding = 0;
+
+  /* Eight at a time while all are base64; && stops at the first that is
+   * not (the NUL included), so nothing past the string is read. */
+  while (alphabet[p[0]] && alphabet[p[1]] && alphabet[p[2]] && alphabet[p[3]] &&
+         alphabet[p[4]] && alphabet[p[5]] && alphabet[p[6]] && alphabet[p[7]])
+    p += 8;
+  while (alphabet[*p])
+    p++;
+  while (*p == '=' && padding < 2)
+    {
+      p++;
+      padding++;
+    }
+
+  return *p == '\0' && p != (const guchar *) text;
+}
 
 /**
  * relay_payload_to_bytes:
@@ -46,14 +75,12 @@ relay_payload_to_bytes (const char *text,
   if (text == NULL)
     return NULL;
   len = strlen (text);
-  /* Whole quanta of four, at most two of them padding. */
-  if (len == 0 || len % 4 != 0 || len > G_MAXINT)
+  /* Whole quanta of four; GLib's decoder skips what is not base64, so the
+   * text is checked before it decodes. */
+  if (len == 0 || len % 4 != 0 || len > G_MAXINT || !relay_payload_is_base64 (text))
     return NULL;
   while (pad < 2 && text[len - 1 - pad] == '=')
     pad++;
-  for (gsize i = 0; i < len - pad; i++)
-    if (!alphabet[(guchar) text[i]])
-      return NULL;
 
   bytes = g_base64_decode (text, n_bytes);
   if (*n_bytes != len / 4 * 3 - pad || *n_bytes == 0)

@@ -18,6 +18,7 @@
 
 G_BEGIN_DECLS
 
+gboolean relay_payload_is_base64 (const char   *text);
 guint8 *relay_payload_to_bytes (const char   *text,
                                 gsize        *n_bytes);
 char   *relay_payload_to_text  (const guint8 *bytes,

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "latchkey-protocol.h"
+#include "relay-payload.h"
 #include "relay-request.h"
 
 G_DEFINE_QUARK (relay-request-error-quark, relay_request_error)
@@ -26,41 +27,6 @@ relay_body_clear (RelayBody *body)
 }
 
 #define FIELD_ERROR RELAY_REQUEST_ERROR, RELAY_REQUEST_ERROR_BAD_FIELD
-
-/* A table, as this runs over every byte of every payload. */
-static const guint8 base64_chars[256] = {
-  ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1,
-  ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
-  ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
-  ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
-  ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
-  ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
-  ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
-  ['9'] = 1, ['+'] = 1, ['/'] = 1,
-};
-
-static gboolean
-is_base64 (const char *text)
-{
-  const guchar *p = (const guchar *) text;
-  gsize padding = 0;
-
-  /* Eight at a time while all are base64; && stops at the first that is
-   * not (the NUL included), so nothing past the string is read. */
-  while (base64_chars[p[0]] && base64_chars[p[1]] && base64_chars[p[2]] && base64_chars[p[3]] &&
-         base64_chars[p[4]] && base64_chars[p[5]] && base64_chars[p[6]] && base64_chars[p[7]])
-    p += 8;
-  while (base64_chars[*p])
-    p++;
-  while (*p == '=' && padding < 2)
-    {
-      p++;
-      padding++;
-    }
-
-  /* Up to two padding characters, and nothing after them. */
-  return *p == '\0' && p != (const guchar *) text;
-}
 
 static gboolean
 parse_payload (const LkJsonValue  *root,
@@ -88,7 +54,7 @@ parse_payload (const LkJsonValue  *root,
     return FALSE;
   /* The relay cannot check the ciphertext, but it can refuse what is not
    * even an IV and a tag in base64. */
-  if (len < 40 || !is_base64 (data))
+  if (len < 40 || !relay_payload_is_base64 (data))
     {
       g_set_error (error, FIELD_ERROR, "“payload.data” must be base64 of an IV, a ciphertext and a tag");
       return FALSE;

@@ -31,7 +31,6 @@ struct _RelaySqliteCheckpointer
   gboolean      stopping;
   guint64       started;    /* checkpoints begun */
   guint64       finished;   /* the number of the last one finished */
-  gboolean      complete;   /* whether it copied the whole WAL */
 
   /* The thread's. */
   HttpdLogLimit failure_log;
@@ -59,7 +58,7 @@ checkpointer_thread (gpointer data)
   for (;;)
     {
       guint64 run;
-      int frames = -1, copied = -1, rc;
+      int rc;
 
       while (!self->poked && !self->stopping)
         g_cond_wait (&self->cond, &self->lock);
@@ -70,7 +69,7 @@ checkpointer_thread (gpointer data)
       run = ++self->started;
       g_mutex_unlock (&self->lock);
 
-      rc = sqlite3_wal_checkpoint_v2 (self->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+      rc = sqlite3_wal_checkpoint_v2 (self->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
       /* BUSY: the writer truncating the WAL itself, which is as good.
        * FULL: the store says so already, and refuses what needs room. */
       if (rc == SQLITE_FULL)
@@ -80,7 +79,6 @@ checkpointer_thread (gpointer data)
 
       g_mutex_lock (&self->lock);
       self->finished = run;
-      self->complete = rc == SQLITE_OK && frames == copied;
       g_cond_broadcast (&self->cond);
     }
   g_mutex_unlock (&self->lock);
@@ -149,17 +147,13 @@ relay_sqlite_checkpointer_poke (RelaySqliteCheckpointer *self)
  * relay_sqlite_checkpointer_catch_up:
  *
  * Waits for a checkpoint that begins after this call, so that it covers
- * every commit made before it. For the writer, between two transactions.
- *
- * Returns: whether that checkpoint copied the whole WAL (then the next
- *   write transaction starts it afresh); not if a reader still needed
- *   frames, or the checkpoint failed
+ * every commit made before it. For the writer, between two transactions:
+ * unless a reader still needed frames, the next one starts the WAL afresh.
  */
-gboolean
+void
 relay_sqlite_checkpointer_catch_up (RelaySqliteCheckpointer *self)
 {
   guint64 target;
-  gboolean complete;
 
   g_mutex_lock (&self->lock);
   target = self->started + 1;
@@ -167,10 +161,7 @@ relay_sqlite_checkpointer_catch_up (RelaySqliteCheckpointer *self)
   g_cond_signal (&self->cond);
   while (self->finished < target && !self->stopping)
     g_cond_wait (&self->cond, &self->lock);
-  complete = self->finished >= target && self->complete;
   g_mutex_unlock (&self->lock);
-
-  return complete;
 }
 
 /* Checkpoints finished so far. */

@@ -27,7 +27,7 @@ RelaySqliteCheckpointer *relay_sqlite_checkpointer_new      (const char         
                                                              GError                  **error);
 void                     relay_sqlite_checkpointer_free     (RelaySqliteCheckpointer  *self);
 void                     relay_sqlite_checkpointer_poke     (RelaySqliteCheckpointer  *self);
-gboolean                 relay_sqlite_checkpointer_catch_up (RelaySqliteCheckpointer  *self);
+void                     relay_sqlite_checkpointer_catch_up (RelaySqliteCheckpointer  *self);
 guint64                  relay_sqlite_checkpointer_get_runs (RelaySqliteCheckpointer  *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RelaySqliteCheckpointer, relay_sqlite_checkpointer_free)

@@ -112,12 +112,6 @@ clear_batch (RelaySqliteKeys *self)
   self->batch_flushed = self->flushed;
 }
 
-void
-relay_sqlite_keys_begin (RelaySqliteKeys *self)
-{
-  clear_batch (self);
-}
-
 /* A key of a row the transaction created: in memory once it commits.
  * @key must live as long as the transaction. */
 void

@@ -38,8 +38,8 @@ void                 relay_sqlite_keys_set_mark       (RelaySqliteKeys        *s
                                                        gint64                  mark);
 gint64               relay_sqlite_keys_get_mark       (RelaySqliteKeys        *self);
 
-/* A transaction */
-void                 relay_sqlite_keys_begin          (RelaySqliteKeys        *self);
+/* A transaction: what it adds and forgets, until relay_sqlite_keys_commit()
+ * or relay_sqlite_keys_rollback(), either of which leaves the next empty */
 void                 relay_sqlite_keys_add            (RelaySqliteKeys        *self,
                                                        const char             *key,
                                                        gint64                  row);

@@ -1227,7 +1227,6 @@ run_transaction (RelayStoreSqlite  *self,
 
   self->batch_mailboxes = 0;
   self->batch_bytes = 0;
-  relay_sqlite_keys_begin (self->keys);
   /* Between two transactions: the next one starts the WAL afresh. */
   if (self->wal_catch_up)
     {
