@@ -30,6 +30,7 @@
 #include "latchkey-test-utils.h"
 #include "latchkey-utils.h"
 #include "latchkey-window.h"
+#include "lk-test-crash.h"
 #include "lk-test-actor.h"
 #include "lk-test-server.h"
 
@@ -1474,6 +1475,7 @@ main (int   argc,
   int status;
 
   gtk_test_init (&argc, &argv, NULL);
+  lk_test_trace_crashes ();
   adw_init ();
 
   start_notification_server ();

@@ -20,6 +20,7 @@
 #include "latchkey-scan-page.h"
 #include "latchkey-test-utils.h"
 #include "latchkey-window.h"
+#include "lk-test-crash.h"
 #include "lk-test-actor.h"
 #include "lk-test-frames.h"
 #include "lk-test-png.h"
@@ -485,6 +486,7 @@ main (int   argc,
   int status;
 
   gtk_test_init (&argc, &argv, NULL);
+  lk_test_trace_crashes ();
   adw_init ();
 
   world.dir = g_dir_make_tmp ("latchkey-scan-XXXXXX", NULL);

@@ -11,6 +11,7 @@
 
 #include "latchkey-application.h"
 #include "latchkey-test-utils.h"
+#include "lk-test-crash.h"
 #include "latchkey-utils.h"
 #include "latchkey-window.h"
 
@@ -197,6 +198,7 @@ main (int   argc,
   /* Local time is UTC here, for the expiry's weekday and hour. */
   g_setenv ("TZ", "UTC", TRUE);
   gtk_test_init (&argc, &argv, NULL);
+  lk_test_trace_crashes ();
   adw_init ();
 
   g_test_add_func ("/window/empty-state", test_empty_state);
