@@ -56,6 +56,10 @@
 # as a run) and the bytes a create made the relay write (/proc/PID/io
 # write_bytes over run C).
 #
+# And what a request costs in CPU (user + system time of nginx's worker, the
+# relay, the Redis nodes over a run, by its requests), with the cores the
+# create targets' rates would take at that cost.
+#
 # This prints one table and PASS/MISS against the targets (issue 14); a MISS
 # is not a failure.  The exit status is non-zero only when something broke
 # (build, startup, a run that could not be made).
@@ -278,6 +282,36 @@ chmod 755 "$TMP/www"
 # wrk and redis-benchmark
 
 declare -A RPS P50 P99 REQS NON2XX SOCKERR
+# CPU time over a run, in µs: of the server measured (nginx's worker, the
+# relay) and of the Redis nodes, set through CPU_SERVER_PIDS and
+# CPU_REDIS_PIDS before the run; what a request costs, for the capacity
+# lines of the report.
+declare -A CPU_SERVER CPU_REDIS
+CPU_SERVER_PIDS=() CPU_REDIS_PIDS=()
+CLK_TCK=$(getconf CLK_TCK)
+
+# cpu_us PID...: user + system CPU of these processes, their live children
+# (nginx's worker) and the children they waited for (Redis's rewrites), in µs.
+cpu_us() {
+  local pid p ticks=0
+  for pid in "$@"; do
+    for p in "$pid" $(pgrep -P "$pid" 2>/dev/null || true); do
+      # Fields after the command name, which may hold spaces: utime,
+      # stime, cutime and cstime are the 12th to the 15th of them.
+      ticks=$((ticks + $(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 + $14 + $15 }' || echo 0)))
+    done
+  done
+  echo $((ticks * 1000000 / CLK_TCK))
+}
+cpu_begin() {
+  CPU_AT_SERVER=$( ((${#CPU_SERVER_PIDS[@]})) && cpu_us "${CPU_SERVER_PIDS[@]}" || echo 0)
+  CPU_AT_REDIS=$( ((${#CPU_REDIS_PIDS[@]})) && cpu_us "${CPU_REDIS_PIDS[@]}" || echo 0)
+}
+cpu_end() {
+  ((${#CPU_SERVER_PIDS[@]})) && CPU_SERVER[$1]=$(( $(cpu_us "${CPU_SERVER_PIDS[@]}") - CPU_AT_SERVER ))
+  ((${#CPU_REDIS_PIDS[@]})) && CPU_REDIS[$1]=$(( $(cpu_us "${CPU_REDIS_PIDS[@]}") - CPU_AT_REDIS ))
+  return 0
+}
 
 # parse_wrk KEY LABEL OUT: fills the arrays from one wrk output.
 parse_wrk() {
@@ -307,11 +341,13 @@ run_wrk() {
   out=$TMP/wrk-$key.txt
   log "[$key] $label: wrk -t1 -c$CONNECTIONS -d${duration}s"
   sleep 1                       # let the previous step settle
+  cpu_begin
   if ! env "$@" wrk -t1 -c"$CONNECTIONS" -d"${duration}s" --latency \
          -s "$BENCHDIR/request.lua" "$url" >"$out" 2>&1; then
     cat "$out" >&2
     die "wrk failed for $label"
   fi
+  cpu_end "$key"
   parse_wrk "$key" "$label" "$out"
 }
 
@@ -362,8 +398,10 @@ run_redis_benchmark() {
   n=$(awk -F'"' -v d="$DURATION" '{ n = int($4 * d); print (n < 1000 ? 1000 : n) }' <<<"$line")
   REDIS_BENCHMARK_N[$key]=$n
   log "[$key] $label: redis-benchmark -t set -d 4096 -c$CONNECTIONS -n $n -P 1 $*"
+  cpu_begin
   redis-benchmark -h 127.0.0.1 -p "$port" "$@" -t set -d 4096 -c "$CONNECTIONS" -n "$n" -P 1 --csv \
     </dev/null >"$out" 2>&1 || true
+  cpu_end "$key"
   line=$(grep '^"SET"' "$out" || true)
   [[ -n $line ]] || { cat "$out" >&2; die "redis-benchmark failed for $label"; }
   grep -qi 'error' "$out" && warn "$label: $(grep -i -m1 'error' "$out")"
@@ -461,9 +499,11 @@ check=$(curl -s -o /dev/null -w '%{http_code}/%{num_connects} ' -X POST \
           "$NGINX_URL/post" "$NGINX_URL/post" || true)
 [[ $check == "204/1 204/0 " ]] || die "nginx POST keep-alive check failed: $check"
 
+CPU_SERVER_PIDS=("$NGINX_PID")
 run_wrk A "nginx static GET 4 KiB" "$NGINX_URL/static.bin" "$DURATION"
 run_wrk B "nginx POST 4 KiB -> 204" "$NGINX_URL/post" "$DURATION" \
   BENCH_METHOD=POST BENCH_BODY_FILE="$TMP/create.json" BENCH_CONTENT_TYPE=application/json
+CPU_SERVER_PIDS=()
 stop_nginx
 
 # ---------------------------------------------------------------------------
@@ -649,7 +689,9 @@ DATA_FS=$(findmnt -n -o FSTYPE -T "$TMP" 2>/dev/null || echo '?')
 if ((WANT_SQLITE)); then
   start_relay RELAY_PID RELAY_URL relay-sqlite "$TMP/relay-sqlite"
   setup_mailbox
+  CPU_SERVER_PIDS=("$RELAY_PID")
   bench_relay sqlite relay-sqlite SQLite C R W
+  CPU_SERVER_PIDS=()
   stop_pid "$RELAY_PID"; RELAY_PID=
   mkdir -p "$TMP/store-sqlite"
   run_store S "SQLite store alone, $CONNECTIONS creates in flight" sqlite "$TMP/store-sqlite/relay.sqlite"
@@ -667,10 +709,12 @@ if ((WANT_SQLITE)); then
     start_relay RELAY_PID RELAY_URL relay-tmpfs "$SHM_DIR/relay"
     INITIATOR=$(uuid)
     errors=$(relay_errors)
+    CPU_SERVER_PIDS=("$RELAY_PID")
     run_wrk Cm "relay create 4 KiB, SQLite on tmpfs" "$RELAY_URL/v1/m" "$DURATION" \
       BENCH_METHOD=POST BENCH_BODY_FILE="$TMP/create.json" BENCH_CONTENT_TYPE=application/json \
       BENCH_CLAIM="$INITIATOR"
     check_errors "relay create, SQLite on tmpfs" "$errors"
+    CPU_SERVER_PIDS=()
     stop_pid "$RELAY_PID"; RELAY_PID=
     rm -rf "$SHM_DIR/relay"
     mkdir -p "$SHM_DIR/store"
@@ -804,6 +848,7 @@ if ((WANT_REDIS)); then
   start_cluster
   D_PORT=$(primary_of 'key:__rand_int__')
   [[ $D_PORT =~ ^[0-9]+$ ]] || die "no primary found for redis-benchmark's key"
+  CPU_REDIS_PIDS=("${REDIS_PIDS[@]}")
   run_redis_benchmark D "redis-benchmark SET 4 KiB, 1 primary" "$D_PORT"
   run_redis_benchmark Dc "redis-benchmark --cluster SET 4 KiB" "${REDIS_PORTS[0]}" --cluster
   wait_replicas_in_sync
@@ -812,7 +857,9 @@ if ((WANT_REDIS)); then
   [[ -n ${BENCH_REDIS_WORKERS:-} ]] && REDIS_ARGS+=(--redis-workers "$BENCH_REDIS_WORKERS")
   start_relay RELAY_PID RELAY_URL relay-redis-1 "$TMP/relay-redis-1" "${REDIS_ARGS[@]}"
   setup_mailbox
+  CPU_SERVER_PIDS=("$RELAY_PID")
   bench_relay redis relay-redis-1 "Redis, 1 instance" C1 R1 W1
+  CPU_SERVER_PIDS=()
 
   # A second instance on the same cluster, with the first one's limiter key.
   mkdir -p "$TMP/relay-redis-2"
@@ -845,6 +892,7 @@ if ((WANT_REDIS)); then
   run_store S1 "Redis store alone, $CONNECTIONS creates in flight" redis "$REDIS_NODE_LIST"
   wait_replicas_in_sync
   run_redis_benchmark Dn "redis-benchmark --cluster SET 4 KiB, new keys" "${REDIS_PORTS[0]}" --cluster -r 100000000
+  CPU_REDIS_PIDS=()
   stop_redis
 fi
 
@@ -954,6 +1002,36 @@ if ((WANT_SQLITE)) && ((REQS[C] > 0)); then
     if (m > 0)
       printf "  with no disk (Cm, tmpfs): %.0f creates/s, %.2fx nginx POST: what the CPU allows\n", m, m / b
   }'
+fi
+# What a request cost in CPU, and so how many cores a target's rate takes.
+per_request() { awk -v c="${1:-}" -v n="${2:-0}" 'BEGIN { if (c == "" || n <= 0) print ""; else printf "%.1f", c / n }'; }
+if ((WANT_SQLITE)) || ((WANT_REDIS)); then
+  echo "CPU per request (user + system time of the processes named over the run, by its requests):"
+  b_us=$(per_request "${CPU_SERVER[B]:-}" "${REQS[B]}")
+  printf '  %-4s %-34s %s\n' B "nginx (its worker)" "${b_us:-?} us"
+  for key in C Cm; do
+    [[ -n ${CPU_SERVER[$key]:-} ]] || continue
+    printf '  %-4s %-34s %s\n' "$key" "the relay, SQLite" "$(per_request "${CPU_SERVER[$key]}" "${REQS[$key]}") us"
+  done
+  for key in D Dc Dn; do
+    [[ -n ${CPU_REDIS[$key]:-} ]] || continue
+    printf '  %-4s %-34s %s\n' "$key" "the Redis nodes" "$(per_request "${CPU_REDIS[$key]}" "${REQS[$key]}") us"
+  done
+  if [[ -n ${CPU_SERVER[C1]:-} ]]; then
+    printf '  %-4s %-34s %s\n' C1 "the relay; the Redis nodes" \
+      "$(per_request "${CPU_SERVER[C1]}" "${REQS[C1]}") us; $(per_request "${CPU_REDIS[C1]}" "${REQS[C1]}") us"
+  fi
+  if [[ -n ${CPU_SERVER[C]:-} ]]; then
+    awk -v c="$(per_request "${CPU_SERVER[C]}" "${REQS[C]}")" -v b="${RPS[B]}" -v cores="$(nproc)" 'BEGIN {
+      printf "  so 0.3x nginx POST (%.0f creates/s) takes %.1f cores of the relay alone (C), on a machine of %d shared with wrk\n",
+        0.3 * b, 0.3 * b * c / 1e6, cores }'
+  fi
+  if [[ -n ${CPU_SERVER[C1]:-} ]]; then
+    awk -v r="$(per_request "${CPU_SERVER[C1]}" "${REQS[C1]}")" -v x="$(per_request "${CPU_REDIS[C1]}" "${REQS[C1]}")" \
+        -v d="${RPS[D]}" -v cores="$(nproc)" 'BEGIN {
+      printf "  so 0.5x D (%.0f creates/s) takes %.1f cores of Redis and %.1f of the relay (C1), on a machine of %d shared with wrk\n",
+        0.5 * d, 0.5 * d * x / 1e6, 0.5 * d * r / 1e6, cores }'
+  fi
 fi
 echo
 target target value goal verdict
