@@ -33,6 +33,7 @@
 #include "latchkey-receive-page.h"
 #include "latchkey-scan-page.h"
 #include "latchkey-share-page.h"
+#include "latchkey-toaster.h"
 #include "latchkey-utils.h"
 #include "latchkey-window.h"
 
@@ -68,7 +69,7 @@ struct _LatchkeyWindow
   GtkSliceListModel    *shares_page;
   int                   shares_shown;   /* SHOW_* */
   GCancellable         *cancellable;
-  GPtrArray            *toasts;
+  LatchkeyToaster      *toaster;
   GPtrArray            *replaced;       /* pages to remove once out of sight */
   guint                 prune_source;
   gboolean              loading;
@@ -82,21 +83,12 @@ static void show_credential (LatchkeyWindow *self,
 static void reload          (LatchkeyWindow *self);
 
 static void
-on_toast_dismissed (AdwToast       *toast,
-                    LatchkeyWindow *self)
-{
-  g_ptr_array_remove (self->toasts, toast);
-}
-
-static void
 show_toast (LatchkeyWindow *self,
             const char     *text)
 {
-  AdwToast *toast = adw_toast_new (text);
-
-  g_ptr_array_add (self->toasts, g_object_ref (toast));
-  g_signal_connect_object (toast, "dismissed", G_CALLBACK (on_toast_dismissed), self, 0);
-  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+  /* Nothing to show once the window is being destroyed. */
+  if (self->toaster != NULL)
+    latchkey_toaster_show (self->toaster, text);
 }
 
 /**
@@ -109,13 +101,8 @@ latchkey_window_dismiss_toasts (LatchkeyWindow *self)
 {
   g_return_if_fail (LATCHKEY_IS_WINDOW (self));
 
-  while (self->toasts->len > 0)
-    {
-      g_autoptr(AdwToast) toast = g_object_ref (g_ptr_array_index (self->toasts, self->toasts->len - 1));
-
-      adw_toast_dismiss (toast);
-      g_ptr_array_remove (self->toasts, toast);
-    }
+  if (self->toaster != NULL)
+    latchkey_toaster_dismiss_all (self->toaster);
 }
 
 /* Wallet */
@@ -996,6 +983,8 @@ latchkey_window_dispose (GObject *object)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   g_clear_handle_id (&self->prune_source, g_source_remove);
+  /* Before the overlay it holds goes. */
+  g_clear_object (&self->toaster);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), LATCHKEY_TYPE_WINDOW);
 
@@ -1017,7 +1006,6 @@ latchkey_window_finalize (GObject *object)
   g_clear_object (&self->shares);
   g_clear_object (&self->shares_filter);
   g_clear_object (&self->shares_page);
-  g_clear_pointer (&self->toasts, g_ptr_array_unref);
   g_clear_pointer (&self->replaced, g_ptr_array_unref);
 
   G_OBJECT_CLASS (latchkey_window_parent_class)->finalize (object);
@@ -1081,7 +1069,7 @@ latchkey_window_init (LatchkeyWindow *self)
   self->settings = g_settings_new (APP_ID);
   self->credentials = g_list_store_new (LK_TYPE_CREDENTIAL);
   self->cancellable = g_cancellable_new ();
-  self->toasts = g_ptr_array_new_with_free_func (g_object_unref);
+  self->toaster = latchkey_toaster_new (self->toast_overlay);
   self->replaced = g_ptr_array_new_with_free_func (g_object_unref);
   self->keys_filter = gtk_custom_filter_new (key_matches, self, NULL);
   self->keys_page = gtk_slice_list_model_new (
