@@ -24,6 +24,7 @@
 #endif
 #endif
 
+#ifndef LK_TEST_ASAN
 /* Made before any crash: the handler may only make async-signal-safe calls. */
 static char *gdb_argv[10];
 
@@ -53,6 +54,7 @@ on_crash (int signum)
   signal (signum, SIG_DFL);
   raise (signum);
 }
+#endif
 
 void
 lk_test_trace_crashes (void)
