@@ -51,7 +51,7 @@ on_crash (int signum)
     while (waitpid (child, NULL, 0) < 0 && errno == EINTR)
       ;
 
-  signal (signum, SIG_DFL);
+  /* SA_RESETHAND made the default action the signal's again. */
   raise (signum);
 }
 #endif

@@ -19,8 +19,7 @@ struct _LatchkeyToaster
   AdwToastOverlay *overlay;
   GPtrArray       *toasts;     /* ours not yet dismissed, oldest (the one shown) first */
   gint64           shown_at;   /* frame time the first of them was shown at */
-  AdwToast        *deferred;   /* dismissed while it slid in */
-  guint            tick_id;
+  guint            tick_id;    /* the first was dismissed while it slid in */
 };
 
 G_DEFINE_FINAL_TYPE (LatchkeyToaster, latchkey_toaster, G_TYPE_OBJECT)
@@ -56,17 +55,15 @@ on_tick (GtkWidget     *widget,
          gpointer       user_data)
 {
   LatchkeyToaster *self = user_data;
-  g_autoptr(AdwToast) toast = NULL;
 
   if (!may_hide_shown (self))
     return G_SOURCE_CONTINUE;
 
   self->tick_id = 0;
-  toast = g_steal_pointer (&self->deferred);
   /* Emitted, not adw_toast_dismiss(): the toast's own handler, which runs
-   * first, has already let go of its overlay. */
-  if (toast != NULL && g_ptr_array_find (self->toasts, toast, NULL))
-    g_signal_emit_by_name (toast, "dismissed");
+   * first, has already let go of its overlay. Only on_dismissed() takes it
+   * out of the list: it is still the first. */
+  g_signal_emit_by_name (g_ptr_array_index (self->toasts, 0), "dismissed");
   return G_SOURCE_REMOVE;
 }
 
@@ -82,7 +79,6 @@ on_dismissed (AdwToast        *toast,
   if (index == 0 && !may_hide_shown (self))
     {
       g_signal_stop_emission_by_name (toast, "dismissed");
-      g_set_object (&self->deferred, toast);
       /* A tick callback keeps frames coming until then. */
       if (self->tick_id == 0)
         self->tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (self->overlay), on_tick, self, NULL);
@@ -119,16 +115,12 @@ latchkey_toaster_show (LatchkeyToaster *self,
 void
 latchkey_toaster_dismiss_all (LatchkeyToaster *self)
 {
-  g_autoptr(GPtrArray) toasts = NULL;
-
   g_return_if_fail (LATCHKEY_IS_TOASTER (self));
 
-  toasts = g_ptr_array_new_with_free_func (g_object_unref);
-  for (guint i = 0; i < self->toasts->len; i++)
-    g_ptr_array_add (toasts, g_object_ref (g_ptr_array_index (self->toasts, i)));
-  /* The newest first, so that none of the others is shown meanwhile. */
-  for (guint i = toasts->len; i > 0; i--)
-    adw_toast_dismiss (g_ptr_array_index (toasts, i - 1));
+  /* The newest first, so that none of the others is shown meanwhile; each
+   * leaves the list but the first, which may stay until it is in. */
+  for (guint i = self->toasts->len; i > 0; i--)
+    adw_toast_dismiss (g_ptr_array_index (self->toasts, i - 1));
 }
 
 static void
@@ -139,7 +131,6 @@ latchkey_toaster_dispose (GObject *object)
   if (self->tick_id != 0)
     gtk_widget_remove_tick_callback (GTK_WIDGET (self->overlay), self->tick_id);
   self->tick_id = 0;
-  g_clear_object (&self->deferred);
   g_clear_object (&self->overlay);
 
   G_OBJECT_CLASS (latchkey_toaster_parent_class)->dispose (object);
